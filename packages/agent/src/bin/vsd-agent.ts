@@ -1,0 +1,2 @@
+process.stderr.write('vsd-agent: not implemented yet\n');
+process.exitCode = 2;

@@ -1,0 +1,2 @@
+process.stderr.write('vsadm: not implemented yet\n');
+process.exitCode = 2;

@@ -1,0 +1,96 @@
+/**
+ * The dataplane contract. A dataplane turns the effective service table into forwarding (userspace proxy,
+ * kernel IPVS, or nothing) and reports counters and connections back. It holds no state the desired-state
+ * document and the weight overlay do not explain: `reconcile` is idempotent and always given the whole table.
+ */
+import type { ForwardingMethod, RealServer, SyncDaemon, Timeouts, VirtualService } from '../model/schema.js';
+
+export type DataplaneName = 'proxy' | 'ipvs' | 'none';
+
+/** A real server as the dataplane must program it. */
+export interface DataplaneDest extends RealServer {
+  /** "ADDR:PORT" */
+  key: string;
+  /** configured weight x health x agent feedback; 0 = quiesced (existing connections continue). */
+  effectiveWeight: number;
+  /** True for the sorry server installed while the service has lost quorum. */
+  sorry: boolean;
+}
+
+export interface DataplaneService {
+  /** serviceKey() of the service. */
+  key: string;
+  service: VirtualService;
+  /** In the order the model keeps them (insertion order); a dataplane needing the kernel's list order reverses it. */
+  dests: DataplaneDest[];
+}
+
+/** Cumulative counters and 2-second-average rates, as IPVS keeps them per service and per destination. */
+export interface Counters {
+  conns: number;
+  inPkts: number;
+  outPkts: number;
+  inBytes: number;
+  outBytes: number;
+  cps: number;
+  inPps: number;
+  outPps: number;
+  inBps: number;
+  outBps: number;
+}
+
+export interface DestStatus {
+  key: string;
+  activeConns: number;
+  inactiveConns: number;
+  persistConns: number;
+  counters: Counters;
+}
+
+export interface ServiceStatus {
+  key: string;
+  counters: Counters;
+  dests: DestStatus[];
+}
+
+/** One connection-table entry, as `ipvsadm -Lc` shows it. */
+export interface ConnectionEntry {
+  protocol: 'TCP' | 'UDP' | 'SCTP' | 'IP';
+  /** Seconds until the entry expires. */
+  expires: number;
+  /** ESTABLISHED, FIN_WAIT, TIME_WAIT, CLOSE, SYN_RECV, ... ; UDP for UDP flows; NONE for templates. */
+  state: string;
+  client: { address: string; port: number };
+  virtual: { address: string; port: number };
+  destination: { address: string; port: number };
+  /** Persistence-engine name and data, when any. */
+  pe?: { name: string; data: string };
+  /** A persistence template rather than a real connection. */
+  template?: boolean;
+}
+
+export interface DataplaneInfo {
+  version: string;
+  connTableSize: number;
+}
+
+export interface Dataplane {
+  readonly name: DataplaneName;
+  /** Whether this dataplane can forward with `method`; the control plane refuses the rest with a typed error. */
+  supports(method: ForwardingMethod): boolean;
+  start(): Promise<void>;
+  /** Make forwarding equal to `table`. Called with the whole table after every change. */
+  reconcile(table: readonly DataplaneService[]): Promise<void>;
+  status(): Promise<ServiceStatus[]>;
+  connections(): Promise<ConnectionEntry[]>;
+  zero(serviceKey?: string): Promise<void>;
+  info(): Promise<DataplaneInfo>;
+  setTimeouts?(timeouts: Timeouts): Promise<void>;
+  syncDaemons?(daemons: readonly SyncDaemon[]): Promise<void>;
+  /** Stop taking new connections and let existing ones finish, up to `drainMs`; then force-close. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export function zeroCounters(): Counters {
+  return { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+}

@@ -1,0 +1,143 @@
+/**
+ * The error catalogue of vsd. Every error thrown across a package boundary is one of these classes,
+ * with a stable `code` (documented in docs/errors.md, kept in agreement by test/errors.test.ts) and,
+ * where the IPVS kernel API has an equivalent, the errno name that ipvsadm would have received, so that
+ * vsadm can print ipvsadm's exact message for the same failure.
+ */
+
+export type Errno = 'EEXIST' | 'ESRCH' | 'ENOENT' | 'ERANGE' | 'EINVAL' | 'EPERM' | 'EOPNOTSUPP' | 'EAFNOSUPPORT' | 'ENOMEM';
+
+export interface VsdErrorOptions {
+  errno?: Errno;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class VsdError extends Error {
+  readonly code: string;
+  readonly errno: Errno | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: string, message: string, options: VsdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.errno = options.errno;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: string; message: string; errno?: Errno; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.errno ? { errno: this.errno } : {}), details: this.details };
+  }
+}
+
+/** A value failed validation. `field` is a dotted path, `value` the rejected input. */
+export class ValidationError extends VsdError {
+  constructor(field: string, value: unknown, reason: string) {
+    super('VSD_ERR_VALIDATION', `${field}: ${reason} (got ${preview(value)})`, { errno: 'EINVAL', details: { field, value, reason } });
+  }
+}
+
+export class ServiceExistsError extends VsdError {
+  constructor(service: string) {
+    super('VSD_ERR_SERVICE_EXISTS', `virtual service ${service} already exists`, { errno: 'EEXIST', details: { service } });
+  }
+}
+
+export class ServiceNotFoundError extends VsdError {
+  constructor(service: string) {
+    super('VSD_ERR_SERVICE_NOT_FOUND', `virtual service ${service} is not defined`, { errno: 'ESRCH', details: { service } });
+  }
+}
+
+export class RealServerExistsError extends VsdError {
+  constructor(service: string, realServer: string) {
+    super('VSD_ERR_REAL_SERVER_EXISTS', `real server ${realServer} already exists in ${service}`, {
+      errno: 'EEXIST',
+      details: { service, realServer },
+    });
+  }
+}
+
+export class RealServerNotFoundError extends VsdError {
+  constructor(service: string, realServer: string) {
+    super('VSD_ERR_REAL_SERVER_NOT_FOUND', `real server ${realServer} is not in ${service}`, {
+      errno: 'ENOENT',
+      details: { service, realServer },
+    });
+  }
+}
+
+export class SchedulerNotFoundError extends VsdError {
+  constructor(scheduler: string) {
+    super('VSD_ERR_SCHEDULER_NOT_FOUND', `scheduler or persistence engine ${scheduler} not found`, {
+      errno: 'ENOENT',
+      details: { scheduler },
+    });
+  }
+}
+
+/** lower threshold above upper threshold: the kernel answers ERANGE. */
+export class ThresholdRangeError extends VsdError {
+  constructor(realServer: string, upper: number, lower: number) {
+    super('VSD_ERR_THRESHOLD_RANGE', `real server ${realServer}: lower threshold ${lower} exceeds upper threshold ${upper}`, {
+      errno: 'ERANGE',
+      details: { realServer, upper, lower },
+    });
+  }
+}
+
+/** A forwarding method (or other feature) the active dataplane cannot provide. */
+export class UnsupportedByDataplaneError extends VsdError {
+  constructor(dataplane: string, feature: string, alternative: string) {
+    super('VSD_ERR_UNSUPPORTED_BY_DATAPLANE', `the ${dataplane} dataplane cannot do ${feature}; use the ${alternative} dataplane`, {
+      errno: 'EOPNOTSUPP',
+      details: { dataplane, feature, alternative },
+    });
+  }
+}
+
+export class StateCorruptError extends VsdError {
+  constructor(path: string, reason: string, cause?: unknown) {
+    super('VSD_ERR_STATE_CORRUPT', `state file ${path} is unreadable: ${reason}; it was left in place for inspection`, {
+      details: { path, reason },
+      cause,
+    });
+  }
+}
+
+export class ConfigError extends VsdError {
+  constructor(path: string, reason: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_CONFIG', `config ${path}: ${reason}`, { errno: 'EINVAL', details: { path, ...details } });
+  }
+}
+
+export class IpvsUnavailableError extends VsdError {
+  constructor(reason: string) {
+    super(
+      'VSD_ERR_IPVS_UNAVAILABLE',
+      `kernel IPVS is not available (${reason}): load the ip_vs module (modprobe ip_vs) or run with --dataplane proxy`,
+      { details: { reason } },
+    );
+  }
+}
+
+export class SyncDaemonError extends VsdError {
+  constructor(state: 'master' | 'backup', running: boolean) {
+    super(
+      running ? 'VSD_ERR_DAEMON_RUNNING' : 'VSD_ERR_NO_DAEMON',
+      running ? `the ${state} sync daemon is already running` : `no ${state} sync daemon is running`,
+      { errno: running ? 'EEXIST' : 'ESRCH', details: { state } },
+    );
+  }
+}
+
+function preview(value: unknown): string {
+  let s: string;
+  try {
+    s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,4 @@
+export * from './address.js';
+export * from './constants.js';
+export * from './keys.js';
+export * from './schema.js';

@@ -1,0 +1,201 @@
+/**
+ * Transactions on the desired-state document. A transaction is a list of operations applied all-or-nothing:
+ * `applyOps` works on a copy and returns it, so a failing operation leaves the caller's state untouched
+ * (this is what makes `vsadm -R` atomic). Errors carry the errno IPVS would return for the same request.
+ */
+import { z } from 'zod';
+import {
+  RealServerExistsError,
+  RealServerNotFoundError,
+  SchedulerNotFoundError,
+  ServiceExistsError,
+  ServiceNotFoundError,
+  SyncDaemonError,
+  ValidationError,
+} from '../errors.js';
+import { KNOWN_PERSISTENCE_ENGINES, KNOWN_SCHEDULERS } from '../model/constants.js';
+import { realServerKey, serviceKey } from '../model/keys.js';
+import {
+  parseRealServer,
+  parseServiceId,
+  parseVirtualService,
+  parseWith,
+  syncDaemonSchema,
+  timeoutsSchema,
+  type DesiredState,
+  type RealServer,
+  type ServiceId,
+  type SyncDaemon,
+  type Timeouts,
+  type VirtualService,
+} from '../model/schema.js';
+
+export type StateOp =
+  | { op: 'add-service'; service: VirtualService }
+  /** Replaces every option of the service (ipvsadm -E sends a full service); real servers are kept. */
+  | { op: 'edit-service'; service: VirtualService }
+  | { op: 'delete-service'; service: ServiceId }
+  | { op: 'add-server'; service: ServiceId; server: RealServer }
+  | { op: 'edit-server'; service: ServiceId; server: RealServer }
+  | { op: 'delete-server'; service: ServiceId; server: { address: string; port: number } }
+  | { op: 'clear' }
+  /** Zeroes counters; it changes no configuration but is ordered with the other transactions. */
+  | { op: 'zero'; service?: ServiceId }
+  /** ipvsadm --set: a 0 leaves that timeout unchanged. */
+  | { op: 'set-timeouts'; timeouts: Timeouts }
+  | { op: 'start-daemon'; daemon: SyncDaemon }
+  | { op: 'stop-daemon'; state: 'master' | 'backup' }
+  /** Install a whole table (config load, peer snapshot). */
+  | { op: 'replace'; services: VirtualService[] };
+
+const opNames = [
+  'add-service', 'edit-service', 'delete-service', 'add-server', 'edit-server', 'delete-server',
+  'clear', 'zero', 'set-timeouts', 'start-daemon', 'stop-daemon', 'replace',
+] as const;
+
+/** Validate untrusted operations (control API, peer sync). Errors name `ops.N.field`. */
+export function parseOps(input: unknown): StateOp[] {
+  const list = parseWith(z.array(z.object({ op: z.enum(opNames) }).passthrough()).min(1), input, 'ops');
+  return list.map((raw, i) => parseOp(raw as Record<string, unknown>, `ops.${i}`));
+}
+
+function parseOp(raw: Record<string, unknown>, p: string): StateOp {
+  const keys = (allowed: string[]): void => {
+    for (const k of Object.keys(raw)) if (k !== 'op' && !allowed.includes(k)) throw new ValidationError(`${p}.${k}`, raw[k], 'unknown field');
+  };
+  switch (raw.op) {
+    case 'add-service':
+    case 'edit-service':
+      keys(['service']);
+      return { op: raw.op, service: parseVirtualService(raw.service, `${p}.service`) };
+    case 'delete-service':
+      keys(['service']);
+      return { op: 'delete-service', service: parseServiceId(raw.service, `${p}.service`) };
+    case 'add-server':
+    case 'edit-server': {
+      keys(['service', 'server']);
+      const service = parseServiceId(raw.service, `${p}.service`);
+      return { op: raw.op, service, server: parseRealServer(service, raw.server, `${p}.server`) };
+    }
+    case 'delete-server': {
+      keys(['service', 'server']);
+      const service = parseServiceId(raw.service, `${p}.service`);
+      const s = parseWith(z.object({ address: z.string(), port: z.number().int().min(0).max(65535) }).strict(), raw.server, `${p}.server`);
+      const rs = parseRealServer(service, { ...s, forwarding: 'masq' }, `${p}.server`);
+      return { op: 'delete-server', service, server: { address: rs.address, port: rs.port } };
+    }
+    case 'clear':
+      keys([]);
+      return { op: 'clear' };
+    case 'zero':
+      keys(['service']);
+      return raw.service === undefined ? { op: 'zero' } : { op: 'zero', service: parseServiceId(raw.service, `${p}.service`) };
+    case 'set-timeouts':
+      keys(['timeouts']);
+      return { op: 'set-timeouts', timeouts: parseWith(timeoutsSchema, raw.timeouts, `${p}.timeouts`) };
+    case 'start-daemon':
+      keys(['daemon']);
+      return { op: 'start-daemon', daemon: parseWith(syncDaemonSchema, raw.daemon, `${p}.daemon`) };
+    case 'stop-daemon':
+      keys(['state']);
+      return { op: 'stop-daemon', state: parseWith(z.enum(['master', 'backup']), raw.state, `${p}.state`) };
+    case 'replace': {
+      keys(['services']);
+      const arr = parseWith(z.array(z.unknown()), raw.services, `${p}.services`);
+      return { op: 'replace', services: arr.map((s, i) => parseVirtualService(s, `${p}.services.${i}`)) };
+    }
+    default:
+      throw new ValidationError(`${p}.op`, raw.op, 'unknown operation');
+  }
+}
+
+/** Apply operations to a copy of `state`; throws (leaving `state` untouched) on the first failing operation. */
+export function applyOps(state: DesiredState, ops: readonly StateOp[]): DesiredState {
+  const next: DesiredState = structuredClone(state);
+  for (const op of ops) applyOne(next, op);
+  return next;
+}
+
+function findService(state: DesiredState, id: ServiceId): number {
+  const key = serviceKey(id);
+  return state.services.findIndex((s) => serviceKey(s) === key);
+}
+
+function requireService(state: DesiredState, id: ServiceId): VirtualService {
+  const i = findService(state, id);
+  if (i < 0) throw new ServiceNotFoundError(serviceKey(id));
+  return state.services[i]!;
+}
+
+function checkScheduler(svc: VirtualService): void {
+  if (!KNOWN_SCHEDULERS.includes(svc.scheduler)) throw new SchedulerNotFoundError(svc.scheduler);
+  if (svc.pe !== null && !KNOWN_PERSISTENCE_ENGINES.includes(svc.pe)) throw new SchedulerNotFoundError(svc.pe);
+}
+
+function applyOne(state: DesiredState, op: StateOp): void {
+  switch (op.op) {
+    case 'add-service': {
+      if (findService(state, op.service) >= 0) throw new ServiceExistsError(serviceKey(op.service));
+      checkScheduler(op.service);
+      state.services.push(structuredClone(op.service));
+      return;
+    }
+    case 'edit-service': {
+      const svc = requireService(state, op.service);
+      checkScheduler(op.service);
+      Object.assign(svc, { ...structuredClone(op.service), realServers: svc.realServers });
+      return;
+    }
+    case 'delete-service': {
+      requireService(state, op.service);
+      state.services.splice(findService(state, op.service), 1);
+      return;
+    }
+    case 'add-server': {
+      const svc = requireService(state, op.service);
+      const key = realServerKey(op.server);
+      if (svc.realServers.some((r) => realServerKey(r) === key)) throw new RealServerExistsError(serviceKey(svc), key);
+      svc.realServers.push(structuredClone(op.server));
+      return;
+    }
+    case 'edit-server':
+    case 'delete-server': {
+      const svc = requireService(state, op.service);
+      const key = realServerKey(op.server);
+      const i = svc.realServers.findIndex((r) => realServerKey(r) === key);
+      if (i < 0) throw new RealServerNotFoundError(serviceKey(svc), key);
+      if (op.op === 'edit-server') svc.realServers[i] = structuredClone(op.server);
+      else svc.realServers.splice(i, 1);
+      return;
+    }
+    case 'clear':
+      state.services = [];
+      return;
+    case 'zero':
+      if (op.service) requireService(state, op.service);
+      return;
+    case 'set-timeouts': {
+      const t = op.timeouts;
+      state.timeouts = {
+        tcp: t.tcp || state.timeouts.tcp,
+        tcpfin: t.tcpfin || state.timeouts.tcpfin,
+        udp: t.udp || state.timeouts.udp,
+      };
+      return;
+    }
+    case 'start-daemon':
+      if (state.syncDaemons.some((d) => d.state === op.daemon.state)) throw new SyncDaemonError(op.daemon.state, true);
+      state.syncDaemons.push(structuredClone(op.daemon));
+      return;
+    case 'stop-daemon': {
+      const i = state.syncDaemons.findIndex((d) => d.state === op.state);
+      if (i < 0) throw new SyncDaemonError(op.state, false);
+      state.syncDaemons.splice(i, 1);
+      return;
+    }
+    case 'replace':
+      for (const s of op.services) checkScheduler(s);
+      state.services = structuredClone(op.services);
+      return;
+  }
+}

@@ -8,3 +8,4 @@ export * from './dataplane/none.js';
 export * from './weights/overlay.js';
 export * from './weights/table.js';
 export * from './reconciler.js';
+export * from './control/client.js';

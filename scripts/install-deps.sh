@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the test tiers need on a fresh Debian machine with Node 20: the Debian packages used as
+# real peers and kernels (keepalived, ipvsadm, user-mode-linux, haproxy, nginx, ...), pnpm (pinned, from the npm
+# registry, because corepack's signature check fails here) and the workspace's npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]")"
+DEBS=(iproute2 nftables kmod keepalived ipvsadm user-mode-linux haproxy nginx-light libnginx-mod-stream wrk tcpdump arping
+  iputils-ping curl procps psmisc fuse3 util-linux)
+
+if [ "$(id -u)" = 0 ]; then
+  missing=()
+  for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "install-deps: not root, skipping Debian packages (the netns and uml tiers need root and will say so)" >&2
+fi
+
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "install-deps: installing pnpm@$PNPM_VERSION"
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null
+fi
+pnpm install --frozen-lockfile

@@ -132,6 +132,27 @@ export class SyncDaemonError extends VsdError {
   }
 }
 
+/** The control socket path is taken: a foreign (non-socket) file, or a socket another process is listening on. */
+export class ControlSocketError extends VsdError {
+  constructor(path: string, reason: string) {
+    super('VSD_ERR_CONTROL_SOCKET', `control socket ${path}: ${reason}`, { details: { path, reason } });
+  }
+}
+
+/** The control API refused a request before it reached the store. Each code maps to one HTTP status. */
+export type ControlProtocolCode =
+  | 'VSD_ERR_BAD_REQUEST'
+  | 'VSD_ERR_UNAUTHORIZED'
+  | 'VSD_ERR_NO_ROUTE'
+  | 'VSD_ERR_METHOD_NOT_ALLOWED'
+  | 'VSD_ERR_BODY_TOO_LARGE';
+
+export class ControlProtocolError extends VsdError {
+  constructor(code: ControlProtocolCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, { details });
+  }
+}
+
 function preview(value: unknown): string {
   let s: string;
   try {
@@ -140,4 +161,21 @@ function preview(value: unknown): string {
     s = String(value);
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Changes go to the MASTER; the BACKUP refuses them so the pair never diverges outside a partition. */
+export class NotMasterError extends VsdError {
+  constructor(state: string, master: string | null) {
+    super(
+      'VSD_ERR_NOT_MASTER',
+      `this dispatcher is ${state}: make changes on the MASTER${master ? ` (${master})` : ''}, they reach this node through peer sync`,
+      { details: { state, master } },
+    );
+  }
+}
+
+export class BadMessageError extends VsdError {
+  constructor(from: string, reason: string) {
+    super('VSD_ERR_BAD_MESSAGE', `bad message from ${from}: ${reason}`, { errno: 'EINVAL', details: { from, reason } });
+  }
 }

@@ -9,3 +9,4 @@ export * from './weights/overlay.js';
 export * from './weights/table.js';
 export * from './reconciler.js';
 export * from './control/client.js';
+export * from './auth/challenge.js';

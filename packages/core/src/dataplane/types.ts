@@ -69,6 +69,18 @@ export interface ConnectionEntry {
   template?: boolean;
 }
 
+/** A persistence template (client -> real server), replicated to the standby so a client keeps its real server. */
+export interface PersistenceEntry {
+  /** serviceKey() */
+  service: string;
+  /** Client address masked by the service's persistence netmask. */
+  client: string;
+  /** realServerKey() of the destination. */
+  dest: string;
+  /** Absolute expiry, ms since the epoch (wall clock, so it means the same on both dispatchers). */
+  expiresAt: number;
+}
+
 export interface DataplaneInfo {
   version: string;
   connTableSize: number;
@@ -87,6 +99,10 @@ export interface Dataplane {
   info(): Promise<DataplaneInfo>;
   setTimeouts?(timeouts: Timeouts): Promise<void>;
   syncDaemons?(daemons: readonly SyncDaemon[]): Promise<void>;
+  /** Persistence templates now alive (peer sync reads them). */
+  exportPersistence?(): PersistenceEntry[];
+  /** Install templates learnt from the peer; an existing local entry for the same client is replaced. */
+  importPersistence?(entries: readonly PersistenceEntry[]): void;
   /** Stop taking new connections and let existing ones finish, up to `drainMs`; then force-close. */
   close(drainMs?: number): Promise<void>;
 }

@@ -26,7 +26,7 @@ export interface StateChange {
 
 export type StateListener = (change: StateChange) => void;
 /** Checks a candidate document before it is committed (e.g. the dataplane refusing a forwarding method); throws to refuse. */
-export type StateValidator = (next: Readonly<DesiredState>, ops: readonly StateOp[]) => void;
+export type StateValidator = (next: Readonly<DesiredState>, ops: readonly StateOp[], origin: string) => void;
 
 export interface StateStoreOptions {
   /** State file; null keeps the document in memory only. */
@@ -87,7 +87,7 @@ export class StateStore {
   apply(ops: readonly StateOp[], origin = 'api'): Promise<StateChange> {
     return this.serialise(async () => {
       const next = applyOps(this.doc, ops);
-      for (const v of this.validators) v(next, ops);
+      for (const v of this.validators) v(next, ops, origin);
       next.generation = this.doc.generation + 1;
       return this.commit(next, ops, origin);
     });

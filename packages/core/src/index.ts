@@ -10,3 +10,7 @@ export * from './weights/table.js';
 export * from './reconciler.js';
 export * from './control/client.js';
 export * from './auth/challenge.js';
+export * from './control/routes.js';
+export * from './control/routes-core.js';
+export * from './control/server.js';
+export * from './control/metrics.js';

@@ -160,8 +160,10 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, pre
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-  throw new ValidationError(field, valueAt(input, issue.path), issue.message);
+  // A strict object reports unknown keys on the object itself: name the first unknown key instead.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = [prefix, ...path.map(String)].filter(Boolean).join('.');
+  throw new ValidationError(field, valueAt(input, path), issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message);
 }
 
 function valueAt(input: unknown, path: readonly (string | number)[]): unknown {

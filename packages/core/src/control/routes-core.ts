@@ -1,0 +1,113 @@
+/**
+ * The core endpoints of the control API (docs/control-api.md): desired state, transactions, dataplane status,
+ * connections, real servers with their effective weights, and Prometheus metrics.
+ */
+import { ValidationError } from '../errors.js';
+import type { Dataplane } from '../dataplane/types.js';
+import { realServerKey, serviceKey } from '../model/keys.js';
+import { parseOps } from '../state/ops.js';
+import type { StateStore } from '../state/store.js';
+import { effectiveWeight, type WeightOverlay } from '../weights/overlay.js';
+import { renderMetrics } from './metrics.js';
+import { RawResponse, type ControlRoute } from './routes.js';
+
+export interface CoreRouteDeps {
+  store: StateStore;
+  overlay: WeightOverlay;
+  dataplane: Dataplane;
+  /** Resolves when the dataplane reflects every committed transaction (the reconciler's `settled`). */
+  settled?: () => Promise<void>;
+}
+
+export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
+  const { store, dataplane } = deps;
+  return [
+    { method: 'GET', path: '/v1/state', handler: () => store.state },
+    {
+      method: 'POST',
+      path: '/v1/transactions',
+      handler: async ({ body }) => {
+        const change = await store.apply(parseTransaction(body), 'api');
+        // Answer once the dataplane is programmed, so a client's next read (vsadm -L) sees its own change.
+        await deps.settled?.();
+        return { generation: change.generation };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/status',
+      handler: async () => ({
+        dataplane: dataplane.name,
+        info: await dataplane.info(),
+        generation: store.generation,
+        services: await dataplane.status(),
+      }),
+    },
+    { method: 'GET', path: '/v1/connections', handler: async () => ({ connections: await dataplane.connections() }) },
+    { method: 'GET', path: '/v1/realservers', handler: () => realServers(deps) },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: async () =>
+        new RawResponse(
+          renderMetrics({ generation: store.generation, realServers: realServers(deps), status: await dataplane.status() }),
+          'text/plain; version=0.0.4; charset=utf-8',
+        ),
+    },
+  ];
+}
+
+/** `{ "ops": [...] }`, nothing else: a typo in the envelope must not silently drop the transaction. */
+function parseTransaction(body: unknown) {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', body, 'expected an object { "ops": [...] }');
+  for (const k of Object.keys(body)) if (k !== 'ops') throw new ValidationError(`body.${k}`, (body as Record<string, unknown>)[k], 'unknown field');
+  return parseOps((body as { ops?: unknown }).ops);
+}
+
+export interface RealServerView {
+  key: string;
+  address: string;
+  port: number;
+  forwarding: string;
+  weight: number;
+  effectiveWeight: number;
+  /** Taken out of the dataplane by a source (health check without inhibit_on_failure). */
+  removed: boolean;
+  sources: Record<string, { factor: number; remove?: boolean; reason?: string }>;
+}
+
+export interface ServiceRealServers {
+  key: string;
+  scheduler: string;
+  /** Set while the service has lost quorum and the sorry server replaces its real servers. */
+  sorryServer: string | null;
+  realServers: RealServerView[];
+}
+
+export function realServers(deps: Pick<CoreRouteDeps, 'store' | 'overlay'>): { generation: number; services: ServiceRealServers[] } {
+  const { store, overlay } = deps;
+  const services = store.state.services.map((svc) => {
+    const key = serviceKey(svc);
+    const sorry = overlay.sorryServer(key);
+    return {
+      key,
+      scheduler: svc.scheduler,
+      sorryServer: sorry ? realServerKey(sorry) : null,
+      realServers: svc.realServers.map((rs) => {
+        const rsKey = realServerKey(rs);
+        const v = overlay.view(key, rsKey);
+        return {
+          key: rsKey,
+          address: rs.address,
+          port: rs.port,
+          forwarding: rs.forwarding,
+          weight: rs.weight,
+          effectiveWeight: v.removed || sorry ? 0 : effectiveWeight(rs.weight, v.factor),
+          removed: v.removed,
+          sources: v.sources,
+        };
+      }),
+    };
+  });
+  return { generation: store.generation, services };
+}

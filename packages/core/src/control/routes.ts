@@ -1,0 +1,120 @@
+/**
+ * Routing for the control API: a flat list of routes, so the daemon's optional components (HA, agents,
+ * health checks, peer sync) contribute their own endpoints without editing the core route table.
+ */
+import type { IncomingMessage } from 'node:http';
+import { ControlProtocolError, VsdError } from '../errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteRequest {
+  /** Parsed JSON body (POST/PUT); undefined when the request had none. */
+  body: unknown;
+  /** Values of `:name` segments of the route's path. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** "unix" or "tcp": which listener the request came in on. */
+  via: 'unix' | 'tcp';
+  raw: IncomingMessage;
+}
+
+/** A non-JSON answer (Prometheus text) or a JSON answer with another status than 200. */
+export class RawResponse {
+  constructor(
+    readonly body: string,
+    readonly contentType = 'text/plain; charset=utf-8',
+    readonly status = 200,
+  ) {}
+}
+
+export interface ControlRoute {
+  method: HttpMethod;
+  /** "/v1/ha/failover", or with named segments: "/v1/agents/:id". */
+  path: string;
+  /** The answer: any JSON value (200), or a RawResponse. Throwing a VsdError maps to its HTTP status. */
+  handler(req: RouteRequest): unknown | Promise<unknown>;
+}
+
+interface Compiled {
+  route: ControlRoute;
+  segments: string[];
+}
+
+export class Router {
+  private readonly routes: Compiled[] = [];
+
+  add(routes: readonly ControlRoute[]): void {
+    for (const route of routes) {
+      if (this.routes.some((c) => c.route.method === route.method && c.route.path === route.path))
+        throw new Error(`control route ${route.method} ${route.path} is registered twice`);
+      this.routes.push({ route, segments: split(route.path) });
+    }
+  }
+
+  remove(routes: readonly ControlRoute[]): void {
+    for (const route of routes) {
+      const i = this.routes.findIndex((c) => c.route === route);
+      if (i >= 0) this.routes.splice(i, 1);
+    }
+  }
+
+  /** The route for method+path; throws NO_ROUTE (404) or METHOD_NOT_ALLOWED (405). */
+  match(method: string, path: string): { route: ControlRoute; params: Record<string, string> } {
+    const segments = split(path);
+    let pathKnown = false;
+    for (const c of this.routes) {
+      const params = matchSegments(c.segments, segments);
+      if (!params) continue;
+      if (c.route.method === method) return { route: c.route, params };
+      pathKnown = true;
+    }
+    if (pathKnown) throw new ControlProtocolError('VSD_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, { method, path });
+    throw new ControlProtocolError('VSD_ERR_NO_ROUTE', `no such endpoint: ${path}`, { path });
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter(Boolean);
+}
+
+function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
+  if (pattern.length !== actual.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(actual[i]!);
+    else if (p !== actual[i]) return null;
+  }
+  return params;
+}
+
+/** HTTP status for an error code, as docs/control-api.md documents it. */
+const STATUS_BY_CODE: Record<string, number> = {
+  VSD_ERR_BAD_REQUEST: 400,
+  VSD_ERR_VALIDATION: 400,
+  VSD_ERR_THRESHOLD_RANGE: 400,
+  VSD_ERR_UNSUPPORTED_BY_DATAPLANE: 400,
+  VSD_ERR_CONFIG: 400,
+  VSD_ERR_UNAUTHORIZED: 401,
+  VSD_ERR_SERVICE_NOT_FOUND: 404,
+  VSD_ERR_REAL_SERVER_NOT_FOUND: 404,
+  VSD_ERR_SCHEDULER_NOT_FOUND: 404,
+  VSD_ERR_NO_DAEMON: 404,
+  VSD_ERR_NO_ROUTE: 404,
+  VSD_ERR_METHOD_NOT_ALLOWED: 405,
+  VSD_ERR_SERVICE_EXISTS: 409,
+  VSD_ERR_REAL_SERVER_EXISTS: 409,
+  VSD_ERR_DAEMON_RUNNING: 409,
+  VSD_ERR_NOT_MASTER: 409,
+  VSD_ERR_BODY_TOO_LARGE: 413,
+};
+
+export function statusForError(err: unknown): number {
+  return err instanceof VsdError ? (STATUS_BY_CODE[err.code] ?? 500) : 500;
+}
+
+/** The error document of the API: `{ error: { code, message, errno?, details } }`. */
+export function errorBody(err: unknown): { error: ReturnType<VsdError['toJSON']> } {
+  if (err instanceof VsdError) return { error: err.toJSON() };
+  return { error: { code: 'VSD_ERR_INTERNAL', message: (err as Error)?.message ?? String(err), details: {} } };
+}

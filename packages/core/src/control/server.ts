@@ -1,0 +1,255 @@
+/**
+ * The control API server (docs/control-api.md): HTTP/1.1 + JSON on a unix socket (mode 0600) and, optionally,
+ * on TCP with a bearer token. The CLIs use nothing else, so every change to the dispatcher enters here as a
+ * validated transaction on the desired-state store.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { chmod, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, isIPv6 } from 'node:net';
+import { dirname } from 'node:path';
+import { ConfigError, ControlProtocolError, ControlSocketError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Dataplane } from '../dataplane/types.js';
+import type { StateStore } from '../state/store.js';
+import type { WeightOverlay } from '../weights/overlay.js';
+import { coreRoutes } from './routes-core.js';
+import { errorBody, RawResponse, Router, statusForError, type ControlRoute } from './routes.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ControlServerOptions {
+  store: StateStore;
+  overlay: WeightOverlay;
+  dataplane: Dataplane;
+  logger?: Logger;
+  /** Unix socket path; created with mode 0600. */
+  socket: string;
+  /** Optional TCP listener "HOST:PORT" ("[::1]:9180" for IPv6); requires `tokenFile`. */
+  listen?: string;
+  /** File holding the bearer token TCP clients must send (surrounding white space ignored). */
+  tokenFile?: string;
+  /** Routes of optional components (HA, agents, health, peer sync); more can be added later with `addRoutes`. */
+  extraRoutes?: readonly ControlRoute[];
+  /** Resolves when the dataplane reflects every committed transaction. */
+  settled?: () => Promise<void>;
+  maxBodyBytes?: number;
+}
+
+export interface ControlServer {
+  readonly socket: string;
+  /** The bound TCP address (port 0 resolved), or null without a TCP listener. */
+  readonly tcpAddress: { address: string; port: number } | null;
+  /** Register more endpoints; returns a function that removes them again. */
+  addRoutes(routes: readonly ControlRoute[]): () => void;
+  /** Stop accepting, let requests in flight finish for up to `graceMs`, remove the socket file. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function createControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const log = (options.logger ?? silentLogger).child({ component: 'control' });
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const router = new Router();
+  router.add(coreRoutes(options));
+  router.add(options.extraRoutes ?? []);
+
+  if (options.listen && !options.tokenFile)
+    throw new ConfigError('control.listen', `a TCP listener (${options.listen}) needs a token file (control.token_file / --token-file)`);
+  const tokenDigest = options.tokenFile ? digest(await readToken(options.tokenFile)) : null;
+
+  const handler = (via: 'unix' | 'tcp') => (req: IncomingMessage, res: ServerResponse) =>
+    void handle(req, res, via).catch((err) => log.error({ err }, 'control request failed'));
+
+  async function handle(req: IncomingMessage, res: ServerResponse, via: 'unix' | 'tcp'): Promise<void> {
+    const started = Date.now();
+    try {
+      if (via === 'tcp') authorize(req, tokenDigest!);
+      const url = new URL(req.url ?? '/', 'http://vsd');
+      const { route, params } = router.match(req.method ?? 'GET', url.pathname);
+      const body = await readJsonBody(req, maxBody);
+      const out = await route.handler({ body, params, query: url.searchParams, via, raw: req });
+      if (out instanceof RawResponse) send(res, out.status, out.body, out.contentType);
+      else send(res, 200, JSON.stringify(out ?? {}), 'application/json');
+      log.debug({ method: req.method, path: url.pathname, via, ms: Date.now() - started }, 'control request');
+    } catch (err) {
+      const status = statusForError(err);
+      if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'control request failed');
+      else log.info({ method: req.method, url: req.url, status, code: errorBody(err).error.code }, 'control request refused');
+      // A refused body may be unread: close the connection rather than parse what follows as a request.
+      send(res, status, JSON.stringify(errorBody(err)), 'application/json', !req.complete);
+    }
+  }
+
+  await prepareSocketPath(options.socket, log);
+  const unixServer = createServer(handler('unix'));
+  await listenUnix(unixServer, options.socket);
+  const socketIno = lstatSync(options.socket).ino;
+  log.info({ socket: options.socket }, 'control API listening on unix socket');
+
+  let tcpServer: Server | null = null;
+  let tcpAddress: { address: string; port: number } | null = null;
+  if (options.listen) {
+    const { host, port } = parseHostPort(options.listen);
+    tcpServer = createServer(handler('tcp'));
+    try {
+      await listenTcp(tcpServer, host, port);
+    } catch (err) {
+      unixServer.close();
+      await unlink(options.socket).catch(() => undefined);
+      throw err;
+    }
+    const a = tcpServer.address() as { address: string; port: number };
+    tcpAddress = { address: a.address, port: a.port };
+    log.info(tcpAddress, 'control API listening on TCP (bearer token required)');
+  }
+
+  return {
+    socket: options.socket,
+    tcpAddress,
+    addRoutes(routes) {
+      router.add(routes);
+      return () => router.remove(routes);
+    },
+    async close(graceMs = 2000) {
+      const servers = [unixServer, tcpServer].filter((s): s is Server => s !== null);
+      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), graceMs);
+      await closed;
+      clearTimeout(timer);
+      // Only remove the socket if it is still ours (a successor may already have replaced it).
+      const st = await lstat(options.socket).catch(() => null);
+      if (st && st.ino === socketIno) await unlink(options.socket).catch(() => undefined);
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType: string, close = false): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+async function readToken(path: string): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError(path, `cannot read the control token file: ${(err as Error).message}`);
+  }
+  if (!token) throw new ConfigError(path, 'the control token file is empty');
+  return token;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Bearer token check; comparing digests keeps it constant-time whatever the lengths. */
+function authorize(req: IncomingMessage, expected: Buffer): void {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m || !timingSafeEqual(digest(m[1]!), expected))
+    throw new ControlProtocolError('VSD_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)');
+}
+
+function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const tooLarge = () => new ControlProtocolError('VSD_ERR_BODY_TOO_LARGE', `request body exceeds ${max} bytes`, { limit: max });
+    if (declared > max) return reject(tooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > max) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (failed) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch (err) {
+        reject(new ControlProtocolError('VSD_ERR_BAD_REQUEST', `malformed JSON body: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+/** Refuse a foreign file or a live socket at `path`; remove a stale socket nobody listens on. */
+async function prepareSocketPath(path: string, log: Logger): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (!st) return;
+  if (!st.isSocket()) throw new ControlSocketError(path, 'exists and is not a socket (a foreign file); refusing to replace it');
+  if (await isListening(path)) throw new ControlSocketError(path, 'another process is listening on it (is vsd already running?)');
+  await unlink(path);
+  log.warn({ socket: path }, 'removed a stale control socket (nobody was listening on it)');
+}
+
+function isListening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(1000, () => done(true));
+    s.once('connect', () => done(true));
+    s.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+  });
+}
+
+async function listenUnix(server: Server, path: string): Promise<void> {
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // bind() creates the socket file with the umask's mode and runs synchronously inside listen(): tighten the
+  // umask for that call only, so there is no window in which another local user could connect before the chmod.
+  const previous = process.umask(0o177);
+  try {
+    server.listen(path);
+  } finally {
+    process.umask(previous);
+  }
+  await listening;
+  await chmod(path, 0o600);
+}
+
+function listenTcp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** "HOST:PORT" or "[V6]:PORT". */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || !host || port > 65535 || (m[1] !== undefined && !isIPv6(host)))
+    throw new ConfigError('control.listen', `expected HOST:PORT or [IPV6]:PORT, got ${JSON.stringify(text)}`);
+  return { host, port };
+}

@@ -44,6 +44,14 @@ export interface SchedulerOptions {
   now?: () => number;
   /** Uniform random in [0, 1), for twos. */
   random?: () => number;
+  /** lblc/lblcr: sysctl lblc_expiration / lblcr_expiration in milliseconds (default 24 h). */
+  expiration?: number;
+  /** dh: CONFIG_IP_VS_DH_TAB_BITS (1..20, default 8). */
+  dhTabBits?: number;
+  /** sh: CONFIG_IP_VS_SH_TAB_BITS (4..20, default 8). */
+  shTabBits?: number;
+  /** mh: CONFIG_IP_VS_MH_TAB_INDEX (8..17, default 12 = a 4093-slot table). */
+  mhTabIndex?: number;
 }
 
 export interface Scheduler {

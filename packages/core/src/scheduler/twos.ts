@@ -1,0 +1,50 @@
+/**
+ * twos — power of two choices (net/netfilter/ipvs/ip_vs_twos.c, Linux 6.2+).
+ *
+ * total = sum of the weights of non-overloaded destinations with weight > 0, plus 1. Two numbers r1, r2 are
+ * drawn uniformly from [0, total) (the kernel's prandom_u32() % total). Walking the eligible destinations in
+ * list order and subtracting each weight from both, choice 1 is the first where r1 <= 0, choice 2 likewise.
+ * Choice 2 wins when w2 * overhead1 > w1 * overhead2 (fewer connections per weight), otherwise choice 1.
+ * The random source is injectable (SchedulerOptions.random, uniform in [0, 1)) so tests can seed it.
+ */
+import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
+
+export const createTwos: SchedulerFactory = (options) => {
+  const random = options.random ?? Math.random;
+  let dests: readonly SchedDest[] = [];
+  return {
+    name: 'twos',
+    update(next) {
+      dests = next;
+    },
+    pick() {
+      const n = dests.length;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const d = dests[i]!;
+        if (!d.overloaded && d.weight > 0) total += d.weight;
+      }
+      if (total === 0) return null;
+      total += 1;
+      let r1 = Math.floor(random() * total);
+      let r2 = Math.floor(random() * total);
+      let c1: SchedDest | null = null;
+      let c2: SchedDest | null = null;
+      for (let i = 0; i < n; i++) {
+        const d = dests[i]!;
+        if (d.overloaded || d.weight <= 0) continue;
+        r1 -= d.weight;
+        r2 -= d.weight;
+        if (r1 <= 0 && c1 === null) c1 = d;
+        if (r2 <= 0 && c2 === null) c2 = d;
+        if (c1 !== null && c2 !== null) break;
+      }
+      // r <= total - 1 = sum of weights, so both walks end on a destination.
+      const a = c1!;
+      const b = c2!;
+      const oh1 = a.activeConns * 256 + a.inactiveConns;
+      const oh2 = b.activeConns * 256 + b.inactiveConns;
+      return b.weight * oh1 > a.weight * oh2 ? b : a;
+    },
+  } satisfies Scheduler;
+};

@@ -53,7 +53,8 @@ export class StateStore {
   private readonly db: Low<DesiredState> | null;
   private readonly listeners = new Set<StateListener>();
   private readonly validators = new Set<StateValidator>();
-  private readonly history: StateChange[] = [];
+  /** Past transactions without their documents (a document per entry would cost memory in proportion to the table). */
+  private readonly history: Array<Omit<StateChange, 'state'>> = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly historySize: number;
@@ -102,7 +103,7 @@ export class StateStore {
   }
 
   /** Transactions after `generation`, or null when the history no longer reaches back that far. */
-  since(generation: number): StateChange[] | null {
+  since(generation: number): Array<Omit<StateChange, 'state'>> | null {
     if (generation === this.doc.generation) return [];
     const first = this.history[0];
     if (!first || first.generation > generation + 1) return null;
@@ -142,7 +143,7 @@ export class StateStore {
     }
     this.doc = next;
     const change: StateChange = { generation: next.generation, ops, origin, at: Date.now(), state: next };
-    this.history.push(change);
+    this.history.push({ generation: change.generation, ops, origin, at: change.at });
     if (this.history.length > this.historySize) this.history.shift();
     this.log.info({ generation: next.generation, origin, ops: ops.map((o) => o.op) }, 'desired state changed');
     for (const l of this.listeners) {

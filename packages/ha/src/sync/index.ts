@@ -1,0 +1,3 @@
+export { createPeerSync, type PeerSync, type PeerSyncOptions, type PeerSyncStatus, type PeerRole } from './replicator.js';
+export { stateDigest } from './digest.js';
+export { PEER_PROTOCOL_VERSION, peerMessageSchema, type PeerMessage } from './protocol.js';

@@ -1,0 +1,295 @@
+/**
+ * Desired-state and session replication between the two dispatchers.
+ *
+ * - Every transaction committed on this node is sent to the peer in order, with its generation and the digest of the
+ *   resulting state; the peer applies it only on top of the generation before it, and checks the digest.
+ * - On (re)connection both sides announce (generation, digest). The higher generation wins (equal generations: the
+ *   higher digest), computed the same way on both sides. The winner sends the missing transactions when the loser's
+ *   state is a point of its own history, a snapshot otherwise; the loser logs the transactions it had that the winner
+ *   did not (content included) before installing the snapshot.
+ * - While this node is BACKUP, changes from the API or a config reload are refused (NotMasterError): the pair only
+ *   diverges when a partition made both MASTER.
+ * - The sync daemon settings are per node: received start/stop-daemon operations are not applied, and snapshots keep
+ *   the local ones.
+ * - Persistence templates of the dataplane are sent as they appear, so a persistent client keeps its real server after
+ *   a failover.
+ */
+import {
+  NotMasterError,
+  parseOps,
+  parseState,
+  silentLogger,
+  type Dataplane,
+  type Logger,
+  type PersistenceEntry,
+  type StateChange,
+  type StateOp,
+  type StateStore,
+} from '@vsd/core';
+import { stateDigest } from './digest.js';
+import { LinkManager, type PeerLink } from './link.js';
+import type { PeerMessage } from './protocol.js';
+
+export type PeerRole = 'master' | 'backup' | 'fault' | null;
+
+export interface PeerSyncOptions {
+  /** This node's id in the handshake (default: hostname + listen address). */
+  id: string;
+  key: Buffer;
+  listen?: { host: string; port: number };
+  /** HOST:PORT of the peer's listener. */
+  peer?: string;
+  store: StateStore;
+  dataplane?: Dataplane;
+  logger?: Logger;
+  persistIntervalMs?: number;
+}
+
+export interface PeerSyncStatus {
+  id: string;
+  peer: string | null;
+  peerId: string | null;
+  connected: boolean;
+  inSync: boolean;
+  role: PeerRole;
+  generation: number;
+  peerGeneration: number | null;
+  /** Milliseconds from the peer's commit of the last transaction we applied to its application here (same clock in a lab). */
+  lastApplyLagMs: number | null;
+  lastSyncAt: number | null;
+  divergences: number;
+  badFrames: number;
+  authFailures: number;
+  lastError: string | null;
+}
+
+export interface PeerSync {
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  setRole(role: PeerRole, master?: string | null): void;
+  status(): PeerSyncStatus;
+}
+
+const DAEMON_OPS = new Set(['start-daemon', 'stop-daemon']);
+const HASH_HISTORY = 2000;
+
+export function createPeerSync(options: PeerSyncOptions): PeerSync {
+  const { store, dataplane } = options;
+  const log = (options.logger ?? silentLogger).child({ component: 'peer-sync' });
+  const hashes = new Map<number, string>();
+  let role: PeerRole = null;
+  let master: string | null = null;
+  let inSync = false;
+  let lastAgreed = store.generation;
+  let peerGeneration: number | null = null;
+  let lastApplyLagMs: number | null = null;
+  let lastSyncAt: number | null = null;
+  let divergences = 0;
+  let persistTimer: NodeJS.Timeout | null = null;
+  const sentPersist = new Map<string, string>();
+  const unsubs: Array<() => void> = [];
+
+  const remember = (generation: number, hash: string): void => {
+    hashes.set(generation, hash);
+    if (hashes.size > HASH_HISTORY) hashes.delete(hashes.keys().next().value!);
+  };
+  remember(store.generation, stateDigest(store.state));
+
+  const announce = (link: PeerLink): void => link.send({ t: 'announce', generation: store.generation, hash: stateDigest(store.state) });
+  const sendSnapshot = (link: PeerLink): void => {
+    const { generation, services, timeouts, version } = store.state;
+    link.send({ t: 'snapshot', state: { version, generation, services, timeouts }, hash: stateDigest(store.state), history: [...hashes] });
+  };
+  const agreed = (generation: number): void => {
+    inSync = true;
+    lastAgreed = generation;
+    lastSyncAt = Date.now();
+  };
+
+  const links = new LinkManager(
+    {
+      id: options.id,
+      key: options.key,
+      listen: options.listen,
+      peerUrl: options.peer ? `ws://${options.peer}` : undefined,
+      logger: log,
+    },
+    {
+      up(link) {
+        log.info({ peer: link.peerId }, 'peer link up');
+        inSync = false;
+        sentPersist.clear();
+        announce(link);
+      },
+      down(link, reason) {
+        inSync = false;
+        log.warn({ peer: link.peerId, reason }, 'peer link down');
+      },
+      message: (link, msg) => {
+        void onMessage(link, msg).catch((err: Error) => {
+          log.error({ err, peer: link.peerId, t: msg.t }, 'applying a peer message failed; asking for a snapshot');
+          link.send({ t: 'want' });
+        });
+      },
+    },
+  );
+
+  async function onMessage(link: PeerLink, msg: PeerMessage): Promise<void> {
+    switch (msg.t) {
+      case 'announce':
+        return onAnnounce(link, msg.generation, msg.hash);
+      case 'tx':
+        return onTx(link, msg.generation, msg.ops, msg.hash, msg.at);
+      case 'snapshot':
+        await onSnapshot(msg.state, msg.hash, msg.history);
+        return announce(link); // acknowledges: the peer sees we agree
+      case 'want':
+        return sendSnapshot(link);
+      case 'persist':
+        dataplane?.importPersistence?.(msg.entries);
+        return;
+      default:
+        return; // handshake frames after authentication: ignored
+    }
+  }
+
+  function onAnnounce(link: PeerLink, generation: number, hash: string): void {
+    peerGeneration = generation;
+    const mine = { generation: store.generation, hash: stateDigest(store.state) };
+    if (generation === mine.generation && hash === mine.hash) return agreed(generation);
+    const peerWins = generation > mine.generation || (generation === mine.generation && hash > mine.hash);
+    if (peerWins) {
+      log.info({ peerGeneration: generation, generation: mine.generation }, 'peer is ahead: catching up');
+      return;
+    }
+    const missing = hashes.get(generation) === hash ? store.since(generation) : null;
+    if (missing) for (const c of missing) sendTx(link, c);
+    else sendSnapshot(link);
+    agreed(mine.generation);
+  }
+
+  async function onTx(link: PeerLink, generation: number, rawOps: unknown[], hash: string, at: number): Promise<void> {
+    peerGeneration = generation;
+    if (generation <= store.generation) {
+      if (hashes.get(generation) !== hash) announce(link); // we diverged: settle it the announce way
+      return;
+    }
+    if (generation !== store.generation + 1) return link.send({ t: 'want' });
+    const ops = rawOps.length ? parseOps(rawOps).filter((o) => !DAEMON_OPS.has(o.op)) : [];
+    await store.apply(ops, 'peer');
+    lastApplyLagMs = Math.max(0, Date.now() - at);
+    if (stateDigest(store.state) !== hash) {
+      log.warn({ generation }, 'state digest differs from the peer after applying its transaction');
+      return link.send({ t: 'want' });
+    }
+    agreed(generation);
+    announce(link); // acknowledges, so the sender knows the pair is in sync
+  }
+
+  /** The last generation at which both nodes held the same document, by digest; else the last one agreed on a link. */
+  function commonPoint(theirs: ReadonlyArray<readonly [number, string]>): number {
+    let best = -1;
+    for (const [g, h] of theirs) if (g > best && hashes.get(g) === h) best = g;
+    return best >= 0 ? best : lastAgreed;
+  }
+
+  async function onSnapshot(raw: unknown, hash: string, theirHistory: ReadonlyArray<readonly [number, string]>): Promise<void> {
+    const incoming = parseState({ ...(raw as object), syncDaemons: store.state.syncDaemons }, 'peer snapshot');
+    const common = commonPoint(theirHistory);
+    const divergent = (store.since(common) ?? []).filter((c) => c.generation > common);
+    if (divergent.length) {
+      divergences++;
+      log.warn(
+        {
+          code: 'VSD_DIVERGENCE',
+          discarded: divergent.map((c) => ({ generation: c.generation, origin: c.origin, at: new Date(c.at).toISOString(), ops: c.ops })),
+          keptGeneration: incoming.generation,
+        },
+        'partition healed: the peer had the higher generation; these local transactions were discarded',
+      );
+    }
+    await store.install(incoming, 'peer');
+    if (stateDigest(store.state) !== hash) log.warn({ generation: incoming.generation }, 'snapshot digest mismatch');
+    agreed(incoming.generation);
+  }
+
+  function sendTx(link: PeerLink, change: Omit<StateChange, 'state'>): void {
+    link.send({
+      t: 'tx',
+      generation: change.generation,
+      ops: change.ops as unknown[],
+      hash: hashes.get(change.generation) ?? '',
+      at: change.at,
+    });
+  }
+
+  function pushPersistence(): void {
+    const link = links.link;
+    if (!link || !dataplane?.exportPersistence) return;
+    const fresh: PersistenceEntry[] = [];
+    for (const e of dataplane.exportPersistence()) {
+      const k = `${e.service}|${e.client}`;
+      const v = `${e.dest}|${e.expiresAt}`;
+      if (sentPersist.get(k) === v) continue;
+      sentPersist.set(k, v);
+      fresh.push(e);
+    }
+    if (fresh.length) link.send({ t: 'persist', entries: fresh });
+    if (sentPersist.size > 200_000) sentPersist.clear();
+  }
+
+  return {
+    async start() {
+      unsubs.push(
+        store.addValidator((_next, ops, origin) => {
+          if (role !== 'backup' || origin === 'peer' || origin === 'ha') return;
+          if (ops.length === 0) return;
+          throw new NotMasterError('BACKUP', master);
+        }),
+      );
+      unsubs.push(
+        store.subscribe((change) => {
+          remember(change.generation, stateDigest(change.state));
+          if (change.origin === 'peer') return;
+          const link = links.link;
+          if (link && inSync) sendTx(link, change);
+          else if (link) announce(link);
+        }),
+      );
+      const port = await links.start();
+      persistTimer = setInterval(pushPersistence, options.persistIntervalMs ?? 200);
+      persistTimer.unref();
+      log.info({ port, peer: options.peer ?? null }, 'peer sync started');
+      return { port };
+    },
+    async stop() {
+      if (persistTimer) clearInterval(persistTimer);
+      for (const u of unsubs.splice(0)) u();
+      await links.stop();
+    },
+    setRole(next, currentMaster = null) {
+      role = next;
+      master = currentMaster;
+    },
+    status() {
+      return {
+        id: options.id,
+        peer: options.peer ?? null,
+        peerId: links.link?.peerId ?? null,
+        connected: links.link !== null,
+        inSync: links.link !== null && inSync && peerGeneration === store.generation,
+        role,
+        generation: store.generation,
+        peerGeneration,
+        lastApplyLagMs,
+        lastSyncAt,
+        divergences,
+        badFrames: links.stats.badFrames,
+        authFailures: links.stats.authFailures,
+        lastError: links.stats.lastError,
+      };
+    },
+  };
+}
+
+export type { StateOp };

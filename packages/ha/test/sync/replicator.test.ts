@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, connect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import { pino } from 'pino';
+import { StateStore, type Dataplane, type PersistenceEntry, type StateOp } from '@vsd/core';
+import { createPeerSync, type PeerSync } from '../../src/sync/index.js';
+
+const KEY = Buffer.from('0123456789abcdef-shared-key');
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+interface Node {
+  store: StateStore;
+  sync: PeerSync;
+  port: number;
+  lines: Array<Record<string, unknown>>;
+}
+
+async function node(id: string, opts: { peerPort?: number; key?: Buffer; dataplane?: Partial<Dataplane>; store?: StateStore } = {}): Promise<Node> {
+  const store = opts.store ?? (await StateStore.open({ path: null }));
+  const { logger, lines } = capture();
+  const sync = createPeerSync({
+    id,
+    key: opts.key ?? KEY,
+    listen: { host: '127.0.0.1', port: 0 },
+    peer: opts.peerPort ? `127.0.0.1:${opts.peerPort}` : undefined,
+    store,
+    dataplane: opts.dataplane as Dataplane | undefined,
+    logger,
+    persistIntervalMs: 20,
+  });
+  const { port } = await sync.start();
+  cleanups.push(() => sync.stop());
+  return { store, sync, port, lines };
+}
+
+const addService = (port: number): StateOp[] => [
+  { op: 'add-service', service: svc(port) },
+];
+function svc(port: number) {
+  return {
+    protocol: 'tcp' as const,
+    address: '10.77.0.100',
+    port,
+    scheduler: 'rr',
+    schedFlags: [],
+    persistence: { timeout: 0 },
+    pe: null,
+    onePacket: false,
+    realServers: [],
+  };
+}
+
+async function until(what: string, probe: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('peer sync', () => {
+  it('replicates a transaction from the master to the backup within 100 ms, in order and with its generation', async () => {
+    const b = await node('lvs2');
+    const a = await node('lvs1', { peerPort: b.port });
+    a.sync.setRole('master');
+    b.sync.setRole('backup', '10.77.0.11');
+    await until('link', () => a.sync.status().inSync && b.sync.status().connected);
+    const t0 = performance.now();
+    await a.store.apply(addService(80));
+    await a.store.apply([{ op: 'edit-service', service: { ...svc(80), scheduler: 'wlc' } }]);
+    await until('replication', () => b.store.generation === a.store.generation);
+    const ms = performance.now() - t0;
+    process.stdout.write(`peer sync: two transactions visible on the backup after ${ms.toFixed(1)} ms\n`);
+    expect(ms).toBeLessThan(100);
+    expect(b.store.state.services).toEqual(a.store.state.services);
+    expect(b.store.state.services[0]!.scheduler).toBe('wlc');
+    await until('ack', () => a.sync.status().inSync);
+  });
+
+  it('refuses changes on the BACKUP with a message naming the master', async () => {
+    const b = await node('lvs2');
+    b.sync.setRole('backup', '10.77.0.11');
+    await expect(b.store.apply(addService(81))).rejects.toMatchObject({ code: 'VSD_ERR_NOT_MASTER', message: expect.stringContaining('10.77.0.11') });
+    expect(b.store.generation).toBe(0);
+  });
+
+  it('lets a peer restarted with an empty state catch up', async () => {
+    const a = await node('lvs1');
+    a.sync.setRole('master');
+    for (let p = 1; p <= 5; p++) await a.store.apply(addService(p));
+    const b = await node('lvs2', { peerPort: a.port });
+    b.sync.setRole('backup');
+    await until('catch-up', () => b.store.generation === 5);
+    expect(b.store.state.services.map((s) => ('port' in s ? s.port : 0))).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('converges after a partition on the higher generation and logs the discarded transactions', async () => {
+    const b = await node('lvs2');
+    // lvs1 reaches lvs2 through a relay the test can cut: a network partition while both processes keep running.
+    const relay = await cuttableRelay(b.port);
+    const a = await node('lvs1', { peerPort: relay.port });
+    a.sync.setRole('master');
+    b.sync.setRole('backup');
+    await a.store.apply(addService(80));
+    await until('replication', () => b.store.generation === 1 && a.sync.status().inSync);
+    relay.cut();
+    await until('partition', () => !a.sync.status().connected && !b.sync.status().connected);
+    b.sync.setRole('master'); // split brain: both accept changes
+    await a.store.apply(addService(1001));
+    await a.store.apply(addService(1002));
+    await b.store.apply(addService(2001));
+    relay.heal();
+    await until('convergence', () => a.sync.status().inSync && b.sync.status().inSync, 8000);
+    expect(b.store.state.services).toEqual(a.store.state.services);
+    expect(b.store.generation).toBe(3);
+    const div = b.lines.find((l) => l.code === 'VSD_DIVERGENCE');
+    expect(div).toBeDefined();
+    expect(JSON.stringify(div!.discarded)).toContain('2001');
+    expect(JSON.stringify(div!.discarded)).not.toContain('"port":80,');
+    expect(a.lines.find((l) => l.code === 'VSD_DIVERGENCE')).toBeUndefined();
+  });
+
+  it('refuses a peer with the wrong key and logs it', async () => {
+    const b = await node('lvs2');
+    const a = await node('lvs1', { peerPort: b.port, key: Buffer.from('another-key-of-enough-length') });
+    await until('refusal', () => b.sync.status().authFailures > 0 || a.sync.status().authFailures > 0);
+    expect(b.sync.status().connected).toBe(false);
+    expect(b.lines.some((l) => l.msg === 'peer authentication failed')).toBe(true);
+  });
+
+  it('drops bad frames, counts them, and closes the link after repeated ones', async () => {
+    const b = await node('lvs2');
+    const ws = new WebSocket(`ws://127.0.0.1:${b.port}`);
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    await new Promise((r) => ws.once('message', r)); // hello
+    ws.send('{"v":1,"t":"auth","id":"x"'); // truncated JSON
+    expect(await closed).toBe(4401);
+    expect(b.sync.status().authFailures).toBe(1);
+  });
+
+  it('sends persistence templates to the peer', async () => {
+    const entries: PersistenceEntry[] = [{ service: 'tcp 10.77.0.100:80', client: '10.77.0.2', dest: '10.77.0.21:80', expiresAt: Date.now() + 60_000 }];
+    const imported: PersistenceEntry[] = [];
+    const b = await node('lvs2', { dataplane: { importPersistence: (e) => imported.push(...e), exportPersistence: () => [] } });
+    await node('lvs1', { peerPort: b.port, dataplane: { exportPersistence: () => entries } });
+    await until('persistence', () => imported.length > 0);
+    expect(imported[0]).toEqual(entries[0]);
+  });
+});
+
+async function cuttableRelay(target: number): Promise<{ port: number; cut(): void; heal(): void }> {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server = createServer((c) => {
+    if (!open) return c.destroy();
+    const up = connect(target, '127.0.0.1');
+    c.pipe(up).pipe(c);
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => server.close(() => r())));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    heal() {
+      open = true;
+    },
+  };
+}

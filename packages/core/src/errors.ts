@@ -5,7 +5,20 @@
  * vsadm can print ipvsadm's exact message for the same failure.
  */
 
-export type Errno = 'EEXIST' | 'ESRCH' | 'ENOENT' | 'ERANGE' | 'EINVAL' | 'EPERM' | 'EOPNOTSUPP' | 'EAFNOSUPPORT' | 'ENOMEM';
+export type Errno =
+  | 'EEXIST'
+  | 'ESRCH'
+  | 'ENOENT'
+  | 'ERANGE'
+  | 'EINVAL'
+  | 'EPERM'
+  | 'EOPNOTSUPP'
+  | 'EAFNOSUPPORT'
+  | 'ENOMEM'
+  | 'ENODEV'
+  | 'ENOPROTOOPT'
+  | 'EMSGSIZE'
+  | 'ENOBUFS';
 
 export interface VsdErrorOptions {
   errno?: Errno;
@@ -177,5 +190,22 @@ export class NotMasterError extends VsdError {
 export class BadMessageError extends VsdError {
   constructor(from: string, reason: string) {
     super('VSD_ERR_BAD_MESSAGE', `bad message from ${from}: ${reason}`, { errno: 'EINVAL', details: { from, reason } });
+  }
+}
+
+/** A netlink socket operation failed (socket/bind/send/recv, or a reply that does not parse). */
+export class NetlinkError extends VsdError {
+  constructor(operation: string, errnoName: string, message: string, errno?: Errno) {
+    super('VSD_ERR_NETLINK', `netlink ${operation}: ${message}`, { errno, details: { operation, errnoName } });
+  }
+}
+
+/**
+ * The kernel refused an IPVS request with an errno no more specific class covers (EINVAL, EPERM, ENODEV,
+ * ENOMEM, ...). `details.errnoName` always carries the name, `errno` too when it is one of {@link Errno}.
+ */
+export class IpvsKernelError extends VsdError {
+  constructor(command: string, errnoName: string, text: string, errno?: Errno) {
+    super('VSD_ERR_IPVS_KERNEL', `IPVS ${command} failed: ${text} (${errnoName})`, { errno, details: { command, errnoName, text } });
   }
 }

@@ -1,1 +1,11 @@
-export {};
+export * from './config.js';
+export * from './instance.js';
+export * from './notify.js';
+export * from './track.js';
+export * from './vrrp/addr.js';
+export * from './vrrp/codec.js';
+export * from './vrrp/garp-schedule.js';
+export * from './vrrp/state-machine.js';
+export { openVrrpTransport, type ReceivedPacket, type VrrpTransport, type VrrpTransportOptions } from './io/vrrp-socket.js';
+export { openRtnetlink, encodeAddrRequest, parseAck, type AddressManager, type AddrRequest } from './io/rtnetlink.js';
+export { openAnnouncer, buildGratuitousArp, buildUnsolicitedNa, type Announcer } from './io/announce.js';

@@ -1,0 +1,393 @@
+/**
+ * A VRRP instance: the state machine wired to the wire (raw sockets), to VIPs (rtnetlink), to GARP/NA, to
+ * trackers and to notify hooks. Every effect comes through `deps`, so the daemon injects the real ones and
+ * tests pass fakes; nothing is global, and stop() is a clean async shutdown that sends priority 0 first.
+ */
+import { networkInterfaces } from 'node:os';
+import { silentLogger, type Logger } from '@vsd/core';
+import { intervalCs, type HaConfig } from './config.js';
+import { openAnnouncer, type Announcer } from './io/announce.js';
+import { ifIndex } from './io/libc.js';
+import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
+import { openVrrpTransport, type ReceivedPacket, type VrrpTransport, type VrrpTransportOptions } from './io/vrrp-socket.js';
+import { notifyArgs, spawnNotify, type NotifyRunner, type NotifyState } from './notify.js';
+import { effectivePriority, InterfaceTracker, runCommand, ScriptTracker, sysfsLinkUp, type Tracker } from './track.js';
+import { familyOf, type Family } from './vrrp/addr.js';
+import { checkAdvert, decodeAdvert, encodeAdvert, VRRP_GROUP_V4, VRRP_GROUP_V6, type DropReason, type LocalView } from './vrrp/codec.js';
+import { GarpSchedule } from './vrrp/garp-schedule.js';
+import { systemTimers, VrrpStateMachine, type Timers, type Transition, type VrrpState } from './vrrp/state-machine.js';
+
+export interface InterfaceInfo {
+  ifindex: number;
+  /** IPv4: primary address; IPv6: link-local address. */
+  primary: string;
+}
+
+export interface VrrpInstanceDeps {
+  logger?: Logger;
+  timers?: Timers;
+  openTransport?: (options: VrrpTransportOptions) => VrrpTransport;
+  addresses?: AddressManager;
+  openAnnouncer?: (ifname: string, ifindex: number) => Announcer;
+  interfaceInfo?: (ifname: string, family: Family, exclude: readonly string[]) => InterfaceInfo;
+  linkUp?: (ifname: string) => Promise<boolean> | boolean;
+  runCommand?: (command: string, args: string[], timeoutMs: number) => Promise<number>;
+  notify?: NotifyRunner;
+}
+
+export interface VrrpCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  dropped: Partial<Record<DropReason, number>>;
+  transitions: number;
+  announcementsSent: number;
+  errors: number;
+}
+
+export interface VrrpStatus {
+  instance: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  state: VrrpState;
+  priority: number;
+  basePriority: number;
+  advertisedPriority: number;
+  advertIntervalCs: number;
+  masterAdverIntervalCs: number;
+  masterAddress: string | null;
+  primaryAddress: string;
+  lastTransition: (Transition & { atIso: string }) | null;
+  vipsHeld: string[];
+  holds: { resign: boolean; takeover: boolean };
+  counters: VrrpCounters;
+}
+
+export interface VrrpInstance {
+  start(): Promise<void>;
+  /** Priority-0 advert if master, VIPs removed, sockets closed. */
+  stop(): Promise<void>;
+  /** Master gives up now (vsctl failover); true if it was master. */
+  resign(): boolean;
+  /** Backup becomes master now (vsctl takeover); true if it was backup. */
+  takeover(): boolean;
+  /** Ends a resign/takeover hold. */
+  release(): void;
+  status(): VrrpStatus;
+  /** Returns an unsubscribe function. */
+  onStateChange(listener: (t: Transition) => void): () => void;
+  /** Resolves once the VIP additions/removals queued so far are done. */
+  settled(): Promise<void>;
+}
+
+export function createVrrpInstance(config: HaConfig, deps: VrrpInstanceDeps = {}): VrrpInstance {
+  return new Instance(config, deps);
+}
+
+/** The interface's index and the address VRRP uses as its own: the first non-VIP IPv4, or the IPv6 link-local. */
+export function systemInterfaceInfo(ifname: string, family: Family, exclude: readonly string[]): InterfaceInfo {
+  const ifindex = ifIndex(ifname);
+  const addrs = networkInterfaces()[ifname] ?? [];
+  const pick = addrs.find((a) =>
+    family === 4 ? a.family === 'IPv4' && !exclude.includes(a.address) : a.family === 'IPv6' && a.address.startsWith('fe80:'),
+  );
+  if (!pick) throw new Error(`interface ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address`);
+  return { ifindex, primary: pick.address.split('%')[0] };
+}
+
+const NOTIFY_STATE: Partial<Record<VrrpState, NotifyState>> = { MASTER: 'MASTER', BACKUP: 'BACKUP', FAULT: 'FAULT', STOP: 'STOP' };
+
+class Instance implements VrrpInstance {
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly family: Family;
+  private readonly vipAddresses: string[];
+  private readonly listeners = new Set<(t: Transition) => void>();
+  private readonly counters: VrrpCounters = {
+    advertsSent: 0,
+    advertsReceived: 0,
+    priorityZeroSent: 0,
+    priorityZeroReceived: 0,
+    dropped: {},
+    transitions: 0,
+    announcementsSent: 0,
+    errors: 0,
+  };
+  private readonly held = new Set<string>();
+  private readonly trackers: Tracker[] = [];
+  private sm!: VrrpStateMachine;
+  private info!: InterfaceInfo;
+  private transport: VrrpTransport | undefined;
+  private addresses: AddressManager | undefined;
+  private announcer: Announcer | undefined;
+  private garp!: GarpSchedule;
+  private local!: LocalView;
+  private vipQueue: Promise<void> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+  private warned = new Set<DropReason>();
+
+  constructor(
+    private readonly config: HaConfig,
+    private readonly deps: VrrpInstanceDeps,
+  ) {
+    this.log = (deps.logger ?? silentLogger).child({ component: 'vrrp', instance: config.instance });
+    this.timers = deps.timers ?? systemTimers;
+    this.vipAddresses = config.vips.map((v) => v.split('/')[0]);
+    this.family = familyOf(this.vipAddresses[0])!;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error(`VRRP instance ${this.config.instance} already started`);
+    this.started = true;
+    const c = this.config;
+    this.info = (this.deps.interfaceInfo ?? systemInterfaceInfo)(c.interface, this.family, this.vipAddresses);
+    const src = c.unicast_src_ip ?? this.info.primary;
+    const unicast = c.unicast_peers.length > 0;
+    this.local = {
+      version: c.version,
+      vrid: c.vrid,
+      family: this.family,
+      addresses: this.vipAddresses,
+      intervalCs: intervalCs(c),
+      authType: 0,
+      unicast,
+      ownAddresses: [src, this.info.primary],
+      peers: c.unicast_peers,
+    };
+    this.addresses = this.deps.addresses ?? openRtnetlink();
+    this.announcer = (this.deps.openAnnouncer ?? openAnnouncer)(c.interface, this.info.ifindex);
+    this.garp = new GarpSchedule(
+      {
+        delayMs: c.garp.master_delay * 1000,
+        repeat: c.garp.master_repeat,
+        refreshMs: c.garp.master_refresh * 1000,
+        refreshRepeat: c.garp.master_refresh_repeat,
+        intervalMs: c.garp.interval * 1000,
+      },
+      this.timers,
+      (vip) => this.announce(vip),
+    );
+    this.sm = new VrrpStateMachine(
+      {
+        version: c.version,
+        priority: c.priority,
+        intervalCs: intervalCs(c),
+        preempt: c.preempt,
+        preemptDelayMs: c.preempt_delay * 1000,
+        primaryAddress: src,
+        lowerPriorityAdvert: !c.lower_prio_no_advert,
+      },
+      {
+        send: (p) => this.sendAdvert(p),
+        transition: (t) => this.onTransition(t),
+        lowerPriorityHeard: (from, p) => this.log.info({ from, priority: p }, 'received advert with lower priority, forcing new election'),
+      },
+      this.timers,
+    );
+    await this.startTrackers();
+    this.transport = (this.deps.openTransport ?? openVrrpTransport)({
+      family: this.family,
+      interface: c.interface,
+      ifindex: this.info.ifindex,
+      src,
+      group: unicast ? undefined : this.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6,
+    });
+    this.transport.onPacket((p) => this.onPacket(p));
+    this.log.info({ vrid: c.vrid, version: c.version, priority: c.priority, src, unicast, advertIntCs: intervalCs(c) }, 'VRRP instance starting');
+    this.applyTrackers();
+    this.sm.start();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    for (const t of this.trackers) t.stop();
+    this.sm.stop();
+    await this.settled();
+    await this.transport?.close();
+    this.announcer?.close();
+    if (!this.deps.addresses) await this.addresses?.close();
+    this.log.info('VRRP instance stopped');
+  }
+
+  resign(): boolean {
+    const done = this.sm.resign();
+    this.log.info({ done }, 'resign requested');
+    return done;
+  }
+
+  takeover(): boolean {
+    const done = this.sm.takeover();
+    this.log.info({ done, advertisedPriority: this.sm.advertisedPriority }, 'takeover requested');
+    return done;
+  }
+
+  release(): void {
+    this.sm.release();
+    this.log.info('resign/takeover hold released');
+  }
+
+  settled(): Promise<void> {
+    return this.vipQueue;
+  }
+
+  onStateChange(listener: (t: Transition) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  status(): VrrpStatus {
+    const sm = this.sm;
+    const lt = sm?.lastTransition;
+    return {
+      instance: this.config.instance,
+      interface: this.config.interface,
+      vrid: this.config.vrid,
+      version: this.config.version,
+      state: sm?.state ?? 'INIT',
+      priority: sm?.priority ?? this.config.priority,
+      basePriority: this.config.priority,
+      advertisedPriority: sm?.advertisedPriority ?? this.config.priority,
+      advertIntervalCs: intervalCs(this.config),
+      masterAdverIntervalCs: sm?.masterAdverInterval ?? intervalCs(this.config),
+      masterAddress: sm?.masterAddress ?? null,
+      primaryAddress: this.local?.ownAddresses[0] ?? '',
+      lastTransition: lt ? { ...lt, atIso: new Date(lt.at).toISOString() } : null,
+      vipsHeld: [...this.held],
+      holds: sm?.holds ?? { resign: false, takeover: false },
+      counters: structuredClone(this.counters),
+    };
+  }
+
+  private async startTrackers(): Promise<void> {
+    const c = this.config;
+    const linkUp = this.deps.linkUp ?? sysfsLinkUp;
+    const onChange = () => this.applyTrackers();
+    const intervalMs = c.track_interval * 1000;
+    const ifaces = c.track_interfaces.map((t) => (typeof t === 'string' ? { name: t, weight: 0 } : t));
+    if (!c.dont_track_primary && !ifaces.some((t) => t.name === c.interface)) ifaces.unshift({ name: c.interface, weight: 0 });
+    for (const t of ifaces) {
+      const tracker = new InterfaceTracker(t.name, t.weight, intervalMs, this.timers, linkUp, onChange);
+      await tracker.prime();
+      this.trackers.push(tracker);
+    }
+    c.track_scripts.forEach((s, i) => {
+      const options = {
+        name: s.name ?? `script${i}`,
+        script: s.script,
+        intervalMs: s.interval * 1000,
+        timeoutMs: (s.timeout ?? s.interval) * 1000,
+        weight: s.weight,
+        rise: s.rise,
+        fall: s.fall,
+        initFail: s.init_fail,
+      };
+      this.trackers.push(new ScriptTracker(options, this.timers, this.deps.runCommand ?? runCommand, onChange));
+    });
+    for (const t of this.trackers) t.start();
+  }
+
+  private applyTrackers(): void {
+    const { priority, fault } = effectivePriority(this.config.priority, this.trackers);
+    if (priority !== this.sm.priority) this.log.info({ from: this.sm.priority, to: priority }, 'effective priority changed');
+    this.sm.setPriority(priority);
+    if (fault) this.log.warn({ failing: this.trackers.filter((t) => !t.ok).map((t) => t.name) }, 'tracker failed');
+    this.sm.setFault(fault);
+  }
+
+  private sendAdvert(priority: number): void {
+    if (!this.transport) return;
+    const c = this.config;
+    const advert = { version: c.version, vrid: c.vrid, priority, intervalCs: intervalCs(c), addresses: this.vipAddresses };
+    const src = this.local.ownAddresses[0];
+    const dsts = this.local.unicast ? c.unicast_peers : [this.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6];
+    for (const dst of dsts) {
+      try {
+        const checksum = this.family === 6 ? 'unchecked' : c.v3_checksum_as_v2 ? 'plain' : 'pseudo';
+        this.transport.send(encodeAdvert(advert, { family: this.family, src, dst, checksum }), dst);
+        this.counters.advertsSent++;
+        if (priority === 0) this.counters.priorityZeroSent++;
+      } catch (err) {
+        this.counters.errors++;
+        this.log.warn({ dst, err: (err as Error).message }, 'advert send failed');
+      }
+    }
+  }
+
+  private onPacket(p: ReceivedPacket): void {
+    if (!p.ok) return this.drop(p.reason);
+    const d = decodeAdvert(p.payload, { family: this.family, src: p.src, dst: p.dst, checksumVerified: p.checksumVerified });
+    if (!d.ok) return this.drop(d.reason, p.src);
+    const reason = checkAdvert(d.advert, p.src, p.ttl, this.local);
+    if (reason) return this.drop(reason, p.src, d.advert.priority);
+    this.counters.advertsReceived++;
+    if (d.advert.priority === 0) this.counters.priorityZeroReceived++;
+    this.sm.receive(d.advert, p.src);
+  }
+
+  private drop(reason: DropReason, src?: string, priority?: number): void {
+    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+    if (reason === 'own_packet' || reason === 'vrid_mismatch') return;
+    // A misconfigured peer repeats every interval: warn once per reason, then debug.
+    const first = !this.warned.has(reason);
+    this.warned.add(reason);
+    this.log[first ? 'warn' : 'debug']({ reason, src, priority }, 'VRRP packet dropped');
+  }
+
+  private announce(vip: string): void {
+    try {
+      this.announcer?.announce(vip);
+      this.counters.announcementsSent++;
+    } catch (err) {
+      this.counters.errors++;
+      this.log.warn({ vip, err: (err as Error).message }, 'gratuitous ARP / NA failed');
+    }
+  }
+
+  private onTransition(t: Transition): void {
+    this.counters.transitions++;
+    this.log.info({ from: t.from, to: t.to, reason: t.reason, priority: this.sm?.advertisedPriority }, `entering ${t.to} state`);
+    if (t.to === 'MASTER') this.queueVips('add');
+    else if (t.from === 'MASTER' || t.from === 'INIT') this.queueVips('remove');
+    const state = NOTIFY_STATE[t.to];
+    const script = state && this.config.notify[state.toLowerCase() as 'master' | 'backup' | 'fault' | 'stop'];
+    if (state && script) (this.deps.notify ?? spawnNotify(this.log))(script, notifyArgs(this.config.instance, state, this.sm?.priority ?? this.config.priority));
+    for (const l of this.listeners) {
+      try {
+        l(t);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'state change listener threw');
+      }
+    }
+  }
+
+  private queueVips(op: 'add' | 'remove'): void {
+    if (op === 'remove') this.garp.stop();
+    this.vipQueue = this.vipQueue.then(() => this.applyVips(op));
+  }
+
+  private async applyVips(op: 'add' | 'remove'): Promise<void> {
+    const mgr = this.addresses!;
+    // Stale if the state moved on while earlier work was queued.
+    if (op === 'add' && this.sm.state !== 'MASTER') return;
+    for (const vip of this.config.vips) {
+      try {
+        if (op === 'add') {
+          await mgr.add(vip, this.info.ifindex);
+          this.held.add(vip);
+        } else {
+          await mgr.remove(vip, this.info.ifindex);
+          this.held.delete(vip);
+        }
+      } catch (err) {
+        this.counters.errors++;
+        this.log.error({ vip, op, err: (err as Error).message }, 'VIP change failed');
+      }
+    }
+    this.log.info({ op, vips: this.config.vips }, op === 'add' ? 'VIPs added' : 'VIPs removed');
+    if (op === 'add' && this.sm.state === 'MASTER') this.garp.start(this.config.vips);
+  }
+}

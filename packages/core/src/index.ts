@@ -14,3 +14,4 @@ export * from './control/routes.js';
 export * from './control/routes-core.js';
 export * from './control/server.js';
 export * from './control/metrics.js';
+export * from './health/index.js';

@@ -1,0 +1,33 @@
+/** The status() view of one real server. */
+import type { RsEntry } from './monitor.js';
+import type { CheckerStatus, RealServerHealthStatus } from './types.js';
+
+export function realServerStatus(rs: RsEntry, healthWeight: number): RealServerHealthStatus {
+  return {
+    key: rs.key,
+    state: rs.alive ? 'up' : 'down',
+    weight: rs.spec.weight,
+    healthWeight,
+    transitions: rs.transitions,
+    failures: rs.failures,
+    since: new Date(rs.since).toISOString(),
+    checker: rs.checker,
+    reason: rs.reason,
+    checkers: rs.runner.checks.map(
+      ({ checker, state }): CheckerStatus => ({
+        name: checker.name,
+        kind: checker.kind,
+        state: state.up ? 'up' : 'down',
+        checks: state.checks,
+        failures: state.failures,
+        consecutiveOk: state.okStreak,
+        consecutiveFail: state.failStreak,
+        retrying: state.retryIt,
+        dynamicWeight: state.weight ?? null,
+        last: state.last
+          ? { ok: state.last.ok, reason: state.last.reason, at: new Date(state.last.at).toISOString(), durationMs: state.last.durationMs }
+          : null,
+      }),
+    ),
+  };
+}

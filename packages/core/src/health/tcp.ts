@@ -1,0 +1,41 @@
+/** TCP_CHECK: a non-blocking connect to the target within connect_timeout; connected = up. */
+import { connect, type Socket } from 'node:net';
+import { errorReason, fail, ok, type Checker, type CheckResult, type CheckTarget } from './checker.js';
+import { hostPort } from '../model/address.js';
+
+export interface TcpCheckerOptions {
+  target: CheckTarget;
+  timeoutMs: number;
+}
+
+export function createTcpChecker(options: TcpCheckerOptions): Checker {
+  const { target, timeoutMs } = options;
+  return {
+    kind: 'tcp',
+    name: `tcp ${hostPort(target.address, target.port)}`,
+    check: (signal) => tcpConnect(target, timeoutMs, signal),
+  };
+}
+
+function tcpConnect(target: CheckTarget, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    let socket: Socket | undefined;
+    let done = false;
+    const finish = (r: CheckResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket?.destroy();
+      resolve(r);
+    };
+    const onAbort = (): void => finish(fail('aborted'));
+    const timer = setTimeout(() => finish(fail(`timeout after ${timeoutMs} ms`)), timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket = connect({ host: target.address, port: target.port });
+    // Connected is all TCP_CHECK asks; closing at once keeps no resources on either side.
+    socket.once('connect', () => finish(ok('connected')));
+    socket.once('error', (err) => finish(fail(errorReason(err))));
+  });
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { importKeepalived } from '../../src/vsctl/import-keepalived.js';
+import { KeepalivedSyntaxError, parseKeepalived } from '../../src/vsctl/keepalived-parse.js';
+
+const CONF = `
+! Configuration File for keepalived
+global_defs {
+   router_id LVS_DEVEL
+   vrrp_version 3
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 0.1
+    nopreempt
+    unicast_src_ip 10.77.0.11
+    unicast_peer {
+        10.77.0.12
+    }
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+    notify_master "/etc/keepalived/notify.sh master"
+}
+
+virtual_server 10.77.0.100 80
+{
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout
+    protocol TCP
+    sorry_server 10.77.0.20 80
+
+    real_server 10.77.0.21 80 {
+        weight 3
+        HTTP_GET {
+            url {
+              path /
+              status_code 200-299 301
+              digest 9b3a0c85a887a256d6939da88aabd8cd
+            }
+            connect_timeout 3
+            nb_get_retry 3
+            delay_before_retry 3
+        }
+    }
+    real_server 10.77.0.22 80 {
+        weight 1
+        TCP_CHECK {
+            connect_port 80
+            connect_timeout 2
+        }
+        MISC_CHECK {
+            misc_path "/usr/local/bin/check.sh 10.77.0.22"
+            misc_dynamic
+        }
+    }
+}
+virtual_server fwmark 7 {
+    lb_algo wlc
+    real_server 10.77.0.21 0 {
+    }
+}
+`;
+
+describe('vsctl import-keepalived', () => {
+  it('translates the VRRP instance with keepalived key names', () => {
+    const { config } = importKeepalived(CONF);
+    expect(config.ha).toEqual({
+      instance: 'VI_1',
+      interface: 'eth0',
+      vrid: 51,
+      priority: 150,
+      advert_int: 0.1,
+      preempt: false,
+      unicast_src_ip: '10.77.0.11',
+      unicast_peers: ['10.77.0.12'],
+      vips: ['10.77.0.100/24'],
+      notify: { master: '/etc/keepalived/notify.sh master' },
+      version: 3,
+    });
+  });
+
+  it('translates virtual servers, real servers and their checkers', () => {
+    const { config } = importKeepalived(CONF);
+    const [vs, fw] = config.virtual_servers as Array<Record<string, unknown>>;
+    expect(vs).toMatchObject({
+      address: '10.77.0.100:80',
+      delay_loop: 6,
+      lb_algo: 'rr',
+      lb_kind: 'NAT',
+      persistence_timeout: 360,
+      protocol: 'tcp',
+      sorry_server: '10.77.0.20:80',
+    });
+    const [r1, r2] = vs!.real_servers as Array<Record<string, unknown>>;
+    expect(r1).toEqual({
+      address: '10.77.0.21:80',
+      weight: 3,
+      checks: [
+        {
+          http_get: { path: '/', status_code: '200-299 301', digest: '9b3a0c85a887a256d6939da88aabd8cd' },
+          connect_timeout: 3,
+          retry: 3,
+          delay_before_retry: 3,
+        },
+      ],
+    });
+    expect(r2!.checks).toEqual([
+      { tcp_check: { connect_port: 80 }, connect_timeout: 2 },
+      { misc_check: { misc_path: '/usr/local/bin/check.sh 10.77.0.22', misc_dynamic: true } },
+    ]);
+    expect(fw).toEqual({ fwmark: 7, lb_algo: 'wlc', real_servers: [{ address: '10.77.0.21:0' }] });
+  });
+
+  it('reports what it cannot import instead of dropping it silently', () => {
+    const { warnings, yaml } = importKeepalived(CONF);
+    expect(warnings.some((w) => w.includes('authentication'))).toBe(true);
+    expect(warnings.some((w) => w.includes('dev eth0'))).toBe(true);
+    expect(yaml).toMatch(/^# import-keepalived: line \d+: /);
+  });
+
+  it('names the line of a syntax error', () => {
+    expect(() => parseKeepalived('vrrp_instance X {\n  interface eth0\n')).toThrow(KeepalivedSyntaxError);
+    expect(() => parseKeepalived('a {\n}\n}\n')).toThrow(/line 3: unexpected }/);
+  });
+});

@@ -15,3 +15,4 @@ export * from './control/routes-core.js';
 export * from './control/server.js';
 export * from './control/metrics.js';
 export * from './health/index.js';
+export * from './agents/index.js';

@@ -1,0 +1,13 @@
+/**
+ * The daemon's optional components, in start order. Add yours with one line: a factory that returns null
+ * when its config section is absent. Health checks come before VRRP so a new master starts with known-good
+ * real servers.
+ */
+import type { ComponentFactory } from './component.js';
+
+export const componentFactories: ComponentFactory[] = [
+  // health checks (@vsd/core health) register here
+  // agents hub register here
+  // VRRP (@vsd/ha createVrrpInstance) registers here
+  // peer sync (@vsd/ha) registers here
+];

@@ -1,0 +1,117 @@
+/**
+ * The vsd.yaml schema (DESIGN.md section 8): keepalived's key names, durations in seconds with fractions.
+ * Misspelt and unknown keys are refused with a hint at the right one.
+ *
+ * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
+ * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
+ */
+import { KNOWN_SCHEDULERS } from '@vsd/core';
+import { z } from 'zod';
+import { closestKey } from './hint.js';
+
+const seconds = z.number().finite().min(0, 'durations are seconds >= 0');
+const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, 'expected ADDRESS:PORT ([v6]:PORT for IPv6)');
+
+// ---- sections parsed by the other packages' schemas (swap the placeholder for the import) ----
+const haSection = z.unknown(); // plugged by @vsd/ha (haConfigSchema)
+const peerSection = z.unknown(); // plugged by @vsd/ha peer sync
+const agentsSection = z.unknown(); // plugged by the agents hub
+const checksSection = z.array(z.unknown()).default([]); // plugged by @vsd/core health (checksConfigSchema)
+/** The health keys of a virtual server; plugged by @vsd/core health (virtualServerHealthFields). */
+const virtualServerHealthFields = {
+  delay_loop: seconds.optional(),
+  quorum: z.number().int().min(0).optional(),
+  hysteresis: z.number().int().min(0).optional(),
+  sorry_server: z.string().optional(),
+  inhibit_on_failure: z.boolean().optional(),
+  alpha: z.boolean().optional(),
+  omega: z.boolean().optional(),
+  quorum_up: z.string().min(1).optional(),
+  quorum_down: z.string().min(1).optional(),
+};
+// ---- end of plugged sections ----
+
+/** Keys from keepalived.conf (or common slips) that have another name here. */
+const ALIASES: Record<string, string> = {
+  lvs_sched: 'lb_algo',
+  scheduler: 'lb_algo',
+  lvs_method: 'lb_kind',
+  forwarding: 'lb_kind',
+  virtual_server: 'virtual_servers',
+  real_server: 'real_servers',
+  nb_get_retry: 'retry',
+  timeout: 'persistence_timeout',
+};
+
+/**
+ * An object schema that refuses unknown keys, naming the key and the closest known one
+ * ("lb_algorithm: unknown key, did you mean lb_algo?"). Unknown keys are reported before any other problem:
+ * a misspelt key usually also makes a required one look missing.
+ */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.preprocess((input, ctx) => {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+    for (const key of Object.keys(input)) {
+      if (known.includes(key)) continue;
+      const near = ALIASES[key] && known.includes(ALIASES[key]!) ? ALIASES[key] : closestKey(key, known);
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
+    }
+    return input;
+  }, z.object(shape).strip());
+}
+
+export const realServerConfigSchema = strictObject({
+  /** "IP:PORT"; the port may be left out for DR/TUN and fwmark services. */
+  address: hostPort,
+  weight: z.number().int().min(0).max(65535).default(1),
+  uthreshold: z.number().int().min(0).max(2_147_483_647).default(0),
+  lthreshold: z.number().int().min(0).max(2_147_483_647).default(0),
+  /** keepalived allows the forwarding method per real server; default: the virtual server's lb_kind. */
+  lb_kind: z.enum(['NAT', 'DR', 'TUN']).optional(),
+  checks: checksSection,
+});
+
+export const virtualServerConfigSchema = strictObject({
+  address: hostPort.optional(),
+  fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+  /** Address family of a fwmark service. */
+  family: z.enum(['inet', 'inet6']).default('inet'),
+  protocol: z.enum(['tcp', 'udp', 'sctp', 'TCP', 'UDP', 'SCTP']).default('tcp').transform((p) => p.toLowerCase() as 'tcp' | 'udp' | 'sctp'),
+  lb_algo: z
+    .string()
+    .default('wlc')
+    .refine((s) => KNOWN_SCHEDULERS.includes(s), { message: `unknown scheduler; one of ${KNOWN_SCHEDULERS.join(' ')}` }),
+  /** keepalived's default is NAT (ipvsadm's is DR). */
+  lb_kind: z.enum(['NAT', 'DR', 'TUN']).default('NAT'),
+  /** Seconds; null (the key without a value) = 360 as in keepalived; fractions are rounded up to whole seconds. */
+  persistence_timeout: seconds.max(2_678_400).nullable().default(0),
+  /** A netmask (255.255.255.0) or a prefix length (24). */
+  persistence_granularity: z.union([z.string(), z.number().int().min(0).max(128)]).optional(),
+  persistence_engine: z.literal('sip').optional(),
+  /** One-packet scheduling (UDP). */
+  ops: z.boolean().default(false),
+  sched_flags: z.array(z.enum(['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 'flag-1', 'flag-2', 'flag-3'])).default([]),
+  ...virtualServerHealthFields,
+  real_servers: z.array(realServerConfigSchema).default([]),
+});
+
+export const vsdConfigSchema = strictObject({
+  dataplane: z.enum(['proxy', 'ipvs', 'none']).optional(),
+  control: strictObject({
+    socket: z.string().min(1).optional(),
+    /** Optional TCP listener "HOST:PORT", which requires token_file. */
+    listen: z.string().min(1).optional(),
+    token_file: z.string().min(1).optional(),
+  }).optional(),
+  /** Seconds to let connections finish on SIGTERM (--drain-timeout wins). */
+  drain_timeout: seconds.optional(),
+  ha: haSection,
+  peer: peerSection,
+  agents: agentsSection,
+  virtual_servers: z.array(virtualServerConfigSchema).default([]),
+});
+
+export type VsdConfig = z.output<typeof vsdConfigSchema>;
+export type VirtualServerConfig = z.output<typeof virtualServerConfigSchema>;
+export type RealServerConfig = z.output<typeof realServerConfigSchema>;

@@ -1,0 +1,16 @@
+/**
+ * Dataplane selection. The proxy and ipvs dataplanes are looked up at run time, so this package builds (and
+ * `--dataplane none` works) whichever of them a given @vsd/core provides.
+ */
+import * as core from '@vsd/core';
+import { ConfigError, createNoneDataplane, type Dataplane, type DataplaneName, type Logger } from '@vsd/core';
+
+const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = { proxy: 'createProxyDataplane', ipvs: 'createIpvsDataplane' };
+
+export function createDataplane(name: DataplaneName, logger: Logger): Dataplane {
+  if (name === 'none') return createNoneDataplane();
+  const factory = (core as unknown as Record<string, unknown>)[FACTORIES[name]];
+  if (typeof factory !== 'function')
+    throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
+  return (factory as (options: { logger: Logger }) => Dataplane)({ logger });
+}

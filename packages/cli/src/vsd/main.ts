@@ -1,0 +1,140 @@
+/**
+ * `vsd`: the dispatcher daemon's command line. Logs are pino JSON lines on stdout; usage errors go to stderr.
+ * Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop (drain, then exit 0).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger, DEFAULT_SOCKET, type DataplaneName } from '@vsd/core';
+import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon } from './daemon.js';
+
+const USAGE = `Usage: vsd [options]
+
+The vsd dispatcher daemon: virtual services, real servers, health checks and VRRP, controlled
+through its API socket (vsadm, vsctl).
+
+Options:
+  -c, --config FILE         YAML config (default ${DEFAULT_CONFIG}); absent = start empty
+  -s, --socket PATH         control API unix socket (default: config control.socket, else ${DEFAULT_SOCKET})
+      --state FILE          desired-state file (default ${DEFAULT_STATE}); "none" keeps it in memory
+  -d, --dataplane NAME      proxy | ipvs | none (default: config dataplane, else proxy)
+      --listen HOST:PORT    also serve the control API on TCP (needs --token-file)
+      --token-file FILE     bearer token for the TCP listener
+      --drain-timeout SEC   on SIGTERM, let connections finish for up to SEC seconds (default ${DEFAULT_DRAIN_MS / 1000})
+      --log-level LEVEL     trace | debug | info | warn | error | fatal | silent (default info)
+      --check               validate the config file and exit
+  -h, --help                this text
+  -V, --version             print the version
+
+The state file is the running truth. The config file's virtual services replace the running table
+when the file changed since it was last applied (or there is no state file); SIGHUP reloads it.
+`;
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        socket: { type: 'string', short: 's' },
+        state: { type: 'string' },
+        dataplane: { type: 'string', short: 'd' },
+        listen: { type: 'string' },
+        'token-file': { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'log-level': { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`vsd ${version()}\n`);
+    return 0;
+  }
+  const dataplane = values.dataplane as string | undefined;
+  if (dataplane !== undefined && !['proxy', 'ipvs', 'none'].includes(dataplane)) return usageError(`--dataplane must be proxy, ipvs or none (got ${dataplane})`);
+  const level = (values['log-level'] as string | undefined) ?? process.env.VSD_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(level)) return usageError(`--log-level must be one of ${LEVELS.join(', ')} (got ${level})`);
+  const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);
+  if (drain !== undefined && !(drain >= 0)) return usageError(`--drain-timeout must be seconds >= 0 (got ${values['drain-timeout']})`);
+
+  const configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG;
+  if (values.check) return checkConfig(configPath);
+
+  const logger = createLogger({ level, base: { name: 'vsd', pid: process.pid } });
+  const state = (values.state as string | undefined) ?? DEFAULT_STATE;
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      configPath,
+      statePath: state === 'none' ? null : state,
+      logger,
+      socketPath: values.socket as string | undefined,
+      dataplane: dataplane as DataplaneName | undefined,
+      listen: values.listen as string | undefined,
+      tokenFile: values['token-file'] as string | undefined,
+      drainTimeoutMs: drain === undefined ? undefined : drain * 1000,
+    });
+  } catch (err) {
+    logger.fatal({ err, code: (err as { code?: string }).code }, `vsd cannot start: ${(err as Error).message}`);
+    process.stderr.write(`vsd: ${(err as Error).message}\n`);
+    return 1;
+  }
+
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'signal received: stopping');
+      // A drain that hangs must not keep the process alive forever: exit anyway a little after the drain timeout.
+      const drainMs = drain !== undefined ? drain * 1000 : DEFAULT_DRAIN_MS;
+      setTimeout(() => resolve(0), drainMs + 3000).unref();
+      daemon.stop().then(
+        () => resolve(0),
+        (err) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(0);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading the config file');
+    void daemon.reload();
+  });
+  return stopped;
+}
+
+async function checkConfig(path: string): Promise<number> {
+  const { loadConfig } = await import('./config-load.js');
+  try {
+    const loaded = await loadConfig(path);
+    process.stdout.write(loaded.absent ? `${path}: no such file (vsd would start empty)\n` : `${path}: OK, ${loaded.services.length} virtual service(s)\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`vsd: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`vsd: ${message}\nTry 'vsd --help' for more information.\n`);
+  return 2;
+}

@@ -14,5 +14,7 @@ export * from './control/routes.js';
 export * from './control/routes-core.js';
 export * from './control/server.js';
 export * from './control/metrics.js';
-export * from './health/index.js';
+export * from './scheduler/index.js';
 export * from './agents/index.js';
+export * from './health/index.js';
+export * from './dataplane/proxy/index.js';

@@ -1,0 +1,50 @@
+/** What every part of the proxy dataplane shares: options resolved to values, the logger, the clock, counters. */
+import type { Logger } from '../../logger.js';
+import type { Timeouts } from '../../model/schema.js';
+import type { Estimator } from './stats.js';
+
+/** Whether to send a PROXY protocol v2 header to a real server of a service. */
+export type ProxyProtocolOption = boolean | ((serviceKey: string, realServerKey: string) => boolean);
+
+export interface ProxyDataplaneOptions {
+  logger?: Logger;
+  /** Bind VIPs that are not on the host yet (IP_FREEBIND for TCP, ip_nonlocal_bind for UDP as root). Default true. */
+  bindFreely?: boolean;
+  /** Idle timeout of a UDP flow; default: the UDP timeout of `setTimeouts` (300 s). */
+  udpIdleTimeoutMs?: number;
+  /** How long to wait for a real server to accept before retrying on another one. Default 3000. */
+  connectTimeoutMs?: number;
+  /** PROXY protocol v2 toward real servers: for every one, none, or as a function of (service, real server). */
+  proxyProtocol?: ProxyProtocolOption;
+  /** The sysctl expire_quiescent_template: a persistence template to a weight-0 server is dropped at its next use. */
+  expireQuiescentTemplate?: boolean;
+  /** How often idle connections, UDP flows and templates are checked for expiry. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Delay before retrying a listener that failed to bind. Default 1000. */
+  listenRetryMs?: number;
+}
+
+/** Retries and failures the proxy adds to what IPVS counts (IPVS never retries a real server). */
+export interface ProxyCounters {
+  /** Connection attempts to a real server that were refused, reset or timed out. */
+  connectFailures: number;
+  /** Connections moved to a second real server after such a failure. */
+  retries: number;
+  /** Connections or flows dropped because no real server was available. */
+  noDestination: number;
+}
+
+export interface ProxyContext {
+  log: Logger;
+  timeouts: Timeouts;
+  udpIdleTimeoutMs: number | undefined;
+  connectTimeoutMs: number;
+  expireQuiescentTemplate: boolean;
+  estimator: Estimator;
+  counters: ProxyCounters;
+  proxyProtocol(serviceKey: string, realServerKey: string): boolean;
+}
+
+export function udpIdleMs(ctx: ProxyContext): number {
+  return ctx.udpIdleTimeoutMs ?? ctx.timeouts.udp * 1000;
+}

@@ -1,0 +1,199 @@
+/**
+ * The userspace `proxy` dataplane: a full TCP/UDP proxy per virtual service (NAT semantics: the real
+ * server sees the dispatcher as its client unless PROXY protocol v2 is on), scheduled by the IPVS
+ * schedulers over effective weights, with IPVS's counters, connection table, persistence, quiesce and
+ * thresholds. See the "Proxy dataplane" section of docs/ARCHITECTURE.md for the choices made.
+ */
+import { silentLogger } from '../../logger.js';
+import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
+import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
+import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type ServiceStatus } from '../types.js';
+import type { ProxyContext, ProxyCounters, ProxyDataplaneOptions } from './context.js';
+import { ProxyService } from './service.js';
+import { Estimator } from './stats.js';
+import { TcpListener } from './tcp-listener.js';
+import { UdpListener } from './udp.js';
+
+export interface ProxyDataplane extends Dataplane {
+  readonly name: 'proxy';
+  /** Connect failures, retries and "no destination" drops since start. */
+  proxyCounters(): ProxyCounters;
+  /** Live proxied connections and UDP flows, all services (retired ones included). */
+  connectionCount(): number;
+}
+
+interface Entry {
+  svc: ProxyService;
+  listener: TcpListener | UdpListener | null;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+export function createProxyDataplane(options: ProxyDataplaneOptions = {}): ProxyDataplane {
+  const log = (options.logger ?? silentLogger).child({ component: 'dataplane', dataplane: 'proxy' });
+  const pp = options.proxyProtocol ?? false;
+  const ctx: ProxyContext = {
+    log,
+    timeouts: { ...DEFAULT_TIMEOUTS },
+    udpIdleTimeoutMs: options.udpIdleTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? 3000,
+    expireQuiescentTemplate: options.expireQuiescentTemplate ?? false,
+    estimator: new Estimator(),
+    counters: { connectFailures: 0, retries: 0, noDestination: 0 },
+    proxyProtocol: typeof pp === 'function' ? pp : () => pp,
+  };
+  const bindFreely = options.bindFreely ?? true;
+  const listenRetryMs = options.listenRetryMs ?? 1000;
+  const services = new Map<string, Entry>();
+  /** Removed services whose connections have not ended yet. */
+  const retired = new Map<string, Entry>();
+  const warned = new Set<string>();
+  let order: readonly DataplaneService[] = [];
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+
+  const servable = (entry: DataplaneService): entry is DataplaneService & { service: InetService } => {
+    const s = entry.service;
+    const reason = isFwmark(s)
+      ? 'firewall-mark services need the kernel (use the ipvs dataplane)'
+      : s.protocol === 'sctp'
+        ? 'SCTP is not proxied (use the ipvs dataplane)'
+        : s.port === 0
+          ? 'a port-0 (all ports) service cannot be listened on (use the ipvs dataplane)'
+          : null;
+    if (reason === null) return true;
+    if (!warned.has(entry.key)) {
+      warned.add(entry.key);
+      log.warn({ service: entry.key, reason }, 'virtual service ignored by the proxy dataplane');
+    }
+    return false;
+  };
+
+  const openListener = async (e: Entry): Promise<void> => {
+    clearTimeout(e.retryTimer);
+    e.retryTimer = undefined;
+    const l = e.listener ?? (e.svc.service.protocol === 'udp' ? new UdpListener(e.svc, ctx) : new TcpListener(e.svc, ctx));
+    try {
+      await l.open(bindFreely);
+      e.listener = l;
+      log.info({ service: e.svc.key }, 'listening');
+    } catch (err) {
+      e.listener = null;
+      log.error({ err, service: e.svc.key, retryMs: listenRetryMs }, 'cannot listen on the virtual service; retrying');
+      e.retryTimer = setTimeout(() => {
+        if (services.get(e.svc.key) === e && !closing) void openListener(e);
+      }, listenRetryMs);
+      e.retryTimer.unref();
+    }
+  };
+
+  const retire = async (e: Entry): Promise<void> => {
+    clearTimeout(e.retryTimer);
+    e.svc.retired = true;
+    services.delete(e.svc.key);
+    retired.set(e.svc.key, e);
+    await e.listener?.close();
+    if (e.listener instanceof TcpListener) e.listener = null;
+    reap();
+  };
+
+  /** Dispose of retired services whose last connection ended. */
+  const reap = (): void => {
+    for (const [key, e] of retired) {
+      if (e.svc.conns.size > 0) continue;
+      if (e.listener instanceof UdpListener) e.listener.release();
+      e.svc.dispose();
+      retired.delete(key);
+    }
+  };
+
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const e of services.values()) e.svc.sweep(now);
+    for (const e of retired.values()) e.svc.sweep(now);
+    reap();
+  };
+
+  const reconcile = async (table: readonly DataplaneService[]): Promise<void> => {
+    if (closing) return;
+    order = table;
+    const keep = new Set<string>();
+    for (const entry of table) {
+      if (!servable(entry)) continue;
+      keep.add(entry.key);
+      let e = services.get(entry.key);
+      if (!e) {
+        // A service removed and added again while its connections live is revived, listener and all.
+        e = retired.get(entry.key) ?? { svc: new ProxyService(entry.key, entry.service, ctx), listener: null, retryTimer: undefined };
+        retired.delete(entry.key);
+        e.svc.retired = false;
+        try {
+          e.svc.update(entry);
+        } catch (err) {
+          log.error({ err, service: entry.key }, 'virtual service not programmed');
+          continue;
+        }
+        services.set(entry.key, e);
+        await openListener(e);
+        continue;
+      }
+      try {
+        e.svc.update(entry);
+      } catch (err) {
+        log.error({ err, service: entry.key }, 'virtual service update failed');
+      }
+    }
+    for (const e of [...services.values()]) if (!keep.has(e.svc.key)) await retire(e);
+  };
+
+  const all = (): Entry[] => [...services.values(), ...retired.values()];
+
+  return {
+    name: 'proxy',
+    supports: (method: ForwardingMethod) => method === 'masq',
+    async start() {
+      ctx.estimator.start();
+      sweepTimer = setInterval(sweep, options.sweepIntervalMs ?? 1000);
+      sweepTimer.unref();
+    },
+    reconcile,
+    async status(): Promise<ServiceStatus[]> {
+      return order.map((entry) => {
+        const e = services.get(entry.key);
+        if (e) return e.svc.status();
+        return {
+          key: entry.key,
+          counters: zeroCounters(),
+          dests: entry.dests.map((d) => ({ key: d.key, activeConns: 0, inactiveConns: 0, persistConns: 0, counters: zeroCounters() })),
+        };
+      });
+    },
+    async connections(): Promise<ConnectionEntry[]> {
+      const now = Date.now();
+      return all().flatMap((e) => e.svc.entries(now));
+    },
+    async zero(serviceKey?: string) {
+      for (const e of all()) if (serviceKey === undefined || e.svc.key === serviceKey) e.svc.zero();
+    },
+    info: async () => ({ version: IPVS_VERSION, connTableSize: CONN_TAB_SIZE }),
+    async setTimeouts(t: Timeouts) {
+      // 0 means "leave unchanged", as ipvsadm --set does.
+      ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };
+    },
+    proxyCounters: () => ({ ...ctx.counters }),
+    connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0),
+    async close(drainMs = 0) {
+      if (closing) return;
+      closing = true;
+      for (const e of [...services.values()]) await retire(e);
+      const deadline = Date.now() + drainMs;
+      while (Date.now() < deadline && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 25));
+      for (const e of all()) for (const c of [...e.svc.conns]) c.destroy();
+      // Destroyed sockets report 'close' on a later tick; give them that tick before the final reap.
+      await new Promise((r) => setImmediate(r));
+      for (const e of all()) if (e.listener instanceof UdpListener) e.listener.release();
+      reap();
+      clearInterval(sweepTimer);
+      ctx.estimator.stop();
+    },
+  };
+}

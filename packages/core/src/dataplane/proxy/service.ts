@@ -1,0 +1,264 @@
+/**
+ * One virtual service in the proxy: its real servers as scheduler destinations with counters, its scheduler
+ * (one decision stream for every connection of the service), its persistence templates and its live
+ * connections. Listening sockets live in tcp.ts / udp.ts and ask this object where a new client goes.
+ */
+import { hostPort, foldAddress, maskAddress } from '../../model/address.js';
+import type { InetService } from '../../model/schema.js';
+import {
+  bindConnection,
+  createSchedDest,
+  createScheduler,
+  setThresholds,
+  unbindConnection,
+  type SchedDest,
+  type Scheduler,
+} from '../../scheduler/index.js';
+import type { ConnectionEntry, DataplaneDest, DataplaneService, ServiceStatus } from '../types.js';
+import type { ProxyContext } from './context.js';
+import { Stats } from './stats.js';
+import { Template } from './template.js';
+
+export interface ProxyDest {
+  readonly key: string;
+  readonly sched: SchedDest;
+  readonly stats: Stats;
+  config: DataplaneDest;
+  proxyProtocol: boolean;
+  /** False once removed from the service: kept, like the kernel's dest trash, while connections still use it. */
+  listed: boolean;
+}
+
+/** A proxied TCP connection or UDP flow, as the connection table and the sweep see it. */
+export interface TrackedConn {
+  entry(now: number): ConnectionEntry;
+  /** Close it when idle past its state's timeout. */
+  sweep(now: number): void;
+  destroy(): void;
+}
+
+export interface Binding {
+  dest: ProxyDest;
+  template: Template | null;
+}
+
+export class ProxyService {
+  readonly stats = new Stats();
+  readonly conns = new Set<TrackedConn>();
+  readonly vipFold: number;
+  private readonly dests = new Map<string, ProxyDest>();
+  /** Listed destinations in the kernel's list order (most recently added first). */
+  private list: SchedDest[] = [];
+  /** Listed destination keys in the table's (insertion) order, for status. */
+  private tableOrder: string[] = [];
+  private weightsChanged = false;
+  private scheduler: Scheduler | null = null;
+  private schedulerId = '';
+  private readonly templates = new Map<string, Template>();
+  private readonly packet = { saddr: 0, sport: 0, daddr: 0, dport: 0 };
+  /** Whether the listener is closed (service removed or dataplane closing): kept only for its connections. */
+  retired = false;
+
+  constructor(
+    readonly key: string,
+    public service: InetService,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.vipFold = foldAddress(service.address);
+    this.packet.daddr = this.vipFold;
+    this.packet.dport = service.port;
+    ctx.estimator.add(this.stats);
+  }
+
+  /** Apply a new table entry for this service: scheduler, destinations, weights, thresholds. Idempotent. */
+  update(entry: DataplaneService): void {
+    this.service = entry.service as InetService;
+    let changed = this.updateScheduler();
+    const seen = new Set<string>();
+    // The model keeps insertion order; the kernel's list has the newest first.
+    const next: SchedDest[] = [];
+    for (let i = entry.dests.length - 1; i >= 0; i--) {
+      const d = entry.dests[i]!;
+      seen.add(d.key);
+      next.push(this.upsertDest(d).sched);
+    }
+    for (const d of this.dests.values()) {
+      if (!seen.has(d.key) && d.listed) d.listed = false;
+    }
+    if (next.length !== this.list.length || next.some((d, i) => d !== this.list[i])) changed = true;
+    this.list = next;
+    if (changed || this.weightsChanged) this.scheduler!.update(this.list);
+    this.weightsChanged = false;
+    this.tableOrder = entry.dests.map((d) => d.key);
+    this.purgeTrash();
+  }
+
+  private updateScheduler(): boolean {
+    const id = `${this.service.scheduler} ${this.service.schedFlags.join(',')}`;
+    if (id === this.schedulerId && this.scheduler) return false;
+    this.scheduler = createScheduler(this.service.scheduler, { flags: this.service.schedFlags });
+    this.schedulerId = id;
+    return true;
+  }
+
+  private upsertDest(d: DataplaneDest): ProxyDest {
+    let pd = this.dests.get(d.key);
+    if (!pd) {
+      const sched = createSchedDest({ address: d.address, port: d.port, weight: d.effectiveWeight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold });
+      pd = { key: d.key, sched, stats: new Stats(), config: d, proxyProtocol: false, listed: true };
+      this.ctx.estimator.add(pd.stats);
+      this.dests.set(d.key, pd);
+    }
+    pd.listed = true;
+    pd.config = d;
+    pd.proxyProtocol = this.ctx.proxyProtocol(this.key, d.key);
+    const s = pd.sched;
+    if (s.weight !== d.effectiveWeight) {
+      s.weight = d.effectiveWeight;
+      this.weightsChanged = true;
+    }
+    if (s.upperThreshold !== d.upperThreshold || s.lowerThreshold !== d.lowerThreshold) {
+      setThresholds(s, d.upperThreshold, d.lowerThreshold);
+      this.weightsChanged = true;
+    }
+    return pd;
+  }
+
+  /** Forget removed destinations nothing points at any more. */
+  purgeTrash(): void {
+    for (const d of this.dests.values()) {
+      if (d.listed || d.sched.activeConns + d.sched.inactiveConns + d.sched.persistConns > 0) continue;
+      this.dests.delete(d.key);
+      this.ctx.estimator.delete(d.stats);
+    }
+  }
+
+  /** Where a new connection from client:cport goes (ip_vs_schedule / ip_vs_sched_persist), or null. */
+  schedule(client: string, cport: number, now: number): Binding | null {
+    const timeout = this.service.persistence.timeout;
+    if (timeout === 0) {
+      const dest = this.pick(client, cport, null);
+      return dest ? { dest, template: null } : null;
+    }
+    const prefix = this.service.persistence.netmask ?? (client.includes(':') ? 128 : 32);
+    const tkey = maskAddress(client, prefix);
+    let t = this.templates.get(tkey);
+    if (t && !this.templateUsable(t)) {
+      this.dropTemplate(t);
+      t = undefined;
+    }
+    if (!t) {
+      // The template does not take part in the choice: the first connection is scheduled like any other.
+      const dest = this.pick(client, cport, null);
+      if (!dest) return null;
+      t = new Template(tkey, dest, timeout * 1000, now);
+      bindConnection(dest.sched, 'template');
+      this.templates.set(tkey, t);
+    }
+    t.attach(now);
+    return { dest: t.dest, template: t };
+  }
+
+  /**
+   * A second choice after `failed` refused or timed out: the scheduler picks again with `failed` masked as
+   * overloaded (every scheduler skips those), so the decision stream stays the service's own.
+   */
+  repick(client: string, cport: number, failed: ProxyDest): ProxyDest | null {
+    return this.pick(client, cport, failed);
+  }
+
+  private pick(client: string, cport: number, exclude: ProxyDest | null): ProxyDest | null {
+    if (!this.scheduler) return null;
+    this.packet.saddr = foldAddress(client);
+    this.packet.sport = cport;
+    const saved = exclude?.sched.overloaded ?? false;
+    if (exclude) exclude.sched.overloaded = true;
+    const s = this.scheduler.pick(this.packet);
+    if (exclude) exclude.sched.overloaded = saved;
+    return s ? (this.dests.get(s.key) ?? null) : null;
+  }
+
+  /** ip_vs_check_template: the destination must still be in the service, and not quiesced if the sysctl says so. */
+  private templateUsable(t: Template): boolean {
+    if (!t.dest.listed) return false;
+    return !(this.ctx.expireQuiescentTemplate && t.dest.sched.weight === 0);
+  }
+
+  private dropTemplate(t: Template): void {
+    if (this.templates.get(t.key) === t) this.templates.delete(t.key);
+    if (t.bound) {
+      t.bound = false;
+      unbindConnection(t.dest.sched, 'template');
+    }
+  }
+
+  /** Point a template created for a connection whose real server failed at the replacement. */
+  moveTemplate(t: Template, to: ProxyDest): void {
+    if (!t.bound || t.dest === to) return;
+    unbindConnection(t.dest.sched, 'template');
+    bindConnection(to.sched, 'template');
+    t.dest = to;
+  }
+
+  /** Expire idle connections and templates. */
+  sweep(now: number): void {
+    for (const c of this.conns) c.sweep(now);
+    for (const t of this.templates.values()) {
+      if (t.expiresAt > now) continue;
+      // A template controlling live connections is re-armed rather than expired, as the kernel does.
+      if (t.conns > 0) t.expiresAt = now + t.timeoutMs;
+      else this.dropTemplate(t);
+    }
+    this.purgeTrash();
+  }
+
+  status(): ServiceStatus {
+    const dests = [];
+    for (const key of this.tableOrder) {
+      const d = this.dests.get(key)!;
+      dests.push({
+        key: d.key,
+        activeConns: d.sched.activeConns,
+        inactiveConns: d.sched.inactiveConns,
+        persistConns: d.sched.persistConns,
+        counters: d.stats.snapshot(),
+      });
+    }
+    return { key: this.key, counters: this.stats.snapshot(), dests };
+  }
+
+  /** Connection entries, templates included (as the kernel lists them). */
+  entries(now: number): ConnectionEntry[] {
+    const out: ConnectionEntry[] = [];
+    for (const c of this.conns) out.push(c.entry(now));
+    const proto = this.service.protocol === 'udp' ? 'UDP' : 'TCP';
+    for (const t of this.templates.values()) {
+      out.push({
+        protocol: proto,
+        expires: Math.max(0, Math.ceil((t.expiresAt - now) / 1000)),
+        state: 'NONE',
+        client: { address: t.key, port: 0 },
+        virtual: { address: this.service.address, port: this.service.port },
+        destination: { address: t.dest.sched.address, port: t.dest.sched.port },
+        template: true,
+      });
+    }
+    return out;
+  }
+
+  zero(): void {
+    this.stats.zero();
+    for (const d of this.dests.values()) d.stats.zero();
+  }
+
+  get vip(): string {
+    return hostPort(this.service.address, this.service.port);
+  }
+
+  /** Drop every template and stop estimating; called once the service is gone and its connections ended. */
+  dispose(): void {
+    for (const t of [...this.templates.values()]) this.dropTemplate(t);
+    this.ctx.estimator.delete(this.stats);
+    for (const d of this.dests.values()) this.ctx.estimator.delete(d.stats);
+  }
+}

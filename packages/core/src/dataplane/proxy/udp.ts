@@ -1,0 +1,185 @@
+/**
+ * UDP virtual services. A flow is (client address, client port): its first datagram is scheduled, later ones
+ * follow it until it has been idle for the UDP timeout. Each flow has its own socket toward the real server,
+ * so replies find their client; replies from any other source are ignored. Flows count as inactive
+ * connections, as IPVS shows UDP. Each datagram is one packet; bytes are payload bytes (without any PROXY
+ * header, which is prepended to every datagram toward the real server when enabled).
+ *
+ * There is no connect to fail on UDP, so no retry on another real server; with no real server available
+ * the datagram is dropped (IPVS would answer with ICMP port unreachable).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { bindConnection, unbindConnection } from '../../scheduler/index.js';
+import type { ConnectionEntry } from '../types.js';
+import { udpIdleMs, type ProxyContext } from './context.js';
+import { enableNonlocalBind } from './freebind.js';
+import { NoDestinationLog } from './no-dest-log.js';
+import { encodeProxyV2, unmapped } from './proxy-protocol.js';
+import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
+import type { Template } from './template.js';
+
+export class UdpListener {
+  private readonly socket: Socket;
+  private readonly flows = new Map<string, UdpFlow>();
+  private readonly noDest: NoDestinationLog;
+  private open_ = false;
+
+  constructor(
+    private readonly svc: ProxyService,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.noDest = new NoDestinationLog(ctx, svc.key);
+    this.socket = createSocket({ type: isIPv6(svc.service.address) ? 'udp6' : 'udp4', reuseAddr: false });
+    this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    this.socket.on('error', (err) => ctx.log.error({ err, service: svc.key }, 'UDP listener error'));
+  }
+
+  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let flow = this.flows.get(key);
+    if (!flow) {
+      if (this.svc.retired) return;
+      const caddr = unmapped(rinfo.address);
+      const now = Date.now();
+      const b = this.svc.schedule(caddr, rinfo.port, now);
+      if (!b) return this.noDest.hit();
+      flow = new UdpFlow(this.svc, this.ctx, this, key, caddr, rinfo, b.dest, b.template, now);
+      this.flows.set(key, flow);
+    }
+    flow.forward(msg);
+  }
+
+  reply(msg: Buffer, rinfo: RemoteInfo): void {
+    this.socket.send(msg, rinfo.port, rinfo.address);
+  }
+
+  forget(key: string): void {
+    this.flows.delete(key);
+  }
+
+  async open(bindFreely: boolean): Promise<void> {
+    const { address, port } = this.svc.service;
+    try {
+      await this.bind(address, port);
+    } catch (err) {
+      if (!bindFreely || (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || !enableNonlocalBind(address)) throw err;
+      this.ctx.log.info({ service: this.svc.key }, 'VIP not on this host: set ip_nonlocal_bind=1 in this network namespace');
+      await this.bind(address, port);
+    }
+    this.open_ = true;
+  }
+
+  private bind(address: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.socket.once('error', onError);
+      this.socket.bind({ address, port, exclusive: true }, () => {
+        this.socket.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Stop taking new flows. The socket stays open while flows live (their replies leave through it);
+   * `release` closes it once they are gone.
+   */
+  async close(): Promise<void> {
+    if (this.flows.size === 0) this.release();
+  }
+
+  release(): void {
+    if (!this.open_) return;
+    this.open_ = false;
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  get flowCount(): number {
+    return this.flows.size;
+  }
+}
+
+export class UdpFlow implements TrackedConn {
+  private readonly upstream: Socket;
+  private last: number;
+  private closed = false;
+  private readonly header: Buffer | null;
+
+  constructor(
+    private readonly svc: ProxyService,
+    private readonly ctx: ProxyContext,
+    private readonly listener: UdpListener,
+    private readonly key: string,
+    private readonly caddr: string,
+    private readonly rinfo: RemoteInfo,
+    private readonly dest: ProxyDest,
+    private readonly template: Template | null,
+    now: number,
+  ) {
+    this.last = now;
+    svc.conns.add(this);
+    svc.stats.conns++;
+    dest.stats.conns++;
+    bindConnection(dest.sched, 'inactive');
+    const { address, port } = dest.sched;
+    this.header = dest.proxyProtocol
+      ? encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: rinfo.port }, destination: { address: svc.service.address, port: svc.service.port } })
+      : null;
+    this.upstream = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+    this.upstream.on('message', (msg, from) => {
+      if (from.port !== port || unmapped(from.address) !== address) return;
+      this.last = Date.now();
+      svc.stats.outPkts++;
+      svc.stats.outBytes += msg.length;
+      dest.stats.outPkts++;
+      dest.stats.outBytes += msg.length;
+      listener.reply(msg, this.rinfo);
+    });
+    this.upstream.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP flow error'));
+  }
+
+  forward(msg: Buffer): void {
+    if (this.closed) return;
+    this.last = Date.now();
+    const s = this.svc.stats;
+    const d = this.dest.stats;
+    s.inPkts++;
+    s.inBytes += msg.length;
+    d.inPkts++;
+    d.inBytes += msg.length;
+    const { address, port } = this.dest.sched;
+    this.upstream.send(this.header ? [this.header, msg] : msg, port, address);
+  }
+
+  sweep(now: number): void {
+    if (now - this.last >= udpIdleMs(this.ctx)) this.destroy();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstream.close();
+    unbindConnection(this.dest.sched, 'inactive');
+    this.template?.detach(Date.now());
+    this.svc.conns.delete(this);
+    this.listener.forget(this.key);
+    if (this.svc.retired && this.listener.flowCount === 0) this.listener.release();
+  }
+
+  entry(now: number): ConnectionEntry {
+    const svc = this.svc.service;
+    return {
+      protocol: 'UDP',
+      expires: Math.max(0, Math.ceil((udpIdleMs(this.ctx) - (now - this.last)) / 1000)),
+      state: 'UDP',
+      client: { address: this.caddr, port: this.rinfo.port },
+      virtual: { address: svc.address, port: svc.port },
+      destination: { address: this.dest.sched.address, port: this.dest.sched.port },
+    };
+  }
+}

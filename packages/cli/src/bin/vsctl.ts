@@ -1,2 +1,11 @@
-process.stderr.write('vsctl: not implemented yet\n');
-process.exitCode = 2;
+import { main } from '../vsctl/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`vsctl: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,114 @@
+/**
+ * `vsctl status [--json]`: the dispatcher as an operator sees it: dataplane, generation, each virtual service
+ * with its real servers (configured and effective weight, why they differ, connections), and the sections
+ * optional components serve (HA, health, agents, peer sync) when they run.
+ */
+import { ControlRequestError, type ControlClient, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import type { VsctlCommand } from './command.js';
+
+/** Optional sections: fetched when the daemon serves them (404 = component not running). */
+export interface StatusSection {
+  name: string;
+  path: string;
+  /** Text lines for the human form; default: the document's top-level fields. */
+  render?(doc: unknown): string[];
+}
+
+export const statusSections: StatusSection[] = [
+  { name: 'ha', path: '/v1/ha' },
+  { name: 'sync', path: '/v1/sync' },
+  { name: 'agents', path: '/v1/agents' },
+];
+
+interface StatusDoc {
+  dataplane: string;
+  info: { version: string; connTableSize: number };
+  generation: number;
+  services: ServiceStatus[];
+}
+
+export interface StatusReport {
+  vsd: string;
+  dataplane: string;
+  generation: number;
+  services: Array<
+    Omit<ServiceRealServers, 'realServers'> & {
+      counters: ServiceStatus['counters'] | null;
+      realServers: Array<RealServerView & { activeConns: number; inactiveConns: number; inDataplane: boolean }>;
+    }
+  >;
+  [section: string]: unknown;
+}
+
+export async function collectStatus(client: ControlClient): Promise<StatusReport> {
+  const [status, rs] = await Promise.all([
+    client.get<StatusDoc>('/v1/status'),
+    client.get<{ generation: number; services: ServiceRealServers[] }>('/v1/realservers'),
+  ]);
+  const byKey = new Map(status.services.map((s) => [s.key, s]));
+  const report: StatusReport = {
+    vsd: client.where,
+    dataplane: status.dataplane,
+    generation: status.generation,
+    services: rs.services.map((svc) => {
+      const st = byKey.get(svc.key);
+      const dests = new Map((st?.dests ?? []).map((d) => [d.key, d]));
+      return {
+        ...svc,
+        counters: st?.counters ?? null,
+        realServers: svc.realServers.map((r) => ({
+          ...r,
+          activeConns: dests.get(r.key)?.activeConns ?? 0,
+          inactiveConns: dests.get(r.key)?.inactiveConns ?? 0,
+          inDataplane: dests.has(r.key),
+        })),
+      };
+    }),
+  };
+  for (const section of statusSections) {
+    try {
+      report[section.name] = await client.get(section.path);
+    } catch (err) {
+      if (!(err instanceof ControlRequestError && err.status === 404)) throw err;
+    }
+  }
+  return report;
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines = [`vsd at ${r.vsd}: dataplane ${r.dataplane}, generation ${r.generation}, ${r.services.length} virtual service(s)`];
+  for (const section of statusSections) {
+    if (r[section.name] === undefined) continue;
+    lines.push(`${section.name}:`, ...(section.render ?? genericSection)(r[section.name]).map((l) => `  ${l}`));
+  }
+  for (const svc of r.services) {
+    lines.push('', `${svc.key} ${svc.scheduler}${svc.sorryServer ? `  (quorum lost: sorry server ${svc.sorryServer})` : ''}`);
+    if (svc.realServers.length === 0) lines.push('  (no real servers)');
+    const width = Math.max(0, ...svc.realServers.map((x) => x.key.length));
+    for (const x of svc.realServers) {
+      const why = Object.entries(x.sources)
+        .map(([src, a]) => `${src} ${Math.round(a.factor * 100)}%${a.remove ? ' removed' : ''}${a.reason ? ` (${a.reason})` : ''}`)
+        .join(', ');
+      lines.push(
+        `  -> ${x.key.padEnd(width)}  ${x.forwarding.padEnd(6)} weight ${String(x.weight).padStart(5)}  effective ${String(x.effectiveWeight).padStart(5)}` +
+          `  active ${x.activeConns} inactive ${x.inactiveConns}${why ? `  [${why}]` : ''}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function genericSection(doc: unknown): string[] {
+  if (doc === null || typeof doc !== 'object') return [String(doc)];
+  return Object.entries(doc).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+}
+
+export const statusCommand: VsctlCommand = {
+  summary: 'dataplane, generation, virtual services and real servers (configured/effective weight), HA when configured',
+  usage: '[--json]',
+  async run({ client, json, out }) {
+    const report = await collectStatus(client);
+    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+    return 0;
+  },
+};

@@ -64,7 +64,7 @@ export function parseAck(buf: Buffer, seq: number): number | undefined {
     const len = buf.readUInt32LE(off);
     if (len < 16 || off + len > buf.length) return undefined;
     if (buf.readUInt16LE(off + 4) === NLMSG_ERROR && buf.readUInt32LE(off + 8) === seq && len >= 20) {
-      return -buf.readInt32LE(off + 16);
+      return Math.abs(buf.readInt32LE(off + 16));
     }
     off += (len + 3) & ~3;
   }

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { parseHaConfig, type HaConfigInput } from '../src/config.js';
+import { createVrrpInstance, type VrrpInstance } from '../src/instance.js';
+import type { AddressManager } from '../src/io/rtnetlink.js';
+import type { ReceivedPacket, VrrpTransport } from '../src/io/vrrp-socket.js';
+import { FakeTimers } from './fake-timers.js';
+
+/** A shared segment: every packet reaches every other transport one tick later, as on a wire. */
+class FakeSegment {
+  readonly ends: { src: string; handler: (p: ReceivedPacket) => void; up: boolean }[] = [];
+  readonly sent: { src: string; dst: string; payload: Buffer }[] = [];
+  constructor(private readonly timers: FakeTimers) {}
+  transport(src: string): VrrpTransport {
+    const end = { src, handler: (_p: ReceivedPacket) => {}, up: true };
+    this.ends.push(end);
+    return {
+      send: (payload, dst) => {
+        if (!end.up) return;
+        this.sent.push({ src, dst, payload });
+        for (const other of this.ends) {
+          if (other === end || !other.up) continue;
+          if (dst !== '224.0.0.18' && dst !== other.src) continue;
+          this.timers.setTimeout(() => other.up && other.handler({ ok: true, src, dst, ttl: 255, payload, checksumVerified: false }), 1);
+        }
+      },
+      onPacket: (h) => (end.handler = h),
+      close: async () => {
+        end.up = false;
+      },
+    };
+  }
+}
+
+class FakeAddresses implements AddressManager {
+  readonly present = new Set<string>();
+  readonly log: string[] = [];
+  async add(vip: string): Promise<boolean> {
+    this.log.push(`add ${vip}`);
+    const had = this.present.has(vip);
+    this.present.add(vip);
+    return !had;
+  }
+  async remove(vip: string): Promise<boolean> {
+    this.log.push(`del ${vip}`);
+    return this.present.delete(vip);
+  }
+  async close(): Promise<void> {}
+}
+
+function node(seg: FakeSegment, timers: FakeTimers, ip: string, overrides: Partial<HaConfigInput> = {}) {
+  const addresses = new FakeAddresses();
+  const announced: string[] = [];
+  const notified: string[][] = [];
+  const links = new Map<string, boolean>([['eth0', true]]);
+  const scripts = { exit: 0 };
+  const config = parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['10.77.0.100/24'], ...overrides });
+  const inst = createVrrpInstance(config, {
+    timers,
+    openTransport: () => seg.transport(ip),
+    addresses,
+    openAnnouncer: () => ({ announce: (vip) => announced.push(vip), close: () => {} }),
+    interfaceInfo: () => ({ ifindex: 2, primary: ip }),
+    linkUp: (name) => links.get(name) ?? false,
+    runCommand: async () => scripts.exit,
+    notify: (script, args) => notified.push([script, ...args]),
+  });
+  return { inst, addresses, announced, notified, links, scripts };
+}
+
+async function flush(timers: FakeTimers, ms: number, inst: VrrpInstance[] = []): Promise<void> {
+  // Advance in small steps so async VIP work and tracker samples interleave with timers as in real time.
+  for (let t = 0; t < ms; t += 5) {
+    timers.advance(5);
+    await Promise.resolve();
+    for (const i of inst) await i.settled();
+  }
+}
+
+describe('VrrpInstance on a fake segment', () => {
+  it('elects the higher priority, adds VIPs and sends GARPs on the master only', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150, notify: { master: '/n.sh', backup: '/n.sh' } });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect(a.inst.status()).toMatchObject({ state: 'MASTER', vipsHeld: ['10.77.0.100/24'], masterAddress: '10.77.0.11' });
+    expect(b.inst.status()).toMatchObject({ state: 'BACKUP', vipsHeld: [], masterAddress: '10.77.0.11' });
+    expect([...a.addresses.present]).toEqual(['10.77.0.100/24']);
+    expect(b.addresses.present.size).toBe(0);
+    expect(a.announced.length).toBe(5);
+    expect(b.announced.length).toBe(0);
+    expect(a.notified).toEqual([
+      ['/n.sh', 'INSTANCE', 'VI_1', 'BACKUP', '150'],
+      ['/n.sh', 'INSTANCE', 'VI_1', 'MASTER', '150'],
+    ]);
+    expect(b.inst.status().counters.advertsReceived).toBeGreaterThan(10);
+    await flush(timers, 5000, [a.inst, b.inst]);
+    expect(a.announced.length).toBe(10);
+  });
+
+  it('stop() on the master sends priority 0 and the backup takes over after Skew_Time', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150 });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    const stopping = a.inst.stop();
+    await flush(timers, 5, [b.inst]);
+    await stopping;
+    expect(a.inst.status().counters.priorityZeroSent).toBe(1);
+    expect(a.addresses.present.size).toBe(0);
+    await flush(timers, 35, [b.inst]);
+    expect(b.inst.status().state).toBe('MASTER');
+    expect(b.inst.status().lastTransition).toMatchObject({ from: 'BACKUP', to: 'MASTER', reason: 'master-down' });
+  });
+
+  it('a crashed master is replaced after Master_Down_Interval (< 200 ms with the default advert_int)', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150 });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    seg.ends[0].up = false;
+    const before = timers.now();
+    while (b.inst.status().state !== 'MASTER' && timers.now() - before < 1000) await flush(timers, 5, [b.inst]);
+    expect(timers.now() - before).toBeLessThanOrEqual(200);
+  });
+
+  it('goes FAULT when its interface goes down and back to the election when it returns', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150, notify: { fault: '/f.sh' } });
+    await a.inst.start();
+    await flush(timers, 500, [a.inst]);
+    expect(a.inst.status().state).toBe('MASTER');
+    a.links.set('eth0', false);
+    await flush(timers, 200, [a.inst]);
+    expect(a.inst.status()).toMatchObject({ state: 'FAULT', vipsHeld: [] });
+    expect(a.notified).toContainEqual(['/f.sh', 'INSTANCE', 'VI_1', 'FAULT', '150']);
+    expect(seg.sent.at(-1)?.payload[2]).toBe(0);
+    a.links.set('eth0', true);
+    await flush(timers, 500, [a.inst]);
+    expect(a.inst.status().state).toBe('MASTER');
+  });
+
+  it('track_script weights change the effective priority and a preempting backup takes over', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150, track_scripts: [{ script: '/chk', interval: 0.1, weight: -100, fall: 2, rise: 2 }] });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    expect(a.inst.status().state).toBe('MASTER');
+    a.scripts.exit = 1;
+    await flush(timers, 60, [a.inst, b.inst]);
+    expect(a.inst.status().priority).toBe(150);
+    await flush(timers, 500, [a.inst, b.inst]);
+    expect(a.inst.status()).toMatchObject({ priority: 50, state: 'BACKUP' });
+    expect(b.inst.status().state).toBe('MASTER');
+    a.scripts.exit = 0;
+    await flush(timers, 800, [a.inst, b.inst]);
+    expect(a.inst.status()).toMatchObject({ priority: 150, state: 'MASTER' });
+  });
+
+  it('resign() and takeover() move mastership between peers and hold it', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150 });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    expect(a.inst.resign()).toBe(true);
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect(a.inst.status()).toMatchObject({ state: 'BACKUP', holds: { resign: true } });
+    expect(b.inst.status().state).toBe('MASTER');
+    expect(a.inst.takeover()).toBe(true);
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect(a.inst.status()).toMatchObject({ state: 'MASTER', advertisedPriority: 150 });
+    expect(b.inst.status().state).toBe('BACKUP');
+    // A lower-priority peer taking over advertises above the master and keeps it.
+    expect(b.inst.takeover()).toBe(true);
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect(b.inst.status()).toMatchObject({ state: 'MASTER', advertisedPriority: 151, holds: { takeover: true } });
+    expect(a.inst.status().state).toBe('BACKUP');
+    b.inst.release();
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect(a.inst.status().state).toBe('MASTER');
+  });
+
+  it('counts dropped packets per reason and ignores them', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 100 });
+    const b = node(seg, timers, '10.77.0.12', { priority: 200, vips: ['10.77.0.101/24'] });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    // Different VIP lists: both drop each other's adverts, so both end up master (and say why).
+    expect(a.inst.status().counters.dropped.addr_list).toBeGreaterThan(0);
+    expect(a.inst.status().state).toBe('MASTER');
+    const t = seg.transport('10.77.0.99');
+    t.send(Buffer.from([0x31, 51, 200, 1]), '224.0.0.18');
+    await flush(timers, 10, [a.inst]);
+    expect(a.inst.status().counters.dropped.truncated).toBe(1);
+  });
+});

@@ -9,14 +9,23 @@
  */
 import { weightedLeast } from './least.js';
 import { DEFAULT_EXPIRATION, LocalityTable } from './locality.js';
-import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
+import type { SchedDest, Scheduler, SchedulerFactory, SchedulerOptions } from './types.js';
 
 interface LblcEntry {
   dest: SchedDest;
   lastuse: number;
 }
 
-export const createLblc: SchedulerFactory = (options) => {
+/** An lblc scheduler that also shows its table (for tests and diagnostics). */
+export interface LblcScheduler extends Scheduler {
+  /** The real server cached for a folded destination address, if any. */
+  cached(daddr: number): SchedDest | undefined;
+  tableSize(): number;
+}
+
+export const createLblc: SchedulerFactory = (options) => createLblcScheduler(options);
+
+export function createLblcScheduler(options: SchedulerOptions = {}): LblcScheduler {
   const now = options.now ?? (() => performance.now());
   const table = new LocalityTable<LblcEntry>(options.expiration ?? DEFAULT_EXPIRATION, now());
   let dests: readonly SchedDest[] = [];
@@ -24,6 +33,8 @@ export const createLblc: SchedulerFactory = (options) => {
 
   return {
     name: 'lblc',
+    cached: (daddr) => table.get(daddr | 0)?.dest,
+    tableSize: () => table.size,
     update(next) {
       dests = next;
       byKey = new Map(next.map((d) => [d.key, d]));
@@ -47,8 +58,8 @@ export const createLblc: SchedulerFactory = (options) => {
       if (en === undefined || en.dest !== dest) table.set(key, { dest, lastuse: t });
       return dest;
     },
-  } satisfies Scheduler;
-};
+  };
+}
 
 /** is_overloaded() of lblc/lblcr: over its weight in active connections while another server is under half. */
 export function localityOverloaded(dest: SchedDest, dests: readonly SchedDest[]): boolean {

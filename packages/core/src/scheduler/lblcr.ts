@@ -10,7 +10,7 @@
 import { weightedLeast } from './least.js';
 import { localityOverloaded } from './lblc.js';
 import { DEFAULT_EXPIRATION, LocalityTable } from './locality.js';
-import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
+import type { SchedDest, Scheduler, SchedulerFactory, SchedulerOptions } from './types.js';
 
 interface LblcrEntry {
   /** Most recently inserted first (list_add_rcu). */
@@ -19,7 +19,16 @@ interface LblcrEntry {
   lastuse: number;
 }
 
-export const createLblcr: SchedulerFactory = (options) => {
+/** An lblcr scheduler that also shows its table (for tests and diagnostics). */
+export interface LblcrScheduler extends Scheduler {
+  /** The server set of a folded destination address, newest first (empty when there is no entry). */
+  cachedSet(daddr: number): readonly SchedDest[];
+  tableSize(): number;
+}
+
+export const createLblcr: SchedulerFactory = (options) => createLblcrScheduler(options);
+
+export function createLblcrScheduler(options: SchedulerOptions = {}): LblcrScheduler {
   const now = options.now ?? (() => performance.now());
   const expiration = options.expiration ?? DEFAULT_EXPIRATION;
   const table = new LocalityTable<LblcrEntry>(expiration, now());
@@ -88,6 +97,8 @@ export const createLblcr: SchedulerFactory = (options) => {
 
   return {
     name: 'lblcr',
+    cachedSet: (daddr) => table.get(daddr | 0)?.set ?? [],
+    tableSize: () => table.size,
     update(next) {
       dests = next;
       byKey = new Map(next.map((d) => [d.key, d]));
@@ -116,5 +127,5 @@ export const createLblcr: SchedulerFactory = (options) => {
       if (dest !== null) insert(en, dest, t);
       return dest;
     },
-  } satisfies Scheduler;
-};
+  };
+}

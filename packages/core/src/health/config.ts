@@ -176,7 +176,37 @@ export type ChecksConfig = z.input<typeof checksConfigSchema>;
 
 /** Parse a `checks:` list; a bad value throws a ValidationError naming `prefix.N.field` and the value. */
 export function parseChecks(input: unknown, prefix = 'checks'): CheckSpec[] {
-  return parseWith(checksConfigSchema, input, prefix);
+  try {
+    return parseWith(checksConfigSchema, input, prefix);
+  } catch (err) {
+    throw withHint(err);
+  }
+}
+
+const KNOWN_KEYS = [
+  ...Object.keys(checkObject.innerType().shape),
+  ...Object.keys(httpFields),
+  ...Object.keys(sslGet.shape),
+  ...Object.keys(miscCheck.shape),
+];
+
+/** A misspelt key gets the nearest known one as a hint. */
+function withHint(err: unknown): unknown {
+  if (!(err instanceof ValidationError) || err.details.reason !== 'unknown field') return err;
+  const field = String(err.details.field);
+  const key = field.slice(field.lastIndexOf('.') + 1);
+  const best = KNOWN_KEYS.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
+  if (!best || best[1] > 3) return err;
+  return new ValidationError(field, err.details.value, `unknown field (did you mean ${best[0]}?)`);
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
 }
 
 /** "IP:PORT" or "[IPv6]:PORT" (keepalived's `sorry_server IP PORT` is also accepted with a space). */

@@ -1,0 +1,6 @@
+export * from './constants.js';
+export * from './attrs.js';
+export * from './message.js';
+export * from './errno.js';
+export * from './socket.js';
+export * from './genl.js';

@@ -209,3 +209,18 @@ export class IpvsKernelError extends VsdError {
     super('VSD_ERR_IPVS_KERNEL', `IPVS ${command} failed: ${text} (${errnoName})`, { errno, details: { command, errnoName, text } });
   }
 }
+
+/** A manual HA operation that makes no sense in the current state (failover on a BACKUP, takeover on the MASTER, ...). */
+export class HaStateError extends VsdError {
+  constructor(operation: string, state: string, hint: string) {
+    super('VSD_ERR_HA_STATE', `${operation} refused: this dispatcher is ${state}; ${hint}`, { details: { operation, state } });
+  }
+}
+
+export class HaNotConfiguredError extends VsdError {
+  constructor(what: string) {
+    super('VSD_ERR_HA_NOT_CONFIGURED', `${what} is not configured on this dispatcher (add an \`ha:\`/\`peer:\` section to vsd.yaml)`, {
+      details: { what },
+    });
+  }
+}

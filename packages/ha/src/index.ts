@@ -9,3 +9,4 @@ export * from './vrrp/state-machine.js';
 export { openVrrpTransport, type ReceivedPacket, type VrrpTransport, type VrrpTransportOptions } from './io/vrrp-socket.js';
 export { openRtnetlink, encodeAddrRequest, parseAck, type AddressManager, type AddrRequest } from './io/rtnetlink.js';
 export { openAnnouncer, buildGratuitousArp, buildUnsolicitedNa, type Announcer } from './io/announce.js';
+export * from './sync/index.js';

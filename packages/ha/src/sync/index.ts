@@ -1,3 +1,4 @@
 export { createPeerSync, type PeerSync, type PeerSyncOptions, type PeerSyncStatus, type PeerRole } from './replicator.js';
 export { stateDigest } from './digest.js';
 export { PEER_PROTOCOL_VERSION, peerMessageSchema, type PeerMessage } from './protocol.js';
+export { peerConfigSchema, splitHostPort, type PeerConfig } from './config.js';

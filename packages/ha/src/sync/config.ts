@@ -1,0 +1,27 @@
+/**
+ * The `peer:` section of vsd.yaml: where this dispatcher listens for its peer, where the peer listens, and the
+ * pre-shared key both use.
+ */
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT ([IPv6]:PORT)');
+
+export const peerConfigSchema = z
+  .object({
+    listen: hostPort.default('0.0.0.0:9181'),
+    /** The peer's listener; absent = only accept connections. */
+    address: hostPort.optional(),
+    key_file: z.string().min(1),
+    /** This node's name in the handshake and logs (default: host name and listen address). */
+    id: z.string().min(1).max(200).optional(),
+    /** Interval of persistence-template pushes, seconds. */
+    persist_interval: z.number().positive().max(60).default(0.2),
+  })
+  .strict();
+
+export type PeerConfig = z.output<typeof peerConfigSchema>;
+
+export function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}

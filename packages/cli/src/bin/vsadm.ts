@@ -1,2 +1,13 @@
-process.stderr.write('vsadm: not implemented yet\n');
-process.exitCode = 2;
+/** vsadm: ipvsadm 1.31's command line, talking to vsd's control API. */
+import { runVsadm } from '../vsadm/run.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const result = await runVsadm({ args: process.argv.slice(2), program: 'vsadm', readStdin });
+if (result.stdout) process.stdout.write(result.stdout);
+if (result.stderr) process.stderr.write(result.stderr);
+process.exitCode = result.code;

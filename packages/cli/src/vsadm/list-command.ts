@@ -1,0 +1,65 @@
+/** -L and -S: fetch state, status and connections from vsd and print them as ipvsadm does. */
+import {
+  isFwmark,
+  serviceKey,
+  type ConnectionEntry,
+  type ControlClient,
+  type DesiredState,
+  type ServiceStatus,
+} from '@vsd/core';
+import { serviceIdOfSpec } from './build.js';
+import type { ParsedCommand } from './command.js';
+import { fail } from './exit.js';
+import { ipvsStrerror } from './errors.js';
+import { formatListAll, formatListService, type IpvsInfo } from './format/list.js';
+import { formatConnections, formatDaemons, formatTimeouts } from './format/misc.js';
+import { buildNamer, NUMERIC, type Namer } from './format/names.js';
+import { buildView, type ServiceView } from './format/view.js';
+import type { Resolver } from './resolve.js';
+
+interface StatusDoc {
+  info?: Partial<IpvsInfo>;
+  services?: ServiceStatus[];
+}
+
+/** A failed fetch: ipvsadm prints the library's message and exits 1. */
+async function fetch<T>(client: ControlClient, path: string): Promise<T> {
+  try {
+    return await client.get<T>(path);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
+    throw fail(1, ipvsStrerror('get-service', (err as { errno?: string }).errno));
+  }
+}
+
+async function namerFor(addresses: string[], ce: ParsedCommand, resolver: Resolver): Promise<Namer> {
+  return ce.format.numeric ? NUMERIC : buildNamer(addresses, resolver);
+}
+
+export async function runList(ce: ParsedCommand, client: ControlClient, resolver: Resolver): Promise<string> {
+  const o = ce.options;
+  if (o.has('connection')) {
+    const { connections } = await fetch<{ connections: ConnectionEntry[] }>(client, '/v1/connections');
+    const addrs = connections.flatMap((c) => [c.client.address, c.virtual.address, c.destination.address]);
+    return formatConnections(connections, ce.format, await namerFor(addrs, ce, resolver));
+  }
+  const [state, status] = await Promise.all([
+    fetch<DesiredState>(client, '/v1/state'),
+    o.has('timeout') || o.has('daemon') ? Promise.resolve({} as StatusDoc) : fetch<StatusDoc>(client, '/v1/status'),
+  ]);
+  const views = buildView(state, status.services ?? [], ce.format.nosort);
+  if (ce.cmd === 'list' && o.has('service-address')) {
+    const key = serviceKey(serviceIdOfSpec(ce.svc));
+    const view = views.find((v) => serviceKey(v.svc) === key);
+    if (!view) throw fail(1, ipvsStrerror('get-service', 'ESRCH'));
+    return formatListService(view, ce.format, await namerFor(addressesOf([view]), ce, resolver));
+  }
+  if (o.has('timeout')) return formatTimeouts(state.timeouts);
+  if (o.has('daemon')) return formatDaemons(state.syncDaemons);
+  const info: IpvsInfo = { version: status.info?.version ?? '1.2.1', connTableSize: status.info?.connTableSize ?? 4096 };
+  return formatListAll(views, info, ce.format, await namerFor(addressesOf(views), ce, resolver));
+}
+
+function addressesOf(views: readonly ServiceView[]): string[] {
+  return views.flatMap((v) => [...(isFwmark(v.svc) ? [] : [v.svc.address]), ...v.dests.map((d) => d.rs.address)]);
+}

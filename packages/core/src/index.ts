@@ -18,3 +18,5 @@ export * from './scheduler/index.js';
 export * from './agents/index.js';
 export * from './health/index.js';
 export * from './dataplane/proxy/index.js';
+export * as netlink from './netlink/index.js';
+export * from './dataplane/ipvs/index.js';

@@ -1,1 +1,13 @@
-export {};
+export * from './agent.js';
+export * from './config.js';
+export * from './link.js';
+export * from './agent-check-server.js';
+export * from './load/formula.js';
+export * from './load/proc.js';
+export * from './storage/mountinfo.js';
+export * from './storage/probe.js';
+export * from './storage/watcher.js';
+export * from './service-probe.js';
+export * from './setup/errors.js';
+export * from './setup/setup.js';
+export * from './setup/system.js';

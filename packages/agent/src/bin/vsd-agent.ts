@@ -1,2 +1,93 @@
-process.stderr.write('vsd-agent: not implemented yet\n');
-process.exitCode = 2;
+import { parseArgs } from 'node:util';
+import { createLogger, readKeyFile, VsdError } from '@vsd/core';
+import { Agent } from '../agent.js';
+import { loadAgentConfig } from '../config.js';
+import { DEFAULT_SETUP_STATE, setupDr, setupTun, teardown, type SetupChange } from '../setup/setup.js';
+import { hostSystem } from '../setup/system.js';
+
+const USAGE = `usage:
+  vsd-agent --config FILE                 run the agent (reports to the dispatchers, agent-check responder)
+  vsd-agent setup-dr --vip VIP [--state FILE]
+  vsd-agent setup-tun --vip VIP [--state FILE]
+  vsd-agent teardown [--state FILE]       undo what setup-dr/setup-tun changed
+  options: --json (setup commands), --state (default ${DEFAULT_SETUP_STATE})
+`;
+
+function describe(c: SetupChange): string {
+  if (c.kind === 'addr') return `address ${c.cidr} on ${c.dev}`;
+  if (c.kind === 'sysctl') return `${c.name} ${c.before} -> ${c.after}`;
+  return `link ${c.dev} up`;
+}
+
+async function runAgent(configPath: string): Promise<void> {
+  const config = loadAgentConfig(configPath);
+  const logger = createLogger({ level: process.env.VSD_LOG_LEVEL ?? config.log_level, base: { pid: process.pid } });
+  const agent = new Agent({ config, key: readKeyFile(config.key_file), logger });
+  await agent.start();
+  const stop = (sig: string): void => {
+    logger.info({ signal: sig }, 'stopping');
+    void agent.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      vip: { type: 'string' },
+      state: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const cmd = positionals[0];
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const statePath = values.state ?? DEFAULT_SETUP_STATE;
+  if (cmd === 'setup-dr' || cmd === 'setup-tun') {
+    if (!values.vip) throw new UsageError(`${cmd} needs --vip VIP`);
+    const made = await (cmd === 'setup-dr' ? setupDr : setupTun)(hostSystem(), values.vip, statePath);
+    if (values.json) process.stdout.write(`${JSON.stringify({ changed: made, state: statePath })}\n`);
+    else process.stdout.write(made.length ? made.map((c) => `changed: ${describe(c)}\n`).join('') : 'nothing to change\n');
+    return 0;
+  }
+  if (cmd === 'teardown') {
+    const r = await teardown(hostSystem(), statePath);
+    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      for (const c of r.reverted) process.stdout.write(`reverted: ${describe(c)}\n`);
+      for (const s of r.skipped) process.stdout.write(`left alone: ${describe(s.change)} (${s.reason})\n`);
+      if (!r.reverted.length && !r.skipped.length) process.stdout.write('nothing to undo\n');
+    }
+    return r.skipped.length ? 1 : 0;
+  }
+  if (cmd === undefined || cmd === 'run') {
+    if (!values.config) throw new UsageError('--config FILE is required');
+    await runAgent(values.config);
+    return -1;
+  }
+  throw new UsageError(`unknown command ${cmd}`);
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`vsd-agent: ${(err as Error).message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`vsd-agent: ${err instanceof VsdError ? `${err.message} [${err.code}]` : String((err as Error)?.stack ?? err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

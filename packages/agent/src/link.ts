@@ -1,0 +1,148 @@
+/**
+ * The agent's connection to one dispatcher: connect, prove the key (after the dispatcher proved it), stream reports,
+ * and on any failure reconnect with exponential backoff (250 ms doubling to 10 s, +-20 % jitter so a fleet of agents
+ * does not reconnect in lockstep after a dispatcher restart).
+ */
+import {
+  AGENT_PROTOCOL_VERSION,
+  checkDispatcherProof,
+  agentProof,
+  dispatcherMessageSchema,
+  newNonce,
+  parseFrame,
+  parseListen,
+  type AgentReport,
+  type Logger,
+} from '@vsd/core';
+import { WebSocket } from 'ws';
+
+export type LinkState = 'connecting' | 'authenticating' | 'ready' | 'backoff' | 'stopped';
+
+export interface LinkOptions {
+  /** "HOST:PORT" of the dispatcher's agents listener. */
+  dispatcher: string;
+  key: Buffer;
+  agent: string;
+  addresses: string[];
+  interval: number;
+  logger: Logger;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface LinkStatus {
+  dispatcher: string;
+  state: LinkState;
+  /** Name the dispatcher proved itself as. */
+  peer: string | null;
+  connects: number;
+  lastError: string | null;
+}
+
+export class DispatcherLink {
+  private ws: WebSocket | null = null;
+  private state: LinkState = 'stopped';
+  private backoff: number;
+  private timer: NodeJS.Timeout | null = null;
+  private peer: string | null = null;
+  private connects = 0;
+  private lastError: string | null = null;
+  private readonly log: Logger;
+  private readonly url: string;
+
+  constructor(private readonly opts: LinkOptions) {
+    this.backoff = opts.minBackoffMs ?? 250;
+    this.log = opts.logger.child({ dispatcher: opts.dispatcher });
+    const at = parseListen(opts.dispatcher)!;
+    this.url = `ws://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}/`;
+  }
+
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.connect();
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.ws?.terminate();
+    this.ws = null;
+  }
+
+  status(): LinkStatus {
+    return { dispatcher: this.opts.dispatcher, state: this.state, peer: this.peer, connects: this.connects, lastError: this.lastError };
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  send(report: AgentReport): void {
+    if (this.state === 'ready' && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(report));
+  }
+
+  private connect(): void {
+    this.state = 'connecting';
+    const nonce = newNonce();
+    const ws = new WebSocket(this.url, { handshakeTimeout: 5000, maxPayload: 64 * 1024 });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.state = 'authenticating';
+      const { agent, addresses, interval } = this.opts;
+      ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'hello', agent, addresses, nonce, interval, software: 'vsd-agent' }));
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(ws, nonce, isBinary ? null : data));
+    ws.on('error', (err) => {
+      this.lastError = err.message;
+      this.log.debug({ err: err.message }, 'dispatcher connection error');
+    });
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private onMessage(ws: WebSocket, nonce: string, data: unknown): void {
+    const r = parseFrame(dispatcherMessageSchema, data);
+    if (!r.ok) {
+      this.log.warn({ reason: r.reason }, 'bad frame from dispatcher');
+      ws.close(4002, 'bad frame');
+      return;
+    }
+    const m = r.msg;
+    if (m.type === 'challenge' && this.state === 'authenticating') {
+      const p = { agent: this.opts.agent, dispatcher: m.dispatcher, agentNonce: nonce, dispatcherNonce: m.nonce };
+      if (!checkDispatcherProof(this.opts.key, p, m.proof)) {
+        this.lastError = 'dispatcher failed to prove the shared key';
+        this.log.error({ peer: m.dispatcher }, 'dispatcher failed to prove the shared key: not sending reports');
+        ws.close(4001, 'wrong key');
+        return;
+      }
+      this.peer = m.dispatcher;
+      ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'auth', proof: agentProof(this.opts.key, p) }));
+    } else if (m.type === 'welcome' && this.state === 'authenticating' && this.peer) {
+      this.state = 'ready';
+      this.connects++;
+      this.lastError = null;
+      this.backoff = this.opts.minBackoffMs ?? 250;
+      this.log.info({ peer: this.peer }, 'connected to dispatcher');
+    } else if (m.type === 'refused') {
+      this.lastError = `${m.code}: ${m.message}`;
+      this.log.error({ code: m.code, reason: m.message }, 'dispatcher refused this agent');
+    }
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    const wasReady = this.state === 'ready';
+    if (this.state === 'stopped') return;
+    if (wasReady) this.log.warn({ code, reason }, 'lost dispatcher connection');
+    this.state = 'backoff';
+    const max = this.opts.maxBackoffMs ?? 10_000;
+    const delay = Math.round(this.backoff * (0.8 + Math.random() * 0.4));
+    this.backoff = Math.min(max, this.backoff * 2);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.state === 'backoff') this.connect();
+    }, delay);
+  }
+}

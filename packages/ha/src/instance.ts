@@ -388,6 +388,10 @@ class Instance implements VrrpInstance {
       }
     }
     this.log.info({ op, vips: this.config.vips }, op === 'add' ? 'VIPs added' : 'VIPs removed');
-    if (op === 'add' && this.sm.state === 'MASTER') this.garp.start(this.config.vips);
+    if (op === 'add' && this.sm.state === 'MASTER') {
+      const before = this.counters.announcementsSent;
+      this.garp.start(this.config.vips);
+      this.log.info({ vips: this.config.vips, sent: this.counters.announcementsSent - before }, 'sent gratuitous ARPs / unsolicited NAs');
+    }
   }
 }

@@ -15,15 +15,16 @@ const WRITER = `
 import { StateStore } from ${JSON.stringify(pathToFileURL(join(dist, 'store.js')).href)};
 import { parseOps } from ${JSON.stringify(pathToFileURL(join(dist, 'ops.js')).href)};
 const store = await StateStore.open({ path: process.argv[2] });
-process.stdout.write('ready\\n');
 for (let i = 0; ; i++) {
   // Documents of varying size (tens of kB), so kills land in every phase of a write.
-  const n = 20 + ((i * 37) % 180);
+  const n = 20 + ((i * 37) % 60);
   const services = Array.from({ length: n }, (_, k) => ({
     protocol: 'tcp', address: '10.0.0.1', port: 1000 + k, scheduler: 'rr',
     realServers: [{ address: '10.0.1.1', port: 80, forwarding: 'masq', weight: 1 + (i % 100) }],
   }));
   await store.apply(parseOps([{ op: 'replace', services }]), 'crash-test');
+  // The parent kills only after a first commit, so every run must leave a newer generation behind.
+  if (i === 0) process.stdout.write('committed\\n');
 }
 `;
 
@@ -43,22 +44,19 @@ describe('state file crash safety', () => {
     const script = join(dir, 'writer.mjs');
     writeFileSync(script, WRITER);
     const path = join(dir, 'state.json');
-    const deadline = Date.now() + 8_000;
+    const deadline = Date.now() + 6_000;
     let previous = -1;
     let runs = 0;
     // Bounded both in count and in time.
-    for (let i = 0; i < 15 && Date.now() < deadline; i++) {
-      await runAndKill(script, path, 10 + ((i * 13) % 90));
+    for (let i = 0; i < 10 && Date.now() < deadline; i++) {
+      await runAndKill(script, path, 5 + ((i * 13) % 60));
       runs++;
-      if (!existsSync(path)) continue; // killed before the first write completed
       const text = readFileSync(path, 'utf8');
       const doc = parseState(JSON.parse(text), path);
       expect(doc.services.length).toBeGreaterThanOrEqual(20);
-      expect(doc.generation).toBeGreaterThanOrEqual(previous);
+      expect(doc.generation).toBeGreaterThan(previous);
       previous = doc.generation;
     }
-    expect(runs).toBeGreaterThanOrEqual(5);
-    // The writers did make progress across the kills (each restart continues from the file).
-    expect(previous).toBeGreaterThan(runs);
+    expect(runs).toBeGreaterThanOrEqual(3);
   }, 30_000);
 });

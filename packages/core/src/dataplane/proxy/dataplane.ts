@@ -188,8 +188,9 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 25));
       for (const e of all()) for (const c of [...e.svc.conns]) c.destroy();
-      // Destroyed sockets report 'close' on a later tick; give them that tick before the final reap.
-      await new Promise((r) => setImmediate(r));
+      // Destroyed sockets report 'close' once libuv has closed their handles, a loop turn or two later.
+      const until = Date.now() + 1000;
+      while (Date.now() < until && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 5));
       for (const e of all()) if (e.listener instanceof UdpListener) e.listener.release();
       reap();
       clearInterval(sweepTimer);

@@ -33,12 +33,12 @@ export interface Backend {
 }
 
 /** A TCP backend that greets with "NAME\n" and then echoes. */
-export async function nameBackend(name: string, onSocket?: (s: Socket) => void): Promise<Backend> {
+export async function nameBackend(name: string, onSocket?: (s: Socket) => void, opts: { allowHalfOpen?: boolean } = {}): Promise<Backend> {
   const sockets = new Set<Socket>();
   const b: Backend = {
     name,
     port: 0,
-    server: createServer((s) => {
+    server: createServer({ allowHalfOpen: opts.allowHalfOpen ?? false }, (s) => {
       b.accepted++;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));

@@ -11,7 +11,8 @@ import {
   type VirtualService,
 } from '@vsd/core';
 import type { ParsedCommand, ServiceSpec } from './command.js';
-import { fail } from './exit.js';
+import { fail, VsadmExit } from './exit.js';
+import { interfaceMtu, syncMaxlen } from './netdev.js';
 
 export function serviceIdOfSpec(svc: ServiceSpec): ServiceId {
   if (svc.fwmark) return { fwmark: svc.fwmark, family: svc.family ?? 'inet' };
@@ -70,11 +71,14 @@ export function realServerOf(ce: ParsedCommand): RealServer {
 
 function daemonOf(ce: ParsedCommand): SyncDaemon {
   const d = ce.daemon;
+  // The kernel refuses an interface it does not have; vsd runs on this host (its socket is local).
+  const mtu = interfaceMtu(d.mcastInterface);
+  if (mtu === null) throw new VsadmExit(255, 'No such device\n');
   return {
     state: d.state,
     mcastInterface: d.mcastInterface,
     syncId: d.syncId,
-    ...(d.maxlen ? { maxlen: d.maxlen } : {}),
+    maxlen: syncMaxlen(d.state, d.maxlen, mtu, d.group?.includes(':') ?? false),
     ...(d.group ? { group: d.group } : {}),
     ...(d.port ? { port: d.port } : {}),
     ...(d.ttl ? { ttl: d.ttl } : {}),

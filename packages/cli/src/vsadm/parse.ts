@@ -142,7 +142,8 @@ async function applyOption(ce: ParsedCommand, ev: PoptEvent, ctx: ParseContext):
       return;
     case 'w':
       setOption(ce, 'weight');
-      ce.dest.weight = numberOrFail(v, 0, 65535, 'illegal weight specified');
+      // ipvsadm 1.31 takes any int here and leaves the range to the kernel (recorded: -w 65536 is accepted).
+      ce.dest.weight = numberOrFail(v, 0, 2147483647, 'illegal weight specified');
       return;
     case 'x':
       setOption(ce, 'u-threshold');

@@ -197,6 +197,7 @@ function withHint(err: unknown): unknown {
   const key = field.slice(field.lastIndexOf('.') + 1);
   const best = KNOWN_KEYS.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
   if (!best || best[1] > 3) return err;
+  if (best[1] === 0) return new ValidationError(field, err.details.value, 'unknown field here (it belongs inside the checker block, e.g. tcp_check)');
   return new ValidationError(field, err.details.value, `unknown field (did you mean ${best[0]}?)`);
 }
 

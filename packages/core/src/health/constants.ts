@@ -15,3 +15,5 @@ export const HTTP_USER_AGENT = 'KeepAliveClient';
 export const SCRIPT_KILL_GRACE_MS = 1000;
 /** The name the health monitor's adjustments carry in the weight overlay. */
 export const HEALTH_SOURCE = 'health';
+/** quorum_up / quorum_down scripts are killed after this (keepalived leaves notify scripts unbounded). */
+export const NOTIFY_SCRIPT_TIMEOUT_MS = 10_000;

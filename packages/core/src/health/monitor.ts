@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { realServerKey } from '../model/keys.js';
 import type { WeightOverlay } from '../weights/overlay.js';
 import { createChecker } from './checkers.js';
-import { HEALTH_SOURCE } from './constants.js';
+import { HEALTH_SOURCE, NOTIFY_SCRIPT_TIMEOUT_MS } from './constants.js';
 import { initialQuorumState, nextQuorumState } from './quorum.js';
 import { RealServerRunner, type RunnerChange, type RunnerCheck } from './runner.js';
 import { createScriptChecker } from './script.js';
@@ -98,7 +98,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
   const setQuorum = (svc: SvcEntry, up: boolean, sum: number, atStart: boolean): void => {
     const { spec } = svc;
-    const changed = up !== svc.quorumUp;
+    // The state at start is not a transition: no quorum_up/quorum_down for it.
+    const changed = up !== svc.quorumUp && !atStart;
     svc.quorumUp = up;
     const wantSorry = !up && spec.sorryServer !== null;
     if (wantSorry !== svc.sorryActive || (wantSorry && atStart)) {
@@ -117,7 +118,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
   const runScript = (spec: HealthServiceSpec, command: string | undefined, what: string): Promise<void> => {
     if (!command) return Promise.resolve();
-    const checker = createScriptChecker({ command, timeoutMs: spec.delayLoopMs, dynamic: false, killGraceMs: options.killGraceMs });
+    const checker = createScriptChecker({ command, timeoutMs: NOTIFY_SCRIPT_TIMEOUT_MS, dynamic: false, killGraceMs: options.killGraceMs });
     return checker.check().then((r) => {
       log[r.ok ? 'info' : 'warn']({ service: spec.key, script: what, command, reason: r.reason }, `${what} script ${r.ok ? 'succeeded' : 'failed'}`);
     });

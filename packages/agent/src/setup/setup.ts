@@ -120,7 +120,7 @@ const ARP_SYSCTLS: Array<[string, string]> = [
   ['net.ipv4.conf.all.arp_announce', '2'],
 ];
 
-export function setupDr(sys: RsSystem, vip: string, statePath = DEFAULT_SETUP_STATE): Promise<SetupChange[]> {
+export async function setupDr(sys: RsSystem, vip: string, statePath = DEFAULT_SETUP_STATE): Promise<SetupChange[]> {
   const { addr, cidr, v6 } = vipCidr(vip);
   return transaction(sys, statePath, async (r) => {
     await r.addr('lo', addr, cidr, v6);

@@ -211,7 +211,7 @@ export class AgentHub {
     }, this.opts.authTimeoutMs ?? 5000);
     ws.on('message', (data, isBinary) => this.onFrame(conn, isBinary ? null : data));
     ws.on('error', (err) => this.log.debug({ err, remote }, 'agent socket error'));
-    ws.on('close', () => this.onClose(conn));
+    ws.on('close', (code) => this.onClose(conn, code));
   }
 
   private send(conn: Conn, msg: Record<string, unknown>): void {
@@ -294,9 +294,14 @@ export class AgentHub {
     this.recompute();
   }
 
-  private onClose(conn: Conn): void {
+  private onClose(conn: Conn, code: number): void {
     if (conn.timer) clearTimeout(conn.timer);
     this.conns.delete(conn);
+    // The agent checks our proof before sending its own: with another key it hangs up here with CLOSE_AUTH_FAILED.
+    if (conn.phase === 'auth' && code === CLOSE_AUTH_FAILED) {
+      this.counters.refused++;
+      this.log.warn({ remote: conn.remote, agent: conn.hello?.agent ?? null, reason: 'wrong key' }, 'agent refused');
+    }
     const rec = conn.record;
     if (rec && rec.conn === conn) {
       rec.conn = null;

@@ -2,6 +2,7 @@
  * The few libc calls Node lacks (raw IP, AF_PACKET and netlink sockets), bound with koffi. Loaded lazily so
  * that importing @vsd/ha costs nothing where no socket is opened (unit tests, non-Linux tools).
  */
+import { VsdError } from '@vsd/core';
 import koffi from 'koffi';
 
 export const AF_INET = 2;
@@ -95,14 +96,16 @@ export function errno(): number {
   return koffi.errno();
 }
 
-/** An Error carrying the errno of the libc call that just failed. */
-export class SyscallError extends Error {
+/**
+ * A raw-socket, AF_PACKET or rtnetlink call failed (VSD_ERR_HA_IO); `details.errnoValue` is the errno.
+ * EPERM here almost always means the process lacks CAP_NET_RAW / CAP_NET_ADMIN.
+ */
+export class SyscallError extends VsdError {
   constructor(
     readonly call: string,
-    readonly errno: number,
+    readonly errnoValue: number,
   ) {
-    super(`${call}: ${libc().strerror(errno) as string} (errno ${errno})`);
-    this.name = 'SyscallError';
+    super('VSD_ERR_HA_IO', `${call}: ${libc().strerror(errnoValue) as string} (errno ${errnoValue})`, { details: { call, errnoValue } });
   }
 }
 

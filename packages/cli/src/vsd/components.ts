@@ -4,10 +4,11 @@
  * real servers.
  */
 import type { ComponentFactory } from './component.js';
+import { agentsComponent } from './component-agents.js';
 
 export const componentFactories: ComponentFactory[] = [
   // health checks (@vsd/core health) register here
-  // agents hub register here
+  agentsComponent,
   // VRRP (@vsd/ha createVrrpInstance) registers here
   // peer sync (@vsd/ha) registers here
 ];

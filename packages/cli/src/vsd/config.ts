@@ -5,7 +5,7 @@
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { KNOWN_SCHEDULERS } from '@vsd/core';
+import { agentsConfigSchema, KNOWN_SCHEDULERS } from '@vsd/core';
 import { z } from 'zod';
 import { closestKey } from './hint.js';
 
@@ -15,7 +15,7 @@ const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, '
 // ---- sections parsed by the other packages' schemas (swap the placeholder for the import) ----
 const haSection = z.unknown(); // plugged by @vsd/ha (haConfigSchema)
 const peerSection = z.unknown(); // plugged by @vsd/ha peer sync
-const agentsSection = z.unknown(); // plugged by the agents hub
+const agentsSection = agentsConfigSchema.optional(); // plugged by the agents hub (@vsd/core agentsConfigSchema)
 const checksSection = z.array(z.unknown()).default([]); // plugged by @vsd/core health (checksConfigSchema)
 /** The health keys of a virtual server; plugged by @vsd/core health (virtualServerHealthFields). */
 const virtualServerHealthFields = {

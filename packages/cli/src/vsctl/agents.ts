@@ -1,0 +1,36 @@
+/**
+ * `vsctl agents [--json]`: the agents connected to this dispatcher, their state (up / drained / silent / pending),
+ * weight percentage, storage problems and the real servers they map to.
+ */
+import type { AgentsStatus } from '@vsd/core';
+import type { VsctlCommand } from './command.js';
+
+function age(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+export function renderAgents(st: AgentsStatus): string {
+  const lines = [`agents on ${st.listen ?? '-'} (silent after ${st.silentAfter} intervals); accepted ${st.counters.accepted}, refused ${st.counters.refused}, bad frames ${st.counters.badFrames}`];
+  if (!st.agents.length) lines.push('  no agent has connected');
+  for (const a of st.agents) {
+    const weight = a.weightPct === null ? '-' : `${a.weightPct}%`;
+    lines.push(`  ${a.agent}  ${a.state}  weight ${weight}  last report ${age(a.ageMs)} ago  ${a.connected ? 'connected' : 'disconnected'}  addresses ${a.addresses.join(',')}`);
+    for (const r of a.reasons) lines.push(`    ${r}`);
+    for (const m of a.report?.mounts ?? [])
+      lines.push(`    mount ${m.path}: ${m.present ? `${m.fstype} ${m.source}` : 'not mounted'} responsive=${m.responsive ?? '?'} writable=${m.writable ?? '?'}${m.sentinel ? ` sentinel=${m.sentinel.slice(0, 12)}` : ''}`);
+    for (const rs of a.realServers) lines.push(`    real server ${rs.server} in ${rs.service}`);
+  }
+  for (const g of st.groups) lines.push(`  consistency group ${g.group}: ${g.basis}${g.reference ? ` ${g.reference.slice(0, 12)}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const agentsCommand: VsctlCommand = {
+  summary: 'agents connected to this dispatcher: state, load weight, storage, mapped real servers',
+  usage: '[--json]',
+  async run(ctx) {
+    const st = await ctx.client.get<AgentsStatus>('/v1/agents');
+    ctx.out.write(ctx.json ? `${JSON.stringify(st, null, 2)}\n` : renderAgents(st));
+    return 0;
+  },
+};

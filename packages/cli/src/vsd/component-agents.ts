@@ -1,0 +1,52 @@
+/**
+ * The agent hub inside vsd (`agents:` in vsd.yaml): admits vsd-agents holding the shared key and turns their reports
+ * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
+ */
+import { hostname } from 'node:os';
+import { AgentHub, agentsConfigSchema, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
+
+export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
+
+class AgentsComponent implements DaemonComponent {
+  readonly name = 'agents';
+  private hub: AgentHub | null = null;
+  private applied = '';
+
+  private async open(ctx: DaemonContext, cfg: AgentsConfig): Promise<void> {
+    this.hub = new AgentHub({
+      listen: cfg.listen,
+      key: readKeyFile(cfg.key_file),
+      id: hostname(),
+      overlay: ctx.overlay,
+      store: ctx.store,
+      silentAfter: cfg.silent_after,
+      maxBadFrames: cfg.max_bad_frames,
+      sentinels: cfg.sentinels,
+      logger: ctx.logger,
+    });
+    await this.hub.start();
+    this.applied = JSON.stringify(cfg);
+  }
+
+  async start(ctx: DaemonContext): Promise<void> {
+    await this.open(ctx, agentsConfigSchema.parse(ctx.config.agents));
+  }
+
+  async reload(ctx: DaemonContext): Promise<void> {
+    const cfg = agentsConfigSchema.parse(ctx.config.agents);
+    // The key file may have changed on disk even when the section did not: reopen on every reload that changes anything.
+    if (JSON.stringify(cfg) === this.applied) return;
+    await this.hub?.stop();
+    await this.open(ctx, cfg);
+  }
+
+  async stop(): Promise<void> {
+    await this.hub?.stop();
+    this.hub = null;
+  }
+
+  routes(): readonly ControlRoute[] {
+    return [{ method: 'GET', path: '/v1/agents', handler: () => this.hub!.status() }];
+  }
+}

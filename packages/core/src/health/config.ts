@@ -21,6 +21,38 @@ const port = z.number().int().min(1).max(65535);
 const address = z.string().refine((s) => canonicalAddress(s) !== null, 'not an IPv4 or IPv6 address');
 const count = z.number().int().min(1).max(1000);
 
+/**
+ * An object that refuses unknown keys before anything else, naming the key and the nearest known one
+ * ("conect_timeout: unknown key, did you mean connect_timeout?"); a checker option written beside its checker
+ * block instead of inside it is pointed there.
+ */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.preprocess((input, ctx) => {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+    for (const key of Object.keys(input)) {
+      if (known.includes(key)) continue;
+      ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${hint(key, known)}`, fatal: true });
+    }
+    return input;
+  }, z.object(shape).strip());
+}
+
+function hint(key: string, known: readonly string[]): string {
+  if (known.includes('tcp_check') && INNER_KEYS.has(key)) return ', it belongs inside the checker block (tcp_check, http_get, ssl_get, misc_check)';
+  const best = known.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
+  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? `, did you mean ${best[0]}?` : '';
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
 const statusCodes = z.union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))]).transform((v, ctx) => {
   try {
     return parseStatusCodes(v);
@@ -32,7 +64,7 @@ const statusCodes = z.union([z.number(), z.string(), z.array(z.union([z.number()
 
 const connectTarget = { connect_ip: address.optional(), connect_port: port.optional() };
 
-const tcpCheck = z.object({ ...connectTarget }).strict();
+const tcpCheck = strictObject({ ...connectTarget });
 
 const httpFields = {
   ...connectTarget,
@@ -45,49 +77,46 @@ const httpFields = {
     .optional(),
   virtualhost: z.string().min(1).max(255).optional(),
 };
-const httpGet = z.object(httpFields).strict();
-const sslGet = z
-  .object({
-    ...httpFields,
-    sni_name: z.string().min(1).max(255).optional(),
-    enable_sni: z.boolean().default(false),
-    verify: z.boolean().default(false),
-    /** PEM file of the CA to verify against (keepalived's `SSL { ca }`); the system store when absent. */
-    ca: z.string().min(1).optional(),
-  })
-  .strict();
-const miscCheck = z
-  .object({
-    misc_path: z.string().min(1),
-    misc_timeout: seconds.optional(),
-    misc_dynamic: z.boolean().default(false),
-  })
-  .strict();
+const httpGet = strictObject(httpFields);
+const sslFields = {
+  ...httpFields,
+  sni_name: z.string().min(1).max(255).optional(),
+  enable_sni: z.boolean().default(false),
+  verify: z.boolean().default(false),
+  /** PEM file of the CA to verify against (keepalived's `SSL { ca }`); the system store when absent. */
+  ca: z.string().min(1).optional(),
+};
+const sslGet = strictObject(sslFields);
+const miscFields = {
+  misc_path: z.string().min(1),
+  misc_timeout: seconds.optional(),
+  misc_dynamic: z.boolean().default(false),
+};
+const miscCheck = strictObject(miscFields);
 
 const KINDS = ['tcp_check', 'http_get', 'ssl_get', 'misc_check'] as const;
+const INNER_KEYS = new Set([...Object.keys(sslFields), ...Object.keys(miscFields)]);
 
-const checkObject = z
-  .object({
-    tcp_check: tcpCheck.optional(),
-    http_get: httpGet.optional(),
-    ssl_get: sslGet.optional(),
-    misc_check: miscCheck.optional(),
-    connect_timeout: seconds.optional(),
-    retry: z.number().int().min(0).max(100).optional(),
-    /** keepalived's deprecated HTTP alias of `retry`. */
-    nb_get_retry: z.number().int().min(0).max(100).optional(),
-    delay_before_retry: seconds.optional(),
-    delay_loop: seconds.optional(),
-    warmup: z.number().finite().min(0).max(86_400).optional(),
-    rise: count.default(1),
-    fall: count.default(1),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
-    const kinds = KINDS.filter((k) => c[k] !== undefined);
-    if (kinds.length !== 1)
-      ctx.addIssue({ code: 'custom', message: `a check has exactly one of ${KINDS.join(', ')} (got ${kinds.join(', ') || 'none'})` });
-  });
+const checkFields = {
+  tcp_check: tcpCheck.optional(),
+  http_get: httpGet.optional(),
+  ssl_get: sslGet.optional(),
+  misc_check: miscCheck.optional(),
+  connect_timeout: seconds.optional(),
+  retry: z.number().int().min(0).max(100).optional(),
+  /** keepalived's deprecated HTTP alias of `retry`. */
+  nb_get_retry: z.number().int().min(0).max(100).optional(),
+  delay_before_retry: seconds.optional(),
+  delay_loop: seconds.optional(),
+  warmup: z.number().finite().min(0).max(86_400).optional(),
+  rise: count.default(1),
+  fall: count.default(1),
+};
+const checkObject = strictObject(checkFields).superRefine((c, ctx) => {
+  const kinds = KINDS.filter((k) => c[k] !== undefined);
+  if (kinds.length !== 1)
+    ctx.addIssue({ code: 'custom', message: `a check has exactly one of ${KINDS.join(', ')} (got ${kinds.join(', ') || 'none'})` });
+});
 
 export type CheckKind = 'tcp' | 'http' | 'https' | 'misc';
 
@@ -176,38 +205,7 @@ export type ChecksConfig = z.input<typeof checksConfigSchema>;
 
 /** Parse a `checks:` list; a bad value throws a ValidationError naming `prefix.N.field` and the value. */
 export function parseChecks(input: unknown, prefix = 'checks'): CheckSpec[] {
-  try {
-    return parseWith(checksConfigSchema, input, prefix);
-  } catch (err) {
-    throw withHint(err);
-  }
-}
-
-const KNOWN_KEYS = [
-  ...Object.keys(checkObject.innerType().shape),
-  ...Object.keys(httpFields),
-  ...Object.keys(sslGet.shape),
-  ...Object.keys(miscCheck.shape),
-];
-
-/** A misspelt key gets the nearest known one as a hint. */
-function withHint(err: unknown): unknown {
-  if (!(err instanceof ValidationError) || err.details.reason !== 'unknown field') return err;
-  const field = String(err.details.field);
-  const key = field.slice(field.lastIndexOf('.') + 1);
-  const best = KNOWN_KEYS.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
-  if (!best || best[1] > 3) return err;
-  if (best[1] === 0) return new ValidationError(field, err.details.value, 'unknown field here (it belongs inside the checker block, e.g. tcp_check)');
-  return new ValidationError(field, err.details.value, `unknown field (did you mean ${best[0]}?)`);
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
+  return parseWith(checksConfigSchema, input, prefix);
 }
 
 /** "IP:PORT" or "[IPv6]:PORT" (keepalived's `sorry_server IP PORT` is also accepted with a space). */

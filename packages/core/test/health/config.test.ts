@@ -74,9 +74,11 @@ describe('checks config', () => {
 
   it('hints at the right name of a misspelt key', () => {
     expect(refused([{ tcp_check: {}, conect_timeout: 1 }]).message).toBe(
-      'real_servers.0.checks.0.conect_timeout: unknown field (did you mean connect_timeout?) (got 1)',
+      'real_servers.0.checks.0.conect_timeout: unknown key, did you mean connect_timeout? (got 1)',
     );
-    expect(refused([{ http_get: { status_codes: 200 } }]).message).toContain('did you mean status_code?');
+    expect(refused([{ http_get: { status_codes: 200 } }]).message).toContain('http_get.status_codes: unknown key, did you mean status_code?');
+    expect(refused([{ http_get: {}, path: '/' }]).message).toContain('checks.0.path: unknown key, it belongs inside the checker block');
+    expect(refused([{ tcp_check: { sni_name: 'x' } }]).message).toBe('real_servers.0.checks.0.tcp_check.sni_name: unknown key (got "x")');
   });
 
   it('refuses a check with no kind or two kinds', () => {

@@ -205,7 +205,7 @@ class Instance implements VrrpInstance {
     if (!this.started || this.stopped) return;
     this.stopped = true;
     for (const t of this.trackers) t.stop();
-    this.sm.stop();
+    this.sm?.stop();
     await this.settled();
     await this.transport?.close();
     this.announcer?.close();

@@ -67,6 +67,7 @@ export interface KeepalivedOptions {
   advertInt: number;
   vips: string[];
   nopreempt?: boolean;
+  unicast?: { src: string; peers: string[] };
 }
 
 export function startKeepalived(host: Host, dir: string, o: KeepalivedOptions): Keepalived {
@@ -82,6 +83,7 @@ vrrp_instance VI_1 {
   priority ${o.priority}
   advert_int ${o.advertInt}
   ${o.nopreempt ? 'nopreempt' : ''}
+  ${o.unicast ? `unicast_src_ip ${o.unicast.src}\n  unicast_peer {\n    ${o.unicast.peers.join('\n    ')}\n  }` : ''}
   virtual_ipaddress {
     ${o.vips.join('\n    ')}
   }

@@ -1,0 +1,116 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, SEED_HOSTS, waitFor, type Lab } from '../lib/netns.js';
+import { hasAddress, neighbourMac, startKeepalived, startRunner, workDir, type Keepalived, type Runner } from '../../packages/ha/test/support/vrrp-lab.js';
+
+const VIP6 = 'fd00:77::100';
+
+describe('VRRP unicast peers and IPv6', () => {
+  let lab: Lab;
+  let dir: string;
+  const runners: Runner[] = [];
+  const kas: Keepalived[] = [];
+  const start = (host: string, config: Record<string, unknown>) => {
+    const r = startRunner(lab.host(host), dir, config);
+    runners.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    lab = await createLab(SEED_HOSTS);
+    dir = workDir();
+    await lab.host('client').exec('ip', ['-6', 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
+    for (const h of ['client', 'lvs1', 'lvs2']) {
+      await waitFor(`${h} link-local ready`, async () => {
+        const r = await lab.host(h).exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']);
+        return r.stdout.includes('fe80::') && !r.stdout.includes('tentative');
+      });
+    }
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  afterEach(async () => {
+    await Promise.all([...runners.splice(0).map((r) => r.stop('SIGKILL')), ...kas.splice(0).map((k) => k.stop())]);
+    for (const h of ['lvs1', 'lvs2']) {
+      await lab.host(h).exec('ip', ['addr', 'flush', 'dev', 'eth0', 'to', '10.77.0.100/32']);
+      await lab.host(h).exec('ip', ['-6', 'addr', 'del', `${VIP6}/64`, 'dev', 'eth0']);
+    }
+  });
+
+  it('unicast peers: elects, hands over on SIGTERM, and ignores a host that is not a configured peer', async () => {
+    const cfg = (priority: number, src: string, peer: string) => ({
+      interface: 'eth0',
+      vrid: 52,
+      priority,
+      unicast_src_ip: src,
+      unicast_peers: [peer],
+      vips: ['10.77.0.100/24'],
+    });
+    const lvs1 = start('lvs1', cfg(150, '10.77.0.11', '10.77.0.12'));
+    const lvs2 = start('lvs2', cfg(100, '10.77.0.12', '10.77.0.11'));
+    // web1 believes itself a peer of lvs2 only; lvs2 must drop its adverts.
+    const rogue = start('web1', cfg(200, '10.77.0.21', '10.77.0.12'));
+    await lvs1.waitState('MASTER');
+    await rogue.waitState('MASTER');
+    await lvs2.waitState('BACKUP');
+    await waitFor('rogue adverts dropped', () => lvs2.lines.some((l) => l.msg === 'VRRP packet dropped' && l.reason === 'unknown_peer'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lvs2.state()).toBe('BACKUP');
+    await lvs1.stop('SIGTERM');
+    await lvs2.waitState('MASTER', 2000);
+    await waitFor('VIP on lvs2', () => hasAddress(lab.host('lvs2'), '10.77.0.100'));
+  });
+
+  it('unicast interop: keepalived master with unicast_peer, our unicast backup', async () => {
+    const ka = startKeepalived(lab.host('lvs1'), dir, {
+      version: 3,
+      vrid: 53,
+      priority: 150,
+      advertInt: 0.1,
+      vips: ['10.77.0.100/24'],
+      unicast: { src: '10.77.0.11', peers: ['10.77.0.12'] },
+    });
+    kas.push(ka);
+    const r = start('lvs2', { interface: 'eth0', vrid: 53, priority: 100, advert_int: 0.1, unicast_src_ip: '10.77.0.12', unicast_peers: ['10.77.0.11'], vips: ['10.77.0.100/24'] });
+    await ka.waitState('MASTER');
+    await r.waitState('BACKUP');
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.state()).toBe('BACKUP');
+    expect(r.lines.filter((l) => l.msg === 'VRRP packet dropped')).toEqual([]);
+    await ka.stop();
+    await r.waitState('MASTER', 3000);
+  });
+
+  it('IPv6: elects over ff02::12, and a crash moves the VIP and the client neighbour entry (unsolicited NA)', async () => {
+    const cfg = (priority: number) => ({ interface: 'eth0', vrid: 54, priority, vips: [`${VIP6}/64`] });
+    const lvs1 = start('lvs1', cfg(150));
+    const lvs2 = start('lvs2', cfg(100));
+    await lvs1.waitState('MASTER');
+    await lvs2.waitState('BACKUP');
+    expect(lvs2.lastStatus()?.masterAddress).toMatch(/^fe80::/);
+    const client = lab.host('client');
+    await waitFor('VIP6 reachable', async () => (await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code === 0);
+    expect(await neighbourMac(client, VIP6)).toBe(lab.host('lvs1').mac);
+    await lab.host('lvs1').exec('ip', ['link', 'set', 'eth0', 'down']);
+    await lvs1.stop('SIGKILL');
+    try {
+      await lvs2.waitState('MASTER', 2000);
+      await waitFor('client neighbour entry -> lvs2 MAC', async () => (await neighbourMac(client, VIP6)) === lab.host('lvs2').mac, 2000);
+      expect((await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code).toBe(0);
+    } finally {
+      await lab.host('lvs1').exec('ip', ['link', 'set', 'eth0', 'up']);
+    }
+  });
+
+  it('IPv6 interop: our master, keepalived backup, and back on priority 0', async () => {
+    const r = start('lvs1', { interface: 'eth0', vrid: 55, priority: 150, advert_int: 0.1, vips: [`${VIP6}/64`] });
+    await r.waitState('MASTER');
+    const ka = startKeepalived(lab.host('lvs2'), dir, { version: 3, vrid: 55, priority: 100, advertInt: 0.1, vips: [`${VIP6}/64`] });
+    kas.push(ka);
+    await ka.waitState('BACKUP');
+    await new Promise((res) => setTimeout(res, 800));
+    expect(ka.count('MASTER')).toBe(0);
+    await r.stop('SIGTERM');
+    await ka.waitState('MASTER', 3000);
+  });
+});

@@ -5,9 +5,10 @@
  */
 import type { ComponentFactory } from './component.js';
 import { agentsComponent } from './component-agents.js';
+import { healthComponent } from './component-health.js';
 
 export const componentFactories: ComponentFactory[] = [
-  // health checks (@vsd/core health) register here
+  healthComponent,
   agentsComponent,
   // VRRP (@vsd/ha createVrrpInstance) registers here
   // peer sync (@vsd/ha) registers here

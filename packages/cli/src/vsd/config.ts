@@ -5,7 +5,7 @@
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { agentsConfigSchema, KNOWN_SCHEDULERS } from '@vsd/core';
+import { agentsConfigSchema, checksConfigSchema, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
 import { z } from 'zod';
 import { closestKey } from './hint.js';
 
@@ -16,19 +16,9 @@ const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, '
 const haSection = z.unknown(); // plugged by @vsd/ha (haConfigSchema)
 const peerSection = z.unknown(); // plugged by @vsd/ha peer sync
 const agentsSection = agentsConfigSchema.optional(); // plugged by the agents hub (@vsd/core agentsConfigSchema)
-const checksSection = z.array(z.unknown()).default([]); // plugged by @vsd/core health (checksConfigSchema)
+const checksSection = checksConfigSchema; // plugged by @vsd/core health (checksConfigSchema)
 /** The health keys of a virtual server; plugged by @vsd/core health (virtualServerHealthFields). */
-const virtualServerHealthFields = {
-  delay_loop: seconds.optional(),
-  quorum: z.number().int().min(0).optional(),
-  hysteresis: z.number().int().min(0).optional(),
-  sorry_server: z.string().optional(),
-  inhibit_on_failure: z.boolean().optional(),
-  alpha: z.boolean().optional(),
-  omega: z.boolean().optional(),
-  quorum_up: z.string().min(1).optional(),
-  quorum_down: z.string().min(1).optional(),
-};
+const virtualServerHealthFields = healthFields;
 // ---- end of plugged sections ----
 
 /** Keys from keepalived.conf (or common slips) that have another name here. */

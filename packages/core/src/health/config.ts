@@ -225,7 +225,10 @@ export const virtualServerHealthFields = {
   delay_loop: seconds.optional(),
   quorum: z.number().int().min(0).max(0x7fffffff).optional(),
   hysteresis: z.number().int().min(0).max(0x7fffffff).optional(),
-  sorry_server: z.string().optional(),
+  sorry_server: z
+    .string()
+    .refine((s) => /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)[: ]\d+$/.test(s) && validAddressPort(s), 'expected ADDRESS:PORT ([v6]:PORT for IPv6)')
+    .optional(),
   inhibit_on_failure: z.boolean().optional(),
   alpha: z.boolean().optional(),
   omega: z.boolean().optional(),
@@ -235,3 +238,12 @@ export const virtualServerHealthFields = {
 };
 export const virtualServerHealthSchema = z.object(virtualServerHealthFields).passthrough();
 export type VirtualServerHealthConfig = z.output<typeof virtualServerHealthSchema>;
+
+function validAddressPort(text: string): boolean {
+  try {
+    parseAddressPort(text, 'sorry_server');
+    return true;
+  } catch {
+    return false;
+  }
+}

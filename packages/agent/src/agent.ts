@@ -126,7 +126,7 @@ export class Agent {
     const cfg = this.opts.config;
     this.kickServiceProbe();
     await this.storage.tick();
-    const s = await readProcSample(this.opts.procRoot);
+    const s = await readProcSample(this.opts.procRoot ?? cfg.proc_root);
     const cpu = this.prevCpu ? cpuBusyFraction(this.prevCpu, s.cpu) : 0;
     this.prevCpu = s.cpu;
     const signals = { loadPerCore: s.loadavg / Math.max(1, cpus().length), cpu, memory: s.memory, connections: s.connections };

@@ -73,6 +73,8 @@ export const agentConfigSchema = z
     /** While this file exists the agent reports maintenance (dispatchers drain, HAProxy gets `maint`). */
     maintenance_file: z.string().min(1).optional(),
     load: loadSchema.default({}),
+    /** Where loadavg, stat, meminfo and net/tcp{,6} are read (containers with a bind-mounted host /proc; tests). */
+    proc_root: z.string().min(1).default('/proc'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -4,9 +4,16 @@
  */
 import { agentsCommand } from './agents.js';
 import type { VsctlCommand } from './command.js';
+import { failoverCommand, releaseCommand, syncCommand, takeoverCommand } from './ha.js';
+import { importKeepalivedCommand } from './import.js';
 import { statusCommand } from './status.js';
 
 export const commands: Record<string, VsctlCommand> = {
   agents: agentsCommand,
+  failover: failoverCommand,
+  'import-keepalived': importKeepalivedCommand,
+  release: releaseCommand,
   status: statusCommand,
+  sync: syncCommand,
+  takeover: takeoverCommand,
 };

@@ -4,7 +4,9 @@
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
 import { ControlRequestError, type ControlClient, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
 import type { VsctlCommand } from './command.js';
+import { renderSync, renderVrrp } from './ha.js';
 
 /** Optional sections: fetched when the daemon serves them (404 = component not running). */
 export interface StatusSection {
@@ -15,8 +17,8 @@ export interface StatusSection {
 }
 
 export const statusSections: StatusSection[] = [
-  { name: 'ha', path: '/v1/ha' },
-  { name: 'sync', path: '/v1/sync' },
+  { name: 'ha', path: '/v1/ha', render: (d) => renderVrrp((d as { vrrp: VrrpStatus | null }).vrrp) },
+  { name: 'sync', path: '/v1/sync', render: (d) => renderSync(d as PeerSyncStatus) },
   { name: 'agents', path: '/v1/agents' },
 ];
 

@@ -5,11 +5,12 @@
  */
 import type { ComponentFactory } from './component.js';
 import { agentsComponent } from './component-agents.js';
+import { haComponent } from './component-ha.js';
 import { healthComponent } from './component-health.js';
 
 export const componentFactories: ComponentFactory[] = [
   healthComponent,
   agentsComponent,
-  // VRRP (@vsd/ha createVrrpInstance) registers here
-  // peer sync (@vsd/ha) registers here
+  // VRRP and peer sync (@vsd/ha), one component
+  haComponent,
 ];

@@ -7,7 +7,7 @@
 import { silentLogger } from '../../logger.js';
 import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
 import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
-import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type ServiceStatus } from '../types.js';
+import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';
 import type { ProxyContext, ProxyCounters, ProxyDataplaneOptions } from './context.js';
 import { ProxyService } from './service.js';
 import { Estimator } from './stats.js';
@@ -178,6 +178,14 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.
       ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };
+    },
+    exportPersistence(): PersistenceEntry[] {
+      const now = Date.now();
+      return [...services.values()].flatMap((e) => e.svc.exportTemplates(now).map((t) => ({ service: e.svc.key, ...t })));
+    },
+    importPersistence(entries: readonly PersistenceEntry[]) {
+      const now = Date.now();
+      for (const p of entries) services.get(p.service)?.svc.importTemplate(p.client, p.dest, p.expiresAt, now);
     },
     proxyCounters: () => ({ ...ctx.counters }),
     connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0),

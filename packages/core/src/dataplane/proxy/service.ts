@@ -200,6 +200,36 @@ export class ProxyService {
     t.dest = to;
   }
 
+  /** Live persistence templates, for the peer; one that controls connections is reported as re-armed now. */
+  exportTemplates(now: number): Array<{ client: string; dest: string; expiresAt: number }> {
+    const out = [];
+    for (const t of this.templates.values()) {
+      if (!t.bound) continue;
+      // Whole seconds: a template in use is re-armed continuously, and the peer needs no finer grain.
+      const expiresAt = t.conns > 0 ? Math.ceil((now + t.timeoutMs) / 1000) * 1000 : t.expiresAt;
+      out.push({ client: t.key, dest: t.dest.key, expiresAt });
+    }
+    return out;
+  }
+
+  /**
+   * A template learnt from the peer (it was MASTER): the client keeps its real server here too. A local template
+   * that controls live connections wins; an unknown or unlisted real server is ignored.
+   */
+  importTemplate(client: string, destKey: string, expiresAt: number, now: number): boolean {
+    const dest = this.dests.get(destKey);
+    const timeout = this.service.persistence.timeout;
+    if (!dest?.listed || timeout === 0 || expiresAt <= now) return false;
+    const existing = this.templates.get(client);
+    if (existing && existing.conns > 0) return false;
+    if (existing) this.dropTemplate(existing);
+    const t = new Template(client, dest, timeout * 1000, now);
+    t.expiresAt = expiresAt;
+    bindConnection(dest.sched, 'template');
+    this.templates.set(client, t);
+    return true;
+  }
+
   /** Expire idle connections and templates. */
   sweep(now: number): void {
     for (const c of this.conns) c.sweep(now);

@@ -325,7 +325,13 @@ class Instance implements VrrpInstance {
     if (reason) return this.drop(reason, p.src, d.advert.priority);
     this.counters.advertsReceived++;
     if (d.advert.priority === 0) this.counters.priorityZeroReceived++;
-    this.sm.receive(d.advert, p.src);
+    try {
+      this.sm.receive(d.advert, p.src);
+    } catch (err) {
+      // A bug must not kill the receive loop: count it and keep the instance running.
+      this.counters.errors++;
+      this.log.error({ err: (err as Error).message, src: p.src }, 'advert handling failed');
+    }
   }
 
   private drop(reason: DropReason, src?: string, priority?: number): void {

@@ -211,7 +211,8 @@ export class VrrpStateMachine {
     }
     this.masterAdverIntervalCs = this.options.intervalCs;
     this.masterAddressValue = undefined;
-    this.preemptDeadline = undefined;
+    // keepalived: preempt_delay counts from startup or from first hearing a lower-priority master.
+    this.preemptDeadline = this.options.preemptDelayMs > 0 ? this.timers.now() + this.options.preemptDelayMs : undefined;
     this.setMasterDown(this.masterDownMs());
     this.go('BACKUP', reason);
   }

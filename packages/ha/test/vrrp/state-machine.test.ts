@@ -293,3 +293,20 @@ describe('operator actions', () => {
     expect(sent.at(-1)?.priority).toBe(255);
   });
 });
+
+describe('preempt_delay from startup (keepalived)', () => {
+  it('accepts a lower master within the delay after startup, and preempts one first heard after it', () => {
+    const a = setup({ priority: 200, preemptDelayMs: 2000 });
+    a.sm.start();
+    a.timers.advance(1000);
+    a.sm.receive(advert(100), PEER);
+    a.timers.advance(a.sm.masterDownMs() - 1);
+    expect(a.sm.state).toBe('BACKUP');
+    const b = setup({ priority: 200, preemptDelayMs: 2000 });
+    b.sm.start();
+    b.timers.advance(2500);
+    b.sm.receive(advert(100), PEER);
+    b.timers.advance(b.sm.masterDownMs() - 2500);
+    expect(b.sm.state).toBe('MASTER');
+  });
+});

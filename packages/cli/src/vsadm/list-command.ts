@@ -14,7 +14,7 @@ import { ipvsStrerror } from './errors.js';
 import { formatListAll, formatListService, type IpvsInfo } from './format/list.js';
 import { formatConnections, formatDaemons, formatTimeouts } from './format/misc.js';
 import { buildNamer, NUMERIC, type Namer } from './format/names.js';
-import { buildView, type ServiceView } from './format/view.js';
+import { buildView, type Effective, type ServiceView } from './format/view.js';
 import type { Resolver } from './resolve.js';
 
 interface StatusDoc {
@@ -32,6 +32,23 @@ async function fetch<T>(client: ControlClient, path: string): Promise<T> {
   }
 }
 
+interface RealServersDoc {
+  services?: { key: string; realServers: { key: string; effectiveWeight: number; removed: boolean }[] }[];
+}
+
+/** Effective weights are optional: an older vsd (or a test double) without /v1/realservers lists configured ones. */
+async function effectiveWeights(client: ControlClient): Promise<Map<string, Effective> | undefined> {
+  try {
+    const doc = await client.get<RealServersDoc>('/v1/realservers');
+    const out = new Map<string, Effective>();
+    for (const s of doc.services ?? []) for (const r of s.realServers) out.set(`${s.key}|${r.key}`, r);
+    return out;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
+    return undefined;
+  }
+}
+
 async function namerFor(addresses: string[], ce: ParsedCommand, resolver: Resolver): Promise<Namer> {
   return ce.format.numeric ? NUMERIC : buildNamer(addresses, resolver);
 }
@@ -43,11 +60,14 @@ export async function runList(ce: ParsedCommand, client: ControlClient, resolver
     const addrs = connections.flatMap((c) => [c.client.address, c.virtual.address, c.destination.address]);
     return formatConnections(connections, ce.format, await namerFor(addrs, ce, resolver));
   }
-  const [state, status] = await Promise.all([
+  const table = !(o.has('timeout') || o.has('daemon'));
+  // -S saves the configuration (configured weights, every real server); listings show what runs.
+  const [state, status, effective] = await Promise.all([
     fetch<DesiredState>(client, '/v1/state'),
-    o.has('timeout') || o.has('daemon') ? Promise.resolve({} as StatusDoc) : fetch<StatusDoc>(client, '/v1/status'),
+    table ? fetch<StatusDoc>(client, '/v1/status') : Promise.resolve({} as StatusDoc),
+    table && !ce.format.rule ? effectiveWeights(client) : Promise.resolve(undefined),
   ]);
-  const views = buildView(state, status.services ?? [], ce.format.nosort);
+  const views = buildView(state, status.services ?? [], ce.format.nosort, effective);
   if (ce.cmd === 'list' && o.has('service-address')) {
     const key = serviceKey(serviceIdOfSpec(ce.svc));
     const view = views.find((v) => serviceKey(v.svc) === key);

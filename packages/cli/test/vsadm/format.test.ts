@@ -192,3 +192,17 @@ describe('--timeout and --daemon', () => {
     );
   });
 });
+
+describe('effective weights', () => {
+  it('lists what the dataplane runs: weights after health feedback, removed real servers left out', () => {
+    const effective = new Map([
+      ['tcp 10.0.0.1:80|192.168.1.2:80', { effectiveWeight: 0, removed: false }],
+      ['tcp 10.0.0.1:80|192.168.1.1:8080', { effectiveWeight: 0, removed: true }],
+    ]);
+    const view = buildView({ services: [svc] }, status, false, effective);
+    expect(formatListService(view[0]!, fmt(), NUMERIC).split('\n').slice(3)).toEqual([
+      '  -> 192.168.1.2:80               Masq    0      7          12        ',
+      '',
+    ]);
+  });
+});

@@ -30,15 +30,33 @@ export interface ServiceView {
   dests: DestView[];
 }
 
-export function buildView(state: Pick<DesiredState, 'services'>, status: readonly ServiceStatus[], nosort: boolean): ServiceView[] {
+/** What the dataplane runs for a real server (/v1/realservers), when it differs from the configuration. */
+export interface Effective {
+  effectiveWeight: number;
+  removed: boolean;
+}
+
+/**
+ * `effective` (keyed "serviceKey|realServerKey") makes the listing show what the dataplane runs, as ipvsadm
+ * shows the kernel's table: weights after health and agent feedback, removed real servers left out.
+ */
+export function buildView(
+  state: Pick<DesiredState, 'services'>,
+  status: readonly ServiceStatus[],
+  nosort: boolean,
+  effective?: ReadonlyMap<string, Effective>,
+): ServiceView[] {
   const byKey = new Map(status.map((s) => [s.key, s]));
   const views = state.services.map((svc): ServiceView => {
-    const st = byKey.get(serviceKey(svc));
+    const key = serviceKey(svc);
+    const st = byKey.get(key);
     const destStatus = new Map((st?.dests ?? []).map((d) => [d.key, d]));
-    const dests = svc.realServers.map((rs): DestView => {
+    const running = svc.realServers.filter((rs) => !effective?.get(`${key}|${realServerKey(rs)}`)?.removed);
+    const dests = running.map((rs): DestView => {
       const d = destStatus.get(realServerKey(rs));
+      const eff = effective?.get(`${key}|${realServerKey(rs)}`);
       return {
-        rs,
+        rs: eff ? { ...rs, weight: eff.effectiveWeight } : rs,
         activeConns: d?.activeConns ?? 0,
         inactiveConns: d?.inactiveConns ?? 0,
         persistConns: d?.persistConns ?? 0,

@@ -87,7 +87,8 @@ describe('VRRP unicast peers and IPv6', () => {
     const lvs2 = start('lvs2', cfg(100));
     await lvs1.waitState('MASTER');
     await lvs2.waitState('BACKUP');
-    expect(lvs2.lastStatus()?.masterAddress).toMatch(/^fe80::/);
+    const heard = await waitFor('lvs2 names the master', () => lvs2.lines.find((l) => l.msg === 'new master'));
+    expect(heard.master).toMatch(/^fe80::/);
     const client = lab.host('client');
     await waitFor('VIP6 reachable', async () => (await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code === 0);
     expect(await neighbourMac(client, VIP6)).toBe(lab.host('lvs1').mac);

@@ -128,6 +128,7 @@ class Instance implements VrrpInstance {
   private started = false;
   private stopped = false;
   private warned = new Set<DropReason>();
+  private lastMaster: string | undefined;
 
   constructor(
     private readonly config: HaConfig,
@@ -327,6 +328,9 @@ class Instance implements VrrpInstance {
     if (d.advert.priority === 0) this.counters.priorityZeroReceived++;
     try {
       this.sm.receive(d.advert, p.src);
+      const master = this.sm.state === 'BACKUP' ? this.sm.masterAddress : undefined;
+      if (master && master !== this.lastMaster) this.log.info({ master, priority: d.advert.priority }, 'new master');
+      this.lastMaster = master;
     } catch (err) {
       // A bug must not kill the receive loop: count it and keep the instance running.
       this.counters.errors++;

@@ -1,8 +1,10 @@
 /**
- * Construction of {@link SchedDest} objects and the availability tests shared by the schedulers.
+ * Construction of {@link SchedDest} objects and the availability test shared by the schedulers.
  *
- * Every SchedDest is built here with the same fields in the same order, so that the schedulers' loops see one
- * object shape (monomorphic property access is what keeps a 1,000-server scan fast).
+ * `createSchedDest` returns a {@link TrackedSchedDest}: the fields a scheduler reads are accessors whose setters
+ * tell the destination's watchers (the indexes of lc/wlc/sed, see least-index.ts) which position changed, so those
+ * schedulers can answer in O(1) instead of scanning 1,000 servers per pick. Plain objects that implement
+ * SchedDest still work everywhere; schedulers fall back to the kernel's linear scan for them.
  */
 import { foldAddress, hostPort } from '../model/address.js';
 import type { SchedDest, SchedPacket } from './types.js';
@@ -15,20 +17,105 @@ export interface SchedDestInit {
   lowerThreshold?: number;
 }
 
-export function createSchedDest(init: SchedDestInit): SchedDest {
-  return {
-    key: hostPort(init.address, init.port),
-    address: init.address,
-    port: init.port,
-    addrFold: foldAddress(init.address),
-    weight: init.weight ?? 1,
-    activeConns: 0,
-    inactiveConns: 0,
-    persistConns: 0,
-    upperThreshold: init.upperThreshold ?? 0,
-    lowerThreshold: init.lowerThreshold ?? 0,
-    overloaded: false,
-  };
+/** Told when weight, connection counters or the overload flag of a watched destination change. */
+export interface DestWatcher {
+  destChanged(position: number): void;
+}
+
+export class TrackedSchedDest implements SchedDest {
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly addrFold: number;
+  persistConns = 0;
+  upperThreshold: number;
+  lowerThreshold: number;
+  private w: number;
+  private active = 0;
+  private inactive = 0;
+  private over = false;
+  private watchers: DestWatcher[] | null = null;
+  private positions: number[] | null = null;
+
+  constructor(init: SchedDestInit) {
+    this.key = hostPort(init.address, init.port);
+    this.address = init.address;
+    this.port = init.port;
+    this.addrFold = foldAddress(init.address);
+    this.w = init.weight ?? 1;
+    this.upperThreshold = init.upperThreshold ?? 0;
+    this.lowerThreshold = init.lowerThreshold ?? 0;
+  }
+
+  get weight(): number {
+    return this.w;
+  }
+  set weight(v: number) {
+    this.w = v;
+    if (this.watchers !== null) this.notify();
+  }
+  get activeConns(): number {
+    return this.active;
+  }
+  set activeConns(v: number) {
+    this.active = v;
+    if (this.watchers !== null) this.notify();
+  }
+  get inactiveConns(): number {
+    return this.inactive;
+  }
+  set inactiveConns(v: number) {
+    this.inactive = v;
+    if (this.watchers !== null) this.notify();
+  }
+  get overloaded(): boolean {
+    return this.over;
+  }
+  set overloaded(v: boolean) {
+    if (this.over === v) return;
+    this.over = v;
+    if (this.watchers !== null) this.notify();
+  }
+
+  /** Register (or move) `watcher` at list position `position`. */
+  watch(watcher: DestWatcher, position: number): void {
+    if (this.watchers === null || this.positions === null) {
+      this.watchers = [watcher];
+      this.positions = [position];
+      return;
+    }
+    const i = this.watchers.indexOf(watcher);
+    if (i >= 0) this.positions[i] = position;
+    else {
+      this.watchers.push(watcher);
+      this.positions.push(position);
+    }
+  }
+
+  unwatch(watcher: DestWatcher): void {
+    if (this.watchers === null || this.positions === null) return;
+    const i = this.watchers.indexOf(watcher);
+    if (i < 0) return;
+    this.watchers.splice(i, 1);
+    this.positions.splice(i, 1);
+    if (this.watchers.length === 0) this.watchers = this.positions = null;
+  }
+
+  private notify(): void {
+    const ws = this.watchers!;
+    const ps = this.positions!;
+    for (let i = 0; i < ws.length; i++) ws[i]!.destChanged(ps[i]!);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { key, address, port, addrFold, weight, activeConns, inactiveConns, persistConns, upperThreshold, lowerThreshold, overloaded } =
+      this;
+    return { key, address, port, addrFold, weight, activeConns, inactiveConns, persistConns, upperThreshold, lowerThreshold, overloaded };
+  }
+}
+
+export function createSchedDest(init: SchedDestInit): TrackedSchedDest {
+  return new TrackedSchedDest(init);
 }
 
 /** A packet for the hashing schedulers; addresses are folded as {@link SchedDest.addrFold}. */

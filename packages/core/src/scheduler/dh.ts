@@ -21,7 +21,7 @@ export const createDh: SchedulerFactory = (options) => {
       for (let i = 0; i < table.length; i++) table[i] = n === 0 ? null : next[i % n]!;
     },
     pick(packet) {
-      const d = table[hash32(packet.daddr, bits)]!;
+      const d = table[hash32(packet.daddr | 0, bits)]!;
       return d !== null && d.weight > 0 && !d.overloaded ? d : null;
     },
   } satisfies Scheduler;

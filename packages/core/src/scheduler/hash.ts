@@ -6,13 +6,13 @@
  *   three finalisation rounds) with a 2x64-bit key, returning the low 32 bits of v0^v1^v2^v3.
  *
  * JavaScript has no u64 arithmetic without BigInt, and BigInt allocates; the SipHash state is therefore kept
- * as eight u32 halves in module variables, so one hash costs no allocation (mh hashes on every pick).
+ * as eight u32 halves in local variables, so one hash costs no allocation (mh hashes on every pick).
  * Addresses are folded with `foldAddress` (model/address.ts): IPv4 as is, IPv6 as the XOR of its four words.
  */
 
 export const GOLDEN_RATIO_32 = 0x61c88647;
 
-/** hash_32(val, bits): the high `bits` bits of val * GOLDEN_RATIO_32 (mod 2^32). bits in 1..32. */
+/** hash_32(val, bits): the high `bits` bits of val * GOLDEN_RATIO_32 (mod 2^32). bits in 1..32; val u32 or int32. */
 export function hash32(val: number, bits: number): number {
   return Math.imul(val, GOLDEN_RATIO_32) >>> (32 - bits);
 }
@@ -36,81 +36,86 @@ export function hsiphashKey(k0: bigint, k1: bigint): HsiphashKey {
   };
 }
 
-// SipHash state: v0..v3 as (hi, lo) u32 pairs.
-let v0h = 0, v0l = 0, v1h = 0, v1l = 0, v2h = 0, v2l = 0, v3h = 0, v3l = 0;
-
-function preamble(key: HsiphashKey): void {
-  // "somepseudorandomlygeneratedbytes"
-  v0h = (0x736f6d65 ^ key.k0hi) >>> 0;
-  v0l = (0x70736575 ^ key.k0lo) >>> 0;
-  v1h = (0x646f7261 ^ key.k1hi) >>> 0;
-  v1l = (0x6e646f6d ^ key.k1lo) >>> 0;
-  v2h = (0x6c796765 ^ key.k0hi) >>> 0;
-  v2l = (0x6e657261 ^ key.k0lo) >>> 0;
-  v3h = (0x74656462 ^ key.k1hi) >>> 0;
-  v3l = (0x79746573 ^ key.k1lo) >>> 0;
-}
-
-/** One SipRound on the module state. Rotations by 32 are half swaps. */
-function sipRound(): void {
-  let lo: number, hi: number, t: number;
-  // v0 += v1; v1 = rol(v1, 13); v1 ^= v0; v0 = rol(v0, 32)
-  lo = (v0l + v1l) >>> 0;
-  v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  hi = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-  lo = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-  v1h = (hi ^ v0h) >>> 0;
-  v1l = (lo ^ v0l) >>> 0;
-  t = v0h;
-  v0h = v0l;
-  v0l = t;
-  // v2 += v3; v3 = rol(v3, 16); v3 ^= v2
-  lo = (v2l + v3l) >>> 0;
-  v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  hi = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-  lo = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-  v3h = (hi ^ v2h) >>> 0;
-  v3l = (lo ^ v2l) >>> 0;
-  // v0 += v3; v3 = rol(v3, 21); v3 ^= v0
-  lo = (v0l + v3l) >>> 0;
-  v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  hi = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-  lo = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-  v3h = (hi ^ v0h) >>> 0;
-  v3l = (lo ^ v0l) >>> 0;
-  // v2 += v1; v1 = rol(v1, 17); v1 ^= v2; v2 = rol(v2, 32)
-  lo = (v2l + v1l) >>> 0;
-  v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  hi = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-  lo = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-  v1h = (hi ^ v2h) >>> 0;
-  v1l = (lo ^ v2l) >>> 0;
-  t = v2h;
-  v2h = v2l;
-  v2l = t;
-}
-
-/** Absorb one 64-bit little-endian message word (hsiphash: one round per word). */
-function compress(mh: number, ml: number): void {
-  v3h = (v3h ^ mh) >>> 0;
-  v3l = (v3l ^ ml) >>> 0;
-  sipRound();
-  v0h = (v0h ^ mh) >>> 0;
-  v0l = (v0l ^ ml) >>> 0;
-}
-
-/** Final block b (length in the top byte, tail bytes below), one round, 0xff, three rounds; low 32 bits. */
-function finish(bh: number, bl: number): number {
-  compress(bh, bl);
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
-  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+/**
+ * The whole hsiphash in one function so that the state lives in locals: module-level `let`s holding u32 values
+ * above 2^31 would be boxed as heap numbers on every store, which costs an allocation per operation.
+ * Message words (little-endian u64 as lo/hi u32 pairs in `words`) are absorbed one round each, then the final
+ * block b = (len << 56) | tail, then v2 ^= 0xff and three more rounds. The round body appears once; `k` says
+ * what surrounds it.
+ */
+function sip13(key: HsiphashKey, words: Uint32Array | null, nwords: number, bh: number, bl: number, mod: number): number {
+  // "somepseudorandomlygeneratedbytes" xor the key
+  let v0h = (0x736f6d65 ^ key.k0hi) >>> 0;
+  let v0l = (0x70736575 ^ key.k0lo) >>> 0;
+  let v1h = (0x646f7261 ^ key.k1hi) >>> 0;
+  let v1l = (0x6e646f6d ^ key.k1lo) >>> 0;
+  let v2h = (0x6c796765 ^ key.k0hi) >>> 0;
+  let v2l = (0x6e657261 ^ key.k0lo) >>> 0;
+  let v3h = (0x74656462 ^ key.k1hi) >>> 0;
+  let v3l = (0x79746573 ^ key.k1lo) >>> 0;
+  const rounds = nwords + 4;
+  for (let k = 0; k < rounds; k++) {
+    let mh = 0;
+    let ml = 0;
+    if (k < nwords) {
+      ml = words![2 * k]!;
+      mh = words![2 * k + 1]!;
+    } else if (k === nwords) {
+      ml = bl >>> 0;
+      mh = bh >>> 0;
+    }
+    if (k <= nwords) {
+      v3h = (v3h ^ mh) >>> 0;
+      v3l = (v3l ^ ml) >>> 0;
+    }
+    // SipRound: v0 += v1; v1 = rol(v1, 13); v1 ^= v0; v0 = rol(v0, 32)
+    let lo = (v0l + v1l) >>> 0;
+    v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
+    v0l = lo;
+    let hi = ((v1h << 13) | (v1l >>> 19)) >>> 0;
+    lo = ((v1l << 13) | (v1h >>> 19)) >>> 0;
+    v1h = (hi ^ v0h) >>> 0;
+    v1l = (lo ^ v0l) >>> 0;
+    let t = v0h;
+    v0h = v0l;
+    v0l = t;
+    // v2 += v3; v3 = rol(v3, 16); v3 ^= v2
+    lo = (v2l + v3l) >>> 0;
+    v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
+    v2l = lo;
+    hi = ((v3h << 16) | (v3l >>> 16)) >>> 0;
+    lo = ((v3l << 16) | (v3h >>> 16)) >>> 0;
+    v3h = (hi ^ v2h) >>> 0;
+    v3l = (lo ^ v2l) >>> 0;
+    // v0 += v3; v3 = rol(v3, 21); v3 ^= v0
+    lo = (v0l + v3l) >>> 0;
+    v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
+    v0l = lo;
+    hi = ((v3h << 21) | (v3l >>> 11)) >>> 0;
+    lo = ((v3l << 21) | (v3h >>> 11)) >>> 0;
+    v3h = (hi ^ v0h) >>> 0;
+    v3l = (lo ^ v0l) >>> 0;
+    // v2 += v1; v1 = rol(v1, 17); v1 ^= v2; v2 = rol(v2, 32)
+    lo = (v2l + v1l) >>> 0;
+    v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
+    v2l = lo;
+    hi = ((v1h << 17) | (v1l >>> 15)) >>> 0;
+    lo = ((v1l << 17) | (v1h >>> 15)) >>> 0;
+    v1h = (hi ^ v2h) >>> 0;
+    v1l = (lo ^ v2l) >>> 0;
+    t = v2h;
+    v2h = v2l;
+    v2l = t;
+    if (k <= nwords) {
+      v0h = (v0h ^ mh) >>> 0;
+      v0l = (v0l ^ ml) >>> 0;
+    }
+    if (k === nwords) v2l = (v2l ^ 0xff) >>> 0;
+  }
+  const h = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  // Reduced here when asked: a u32 above the small-integer range returned from a call that is not inlined is
+  // boxed as a heap number, an allocation per hash; the remainder modulo a table size never is.
+  return mod === 0 ? h : h % mod;
 }
 
 /**
@@ -118,27 +123,34 @@ function finish(bh: number, bl: number): number {
  * computes in ip_vs_mh.c (equal to hsiphash_1u32 on 64-bit). Allocation-free.
  */
 export function hsiphashU32(value: number, key: HsiphashKey): number {
-  preamble(key);
-  return finish(0x04000000, value >>> 0);
+  return sip13(key, null, 0, 0x04000000, value | 0, 0);
+}
+
+/**
+ * hsiphashU32(value, key) % mod without allocating (mod in 1..2^30): the form mh uses per pick. Pass `value`
+ * as an int32 (`x | 0`, same bits): a u32 above 2^31 passed to a call that is not inlined is boxed too.
+ */
+export function hsiphashU32Mod(value: number, key: HsiphashKey, mod: number): number {
+  return sip13(key, null, 0, 0x04000000, value | 0, mod);
 }
 
 /** hsiphash over arbitrary bytes (reference form, used by tests against lib/test_siphash.c vectors). */
 export function hsiphash(data: Uint8Array, key: HsiphashKey): number {
-  preamble(key);
-  const full = data.length - (data.length % 8);
-  for (let i = 0; i < full; i += 8) {
-    const ml = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
-    const mh = (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24)) >>> 0;
-    compress(mh, ml);
+  const nwords = Math.floor(data.length / 8);
+  const words = new Uint32Array(2 * nwords);
+  for (let k = 0; k < nwords; k++) {
+    const i = 8 * k;
+    words[2 * k] = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    words[2 * k + 1] = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
   }
   let bl = 0;
   let bh = (data.length & 0xff) << 24;
-  for (let i = full; i < data.length; i++) {
-    const shift = (i - full) * 8;
+  for (let i = 8 * nwords; i < data.length; i++) {
+    const shift = (i - 8 * nwords) * 8;
     if (shift < 32) bl |= data[i]! << shift;
     else bh |= data[i]! << (shift - 32);
   }
-  return finish(bh >>> 0, bl >>> 0);
+  return sip13(key, words, nwords, bh | 0, bl | 0, 0);
 }
 
 /** Index of the most significant set bit, 1-based; 0 for 0 (the kernel's fls()). */

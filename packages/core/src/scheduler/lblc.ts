@@ -7,6 +7,7 @@
  * (The kernel does not test the threshold OVERLOAD flag on a hit; the wlc fallback does skip flagged servers.)
  * Otherwise the wlc rule picks a server and the entry is replaced. Entries expire as {@link LocalityTable} says.
  */
+import { coarseClock } from './coarse-clock.js';
 import { weightedLeast } from './least.js';
 import { DEFAULT_EXPIRATION, LocalityTable } from './locality.js';
 import type { SchedDest, Scheduler, SchedulerFactory, SchedulerOptions } from './types.js';
@@ -26,8 +27,10 @@ export interface LblcScheduler extends Scheduler {
 export const createLblc: SchedulerFactory = (options) => createLblcScheduler(options);
 
 export function createLblcScheduler(options: SchedulerOptions = {}): LblcScheduler {
-  const now = options.now ?? (() => performance.now());
-  const table = new LocalityTable<LblcEntry>(options.expiration ?? DEFAULT_EXPIRATION, now());
+  // Without an injected clock, the shared coarse clock: reading the time must not allocate on a pick.
+  const clock = options.now;
+  const cell = clock === undefined ? coarseClock() : null;
+  const table = new LocalityTable<LblcEntry>(options.expiration ?? DEFAULT_EXPIRATION, cell !== null ? cell[0]! : clock!());
   let dests: readonly SchedDest[] = [];
   let byKey = new Map<string, SchedDest>();
 
@@ -40,8 +43,8 @@ export function createLblcScheduler(options: SchedulerOptions = {}): LblcSchedul
       byKey = new Map(next.map((d) => [d.key, d]));
     },
     pick(packet) {
-      const t = now();
-      table.runTimers(t);
+      const t = cell !== null ? cell[0]! : +clock!();
+      if (t >= table.nextCheck) table.runTimers(t);
       const key = packet.daddr | 0;
       const en = table.get(key);
       if (en !== undefined) {

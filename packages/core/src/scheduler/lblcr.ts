@@ -7,6 +7,7 @@
  * (ip_vs_dest_set_max); if the chosen member exists and is not overloaded in lblc's sense, use it; otherwise
  * pick by wlc over the service and add that server to the set. On a miss: pick by wlc and create the entry.
  */
+import { coarseClock } from './coarse-clock.js';
 import { weightedLeast } from './least.js';
 import { localityOverloaded } from './lblc.js';
 import { DEFAULT_EXPIRATION, LocalityTable } from './locality.js';
@@ -29,9 +30,11 @@ export interface LblcrScheduler extends Scheduler {
 export const createLblcr: SchedulerFactory = (options) => createLblcrScheduler(options);
 
 export function createLblcrScheduler(options: SchedulerOptions = {}): LblcrScheduler {
-  const now = options.now ?? (() => performance.now());
+  // Without an injected clock, the shared coarse clock: reading the time must not allocate on a pick.
+  const clock = options.now;
+  const cell = clock === undefined ? coarseClock() : null;
   const expiration = options.expiration ?? DEFAULT_EXPIRATION;
-  const table = new LocalityTable<LblcrEntry>(expiration, now());
+  const table = new LocalityTable<LblcrEntry>(expiration, cell !== null ? cell[0]! : clock!());
   let dests: readonly SchedDest[] = [];
   let byKey = new Map<string, SchedDest>();
 
@@ -104,8 +107,8 @@ export function createLblcrScheduler(options: SchedulerOptions = {}): LblcrSched
       byKey = new Map(next.map((d) => [d.key, d]));
     },
     pick(packet) {
-      const t = now();
-      table.runTimers(t);
+      const t = cell !== null ? cell[0]! : +clock!();
+      if (t >= table.nextCheck) table.runTimers(t);
       const key = packet.daddr | 0;
       const en = table.get(key);
       if (en === undefined) {

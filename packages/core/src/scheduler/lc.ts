@@ -3,29 +3,43 @@
  *
  * Among destinations that are not overloaded and have weight != 0, the one with the smallest overhead
  * activeconns * 256 + inactconns (ip_vs_dest_conn_overhead). Ties go to the first in list order (strict <).
+ * Tracked destinations are answered from a {@link LeastIndex} in O(1); others by the kernel's scan.
  */
+import { LeastIndex } from './least-index.js';
 import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
 
 export const createLc: SchedulerFactory = () => {
   let dests: readonly SchedDest[] = [];
+  const index = new LeastIndex('lc');
+  let indexed = false;
   return {
     name: 'lc',
     update(next) {
       dests = next;
+      indexed = index.attach(next);
+    },
+    close() {
+      index.detach();
+      indexed = false;
     },
     pick() {
-      let least: SchedDest | null = null;
-      let loh = 0;
-      for (let i = 0, n = dests.length; i < n; i++) {
-        const d = dests[i]!;
-        if (d.overloaded || d.weight === 0) continue;
-        const doh = d.activeConns * 256 + d.inactiveConns;
-        if (least === null || doh < loh) {
-          least = d;
-          loh = doh;
-        }
-      }
-      return least;
+      return indexed ? index.best() : scanLc(dests);
     },
   } satisfies Scheduler;
 };
+
+/** The kernel's loop, literally. */
+export function scanLc(dests: readonly SchedDest[]): SchedDest | null {
+  let least: SchedDest | null = null;
+  let loh = 0;
+  for (let i = 0, n = dests.length; i < n; i++) {
+    const d = dests[i]!;
+    if (d.overloaded || d.weight === 0) continue;
+    const doh = d.activeConns * 256 + d.inactiveConns;
+    if (least === null || doh < loh) {
+      least = d;
+      loh = doh;
+    }
+  }
+  return least;
+}

@@ -28,7 +28,8 @@ export class LocalityTable<E extends LocalityEntry> {
   private readonly entries = new Map<number, E>();
   private rover = 0;
   private counter = 1;
-  private nextCheck: number;
+  /** Time of the next expiry tick; callers compare against it in place to avoid a call per pick. */
+  nextCheck: number;
 
   constructor(
     private readonly expiration: number,

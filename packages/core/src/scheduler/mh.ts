@@ -14,7 +14,7 @@
  * roffset = (offset + ihash) % M added into the hashed value.
  */
 import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, schedFlagBits } from './flags.js';
-import { fls, gcd, hsiphashKey, hsiphashU32 } from './hash.js';
+import { fls, gcd, hsiphashKey, hsiphashU32, hsiphashU32Mod } from './hash.js';
 import type { SchedDest, Scheduler, SchedulerFactory, SchedulerOptions } from './types.js';
 
 export const MH_PRIMES = Object.freeze([251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071]);
@@ -113,7 +113,7 @@ export function createMhScheduler(options: SchedulerOptions = {}): MhScheduler {
   }
 
   function hashOf(packet: { saddr: number; sport: number }, roffset: number): number {
-    return hsiphashU32((roffset + (usePort ? packet.sport : 0) + packet.saddr) >>> 0, MH_KEY1) % size;
+    return hsiphashU32Mod((roffset + (usePort ? packet.sport : 0) + packet.saddr) | 0, MH_KEY1, size);
   }
 
   return {

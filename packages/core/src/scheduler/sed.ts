@@ -4,41 +4,55 @@
  * As wlc, but the overhead is activeconns + 1 (the incoming connection counts; inactive ones do not).
  * The kernel multiplies these as unsigned 32-bit values, which wraps once (active + 1) * weight reaches 2^32;
  * here the products are exact (below 2^53), so results differ from the kernel only past that wrap.
+ * Tracked destinations are answered from a {@link LeastIndex} in O(1); others by the kernel's scan.
  */
+import { LeastIndex } from './least-index.js';
 import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
 
 export const createSed: SchedulerFactory = () => {
   let dests: readonly SchedDest[] = [];
+  const index = new LeastIndex('sed');
+  let indexed = false;
   return {
     name: 'sed',
     update(next) {
       dests = next;
+      indexed = index.attach(next);
+    },
+    close() {
+      index.detach();
+      indexed = false;
     },
     pick() {
-      const n = dests.length;
-      let i = 0;
-      let least: SchedDest | null = null;
-      for (; i < n; i++) {
-        const d = dests[i]!;
-        if (!d.overloaded && d.weight > 0) {
-          least = d;
-          break;
-        }
-      }
-      if (least === null) return null;
-      let loh = least.activeConns + 1;
-      let lw = least.weight;
-      for (i++; i < n; i++) {
-        const d = dests[i]!;
-        if (d.overloaded) continue;
-        const doh = d.activeConns + 1;
-        if (loh * d.weight > doh * lw) {
-          least = d;
-          loh = doh;
-          lw = d.weight;
-        }
-      }
-      return least;
+      return indexed ? index.best() : scanSed(dests);
     },
   } satisfies Scheduler;
 };
+
+/** The kernel's loop, literally. */
+export function scanSed(dests: readonly SchedDest[]): SchedDest | null {
+  const n = dests.length;
+  let i = 0;
+  let least: SchedDest | null = null;
+  for (; i < n; i++) {
+    const d = dests[i]!;
+    if (!d.overloaded && d.weight > 0) {
+      least = d;
+      break;
+    }
+  }
+  if (least === null) return null;
+  let loh = least.activeConns + 1;
+  let lw = least.weight;
+  for (i++; i < n; i++) {
+    const d = dests[i]!;
+    if (d.overloaded) continue;
+    const doh = d.activeConns + 1;
+    if (loh * d.weight > doh * lw) {
+      least = d;
+      loh = doh;
+      lw = d.weight;
+    }
+  }
+  return least;
+}

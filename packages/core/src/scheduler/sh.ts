@@ -46,7 +46,7 @@ export const createSh: SchedulerFactory = (options) => {
     name: 'sh',
     update: reassign,
     pick(packet) {
-      const h = hash32(((usePort ? packet.sport : 0) + packet.saddr) >>> 0, bits);
+      const h = hash32(((usePort ? packet.sport : 0) + packet.saddr) | 0, bits);
       const ihash = h & mask;
       let d = table[ihash]!;
       if (d === null) return null;

@@ -63,6 +63,8 @@ export interface Scheduler {
   update(dests: readonly SchedDest[]): void;
   /** Choose a destination for a new connection, or null when none is available ("no destination available"). */
   pick(packet: SchedPacket): SchedDest | null;
+  /** Stop watching the destinations (schedulers that index them); call when the scheduler is replaced. */
+  close?(): void;
 }
 
 export type SchedulerFactory = (options: SchedulerOptions) => Scheduler;

@@ -94,9 +94,14 @@ async function execute(
   return '';
 }
 
-/** ipvsadm's message for the errno; vsd errors the kernel has no equivalent for keep vsd's own words. */
+/**
+ * ipvsadm's message for the errno. vsd refusals the kernel has no equivalent for keep vsd's own words (they name
+ * the field and value): no errno, a dataplane limit, or a value the model bounds tighter than IPVS does.
+ */
 function describeFailure(ce: ParsedCommand, err: unknown): string {
-  const e = err as { code?: string; errno?: string; message?: string };
-  if (e.code === 'VSD_ERR_UNSUPPORTED_BY_DATAPLANE' || !e.errno) return `vsadm: ${e.message ?? String(err)}`;
+  const e = err as { code?: string; errno?: string; message?: string; details?: { field?: unknown } };
+  // The kernel looks an unknown scheduler or engine name up as a module and answers ENOENT.
+  if (e.code === 'VSD_ERR_VALIDATION' && /\.(scheduler|pe)$/.test(String(e.details?.field ?? ''))) return ipvsStrerror(ce.cmd, 'ENOENT');
+  if (e.code === 'VSD_ERR_UNSUPPORTED_BY_DATAPLANE' || e.code === 'VSD_ERR_VALIDATION' || !e.errno) return `vsadm: ${e.message ?? String(err)}`;
   return ipvsStrerror(ce.cmd, e.errno);
 }

@@ -73,3 +73,18 @@ describe('takeSocketOption', () => {
     expect(takeSocketOption(['-L', '--', '--socket', 'x'])).toEqual({ socket: undefined, rest: ['-L', '--', '--socket', 'x'] });
   });
 });
+
+describe('vsd validation refusals', () => {
+  it('reports a scheduler name vsd cannot have as the kernel does (module not found)', async () => {
+    const vsd = createFakeVsd();
+    expect(await run(['-A', '-t', '10.0.0.1:80', '-s', 'RR'], vsd)).toEqual({ code: 255, stdout: '', stderr: 'Scheduler or persistence engine not found\n' });
+  });
+
+  it('keeps vsd words, naming field and value, for limits tighter than IPVS', async () => {
+    const vsd = createFakeVsd();
+    await run(['-A', '-t', '10.0.0.1:80'], vsd);
+    const r = await run(['-a', '-t', '10.0.0.1:80', '-r', '10.1.1.1', '-w', '70000'], vsd);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/^vsadm: ops\.0\.server\.weight: .*\(got 70000\)\n$/);
+  });
+});

@@ -19,7 +19,7 @@ describe('runVsadm', () => {
       get: async () => {
         throw new ControlRequestError(500, { code: 'VSD_ERR_INTERNAL', message: 'boom', errno: 'EPERM' });
       },
-      post: async () => ({}),
+      post: async () => ({}) as never,
     };
     expect(await run(['-Ln'], broken)).toEqual({ code: 1, stdout: '', stderr: 'Permission denied (you must be root)\n' });
   });

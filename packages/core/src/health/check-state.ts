@@ -43,7 +43,7 @@ export class CheckState {
 
   record(result: CheckResult, at: number, durationMs: number): CheckOutcome {
     this.checks++;
-    this.last = { ...result, at, durationMs };
+    this.last = { ok: result.ok, reason: result.reason, weight: result.weight, at, durationMs };
     if (result.ok) {
       this.retryIt = 0;
       this.failStreak = 0;

@@ -22,6 +22,8 @@ export interface HealthMonitorOptions {
   killGraceMs?: number;
   /** Randomness for `warmup` (tests pass a fixed one). */
   random?: () => number;
+  /** Check start times are batched into slots of this many ms (default 25, at most an eighth of the interval). */
+  slotMs?: number;
 }
 
 export interface HealthMonitor {
@@ -170,11 +172,13 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     };
     rs.runner = new RealServerRunner(checks, initiallyUp, {
       onChange: (change) => onChange(svc, rs, change),
-      onCheck: (e) => {
-        if (!e.ok) rs.failures++;
-        if (!e.ok && !e.changed) log.debug({ service: svc.spec.key, realServer: rs.key, checker: e.checker, reason: e.reason, retrying: e.retrying }, 'check failed');
+      onCheck: (checker, result, outcome) => {
+        if (result.ok) return;
+        rs.failures++;
+        if (!outcome.changed)
+          log.debug({ service: svc.spec.key, realServer: rs.key, checker: checker.name, reason: result.reason, retrying: outcome.retrying }, 'check failed');
       },
-    });
+    }, options.slotMs);
     return rs;
   };
 

@@ -34,8 +34,12 @@ function tcpConnect(target: CheckTarget, timeoutMs: number, signal?: AbortSignal
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     socket = connect({ host: target.address, port: target.port });
-    // Connected is all TCP_CHECK asks; closing at once keeps no resources on either side.
-    socket.once('connect', () => finish(ok('connected')));
+    // Connected is all TCP_CHECK asks. Closing with a reset (as HAProxy's TCP checks do) leaves no TIME_WAIT
+    // socket behind per check and saves the FIN exchange: at a thousand checks a second both add up.
+    socket.once('connect', () => {
+      socket!.resetAndDestroy();
+      finish(ok('connected'));
+    });
     socket.once('error', (err) => finish(fail(errorReason(err))));
   });
 }

@@ -7,6 +7,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// `vsadm -ln | head -1`: a closed pipe ends vsadm quietly, as SIGPIPE ends ipvsadm.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const result = await runVsadm({ args: process.argv.slice(2), program: 'vsadm', readStdin });
 if (result.stdout) process.stdout.write(result.stdout);
 if (result.stderr) process.stderr.write(result.stderr);

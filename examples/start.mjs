@@ -2,15 +2,18 @@
 // `pnpm start`: two demo web servers and one vsd dispatcher (proxy dataplane) on 127.0.0.1, no root needed.
 // `node examples/start.mjs --self-test` starts everything, fetches the VIP four times, prints the pages and exits
 // (non-zero unless both pages were served).
+// The demo uses ports 18080-18082 (examples/vsd-demo.yaml); when one is taken, or with --self-test, it picks free
+// ports and runs a copy of the config with those ports from its run directory.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, existsSync } from 'node:fs';
+import { mkdirSync, openSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const config = join(root, 'examples', 'vsd-demo.yaml');
+const demoConfig = join(root, 'examples', 'vsd-demo.yaml');
+let config = demoConfig;
 const VIP = { host: '127.0.0.1', port: 18080 };
 const WEBS = [
   { port: 18081, page: 'this is test 1 web' },
@@ -23,7 +26,8 @@ const state = join(run, 'state.json');
 const logFile = join(run, 'vsd.log');
 mkdirSync(run, { recursive: true });
 
-function startWeb({ port, page }) {
+function startWeb(web) {
+  const { port, page } = web;
   return new Promise((resolve, reject) => {
     const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -32,8 +36,33 @@ function startWeb({ port, page }) {
     server.once('error', (err) =>
       reject(new Error(`demo web server on 127.0.0.1:${port}: ${err.code === 'EADDRINUSE' ? 'port in use (is a demo already running?)' : err.message}`)),
     );
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, '127.0.0.1', () => {
+      web.port = server.address().port;
+      resolve(server);
+    });
   });
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Keep the demo's fixed ports when all are free; otherwise free ones, in a copy of the config. */
+async function choosePorts() {
+  const fixed = [VIP.port, ...WEBS.map((w) => w.port)];
+  const free = await Promise.all(fixed.map(portFree));
+  if (!selfTest && free.every(Boolean)) return;
+  const text = readFileSync(demoConfig, 'utf8');
+  VIP.port = await portFree(0);
+  for (const w of WEBS) w.port = 0;
+  return text;
 }
 
 function fetchText(path, opts = {}) {
@@ -75,7 +104,9 @@ async function waitReady(vsd) {
 
 const webs = [];
 let vsd;
+let stopping = false;
 async function shutdown(code) {
+  stopping = true;
   if (vsd && vsd.child.exitCode === null) {
     vsd.child.kill('SIGTERM');
     await new Promise((r) => vsd.child.once('exit', r));
@@ -85,7 +116,14 @@ async function shutdown(code) {
 }
 
 try {
+  const template = await choosePorts();
   for (const w of WEBS) webs.push(await startWeb(w));
+  if (template) {
+    const fixed = ['18080', '18081', '18082'];
+    const ports = [VIP.port, ...WEBS.map((w) => w.port)];
+    config = join(run, 'vsd-demo.yaml');
+    writeFileSync(config, fixed.reduce((t, f, i) => t.replaceAll(`127.0.0.1:${f}`, `127.0.0.1:${ports[i]}`), template));
+  }
   vsd = startVsd('proxy');
   if (!(await waitReady(vsd))) {
     const why = vsd.stderr().trim();
@@ -114,7 +152,7 @@ process.stdout.write(`vsd demo running (Ctrl-C stops it)
   run dir      ${run} (socket, state file, vsd.log)
 
 Try:
-  curl http://${VIP.host}:${VIP.port}/          # run it twice: test 1, then test 2
+  curl http://${VIP.host}:${VIP.port}/          # run it twice: the two pages alternate (rr)
   ${cli('vsctl')} --socket ${socket} status
   ${cli('vsadm')} --socket ${socket} -L -n
   ${cli('vsadm')} --socket ${socket} -e -t ${VIP.host}:${VIP.port} -r 127.0.0.1:${WEBS[1].port} -m -w 0    # drain test 2
@@ -123,6 +161,7 @@ Try:
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 vsd.child.once('exit', (code) => {
+  if (stopping) return;
   process.stderr.write(`vsd exited (${code}); see ${logFile}\n`);
   void shutdown(code ?? 1);
 });

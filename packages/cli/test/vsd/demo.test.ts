@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const START = fileURLToPath(new URL('../../../../examples/start.mjs', import.meta.url));
 
 // `pnpm start` is the first thing a user runs: its self-test mode starts the two demo web servers and vsd
-// (proxy dataplane, examples/vsd-demo.yaml, fixed ports 18080-18082 on 127.0.0.1), fetches the VIP four times and stops.
+// (proxy dataplane, examples/vsd-demo.yaml with free loopback ports), fetches the VIP four times and stops.
 describe('pnpm start demo', () => {
   it('serves both demo pages round robin through the VIP', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsd-demo-test-'));

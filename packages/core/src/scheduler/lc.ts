@@ -3,30 +3,12 @@
  *
  * Among destinations that are not overloaded and have weight != 0, the one with the smallest overhead
  * activeconns * 256 + inactconns (ip_vs_dest_conn_overhead). Ties go to the first in list order (strict <).
- * Tracked destinations are answered from a {@link LeastIndex} in O(1); others by the kernel's scan.
+ * Tracked destinations are answered in O(1) by {@link indexedScheduler}; others by the kernel's scan.
  */
-import { LeastIndex } from './least-index.js';
-import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
+import { indexedScheduler } from './indexed.js';
+import type { SchedDest, SchedulerFactory } from './types.js';
 
-export const createLc: SchedulerFactory = () => {
-  let dests: readonly SchedDest[] = [];
-  const index = new LeastIndex('lc');
-  let indexed = false;
-  return {
-    name: 'lc',
-    update(next) {
-      dests = next;
-      indexed = index.attach(next);
-    },
-    close() {
-      index.detach();
-      indexed = false;
-    },
-    pick() {
-      return indexed ? index.best() : scanLc(dests);
-    },
-  } satisfies Scheduler;
-};
+export const createLc: SchedulerFactory = () => indexedScheduler('lc', 'lc', scanLc);
 
 /** The kernel's loop, literally. */
 export function scanLc(dests: readonly SchedDest[]): SchedDest | null {

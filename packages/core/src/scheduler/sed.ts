@@ -4,30 +4,12 @@
  * As wlc, but the overhead is activeconns + 1 (the incoming connection counts; inactive ones do not).
  * The kernel multiplies these as unsigned 32-bit values, which wraps once (active + 1) * weight reaches 2^32;
  * here the products are exact (below 2^53), so results differ from the kernel only past that wrap.
- * Tracked destinations are answered from a {@link LeastIndex} in O(1); others by the kernel's scan.
+ * Tracked destinations are answered in O(1) by {@link indexedScheduler}; others by the kernel's scan.
  */
-import { LeastIndex } from './least-index.js';
-import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
+import { indexedScheduler } from './indexed.js';
+import type { SchedDest, SchedulerFactory } from './types.js';
 
-export const createSed: SchedulerFactory = () => {
-  let dests: readonly SchedDest[] = [];
-  const index = new LeastIndex('sed');
-  let indexed = false;
-  return {
-    name: 'sed',
-    update(next) {
-      dests = next;
-      indexed = index.attach(next);
-    },
-    close() {
-      index.detach();
-      indexed = false;
-    },
-    pick() {
-      return indexed ? index.best() : scanSed(dests);
-    },
-  } satisfies Scheduler;
-};
+export const createSed: SchedulerFactory = () => indexedScheduler('sed', 'sed', scanSed);
 
 /** The kernel's loop, literally. */
 export function scanSed(dests: readonly SchedDest[]): SchedDest | null {

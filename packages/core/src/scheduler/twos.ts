@@ -7,6 +7,7 @@
  * Choice 2 wins when w2 * overhead1 > w1 * overhead2 (fewer connections per weight), otherwise choice 1.
  * The random source is injectable (SchedulerOptions.random, uniform in [0, 1)) so tests can seed it.
  */
+import { WeightSumIndex } from './dest-index.js';
 import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
 
 export const createTwos: SchedulerFactory = (options) => {
@@ -16,17 +17,28 @@ export const createTwos: SchedulerFactory = (options) => {
   const state = new Int32Array(1);
   state[0] = (Math.random() * 0x7fffffff) | 1;
   let dests: readonly SchedDest[] = [];
+  // Tracked destinations: weight sums in a tree make both the total and each walk O(log n).
+  const sums = new WeightSumIndex();
+  let indexed = false;
   return {
     name: 'twos',
     update(next) {
       dests = next;
+      indexed = sums.attach(next);
+    },
+    close() {
+      sums.detach();
+      indexed = false;
     },
     pick() {
       const n = dests.length;
       let total = 0;
-      for (let i = 0; i < n; i++) {
-        const d = dests[i]!;
-        if (!d.overloaded && d.weight > 0) total += d.weight;
+      if (indexed) total = sums.total();
+      else {
+        for (let i = 0; i < n; i++) {
+          const d = dests[i]!;
+          if (!d.overloaded && d.weight > 0) total += d.weight;
+        }
       }
       if (total === 0) return null;
       total += 1;
@@ -49,7 +61,11 @@ export const createTwos: SchedulerFactory = (options) => {
       }
       let c1: SchedDest | null = null;
       let c2: SchedDest | null = null;
-      for (let i = 0; i < n; i++) {
+      if (indexed) {
+        c1 = sums.find(r1);
+        c2 = sums.find(r2);
+      }
+      for (let i = 0; !indexed && i < n; i++) {
         const d = dests[i]!;
         if (d.overloaded || d.weight <= 0) continue;
         r1 -= d.weight;

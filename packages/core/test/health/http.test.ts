@@ -106,3 +106,70 @@ describe('SSL_GET', () => {
     expect(await https({ verify: true, ca: '/nonexistent/ca.pem' }).check()).toEqual({ ok: false, reason: 'cannot read ca /nonexistent/ca.pem: ENOENT' });
   });
 });
+
+describe('HTTP_GET response reading', () => {
+  type Script = (socket: import('node:net').Socket) => void;
+  async function rawServer(script: Script): Promise<{ port: number; close(): Promise<void> }> {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.once('data', () => script(s));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      port: (server.address() as { port: number }).port,
+      close: () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+    };
+  }
+  const check = (port: number, o: Partial<HttpCheckerOptions> = {}) =>
+    createHttpChecker({ target: { address: '127.0.0.1', port }, tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o }).check();
+
+  it('takes a sized body from a server that keeps the connection open, and a head split over packets', async () => {
+    const srv = await rawServer((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-');
+      setTimeout(() => s.write('Length: 5\r\n\r\nhel'), 20);
+      setTimeout(() => s.write('lo'), 40);
+    });
+    const t0 = Date.now();
+    expect(await check(srv.port, { digest: md5('hello') })).toEqual({ ok: true, reason: 'status 200, digest matches' });
+    expect(Date.now() - t0).toBeLessThan(900);
+    await srv.close();
+  });
+
+  it('refuses what is not HTTP, and a connection closed before any answer', async () => {
+    const ssh = await rawServer((s) => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
+    expect(await check(ssh.port)).toEqual({ ok: false, reason: 'not an HTTP response' });
+    const closer = await rawServer((s) => s.end());
+    expect(await check(closer.port)).toEqual({ ok: false, reason: 'connection closed before the response' });
+    await ssh.close();
+    await closer.close();
+  });
+
+  it('hashes a close-delimited body to its end', async () => {
+    const srv = await rawServer((s) => {
+      s.write('HTTP/1.0 200 OK\r\n\r\npart one, ');
+      setTimeout(() => s.end('part two'), 20);
+    });
+    expect(await check(srv.port, { digest: md5('part one, part two') })).toEqual({ ok: true, reason: 'status 200, digest matches' });
+    await srv.close();
+  });
+
+  it('sends an HTTP/1.0 request line', async () => {
+    let line = '';
+    const { createServer } = await import('node:net');
+    const server = createServer((s) => s.once('data', (d) => {
+      line = String(d).split('\r\n')[0]!;
+      s.end('HTTP/1.0 204 No Content\r\n\r\n');
+    }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    expect(await check((server.address() as { port: number }).port, { path: '/status?full=1' })).toEqual({ ok: true, reason: 'status 204' });
+    expect(line).toBe('GET /status?full=1 HTTP/1.0');
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+});

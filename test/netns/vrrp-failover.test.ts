@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, SEED_HOSTS, waitFor, type Lab } from '../lib/netns.js';
 import { hasAddress, neighbourMac, startRunner, workDir, type Runner } from '../../packages/ha/test/support/vrrp-lab.js';
@@ -166,5 +167,29 @@ describe('VRRP between two vrrp-run processes (lvs1, lvs2)', () => {
     }
     await lvs1.waitState('MASTER', 5000);
     await lvs2.waitState('BACKUP', 5000);
+  });
+
+  it('a flood of malformed and spoofed adverts is dropped, counted per reason, and does not disturb the election', async () => {
+    // advert_int 0.2 s (Master_Down_Interval 0.72 s): the point is the receive path, not scheduling under CPU load.
+    const lvs1 = start('lvs1', ha(150, { advert_int: 0.2 }));
+    const lvs2 = start('lvs2', ha(100, { advert_int: 0.2 }));
+    await lvs1.waitState('MASTER');
+    await lvs2.waitState('BACKUP');
+    await waitFor('lvs2 follows lvs1', () => lvs2.lines.some((l) => l.msg === 'new master' && l.master === lab.host('lvs1').ip));
+    await new Promise((res) => setTimeout(res, 300));
+    const before = lvs2.lines.filter((l) => l.event === 'state').length;
+    const spray = fileURLToPath(new URL('../../packages/ha/test/support/spray.mjs', import.meta.url));
+    const r = await lab.host('web1').exec(process.execPath, [spray, 'eth0', lab.host('web1').ip, '20000'], { timeoutMs: 60_000 });
+    expect(JSON.parse(r.stdout).sent).toBeGreaterThan(15_000);
+    await new Promise((res) => setTimeout(res, 300));
+    // A stalled receive loop would have missed the master's adverts and taken over.
+    expect(lvs2.state()).toBe('BACKUP');
+    expect(lvs2.lines.filter((l) => l.event === 'state').length).toBe(before);
+    expect(lvs1.state()).toBe('MASTER');
+    await lvs2.stop('SIGTERM');
+    const exit = lvs2.lines.find((l) => l.msg === 'exit')?.status as { counters: { dropped: Record<string, number>; errors: number } };
+    process.stderr.write(`drops on lvs2: ${JSON.stringify(exit.counters.dropped)}\n`);
+    expect(exit.counters.errors).toBe(0);
+    for (const reason of ['truncated', 'addr_list', 'bad_checksum', 'bad_version']) expect(exit.counters.dropped[reason]).toBeGreaterThan(1000);
   });
 });

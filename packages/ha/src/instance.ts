@@ -3,6 +3,7 @@
  * trackers and to notify hooks. Every effect comes through `deps`, so the daemon injects the real ones and
  * tests pass fakes; nothing is global, and stop() is a clean async shutdown that sends priority 0 first.
  */
+import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
 import { silentLogger, type Logger } from '@vsd/core';
 import { intervalCs, type HaConfig } from './config.js';
@@ -97,6 +98,10 @@ export function systemInterfaceInfo(ifname: string, family: Family, exclude: rea
   return { ifindex, primary: pick.address.split('%')[0] };
 }
 
+/** Every transition of every instance is published here as `{ instance, vrid, ...Transition }`. */
+export const VRRP_STATE_CHANNEL = 'vsd:ha:vrrp:state';
+const stateChannel = channel(VRRP_STATE_CHANNEL);
+
 const NOTIFY_STATE: Partial<Record<VrrpState, NotifyState>> = { MASTER: 'MASTER', BACKUP: 'BACKUP', FAULT: 'FAULT', STOP: 'STOP' };
 
 class Instance implements VrrpInstance {
@@ -127,7 +132,7 @@ class Instance implements VrrpInstance {
   private vipQueue: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
-  private warned = new Set<DropReason>();
+  private readonly dropLogged = new Map<DropReason, number>();
   private lastMaster: string | undefined;
 
   constructor(
@@ -341,10 +346,13 @@ class Instance implements VrrpInstance {
   private drop(reason: DropReason, src?: string, priority?: number): void {
     this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
     if (reason === 'own_packet' || reason === 'vrid_mismatch') return;
-    // A misconfigured peer repeats every interval: warn once per reason, then debug.
-    const first = !this.warned.has(reason);
-    this.warned.add(reason);
-    this.log[first ? 'warn' : 'debug']({ reason, src, priority }, 'VRRP packet dropped');
+    // A misconfigured peer repeats every interval and junk can arrive by the thousand: warn once per reason,
+    // then at most one debug line per reason and second (the counters keep the totals).
+    const now = this.timers.now();
+    const last = this.dropLogged.get(reason);
+    if (last !== undefined && now - last < 1000) return;
+    this.dropLogged.set(reason, now);
+    this.log[last === undefined ? 'warn' : 'debug']({ reason, src, priority, total: this.counters.dropped[reason] }, 'VRRP packet dropped');
   }
 
   private announce(vip: string): void {
@@ -365,6 +373,7 @@ class Instance implements VrrpInstance {
     const state = NOTIFY_STATE[t.to];
     const script = state && this.config.notify[state.toLowerCase() as 'master' | 'backup' | 'fault' | 'stop'];
     if (state && script) (this.deps.notify ?? spawnNotify(this.log))(script, notifyArgs(this.config.instance, state, this.sm?.priority ?? this.config.priority));
+    if (stateChannel.hasSubscribers) stateChannel.publish({ instance: this.config.instance, vrid: this.config.vrid, ...t });
     for (const l of this.listeners) {
       try {
         l(t);

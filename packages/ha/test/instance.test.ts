@@ -212,3 +212,39 @@ describe('VrrpInstance on a fake segment', () => {
     expect(a.inst.status().counters.dropped.truncated).toBe(1);
   });
 });
+
+describe('VrrpInstance receive path under garbage', () => {
+  it('5,000 random and mutated packets from the segment never throw, are counted, and do not move the election', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const { VRRP_STATE_CHANNEL } = await import('../src/instance.js');
+    const published: unknown[] = [];
+    const onState = (m: unknown) => published.push(m);
+    subscribe(VRRP_STATE_CHANNEL, onState);
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, '10.77.0.11', { priority: 150 });
+    const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    const attacker = seg.transport('10.77.0.66');
+    let s = 12345;
+    const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const valid = seg.sent.find((p) => p.src === '10.77.0.11')!.payload;
+    for (let i = 0; i < 5000; i++) {
+      const p = i % 2 ? Buffer.from(valid) : Buffer.alloc(Math.floor(rand() * 64));
+      for (let j = 0; j < (i % 2 ? 1 + Math.floor(rand() * 3) : p.length); j++) p[Math.floor(rand() * p.length)] = Math.floor(rand() * 256);
+      if (i % 2 && p[2] !== 0) p[2] = Math.min(p[2], 149); // never a legitimate higher priority: the election must hold
+      attacker.send(p, '224.0.0.18');
+      if (i % 100 === 0) await flush(timers, 5, [a.inst, b.inst]);
+    }
+    await flush(timers, 500, [a.inst, b.inst]);
+    const dropped = Object.values(b.inst.status().counters.dropped).reduce((x, y) => x + (y ?? 0), 0);
+    expect(dropped).toBeGreaterThan(4000);
+    expect(b.inst.status().counters.errors).toBe(0);
+    expect(a.inst.status().state).toBe('MASTER');
+    expect(b.inst.status().state).toBe('BACKUP');
+    unsubscribe(VRRP_STATE_CHANNEL, onState);
+    expect(published).toContainEqual(expect.objectContaining({ instance: 'VI_1', vrid: 51, to: 'MASTER' }));
+  });
+});

@@ -16,6 +16,7 @@ export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_BINDTODEVICE = 25;
+export const SO_RCVBUFFORCE = 33;
 export const IPPROTO_IP = 0;
 export const IPPROTO_IPV6 = 41;
 export const IP_TOS = 1;

@@ -35,6 +35,7 @@ import {
   SOL_SOCKET,
   SO_BINDTODEVICE,
   SO_RCVBUF,
+  SO_RCVBUFFORCE,
   check,
   errno,
   libc,
@@ -65,6 +66,10 @@ export interface VrrpTransport {
 }
 
 const RECV_BUF = 2048;
+/** Room for a burst of junk so that real adverts queued behind it are not dropped by the kernel. */
+const RCVBUF_BYTES = 4 * 1024 * 1024;
+/** Packets handled per wake-up before timers get a turn. */
+const DRAIN_BATCH = 512;
 
 export function openVrrpTransport(options: VrrpTransportOptions): VrrpTransport {
   return options.family === 4 ? new Ipv4Transport(options) : new Ipv6Transport(options);
@@ -103,6 +108,15 @@ abstract class RawTransport implements VrrpTransport {
     this.closeFds();
   }
 
+  protected enlargeReceiveBuffer(fd: number): void {
+    try {
+      setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES);
+    } catch {
+      // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
+      setIntOption(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES);
+    }
+  }
+
   protected bindToDevice(fd: number): void {
     const name = Buffer.from(`${this.options.interface}\0`);
     check('setsockopt(SO_BINDTODEVICE)', libc().setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length));
@@ -114,7 +128,7 @@ abstract class RawTransport implements VrrpTransport {
 
   private drain(): void {
     // Bounded so a flood cannot starve the event loop; the next poll picks up the rest.
-    for (let i = 0; i < 64; i++) {
+    for (let i = 0; i < DRAIN_BATCH; i++) {
       const packet = this.receiveOne();
       if (!packet) return;
       this.handler(packet);
@@ -136,6 +150,7 @@ class Ipv4Transport extends RawTransport {
     // Field initialisers run after the base constructor calls open(), so nothing here may use them.
     const srcBytes = addressBytes(this.options.src);
     this.recvFd = this.socket(AF_INET);
+    this.enlargeReceiveBuffer(this.recvFd);
     this.bindToDevice(this.recvFd);
     if (group) {
       const mreqn = Buffer.alloc(12);
@@ -182,6 +197,7 @@ class Ipv6Transport extends RawTransport {
     // Field initialisers run after the base constructor calls open(), so nothing here may use them.
     const srcBytes = addressBytes(this.options.src);
     this.recvFd = this.socket(AF_INET6);
+    this.enlargeReceiveBuffer(this.recvFd);
     // The kernel then verifies the checksum on receive (dropping bad ones) and fills it on send, as keepalived relies on.
     setIntOption(this.recvFd, IPPROTO_IPV6, IPV6_CHECKSUM, 6);
     this.bindToDevice(this.recvFd);

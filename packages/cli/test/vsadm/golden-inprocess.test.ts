@@ -19,7 +19,12 @@ afterAll(() => {
 });
 
 describe('vsadm in-process matches recorded ipvsadm 1.31', () => {
-  const resolver = createResolver({ dns: false });
+  // The recording guest's name files: /etc/hosts with localhost only, netbase's /etc/services.
+  const resolver = createResolver({
+    dns: false,
+    hostsFile: fileURLToPath(new URL('./etc/hosts', import.meta.url)),
+    servicesFile: fileURLToPath(new URL('./etc/services', import.meta.url)),
+  });
   for (const c of loadGolden()) {
     it(c.name, async () => {
       const vsd = createFakeVsd();

@@ -45,7 +45,12 @@ async function reset(): Promise<void> {
 }
 
 describe('vsadm with vsd matches recorded ipvsadm 1.31', () => {
-  const resolver = createResolver({ dns: false });
+  // The recording guest's name files: /etc/hosts with localhost only, netbase's /etc/services.
+  const resolver = createResolver({
+    dns: false,
+    hostsFile: fileURLToPath(new URL('./etc/hosts', import.meta.url)),
+    servicesFile: fileURLToPath(new URL('./etc/services', import.meta.url)),
+  });
   for (const c of cases) {
     it(c.name, async () => {
       await reset();

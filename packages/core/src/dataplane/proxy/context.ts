@@ -2,6 +2,7 @@
 import type { Logger } from '../../logger.js';
 import type { Timeouts } from '../../model/schema.js';
 import type { Estimator } from './stats.js';
+import type { WorkerPool } from './workers.js';
 
 /** Whether to send a PROXY protocol v2 header to a real server of a service. */
 export type ProxyProtocolOption = boolean | ((serviceKey: string, realServerKey: string) => boolean);
@@ -22,6 +23,13 @@ export interface ProxyDataplaneOptions {
   sweepIntervalMs?: number;
   /** Delay before retrying a listener that failed to bind. Default 1000. */
   listenRetryMs?: number;
+  /**
+   * Forwarding worker processes for TCP (0 = forward in this process, the default). Scheduling, counters
+   * and the connection table stay in this process either way.
+   */
+  workers?: number;
+  /** The compiled worker entry (dist/dataplane/proxy/worker.js); found automatically unless overridden. */
+  workerScript?: string;
 }
 
 /** Retries and failures the proxy adds to what IPVS counts (IPVS never retries a real server). */
@@ -43,6 +51,8 @@ export interface ProxyContext {
   estimator: Estimator;
   counters: ProxyCounters;
   proxyProtocol(serviceKey: string, realServerKey: string): boolean;
+  /** Set when TCP forwarding runs in worker processes. */
+  pool: WorkerPool | null;
 }
 
 export function udpIdleMs(ctx: ProxyContext): number {

@@ -13,6 +13,7 @@ import { ProxyService } from './service.js';
 import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
 import { UdpListener } from './udp.js';
+import { defaultWorkerScript, WorkerPool } from './workers.js';
 
 export interface ProxyDataplane extends Dataplane {
   readonly name: 'proxy';
@@ -40,6 +41,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     estimator: new Estimator(),
     counters: { connectFailures: 0, retries: 0, noDestination: 0 },
     proxyProtocol: typeof pp === 'function' ? pp : () => pp,
+    pool: null,
   };
   const bindFreely = options.bindFreely ?? true;
   const listenRetryMs = options.listenRetryMs ?? 1000;
@@ -152,6 +154,11 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     supports: (method: ForwardingMethod) => method === 'masq',
     async start() {
       ctx.estimator.start();
+      const n = options.workers ?? 0;
+      if (n > 0 && !ctx.pool) {
+        ctx.pool = new WorkerPool(ctx, n, options.workerScript ?? defaultWorkerScript());
+        ctx.pool.start();
+      }
       sweepTimer = setInterval(sweep, options.sweepIntervalMs ?? 1000);
       sweepTimer.unref();
     },
@@ -201,6 +208,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       while (Date.now() < until && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 5));
       for (const e of all()) if (e.listener instanceof UdpListener) e.listener.release();
       reap();
+      await ctx.pool?.stop();
       clearInterval(sweepTimer);
       ctx.estimator.stop();
     },

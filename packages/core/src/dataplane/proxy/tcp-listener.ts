@@ -42,7 +42,8 @@ export class TcpListener {
       socket.resetAndDestroy();
       return;
     }
-    new TcpConn(svc, this.ctx, socket, caddr, cport, b.dest, b.template, now);
+    if (this.ctx.pool) this.ctx.pool.dispatch(svc, socket, caddr, cport, b.dest, b.template, now);
+    else new TcpConn(svc, this.ctx, socket, caddr, cport, b.dest, b.template, now);
   }
 
   /** Bind VIP:port; with `bindFreely`, an address not on the host is bound with IP_FREEBIND. */

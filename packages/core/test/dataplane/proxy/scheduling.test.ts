@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
 import { dial, freePort, nameBackend, nameOf, table, until, type Backend, type Client } from './helpers.js';
 
-describe('proxy dataplane: scheduling through the proxy', () => {
+describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $workers): scheduling through the proxy', ({ workers }) => {
   let dp: ProxyDataplane;
   let a: Backend;
   let b: Backend;
@@ -13,7 +13,7 @@ describe('proxy dataplane: scheduling through the proxy', () => {
     a = await nameBackend('A');
     b = await nameBackend('B');
     vport = await freePort();
-    dp = createProxyDataplane({ sweepIntervalMs: 50 });
+    dp = createProxyDataplane({ workers, sweepIntervalMs: 50 });
     await dp.start();
   });
 

@@ -19,7 +19,7 @@ function readAll(s: Socket): Promise<Buffer> {
   });
 }
 
-describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
+describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $workers): bytes, half-close, backpressure, PROXY v2', ({ workers }) => {
   let dp: ProxyDataplane;
   let backends: Backend[] = [];
   let vport: number;
@@ -45,7 +45,7 @@ describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
     });
     backends.push(sink);
     sink.server.on('connection', () => undefined);
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: sink.port }] }));
     const c = await open(vport);
@@ -69,7 +69,7 @@ describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
   it('shows FIN_WAIT and an inactive count after the client half-closes', async () => {
     const b = await nameBackend('H', (s) => s.resume(), { allowHalfOpen: true });
     backends.push(b);
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
@@ -100,7 +100,7 @@ describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
       pump();
     });
     backends.push(src);
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: src.port }] }));
     const c = await open(vport);
@@ -122,7 +122,7 @@ describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
     const firstBytes: Buffer[] = [];
     const b = await nameBackend('X', (s) => s.on('data', (d) => firstBytes.push(d)));
     backends.push(b);
-    dp = createProxyDataplane({ proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
+    dp = createProxyDataplane({ workers, proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
@@ -137,7 +137,7 @@ describe('proxy dataplane: bytes, half-close, backpressure, PROXY v2', () => {
     ]);
     expect(got.toString('hex')).toBe(expected.toString('hex'));
     // The header is not client payload: it is not counted.
-    expect((await dp.status())[0]!.counters.inBytes).toBe(5);
+    await until(async () => (await dp.status())[0]!.counters.inBytes === 5, 2000, 'inBytes = 5');
     c.destroy();
   });
 });

@@ -1,0 +1,21 @@
+/**
+ * Messages between the primary (accepts, schedules, keeps counters and the connection table) and the
+ * forwarding worker processes (connect to the real server, move the bytes). Kept small: a handful per
+ * connection plus one batched statistics message per worker every STATS_FLUSH_MS.
+ */
+export const STATS_FLUSH_MS = 250;
+
+/** Primary -> worker. `c` comes with the client socket as the IPC handle. */
+export type ToWorker =
+  | { t: 'c'; id: number; host: string; port: number; pp: string | null; ct: number }
+  | { t: 'r'; id: number; host: string; port: number; pp: string | null }
+  | { t: 'x'; id: number }
+  | { t: 'k'; id: number };
+
+/** Worker -> primary. `s` carries [id, inPkts, inBytes, outPkts, outBytes] deltas, flattened. */
+export type FromWorker =
+  | { t: 'e'; id: number }
+  | { t: 'f'; id: number; reason: string }
+  | { t: 'w'; id: number }
+  | { t: 's'; d: number[] }
+  | { t: 'd'; id: number; d: number[] };

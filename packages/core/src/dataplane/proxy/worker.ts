@@ -1,0 +1,183 @@
+/**
+ * Entry point of a forwarding worker process (see workers.ts). It receives accepted client sockets with
+ * the real server the primary chose, connects, forwards both ways with backpressure and half-close, and
+ * reports state changes and byte/packet counts back. It never schedules: on a failed connect it asks the
+ * primary, which answers with another real server or a reset.
+ */
+import { connect, type Socket } from 'node:net';
+import { STATS_FLUSH_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+class WorkerConn {
+  server: Socket | null = null;
+  pending: Socket | null = null;
+  inPkts = 0;
+  inBytes = 0;
+  outPkts = 0;
+  outBytes = 0;
+  dirty = false;
+  fin = false;
+  clientClosed = false;
+  serverClosed = false;
+  done = false;
+
+  constructor(
+    readonly id: number,
+    readonly client: Socket,
+    readonly connectTimeoutMs: number,
+  ) {
+    client.on('error', () => this.server?.resetAndDestroy());
+    client.on('close', () => this.clientGone());
+  }
+
+  connect(host: string, port: number, pp: string | null): void {
+    const s = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    this.pending = s;
+    s.setTimeout(this.connectTimeoutMs);
+    const fail = (reason: string): void => {
+      drop(s);
+      if (this.pending !== s) return;
+      this.pending = null;
+      if (!this.clientClosed) send({ t: 'f', id: this.id, reason });
+    };
+    s.once('timeout', () => fail('connect timeout'));
+    s.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+    s.once('connect', () => {
+      s.removeAllListeners();
+      s.setTimeout(0);
+      this.pending = null;
+      this.established(s, pp);
+    });
+  }
+
+  private established(server: Socket, pp: string | null): void {
+    const client = this.client;
+    this.server = server;
+    send({ t: 'e', id: this.id });
+    server.on('error', () => client.resetAndDestroy());
+    server.on('close', () => this.serverGone());
+    if (pp) server.write(Buffer.from(pp, 'base64'));
+    client.on('data', (chunk: Buffer) => {
+      this.inPkts++;
+      this.inBytes += chunk.length;
+      this.mark();
+      if (!server.write(chunk)) client.pause();
+    });
+    server.on('data', (chunk: Buffer) => {
+      this.outPkts++;
+      this.outBytes += chunk.length;
+      this.mark();
+      if (!client.write(chunk)) server.pause();
+    });
+    server.on('drain', () => client.resume());
+    client.on('drain', () => server.resume());
+    client.on('end', () => {
+      this.finWait();
+      server.end();
+    });
+    server.on('end', () => {
+      this.finWait();
+      client.end();
+    });
+    client.resume();
+  }
+
+  private mark(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    dirty.push(this);
+  }
+
+  private finWait(): void {
+    if (this.fin) return;
+    this.fin = true;
+    send({ t: 'w', id: this.id });
+  }
+
+  private clientGone(): void {
+    this.clientClosed = true;
+    if (this.pending) {
+      drop(this.pending);
+      this.pending = null;
+    }
+    if (!this.server) return this.finish();
+    if (!this.server.destroyed && !(this.server.writableEnded && this.server.readableEnded)) this.server.destroy();
+    if (this.serverClosed) this.finish();
+  }
+
+  private serverGone(): void {
+    this.serverClosed = true;
+    const c = this.client;
+    if (!c.destroyed && !(c.writableEnded && c.readableEnded)) c.destroy();
+    if (this.clientClosed) this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    conns.delete(this.id);
+    send({ t: 'd', id: this.id, d: this.take() });
+  }
+
+  /** Deltas since the last report. */
+  take(): number[] {
+    const d = [this.inPkts, this.inBytes, this.outPkts, this.outBytes];
+    this.inPkts = this.inBytes = this.outPkts = this.outBytes = 0;
+    this.dirty = false;
+    return d;
+  }
+
+  destroy(reset: boolean): void {
+    if (this.pending) {
+      drop(this.pending);
+      this.pending = null;
+    }
+    this.server?.destroy();
+    if (reset) this.client.resetAndDestroy();
+    else this.client.destroy();
+  }
+}
+
+const conns = new Map<number, WorkerConn>();
+let dirty: WorkerConn[] = [];
+
+function send(m: FromWorker): void {
+  if (process.connected) process.send!(m);
+}
+
+function drop(s: Socket): void {
+  s.removeAllListeners();
+  s.on('error', () => undefined);
+  s.destroy();
+}
+
+process.on('message', (m: ToWorker, handle?: Socket) => {
+  if (m.t === 'c') {
+    if (!handle) return;
+    // A socket rebuilt from a passed handle has Node's defaults: keep half-close and hold reads.
+    handle.allowHalfOpen = true;
+    handle.setNoDelay(true);
+    handle.pause();
+    const c = new WorkerConn(m.id, handle, m.ct);
+    conns.set(m.id, c);
+    c.connect(m.host, m.port, m.pp);
+    return;
+  }
+  const c = conns.get(m.id);
+  if (!c) return;
+  if (m.t === 'r') c.connect(m.host, m.port, m.pp);
+  else c.destroy(m.t === 'x');
+});
+
+setInterval(() => {
+  if (dirty.length === 0) return;
+  const d: number[] = [];
+  for (const c of dirty) if (!c.done) d.push(c.id, ...c.take());
+  dirty = [];
+  if (d.length) send({ t: 's', d });
+}, STATS_FLUSH_MS);
+
+// The primary going away ends the worker: its connections would have no accounting left.
+process.on('disconnect', () => {
+  for (const c of conns.values()) c.destroy(false);
+  setTimeout(() => process.exit(0), 50).unref();
+});

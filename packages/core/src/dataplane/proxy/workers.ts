@@ -1,0 +1,240 @@
+/**
+ * Forwarding in worker processes, scheduling in one place. The primary process accepts every TCP
+ * connection, schedules it with the service's one scheduler (so rr alternates exactly and lc/wlc see
+ * global counts, as under the kernel's per-service lock), then passes the accepted socket to a worker
+ * over the IPC channel (SCM_RIGHTS). The worker connects to the chosen real server and moves the bytes;
+ * it reports established / FIN / closed and batched byte and packet counts, from which the primary keeps
+ * IPVS's counters and connection table. A failed connect comes back to the primary, which picks the
+ * retry target. UDP stays in the primary (one socket per VIP:port cannot be shared by handle passing
+ * without losing the flow table).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../scheduler/index.js';
+import { ValidationError } from '../../errors.js';
+import type { ConnectionEntry } from '../types.js';
+import type { ProxyContext } from './context.js';
+import { encodeProxyV2 } from './proxy-protocol.js';
+import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
+import type { Template } from './template.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
+
+/** The compiled worker entry: next to this module in dist, or in dist when running from src (tests). */
+export function defaultWorkerScript(): string {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(here)) return fileURLToPath(here);
+  return fileURLToPath(new URL('../../../dist/dataplane/proxy/worker.js', import.meta.url));
+}
+
+interface Worker {
+  child: ChildProcess;
+  conns: Map<number, RemoteTcpConn>;
+}
+
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private nextId = 1;
+  private closing = false;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly size: number,
+    private readonly script: string,
+  ) {}
+
+  start(): void {
+    if (!existsSync(this.script)) throw new ValidationError('workerScript', this.script, 'the proxy worker entry does not exist (run pnpm build)');
+    for (let i = 0; i < this.size; i++) this.workers.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const child = fork(this.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    const w: Worker = { child, conns: new Map() };
+    child.on('message', (m: FromWorker) => this.receive(w, m));
+    child.on('exit', (code, signal) => {
+      for (const c of [...w.conns.values()]) c.finish([0, 0, 0, 0]);
+      const i = this.workers.indexOf(w);
+      if (this.closing || i < 0) return;
+      this.ctx.log.error({ code, signal }, 'proxy worker exited; its connections are lost; starting another');
+      // Respawn after a pause, so a worker that cannot start does not spin.
+      setTimeout(() => {
+        if (!this.closing) this.workers[i] = this.spawn();
+      }, 500).unref();
+    });
+    return w;
+  }
+
+  private receive(w: Worker, m: FromWorker): void {
+    if (m.t === 's') {
+      for (let i = 0; i < m.d.length; i += 5) w.conns.get(m.d[i]!)?.count(m.d, i + 1);
+      return;
+    }
+    const c = w.conns.get(m.id);
+    if (!c) return;
+    if (m.t === 'e') c.established();
+    else if (m.t === 'w') c.finWait();
+    else if (m.t === 'f') c.connectFailed(m.reason);
+    else if (m.t === 'd') c.finish(m.d);
+  }
+
+  /** Hand an accepted, paused client socket to the least busy worker. */
+  dispatch(svc: ProxyService, client: Socket, caddr: string, cport: number, dest: ProxyDest, template: Template | null, now: number): void {
+    let w = this.workers[0]!;
+    for (const x of this.workers) if (x.conns.size < w.conns.size) w = x;
+    const id = this.nextId++;
+    const conn = new RemoteTcpConn(id, svc, this.ctx, w, caddr, cport, dest, template, now, client.localAddress, client.localPort);
+    w.conns.set(id, conn);
+    const msg: ToWorker = { t: 'c', id, host: dest.sched.address, port: dest.sched.port, pp: conn.header(dest), ct: this.ctx.connectTimeoutMs };
+    // The primary's copy of the socket is closed once the handle has been sent.
+    w.child.send(msg, client, (err) => {
+      if (err) conn.finish([0, 0, 0, 0]);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+            w.child.once('exit', () => resolve());
+            w.child.disconnect();
+            setTimeout(() => w.child.kill('SIGKILL'), 2000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+/** The primary's record of a connection forwarded by a worker. */
+class RemoteTcpConn implements TrackedConn {
+  private state: 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE' = 'SYN_RECV';
+  private retried = false;
+  private last: number;
+  private done = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly svc: ProxyService,
+    private readonly ctx: ProxyContext,
+    private readonly worker: Worker,
+    private readonly caddr: string,
+    private readonly cport: number,
+    private dest: ProxyDest,
+    private readonly template: Template | null,
+    now: number,
+    private readonly laddr: string | undefined,
+    private readonly lport: number | undefined,
+  ) {
+    this.last = now;
+    svc.conns.add(this);
+    svc.stats.conns++;
+    this.bindTo(dest);
+  }
+
+  private bindTo(dest: ProxyDest): void {
+    this.dest = dest;
+    dest.stats.conns++;
+    bindConnection(dest.sched, 'inactive');
+  }
+
+  header(dest: ProxyDest): string | null {
+    if (!dest.proxyProtocol) return null;
+    const svc = this.svc.service;
+    return encodeProxyV2({
+      protocol: 'tcp',
+      source: { address: this.caddr, port: this.cport },
+      destination: { address: this.laddr ?? svc.address, port: this.lport ?? svc.port },
+    }).toString('base64');
+  }
+
+  private post(m: ToWorker): void {
+    if (this.worker.child.connected) this.worker.child.send(m);
+  }
+
+  established(): void {
+    if (this.state !== 'SYN_RECV') return;
+    this.state = 'ESTABLISHED';
+    this.last = Date.now();
+    connectionBecameActive(this.dest.sched);
+  }
+
+  finWait(): void {
+    if (this.state !== 'ESTABLISHED') return;
+    this.state = 'FIN_WAIT';
+    this.last = Date.now();
+    connectionBecameInactive(this.dest.sched);
+  }
+
+  connectFailed(reason: string): void {
+    this.ctx.counters.connectFailures++;
+    const failed = this.dest;
+    const next = this.retried ? null : this.svc.repick(this.caddr, this.cport, failed);
+    this.ctx.log.warn(
+      { service: this.svc.key, realServer: failed.key, reason, retryOn: next?.key ?? null, client: `${this.caddr}:${this.cport}` },
+      next ? 'real server failed, retrying on another' : 'real server failed, no retry left',
+    );
+    if (!next) return this.post({ t: 'x', id: this.id });
+    unbindConnection(failed.sched, 'inactive');
+    this.retried = true;
+    this.ctx.counters.retries++;
+    if (this.template && this.template.conns === 1) this.svc.moveTemplate(this.template, next);
+    this.bindTo(next);
+    this.post({ t: 'r', id: this.id, host: next.sched.address, port: next.sched.port, pp: this.header(next) });
+  }
+
+  count(d: number[], i: number): void {
+    const s = this.svc.stats;
+    const ds = this.dest.stats;
+    s.inPkts += d[i]!;
+    s.inBytes += d[i + 1]!;
+    s.outPkts += d[i + 2]!;
+    s.outBytes += d[i + 3]!;
+    ds.inPkts += d[i]!;
+    ds.inBytes += d[i + 1]!;
+    ds.outPkts += d[i + 2]!;
+    ds.outBytes += d[i + 3]!;
+    this.last = Date.now();
+  }
+
+  finish(d: number[]): void {
+    if (this.done) return;
+    this.done = true;
+    this.count(d, 0);
+    unbindConnection(this.dest.sched, this.state === 'ESTABLISHED' ? 'active' : 'inactive');
+    this.state = 'CLOSE';
+    this.template?.detach(Date.now());
+    this.svc.conns.delete(this);
+    this.worker.conns.delete(this.id);
+  }
+
+  sweep(now: number): void {
+    if (now - this.last >= this.timeoutMs()) this.destroy();
+  }
+
+  private timeoutMs(): number {
+    const t = this.ctx.timeouts;
+    if (this.state === 'ESTABLISHED') return t.tcp * 1000;
+    if (this.state === 'FIN_WAIT') return t.tcpfin * 1000;
+    return this.ctx.connectTimeoutMs * 2 + 1000;
+  }
+
+  destroy(): void {
+    this.post({ t: 'k', id: this.id });
+  }
+
+  entry(now: number): ConnectionEntry {
+    const svc = this.svc.service;
+    return {
+      protocol: 'TCP',
+      expires: Math.max(0, Math.ceil((this.timeoutMs() - (now - this.last)) / 1000)),
+      state: this.state,
+      client: { address: this.caddr, port: this.cport },
+      virtual: { address: svc.address, port: svc.port },
+      destination: { address: this.dest.sched.address, port: this.dest.sched.port },
+    };
+  }
+}

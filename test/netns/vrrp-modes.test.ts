@@ -1,3 +1,5 @@
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, SEED_HOSTS, waitFor, type Lab } from '../lib/netns.js';
 import { hasAddress, neighbourMac, startKeepalived, startRunner, workDir, type Keepalived, type Runner } from '../../packages/ha/test/support/vrrp-lab.js';
@@ -113,5 +115,39 @@ describe('VRRP unicast peers and IPv6', () => {
     expect(ka.count('MASTER')).toBe(0);
     await r.stop('SIGTERM');
     await ka.waitState('MASTER', 3000);
+  });
+
+  it('notify scripts get keepalived arguments; a failing track script (weight -100) hands mastership over', async () => {
+    const notify = join(dir, 'notify.sh');
+    const record = join(dir, 'notify.log');
+    const healthy = join(dir, 'healthy');
+    writeFileSync(notify, `#!/bin/sh\necho "$*" >> ${record}\n`);
+    chmodSync(notify, 0o755);
+    writeFileSync(healthy, '');
+    const hooks = { master: notify, backup: notify, fault: notify, stop: notify };
+    const lvs1 = start('lvs1', {
+      interface: 'eth0',
+      vrid: 56,
+      priority: 150,
+      vips: ['10.77.0.100/24'],
+      notify: hooks,
+      track_scripts: [{ script: `/usr/bin/test -f ${healthy}`, interval: 0.1, weight: -100, fall: 2, rise: 2 }],
+    });
+    const lvs2 = start('lvs2', { interface: 'eth0', vrid: 56, priority: 100, vips: ['10.77.0.100/24'], notify: hooks });
+    await lvs1.waitState('MASTER');
+    await lvs2.waitState('BACKUP');
+    await waitFor('notify MASTER from lvs1', () => existsSync(record) && readFileSync(record, 'utf8').includes('INSTANCE VI_1 MASTER 150'));
+    rmSync(healthy);
+    await lvs2.waitState('MASTER', 3000);
+    await lvs1.waitState('BACKUP', 3000);
+    expect(lvs1.lines.some((l) => l.msg === 'effective priority changed' && l.to === 50)).toBe(true);
+    await waitFor('notify BACKUP 50 and MASTER 100', () => {
+      const text = readFileSync(record, 'utf8');
+      return text.includes('INSTANCE VI_1 BACKUP 50') && text.includes('INSTANCE VI_1 MASTER 100');
+    });
+    writeFileSync(healthy, '');
+    await lvs1.waitState('MASTER', 3000);
+    await lvs2.stop('SIGTERM');
+    await waitFor('notify STOP', () => readFileSync(record, 'utf8').includes('INSTANCE VI_1 STOP 100'));
   });
 });

@@ -4,7 +4,7 @@
  * SO_RCVTIMEO bounds the wait anyway so a missing reply can never hang the event loop for long.
  *
  * Requests can be batched: many messages in one sendto() are processed by the kernel one after the
- * other (netlink_rcv_skb) and each gets its own ACK. NETLINK_CAP_ACK keeps error ACKs small (the request
+ * other (netlink_rcv_skb) and each gets its own ACK; dumps are the exception and go one at a time. NETLINK_CAP_ACK keeps error ACKs small (the request
  * is not echoed), which keeps a batch's ACKs well inside the receive buffer.
  */
 import koffi from 'koffi';
@@ -157,12 +157,15 @@ export class NetlinkSocket {
       const seqs: number[] = [];
       let bytes = 0;
       while (i < requests.length && (chunk.length === 0 || bytes + requests[i]!.payload.length + 16 <= BATCH_BYTES)) {
+        // Netlink runs one dump per socket at a time (a second one gets EBUSY): a dump goes alone.
+        if (isDump(requests[i]!) && chunk.length > 0) break;
         const r = requests[i++]!;
         const seq = this.nextSeq();
         const msg = encodeMessage(r.type, r.flags | NLM_F_REQUEST, seq, r.payload);
         chunk.push(msg);
         seqs.push(seq);
         bytes += msg.length;
+        if (isDump(r)) break;
       }
       this.send(Buffer.concat(chunk));
       out.push(...this.collect(seqs));
@@ -239,6 +242,8 @@ export class NetlinkSocket {
     if (this.closed) throw new NetlinkError('use', 'EBADF', 'socket is closed');
   }
 }
+
+const isDump = (r: NetlinkRequest): boolean => (r.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
 function sysError(op: string, errno: number): NetlinkKernelError {
   return new NetlinkKernelError(op, errno);

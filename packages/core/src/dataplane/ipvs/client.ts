@@ -86,7 +86,7 @@ export class IpvsClient {
     return this.dumpCmd('GET_DEST', genl(IPVS_CMD.GET_DEST, [serviceIdNested(id)]), { service: id }).map((m) => decodeDest(body(m), fam));
   }
 
-  /** Dests of many services in one batched exchange (a dump per service, sent together). */
+  /** Dests of many services (one dump each: the kernel runs one dump per socket at a time). */
   destsOf(ids: readonly ServiceId[]): KernelDest[][] {
     const reqs = ids.map((id) => ({ type: this.family, flags: NLM_F_DUMP, payload: genl(IPVS_CMD.GET_DEST, [serviceIdNested(id)]) }));
     return this.sock.batch(reqs).map((r, i) => {

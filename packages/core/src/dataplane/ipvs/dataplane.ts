@@ -3,6 +3,12 @@
  * Every forwarding method (NAT, DR, TUN incl. GUE/GRE) and fwmark/SCTP services are the kernel's own;
  * counters, rates and connection entries are read back from it. See plan.ts for how pre-existing
  * kernel entries are treated (adopted in place; unknown services removed unless `removeUnknown: false`).
+ *
+ * Reconcile diffs against a cached view of the kernel table rather than dumping it every time: a dest
+ * dump is one netlink round trip per service, which at thousands of services costs far more than the
+ * change itself. The view is re-read from the kernel at start, after any refused operation, on every
+ * status() (which dumps anyway), and when older than `resyncMs`; so an entry changed behind vsd's back
+ * (ipvsadm by hand) is repaired at the latest one resync period later.
  */
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logger.js';
@@ -13,7 +19,7 @@ import type { ConnectionEntry, Dataplane, DataplaneInfo, DataplaneService, Servi
 import { IpvsClient, type IpvsClientOptions, type IpvsOp } from './client.js';
 import type { KernelDaemon } from './codec.js';
 import { IP_VS_CONN_PATH, readIpvsConn } from './conn.js';
-import { planReconcile, type KernelEntry } from './plan.js';
+import { expectedKernelEntry, planReconcile, type KernelEntry } from './plan.js';
 
 export interface IpvsDataplaneOptions extends IpvsClientOptions {
   logger?: Logger;
@@ -23,6 +29,8 @@ export interface IpvsDataplaneOptions extends IpvsClientOptions {
   keepOnClose?: boolean;
   /** Where the connection table is read from (tests). */
   connPath?: string;
+  /** Longest time the cached kernel view is trusted before reconcile re-reads the kernel (default 30 s). */
+  resyncMs?: number;
 }
 
 export interface IpvsDataplane extends Dataplane {
@@ -31,6 +39,8 @@ export interface IpvsDataplane extends Dataplane {
   lastPlan(): readonly IpvsOp[];
   /** The underlying client, for vsadm-style direct reads (timeouts, daemons). */
   client(): IpvsClient;
+  /** Drop the cached kernel view so the next reconcile reads the kernel first. */
+  resync(): void;
 }
 
 export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDataplane {
@@ -38,6 +48,10 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
   let ipvs: IpvsClient | undefined;
   let plan: IpvsOp[] = [];
   let programmed: readonly DataplaneService[] = [];
+  /** Cached kernel view by service key, and when it was last read from the kernel. */
+  let view: Map<string, KernelEntry> | undefined;
+  let viewReadAt = 0;
+  const resyncMs = options.resyncMs ?? 30_000;
 
   const c = (): IpvsClient => {
     if (!ipvs) ipvs = IpvsClient.open(options);
@@ -47,7 +61,27 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
   const readKernel = (): KernelEntry[] => {
     const services = c().services();
     const dests = c().destsOf(services.map((s) => s.id));
-    return services.map((service, i) => ({ service, dests: dests[i]! }));
+    const entries = services.map((service, i) => ({ service, dests: dests[i]! }));
+    view = new Map(entries.map((e) => [serviceKey(e.service.id), e]));
+    viewReadAt = Date.now();
+    return entries;
+  };
+
+  const currentView = (): KernelEntry[] => {
+    if (!view || Date.now() - viewReadAt > resyncMs) return readKernel();
+    return [...view.values()];
+  };
+
+  /** After a fully successful apply the kernel holds the table (plus kept foreign services). */
+  const updateView = (table: readonly DataplaneService[]): void => {
+    if (!view) return;
+    const next = new Map<string, KernelEntry>();
+    if (!(options.removeUnknown ?? true)) {
+      const wanted = new Set(table.map((s) => s.key));
+      for (const [k, e] of view) if (!wanted.has(k)) next.set(k, e);
+    }
+    for (const s of table) next.set(s.key, expectedKernelEntry(s));
+    view = next;
   };
 
   const applyOps = (ops: readonly IpvsOp[]): void => {
@@ -65,11 +99,21 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
       log.info({ version: info.version, connTableSize: info.connTableSize }, 'kernel IPVS ready');
     },
     async reconcile(table) {
-      plan = planReconcile(table, readKernel(), { removeUnknown: options.removeUnknown ?? true });
+      plan = planReconcile(table, currentView(), { removeUnknown: options.removeUnknown ?? true });
       programmed = table;
       if (plan.length === 0) return;
       log.debug({ ops: plan.length }, 'reconciling IPVS');
-      applyOps(plan);
+      try {
+        applyOps(plan);
+      } catch (err) {
+        view = undefined; // some ops failed: the next reconcile starts from what the kernel really holds
+        throw err;
+      }
+      updateView(table);
+    },
+    /** Forget the cached kernel view: the next reconcile re-reads the kernel. */
+    resync() {
+      view = undefined;
     },
     async status(): Promise<ServiceStatus[]> {
       return readKernel().map(({ service, dests }) => ({
@@ -101,6 +145,7 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
       syncDaemonsTo(c(), daemons);
     },
     async close(drainMs = 0) {
+      view = undefined;
       if (!ipvs) return;
       try {
         if (!options.keepOnClose && programmed.length) {

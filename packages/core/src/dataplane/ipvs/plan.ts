@@ -9,9 +9,10 @@
  * `ipvsadm-restore` does (`removeUnknown: false` keeps them, for sharing a table with another manager).
  */
 import { serviceFamily } from '../../model/schema.js';
-import { serviceIdOf, serviceKey, realServerKey } from '../../model/keys.js';
+import { serviceIdOf, serviceKey } from '../../model/keys.js';
 import type { DataplaneDest, DataplaneService } from '../types.js';
-import { serviceFlags, type DestSpec, type KernelDest, type KernelService } from './codec.js';
+import { schedFlagNames, serviceFlags, type DestSpec, type KernelDest, type KernelService } from './codec.js';
+import { zeroCounters } from '../types.js';
 import type { IpvsOp } from './client.js';
 
 export interface KernelEntry {
@@ -47,6 +48,12 @@ export function serviceMatches(want: DataplaneService['service'], have: KernelSe
   );
 }
 
+function destMatchesWanted(d: DataplaneDest, have: KernelDest): boolean {
+  if (d.forwarding !== have.forwarding || d.effectiveWeight !== have.weight) return false;
+  if (d.upperThreshold !== have.upperThreshold || d.lowerThreshold !== have.lowerThreshold) return false;
+  return d.forwarding !== 'tunnel' || destMatches(destSpec(d), have);
+}
+
 export function destMatches(want: DestSpec, have: KernelDest): boolean {
   if (want.forwarding !== have.forwarding) return false;
   if (want.weight !== have.weight || want.upperThreshold !== have.upperThreshold || want.lowerThreshold !== have.lowerThreshold) return false;
@@ -79,14 +86,44 @@ export function planReconcile(desired: readonly DataplaneService[], kernel: read
 
 function planDests(id: IpvsOp['service'], want: readonly DataplaneDest[], have: readonly KernelDest[]): IpvsOp[] {
   const ops: IpvsOp[] = [];
-  const haveByKey = new Map(have.map((d) => [realServerKey(d), d]));
-  const wantKeys = new Set(want.map((d) => realServerKey(d)));
+  // DataplaneDest.key is realServerKey(); kernel dests get the same "ADDR:PORT" / "[ADDR]:PORT" text.
+  const haveByKey = new Map(have.map((d) => [d.family === 'inet6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`, d]));
+  const wantKeys = new Set(want.map((d) => d.key));
   for (const [key, d] of haveByKey) if (!wantKeys.has(key)) ops.push({ op: 'deleteDest', service: id, dest: { address: d.address, port: d.port } });
   for (const d of want) {
-    const spec = destSpec(d);
-    const k = haveByKey.get(realServerKey(d));
-    if (!k) ops.push({ op: 'addDest', service: id, dest: spec });
-    else if (!destMatches(spec, k)) ops.push({ op: 'editDest', service: id, dest: spec });
+    const k = haveByKey.get(d.key);
+    if (!k) ops.push({ op: 'addDest', service: id, dest: destSpec(d) });
+    else if (!destMatchesWanted(d, k)) ops.push({ op: 'editDest', service: id, dest: destSpec(d) });
   }
   return ops;
+}
+
+/** The entry the kernel reports once `s` is programmed (counters zero): the cached view after a successful apply. */
+export function expectedKernelEntry(s: DataplaneService): KernelEntry {
+  const svc = s.service;
+  const family = serviceFamily(svc);
+  const flags = serviceFlags(svc);
+  return {
+    service: {
+      id: serviceIdOf(svc),
+      scheduler: svc.scheduler,
+      schedFlags: schedFlagNames(flags, svc.scheduler),
+      persistence: { timeout: svc.persistence.timeout, netmask: svc.persistence.netmask ?? (family === 'inet6' ? 128 : 32) },
+      pe: svc.pe ?? null,
+      onePacket: svc.onePacket,
+      flags,
+      counters: zeroCounters(),
+    },
+    dests: s.dests.map((d) => {
+      const spec = destSpec(d);
+      return {
+        ...spec,
+        family: d.address.includes(':') ? ('inet6' as const) : ('inet' as const),
+        activeConns: 0,
+        inactiveConns: 0,
+        persistConns: 0,
+        counters: zeroCounters(),
+      };
+    }),
+  };
 }

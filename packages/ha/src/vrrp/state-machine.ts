@@ -150,6 +150,8 @@ export class VrrpStateMachine {
 
   /** Effective priority from trackers (clamped by the caller to 1..254 unless configured 255). */
   setPriority(priority: number): void {
+    // A tracker lowering our priority means this node got worse: a takeover hold must not mask that.
+    if (priority < this.effectivePriority) this.takeoverPriority = undefined;
     this.effectivePriority = priority;
   }
 

@@ -284,6 +284,15 @@ describe('operator actions', () => {
     sm.receive(advert(200), PEER);
     expect(sm.state).toBe('BACKUP');
   });
+  it('a tracker lowering the priority ends a takeover hold', () => {
+    const { sm } = setup({ priority: 100 });
+    sm.start();
+    sm.receive(advert(200), PEER);
+    sm.takeover();
+    sm.setPriority(90);
+    expect(sm.holds.takeover).toBe(false);
+    expect(sm.advertisedPriority).toBe(90);
+  });
   it('takeover() caps at 255 and refuses outside Backup', () => {
     const { sm, sent } = setup();
     expect(sm.takeover()).toBe(false);

@@ -71,6 +71,21 @@ describe('vsadm with vsd matches recorded ipvsadm 1.31', () => {
   }
 });
 
+describe('vsadm -R against vsd', () => {
+  const resolver = createResolver({ dns: false });
+  const vsadm = (args: string[], stdin = '') => runVsadm({ args, client, resolver, readStdin: async () => stdin });
+
+  it('applies nothing when vsd refuses one line of the file, and names that line', async () => {
+    await reset();
+    await vsadm(['-A', '-t', '10.0.0.1:80', '-s', 'rr']);
+    const before = await client.get<DesiredState>('/v1/state');
+    const r = await vsadm(['-R'], '-C\n-A -t 10.0.0.2:80 -s rr\n-a -t 10.0.0.2:80 -r 192.168.1.1:80 -m\n-a -t 10.0.0.2:80 -r 192.168.1.1:80 -m\n');
+    expect([r.code, r.stderr]).toEqual([255, 'line 4: Destination already exists\n']);
+    const after = await client.get<DesiredState>('/v1/state');
+    expect([after.generation, after.services]).toEqual([before.generation, before.services]);
+  });
+});
+
 const run = promisify(execFile);
 
 async function vsadmBinary(args: string[], socket: string, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {

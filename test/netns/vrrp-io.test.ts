@@ -35,6 +35,6 @@ describe('raw VRRP socket I/O', () => {
     expect(result.closeMs).toBeLessThan(50);
     echo.kill('SIGTERM');
     const closed = await waitFor('echo closed', () => echoLines.find((l) => typeof l.closeMs === 'number'));
-    expect(closed.closeMs as number).toBeLessThan(50);
+    expect(closed!.closeMs as number).toBeLessThan(50);
   });
 });

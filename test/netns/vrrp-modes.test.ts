@@ -90,7 +90,7 @@ describe('VRRP unicast peers and IPv6', () => {
     await lvs1.waitState('MASTER');
     await lvs2.waitState('BACKUP');
     const heard = await waitFor('lvs2 names the master', () => lvs2.lines.find((l) => l.msg === 'new master'));
-    expect(heard.master).toMatch(/^fe80::/);
+    expect(heard!.master).toMatch(/^fe80::/);
     const client = lab.host('client');
     await waitFor('VIP6 reachable', async () => (await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code === 0);
     expect(await neighbourMac(client, VIP6)).toBe(lab.host('lvs1').mac);

@@ -39,8 +39,8 @@ export function startRunner(host: Host, dir: string, ha: Record<string, unknown>
     child,
     lines,
     state: () => transitions().at(-1)?.to as string | undefined,
-    waitState: (state, timeoutMs = 10_000) =>
-      waitFor(`${host.name} ${state} (log: ${JSON.stringify(transitions().map((t) => t.to))} ${stderr.slice(0, 500)})`, () => (r.state() === state ? transitions().at(-1)! : undefined), timeoutMs, 5),
+    waitState: async (state, timeoutMs = 10_000) =>
+      (await waitFor(`${host.name} ${state} (log: ${JSON.stringify(transitions().map((t) => t.to))} ${stderr.slice(0, 500)})`, () => (r.state() === state ? transitions().at(-1)! : undefined), timeoutMs, 5))!,
     entered: (state) => transitions().filter((t) => t.to === state).at(-1),
     lastStatus: () => transitions().at(-1)?.status as Record<string, any> | undefined,
     async stop(signal = 'SIGTERM') {

@@ -79,6 +79,8 @@ export interface VrrpInstance {
   status(): VrrpStatus;
   /** Returns an unsubscribe function. */
   onStateChange(listener: (t: Transition) => void): () => void;
+  /** Called after VIPs were added (entering MASTER) or removed, with the VIPs now held. Returns an unsubscribe. */
+  onVipsChange(listener: (held: string[]) => void): () => void;
   /** Resolves once the VIP additions/removals queued so far are done. */
   settled(): Promise<void>;
 }
@@ -110,6 +112,7 @@ class Instance implements VrrpInstance {
   private readonly family: Family;
   private readonly vipAddresses: string[];
   private readonly listeners = new Set<(t: Transition) => void>();
+  private readonly vipListeners = new Set<(held: string[]) => void>();
   private readonly counters: VrrpCounters = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -238,6 +241,11 @@ class Instance implements VrrpInstance {
 
   settled(): Promise<void> {
     return this.vipQueue;
+  }
+
+  onVipsChange(listener: (held: string[]) => void): () => void {
+    this.vipListeners.add(listener);
+    return () => this.vipListeners.delete(listener);
   }
 
   onStateChange(listener: (t: Transition) => void): () => void {
@@ -407,6 +415,13 @@ class Instance implements VrrpInstance {
       }
     }
     this.log.info({ op, vips: this.config.vips }, op === 'add' ? 'VIPs added' : 'VIPs removed');
+    for (const l of this.vipListeners) {
+      try {
+        l([...this.held]);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'VIP listener threw');
+      }
+    }
     if (op === 'add' && this.sm.state === 'MASTER') {
       const before = this.counters.announcementsSent;
       this.garp.start(this.config.vips);

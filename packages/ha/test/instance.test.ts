@@ -82,9 +82,12 @@ describe('VrrpInstance on a fake segment', () => {
     const seg = new FakeSegment(timers);
     const a = node(seg, timers, '10.77.0.11', { priority: 150, notify: { master: '/n.sh', backup: '/n.sh' } });
     const b = node(seg, timers, '10.77.0.12', { priority: 100 });
+    const vipEvents: string[][] = [];
+    a.inst.onVipsChange((held) => vipEvents.push(held));
     await a.inst.start();
     await b.inst.start();
     await flush(timers, 1000, [a.inst, b.inst]);
+    expect(vipEvents).toEqual([[], ['10.77.0.100/24']]);
     expect(a.inst.status()).toMatchObject({ state: 'MASTER', vipsHeld: ['10.77.0.100/24'], masterAddress: '10.77.0.11' });
     expect(b.inst.status()).toMatchObject({ state: 'BACKUP', vipsHeld: [], masterAddress: '10.77.0.11' });
     expect([...a.addresses.present]).toEqual(['10.77.0.100/24']);

@@ -4,7 +4,7 @@
  * may ask for the real server to be removed from the dataplane (health check without inhibit_on_failure),
  * and may put a sorry server in place of a service's real servers while it has lost quorum.
  *
- * effective weight = floor(configured weight x product of the factors of every source).
+ * effective weight = floor(configured weight x product of the factors of every source), at least 1 unless a factor is 0.
  */
 import type { RealServer } from '../model/schema.js';
 
@@ -95,6 +95,12 @@ export class WeightOverlay {
   }
 }
 
+/**
+ * A partial reduction never quiesces: only a factor of 0 (down, drained) takes a real server's weight to 0,
+ * so a weight-1 server at 10 % load feedback still takes new connections (at weight 1). Use larger configured
+ * weights (e.g. 100) for agent feedback to have a fine-grained effect.
+ */
 export function effectiveWeight(configured: number, factor: number): number {
-  return Math.floor(configured * factor + 1e-9);
+  if (configured === 0 || factor <= 0) return 0;
+  return Math.max(1, Math.floor(configured * factor + 1e-9));
 }

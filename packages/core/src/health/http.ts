@@ -91,10 +91,11 @@ function get(p: Prepared, signal?: AbortSignal): Promise<CheckResult> {
     signal?.addEventListener('abort', onAbort, { once: true });
     const reader = new ResponseReader(o, finish);
     socket = p.tlsOptions ? tlsConnect(p.tlsOptions) : netConnect({ host: o.target.address, port: o.target.port });
-    socket.once(p.tlsOptions ? 'secureConnect' : 'connect', () => socket!.write(p.request));
+    // Written at once: the socket holds it until the connection (and TLS handshake) is up.
+    socket.write(p.request);
     socket.on('data', (chunk: Buffer) => reader.data(chunk));
-    socket.once('end', () => reader.end());
-    socket.once('error', (err) => finish(fail(errorReason(err))));
+    socket.on('end', () => reader.end());
+    socket.on('error', (err) => finish(fail(errorReason(err))));
   });
 }
 

@@ -60,6 +60,15 @@ interface SvcEntry {
 
 const GOLDEN = 0.618_033_988_749_895;
 
+/**
+ * Delay before the first run of the `seq`-th check started: with `warmup`, random up to it (keepalived); without,
+ * successive checks land at golden-ratio fractions of their interval, evenly spread however many there are and
+ * however many are added later.
+ */
+export function firstCheckDelay(seq: number, intervalMs: number, warmupMs: number | undefined, random: () => number = Math.random): number {
+  return warmupMs !== undefined ? random() * warmupMs : ((seq * GOLDEN) % 1) * intervalMs;
+}
+
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { overlay } = options;
   const log = (options.logger ?? silentLogger).child({ component: 'health' });
@@ -73,10 +82,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     for (const l of listeners) l(e);
   };
 
-  // Without warmup, successive checks land at golden-ratio fractions of their interval: evenly spread however
-  // many there are, and however many are added later.
-  const firstDelay = (c: RunnerCheck): number =>
-    c.spec.warmupMs !== undefined ? random() * c.spec.warmupMs : ((spread++ * GOLDEN) % 1) * c.intervalMs;
+  const firstDelay = (c: RunnerCheck): number => firstCheckDelay(spread++, c.intervalMs, c.spec.warmupMs, random);
 
   /** The weight a live real server counts with: its configured weight, lowered by a dynamic weight. */
   const healthWeight = (rs: RsEntry): number => (rs.weight === undefined ? rs.spec.weight : Math.min(rs.spec.weight, rs.weight));

@@ -36,10 +36,10 @@ function tcpConnect(target: CheckTarget, timeoutMs: number, signal?: AbortSignal
     socket = connect({ host: target.address, port: target.port });
     // Connected is all TCP_CHECK asks. Closing with a reset (as HAProxy's TCP checks do) leaves no TIME_WAIT
     // socket behind per check and saves the FIN exchange: at a thousand checks a second both add up.
-    socket.once('connect', () => {
+    socket.on('connect', () => {
       socket!.resetAndDestroy();
       finish(ok('connected'));
     });
-    socket.once('error', (err) => finish(fail(errorReason(err))));
+    socket.on('error', (err) => finish(fail(errorReason(err))));
   });
 }

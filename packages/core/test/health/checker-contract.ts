@@ -38,7 +38,8 @@ export function checkerContract(name: string, subject: () => ContractSubject): v
       const took = Date.now() - t0;
       expect(r).toEqual({ ok: false, reason: 'timeout after 150 ms' });
       expect(took).toBeGreaterThanOrEqual(140);
-      expect(took).toBeLessThan(1000);
+      // Well before anything else would end it (a busy machine may run the timer late).
+      expect(took).toBeLessThan(2500);
     });
 
     it('settles at once when aborted, and never blocks the event loop while waiting', async () => {
@@ -52,7 +53,7 @@ export function checkerContract(name: string, subject: () => ContractSubject): v
       const r = await p;
       clearInterval(tick);
       expect(r.ok).toBe(false);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(Date.now() - t0).toBeLessThan(2500);
       // The loop kept turning while the check waited (how often depends on how busy the machine is).
       expect(ticks).toBeGreaterThan(0);
     });

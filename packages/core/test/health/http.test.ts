@@ -67,7 +67,7 @@ describe('HTTP_GET', () => {
     await web.set('hang');
     const t0 = Date.now();
     expect(await http({ timeoutMs: 200 }).check()).toEqual({ ok: false, reason: 'timeout after 200 ms' });
-    expect(Date.now() - t0).toBeLessThan(800);
+    expect(Date.now() - t0).toBeLessThan(2500);
     await web.set('up');
   });
 
@@ -136,9 +136,8 @@ describe('HTTP_GET response reading', () => {
       setTimeout(() => s.write('Length: 5\r\n\r\nhel'), 20);
       setTimeout(() => s.write('lo'), 40);
     });
-    const t0 = Date.now();
+    // Within the 1 s timeout although the server never closes: Content-Length ended the body.
     expect(await check(srv.port, { digest: md5('hello') })).toEqual({ ok: true, reason: 'status 200, digest matches' });
-    expect(Date.now() - t0).toBeLessThan(900);
     await srv.close();
   });
 

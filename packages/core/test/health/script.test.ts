@@ -42,16 +42,18 @@ describe('MISC_CHECK', () => {
     // The shell obeys SIGTERM; its child ignores it and keeps touching a file until SIGKILL.
     const cmd = script('stubborn.sh', `sh -c 'trap "" TERM; while true; do touch ${marker}; sleep 0.05; done' &\nwait`);
     const t0 = Date.now();
-    expect(await run(cmd, false, 200)).toEqual({ ok: false, reason: 'timeout after 200 ms' });
-    expect(Date.now() - t0).toBeLessThan(700);
-    // Within the grace period (300 ms) the child that ignored SIGTERM is still running ...
+    const r = await createScriptChecker({ command: cmd, dynamic: false, timeoutMs: 200, killGraceMs: 1500 }).check();
+    expect(r).toEqual({ ok: false, reason: 'timeout after 200 ms' });
+    expect(Date.now() - t0).toBeLessThan(1400);
+    // During the grace period the child that ignored SIGTERM is still running ...
     rmSync(marker, { force: true });
-    await sleep(150);
-    expect(existsSync(marker)).toBe(true);
-    // ... after it, SIGKILL has taken the whole group: the marker is no longer refreshed.
-    await sleep(400);
-    rmSync(marker, { force: true });
-    await sleep(200);
+    await waitFor(() => existsSync(marker), 1000, 'the survivor touching its marker');
+    // ... and after it, SIGKILL has taken the whole group: the marker is no longer refreshed.
+    await waitFor(() => {
+      rmSync(marker, { force: true });
+      return Date.now() - t0 > 2500;
+    }, 5000, 'the grace period');
+    await sleep(300);
     expect(existsSync(marker)).toBe(false);
   });
 

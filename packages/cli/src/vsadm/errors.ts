@@ -50,3 +50,15 @@ export function ipvsStrerror(op: Op, errno: string | undefined): string {
   if (hit) return hit[2];
   return ANY_OP[e] ?? STRERROR[e] ?? `Unknown error ${e}`;
 }
+
+/**
+ * ipvsadm's message for the errno. vsd refusals the kernel has no equivalent for keep vsd's own words (they name
+ * the field and value): no errno, a dataplane limit, or a value the model bounds tighter than IPVS does.
+ */
+export function describeRefusal(cmd: Op, err: unknown): string {
+  const e = err as { code?: string; errno?: string; message?: string; details?: { field?: unknown } };
+  // The kernel looks an unknown scheduler or engine name up as a module and answers ENOENT.
+  if (e.code === 'VSD_ERR_VALIDATION' && /\.(scheduler|pe)$/.test(String(e.details?.field ?? ''))) return ipvsStrerror(cmd, 'ENOENT');
+  if (e.code === 'VSD_ERR_UNSUPPORTED_BY_DATAPLANE' || e.code === 'VSD_ERR_VALIDATION' || !e.errno) return `vsadm: ${e.message ?? String(err)}`;
+  return ipvsStrerror(cmd, e.errno);
+}

@@ -4,7 +4,7 @@
  */
 import { applyOps, type ControlClient, type DesiredState, type StateOp } from '@vsd/core';
 import { buildOp } from './build.js';
-import { ipvsStrerror } from './errors.js';
+import { describeRefusal } from './errors.js';
 import { VsadmExit } from './exit.js';
 import type { CommandName } from './options.js';
 import { parseCommand, type ParseContext } from './parse.js';
@@ -64,8 +64,7 @@ export async function applyRestore(plan: readonly PlannedOp[], client: ControlCl
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
     const failed = await findFailingLine(plan, client).catch(() => undefined);
-    const errno = (err as { errno?: string }).errno;
-    const message = failed ? `line ${failed.line}: ${ipvsStrerror(failed.cmd, errno)}` : ipvsStrerror('restore', errno);
+    const message = failed ? `line ${failed.line}: ${describeRefusal(failed.cmd, err)}` : describeRefusal('restore', err);
     throw new VsadmExit(255, `${message}\n`);
   }
 }

@@ -5,7 +5,7 @@
 import { ControlUnreachableError, createControlClient, type ControlClient } from '@vsd/core';
 import { buildOp } from './build.js';
 import { emptyCommand, type ParsedCommand } from './command.js';
-import { ipvsStrerror } from './errors.js';
+import { describeRefusal } from './errors.js';
 import { VsadmExit } from './exit.js';
 import { runList } from './list-command.js';
 import { parseCommand } from './parse.js';
@@ -89,19 +89,7 @@ async function execute(
     await client.post('/v1/transactions', { ops: [op] });
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
-    throw new VsadmExit(255, `${describeFailure(ce, err)}\n`);
+    throw new VsadmExit(255, `${describeRefusal(ce.cmd, err)}\n`);
   }
   return '';
-}
-
-/**
- * ipvsadm's message for the errno. vsd refusals the kernel has no equivalent for keep vsd's own words (they name
- * the field and value): no errno, a dataplane limit, or a value the model bounds tighter than IPVS does.
- */
-function describeFailure(ce: ParsedCommand, err: unknown): string {
-  const e = err as { code?: string; errno?: string; message?: string; details?: { field?: unknown } };
-  // The kernel looks an unknown scheduler or engine name up as a module and answers ENOENT.
-  if (e.code === 'VSD_ERR_VALIDATION' && /\.(scheduler|pe)$/.test(String(e.details?.field ?? ''))) return ipvsStrerror(ce.cmd, 'ENOENT');
-  if (e.code === 'VSD_ERR_UNSUPPORTED_BY_DATAPLANE' || e.code === 'VSD_ERR_VALIDATION' || !e.errno) return `vsadm: ${e.message ?? String(err)}`;
-  return ipvsStrerror(ce.cmd, e.errno);
 }

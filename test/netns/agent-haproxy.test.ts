@@ -9,7 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, waitFor, type Lab } from '../lib/netns.js';
-import { AGENT_BIN, KEY, fakeProc, inMountNs, mountNamespace, spawnIn, stopAll, writeAgentConfig } from './agent-helpers.js';
+import { agentArgs, KEY, fakeProc, inMountNs, mountNamespace, spawnIn, stopAll, writeAgentConfig } from './agent-helpers.js';
 
 describe('agents: HAProxy agent-check interop', () => {
   let lab: Lab;
@@ -67,7 +67,7 @@ describe('agents: HAProxy agent-check interop', () => {
     });
     const doc = JSON.parse((await import('node:fs')).readFileSync(cfg, 'utf8')) as Record<string, unknown>;
     writeFileSync(cfg, JSON.stringify({ ...doc, maintenance_file: maint() }));
-    agent = spawnIn(holder, process.execPath, [AGENT_BIN, '--config', cfg]);
+    agent = spawnIn(holder, process.execPath, agentArgs('--config', cfg));
     writeFileSync(
       join(dir, 'haproxy.cfg'),
       `global

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, waitFor, type Lab } from '../lib/netns.js';
-import { AGENT_BIN, KEY, fakeProc, realServer, startDispatcher, writeAgentConfig, type Dispatcher } from './agent-helpers.js';
+import { agentArgs, KEY, fakeProc, realServer, startDispatcher, writeAgentConfig, type Dispatcher } from './agent-helpers.js';
 
 const WEB = `require('http').createServer((q, s) => s.end(process.argv[1])).listen(8080, '0.0.0.0', () => process.stdout.write('listening\\n'))`;
 
@@ -68,7 +68,7 @@ virtual_servers:
         procRoot: fakeProc(join(dir, h, 'proc'), 0),
         probe: { http_get: { url: 'http://127.0.0.1:8080/' } },
       });
-      lab.host(h).spawn(process.execPath, [AGENT_BIN, '--config', cfg]);
+      lab.host(h).spawn(process.execPath, agentArgs('--config', cfg));
     }
     await waitFor('agents up', async () => (await vsd.client.get<{ agents: Array<{ state: string }> }>('/v1/agents')).agents.filter((a) => a.state === 'up').length === 2, 30_000);
   });

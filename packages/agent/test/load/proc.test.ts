@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countEstablished, cpuBusyFraction, parseCpuTimes, parseLoadavg, parseMemoryUsed, readProcSample } from '../../src/load/proc.js';
+import { EstablishedCounter, countEstablished, cpuBusyFraction, parseCpuTimes, parseLoadavg, parseMemoryUsed, readProcSample } from '../../src/load/proc.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
@@ -28,6 +28,18 @@ describe('/proc parsers', () => {
   it('counts ESTABLISHED sockets only', () => {
     expect(countEstablished(TCP)).toBe(2);
     expect(countEstablished('')).toBe(0);
+  });
+
+  it('counts the same while streaming the table in chunks of any size', () => {
+    const bytes = Buffer.from(TCP);
+    for (const size of [1, 3, 7, 64, bytes.length]) {
+      const c = new EstablishedCounter();
+      for (let i = 0; i < bytes.length; i += size) {
+        const chunk = bytes.subarray(i, i + size);
+        c.push(chunk, chunk.length);
+      }
+      expect(c.count).toBe(2);
+    }
   });
 
   it('samples the live /proc', async () => {

@@ -61,7 +61,7 @@ describe.each([
 
   it('our master, keepalived backup; we stop with priority 0 and keepalived takes over', async () => {
     const r = ours('lvs1', 150);
-    await r.waitState('MASTER', 10_000);
+    await r.waitState('MASTER');
     const ka = theirs('lvs2', 100);
     await ka.waitState('BACKUP');
     // keepalived would become master after Master_Down_Interval if it rejected our adverts.
@@ -79,7 +79,7 @@ describe.each([
     const ka = theirs('lvs1', 100);
     await ka.waitState('MASTER');
     const r = ours('lvs2', 200);
-    await r.waitState('MASTER', 10_000);
+    await r.waitState('MASTER');
     await ka.waitState('BACKUP', 5000);
     noDrops(r);
   });

@@ -110,8 +110,9 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     const changed = up !== svc.quorumUp && !atStart;
     svc.quorumUp = up;
     const wantSorry = !up && spec.sorryServer !== null;
-    if (wantSorry !== svc.sorryActive || (wantSorry && atStart)) {
-      overlay.setSorryServer(spec.key, wantSorry ? spec.sorryServer : null);
+    // Set whenever wanted (the overlay ignores a repeat), so a sorry server changed by a reload takes over at once.
+    if (wantSorry || svc.sorryActive) overlay.setSorryServer(spec.key, wantSorry ? spec.sorryServer : null);
+    if (wantSorry !== svc.sorryActive) {
       svc.sorryActive = wantSorry;
       const sorry = spec.sorryServer ? realServerKey(spec.sorryServer) : null;
       log.info({ service: spec.key, sorryServer: sorry }, wantSorry ? 'adding sorry server, removing alive servers from the pool' : 'removing sorry server');

@@ -342,6 +342,10 @@ describe('health monitor: configuration and status', () => {
     expect(l.rs(b!.port)).toMatchObject({ state: 'down', transitions: 1 });
     expect(l.rs(a!.port).checkers[0]!.checks).toBeGreaterThanOrEqual(before);
 
+    // A new sorry server on reload replaces the one in place.
+    l.monitor.configure([{ ...l.spec, sorryServer: { ...l.spec.sorryServer!, port: 10 } }]);
+    expect(Object.keys(l.table())).toEqual(['sorry 127.0.0.1:10']);
+
     // Lower the quorum on reload: gained at once.
     l.monitor.configure([{ ...l.spec, quorum: 1 }]);
     expect(Object.keys(l.table())).toEqual([key(a!)]);

@@ -137,9 +137,10 @@ describe('agent hub', () => {
     sockets.push(a.ws);
     a.send(report());
     await until('reported', () => hub.status().agents[0]?.state === 'up');
-    const t0 = Date.now();
+    const t0 = hub.status().agents[0]!.lastReportAt!;
     await until('silent', () => overlay.view('tcp 10.0.0.100:80', '10.0.0.1:80').factor === 0);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    // silent_after 3 x interval 0.1 s after the last report, never earlier
+    expect(Date.now() - t0).toBeGreaterThan(300);
     expect(hub.status().agents[0]?.state).toBe('silent');
     a.send(report({ seq: 2 }));
     await until('back', () => overlay.view('tcp 10.0.0.100:80', '10.0.0.1:80').factor === 1);

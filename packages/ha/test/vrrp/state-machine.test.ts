@@ -319,3 +319,33 @@ describe('preempt_delay from startup (keepalived)', () => {
     expect(b.sm.state).toBe('MASTER');
   });
 });
+
+describe('remaining transitions', () => {
+  it('BACKUP -> FAULT (silent), FAULT -> STOP, and an owner leaves FAULT straight to MASTER', () => {
+    const { sm, sent, transitions } = setup();
+    sm.start();
+    sm.setFault(true);
+    expect(transitions.at(-1)).toMatchObject({ from: 'BACKUP', to: 'FAULT', reason: 'fault' });
+    expect(sent).toEqual([]);
+    sm.stop();
+    expect(transitions.at(-1)).toMatchObject({ from: 'FAULT', to: 'STOP', reason: 'shutdown' });
+    const owner = setup({ priority: 255 });
+    owner.sm.start();
+    owner.sm.setFault(true);
+    owner.sm.setFault(false);
+    expect(owner.transitions.map((t) => `${t.from}>${t.to}:${t.reason}`)).toEqual([
+      'INIT>MASTER:startup-owner',
+      'MASTER>FAULT:fault',
+      'FAULT>MASTER:fault-cleared',
+    ]);
+    expect(owner.sent.map((s) => s.priority)).toEqual([255, 0, 255]);
+  });
+  it('an owner master yields only to another owner with a higher address', () => {
+    const { sm } = setup({ priority: 255, primaryAddress: '10.0.0.11' });
+    sm.start();
+    sm.receive(advert(254), PEER);
+    expect(sm.state).toBe('MASTER');
+    sm.receive(advert(255), '10.0.0.12');
+    expect(sm.state).toBe('BACKUP');
+  });
+});

@@ -150,4 +150,19 @@ describe('VRRP unicast peers and IPv6', () => {
     await lvs2.stop('SIGTERM');
     await waitFor('notify STOP', () => readFileSync(record, 'utf8').includes('INSTANCE VI_1 STOP 100'));
   });
+
+  it('v3_checksum_as_v2 puts the RFC 9568 IPv4 checksum on the wire: our backup accepts it, keepalived 2.2.7 does not', async () => {
+    const cfg = (priority: number) => ({ interface: 'eth0', vrid: 58, priority, advert_int: 0.1, v3_checksum_as_v2: true, vips: ['10.77.0.100/24'] });
+    const lvs1 = start('lvs1', cfg(150));
+    await lvs1.waitState('MASTER');
+    const lvs2 = start('lvs2', cfg(100));
+    await lvs2.waitState('BACKUP');
+    await new Promise((res) => setTimeout(res, 600));
+    expect(lvs2.state()).toBe('BACKUP');
+    expect(lvs2.lines.filter((l) => l.msg === 'VRRP packet dropped')).toEqual([]);
+    await lvs2.stop('SIGKILL');
+    const ka = startKeepalived(lab.host('lvs2'), dir, { version: 3, vrid: 58, priority: 100, advertInt: 0.1, vips: ['10.77.0.100/24'] });
+    kas.push(ka);
+    await waitFor('keepalived rejects the checksum', () => ka.output().includes('Invalid VRRPv3 checksum'));
+  });
 });

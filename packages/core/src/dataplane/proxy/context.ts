@@ -4,8 +4,26 @@ import type { Timeouts } from '../../model/schema.js';
 import type { Estimator } from './stats.js';
 import type { WorkerPool } from './workers.js';
 
-/** Whether to send a PROXY protocol v2 header to a real server of a service. */
-export type ProxyProtocolOption = boolean | ((serviceKey: string, realServerKey: string) => boolean);
+/**
+ * Whether to send a PROXY protocol v2 header to a real server of a service: to all or none, to every real
+ * server of the listed services ("tcp 10.0.0.1:80") and to the listed real servers ("10.0.0.2:80", any
+ * service), or as decided by a function.
+ */
+export type ProxyProtocolOption =
+  | boolean
+  | { services?: readonly string[]; realServers?: readonly string[] }
+  | ((serviceKey: string, realServerKey: string) => boolean);
+
+export function proxyProtocolPredicate(option: ProxyProtocolOption | undefined): (serviceKey: string, realServerKey: string) => boolean {
+  if (typeof option === 'function') return option;
+  if (option === undefined || typeof option === 'boolean') {
+    const v = option ?? false;
+    return () => v;
+  }
+  const services = new Set(option.services ?? []);
+  const realServers = new Set(option.realServers ?? []);
+  return (svc, rs) => services.has(svc) || realServers.has(rs);
+}
 
 export interface ProxyDataplaneOptions {
   logger?: Logger;

@@ -8,7 +8,7 @@ import { silentLogger } from '../../logger.js';
 import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
 import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
 import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';
-import type { ProxyContext, ProxyCounters, ProxyDataplaneOptions } from './context.js';
+import { proxyProtocolPredicate, type ProxyContext, type ProxyCounters, type ProxyDataplaneOptions } from './context.js';
 import { ProxyService } from './service.js';
 import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
@@ -31,7 +31,6 @@ interface Entry {
 
 export function createProxyDataplane(options: ProxyDataplaneOptions = {}): ProxyDataplane {
   const log = (options.logger ?? silentLogger).child({ component: 'dataplane', dataplane: 'proxy' });
-  const pp = options.proxyProtocol ?? false;
   const ctx: ProxyContext = {
     log,
     timeouts: { ...DEFAULT_TIMEOUTS },
@@ -40,7 +39,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     expireQuiescentTemplate: options.expireQuiescentTemplate ?? false,
     estimator: new Estimator(),
     counters: { connectFailures: 0, retries: 0, noDestination: 0 },
-    proxyProtocol: typeof pp === 'function' ? pp : () => pp,
+    proxyProtocol: proxyProtocolPredicate(options.proxyProtocol),
     pool: null,
   };
   const bindFreely = options.bindFreely ?? true;
@@ -157,7 +156,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       const n = options.workers ?? 0;
       if (n > 0 && !ctx.pool) {
         ctx.pool = new WorkerPool(ctx, n, options.workerScript ?? defaultWorkerScript());
-        ctx.pool.start();
+        await ctx.pool.start();
       }
       sweepTimer = setInterval(sweep, options.sweepIntervalMs ?? 1000);
       sweepTimer.unref();

@@ -14,6 +14,7 @@ export type ToWorker =
 
 /** Worker -> primary. `s` carries [id, inPkts, inBytes, outPkts, outBytes] deltas, flattened. */
 export type FromWorker =
+  | { t: 'ready' }
   | { t: 'e'; id: number }
   | { t: 'f'; id: number; reason: string }
   | { t: 'w'; id: number }

@@ -176,6 +176,8 @@ setInterval(() => {
   if (d.length) send({ t: 's', d });
 }, STATS_FLUSH_MS);
 
+send({ t: 'ready' });
+
 // The primary going away ends the worker: its connections would have no accounting left.
 process.on('disconnect', () => {
   for (const c of conns.values()) c.destroy(false);

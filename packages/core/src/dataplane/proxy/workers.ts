@@ -44,9 +44,26 @@ export class WorkerPool {
     private readonly script: string,
   ) {}
 
-  start(): void {
+  /** Fork the workers and wait until each has said it is ready (bounded: a worker that never answers still gets work). */
+  async start(timeoutMs = 10_000): Promise<void> {
     if (!existsSync(this.script)) throw new ValidationError('workerScript', this.script, 'the proxy worker entry does not exist (run pnpm build)');
     for (let i = 0; i < this.size; i++) this.workers.push(this.spawn());
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, timeoutMs);
+            const onMsg = (m: FromWorker): void => {
+              if (m.t !== 'ready') return;
+              clearTimeout(t);
+              w.child.off('message', onMsg);
+              resolve();
+            };
+            w.child.on('message', onMsg);
+            w.child.once('exit', () => resolve());
+          }),
+      ),
+    );
   }
 
   private spawn(): Worker {
@@ -67,6 +84,7 @@ export class WorkerPool {
   }
 
   private receive(w: Worker, m: FromWorker): void {
+    if (m.t === 'ready') return;
     if (m.t === 's') {
       for (let i = 0; i < m.d.length; i += 5) w.conns.get(m.d[i]!)?.count(m.d, i + 1);
       return;

@@ -111,7 +111,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
     onA.socket.write('ping');
     expect(await echoed).toBe('ping');
     await onA.close();
-    await until(async () => !(await dp.connections()).some((e) => e.destination.port === a.port), 2000, 'A connection gone');
+    await until(async () => !(await dp.connections()).some((e) => e.destination.port === a.port), 5000, 'A connection gone');
   });
 
   it('keeps connections of a removed virtual service and stops listening', async () => {

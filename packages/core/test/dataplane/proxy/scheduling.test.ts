@@ -54,7 +54,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     // Free the one on A: the next connection must go there.
     const onA = c1.name === 'A' ? c1 : c2;
     await onA.close();
-    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 0, 2000, 'A to drop to 0 active');
+    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 0, 5000, 'A to drop to 0 active');
     const c3 = await dial(vport);
     clients.push(c3);
     expect(c3.name).toBe('A');
@@ -75,7 +75,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     expect(st!.dests.map((d) => d.activeConns)).toEqual([4, 2]);
     // Close three on A: wlc must now prefer A (1/2 < 2/1).
     for (const c of clients.filter((x) => x.name === 'A').slice(0, 3)) await c.close();
-    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 1, 2000, 'A at 1 active');
+    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 1, 5000, 'A at 1 active');
     const next = await dial(vport);
     clients.push(next);
     expect(next.name).toBe('A');
@@ -106,7 +106,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     expect([first.name, second.name]).toEqual(['B', 'A']);
     for (let i = 0; i < 3; i++) expect(await nameOf(vport)).toBe('B');
     await second.close();
-    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 0, 2000, 'A free');
+    await until(async () => (await dp.status())[0]!.dests[0]!.activeConns === 0, 5000, 'A free');
     const seen = [await nameOf(vport), await nameOf(vport)];
     expect(seen.sort()).toEqual(['A', 'B']);
   });

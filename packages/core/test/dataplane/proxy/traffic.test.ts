@@ -54,7 +54,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     const r = await reply;
     expect(r.length).toBe(REPLY);
     expect(got).toBe(REQUEST);
-    await until(() => dp.connectionCount() === 0, 2000, 'connection to end');
+    await until(() => dp.connectionCount() === 0, 5000, 'connection to end');
     const [st] = await dp.status();
     for (const counters of [st!.counters, st!.dests[0]!.counters]) {
       expect(counters.conns).toBe(1);
@@ -73,10 +73,10 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
-    await until(async () => (await dp.connections()).some((e) => e.state === 'ESTABLISHED'), 2000, 'ESTABLISHED');
+    await until(async () => (await dp.connections()).some((e) => e.state === 'ESTABLISHED'), 5000, 'ESTABLISHED');
     expect((await dp.status())[0]!.dests[0]!.activeConns).toBe(1);
     c.end();
-    await until(async () => (await dp.connections()).some((e) => e.state === 'FIN_WAIT'), 2000, 'FIN_WAIT');
+    await until(async () => (await dp.connections()).some((e) => e.state === 'FIN_WAIT'), 5000, 'FIN_WAIT');
     const d = (await dp.status())[0]!.dests[0]!;
     expect([d.activeConns, d.inactiveConns]).toEqual([0, 1]);
     const [e] = await dp.connections();
@@ -127,7 +127,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
     c.write('hello');
-    await until(() => Buffer.concat(firstBytes).length >= 28 + 5, 2000, 'header and payload');
+    await until(() => Buffer.concat(firstBytes).length >= 28 + 5, 5000, 'header and payload');
     const got = Buffer.concat(firstBytes);
     const expected = Buffer.concat([
       PROXY_V2_SIGNATURE,
@@ -137,7 +137,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     ]);
     expect(got.toString('hex')).toBe(expected.toString('hex'));
     // The header is not client payload: it is not counted.
-    await until(async () => (await dp.status())[0]!.counters.inBytes === 5, 2000, 'inBytes = 5');
+    await until(async () => (await dp.status())[0]!.counters.inBytes === 5, 5000, 'inBytes = 5');
     c.destroy();
   });
 });

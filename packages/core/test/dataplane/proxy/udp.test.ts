@@ -38,7 +38,7 @@ describe('proxy dataplane: UDP flows', () => {
     const entries = await dp.connections();
     expect(entries.map((e) => e.state)).toEqual(['UDP', 'UDP']);
     expect(entries[0]!.protocol).toBe('UDP');
-    await until(() => dp.connectionCount() === 0, 2000, 'flows to idle out');
+    await until(() => dp.connectionCount() === 0, 5000, 'flows to idle out');
     expect((await dp.status())[0]!.dests.map((d) => d.inactiveConns)).toEqual([0, 0]);
     // c1's next datagram is a new flow: rr continues after c2's pick.
     expect((await c1.ask(vport, 'again')).split(':')[0]).toBe(owner);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { proxyProtocolPredicate } from '../../../src/dataplane/proxy/context.js';
 import { encodeProxyV2 } from '../../../src/dataplane/proxy/proxy-protocol.js';
 import { Stats } from '../../../src/dataplane/proxy/stats.js';
 
@@ -46,5 +47,16 @@ describe('encodeProxyV2', () => {
     // "::ffff:10.0.0.1" alone would be IPv4; with an IPv6 destination both become IPv6.
     expect(h[13]).toBe(0x22);
     expect(h.subarray(16, 32).toString('hex')).toBe('00000000000000000000ffff0a000001');
+  });
+});
+
+describe('proxyProtocolPredicate', () => {
+  it('selects by service, by real server, or everything', () => {
+    const p = proxyProtocolPredicate({ services: ['tcp 10.0.0.1:80'], realServers: ['10.0.0.9:8080'] });
+    expect(p('tcp 10.0.0.1:80', '10.0.0.2:80')).toBe(true);
+    expect(p('tcp 10.0.0.1:443', '10.0.0.9:8080')).toBe(true);
+    expect(p('tcp 10.0.0.1:443', '10.0.0.2:443')).toBe(false);
+    expect(proxyProtocolPredicate(true)('a', 'b')).toBe(true);
+    expect(proxyProtocolPredicate(undefined)('a', 'b')).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * vsadm + a real vsd (`--dataplane none`) against every recorded ipvsadm 1.31 command: stdout, stderr and exit
  * status byte for byte, except the deviations listed in golden-cases.ts. Commands run through runVsadm() over
- * vsd's real control socket; the seed workflow (issue 4, item 5) also runs through the vsadm binary itself.
+ * vsd's real control socket; the seed workflow (issue 4, item 5) also runs through the vsadm binary itself,
+ * against a second vsd, while the in-process cases run (each vsadm process spends most of its time loading).
  * Needs `pnpm build`: vsd and vsadm are started from dist/.
  */
 import { execFile } from 'node:child_process';
@@ -11,27 +12,49 @@ import { createControlClient, type ControlClient, type DesiredState, type StateO
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/vsadm/resolve.js';
 import { runVsadm } from '../../src/vsadm/run.js';
-import { asIpvsadm, expectationsFor, loadGolden, type GoldenCase } from './golden-cases.js';
+import { asIpvsadm, expectationsFor, loadGolden, type GoldenCase, type GoldenCommand } from './golden-cases.js';
 import { builtBinaries, startVsd, VSADM_BIN, type VsdProcess } from './vsd-process.js';
 
 const SYSFS = fileURLToPath(new URL('./sysfs-net', import.meta.url));
 const cases = loadGolden();
 let vsd: VsdProcess;
+let vsdForBinary: VsdProcess;
 let client: ControlClient;
 const savedSysfs = process.env.VSADM_SYSFS_NET;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+let seedThroughBinary: Promise<{ command: GoldenCommand; got: Outcome }[]>;
+let unreachableThroughBinary: Promise<Outcome>;
 
 beforeAll(async () => {
   if (!builtBinaries()) throw new Error('packages/cli/dist is missing: run `pnpm build` before this test');
   process.env.VSADM_SYSFS_NET = SYSFS;
-  vsd = await startVsd();
+  [vsd, vsdForBinary] = await Promise.all([startVsd(), startVsd()]);
   client = createControlClient({ socket: vsd.socket });
-}, 30_000);
+  seedThroughBinary = runSeedThroughBinary(vsdForBinary.socket);
+  unreachableThroughBinary = vsadmBinary(['-ln'], `${vsd.dir}/nobody.sock`);
+  // Awaited by the tests below; keep an early failure from being reported as unhandled meanwhile.
+  seedThroughBinary.catch(() => undefined);
+}, 40_000);
 
 afterAll(async () => {
   if (savedSysfs === undefined) delete process.env.VSADM_SYSFS_NET;
   else process.env.VSADM_SYSFS_NET = savedSysfs;
-  await vsd?.stop();
-});
+  await Promise.allSettled([seedThroughBinary, unreachableThroughBinary]);
+  await Promise.all([vsd?.stop(), vsdForBinary?.stop()]);
+}, 120_000);
+
+/** The seed workflow, one vsadm process per command, on a vsd of its own. */
+async function runSeedThroughBinary(socket: string): Promise<{ command: GoldenCommand; got: Outcome }[]> {
+  const seed = cases.find((c) => c.name === 'seed-workflow') as GoldenCase;
+  const out: { command: GoldenCommand; got: Outcome }[] = [];
+  for (const command of seed.commands) out.push({ command, got: await vsadmBinary(command.argv, socket, command.stdin) });
+  return out;
+}
 
 /** What the recorder does before every case: flush, stop sync daemons, default timeouts. */
 async function reset(): Promise<void> {
@@ -104,18 +127,19 @@ async function vsadmBinary(args: string[], socket: string, stdin?: string): Prom
 
 describe('the vsadm binary', () => {
   it('runs the seed workflow verbatim (-C; -A; -a x4; -ln; -d; -S; -D; -C; -R < saved; -ln)', async () => {
-    await reset();
-    const seed = cases.find((c) => c.name === 'seed-workflow') as GoldenCase;
-    for (const k of seed.commands) {
-      const r = await vsadmBinary(k.argv, vsd.socket, k.stdin);
-      expect({ argv: k.argv, ...r, stderr: asIpvsadm(r.stderr) }).toEqual({ argv: k.argv, code: k.exitCode, stdout: k.stdout, stderr: k.stderr });
+    const runs = await seedThroughBinary;
+    expect(runs).toHaveLength(16);
+    for (const { command: k, got } of runs) {
+      expect({ argv: k.argv, ...got, stderr: asIpvsadm(got.stderr) }).toEqual({ argv: k.argv, code: k.exitCode, stdout: k.stdout, stderr: k.stderr });
     }
   }, 120_000);
 
   it('says in one line that vsd is not running, and exits 2', async () => {
-    const r = await vsadmBinary(['-ln'], `${vsd.dir}/nobody.sock`);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`vsadm: cannot reach vsd at ${vsd.dir}/nobody.sock (ENOENT): start it with \`vsd --config /etc/vsd/vsd.yaml\`\n`);
-    expect(r.stdout).toBe('');
-  }, 30_000);
+    const r = await unreachableThroughBinary;
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `vsadm: cannot reach vsd at ${vsd.dir}/nobody.sock (ENOENT): start it with \`vsd --config /etc/vsd/vsd.yaml\`\n`,
+    });
+  }, 60_000);
 });

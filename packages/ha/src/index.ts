@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './instance-api.js';
 export * from './instance.js';
 export * from './notify.js';
 export * from './track.js';

@@ -6,84 +6,18 @@
 import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
 import { silentLogger, type Logger } from '@vsd/core';
+import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
 import { intervalCs, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
 import { ifIndex } from './io/libc.js';
 import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
-import { openVrrpTransport, type ReceivedPacket, type VrrpTransport, type VrrpTransportOptions } from './io/vrrp-socket.js';
-import { notifyArgs, spawnNotify, type NotifyRunner, type NotifyState } from './notify.js';
+import { openVrrpTransport, type ReceivedPacket, type VrrpTransport } from './io/vrrp-socket.js';
+import { notifyArgs, spawnNotify, type NotifyState } from './notify.js';
 import { effectivePriority, InterfaceTracker, runCommand, ScriptTracker, sysfsLinkUp, type Tracker } from './track.js';
 import { familyOf, type Family } from './vrrp/addr.js';
 import { checkAdvert, decodeAdvert, encodeAdvert, VRRP_GROUP_V4, VRRP_GROUP_V6, type DropReason, type LocalView } from './vrrp/codec.js';
 import { GarpSchedule } from './vrrp/garp-schedule.js';
 import { systemTimers, VrrpStateMachine, type Timers, type Transition, type VrrpState } from './vrrp/state-machine.js';
-
-export interface InterfaceInfo {
-  ifindex: number;
-  /** IPv4: primary address; IPv6: link-local address. */
-  primary: string;
-}
-
-export interface VrrpInstanceDeps {
-  logger?: Logger;
-  timers?: Timers;
-  openTransport?: (options: VrrpTransportOptions) => VrrpTransport;
-  addresses?: AddressManager;
-  openAnnouncer?: (ifname: string, ifindex: number) => Announcer;
-  interfaceInfo?: (ifname: string, family: Family, exclude: readonly string[]) => InterfaceInfo;
-  linkUp?: (ifname: string) => Promise<boolean> | boolean;
-  runCommand?: (command: string, args: string[], timeoutMs: number) => Promise<number>;
-  notify?: NotifyRunner;
-}
-
-export interface VrrpCounters {
-  advertsSent: number;
-  advertsReceived: number;
-  priorityZeroSent: number;
-  priorityZeroReceived: number;
-  dropped: Partial<Record<DropReason, number>>;
-  transitions: number;
-  announcementsSent: number;
-  errors: number;
-}
-
-export interface VrrpStatus {
-  instance: string;
-  interface: string;
-  vrid: number;
-  version: 2 | 3;
-  state: VrrpState;
-  priority: number;
-  basePriority: number;
-  advertisedPriority: number;
-  advertIntervalCs: number;
-  masterAdverIntervalCs: number;
-  masterAddress: string | null;
-  primaryAddress: string;
-  lastTransition: (Transition & { atIso: string }) | null;
-  vipsHeld: string[];
-  holds: { resign: boolean; takeover: boolean };
-  counters: VrrpCounters;
-}
-
-export interface VrrpInstance {
-  start(): Promise<void>;
-  /** Priority-0 advert if master, VIPs removed, sockets closed. */
-  stop(): Promise<void>;
-  /** Master gives up now (vsctl failover); true if it was master. */
-  resign(): boolean;
-  /** Backup becomes master now (vsctl takeover); true if it was backup. */
-  takeover(): boolean;
-  /** Ends a resign/takeover hold. */
-  release(): void;
-  status(): VrrpStatus;
-  /** Returns an unsubscribe function. */
-  onStateChange(listener: (t: Transition) => void): () => void;
-  /** Called after VIPs were added (entering MASTER) or removed, with the VIPs now held. Returns an unsubscribe. */
-  onVipsChange(listener: (held: string[]) => void): () => void;
-  /** Resolves once the VIP additions/removals queued so far are done. */
-  settled(): Promise<void>;
-}
 
 export function createVrrpInstance(config: HaConfig, deps: VrrpInstanceDeps = {}): VrrpInstance {
   return new Instance(config, deps);

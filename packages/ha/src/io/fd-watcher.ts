@@ -13,7 +13,7 @@ export class FdWatcher {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly fd: number,
+    fd: number,
     private readonly onReadable: () => void,
     private readonly onError: (err: Error) => void = () => {},
   ) {

@@ -16,10 +16,11 @@ describe('FdWatcher (poll on the libuv pool)', () => {
       wake();
     });
     watcher.start();
-    // The loop stays free while the poll is pending: a timer fires on time.
+    // The loop stays free while the poll (timeout -1) is pending: a blocked loop would never run this timer.
+    // Bounds are loose on purpose: a loaded CI host delays timers, but a blocked loop or lost wake-up hangs.
     const t0 = performance.now();
     await new Promise((res) => setTimeout(res, 20));
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(5000);
     for (const byte of [1, 2, 3]) {
       const seen = new Promise<void>((res) => (wake = res));
       libc().write(w, Buffer.from([byte]), 1);
@@ -28,7 +29,7 @@ describe('FdWatcher (poll on the libuv pool)', () => {
     expect(got).toEqual([1, 2, 3]);
     const c0 = performance.now();
     await watcher.close();
-    expect(performance.now() - c0).toBeLessThan(100);
+    expect(performance.now() - c0).toBeLessThan(2000);
     libc().close(r);
     libc().close(w);
   });

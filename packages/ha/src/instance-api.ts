@@ -1,0 +1,76 @@
+/** The public contract of a VRRP instance: what the vsd daemon and vsctl program against. */
+import type { Logger } from '@vsd/core';
+import type { Announcer } from './io/announce.js';
+import type { AddressManager } from './io/rtnetlink.js';
+import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
+import type { NotifyRunner } from './notify.js';
+import type { Family } from './vrrp/addr.js';
+import type { DropReason } from './vrrp/codec.js';
+import type { Timers, Transition, VrrpState } from './vrrp/state-machine.js';
+
+export interface InterfaceInfo {
+  ifindex: number;
+  /** IPv4: primary address; IPv6: link-local address. */
+  primary: string;
+}
+
+export interface VrrpInstanceDeps {
+  logger?: Logger;
+  timers?: Timers;
+  openTransport?: (options: VrrpTransportOptions) => VrrpTransport;
+  addresses?: AddressManager;
+  openAnnouncer?: (ifname: string, ifindex: number) => Announcer;
+  interfaceInfo?: (ifname: string, family: Family, exclude: readonly string[]) => InterfaceInfo;
+  linkUp?: (ifname: string) => Promise<boolean> | boolean;
+  runCommand?: (command: string, args: string[], timeoutMs: number) => Promise<number>;
+  notify?: NotifyRunner;
+}
+
+export interface VrrpCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  dropped: Partial<Record<DropReason, number>>;
+  transitions: number;
+  announcementsSent: number;
+  errors: number;
+}
+
+export interface VrrpStatus {
+  instance: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  state: VrrpState;
+  priority: number;
+  basePriority: number;
+  advertisedPriority: number;
+  advertIntervalCs: number;
+  masterAdverIntervalCs: number;
+  masterAddress: string | null;
+  primaryAddress: string;
+  lastTransition: (Transition & { atIso: string }) | null;
+  vipsHeld: string[];
+  holds: { resign: boolean; takeover: boolean };
+  counters: VrrpCounters;
+}
+
+export interface VrrpInstance {
+  start(): Promise<void>;
+  /** Priority-0 advert if master, VIPs removed, sockets closed. */
+  stop(): Promise<void>;
+  /** Master gives up now (vsctl failover); true if it was master. */
+  resign(): boolean;
+  /** Backup becomes master now (vsctl takeover); true if it was backup. */
+  takeover(): boolean;
+  /** Ends a resign/takeover hold. */
+  release(): void;
+  status(): VrrpStatus;
+  /** Returns an unsubscribe function. */
+  onStateChange(listener: (t: Transition) => void): () => void;
+  /** Called after VIPs were added (entering MASTER) or removed, with the VIPs now held. Returns an unsubscribe. */
+  onVipsChange(listener: (held: string[]) => void): () => void;
+  /** Resolves once the VIP additions/removals queued so far are done. */
+  settled(): Promise<void>;
+}

@@ -172,9 +172,10 @@ export class VrrpStateMachine {
 
   /** Master gives up at once: priority-0 advert, then backup without preempting until release(). */
   resign(): boolean {
+    // Refused (no side effect) unless master: the caller reports the state to the operator.
+    if (this.stateValue !== 'MASTER') return false;
     this.resignHold = true;
     this.takeoverPriority = undefined;
-    if (this.stateValue !== 'MASTER') return false;
     this.hooks.send(0);
     this.clearAdverTimer();
     this.masterAddressValue = undefined;

@@ -260,6 +260,12 @@ describe('operator actions', () => {
     timers.advance(sm.masterDownMs());
     expect(sm.state).toBe('MASTER');
   });
+  it('resign() on a backup is refused without side effects', () => {
+    const { sm } = setup();
+    sm.start();
+    expect(sm.resign()).toBe(false);
+    expect(sm.holds).toEqual({ resign: false, takeover: false });
+  });
   it('resign() without a peer: the down timer still brings us back as master', () => {
     const { sm, timers } = setup();
     sm.start();

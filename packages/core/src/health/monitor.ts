@@ -90,7 +90,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const applyOverlay = (svc: SvcEntry, rs: RsEntry): void => {
     const { key } = svc.spec;
     if (!rs.alive) {
-      const remove = !svc.spec.inhibitOnFailure;
+      const remove = !(rs.spec.inhibitOnFailure ?? svc.spec.inhibitOnFailure);
       overlay.set(HEALTH_SOURCE, key, rs.key, { factor: 0, remove, reason: `${rs.checker ?? 'health'}: ${rs.reason}` });
     } else if (rs.weight !== undefined) {
       const factor = rs.spec.weight > 0 ? Math.min(1, rs.weight / rs.spec.weight) : 0;
@@ -148,8 +148,9 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       rs.transitions++;
       rs.since = Date.now();
       const fields = { service: svc.spec.key, realServer: rs.key, checker: change.checker, reason: change.reason };
-      if (rs.alive) log.info(fields, svc.spec.inhibitOnFailure ? 'enabling real server' : 'adding real server');
-      else log.warn({ ...fields, inhibit: svc.spec.inhibitOnFailure }, svc.spec.inhibitOnFailure ? 'disabling real server (weight 0)' : 'removing real server');
+      const inhibit = rs.spec.inhibitOnFailure ?? svc.spec.inhibitOnFailure;
+      if (rs.alive) log.info(fields, inhibit ? 'enabling real server' : 'adding real server');
+      else log.warn({ ...fields, inhibit }, inhibit ? 'disabling real server (weight 0)' : 'removing real server');
       emit({ type: 'realserver', service: svc.spec.key, realServer: rs.key, alive: rs.alive, checker: change.checker, reason: change.reason });
     } else {
       log.info({ service: svc.spec.key, realServer: rs.key, checker: change.checker, weight: rs.weight }, 'dynamic weight changed');

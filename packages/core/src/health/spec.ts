@@ -11,6 +11,8 @@ export interface HealthServiceInput {
   options?: Record<string, unknown>;
   /** Parsed checks by real server key ("ADDR:PORT"); a real server without an entry has no checks. */
   checks?: ReadonlyMap<string, readonly CheckSpec[]> | Readonly<Record<string, readonly CheckSpec[]>>;
+  /** Real servers (by key) with their own inhibit_on_failure (keepalived allows it in a real_server block). */
+  inhibitOnFailure?: Readonly<Record<string, boolean>>;
   /** Forwarding method of the sorry server (keepalived: sorry_server_lvs_method, default the service's). */
   sorryForwarding?: ForwardingMethod;
   /** Field prefix for errors, e.g. "virtual_servers.0". */
@@ -46,6 +48,7 @@ export function buildHealthService(input: HealthServiceInput): HealthServiceSpec
       port: rs.port,
       weight: rs.weight,
       checks: [...lookup(realServerKey(rs))],
+      ...(input.inhibitOnFailure?.[realServerKey(rs)] !== undefined ? { inhibitOnFailure: input.inhibitOnFailure[realServerKey(rs)] } : {}),
     })),
   };
 }

@@ -9,6 +9,8 @@ export interface HealthRealServerSpec {
   weight: number;
   /** All must pass. None: the real server is always alive. */
   checks: CheckSpec[];
+  /** keepalived's real_server-level inhibit_on_failure; the virtual server's when absent. */
+  inhibitOnFailure?: boolean;
 }
 
 export interface HealthServiceSpec {

@@ -74,6 +74,17 @@ describe('health monitor: failure and recovery', () => {
     expect(l.service.realServers[1]!.weight).toBe(5);
   });
 
+  it("honours a real server's own inhibit_on_failure over the virtual server's", async () => {
+    const [a, b] = await backends(2);
+    const l = lab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, weight: 4, checks: [tcp()] }], { delay_loop: 0.05 });
+    l.monitor.configure([{ ...l.spec, realServers: [l.spec.realServers[0]!, { ...l.spec.realServers[1]!, inhibitOnFailure: true }] }]);
+    l.monitor.start();
+    await a!.set('down');
+    await b!.set('down');
+    await waitFor(() => l.rs(a!.port).state === 'down' && l.rs(b!.port).state === 'down', 8000, 'both down');
+    expect(l.table()).toEqual({ [key(b!)]: 0 });
+  });
+
   it('takes down a server that accepts but never answers (timeout), one that answers a wrong status, and one with a wrong body', async () => {
     const [hang, wrong, body] = await backends(3);
     const digest = createHash('md5').update('hello\n').digest('hex');

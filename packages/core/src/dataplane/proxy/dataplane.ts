@@ -72,6 +72,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   const openListener = async (e: Entry): Promise<void> => {
     clearTimeout(e.retryTimer);
     e.retryTimer = undefined;
+    if (e.listener instanceof UdpListener && e.listener.isOpen) return;
     const l = e.listener ?? (e.svc.service.protocol === 'udp' ? new UdpListener(e.svc, ctx) : new TcpListener(e.svc, ctx));
     try {
       await l.open(bindFreely);

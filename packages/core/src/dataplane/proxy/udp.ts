@@ -99,6 +99,11 @@ export class UdpListener {
     }
   }
 
+  /** Bound and not released: a revived service keeps using it. */
+  get isOpen(): boolean {
+    return this.open_;
+  }
+
   get flowCount(): number {
     return this.flows.size;
   }

@@ -66,4 +66,25 @@ describe('proxy dataplane: UDP flows', () => {
       Buffer.concat([header, Buffer.from('p2')]).toString('hex'),
     ]);
   });
+
+  it('keeps a flow of a removed UDP service and serves again when the service comes back', async () => {
+    const a = await udpBackend('A');
+    closers.push(a.close);
+    const vport = await freePort('udp');
+    dp = createProxyDataplane({ udpIdleTimeoutMs: 5000 });
+    await dp.start();
+    const t = table({ protocol: 'udp', port: vport, dests: [{ port: a.port }] });
+    await dp.reconcile(t);
+    const c1 = await udpClient();
+    const c2 = await udpClient();
+    closers.push(c1.close, c2.close);
+    expect(await c1.ask(vport, 'a')).toBe('A:a');
+    await dp.reconcile([]);
+    // The live flow still works; a new client is not served.
+    expect(await c1.ask(vport, 'b')).toBe('A:b');
+    await expect(c2.ask(vport, 'x')).rejects.toThrow('no UDP reply');
+    await dp.reconcile(t);
+    expect(await c2.ask(vport, 'y')).toBe('A:y');
+    expect(dp.connectionCount()).toBe(2);
+  });
 });

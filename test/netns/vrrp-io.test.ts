@@ -32,9 +32,10 @@ describe('raw VRRP socket I/O', () => {
     // Idle, the pool hop costs ~35 us per receive (raw p50 0.32 ms vs UDP 0.25 ms). Under CPU contention it grows
     // with the extra thread wake-up, so the bound is what matters for VRRP: far below the 50 ms advert interval.
     expect(result.raw.p50).toBeLessThan(5);
-    expect(result.closeMs).toBeLessThan(50);
+    // Without the self-pipe wake-up close() would wait forever; the bound leaves room for a loaded host (idle: ~1 ms).
+    expect(result.closeMs).toBeLessThan(1000);
     echo.kill('SIGTERM');
     const closed = await waitFor('echo closed', () => echoLines.find((l) => typeof l.closeMs === 'number'));
-    expect(closed!.closeMs as number).toBeLessThan(50);
+    expect(closed!.closeMs as number).toBeLessThan(1000);
   });
 });

@@ -52,6 +52,8 @@ export interface ApplyConfigOptions {
   stateExisted: boolean;
   log: Logger;
   reason: 'start' | 'reload';
+  /** Where the record lives without a state file (--state none): kept in memory for reloads. */
+  memory?: { record: AppliedRecord | null };
 }
 
 export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> {
@@ -62,7 +64,7 @@ export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> 
     else log.info({ config: loaded.path, services: running }, 'no config file: keeping the virtual services of the state file');
     return 'no-config';
   }
-  const record = await readAppliedRecord(o.statePath);
+  const record = o.statePath ? await readAppliedRecord(o.statePath) : (o.memory?.record ?? null);
   const changed = !o.stateExisted || !record || record.servicesHash !== loaded.servicesHash;
   if (!changed) {
     log.info(
@@ -76,12 +78,9 @@ export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> 
     await store.apply([{ op: 'replace', services: loaded.services }], 'config');
     outcome = 'applied';
   }
-  await writeAppliedRecord(o.statePath, {
-    servicesHash: loaded.servicesHash,
-    configPath: loaded.path,
-    generation: store.generation,
-    appliedAt: new Date().toISOString(),
-  });
+  const applied = { servicesHash: loaded.servicesHash, configPath: loaded.path, generation: store.generation, appliedAt: new Date().toISOString() };
+  if (o.memory) o.memory.record = applied;
+  await writeAppliedRecord(o.statePath, applied);
   const why = !o.stateExisted ? 'no state file yet' : !record ? 'never applied before' : 'config file changed since last applied';
   if (loaded.services.length === 0 && outcome === 'unchanged')
     log.info({ config: loaded.path }, 'config file has no virtual services: starting with an empty table');

@@ -79,7 +79,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const reconciler = createReconciler({ store, overlay, dataplane, logger: options.logger });
     await reconciler.start();
     cleanup.push(() => reconciler.stop());
-    await applyConfig({ store, loaded, statePath: options.statePath, stateExisted, log, reason: 'start' });
+    const memory = { record: null };
+    await applyConfig({ store, loaded, statePath: options.statePath, stateExisted, log, reason: 'start', memory });
     await reconciler.settled();
 
     let reload: () => Promise<ReloadResult> = async () => ({ ok: false, error: new Error('vsd is starting') });
@@ -115,7 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload = async () => {
       try {
         const next = await loadConfig(options.configPath);
-        const outcome = await applyConfig({ store, loaded: next, statePath: options.statePath, stateExisted: true, log, reason: 'reload' });
+        const outcome = await applyConfig({ store, loaded: next, statePath: options.statePath, stateExisted: true, log, reason: 'reload', memory });
         loaded = next;
         for (const c of components) await c.reload?.(ctx);
         await reconciler.settled();

@@ -75,4 +75,17 @@ describe('config file vs state file', () => {
     expect(servers(state)).toEqual(['10.0.1.1:8080/1', '10.0.1.2:8080/4']);
     expect(state.generation).toBe(generation + 1);
   });
+
+  it('with --state none, a reload of the unchanged config keeps runtime changes too', async () => {
+    dir = new TempDir();
+    const { vsd, socket } = await startVsd(dir, ONE_SERVICE, ['--state', 'none']);
+    running = vsd;
+    const client = createControlClient({ socket });
+    await client.post('/v1/transactions', { ops: [{ op: 'delete-server', service: svc, server: { address: '10.0.1.2', port: 8080 } }] });
+    expect(await client.post('/v1/reload')).toEqual({ outcome: 'kept-state' });
+    expect(servers(await client.get<DesiredState>('/v1/state'))).toEqual(['10.0.1.1:8080/1']);
+    writeFileSync(join(dir.path, 'vsd.yaml'), ONE_SERVICE.replace('weight: 3', 'weight: 5'));
+    expect(await client.post('/v1/reload')).toEqual({ outcome: 'applied' });
+    expect(servers(await client.get<DesiredState>('/v1/state'))).toEqual(['10.0.1.1:8080/1', '10.0.1.2:8080/5']);
+  });
 });

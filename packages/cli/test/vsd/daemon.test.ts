@@ -97,4 +97,22 @@ describe('vsd daemon', () => {
     expect((await v.exited).code).toBe(0);
     expect(out).toMatch(/^vsd \d+\.\d+\.\d+/);
   });
+
+  it('refuses a second vsd on the same socket, and after a crash (SIGKILL) replaces the stale socket', async () => {
+    dir = new TempDir();
+    const { vsd, socket, state } = await startVsd(dir, ONE_SERVICE);
+    running = vsd;
+    const second = spawnVsd(['--config', join(dir.path, 'vsd.yaml'), '--socket', socket, '--state', join(dir.path, 'other.json'), '--dataplane', 'none']);
+    expect((await second.exited).code).toBe(1);
+    expect(second.stderr).toMatch(/another process is listening on it \(is vsd already running\?\)/);
+
+    vsd.child.kill('SIGKILL');
+    await vsd.exited;
+    expect(existsSync(socket)).toBe(true);
+    const again = await startVsd(dir, ONE_SERVICE);
+    running = again.vsd;
+    expect(again.state).toBe(state);
+    expect(again.vsd.logs.some((l) => /removed a stale control socket/.test(l.msg))).toBe(true);
+    expect((await createControlClient({ socket }).get<{ generation: number }>('/v1/state')).generation).toBe(1);
+  });
 });

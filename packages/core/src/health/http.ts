@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostPort } from '../model/address.js';
-import { errorReason, fail, ok, type Checker, type CheckResult, type CheckTarget } from './checker.js';
+import { errorReason, fail, ok, type Checker, type CheckSignal, type CheckResult, type CheckTarget } from './checker.js';
 import { HTTP_USER_AGENT } from './constants.js';
 import { formatStatusCodes, statusAccepted, type StatusRange } from './status-codes.js';
 
@@ -72,7 +72,7 @@ export function createHttpChecker(o: HttpCheckerOptions): Checker {
   };
 }
 
-function get(p: Prepared, signal?: AbortSignal): Promise<CheckResult> {
+function get(p: Prepared, signal?: CheckSignal): Promise<CheckResult> {
   const { o } = p;
   return new Promise((resolve) => {
     let socket: Socket | undefined;

@@ -4,7 +4,7 @@
  * its CheckState. The real server is alive only when every checker is up (keepalived: num_failed_checkers == 0);
  * `onChange` fires when that, or the dynamic weight, changes.
  */
-import type { Checker, CheckResult } from './checker.js';
+import { CheckAbort, type Checker, type CheckResult } from './checker.js';
 import { CheckState, type CheckOutcome } from './check-state.js';
 import type { CheckSpec } from './config.js';
 
@@ -37,7 +37,7 @@ interface Loop extends RunnerCheck {
 
 export class RealServerRunner {
   private readonly loops: Loop[];
-  private abort = new AbortController();
+  private abort = new CheckAbort();
   private started = false;
   private lastAlive: boolean;
   private lastWeight: number | undefined;
@@ -77,7 +77,7 @@ export class RealServerRunner {
   start(firstDelayMs: (check: RunnerCheck) => number): void {
     if (this.started) return;
     this.started = true;
-    this.abort = new AbortController();
+    this.abort = new CheckAbort();
     for (const l of this.loops) this.schedule(l, firstDelayMs(l));
   }
 
@@ -102,7 +102,7 @@ export class RealServerRunner {
   private async run(loop: Loop): Promise<void> {
     if (!this.started || loop.running) return;
     loop.running = true;
-    const signal = this.abort.signal;
+    const signal = this.abort;
     const startedAt = Date.now();
     const result = await loop.checker.check(signal);
     loop.running = false;

@@ -5,7 +5,7 @@
  * there after a grace period, SIGKILL; the check fails at the timeout without waiting for the kill.
  */
 import { spawn } from 'node:child_process';
-import { errorReason, fail, ok, type Checker, type CheckResult } from './checker.js';
+import { errorReason, fail, ok, type Checker, type CheckSignal, type CheckResult } from './checker.js';
 import { SCRIPT_KILL_GRACE_MS } from './constants.js';
 
 export interface ScriptCheckerOptions {
@@ -25,7 +25,7 @@ export function createScriptChecker(o: ScriptCheckerOptions): Checker {
   };
 }
 
-function run(o: ScriptCheckerOptions, signal?: AbortSignal): Promise<CheckResult> {
+function run(o: ScriptCheckerOptions, signal?: CheckSignal): Promise<CheckResult> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(fail('aborted'));
     let done = false;

@@ -1,6 +1,6 @@
 /** TCP_CHECK: a non-blocking connect to the target within connect_timeout; connected = up. */
 import { connect, type Socket } from 'node:net';
-import { errorReason, fail, ok, type Checker, type CheckResult, type CheckTarget } from './checker.js';
+import { errorReason, fail, ok, type Checker, type CheckSignal, type CheckResult, type CheckTarget } from './checker.js';
 import { hostPort } from '../model/address.js';
 
 export interface TcpCheckerOptions {
@@ -17,7 +17,7 @@ export function createTcpChecker(options: TcpCheckerOptions): Checker {
   };
 }
 
-function tcpConnect(target: CheckTarget, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+function tcpConnect(target: CheckTarget, timeoutMs: number, signal?: CheckSignal): Promise<CheckResult> {
   return new Promise((resolve) => {
     let socket: Socket | undefined;
     let done = false;

@@ -75,7 +75,11 @@ export async function createControlServer(options: ControlServerOptions): Promis
     } catch (err) {
       const status = statusForError(err);
       if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'control request failed');
-      else log.info({ method: req.method, url: req.url, status, code: errorBody(err).error.code }, 'control request refused');
+      else {
+        const code = errorBody(err).error.code;
+        // vsctl probes optional components' routes: a missing route is routine, not news.
+        log[code === 'VSD_ERR_NO_ROUTE' ? 'debug' : 'info']({ method: req.method, url: req.url, status, code }, 'control request refused');
+      }
       // A refused body may be unread: close the connection rather than parse what follows as a request.
       send(res, status, JSON.stringify(errorBody(err)), 'application/json', !req.complete);
     }

@@ -27,7 +27,10 @@ const warmup = arg('warmup', 3);
 const perService = 100;
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const tcpCount = Math.ceil(servers / 2);
+// --kind tcp|http: all real servers checked one way (to price each checker alone); default half and half.
+const kindArg = process.argv[process.argv.indexOf('--kind') + 1];
+const kind = process.argv.includes('--kind') ? kindArg : 'mixed';
+const tcpCount = kind === 'tcp' ? servers : kind === 'http' ? 0 : Math.ceil(servers / 2);
 const httpCount = servers - tcpCount;
 const child = spawn(process.execPath, [`${here}backends.mjs`, String(tcpCount), String(httpCount)], { stdio: ['pipe', 'pipe', 'inherit'] });
 const ports = await new Promise((resolve, reject) => {
@@ -52,6 +55,24 @@ for (let s = 0; s * perService < targets.length; s++) {
   specs.push(buildHealthService({ service, options: { delay_loop: interval, inhibit_on_failure: true }, checks }));
 }
 
+// The platform's floor for comparison: CPU of a bare net.connect + reset (no health code), 25 at a time.
+const floorMicros = await (async () => {
+  const { connect } = await import('node:net');
+  const bare = (port) => new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.on('connect', () => { s.resetAndDestroy(); res(); });
+    s.on('error', res);
+  });
+  const some = ports.tcp.slice(0, 25);
+  if (some.length === 0) return null;
+  for (let i = 0; i < 1000; i += some.length) await Promise.all(some.map(bare));
+  const t0 = process.cpuUsage();
+  let n = 0;
+  for (; n < 3000; n += some.length) await Promise.all(some.map(bare));
+  const u = process.cpuUsage(t0);
+  return Number(((u.user + u.system) / n).toFixed(1));
+})();
+
 const overlay = new WeightOverlay();
 let overlayChanges = 0;
 overlay.onChange(() => overlayChanges++);
@@ -67,7 +88,7 @@ const logger = createLogger({ level: 'debug' }, new Writable({
     cb();
   },
 }));
-const monitor = createHealthMonitor({ overlay, logger });
+const monitor = createHealthMonitor({ overlay, logger, ...(process.argv.includes('--slot') ? { slotMs: arg('slot', 25) } : {}) });
 monitor.configure(specs);
 const rssBefore = process.memoryUsage().rss;
 monitor.start();
@@ -135,6 +156,7 @@ const result = {
   // CPU cost of one check, and what 1,000 checks a second cost at that price: independent of how much of the
   // run the process spent waiting for a CPU on a busy machine.
   cpuMicrosPerCheck: Number((((cpu.user + cpu.system) / Math.max(1, end.checks - start.checks))).toFixed(1)),
+  floorMicrosPerBareConnect: floorMicros,
   failedChecks: end.failures - start.failures,
   downAtEnd: end.down,
   failureReasons: reasons,

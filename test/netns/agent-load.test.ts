@@ -49,7 +49,7 @@ describe('agents: load feedback steers new connections', () => {
       lab.host('lvs1'),
       dir,
       `
-agents: { listen: 10.77.0.11:9182, key_file: ${join(dir, 'agent.key')}, silent_after: 3 }
+agents: { listen: 10.77.0.11:9182, key_file: ${join(dir, "agent.key")}, silent_after: 10 }
 virtual_servers:
   - address: 10.77.0.11:80
     lb_algo: wrr
@@ -66,7 +66,7 @@ virtual_servers:
         dispatchers: ['10.77.0.11:9182'],
         keyFile: join(dir, 'agent.key'),
         procRoot: fakeProc(join(dir, h, 'proc'), 0),
-        probe: { http_get: { url: 'http://127.0.0.1:8080/' } },
+        probe: { http_get: { url: 'http://127.0.0.1:8080/' }, timeout: 3 },
       });
       lab.host(h).spawn(process.execPath, agentArgs('--config', cfg));
     }

@@ -51,7 +51,7 @@ function agentCheck(port: number): Promise<string> {
 
 async function setup(key = KEY) {
   const overlay = new WeightOverlay();
-  const hub = new AgentHub({ listen: '127.0.0.1:0', key: KEY, id: 'lvs1', overlay, store: { state, subscribe: () => () => {} }, silentAfter: 3, sweepMs: 20 });
+  const hub = new AgentHub({ listen: '127.0.0.1:0', key: KEY, id: 'lvs1', overlay, store: { state, subscribe: () => () => {} }, silentAfter: 10, sweepMs: 20 });
   const { port } = await hub.start();
   cleanups.push(() => hub.stop());
   const { mkdirSync } = await import('node:fs');
@@ -82,8 +82,8 @@ describe('vsd-agent against a hub on loopback', () => {
     expect(agent.status().links[0]).toMatchObject({ state: 'ready', peer: 'lvs1' });
     expect(view().factor).toBe(1);
     setMounted(false);
-    await until('drained', () => view().factor === 0);
-    expect(view().sources.storage?.reason).toBe(`storage: ${share} is not mounted`);
+    await until('drained', () => view().sources.storage?.reason === `storage: ${share} is not mounted`);
+    expect(view().factor).toBe(0);
     setMounted(true, 'evil:/x');
     await until('wrong source', () => /mounted from evil:\/x/.test(view().sources.storage?.reason ?? ''));
     setMounted(true);

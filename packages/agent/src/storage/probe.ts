@@ -28,7 +28,7 @@ export interface ProbeResult {
 
 // $1 path, $2 sentinel ('' = none), $3 write-probe file ('' = none), $4 token written and read back.
 const SCRIPT = `
-say() { printf '%s' "$*" | tr '\\n\\r' '  '; echo; }
+say() { printf '\\n@@%s' "$*"; }
 if ! e=$(stat -c %i -- "$1" 2>&1 >/dev/null); then say "responsive 0 $e"; exit 0; fi
 if ! e=$(ls -f -- "$1" 2>&1 >/dev/null); then say "responsive 0 $e"; exit 0; fi
 say "responsive 1"
@@ -51,8 +51,9 @@ export function parseProbeOutput(text: string): Omit<ProbeResult, 'ms'> {
   const r: Omit<ProbeResult, 'ms'> = { responsive: false, writable: null, sentinel: null, error: null };
   const errors: string[] = [];
   let done = false;
-  for (const line of text.split('\n')) {
-    const [key, flag, ...rest] = line.split(' ');
+  // Records start with "\n@@"; an error message may span lines (no `tr` per record: every process counts on a loaded host).
+  for (const record of text.split('\n@@').slice(1)) {
+    const [key, flag, ...rest] = record.replace(/[\r\n]+/g, ' ').split(' ');
     const msg = rest.join(' ').trim();
     if (key === 'responsive') {
       r.responsive = flag === '1';

@@ -10,19 +10,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('probe output', () => {
   it('parses each line kind', () => {
-    expect(parseProbeOutput(`responsive 1\nsentinel ${'ab'.repeat(32)}\nwritable 1\ndone\n`)).toEqual({ responsive: true, writable: true, sentinel: 'ab'.repeat(32), error: null });
-    expect(parseProbeOutput('responsive 0 stat: cannot statx: Transport endpoint is not connected\n')).toEqual({
+    expect(parseProbeOutput(`\n@@responsive 1\n@@sentinel ${'ab'.repeat(32)}\n@@writable 1\n@@done`)).toEqual({ responsive: true, writable: true, sentinel: 'ab'.repeat(32), error: null });
+    expect(parseProbeOutput('\n@@responsive 0 stat: cannot statx:\nTransport endpoint is not connected')).toEqual({
       responsive: false,
       writable: null,
       sentinel: null,
       error: 'stat: cannot statx: Transport endpoint is not connected',
     });
-    expect(parseProbeOutput('responsive 1\nsentinel - sha256sum: x: No such file\nwritable 0 dd: Read-only file system\ndone\n')).toMatchObject({
+    expect(parseProbeOutput('\n@@responsive 1\n@@sentinel - sha256sum: x: No such file\n@@writable 0 dd: Read-only file system\n@@done')).toMatchObject({
       sentinel: null,
       writable: false,
       error: 'sentinel: sha256sum: x: No such file; write: dd: Read-only file system',
     });
-    expect(parseProbeOutput('responsive 1\n').error).toBe('probe ended early');
+    expect(parseProbeOutput('\n@@responsive 1').error).toBe('probe ended early');
   });
 });
 

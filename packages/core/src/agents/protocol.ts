@@ -139,14 +139,16 @@ export function parseFrame<S extends z.ZodTypeAny>(schema: S, data: unknown): Fr
 
 /**
  * What is wrong with a watched mount, judged from the agent's own observations (consistency across nodes is
- * judged by the dispatcher); null when it is healthy. A mount not probed yet is not judged broken.
+ * judged by the dispatcher); null when it is healthy. A mount that has not been probed since it (re)appeared is
+ * not healthy yet: a node is restored only on positive evidence.
  */
 export function mountProblem(m: MountReport): string | null {
   if (!m.present) return `${m.path} is not mounted`;
   if (m.expectedFstype !== null && m.fstype !== m.expectedFstype) return `${m.path} has filesystem type ${m.fstype}, expected ${m.expectedFstype}`;
   if (m.expectedSource !== null && m.source !== m.expectedSource) return `${m.path} is mounted from ${m.source}, expected ${m.expectedSource}`;
-  if (m.responsive === false) return `${m.path} does not respond${m.error ? ` (${m.error})` : ''}`;
   if (m.readOnly) return `${m.path} is mounted read-only`;
+  if (m.responsive === null) return `${m.path} not probed yet`;
+  if (m.responsive === false) return `${m.path} does not respond${m.error ? ` (${m.error})` : ''}`;
   if (m.writable === false) return `${m.path} is not writable${m.error ? ` (${m.error})` : ''}`;
   if (m.sentinelConfigured && m.responsive === true && m.sentinel === null) return `${m.path}: sentinel unreadable${m.error ? ` (${m.error})` : ''}`;
   return null;

@@ -29,9 +29,9 @@ describe('agent protocol frames', () => {
 });
 
 describe('mountProblem', () => {
-  it('is null for a healthy mount and for one not probed yet', () => {
+  it('is null for a healthy mount only, not for one not probed yet', () => {
     expect(mountProblem(mount())).toBeNull();
-    expect(mountProblem(mount({ responsive: null, writable: null, sentinel: null }))).toBeNull();
+    expect(mountProblem(mount({ responsive: null, writable: null, sentinel: null }))).toBe('/srv/www not probed yet');
   });
 
   it('names each kind of breakage', () => {

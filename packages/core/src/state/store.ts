@@ -1,18 +1,18 @@
 /**
  * The desired-state store: one document, one generation counter, one writer.
  *
- * Transactions are serialised, applied to a copy (all-or-nothing), persisted with lowdb (whose writer
- * writes a temporary file and renames it over the old one, so a crash mid-write leaves either the old or the
- * new document, never a truncated one), and only then published on the change feed.
+ * Transactions are serialised, applied to a copy (all-or-nothing), persisted with lowdb through a durable adapter
+ * (temporary file, fsync, rename, directory fsync: a crash or a power loss mid-write leaves either the old or the new
+ * document, never a truncated one), and only then published on the change feed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
 import { StateCorruptError, VsdError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { desiredStateSchema, parseVirtualService, parseWith, type DesiredState } from '../model/schema.js';
+import { DurableJsonFile } from './durable-file.js';
 import { applyOps, type StateOp } from './ops.js';
 
 export interface StateChange {
@@ -71,7 +71,7 @@ export class StateStore {
     if (path === null) return new StateStore(emptyState(), null, options);
     await mkdir(dirname(path), { recursive: true });
     const doc = existsSync(path) ? loadFile(path) : emptyState();
-    const db = new Low<DesiredState>(new JSONFile<DesiredState>(path), doc);
+    const db = new Low<DesiredState>(new DurableJsonFile<DesiredState>(path), doc);
     db.data = doc;
     return new StateStore(doc, db, options);
   }
@@ -104,6 +104,7 @@ export class StateStore {
 
   /** Transactions after `generation`, or null when the history no longer reaches back that far. */
   since(generation: number): Array<Omit<StateChange, 'state'>> | null {
+    if (generation > this.doc.generation) return null;
     if (generation === this.doc.generation) return [];
     const first = this.history[0];
     if (!first || first.generation > generation + 1) return null;

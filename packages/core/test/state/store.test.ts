@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -108,13 +108,15 @@ describe('StateStore', () => {
   it('rejects a transaction it cannot persist and keeps the previous document', async () => {
     const store = await StateStore.open({ path });
     await store.apply(addService(80));
-    // The atomic writer writes .state.json.tmp first: a directory in its place makes the write fail.
-    mkdirSync(join(dir, '.state.json.tmp'));
+    // A non-empty directory where the state file goes makes the final rename fail.
+    rmSync(path);
+    mkdirSync(join(path, 'x'), { recursive: true });
     const err = await store.apply(addService(81)).catch((e: unknown) => e);
     expect((err as VsdError).code).toBe('VSD_ERR_STATE_WRITE');
     expect(store.generation).toBe(1);
     expect(store.state.services).toHaveLength(1);
-    rmSync(join(dir, '.state.json.tmp'), { recursive: true });
+    rmSync(path, { recursive: true });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     await store.apply(addService(81));
     expect(JSON.parse(readFileSync(path, 'utf8')).generation).toBe(2);
   });

@@ -110,6 +110,10 @@ function killGroup(pgid: number): void {
 /** One prober per mount: at most one child process group alive at a time. */
 export class MountProber {
   private pgid: number | null = null;
+
+  /** `alive` is replaceable for tests: a process in uninterruptible sleep cannot be produced on demand. */
+  constructor(private readonly alive: (pgid: number) => boolean = groupAlive) {}
+
   private running = false;
 
   /** A probe is in flight (not yet answered nor timed out). */
@@ -119,7 +123,7 @@ export class MountProber {
 
   /** Process group of a probe still alive (running or stuck), for status and tests. */
   get stuckGroup(): number | null {
-    if (this.pgid !== null && !groupAlive(this.pgid)) this.pgid = null;
+    if (this.pgid !== null && !this.alive(this.pgid)) this.pgid = null;
     return this.pgid;
   }
 

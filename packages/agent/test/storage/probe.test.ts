@@ -70,4 +70,19 @@ describe('MountProber (real child process)', () => {
     expect(second.error).toBe('previous probe still running');
     await first;
   });
+
+  it('starts no new child while the killed group survives (uninterruptible sleep), and reports the mount unresponsive', async () => {
+    let stuck = true;
+    const p = new MountProber(() => stuck);
+    const first = await p.probe({ path: dir, sentinel: 'fifo', writeFile: null, timeoutMs: 200 });
+    expect(first.error).toBe('no answer within 200 ms');
+    const group = p.stuckGroup;
+    expect(group).not.toBeNull();
+    const second = await p.probe({ path: dir, sentinel: null, writeFile: null, timeoutMs: 200 });
+    expect(second).toMatchObject({ responsive: false, error: `previous probe (process group ${group}) still stuck in the kernel` });
+    // No child was started: a new one would have become the tracked group.
+    expect(p.stuckGroup).toBe(group);
+    stuck = false;
+    expect((await p.probe({ path: dir, sentinel: null, writeFile: null, timeoutMs: 5000 })).responsive).toBe(true);
+  });
 });

@@ -27,7 +27,8 @@ const dir = mkdtempSync(join(tmpdir(), 'vsd-bench-proxy-'));
 chmodSync(dir, 0o755);
 const children = [];
 const cleanup = () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // SIGTERM: an nginx master killed with SIGKILL would leave its workers running, listening on our ports.
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
@@ -126,18 +127,23 @@ stream {
   start('nginx', ['-p', dir, '-c', join(dir, 'stream.conf'), '-g', 'daemon off;'], 'nginx stream');
 }
 
-// --- vsd: the proxy dataplane from the built @vsd/core ------------------------------------------------------
-const workers = process.env.VSD_PROXY_WORKERS ?? '';
-const vsd = fork(join(HERE, 'vsd-proxy.mjs'), [String(vsdPort), 'rr', String(rs1), String(rs2)], {
-  execArgv: ['--expose-gc'],
-  env: { ...process.env, VSD_PROXY_WORKERS: workers },
-  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-});
-children.push(vsd);
-const ask = (m) => new Promise((r) => (vsd.once('message', r), vsd.send(m)));
-await new Promise((r) => vsd.once('message', r)); // ready
+// --- vsd: the proxy dataplane from the built @vsd/core, in one process and with 2 forwarding workers -------------
+function startVsd(port, workers) {
+  const c = fork(join(HERE, 'vsd-proxy.mjs'), [String(port), 'rr', String(rs1), String(rs2)], {
+    execArgv: ['--expose-gc'],
+    env: { ...process.env, VSD_PROXY_WORKERS: String(workers) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(c);
+  return c;
+}
+const vsd2Port = await freePort();
+const vsd = startVsd(vsdPort, 0);
+const vsd2 = startVsd(vsd2Port, 2);
+const ask = (child, m) => new Promise((r) => (child.once('message', r), child.send(m)));
+await Promise.all([vsd, vsd2].map((c) => new Promise((r) => c.once('message', r)))); // ready
 
-for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
+for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsd2Port, 'vsd-2w'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
   await waitPort(p, w);
 
 // --- wrk ------------------------------------------------------------------------------------------------
@@ -160,6 +166,7 @@ function wrk(args) {
 const targets = [
   ['direct', rs1],
   ['vsd', vsdPort],
+  ['vsd-2w', vsd2Port],
   ['haproxy', haPort],
   ...(haveStream ? [['nginx-stream', ngxPort]] : []),
 ];
@@ -169,6 +176,8 @@ const tests = {
   bulk: (port) => wrk(['-t2', '-c4', `-d${DURATION}`, `http://127.0.0.1:${port}/large`]),
   latency: (port) => wrk(['-t1', '-c4', `-d${DURATION}`, '--latency', `http://127.0.0.1:${port}/small`]),
 };
+// Warm up every target (JIT, connection pools, page cache) before measuring.
+for (const [, port] of targets) wrk(['-t2', '-c32', '-d1s', `http://127.0.0.1:${port}/small`]);
 const results = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const [test, run] of Object.entries(tests)) {
@@ -197,37 +206,57 @@ function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) * 1024;
 }
-async function openIdle(port, n) {
-  const socks = [];
-  for (let i = 0; i < n; i += 500) {
+/** RSS of a process and its children (the forwarding workers). */
+function rssTree(pid) {
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {}
+  return rssOf(pid) + kids.reduce((n, k) => n + rssTree(k), 0);
+}
+async function openIdle(port, n, socks) {
+  for (let i = 0; i < n; i += 250) {
     const batch = [];
-    for (let j = i; j < Math.min(n, i + 500); j++)
+    for (let j = i; j < Math.min(n, i + 250); j++)
       batch.push(
         new Promise((resolve, reject) => {
           const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+          socks.push(s);
           s.on('error', reject);
-          s.setTimeout(10_000, () => reject(new Error('idle connect timeout')));
+          s.setTimeout(30_000, () => reject(new Error(`connect timeout after ${socks.length} connections`)));
         }),
       );
-    socks.push(...(await Promise.all(batch)));
+    await Promise.all(batch);
   }
   for (const s of socks) s.setTimeout(0);
-  return socks;
 }
 async function idleRss(name, port, measure) {
   const before = await measure();
-  const socks = await openIdle(port, IDLE_CONNS);
-  await new Promise((r) => setTimeout(r, 1500));
-  const after = await measure();
-  for (const s of socks) s.destroy();
-  await new Promise((r) => setTimeout(r, 1000));
-  return { name, before, after, perConn: (after - before) / IDLE_CONNS };
+  const socks = [];
+  try {
+    await openIdle(port, IDLE_CONNS, socks);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await measure();
+    return { name, before, after, perConn: (after - before) / IDLE_CONNS };
+  } catch (err) {
+    process.stderr.write(`idle ${name}: ${err.message}\n`);
+    return { name, before, after: NaN, perConn: NaN, error: err.message };
+  } finally {
+    for (const s of socks) s.destroy();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 const idle = [];
 idle.push(
   await idleRss('vsd', vsdPort, async () => {
-    const r = await ask('rss');
+    const r = await ask(vsd, 'rss');
     return r.rss;
+  }),
+);
+idle.push(
+  await idleRss('vsd-2w (primary + workers)', vsd2Port, async () => {
+    await ask(vsd2, 'rss'); // runs a GC in the primary
+    return rssTree(vsd2.pid);
   }),
 );
 idle.push(await idleRss('haproxy', haPort, async () => rssOf(haproxy.pid)));
@@ -249,12 +278,12 @@ lines.push(`Run with \`pnpm bench:proxy\` (bench/proxy/run.mjs) on ${new Date().
 lines.push('Machine:', '', ...machine.map((m) => `- ${m}`), '');
 lines.push(
   `Setup: two nginx backends (1 worker) serving a 1 KiB and a 16 MiB file on 127.0.0.1; round robin over both in every proxy. ` +
-    `vsd = the proxy dataplane of the built @vsd/core in one Node process${workers ? ` (workers: ${workers})` : ''}; HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
+    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) in one Node process; vsd-2w = the same with \`workers: 2\` (the primary accepts and schedules, two forwarding processes move the bytes); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
     `wrk ${DURATION} per figure, best of ${ROUNDS} rounds, targets rotated each round. Everything (wrk, proxies, backends) shares the same ${cpu.length} cores.`,
   '',
 );
-lines.push(`| figure | ${names.join(' | ')} | vsd / HAProxy |`, `|---|${names.map(() => '---:').join('|')}|---:|`);
-const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(results[n === undefined ? '' : n] ?? {}, n))).join(' | ')} | ${ratio(pick(null, 'vsd'), pick(null, 'haproxy'))} |`);
+lines.push(`| figure | ${names.join(' | ')} | vsd / HAProxy | vsd-2w / HAProxy |`, `|---|${names.map(() => '---:').join('|')}|---:|---:|`);
+const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'vsd'), pick(null, 'haproxy'))} | ${ratio(pick(null, 'vsd-2w'), pick(null, 'haproxy'))} |`);
 const get = (test, key) => (_, n) => results[test][n]?.[key];
 row('req/s, new connection per request (Connection: close, 32 conns)', get('close', 'rps'), f0);
 row('req/s, keep-alive (32 conns)', get('keepalive', 'rps'), f0);
@@ -272,7 +301,7 @@ lines.push(
 );
 lines.push(
   `RSS with ${IDLE_CONNS.toLocaleString('en-US')} idle proxied connections: ${idle
-    .map((i) => `${i.name} ${mb(i.before)} MB -> ${mb(i.after)} MB = ${(i.perConn / 1024).toFixed(1)} KB per connection`)
+    .map((i) => (i.error ? `${i.name} failed (${i.error})` : `${i.name} ${mb(i.before)} MB -> ${mb(i.after)} MB = ${(i.perConn / 1024).toFixed(1)} KB per connection`))
     .join('; ')} (target for vsd: <= 20 KB)${IDLE_CONNS < WANTED_IDLE ? `; ${IDLE_CONNS.toLocaleString('en-US')} rather than ${WANTED_IDLE.toLocaleString('en-US')} because the hard descriptor limit here is ${NOFILE} and cannot be raised (no CAP_SYS_RESOURCE), and each proxied connection holds two descriptors` : ''}.`,
   '',
 );
@@ -290,5 +319,5 @@ if (start0 >= 0) {
   next = existing.slice(0, start0 + 1) + section + (after >= 0 ? existing.slice(after) : '\n');
 } else next = `${existing.trimEnd()}\n\n${section}\n`;
 writeFileSync(readme, next);
-await ask('stop').catch(() => undefined);
+await Promise.all([ask(vsd, 'stop'), ask(vsd2, 'stop')]).catch(() => undefined);
 process.exit(0);

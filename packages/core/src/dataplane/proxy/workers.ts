@@ -107,7 +107,10 @@ export class WorkerPool {
     const msg: ToWorker = { t: 'c', id, host: dest.sched.address, port: dest.sched.port, pp: conn.header(dest), ct: this.ctx.connectTimeoutMs };
     // The primary's copy of the socket is closed once the handle has been sent.
     w.child.send(msg, client, (err) => {
-      if (err) conn.finish([0, 0, 0, 0]);
+      if (!err) return;
+      this.ctx.log.error({ err, service: svc.key }, 'could not pass a connection to a proxy worker');
+      client.destroy();
+      conn.finish([0, 0, 0, 0]);
     });
   }
 

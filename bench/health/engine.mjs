@@ -55,24 +55,6 @@ for (let s = 0; s * perService < targets.length; s++) {
   specs.push(buildHealthService({ service, options: { delay_loop: interval, inhibit_on_failure: true }, checks }));
 }
 
-// The platform's floor for comparison: CPU of a bare net.connect + reset (no health code), 25 at a time.
-const floorMicros = await (async () => {
-  const { connect } = await import('node:net');
-  const bare = (port) => new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => { s.resetAndDestroy(); res(); });
-    s.on('error', res);
-  });
-  const some = ports.tcp.slice(0, 25);
-  if (some.length === 0) return null;
-  for (let i = 0; i < 1000; i += some.length) await Promise.all(some.map(bare));
-  const t0 = process.cpuUsage();
-  let n = 0;
-  for (; n < 3000; n += some.length) await Promise.all(some.map(bare));
-  const u = process.cpuUsage(t0);
-  return Number(((u.user + u.system) / n).toFixed(1));
-})();
-
 const overlay = new WeightOverlay();
 let overlayChanges = 0;
 overlay.onChange(() => overlayChanges++);
@@ -135,6 +117,25 @@ eld.disable();
 const elapsedS = Number(process.hrtime.bigint() - start.at) / 1e9;
 const end = totals();
 await monitor.stop();
+
+// The platform's floor for comparison: CPU of a bare net.connect + reset (no health code), 25 at a time.
+const floorMicros = await (async () => {
+  const { connect } = await import('node:net');
+  const bare = (port) => new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.on('connect', () => { s.resetAndDestroy(); res(); });
+    s.on('error', res);
+  });
+  const some = ports.tcp.slice(0, 25);
+  if (some.length === 0) return null;
+  for (let i = 0; i < 1000; i += some.length) await Promise.all(some.map(bare));
+  const t0 = process.cpuUsage();
+  let n = 0;
+  for (; n < 3000; n += some.length) await Promise.all(some.map(bare));
+  const u = process.cpuUsage(t0);
+  return Number(((u.user + u.system) / n).toFixed(1));
+})();
+
 child.stdin.end();
 
 const result = {

@@ -1,7 +1,7 @@
 // Health-check engine benchmark: CPU (% of one core) and RSS of the @vsd/core health monitor checking 1,000 real
 // servers (500 TCP_CHECK + 500 HTTP_GET on loopback backends in another process) at a 1 s delay_loop, for
 // ~20 s, once with Node's default V8 settings and once with a young generation capped at 3 x 4 MB.
-// Usage: node bench/health/run.mjs [--servers 1000] [--interval 1] [--duration 20] [--warmup 3] [--write]
+// Usage: node bench/health/run.mjs [--servers 1000] [--interval 1] [--duration 20] [--warmup 3] [--rounds 1] [--write]
 // (`pnpm bench:health` builds first.) --write puts the result into bench/README.md, section "Health checks".
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,12 +12,20 @@ const CONFIGS = [
   { name: '--max-semi-space-size=4', flags: ['--max-semi-space-size=4'] },
 ];
 const engine = fileURLToPath(new URL('./engine.mjs', import.meta.url));
-const passArgs = process.argv.slice(2).filter((a) => a !== '--write');
+const roundsAt = process.argv.indexOf('--rounds');
+const rounds = roundsAt > 0 ? Math.min(5, Number(process.argv[roundsAt + 1])) : 1;
+const passArgs = process.argv.slice(2).filter((a, i, all) => a !== '--write' && a !== '--rounds' && all[i - 1] !== '--rounds');
 const runs = [];
 for (const c of CONFIGS) {
-  const r = spawnSync(process.execPath, [...c.flags, engine, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`engine run "${c.name}" failed: ${r.status ?? r.signal}`);
-  runs.push({ ...c, ...JSON.parse(r.stdout.trim().split('\n').pop()) });
+  // On a shared machine, keep the round in which the process waited least for a CPU.
+  let best = null;
+  for (let i = 0; i < rounds; i++) {
+    const r = spawnSync(process.execPath, [...c.flags, engine, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`engine run "${c.name}" failed: ${r.status ?? r.signal}`);
+    const run = { ...c, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
+    if (!best || run.result.runQueueWaitPercent < best.result.runQueueWaitPercent) best = run;
+  }
+  runs.push(best);
 }
 const cpu = (r) => Math.max(r.result.cpuPercentOfOneCore, r.result.cpuPercentAt1000PerSecond);
 const pass = (r) => cpu(r) < 10 && r.result.rssMB < 100;
@@ -43,7 +51,7 @@ Run with \`pnpm bench:health\` (bench/health/run.mjs, \`--write\` rewrites this 
 
 Machine: ${m.cpus}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, node ${m.node}; load average at the end: ${m.loadavg} (a shared machine: other work ran at the same time, see the last column).
 
-Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in one Node process checking ${r0.servers} real servers: ${r0.tcp} TCP_CHECK and ${r0.http} HTTP_GET (status 200), each real server its own 127.0.0.1 port, served by a separate backend process whose CPU is not counted; delay_loop ${r0.intervalS} s, connect_timeout 2 s, retry 1; checks spread over the interval in 25 ms slots. Warm-up, then ${r0.measuredS} s measured with process.cpuUsage() and the largest RSS seen. Targets: < 10 % of one core, < 100 MB RSS.
+Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in one Node process checking ${r0.servers} real servers: ${r0.tcp} TCP_CHECK and ${r0.http} HTTP_GET (status 200), each real server its own 127.0.0.1 port, served by a separate backend process whose CPU is not counted; delay_loop ${r0.intervalS} s, connect_timeout 2 s, retry 1; checks spread over the interval in 25 ms slots. Warm-up, then ${r0.measuredS} s measured with process.cpuUsage() and the largest RSS seen; best of ${rounds} round(s) by time spent waiting for a CPU. Targets: < 10 % of one core, < 100 MB RSS.
 
 | V8 settings | CPU measured | CPU per check, and at ${r0.servers / r0.intervalS} checks/s | floor: bare connect | RSS max | failed checks / down at end | time waiting for a CPU |
 |---|---:|---:|---:|---:|---:|---:|
@@ -52,8 +60,9 @@ ${runs.map(row).join('\n')}
 How to read it: when the process waits for a CPU (last column) fewer checks run per second and the measured
 percentage drops with them, so the bold figure prices ${r0.servers / r0.intervalS} checks a second at the measured CPU per check.
 A busy machine also makes every check dearer (cold caches): "floor" is the CPU of a bare \`net.connect\` + reset with no
-health code at all, measured in the same process just before, i.e. what Node and the kernel charge for the cheapest
-possible TCP check at that moment; the engine's TCP checks cost about 1.2-1.3x that floor. The live heap after a
+health code, 25 at a time in a tight loop, measured in the same process right after the run: what Node and the kernel
+charge for the cheapest possible TCP check. The engine's average check (half of them HTTP, which costs 1.3-1.6x a TCP
+check) cost 1.1-2.2x that floor over our runs, the spread coming from how busy the two CPUs were. The live heap after a
 full GC is about 12 MB; most of the rest of the default RSS is V8 letting its young generation grow to 48 MB under a
 high allocation rate (a thousand sockets a second). Capping it (\`--max-semi-space-size=4\`, e.g. in \`NODE_OPTIONS\`
 for vsd) keeps RSS under 100 MB at about the same CPU; \`--optimize-for-size\` went lower (75 MB) but doubled the

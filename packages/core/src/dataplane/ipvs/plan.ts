@@ -79,12 +79,25 @@ export function planReconcile(desired: readonly DataplaneService[], kernel: read
       continue;
     }
     if (!serviceMatches(s.service, k.service)) ops.push({ op: 'editService', service: s.service });
-    ops.push(...planDests(id, s.dests, k.dests));
+    for (const op of planDests(id, s.dests, k.dests)) ops.push(op);
   }
   return ops;
 }
 
+function sameInOrder(want: readonly DataplaneDest[], have: readonly KernelDest[]): boolean {
+  if (want.length !== have.length) return false;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const h = have[i]!;
+    if (w.address !== h.address || w.port !== h.port || !destMatchesWanted(w, h)) return false;
+  }
+  return true;
+}
+
 function planDests(id: IpvsOp['service'], want: readonly DataplaneDest[], have: readonly KernelDest[]): IpvsOp[] {
+  // Fast path without allocation: the cached view keeps the model's order, so an unchanged service
+  // compares element by element (a fresh kernel dump is in reverse order and takes the map path).
+  if (sameInOrder(want, have)) return [];
   const ops: IpvsOp[] = [];
   // DataplaneDest.key is realServerKey(); kernel dests get the same "ADDR:PORT" / "[ADDR]:PORT" text.
   const haveByKey = new Map(have.map((d) => [d.family === 'inet6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`, d]));

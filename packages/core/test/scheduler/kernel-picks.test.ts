@@ -23,7 +23,8 @@ interface Scenario {
   edits?: [number, number][];
   /** `ipvsadm -Ln` destination lines at the end: "-> ADDR:PORT Route WEIGHT ACTIVE INACTIVE" */
   counters: string[];
-  picks: [string, number, string | null][];
+  /** [client address, client port, real server chosen (null: none), destination address if not the VIP] */
+  picks: [string, number, string | null, string?][];
 }
 
 const recordings = JSON.parse(readFileSync(new URL('./kernel-recordings.json', import.meta.url), 'utf8')) as {
@@ -44,8 +45,8 @@ function replay(sc: Scenario): { picks: (string | null)[]; counters: string[] } 
     list.find((d) => d.address === `${sc.rsPrefix}${octet}`)!.weight = weight;
     s.update([...list]);
   }
-  const picks = sc.picks.map(([addr, port]) => {
-    const d = s.pick(createSchedPacket(foldAddress(addr), port, VIP, 80));
+  const picks = sc.picks.map(([addr, port, , daddr]) => {
+    const d = s.pick(createSchedPacket(foldAddress(addr), port, daddr ? foldAddress(daddr) : VIP, 80));
     if (d) bindConnection(d, 'active');
     return d ? d.address : null;
   });

@@ -20,6 +20,12 @@ const VIP = '10.9.9.9';
  * match an old entry instead of being scheduled.
  */
 const clients = (n, port = (i) => 20000 + i) => Array.from({ length: n }, (_, i) => [i + 1, port(i + 1)]);
+/** n connections cycling over `distinct` destination addresses (distinct = 1: every one different). */
+const targets = (n, distinct) =>
+  Array.from({ length: n }, (_, i) => {
+    const t = distinct === 1 ? i : i % distinct;
+    return [i + 1, 30000 + i, `10.6.${t % 7}.${((t * 37) % 250) + 1}`];
+  });
 const SCENARIOS = [
   { name: 'mh-weights', sched: 'mh', rs: [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]], clients: clients(200) },
   { name: 'mh-port', sched: 'mh', flags: 'mh-port', rs: [[1, 1], [2, 1], [3, 1]], clients: clients(100, (i) => 20000 + 7 * i) },
@@ -36,6 +42,11 @@ const SCENARIOS = [
   { name: 'nq', sched: 'nq', rs: [[1, 1], [2, 3], [3, 2]], clients: clients(4) },
   { name: 'fo', sched: 'fo', rs: [[1, 2], [2, 5], [3, 5]], clients: clients(3) },
   { name: 'ovf', sched: 'ovf', rs: [[1, 2], [2, 5], [3, 5]], clients: clients(3) },
+  // Firewall-mark services (the client sockets set SO_MARK 1, so no netfilter is needed): the destination address
+  // varies, which is what dh, lblc and lblcr key on. Clients: [n, port, destination address in 10.6.0.0/16].
+  { name: 'dh', sched: 'dh', fwmark: true, rs: [[1, 1], [2, 5], [3, 0], [4, 2]], clients: targets(120, 1) },
+  { name: 'lblc', sched: 'lblc', fwmark: true, rs: [[1, 1], [2, 2], [3, 3]], clients: targets(60, 20) },
+  { name: 'lblcr', sched: 'lblcr', fwmark: true, rs: [[1, 1], [2, 2], [3, 3]], clients: targets(60, 20) },
 ];
 
 const clientAddr = (k, c) => `10.7.${k + 1}.${c}`;
@@ -44,15 +55,17 @@ const clientAddr = (k, c) => `10.7.${k + 1}.${c}`;
 const rsPrefix = (k) => `10.8.${k + 1}.`;
 
 function scenarioScript(sc, k) {
-  const lines = ['ipvsadm -C', `ipvsadm -A -t ${VIP}:80 -s ${sc.sched}${sc.flags ? ` -b ${sc.flags}` : ''}`];
-  for (const [o, w] of sc.rs) lines.push(`ipvsadm -a -t ${VIP}:80 -r ${rsPrefix(k)}${o}:80 -g -w ${w}`);
-  for (const [o, w] of sc.edits ?? []) lines.push(`ipvsadm -e -t ${VIP}:80 -r ${rsPrefix(k)}${o}:80 -g -w ${w}`);
-  const pairs = sc.clients.map(([c, p]) => `("${clientAddr(k, c)}",${p})`).join(',');
+  const svc = sc.fwmark ? '-f 1' : `-t ${VIP}:80`;
+  const lines = ['ipvsadm -C', `ipvsadm -A ${svc} -s ${sc.sched}${sc.flags ? ` -b ${sc.flags}` : ''}`];
+  for (const [o, w] of sc.rs) lines.push(`ipvsadm -a ${svc} -r ${rsPrefix(k)}${o}:80 -g -w ${w}`);
+  for (const [o, w] of sc.edits ?? []) lines.push(`ipvsadm -e ${svc} -r ${rsPrefix(k)}${o}:80 -g -w ${w}`);
+  const pairs = sc.clients.map(([c, p, d]) => `("${clientAddr(k, c)}",${p},"${d ?? VIP}")`).join(',');
   lines.push(`python3 -c '
 import socket, time
-for a, p in [${pairs}]:
+for a, p, d in [${pairs}]:
     s = socket.socket(); s.setblocking(False); s.bind((a, p))
-    try: s.connect(("${VIP}", 80))
+    if ${sc.fwmark ? 'True' : 'False'}: s.setsockopt(socket.SOL_SOCKET, 36, 1)
+    try: s.connect((d, 80))
     except BlockingIOError: pass
     socks = globals().setdefault("keep", []); socks.append(s)
     time.sleep(0.002)
@@ -70,6 +83,7 @@ const script = [
   'ip addr add 10.8.0.254/16 dev d0',
   // AnyIP: the whole client range is local, so sockets can bind any of it without one `ip addr` per address.
   'ip route add local 10.7.0.0/16 dev lo',
+  'ip route add 10.6.0.0/16 dev d0',
   'echo recording >&2',
   ...SCENARIOS.map((sc, k) => scenarioScript(sc, k)),
 ].join('\n');
@@ -103,9 +117,9 @@ const out = {
       rsPrefix: rsPrefix(k),
       counters: (result.files[`${sc.name}.counters`] ?? '').split('\n').filter((l) => l.includes('->') && !l.includes('RemoteAddress')).map((l) => l.trim().replace(/\s+/g, ' ')),
       clients: undefined,
-      picks: sc.clients.map(([c, p]) => {
+      picks: sc.clients.map(([c, p, d]) => {
         const addr = clientAddr(k, c);
-        return [addr, p, picks[`${addr}:${p}`] ?? null];
+        return d === undefined ? [addr, p, picks[`${addr}:${p}`] ?? null] : [addr, p, picks[`${addr}:${p}`] ?? null, d];
       }),
     };
   }),

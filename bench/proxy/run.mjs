@@ -305,6 +305,20 @@ lines.push(
     .join('; ')} (target for vsd: <= 20 KB)${IDLE_CONNS < WANTED_IDLE ? `; ${IDLE_CONNS.toLocaleString('en-US')} rather than ${WANTED_IDLE.toLocaleString('en-US')} because the hard descriptor limit here is ${NOFILE} and cannot be raised (no CAP_SYS_RESOURCE), and each proxied connection holds two descriptors` : ''}.`,
   '',
 );
+lines.push(
+  'Reading these figures:',
+  '',
+  '- vsd forwards in one Node process (one core); HAProxy runs one thread per CPU and nginx one worker per CPU, and all of',
+  '  them share the 2 cores with wrk and the backends. Node also pays a JS callback, a buffer and a write per chunk where',
+  '  HAProxy moves bytes in C.',
+  "- vsd-2w passes every accepted socket to a worker with Node's child_process handle passing, which sends one handle at",
+  "  a time per worker and waits for the worker's acknowledgement: the connection rate is bounded by that round trip, so",
+  '  workers help forwarding-bound loads (keep-alive, bulk) and not the new-connection rate. See docs/ARCHITECTURE.md',
+  '  ("Proxy dataplane") for the design and the better one (workers accepting and asking the primary to schedule).',
+  '- The machine was shared with other jobs (see the load average): a figure can vary 2-3x between rounds; the table',
+  '  keeps the best round of each target, and targets are measured in rotation so all see similar conditions.',
+  '',
+);
 const errs = Object.entries(results).flatMap(([t, r]) => Object.entries(r).filter(([, v]) => v.errors).map(([n, v]) => `${t}/${n}: ${v.errors}`));
 if (errs.length) lines.push(`wrk reported: ${errs.join('; ')}.`, '');
 const section = lines.join('\n');

@@ -58,6 +58,8 @@ export interface ProxyCounters {
   retries: number;
   /** Connections or flows dropped because no real server was available. */
   noDestination: number;
+  /** Connections accepted and forwarded by worker processes (`workers` > 0); the rest were forwarded here. */
+  forwardedByWorkers: number;
 }
 
 export interface ProxyContext {

@@ -38,7 +38,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     connectTimeoutMs: options.connectTimeoutMs ?? 3000,
     expireQuiescentTemplate: options.expireQuiescentTemplate ?? false,
     estimator: new Estimator(),
-    counters: { connectFailures: 0, retries: 0, noDestination: 0 },
+    counters: { connectFailures: 0, retries: 0, noDestination: 0, forwardedByWorkers: 0 },
     proxyProtocol: proxyProtocolPredicate(options.proxyProtocol),
     pool: null,
   };
@@ -77,6 +77,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     try {
       await l.open(bindFreely);
       e.listener = l;
+      if (l instanceof TcpListener) ctx.pool?.share(e.svc, l.netServer);
       log.info({ service: e.svc.key }, 'listening');
     } catch (err) {
       e.listener = null;
@@ -93,6 +94,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     e.svc.retired = true;
     services.delete(e.svc.key);
     retired.set(e.svc.key, e);
+    ctx.pool?.unshare(e.svc.key);
     await e.listener?.close();
     if (e.listener instanceof TcpListener) e.listener = null;
     reap();

@@ -42,8 +42,7 @@ export class TcpListener {
       socket.resetAndDestroy();
       return;
     }
-    if (this.ctx.pool) this.ctx.pool.dispatch(svc, socket, caddr, cport, b.dest, b.template, now);
-    else new TcpConn(svc, this.ctx, socket, caddr, cport, b.dest, b.template, now);
+    new TcpConn(svc, this.ctx, socket, caddr, cport, b.dest, b.template, now);
   }
 
   /** Bind VIP:port; with `bindFreely`, an address not on the host is bound with IP_FREEBIND. */
@@ -68,6 +67,11 @@ export class TcpListener {
         resolve();
       });
     });
+  }
+
+  /** The listening server, shared with forwarding workers when there are any. */
+  get netServer(): Server {
+    return this.server;
   }
 
   /**

@@ -5,9 +5,13 @@
  */
 export const STATS_FLUSH_MS = 250;
 
-/** Primary -> worker. `c` comes with the client socket as the IPC handle. */
+/**
+ * Primary -> worker. `l` comes with a listening socket as the IPC handle (sent once per service and worker);
+ * `u` stops accepting on it; `r` names the real server for a connection (first choice or retry).
+ */
 export type ToWorker =
-  | { t: 'c'; id: number; host: string; port: number; pp: string | null; ct: number }
+  | { t: 'l'; key: string; ct: number }
+  | { t: 'u'; key: string }
   | { t: 'r'; id: number; host: string; port: number; pp: string | null }
   | { t: 'x'; id: number }
   | { t: 'k'; id: number };
@@ -15,6 +19,7 @@ export type ToWorker =
 /** Worker -> primary. `s` carries [id, inPkts, inBytes, outPkts, outBytes] deltas, flattened. */
 export type FromWorker =
   | { t: 'ready' }
+  | { t: 'a'; id: number; key: string; caddr: string; cport: number; laddr: string; lport: number }
   | { t: 'e'; id: number }
   | { t: 'f'; id: number; reason: string }
   | { t: 'w'; id: number }

@@ -1,10 +1,10 @@
 /**
- * Entry point of a forwarding worker process (see workers.ts). It receives accepted client sockets with
- * the real server the primary chose, connects, forwards both ways with backpressure and half-close, and
- * reports state changes and byte/packet counts back. It never schedules: on a failed connect it asks the
- * primary, which answers with another real server or a reset.
+ * Entry point of a forwarding worker process (see workers.ts). It accepts on listening sockets shared by
+ * the primary, asks the primary where each connection goes, connects, forwards both ways with backpressure
+ * and half-close, and reports state changes and byte/packet counts back. It never schedules: on a failed
+ * connect it asks again, and the primary answers with another real server or a reset.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { STATS_FLUSH_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 class WorkerConn {
@@ -150,16 +150,35 @@ function drop(s: Socket): void {
   s.destroy();
 }
 
-process.on('message', (m: ToWorker, handle?: Socket) => {
-  if (m.t === 'c') {
-    if (!handle) return;
-    // A socket rebuilt from a passed handle has Node's defaults: keep half-close and hold reads.
-    handle.allowHalfOpen = true;
-    handle.setNoDelay(true);
-    handle.pause();
-    const c = new WorkerConn(m.id, handle, m.ct);
-    conns.set(m.id, c);
-    c.connect(m.host, m.port, m.pp);
+const listeners = new Map<string, Server>();
+let nextId = 1;
+
+/** Accept on a listening socket shared by the primary; the primary decides where each connection goes. */
+function listen(key: string, server: Server, connectTimeoutMs: number): void {
+  // A server rebuilt from a passed handle has Node's defaults: keep half-close and hold reads until connected.
+  const opts = server as unknown as { allowHalfOpen: boolean; pauseOnConnect: boolean };
+  opts.allowHalfOpen = true;
+  opts.pauseOnConnect = true;
+  server.on('connection', (s: Socket) => {
+    if (s.remoteAddress === undefined || s.remotePort === undefined) return void s.destroy();
+    s.setNoDelay(true);
+    const id = nextId++;
+    conns.set(id, new WorkerConn(id, s, connectTimeoutMs));
+    send({ t: 'a', id, key, caddr: s.remoteAddress, cport: s.remotePort, laddr: s.localAddress ?? '', lport: s.localPort ?? 0 });
+  });
+  server.on('error', () => undefined);
+  listeners.get(key)?.close();
+  listeners.set(key, server);
+}
+
+process.on('message', (m: ToWorker, handle?: Server) => {
+  if (m.t === 'l') {
+    if (handle) listen(m.key, handle, m.ct);
+    return;
+  }
+  if (m.t === 'u') {
+    listeners.get(m.key)?.close();
+    listeners.delete(m.key);
     return;
   }
   const c = conns.get(m.id);
@@ -180,6 +199,7 @@ send({ t: 'ready' });
 
 // The primary going away ends the worker: its connections would have no accounting left.
 process.on('disconnect', () => {
+  for (const l of listeners.values()) l.close();
   for (const c of conns.values()) c.destroy(false);
   setTimeout(() => process.exit(0), 50).unref();
 });

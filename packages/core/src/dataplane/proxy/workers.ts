@@ -1,8 +1,9 @@
 /**
- * Forwarding in worker processes, scheduling in one place. The primary process accepts every TCP
- * connection, schedules it with the service's one scheduler (so rr alternates exactly and lc/wlc see
- * global counts, as under the kernel's per-service lock), then passes the accepted socket to a worker
- * over the IPC channel (SCM_RIGHTS). The worker connects to the chosen real server and moves the bytes;
+ * Forwarding in worker processes, scheduling in one place. The primary sends each TCP service's listening
+ * socket to every worker once (SCM_RIGHTS); the primary and the workers all accept on it. A worker asks the
+ * primary where an accepted connection goes, and the primary schedules it with the service's one scheduler
+ * (so rr alternates exactly and lc/wlc see global counts, as under the kernel's per-service lock); many such
+ * questions are in flight at once. The worker connects to the chosen real server and moves the bytes;
  * it reports established / FIN / closed and batched byte and packet counts, from which the primary keeps
  * IPVS's counters and connection table. A failed connect comes back to the primary, which picks the
  * retry target. UDP stays in the primary (one socket per VIP:port cannot be shared by handle passing
@@ -10,13 +11,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../scheduler/index.js';
 import { ValidationError } from '../../errors.js';
 import type { ConnectionEntry } from '../types.js';
 import type { ProxyContext } from './context.js';
-import { encodeProxyV2 } from './proxy-protocol.js';
+import { NoDestinationLog } from './no-dest-log.js';
+import { encodeProxyV2, unmapped } from './proxy-protocol.js';
 import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
 import type { Template } from './template.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -35,7 +37,8 @@ interface Worker {
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
-  private nextId = 1;
+  private readonly shared = new Map<string, { svc: ProxyService; server: Server }>();
+  private readonly noDestLogs = new Map<string, NoDestinationLog>();
   private closing = false;
 
   constructor(
@@ -55,6 +58,7 @@ export class WorkerPool {
             const t = setTimeout(resolve, timeoutMs);
             const onMsg = (m: FromWorker): void => {
               if (m.t !== 'ready') return;
+              for (const [key, { server }] of this.shared) this.sendListener(w, key, server);
               clearTimeout(t);
               w.child.off('message', onMsg);
               resolve();
@@ -70,6 +74,8 @@ export class WorkerPool {
     const child = fork(this.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     const w: Worker = { child, conns: new Map() };
     child.on('message', (m: FromWorker) => this.receive(w, m));
+    // IPC errors (a send racing the worker's exit) end in 'exit' below; they must not throw.
+    child.on('error', (err) => this.ctx.log.debug({ err }, 'proxy worker IPC error'));
     child.on('exit', (code, signal) => {
       for (const c of [...w.conns.values()]) c.finish([0, 0, 0, 0]);
       const i = this.workers.indexOf(w);
@@ -77,7 +83,12 @@ export class WorkerPool {
       this.ctx.log.error({ code, signal }, 'proxy worker exited; its connections are lost; starting another');
       // Respawn after a pause, so a worker that cannot start does not spin.
       setTimeout(() => {
-        if (!this.closing) this.workers[i] = this.spawn();
+        if (this.closing) return;
+        const next = this.spawn();
+        this.workers[i] = next;
+        next.child.on('message', (m: FromWorker) => {
+          if (m.t === 'ready') for (const [key, { server }] of this.shared) this.sendListener(next, key, server);
+        });
       }, 500).unref();
     });
     return w;
@@ -85,6 +96,7 @@ export class WorkerPool {
 
   private receive(w: Worker, m: FromWorker): void {
     if (m.t === 'ready') return;
+    if (m.t === 'a') return this.accepted(w, m);
     if (m.t === 's') {
       for (let i = 0; i < m.d.length; i += 5) w.conns.get(m.d[i]!)?.count(m.d, i + 1);
       return;
@@ -97,21 +109,46 @@ export class WorkerPool {
     else if (m.t === 'd') c.finish(m.d);
   }
 
-  /** Hand an accepted, paused client socket to the least busy worker. */
-  dispatch(svc: ProxyService, client: Socket, caddr: string, cport: number, dest: ProxyDest, template: Template | null, now: number): void {
-    let w = this.workers[0]!;
-    for (const x of this.workers) if (x.conns.size < w.conns.size) w = x;
-    const id = this.nextId++;
-    const conn = new RemoteTcpConn(id, svc, this.ctx, w, caddr, cport, dest, template, now, client.localAddress, client.localPort);
-    w.conns.set(id, conn);
-    const msg: ToWorker = { t: 'c', id, host: dest.sched.address, port: dest.sched.port, pp: conn.header(dest), ct: this.ctx.connectTimeoutMs };
-    // The primary's copy of the socket is closed once the handle has been sent.
-    w.child.send(msg, client, (err) => {
-      if (!err) return;
-      this.ctx.log.error({ err, service: svc.key }, 'could not pass a connection to a proxy worker');
-      client.destroy();
-      conn.finish([0, 0, 0, 0]);
+  /** Let every worker accept on a service's listening socket too (sent once per worker, and again to a new one). */
+  share(svc: ProxyService, server: Server): void {
+    this.shared.set(svc.key, { svc, server });
+    for (const w of this.workers) this.sendListener(w, svc.key, server);
+  }
+
+  unshare(key: string): void {
+    if (!this.shared.delete(key)) return;
+    for (const w of this.workers) if (w.child.connected) w.child.send({ t: 'u', key } satisfies ToWorker);
+  }
+
+  private sendListener(w: Worker, key: string, server: Server): void {
+    if (!w.child.connected) return;
+    w.child.send({ t: 'l', key, ct: this.ctx.connectTimeoutMs } satisfies ToWorker, server, (err) => {
+      if (err) this.ctx.log.error({ err, service: key }, 'could not share a listener with a proxy worker');
     });
+  }
+
+  /** A worker accepted a connection: schedule it here, the one decision stream of the service. */
+  private accepted(w: Worker, m: Extract<FromWorker, { t: 'a' }>): void {
+    const post = (msg: ToWorker): void => void (w.child.connected && w.child.send(msg));
+    const svc = this.shared.get(m.key)?.svc;
+    if (!svc || svc.retired) return post({ t: 'x', id: m.id });
+    const caddr = unmapped(m.caddr);
+    const now = Date.now();
+    const b = svc.schedule(caddr, m.cport, now);
+    if (!b) {
+      this.noDest(svc.key).hit();
+      return post({ t: 'x', id: m.id });
+    }
+    const conn = new RemoteTcpConn(m.id, svc, this.ctx, w, caddr, m.cport, b.dest, b.template, now, m.laddr, m.lport);
+    w.conns.set(m.id, conn);
+    this.ctx.counters.forwardedByWorkers++;
+    post({ t: 'r', id: m.id, host: b.dest.sched.address, port: b.dest.sched.port, pp: conn.header(b.dest) });
+  }
+
+  private noDest(key: string): NoDestinationLog {
+    let l = this.noDestLogs.get(key);
+    if (!l) this.noDestLogs.set(key, (l = new NoDestinationLog(this.ctx, key)));
+    return l;
   }
 
   async stop(): Promise<void> {
@@ -122,7 +159,7 @@ export class WorkerPool {
           new Promise<void>((resolve) => {
             if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
             w.child.once('exit', () => resolve());
-            w.child.disconnect();
+            if (w.child.connected) w.child.disconnect();
             setTimeout(() => w.child.kill('SIGKILL'), 2000).unref();
           }),
       ),

@@ -30,6 +30,13 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     for (let i = 0; i < 8; i++) seen.push(await nameOf(vport));
     // The kernel's list has the newest real server first, so B is picked first.
     expect(seen.join('')).toBe('BABABABA');
+    if (workers > 0) {
+      // The primary and the workers all accept; keep going until a worker has taken some (rr must still alternate).
+      for (let i = 0; i < 200 && dp.proxyCounters().forwardedByWorkers < 4; i++) seen.push(await nameOf(vport));
+      expect(dp.proxyCounters().forwardedByWorkers).toBeGreaterThanOrEqual(4);
+      expect(seen.join('')).toBe('BA'.repeat(seen.length / 2) + (seen.length % 2 ? 'B' : ''));
+      return;
+    }
     const [st] = await dp.status();
     expect(st!.counters.conns).toBe(8);
     expect(st!.dests.map((d) => d.counters.conns)).toEqual([4, 4]);

@@ -278,7 +278,7 @@ lines.push(`Run with \`pnpm bench:proxy\` (bench/proxy/run.mjs) on ${new Date().
 lines.push('Machine:', '', ...machine.map((m) => `- ${m}`), '');
 lines.push(
   `Setup: two nginx backends (1 worker) serving a 1 KiB and a 16 MiB file on 127.0.0.1; round robin over both in every proxy. ` +
-    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) in one Node process; vsd-2w = the same with \`workers: 2\` (the primary accepts and schedules, two forwarding processes move the bytes); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
+    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) in one Node process; vsd-2w = the same with \`workers: 2\` (primary and 2 workers accept; the primary schedules every connection); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
     `wrk ${DURATION} per figure, best of ${ROUNDS} rounds, targets rotated each round. Everything (wrk, proxies, backends) shares the same ${cpu.length} cores.`,
   '',
 );
@@ -311,10 +311,9 @@ lines.push(
   '- vsd forwards in one Node process (one core); HAProxy runs one thread per CPU and nginx one worker per CPU, and all of',
   '  them share the 2 cores with wrk and the backends. Node also pays a JS callback, a buffer and a write per chunk where',
   '  HAProxy moves bytes in C.',
-  "- vsd-2w passes every accepted socket to a worker with Node's child_process handle passing, which sends one handle at",
-  "  a time per worker and waits for the worker's acknowledgement: the connection rate is bounded by that round trip, so",
-  '  workers help forwarding-bound loads (keep-alive, bulk) and not the new-connection rate. See docs/ARCHITECTURE.md',
-  '  ("Proxy dataplane") for the design and the better one (workers accepting and asking the primary to schedule).',
+  '- vsd-2w: the primary and two worker processes all accept on the shared listening socket; every accepted',
+  '  connection is scheduled by the primary (one IPC message each way), so scheduling stays one decision stream. See',
+  '  docs/ARCHITECTURE.md ("Proxy dataplane").',
   '- The machine was shared with other jobs (see the load average): a figure can vary 2-3x between rounds; the table',
   '  keeps the best round of each target, and targets are measured in rotation so all see similar conditions.',
   '',

@@ -112,6 +112,17 @@ beforeAll(async () => {
   if (!run.files['results.json']) throw new Error(`the guest driver wrote no results (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
   res = JSON.parse(run.files['results.json']);
   if (res.error) throw new Error(`the guest driver failed: ${res.error}\n--- agent log tail\n${(run.files['agent.log'] ?? '').slice(-3000)}`);
+  // Measured figures for the record (a busy host stretches every one of them).
+  const hung = res.phases.find((p) => p.name === 'hung');
+  console.info(
+    [
+      `uml nfs-agent: whole run ${run.elapsedMs} ms; guest set-up timeline (ms): ${(run.files['timeline'] ?? '').trim().replace(/\n/g, ', ')}`,
+      `probe timeout ${res.timeout} s (calibration: ${run.files['calibration']?.trim()}), report interval ${res.interval} s`,
+      `phases (ms): ${res.phases.map((p) => `${p.name} ${p.ms}${p.ok ? '' : ' FAILED'}`).join(', ')}`,
+      hung?.ok ? `hung server reported after ${Math.round(hung.detectMs)} ms, effective weight 0 seen after ${Math.round(hung.drainMs)} ms` : '',
+      `agent RSS ${Math.round(res.agentRssKb / 1024)} MB`,
+    ].join('\n'),
+  );
 });
 
 describe('vsd-agent against a real NFS server (user-mode-linux kernel)', () => {
@@ -143,6 +154,7 @@ describe('vsd-agent against a real NFS server (user-mode-linux kernel)', () => {
     const v = p.waits.find((w) => w.what === 'reported unresponsive')!.view;
     expect(v.mount).toMatchObject({ present: true, fstype: 'nfs4', responsive: false, error: `no answer within ${res.timeout * 1000} ms` });
     expect(p.storageReason).toMatch(new RegExp(`^storage: ${MNT} does not respond`));
+    expect(p.drainMs).toBeLessThanOrEqual((res.timeout + 2 * res.interval) * 1000 + SLACK_MS + 1000);
     expect(p.stillDrained).toBe(true);
     // The agent kept reporting and answering agent-check while the mount hung, with at most one probe alive.
     expect(p.seqAdvance).toBeGreaterThanOrEqual(3);

@@ -211,7 +211,7 @@ async function spread(n) {
   const counts = {};
   for (let i = 0; i < n; i++) {
     const body = await new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.3', port: VIP_PORT, path: '/', agent: false, timeout: 3000 }, (res) => {
+      const req = http.get({ host: '127.0.0.3', port: VIP_PORT, path: '/', agent: false, timeout: 10_000 }, (res) => {
         let b = '';
         res.on('data', (c) => (b += c));
         res.on('end', () => resolve(b));
@@ -273,12 +273,14 @@ virtual_servers:
     const before = await view();
     p.seqBefore = before.seq;
     const stop = await sh(`${SERVER_SH} stop`, 20_000);
-    p.stoppedAt = Date.now() - stop.ms / 2; // the middle of the command: when nfsd's threads went away
+    p.stoppedAt = Number(stop.stdout.trim().split('\n').at(-1));
+    if (!Number.isFinite(p.stoppedAt) || p.stoppedAt <= 0) throw new Error(`nfs-server.sh stop printed no time: ${stop.stdout}`);
     p.stopMs = stop.ms;
     const v = await until(p, 'reported unresponsive', (x) => x.mount?.responsive === false, (TIMEOUT_S + 2 * INTERVAL_S) * 1000 + 15_000);
     // The report's own timestamp: when the agent knew (independent of how often this driver polls the hub).
     p.detectMs = v.reportAt - p.stoppedAt;
-    await until(p, 'drained', (x) => x.effectiveWeight === 0, 20_000);
+    const d = await until(p, 'drained', (x) => x.effectiveWeight === 0, 20_000);
+    p.drainMs = d.at - p.stoppedAt; // as this driver saw it (hub polled every 100 ms)
     // Keep the server down a few report intervals: the agent keeps reporting and answering, probes do not pile up.
     const seq0 = (await view()).seq;
     const snap = vsctl('hung');

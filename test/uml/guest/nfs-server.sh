@@ -2,7 +2,8 @@
 # The kernel NFS server inside the user-mode-linux guest (never on the host: the host kernel has no nfsd).
 #   nfs-server.sh setup EXPORT_DIR   tmpfs state dirs, nfsd/rpc_pipefs, rpcbind, mountd, export EXPORT_DIR as the
 #                                    NFSv4 root (fsid=0) to 127.0.0.0/8, start nfsd (v4 only)
-#   nfs-server.sh stop               rpc.nfsd 0: the server goes away, I/O on hard mounts hangs (retried forever)
+#   nfs-server.sh stop               rpc.nfsd 0: the server goes away, I/O on hard mounts hangs (retried forever);
+#                                    prints the time (epoch ms) it was gone
 #   nfs-server.sh start              nfsd threads again: clients reconnect and reclaim
 #   nfs-server.sh teardown           no nfsd threads, no exports (rpcbind and mountd die with the guest)
 #
@@ -31,11 +32,15 @@ setup() {
   rpc.mountd -N 3
   rpc.nfsd -N 3 "$NTHREADS"
   [ "$(cat /proc/fs/nfsd/threads)" -gt 0 ] || { echo "nfsd has no threads after rpc.nfsd" >&2; exit 1; }
+  # A fresh server has no client state to wait for: leave the grace period at once (nfsdcld does the same).
+  # A restart ("start" below) keeps its grace period, as a real one would.
+  echo Y > /proc/fs/nfsd/v4_end_grace
 }
 
 case "${1:-}" in
   setup) setup "$2" ;;
-  stop) rpc.nfsd 0 ;;
+  # Prints when nfsd's threads were gone (epoch ms): rpc.nfsd returns after the kernel stopped them.
+  stop) rpc.nfsd 0 && date +%s%3N ;;
   start) rpc.nfsd -N 3 "$NTHREADS" ;;
   teardown)
     rpc.nfsd 0 || true

@@ -61,7 +61,9 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
   const readKernel = (): KernelEntry[] => {
     const services = c().services();
     const dests = c().destsOf(services.map((s) => s.id));
-    const entries = services.map((service, i) => ({ service, dests: dests[i]! }));
+    // The kernel lists dests newest first; reversed, they are in insertion order, which is the model's
+    // order for everything vsd added, so the plan's in-order fast path applies.
+    const entries = services.map((service, i) => ({ service, dests: dests[i]!.reverse() }));
     view = new Map(entries.map((e) => [serviceKey(e.service.id), e]));
     viewReadAt = Date.now();
     return entries;
@@ -72,16 +74,15 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
     return [...view.values()];
   };
 
-  /** After a fully successful apply the kernel holds the table (plus kept foreign services). */
-  const updateView = (table: readonly DataplaneService[]): void => {
+  /**
+   * After a fully successful apply the kernel holds the table: only the services the plan touched (or
+   * that are new to the view) get a new entry, so a one-dest change does not rebuild 1,000 entries.
+   */
+  const updateView = (table: readonly DataplaneService[], ops: readonly IpvsOp[]): void => {
     if (!view) return;
-    const next = new Map<string, KernelEntry>();
-    if (!(options.removeUnknown ?? true)) {
-      const wanted = new Set(table.map((s) => s.key));
-      for (const [k, e] of view) if (!wanted.has(k)) next.set(k, e);
-    }
-    for (const s of table) next.set(s.key, expectedKernelEntry(s));
-    view = next;
+    const touched = new Set(ops.map((o) => serviceKey(o.service)));
+    for (const o of ops) if (o.op === 'deleteService') view.delete(serviceKey(o.service));
+    for (const s of table) if (touched.has(s.key) || !view.has(s.key)) view.set(s.key, expectedKernelEntry(s));
   };
 
   const applyOps = (ops: readonly IpvsOp[]): void => {
@@ -109,7 +110,7 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
         view = undefined; // some ops failed: the next reconcile starts from what the kernel really holds
         throw err;
       }
-      updateView(table);
+      updateView(table, plan);
     },
     /** Forget the cached kernel view: the next reconcile re-reads the kernel. */
     resync() {

@@ -53,6 +53,8 @@ interface Phase {
   [k: string]: any;
 }
 interface Results {
+  calibrationMs: number[];
+  vsdUpMs: number;
   timeout: number;
   interval: number;
   silentAfter: number;
@@ -117,9 +119,9 @@ beforeAll(async () => {
   console.info(
     [
       `uml nfs-agent: whole run ${run.elapsedMs} ms; guest set-up timeline (ms): ${(run.files['timeline'] ?? '').trim().replace(/\n/g, ', ')}`,
-      `probe timeout ${res.timeout} s (calibration: ${run.files['calibration']?.trim()}), report interval ${res.interval} s`,
-      `phases (ms): ${res.phases.map((p) => `${p.name} ${p.ms}${p.ok ? '' : ' FAILED'}`).join(', ')}`,
-      hung?.ok ? `hung server reported after ${Math.round(hung.detectMs)} ms, effective weight 0 seen after ${Math.round(hung.drainMs)} ms` : '',
+      `vsd answering after ${res.vsdUpMs} ms; probe timeout ${res.timeout} s (probe steps took ${res.calibrationMs?.join(', ')} ms), report interval ${res.interval} s`,
+      `phases (ms, CPU ms of driver/vsd/agent): ${res.phases.map((p) => `${p.name} ${p.ms}${p.ok ? '' : ' FAILED'} (${Object.values(p.cpuMs ?? {}).join('/')})`).join(', ')}`,
+      hung?.ok ? `hung server reported after ${Math.round(hung.detectMs)} ms, effective weight 0 seen after ${Math.round(hung.drainMs)} ms; ${hung.seqAdvance} reports and at most ${hung.maxProbes} probe process group in ${hung.watchMs} ms while hung` : '',
       `agent RSS ${Math.round(res.agentRssKb / 1024)} MB`,
     ].join('\n'),
   );
@@ -129,9 +131,8 @@ describe('vsd-agent against a real NFS server (user-mode-linux kernel)', () => {
   it('serves a tmpfs over kernel NFSv4 and hard-mounts it over 127.0.0.1, leaving the host untouched', () => {
     expect(run.exitCode).toBe(0);
     expect(run.files['mountinfo.txt']).toMatch(new RegExp(` ${MNT} .* - nfs4 127\\.0\\.0\\.1:/ .*\\bhard\\b`));
-    const [calibrationMs, timeout] = run.files['calibration']!.trim().split(' ').map(Number);
-    expect(timeout).toBe(res.timeout);
-    expect(res.timeout).toBeGreaterThanOrEqual(Math.max(2, (4 * calibrationMs!) / 1000));
+    expect(res.calibrationMs).toHaveLength(3);
+    expect(res.timeout).toBe(Math.min(20, Math.max(2, Math.ceil((5 * Math.max(...res.calibrationMs)) / 1000))));
     expect(hostAfter).toEqual(hostBefore);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(MNT);
   });
@@ -161,7 +162,8 @@ describe('vsd-agent against a real NFS server (user-mode-linux kernel)', () => {
     expect(p.agentAlive).toBe(true);
     expect(p.agentCheck.line).toMatch(new RegExp(`^down #storage broken: ${MNT} does not respond`));
     expect(p.agentCheck.ms).toBeLessThan(3000);
-    expect(p.maxProbes).toBeLessThanOrEqual(1);
+    // A hung probe is seen (the count works) and never a second one beside it.
+    expect(p.maxProbes).toBe(1);
     // New connections all go to the other real server.
     expect(p.spread).toEqual({ 'local-web': 6 });
     const snap = vsctlSnapshot('hung');

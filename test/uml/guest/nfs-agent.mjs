@@ -11,6 +11,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
+// Only node builtins behind it: cheap to load in the guest.
+import { MountProber } from '../../../packages/agent/dist/storage/probe.js';
 
 const ROOT = process.env.VSD_ROOT;
 const OUT = process.env.VSD_OUT;
@@ -21,10 +23,10 @@ const MOUNT_OPTS = process.env.NFS_MOUNT_OPTS;
 const SENTINEL = '.vsd-sentinel';
 const SOURCE = '127.0.0.1:/';
 const WRONG_SOURCE = '127.0.0.2:/';
-// The probe timeout is calibrated by nfs-agent.sh: at least 2 s, more when process creation in the guest is slow
-// (UML on a loaded host: /bin/true can take a second), so a healthy mount never times out.
-const TIMEOUT_S = Number(process.env.NFS_PROBE_TIMEOUT ?? 2);
-const INTERVAL_S = TIMEOUT_S <= 2 ? 0.5 : 1;
+// The probe timeout is calibrated (see calibrate()): 2 s on an idle machine, more when process creation in the
+// guest is slow (UML on a loaded host: /bin/true can take a second), so that a healthy mount never times out.
+let TIMEOUT_S = 2;
+let INTERVAL_S = 0.5;
 const SILENT_AFTER = 5;
 const AGENT = 'nfs-web';
 const DEADLINE = Date.now() + Number(process.env.NFS_DRIVER_BUDGET_MS ?? 360_000);
@@ -33,7 +35,7 @@ const KEY = 'uml-nfs-agent-key-0123456789abcdef';
 const SENTINEL_TEXT = process.env.NFS_SENTINEL_TEXT;
 
 const t0 = Date.now();
-const results = { startedAt: t0, interval: INTERVAL_S, timeout: TIMEOUT_S, silentAfter: SILENT_AFTER, mount: MNT, source: SOURCE, phases: [], error: null };
+const results = { startedAt: t0, silentAfter: SILENT_AFTER, mount: MNT, source: SOURCE, phases: [], error: null };
 const children = [];
 const logs = { vsd: '', agent: '' };
 
@@ -127,20 +129,23 @@ function agentCheck() {
   });
 }
 
-/** Live probe children for the watched mount (the agent allows at most one per mount). */
-function probeChildren() {
-  let n = 0;
+/**
+ * Live probe process groups for the watched mount (the agent allows at most one per mount). Groups, not
+ * processes: the probe's sh forks a subshell per step, which carries the same command line until it execs.
+ */
+function probeGroups() {
+  const groups = new Set();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmd.includes('vsd-probe') && cmd.includes(MNT) && state !== 'Z') n++;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (cmd.includes('vsd-probe') && cmd.includes(MNT) && f[0] !== 'Z') groups.add(f[2]);
     } catch {
       /* exited */
     }
   }
-  return n;
+  return groups.size;
 }
 
 /** `vsctl agents --json` (a Node start: seconds in a busy guest, so callers overlap it with other work). */
@@ -163,14 +168,30 @@ async function until(phase, what, pred, ms) {
     } catch (e) {
       last = { error: e.message };
     }
-    await sleep(100);
+    await sleep(200);
   }
   phase.waits.push({ what, ok: false, ms: Date.now() - phase.startedAt, view: last });
   throw new Error(`${phase.name}: not ${what} within ${ms} ms; last view: ${JSON.stringify(last)}`);
 }
 
+/** CPU time (ms) of our processes in the guest: what competes with the agent's probes on UML's one CPU. */
+function cpuMs() {
+  const out = {};
+  for (const [name, pid] of Object.entries({ driver: process.pid, ...(results.pids ?? {}) })) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (Number(f[11]) + Number(f[12])) * 10; // utime + stime in USER_HZ (100) ticks
+    } catch {
+      out[name] = null;
+    }
+  }
+  return out;
+}
+
 async function phase(name, body) {
   const p = { name, startedAt: Date.now(), waits: [], ok: false };
+  const cpu0 = cpuMs();
   results.phases.push(p);
   try {
     await body(p);
@@ -179,6 +200,8 @@ async function phase(name, body) {
     p.error = e.message;
   }
   p.ms = Date.now() - p.startedAt;
+  const cpu1 = cpuMs();
+  p.cpuMs = Object.fromEntries(Object.keys(cpu1).map((k) => [k, cpu1[k] !== null && cpu0[k] != null ? cpu1[k] - cpu0[k] : null]));
   save();
   return p.ok;
 }
@@ -224,6 +247,26 @@ async function spread(n) {
   return counts;
 }
 
+/**
+ * Probe timeout: 5 x the slowest of three probes on the healthy mount, made with the agent's own prober (the same
+ * child script, spawned from Node as the agent does) while vsd runs; at least 2 s (the value on an idle machine),
+ * at most 20 s. A fixed 2 s is not enough for a UML guest on a busy 2-core host, where the probe's half a dozen
+ * process starts alone take seconds and a healthy mount would be reported as hung.
+ */
+async function calibrate() {
+  const prober = new MountProber();
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await prober.probe({ path: MNT, sentinel: SENTINEL, writeFile: '.vsd-calibrate', timeoutMs: 30_000 });
+    if (!r.responsive || !r.writable) throw new Error(`calibration probe on the healthy NFS mount failed: ${JSON.stringify(r)}`);
+    runs.push(r.ms);
+  }
+  TIMEOUT_S = Math.min(20, Math.max(2, Math.ceil((5 * Math.max(...runs)) / 1000)));
+  INTERVAL_S = TIMEOUT_S <= 2 ? 0.5 : 1;
+  Object.assign(results, { calibrationMs: runs, timeout: TIMEOUT_S, interval: INTERVAL_S });
+  save();
+}
+
 async function main() {
   mkdirSync(WORK, { recursive: true });
   writeFileSync(join(WORK, 'agent.key'), KEY);
@@ -243,6 +286,20 @@ virtual_servers:
       - { address: 127.0.0.2:${PORT_LOCAL}, weight: 100 }
 `,
   );
+  const vsd = spawnLogged('vsd', [join(ROOT, 'packages/cli/bin/vsd.js'), '--config', join(WORK, 'vsd.yaml'), '--socket', join(WORK, 'vsd.sock'), '--state', 'none', '--dataplane', 'proxy', '--log-level', 'info']);
+  results.pids = { vsd: vsd.pid };
+  const vsdUp = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await api('/v1/agents');
+      break;
+    } catch (e) {
+      if (Date.now() > vsdUp || vsd.exitCode !== null) throw new Error(`vsd did not come up: ${e.message}\n${logs.vsd.slice(-2000)}`);
+      await sleep(250);
+    }
+  }
+  results.vsdUpMs = Date.now() - t0;
+  await calibrate();
   writeFileSync(
     join(WORK, 'agent.json'),
     JSON.stringify({
@@ -254,16 +311,14 @@ virtual_servers:
       mounts: [{ path: MNT, fstype: 'nfs4', source: SOURCE, sentinel: SENTINEL, group: 'www', timeout: TIMEOUT_S }],
       agent_check: { listen: `127.0.0.1:${CHECK_PORT}` },
       proc_root: fakeProc,
-      log_level: 'debug',
+      log_level: 'info',
     }),
   );
-
-  const vsd = spawnLogged('vsd', [join(ROOT, 'packages/cli/bin/vsd.js'), '--config', join(WORK, 'vsd.yaml'), '--socket', join(WORK, 'vsd.sock'), '--state', 'none', '--dataplane', 'proxy', '--log-level', 'debug']);
   const agent = spawnLogged('agent', ['--lite-mode', '--max-semi-space-size=1', '--max-old-space-size=24', join(ROOT, 'packages/agent/bin/vsd-agent.js'), '--config', join(WORK, 'agent.json')]);
   results.pids = { vsd: vsd.pid, agent: agent.pid };
 
   const okStart = await phase('healthy', async (p) => {
-    await until(p, 'vsd ready and the agent reporting a healthy NFS mount', healthy, 90_000);
+    await until(p, 'the agent reporting a healthy NFS mount', healthy, 90_000);
     p.agentCheck = await agentCheck();
     p.spread = await spread(10);
   });
@@ -290,7 +345,7 @@ virtual_servers:
     const watchMs = Math.max(4000, TIMEOUT_S * 1000 + 2000);
     const watchUntil = Date.now() + watchMs;
     while (Date.now() < watchUntil) {
-      maxProbes = Math.max(maxProbes, probeChildren());
+      maxProbes = Math.max(maxProbes, probeGroups());
       await sleep(200);
     }
     checks.push(await agentCheck());

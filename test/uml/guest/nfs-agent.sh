@@ -46,25 +46,7 @@ grep " $MNT " /proc/self/mountinfo > "$VSD_OUT/mountinfo.txt"
 got=$(timeout -s KILL 20 cat "$MNT/.vsd-sentinel" 2>&1) || fail "sentinel not readable over NFS: $got"
 [ "$got" = "$SENTINEL_TEXT" ] || fail "sentinel read over NFS differs: $got"
 
-# Calibrate the agent's probe timeout: what its probe does (stat, readdir, hash, write + fsync, read back, remove)
-# costs half a dozen process starts, which take from milliseconds to over a second each in a UML guest on a busy
-# host. Four times the slower of two healthy runs, at least 2 s (the brief's value on an idle machine), at most 20 s.
-PROBE='stat -c %i -- "$1" >/dev/null; ls -f -- "$1" >/dev/null; sha256sum -- "$1/.vsd-sentinel" >/dev/null
-  printf x | dd of="$1/.vsd-calibrate" conv=fsync status=none; cat -- "$1/.vsd-calibrate" >/dev/null; rm -f -- "$1/.vsd-calibrate"'
-worst=0
-for _ in 1 2; do
-  s=$(date +%s%N)
-  timeout -s KILL 30 sh -c "$PROBE" calibrate "$MNT" || fail "calibration probe on the healthy NFS mount failed"
-  ms=$(( ($(date +%s%N) - s) / 1000000 ))
-  [ "$ms" -gt "$worst" ] && worst=$ms
-done
-timeout_s=$(( (4 * worst + 999) / 1000 ))
-[ "$timeout_s" -lt 2 ] && timeout_s=2
-[ "$timeout_s" -gt 20 ] && timeout_s=20
-echo "$worst $timeout_s" > "$VSD_OUT/calibration"
-mark calibrated
-
 VSD_ROOT=$ROOT NFS_MNT=$MNT NFS_SERVER_SH="$HERE/nfs-server.sh" NFS_WORK=/tmp/vsd-nfs-work NFS_MOUNT_OPTS=$MOUNT_OPTS \
-  NFS_SENTINEL_TEXT=$SENTINEL_TEXT NFS_PROBE_TIMEOUT=$timeout_s timeout -s KILL 390 node "$HERE/nfs-agent.mjs"
+  NFS_SENTINEL_TEXT=$SENTINEL_TEXT timeout -s KILL 390 node "$HERE/nfs-agent.mjs"
 echo "driver exit $?" >&2
 mark driver-done

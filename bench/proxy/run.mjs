@@ -332,5 +332,7 @@ if (start0 >= 0) {
   next = existing.slice(0, start0 + 1) + section + (after >= 0 ? existing.slice(after) : '\n');
 } else next = `${existing.trimEnd()}\n\n${section}\n`;
 writeFileSync(readme, next);
-await Promise.all([ask(vsd, 'stop'), ask(vsd2, 'stop')]).catch(() => undefined);
+// vsd-proxy exits on 'stop' without answering; the exit handler SIGTERMs whatever is left.
+for (const c of [vsd, vsd2]) if (c.connected) c.send('stop');
+await new Promise((r) => setTimeout(r, 500));
 process.exit(0);

@@ -51,7 +51,7 @@ Run with \`pnpm bench:health\` (bench/health/run.mjs, \`--write\` rewrites this 
 
 Machine: ${m.cpus}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, node ${m.node}; load average at the end: ${m.loadavg} (a shared machine: other work ran at the same time, see the last column).
 
-Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in one Node process checking ${r0.servers} real servers: ${r0.tcp} TCP_CHECK and ${r0.http} HTTP_GET (status 200), each real server its own 127.0.0.1 port, served by a separate backend process whose CPU is not counted; delay_loop ${r0.intervalS} s, connect_timeout 2 s, retry 1; checks spread over the interval in 25 ms slots. Warm-up, then ${r0.measuredS} s measured with process.cpuUsage() and the largest RSS seen; best of ${rounds} round(s) by time spent waiting for a CPU. Targets: < 10 % of one core, < 100 MB RSS.
+Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in one Node process checking ${r0.servers} real servers: ${r0.tcp} TCP_CHECK and ${r0.http} HTTP_GET (status 200), each real server its own 127.0.0.1 port, served by a separate backend process whose CPU is not counted; delay_loop ${r0.intervalS} s, connect_timeout 2 s, retry 1; checks spread over the interval in 50 ms slots. Warm-up, then ${r0.measuredS} s measured with process.cpuUsage() and the largest RSS seen; best of ${rounds} round(s) by time spent waiting for a CPU. Targets: < 10 % of one core, < 100 MB RSS.
 
 | V8 settings | CPU measured | CPU per check, and at ${r0.servers / r0.intervalS} checks/s | floor: bare connect | RSS max | failed checks / down at end | time waiting for a CPU |
 |---|---:|---:|---:|---:|---:|---:|

@@ -22,7 +22,7 @@ export interface HealthMonitorOptions {
   killGraceMs?: number;
   /** Randomness for `warmup` (tests pass a fixed one). */
   random?: () => number;
-  /** Check start times are batched into slots of this many ms (default 25, at most an eighth of the interval). */
+  /** Check start times are batched into slots of this many ms (default 50, at most an eighth of the interval). */
   slotMs?: number;
 }
 

@@ -33,6 +33,8 @@ interface Loop extends RunnerCheck {
   state: CheckState;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
+  /** When the current run was due (a slot boundary): the next one is due an interval after it. */
+  dueAt: number;
 }
 
 export class RealServerRunner {
@@ -47,13 +49,14 @@ export class RealServerRunner {
     initiallyUp: boolean,
     private readonly hooks: RunnerHooks,
     /** Batching granularity of check start times (at most an eighth of the interval). */
-    private readonly slotMs = 25,
+    private readonly slotMs = 50,
   ) {
     this.loops = checks.map((c) => ({
       ...c,
       state: new CheckState({ rise: c.spec.rise, fall: c.spec.fall, retry: c.spec.retry, initiallyUp }),
       timer: undefined,
       running: false,
+      dueAt: 0,
     }));
     this.lastAlive = this.alive;
     this.lastWeight = this.weight;
@@ -78,7 +81,7 @@ export class RealServerRunner {
     if (this.started) return;
     this.started = true;
     this.abort = new CheckAbort();
-    for (const l of this.loops) this.schedule(l, firstDelayMs(l));
+    for (const l of this.loops) this.schedule(l, Date.now(), firstDelayMs(l));
   }
 
   stop(): void {
@@ -87,15 +90,17 @@ export class RealServerRunner {
     for (const l of this.loops) clearTimeout(l.timer);
   }
 
-  private schedule(loop: Loop, delayMs: number): void {
+  /** Run `loop` `delayMs` after `from` (a past due time, so that periods do not drift), rounded up to a slot. */
+  private schedule(loop: Loop, from: number, delayMs: number): void {
     if (!this.started) return;
     // Due times are rounded up to a slot boundary of the wall clock, so the checks due in the same slot (across
     // all real servers) start in one event-loop turn and their connects complete in one epoll wake-up: spread
     // over the interval, but in a few dozen batches a second rather than a thousand separate wake-ups.
     const now = Date.now();
     const slot = Math.min(this.slotMs, loop.intervalMs / 8);
-    const due = slot >= 1 ? Math.ceil((now + Math.max(0, delayMs)) / slot) * slot : now + delayMs;
-    loop.timer = setTimeout(() => void this.run(loop), Math.max(0, due - now));
+    const at = Math.max(now, from + delayMs);
+    loop.dueAt = slot >= 1 ? Math.ceil(at / slot) * slot : at;
+    loop.timer = setTimeout(() => void this.run(loop), loop.dueAt - now);
     loop.timer.unref();
   }
 
@@ -117,8 +122,9 @@ export class RealServerRunner {
       this.lastWeight = weight;
       this.hooks.onChange({ alive, weight, checker: loop.checker.name, reason: result.reason });
     }
-    // As keepalived, the next run is timed from the start of this one (a slow check does not stretch the period).
+    // As keepalived, the next run is timed from the start of this one (a slow check does not stretch the period),
+    // taken as the slot it was due in so that rounding to slots does not lengthen every period.
     const wait = outcome.retrying ? loop.spec.delayBeforeRetryMs : loop.intervalMs;
-    this.schedule(loop, startedAt + wait - now);
+    this.schedule(loop, Math.min(loop.dueAt, startedAt), wait);
   }
 }

@@ -62,9 +62,11 @@ export function healthSpecs(ctx: Pick<DaemonContext, 'config' | 'loaded' | 'stor
     const configured = ctx.loaded.services[i];
     if (!configured) return;
     const checks = new Map<string, CheckSpec[]>();
+    const inhibitOnFailure: Record<string, boolean> = {};
     vs.real_servers.forEach((rs, j) => {
       const model = configured.realServers[j];
       if (model && rs.checks.length > 0) checks.set(realServerKey(model), rs.checks);
+      if (model && rs.inhibit_on_failure !== undefined) inhibitOnFailure[realServerKey(model)] = rs.inhibit_on_failure;
     });
     // A service deleted at run time (vsadm -D) or not applied (the state file won) is not checked.
     const service = running.get(serviceKey(configured));
@@ -75,6 +77,7 @@ export function healthSpecs(ctx: Pick<DaemonContext, 'config' | 'loaded' | 'stor
         service,
         options: pickHealthOptions(options),
         checks,
+        inhibitOnFailure,
         sorryForwarding: FORWARDING[vs.lb_kind],
         prefix: `virtual_servers.${i}`,
       }),

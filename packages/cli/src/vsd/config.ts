@@ -60,6 +60,8 @@ export const realServerConfigSchema = strictObject({
   lthreshold: z.number().int().min(0).max(2_147_483_647).default(0),
   /** keepalived allows the forwarding method per real server; default: the virtual server's lb_kind. */
   lb_kind: z.enum(['NAT', 'DR', 'TUN']).optional(),
+  /** keepalived allows inhibit_on_failure per real server too; it overrides the virtual server's. */
+  inhibit_on_failure: z.boolean().optional(),
   checks: checksSection,
 });
 

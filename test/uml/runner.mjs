@@ -96,7 +96,7 @@ echo booted > "$W/booted"
 bash "$W/script.sh" < "$W/stdin" > "$W/stdout" 2> "$W/stderr"
 echo $? > "$W/rc"
 sync
-poweroff -f
+poweroff -f -d  # -d: no wtmp record on the host (hostfs root)
 `;
 }
 

@@ -20,3 +20,4 @@ export * from './health/index.js';
 export * from './dataplane/proxy/index.js';
 export * as netlink from './netlink/index.js';
 export * from './dataplane/ipvs/index.js';
+export { libcErrno, libcLibrary, loadKoffi } from './sys/libc.js';

@@ -7,7 +7,7 @@
  * other (netlink_rcv_skb) and each gets its own ACK; dumps are the exception and go one at a time. NETLINK_CAP_ACK keeps error ACKs small (the request
  * is not echoed), which keeps a batch's ACKs well inside the receive buffer.
  */
-import koffi from 'koffi';
+import { libcErrno, libcLibrary } from '../sys/libc.js';
 import { NetlinkError, type Errno } from '../errors.js';
 import {
   AF_NETLINK,
@@ -44,7 +44,7 @@ interface Libc {
 let libc: Libc | undefined;
 function loadLibc(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   libc = {
     socket: lib.func('int socket(int, int, int)'),
     bind: lib.func('int bind(int, const void *, uint32_t)'),
@@ -102,12 +102,12 @@ export class NetlinkSocket {
   static open(protocol: number, opts: NetlinkSocketOptions = {}): NetlinkSocket {
     const c = loadLibc();
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    if (fd < 0) throw sysError('socket', koffi.errno());
+    if (fd < 0) throw sysError('socket', libcErrno());
     const sock = new NetlinkSocket(fd, protocol);
     try {
       const sa = Buffer.alloc(12);
       sa.writeUInt16LE(AF_NETLINK, 0);
-      if (c.bind(fd, sa, sa.length) < 0) throw sysError('bind', koffi.errno());
+      if (c.bind(fd, sa, sa.length) < 0) throw sysError('bind', libcErrno());
       sock.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1);
       const size = opts.rcvbuf ?? 4 << 20;
       // FORCE needs CAP_NET_ADMIN; without it the plain option still gets what rmem_max allows.
@@ -117,7 +117,7 @@ export class NetlinkSocket {
       const tv = Buffer.alloc(16);
       tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
       tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) < 0) throw sysError('setsockopt(SO_RCVTIMEO)', koffi.errno());
+      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) < 0) throw sysError('setsockopt(SO_RCVTIMEO)', libcErrno());
     } catch (err) {
       sock.close();
       throw err;
@@ -212,14 +212,14 @@ export class NetlinkSocket {
     const sa = Buffer.alloc(12);
     sa.writeUInt16LE(AF_NETLINK, 0);
     const n = loadLibc().sendto(this.fd, buf, buf.length, 0, sa, 12);
-    if (n < 0) throw sysError('sendto', koffi.errno());
+    if (n < 0) throw sysError('sendto', libcErrno());
   }
 
   private receive(): NlMessage[] {
     this.assertOpen();
     const n = loadLibc().recv(this.fd, this.rbuf, this.rbuf.length, MSG_TRUNC);
     if (n < 0) {
-      const e = koffi.errno();
+      const e = libcErrno();
       if (e === 11) throw new NetlinkError('recv', 'ETIMEDOUT', 'no reply from the kernel before the timeout');
       throw sysError('recv', e);
     }
@@ -229,7 +229,7 @@ export class NetlinkSocket {
   }
 
   private setInt(level: number, name: number, v: number): void {
-    if (!this.trySetInt(level, name, v)) throw sysError(`setsockopt(${level}, ${name})`, koffi.errno());
+    if (!this.trySetInt(level, name, v)) throw sysError(`setsockopt(${level}, ${name})`, libcErrno());
   }
 
   private trySetInt(level: number, name: number, v: number): boolean {

@@ -3,7 +3,7 @@
  * that importing @vsd/ha costs nothing where no socket is opened (unit tests, non-Linux tools).
  */
 import { VsdError } from '@vsd/core';
-import koffi from 'koffi';
+import { libcErrno, libcLibrary, loadKoffi } from '@vsd/core';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -64,7 +64,8 @@ let cached: Libc | undefined;
 
 export function libc(): Libc {
   if (cached) return cached;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
+  const koffi = loadKoffi();
   const iovec = koffi.struct('vsd_iovec', { base: 'void *', len: 'size_t' });
   koffi.struct('vsd_msghdr', {
     name: 'void *',
@@ -94,7 +95,7 @@ export function libc(): Libc {
 }
 
 export function errno(): number {
-  return koffi.errno();
+  return libcErrno();
 }
 
 /**

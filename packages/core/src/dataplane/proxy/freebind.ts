@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import koffi from 'koffi';
+import { libcErrno, libcLibrary } from '../../sys/libc.js';
 import { addressBytes } from '../../model/address.js';
 
 const AF_INET = 2;
@@ -39,7 +39,7 @@ interface Libc {
 let cached: Libc | undefined;
 function libc(): Libc {
   if (cached) return cached;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   cached = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32 len)'),
@@ -112,7 +112,7 @@ function check(rc: number, what: string): void {
 }
 
 function sysError(what: string): NodeJS.ErrnoException {
-  const errnum = koffi.errno();
+  const errnum = libcErrno();
   const err: NodeJS.ErrnoException = new Error(`${what}: ${libc().strerror(errnum)}`);
   err.errno = errnum;
   err.syscall = what;

@@ -96,6 +96,8 @@ export class ProxyService {
   private updateScheduler(): boolean {
     const id = `${this.service.scheduler} ${this.service.schedFlags.join(',')}`;
     if (id === this.schedulerId && this.scheduler) return false;
+    // The old scheduler stays attached to the destinations' indexes until closed.
+    this.scheduler?.close?.();
     this.scheduler = createScheduler(this.service.scheduler, { flags: this.service.schedFlags });
     this.schedulerId = id;
     return true;
@@ -287,6 +289,8 @@ export class ProxyService {
 
   /** Drop every template and stop estimating; called once the service is gone and its connections ended. */
   dispose(): void {
+    this.scheduler?.close?.();
+    this.scheduler = null;
     for (const t of [...this.templates.values()]) this.dropTemplate(t);
     this.ctx.estimator.delete(this.stats);
     for (const d of this.dests.values()) this.ctx.estimator.delete(d.stats);

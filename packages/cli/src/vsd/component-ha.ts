@@ -7,7 +7,16 @@
  */
 import { hostname } from 'node:os';
 import { HaNotConfiguredError, HaStateError, readKeyFile, type ControlRoute, type Logger, type SyncDaemon } from '@vsd/core';
-import { createPeerSync, createVrrpInstance, parseHaConfig, peerConfigSchema, splitHostPort, type PeerSync, type VrrpInstance } from '@vsd/ha';
+import {
+  createPeerSync,
+  createVrrpInstance,
+  parseHaConfig,
+  peerConfigSchema,
+  splitHostPort,
+  type HaConfig,
+  type PeerSync,
+  type VrrpInstance,
+} from '@vsd/ha';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const haComponent: ComponentFactory = (ctx) => {
@@ -15,9 +24,15 @@ export const haComponent: ComponentFactory = (ctx) => {
   return new HaComponent();
 };
 
-class HaComponent implements DaemonComponent {
+/** How the component makes its VRRP instance; tests pass a fake that needs no raw sockets. */
+export type VrrpFactory = (config: HaConfig, deps: { logger: Logger }) => VrrpInstance;
+
+export class HaComponent implements DaemonComponent {
   readonly name = 'ha';
   private vrrp: VrrpInstance | null = null;
+
+  constructor(private readonly createVrrp: VrrpFactory = createVrrpInstance) {}
+
   private sync: PeerSync | null = null;
   private log!: Logger;
 
@@ -39,7 +54,7 @@ class HaComponent implements DaemonComponent {
     }
     if (ctx.config.ha) {
       const ha = parseHaConfig(ctx.config.ha);
-      const vrrp = createVrrpInstance(ha, { logger: ctx.logger });
+      const vrrp = this.createVrrp(ha, { logger: ctx.logger });
       this.vrrp = vrrp;
       // Until VRRP has decided, this node is BACKUP for peer sync: it must not accept changes the MASTER would overwrite.
       this.sync?.setRole('backup', null);

@@ -61,29 +61,97 @@ for ns in rs1 rs2; do ip -n $ns route del 10.0.0.1/32 dev eth0; ip -n $ns route 
 step nat-done
 if [ "${FWD_METHODS:-nat}" = nat ]; then kill $(jobs -p) 2>/dev/null || true; sync; exit 0; fi
 
-# --- DR and TUN below are not yet reliable in the UML lab (requests time out); run with FWD_METHODS=all. ---
-# --- DR (gatewaying): real servers hold the VIP on lo and do not answer ARP for it. ---
-for ns in rs1 rs2; do
-  ip netns exec $ns sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-  ip -n $ns addr add 10.0.0.100/32 dev lo
-done
-prog '[{"protocol":"tcp","address":"10.0.0.100","port":80,"scheduler":"wrr","realServers":[{"address":"10.0.0.11","port":80,"forwarding":"route","weight":3},{"address":"10.0.0.12","port":80,"forwarding":"route","weight":1}]}]'
-step dr-programmed
-echo "$(hits 12)" > "$VSD_OUT/dr.txt"
-ipvsadm -C
-for ns in rs1 rs2; do ip -n $ns addr del 10.0.0.100/32 dev lo; done
+# --- DR and TUN: vsd (ipvs dataplane) in the director's namespace, programmed through vsadm over its socket. ---
+# The director, the client and the real servers share br0, so the director hands frames to the real servers'
+# MACs (DR) or IPIP-encapsulates to their RIPs (TUN), and the real servers answer the client directly from the VIP.
+sysctl -qw net.ipv4.vs.conntrack=0 || true
+W=$(dirname "$VSD_OUT")
+SOCK="$W/vsd.sock"
+# vsadm's own main (runVsadm, what bin/vsadm.js runs) in one long-lived node process: a node start costs
+# seconds in the guest. One request per line "OUTFILE ARG...", one answer line "rc=N" per request.
+coproc VSADM { exec node --input-type=module -e '
+  import { createInterface } from "node:readline";
+  import { writeFileSync } from "node:fs";
+  const { runVsadm } = await import(process.argv[1] + "/packages/cli/dist/vsadm/run.js");
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [out, ...args] = line.split(" ");
+    const r = await runVsadm({ args: ["--socket", process.argv[2], ...args], readStdin: async () => "" });
+    if (out !== "-") writeFileSync(out, r.stdout + r.stderr);
+    process.stdout.write(`rc=${r.code}\n`);
+  }' "$REPO" "$SOCK"; }
+vsadm_to() { # OUTFILE ARG...: bounded; fails on a non-zero exit status
+  local reply
+  echo "$*" >&"${VSADM[1]}"
+  read -t 60 -r reply <&"${VSADM[0]}" || { echo "vsadm: no answer to $*" >&2; return 1; }
+  [ "$reply" = rc=0 ] || { echo "vsadm $*: $reply" >&2; return 1; }
+}
+vsadm() { vsadm_to - "$@"; }
+agent() { local ns=$1; shift; timeout 60 ip netns exec $ns node "$REPO/packages/agent/bin/vsd-agent.js" "$@" --state "$W/$ns-rs-setup.json"; }
+on_both() { # FUNCTION: run it for rs1 and rs2 at once (node starts are slow), fail if either fails
+  local a b; "$1" rs1 & a=$!; "$1" rs2 & b=$!; wait $a; wait $b
+}
+setup_dr() { agent $1 setup-dr --vip 10.0.0.100 > "$VSD_OUT/$1-setup-dr.txt" 2>&1; }
+setup_tun() { agent $1 setup-tun --vip 10.0.0.100 > "$VSD_OUT/$1-setup-tun.txt" 2>&1; }
+teardown() { agent $1 teardown >> "$VSD_OUT/$1-teardown.txt" 2>&1; }
+seqhits() { # N requests to the VIP, one answer per line (fail when none)
+  for i in $(seq 1 $1); do timeout 5 ip netns exec client curl -s -m 3 http://10.0.0.100/ || echo fail; done
+}
+snap() { # name: ipvsadm and vsadm listings at one moment (counters only move with traffic or expiry: retry until stable)
+  local n=$1 k
+  for k in 1 2 3 4 5; do
+    timeout 20 ipvsadm -L -n > "$VSD_OUT/$n-ipvsadm-ln.txt" 2>&1
+    vsadm_to "$VSD_OUT/$n-vsadm-ln.txt" -L -n
+    timeout 20 ipvsadm -L -n > "$VSD_OUT/$n-ipvsadm-ln2.txt" 2>&1
+    cmp -s "$VSD_OUT/$n-ipvsadm-ln.txt" "$VSD_OUT/$n-ipvsadm-ln2.txt" && break
+  done
+  timeout 20 ipvsadm -S -n > "$VSD_OUT/$n-ipvsadm-Sn.txt" 2>&1
+  vsadm_to "$VSD_OUT/$n-vsadm-Sn.txt" -S -n
+  timeout 30 ipvsadm -S > "$VSD_OUT/$n-ipvsadm-S.txt" 2>&1
+  vsadm_to "$VSD_OUT/$n-vsadm-S.txt" -S
+}
+diag() { # name: kernel view for a failed phase
+  { ipvsadm -Lnc; ipvsadm -Ln --stats; for ns in client rs1 rs2; do echo "== $ns"; ip -n $ns -s link; ip -n $ns addr; ip -n $ns route; ip netns exec $ns sysctl net.ipv4.conf.all.rp_filter net.ipv4.conf.all.arp_ignore; done; } > "$VSD_OUT/$1-diag.txt" 2>&1
+}
+node "$REPO/packages/cli/bin/vsd.js" --config "$W/vsd-none.yaml" --socket "$SOCK" --state none --dataplane ipvs --log-level info > "$VSD_OUT/vsd.log" 2>&1 &
+VSD_PID=$!
+for i in $(seq 1 150); do vsadm -L -n 2>/dev/null && break; sleep 0.2; done
+step vsd-up
 
-# --- TUN (ipip): real servers decapsulate on tunl0, which holds the VIP. ---
-for ns in rs1 rs2; do
-  ip netns exec $ns modprobe ipip
-  ip -n $ns link set tunl0 up
-  ip -n $ns addr add 10.0.0.100/32 dev tunl0
-  ip netns exec $ns sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-done
-prog '[{"protocol":"tcp","address":"10.0.0.100","port":80,"scheduler":"rr","realServers":[{"address":"10.0.0.11","port":80,"forwarding":"tunnel"},{"address":"10.0.0.12","port":80,"forwarding":"tunnel"}]}]'
+# DR: VIP on lo, ARP sysctls (vsd-agent setup-dr).
+on_both setup_dr
+vsadm -A -t 10.0.0.100:80 -s rr
+vsadm -a -t 10.0.0.100:80 -r 10.0.0.11:80 -g -w 1
+vsadm -a -t 10.0.0.100:80 -r 10.0.0.12:80 -g -w 1
+step dr-programmed
+seqhits 6 > "$VSD_OUT/dr-seq.txt"
+grep -q fail "$VSD_OUT/dr-seq.txt" && diag dr
+step dr-traffic
+snap dr
+vsadm -e -t 10.0.0.100:80 -r 10.0.0.11:80 -g -w 0
+seqhits 4 > "$VSD_OUT/dr-quiesced-seq.txt"
+snap dr-quiesced
+step dr-done
+vsadm -D -t 10.0.0.100:80
+on_both teardown
+
+# TUN: VIP on tunl0 (ipip), rp_filter off (vsd-agent setup-tun).
+on_both setup_tun
+vsadm -A -t 10.0.0.100:80 -s rr
+vsadm -a -t 10.0.0.100:80 -r 10.0.0.11:80 -i -w 1
+vsadm -a -t 10.0.0.100:80 -r 10.0.0.12:80 -i -w 1
 step tun-programmed
-echo "$(hits 10)" > "$VSD_OUT/tun.txt"
+seqhits 6 > "$VSD_OUT/tun-seq.txt"
+grep -q fail "$VSD_OUT/tun-seq.txt" && diag tun
+step tun-traffic
+snap tun
+vsadm -e -t 10.0.0.100:80 -r 10.0.0.12:80 -i -w 0
+seqhits 4 > "$VSD_OUT/tun-quiesced-seq.txt"
+snap tun-quiesced
+step tun-done
+vsadm -C
+on_both teardown
+kill $VSD_PID 2>/dev/null || true
+for i in $(seq 1 50); do kill -0 $VSD_PID 2>/dev/null || break; sleep 0.2; done
 step done
-ipvsadm -C
 kill $(jobs -p) 2>/dev/null || true
 sync

@@ -11,7 +11,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository, which guest scripts reach by its host path. */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const UML_KERNEL = process.env.VSD_UML_KERNEL ?? '/usr/bin/linux';
 export const UML_MODULES_ROOT = process.env.VSD_UML_MODULES ?? '/usr/lib/uml/modules';
@@ -75,8 +79,12 @@ W=${shellQuote(workGuest)}
 exec >"$W/init.log" 2>&1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+# A checkout under /tmp or /run (CI clones anywhere) would vanish under the private tmpfs: keep it at its path.
+REPO=${shellQuote(REPO_ROOT)}
+case "$REPO" in /tmp/*|/run/*) mkdir -p "$W/repo" && mount --bind "$REPO" "$W/repo" ;; esac
 mount -t tmpfs -o size=64m tmpfs /run
 mount -t tmpfs -o size=256m tmpfs /tmp
+case "$REPO" in /tmp/*|/run/*) mkdir -p "$REPO" && mount --bind "$W/repo" "$REPO" ;; esac
 mkdir -p /run/netns /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mkdir -p /run/vsd-mod/lib/modules /run/vsd-bin
 ln -s ${shellQuote(join(UML_MODULES_ROOT, release))} /run/vsd-mod/lib/modules/${release}

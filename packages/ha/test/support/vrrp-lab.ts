@@ -39,7 +39,7 @@ export function startRunner(host: Host, dir: string, ha: Record<string, unknown>
     child,
     lines,
     state: () => transitions().at(-1)?.to as string | undefined,
-    waitState: async (state, timeoutMs = 20_000) =>
+    waitState: async (state, timeoutMs = 40_000) =>
       (await waitFor(`${host.name} ${state} (log: ${JSON.stringify(transitions().map((t) => t.to))} ${stderr.slice(0, 500)})`, () => (r.state() === state ? transitions().at(-1)! : undefined), timeoutMs, 5))!,
     entered: (state) => transitions().filter((t) => t.to === state).at(-1),
     lastStatus: () => transitions().at(-1)?.status as Record<string, any> | undefined,
@@ -100,7 +100,7 @@ vrrp_instance VI_1 {
     child,
     output: () => out,
     count,
-    waitState: async (state, timeoutMs = 20_000) => {
+    waitState: async (state, timeoutMs = 40_000) => {
       await waitFor(`keepalived on ${host.name} ${state}:\n${out.slice(-2000)}`, () => lastKeepalivedState(out) === state, timeoutMs, 10);
     },
     async stop() {

@@ -94,7 +94,7 @@ setup_dr() { agent $1 setup-dr --vip 10.0.0.100 > "$VSD_OUT/$1-setup-dr.txt" 2>&
 setup_tun() { agent $1 setup-tun --vip 10.0.0.100 > "$VSD_OUT/$1-setup-tun.txt" 2>&1; }
 teardown() { agent $1 teardown >> "$VSD_OUT/$1-teardown.txt" 2>&1; }
 seqhits() { # N requests to the VIP, one answer per line (fail when none)
-  for i in $(seq 1 $1); do timeout 5 ip netns exec client curl -s -m 3 http://10.0.0.100/ || echo fail; done
+  for i in $(seq 1 $1); do timeout 10 ip netns exec client curl -s -m 8 http://10.0.0.100/ || echo fail; done
 }
 snap() { # name: ipvsadm and vsadm listings at one moment (counters only move with traffic or expiry: retry until stable)
   local n=$1 k

@@ -62,11 +62,13 @@ function answers(name: string): string[] {
   return run.files[name]!.trim().split('\n');
 }
 
-/** ipvsadm read before and after vsadm with the same result: vsadm's listing must equal it byte for byte. */
+/** ipvsadm read before and after vsadm with the same result: vsadm's listing (-L -n, --stats, -S) must equal it byte for byte. */
 function expectSameListings(phase: string): void {
   const f = run.files;
   expect(f[`${phase}-ipvsadm-ln2.txt`], 'the kernel table moved while it was listed').toBe(f[`${phase}-ipvsadm-ln.txt`]);
   expect(f[`${phase}-vsadm-ln.txt`]).toBe(f[`${phase}-ipvsadm-ln.txt`]);
+  expect(f[`${phase}-ipvsadm-stats2.txt`], 'the counters moved while they were listed').toBe(f[`${phase}-ipvsadm-stats.txt`]);
+  expect(f[`${phase}-vsadm-stats.txt`]).toBe(f[`${phase}-ipvsadm-stats.txt`]);
   expect(f[`${phase}-vsadm-Sn.txt`]).toBe(f[`${phase}-ipvsadm-Sn.txt`]);
   expect(f[`${phase}-vsadm-S.txt`]).toBe(f[`${phase}-ipvsadm-S.txt`]);
 }

@@ -104,6 +104,12 @@ snap() { # name: ipvsadm and vsadm listings at one moment (counters only move wi
     timeout 20 ipvsadm -L -n > "$VSD_OUT/$n-ipvsadm-ln2.txt" 2>&1
     cmp -s "$VSD_OUT/$n-ipvsadm-ln.txt" "$VSD_OUT/$n-ipvsadm-ln2.txt" && break
   done
+  for k in 1 2 3 4 5; do
+    timeout 20 ipvsadm -L -n --stats > "$VSD_OUT/$n-ipvsadm-stats.txt" 2>&1
+    vsadm_to "$VSD_OUT/$n-vsadm-stats.txt" -L -n --stats
+    timeout 20 ipvsadm -L -n --stats > "$VSD_OUT/$n-ipvsadm-stats2.txt" 2>&1
+    cmp -s "$VSD_OUT/$n-ipvsadm-stats.txt" "$VSD_OUT/$n-ipvsadm-stats2.txt" && break
+  done
   timeout 20 ipvsadm -S -n > "$VSD_OUT/$n-ipvsadm-Sn.txt" 2>&1
   vsadm_to "$VSD_OUT/$n-vsadm-Sn.txt" -S -n
   timeout 30 ipvsadm -S > "$VSD_OUT/$n-ipvsadm-S.txt" 2>&1

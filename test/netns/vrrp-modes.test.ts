@@ -102,6 +102,11 @@ describe('VRRP unicast peers and IPv6', () => {
       expect((await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code).toBe(0);
     } finally {
       await lab.host('lvs1').exec('ip', ['link', 'set', 'eth0', 'up']);
+      // The link-local address goes through DAD again after the link comes up; the next test needs it usable.
+      await waitFor('lvs1 link-local ready again', async () => {
+        const r = await lab.host('lvs1').exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']);
+        return r.stdout.includes('fe80::') && !r.stdout.includes('tentative');
+      });
     }
   });
 

@@ -5,10 +5,9 @@
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { agentsConfigSchema, checksConfigSchema, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
+import { agentsConfigSchema, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
 import { haConfigSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
-import { closestKey } from './hint.js';
 
 const seconds = z.number().finite().min(0, 'durations are seconds >= 0');
 const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, 'expected ADDRESS:PORT ([v6]:PORT for IPv6)');

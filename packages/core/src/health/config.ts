@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { canonicalAddress } from '../model/address.js';
+import { closestKey } from '../model/hint.js';
 import { parseWith } from '../model/schema.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -40,17 +41,8 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
 
 function hint(key: string, known: readonly string[]): string {
   if (known.includes('tcp_check') && INNER_KEYS.has(key)) return ', it belongs inside the checker block (tcp_check, http_get, ssl_get, misc_check)';
-  const best = known.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
-  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? `, did you mean ${best[0]}?` : '';
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
+  const best = closestKey(key, known);
+  return best ? `, did you mean ${best}?` : '';
 }
 
 const statusCodes = z.union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))]).transform((v, ctx) => {

@@ -2,3 +2,4 @@ export * from './address.js';
 export * from './constants.js';
 export * from './keys.js';
 export * from './schema.js';
+export * from './hint.js';

@@ -10,9 +10,18 @@
  * and overhead = active * 256 + inactive stays below 2^37 for fewer than 2^29 active connections per real
  * server, so both products stay below 2^53 and are exact. No BigInt is needed.
  */
+import { connOverhead } from './overload.js';
 import type { SchedDest } from './types.js';
 
 export function weightedLeast(dests: readonly SchedDest[]): SchedDest | null {
+  return weightedLeastBy(dests, connOverhead);
+}
+
+/**
+ * The kernel's weighted-least loop with the overhead as a parameter: wlc/lblc/lblcr use {@link connOverhead},
+ * sed uses active + 1. Only the fallback for untracked destinations runs it; tracked ones use the index.
+ */
+export function weightedLeastBy(dests: readonly SchedDest[], overhead: (d: SchedDest) => number): SchedDest | null {
   const n = dests.length;
   let i = 0;
   let least: SchedDest | null = null;
@@ -24,12 +33,12 @@ export function weightedLeast(dests: readonly SchedDest[]): SchedDest | null {
     }
   }
   if (least === null) return null;
-  let loh = least.activeConns * 256 + least.inactiveConns;
+  let loh = overhead(least);
   let lw = least.weight;
   for (i++; i < n; i++) {
     const d = dests[i]!;
     if (d.overloaded) continue;
-    const doh = d.activeConns * 256 + d.inactiveConns;
+    const doh = overhead(d);
     if (loh * d.weight > doh * lw) {
       least = d;
       loh = doh;

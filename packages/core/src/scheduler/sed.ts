@@ -7,34 +7,16 @@
  * Tracked destinations are answered in O(1) by {@link indexedScheduler}; others by the kernel's scan.
  */
 import { indexedScheduler } from './indexed.js';
+import { weightedLeastBy } from './least.js';
 import type { SchedDest, SchedulerFactory } from './types.js';
 
 export const createSed: SchedulerFactory = () => indexedScheduler('sed', 'sed', scanSed);
 
-/** The kernel's loop, literally. */
+/** The kernel's loop: wlc's, with the overhead active + 1. */
 export function scanSed(dests: readonly SchedDest[]): SchedDest | null {
-  const n = dests.length;
-  let i = 0;
-  let least: SchedDest | null = null;
-  for (; i < n; i++) {
-    const d = dests[i]!;
-    if (!d.overloaded && d.weight > 0) {
-      least = d;
-      break;
-    }
-  }
-  if (least === null) return null;
-  let loh = least.activeConns + 1;
-  let lw = least.weight;
-  for (i++; i < n; i++) {
-    const d = dests[i]!;
-    if (d.overloaded) continue;
-    const doh = d.activeConns + 1;
-    if (loh * d.weight > doh * lw) {
-      least = d;
-      loh = doh;
-      lw = d.weight;
-    }
-  }
-  return least;
+  return weightedLeastBy(dests, sedOverhead);
+}
+
+function sedOverhead(d: SchedDest): number {
+  return d.activeConns + 1;
 }

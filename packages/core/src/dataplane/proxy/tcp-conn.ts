@@ -16,6 +16,7 @@ import { connect, type Socket } from 'node:net';
 import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../scheduler/index.js';
 import type { ConnectionEntry } from '../types.js';
 import type { ProxyContext } from './context.js';
+import { pipeBothWays } from './pipe.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
 import type { Template } from './template.js';
@@ -118,33 +119,23 @@ export class TcpConn implements TrackedConn {
     }
     const ss = svc.stats;
     const ds = dest.stats;
-    client.on('data', (chunk: Buffer) => {
-      ss.inPkts++;
-      ss.inBytes += chunk.length;
-      ds.inPkts++;
-      ds.inBytes += chunk.length;
-      this.last = Date.now();
-      if (!server.write(chunk)) client.pause();
+    pipeBothWays(client, server, {
+      onIn: (n) => {
+        ss.inPkts++;
+        ss.inBytes += n;
+        ds.inPkts++;
+        ds.inBytes += n;
+        this.last = Date.now();
+      },
+      onOut: (n) => {
+        ss.outPkts++;
+        ss.outBytes += n;
+        ds.outPkts++;
+        ds.outBytes += n;
+        this.last = Date.now();
+      },
+      onEnd: () => this.finWait(),
     });
-    server.on('data', (chunk: Buffer) => {
-      ss.outPkts++;
-      ss.outBytes += chunk.length;
-      ds.outPkts++;
-      ds.outBytes += chunk.length;
-      this.last = Date.now();
-      if (!client.write(chunk)) server.pause();
-    });
-    server.on('drain', () => client.resume());
-    client.on('drain', () => server.resume());
-    client.on('end', () => {
-      this.finWait();
-      server.end();
-    });
-    server.on('end', () => {
-      this.finWait();
-      client.end();
-    });
-    client.resume();
   }
 
   private finWait(): void {

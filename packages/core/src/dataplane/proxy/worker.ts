@@ -5,6 +5,7 @@
  * connect it asks again, and the primary answers with another real server or a reset.
  */
 import { connect, type Server, type Socket } from 'node:net';
+import { pipeBothWays } from './pipe.js';
 import { STATS_FLUSH_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 class WorkerConn {
@@ -56,29 +57,19 @@ class WorkerConn {
     server.on('error', () => client.resetAndDestroy());
     server.on('close', () => this.serverGone());
     if (pp) server.write(Buffer.from(pp, 'base64'));
-    client.on('data', (chunk: Buffer) => {
-      this.inPkts++;
-      this.inBytes += chunk.length;
-      this.mark();
-      if (!server.write(chunk)) client.pause();
+    pipeBothWays(client, server, {
+      onIn: (n) => {
+        this.inPkts++;
+        this.inBytes += n;
+        this.mark();
+      },
+      onOut: (n) => {
+        this.outPkts++;
+        this.outBytes += n;
+        this.mark();
+      },
+      onEnd: () => this.finWait(),
     });
-    server.on('data', (chunk: Buffer) => {
-      this.outPkts++;
-      this.outBytes += chunk.length;
-      this.mark();
-      if (!client.write(chunk)) server.pause();
-    });
-    server.on('drain', () => client.resume());
-    client.on('drain', () => server.resume());
-    client.on('end', () => {
-      this.finWait();
-      server.end();
-    });
-    server.on('end', () => {
-      this.finWait();
-      client.end();
-    });
-    client.resume();
   }
 
   private mark(): void {

@@ -100,7 +100,7 @@ export interface Dataplane {
   setTimeouts?(timeouts: Timeouts): Promise<void>;
   syncDaemons?(daemons: readonly SyncDaemon[]): Promise<void>;
   /** Persistence templates now alive (peer sync reads them). */
-  exportPersistence?(): PersistenceEntry[];
+  exportPersistence?(): PersistenceEntry[] | Promise<PersistenceEntry[]>;
   /** Install templates learnt from the peer; an existing local entry for the same client is replaced. */
   importPersistence?(entries: readonly PersistenceEntry[]): void;
   /** Stop taking new connections and let existing ones finish, up to `drainMs`; then force-close. */

@@ -224,10 +224,16 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   }
 
   function pushPersistence(): void {
+    if (!links.link || !dataplane?.exportPersistence) return;
+    // The proxy's epoll engine answers from its own thread, so the export may be a promise.
+    void Promise.resolve(dataplane.exportPersistence()).then(sendPersistence, (err: unknown) => log.warn({ err }, 'persistence export failed'));
+  }
+
+  function sendPersistence(entries: readonly PersistenceEntry[]): void {
     const link = links.link;
-    if (!link || !dataplane?.exportPersistence) return;
+    if (!link) return;
     const fresh: PersistenceEntry[] = [];
-    for (const e of dataplane.exportPersistence()) {
+    for (const e of entries) {
       const k = `${e.service}|${e.client}`;
       const v = `${e.dest}|${e.expiresAt}`;
       if (sentPersist.get(k) === v) continue;

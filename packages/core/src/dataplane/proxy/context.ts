@@ -46,6 +46,13 @@ export interface ProxyDataplaneOptions {
    * and the connection table stay in this process either way.
    */
   workers?: number;
+  /**
+   * Who moves TCP bytes. `epoll`: a dedicated thread running its own epoll loop over libc sockets (Linux; the
+   * TCP services, their schedulers and connections live in that thread). `node`: Node's net sockets in this
+   * thread (or in `workers` processes). `auto` (default): epoll when available and no `workers` are asked for.
+   * UDP always uses Node's dgram in this thread.
+   */
+  engine?: 'auto' | 'epoll' | 'node';
   /** The compiled worker entry (dist/dataplane/proxy/worker.js); found automatically unless overridden. */
   workerScript?: string;
 }

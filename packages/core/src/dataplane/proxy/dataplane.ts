@@ -14,6 +14,8 @@ import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
 import { UdpListener } from './udp.js';
 import { defaultWorkerScript, WorkerPool } from './workers.js';
+import { EpollEngine, epollEngineUnavailable } from './engine/client.js';
+import { proxyProtocolPair } from './engine/protocol.js';
 
 export interface ProxyDataplane extends Dataplane {
   readonly name: 'proxy';
@@ -51,6 +53,8 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   let order: readonly DataplaneService[] = [];
   let sweepTimer: NodeJS.Timeout | undefined;
   let closing = false;
+  /** The epoll engine thread that owns the TCP services, when it runs (see `engine` in the options). */
+  let engine: EpollEngine | null = null;
 
   const servable = (entry: DataplaneService): entry is DataplaneService & { service: InetService } => {
     const s = entry.service;
@@ -121,8 +125,15 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     if (closing) return;
     order = table;
     const keep = new Set<string>();
+    const engineTable: DataplaneService[] = [];
+    const proxyProtocolPairs: string[] = [];
     for (const entry of table) {
       if (!servable(entry)) continue;
+      if (engine && entry.service.protocol === 'tcp') {
+        engineTable.push(entry);
+        for (const d of entry.dests) if (ctx.proxyProtocol(entry.key, d.key)) proxyProtocolPairs.push(proxyProtocolPair(entry.key, d.key));
+        continue;
+      }
       keep.add(entry.key);
       let e = services.get(entry.key);
       if (!e) {
@@ -147,16 +158,42 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       }
     }
     for (const e of [...services.values()]) if (!keep.has(e.svc.key)) await retire(e);
+    if (engine) await engine.call({ op: 'reconcile', table: engineTable, proxyProtocol: proxyProtocolPairs });
   };
 
   const all = (): Entry[] => [...services.values(), ...retired.values()];
+
+  /** The epoll engine for TCP unless the options ask for Node's sockets or forwarding worker processes. */
+  const startEngine = async (): Promise<void> => {
+    const wanted = options.engine ?? 'auto';
+    if (engine || wanted === 'node' || (wanted === 'auto' && (options.workers ?? 0) > 0)) return;
+    const why = epollEngineUnavailable();
+    if (why) {
+      if (wanted === 'epoll') throw new Error(why);
+      log.warn({ reason: why }, 'TCP forwarded with Node sockets (the epoll engine is unavailable)');
+      return;
+    }
+    const e = new EpollEngine(log, {
+      logLevel: log.level,
+      timeouts: ctx.timeouts,
+      connectTimeoutMs: ctx.connectTimeoutMs,
+      expireQuiescentTemplate: ctx.expireQuiescentTemplate,
+      bindFreely,
+      sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+      listenRetryMs,
+    });
+    await e.start();
+    engine = e;
+    log.info('TCP forwarded by the epoll engine thread');
+  };
 
   return {
     name: 'proxy',
     supports: (method: ForwardingMethod) => method === 'masq',
     async start() {
       ctx.estimator.start();
-      const n = options.workers ?? 0;
+      await startEngine();
+      const n = engine ? 0 : (options.workers ?? 0);
       if (n > 0 && !ctx.pool) {
         ctx.pool = new WorkerPool(ctx, n, options.workerScript ?? defaultWorkerScript());
         await ctx.pool.start();
@@ -166,9 +203,12 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     },
     reconcile,
     async status(): Promise<ServiceStatus[]> {
+      const remote = engine ? await engine.call<Record<string, ServiceStatus>>({ op: 'status', keys: order.map((e) => e.key) }) : {};
       return order.map((entry) => {
         const e = services.get(entry.key);
         if (e) return e.svc.status();
+        const r = remote[entry.key];
+        if (r) return r;
         return {
           key: entry.key,
           counters: zeroCounters(),
@@ -177,30 +217,45 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       });
     },
     async connections(): Promise<ConnectionEntry[]> {
+      const remote = engine ? await engine.call<ConnectionEntry[]>({ op: 'connections' }) : [];
       const now = Date.now();
-      return all().flatMap((e) => e.svc.entries(now));
+      return [...all().flatMap((e) => e.svc.entries(now)), ...remote];
     },
     async zero(serviceKey?: string) {
       for (const e of all()) if (serviceKey === undefined || e.svc.key === serviceKey) e.svc.zero();
+      if (engine) await engine.call({ op: 'zero', key: serviceKey });
     },
     info: async () => ({ version: IPVS_VERSION, connTableSize: CONN_TAB_SIZE }),
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.
       ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };
+      if (engine) await engine.call({ op: 'timeouts', timeouts: ctx.timeouts });
     },
-    exportPersistence(): PersistenceEntry[] {
+    async exportPersistence(): Promise<PersistenceEntry[]> {
       const now = Date.now();
-      return [...services.values()].flatMap((e) => e.svc.exportTemplates(now).map((t) => ({ service: e.svc.key, ...t })));
+      const local = [...services.values()].flatMap((e) => e.svc.exportTemplates(now).map((t) => ({ service: e.svc.key, ...t })));
+      return engine ? [...local, ...(await engine.call<PersistenceEntry[]>({ op: 'exportPersistence' }))] : local;
     },
     importPersistence(entries: readonly PersistenceEntry[]) {
       const now = Date.now();
       for (const p of entries) services.get(p.service)?.svc.importTemplate(p.client, p.dest, p.expiresAt, now);
+      engine?.call({ op: 'importPersistence', entries: [...entries] }).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
     },
-    proxyCounters: () => ({ ...ctx.counters }),
-    connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0),
+    proxyCounters: () => {
+      const c = { ...ctx.counters };
+      if (engine) {
+        const e = engine.counters();
+        c.connectFailures += e.connectFailures;
+        c.retries += e.retries;
+        c.noDestination += e.noDestination;
+      }
+      return c;
+    },
+    connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0) + (engine?.counters().connections ?? 0),
     async close(drainMs = 0) {
       if (closing) return;
       closing = true;
+      const engineStopped = engine?.stop(drainMs);
       for (const e of [...services.values()]) await retire(e);
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 25));
@@ -210,6 +265,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       while (Date.now() < until && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 5));
       for (const e of all()) if (e.listener instanceof UdpListener) e.listener.release();
       reap();
+      await engineStopped;
       await ctx.pool?.stop();
       clearInterval(sweepTimer);
       ctx.estimator.stop();

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
 import { realServerKey, serviceKey } from '../../../src/model/keys.js';
 import { parseVirtualService } from '../../../src/model/schema.js';
+import { ENGINES } from './helpers.js';
 
-describe('proxy dataplane: IPv6', () => {
+describe.each(ENGINES)('proxy dataplane (engine: $engine): IPv6', ({ engine }) => {
   let dp: ProxyDataplane;
   afterEach(async () => dp.close(0));
 
@@ -17,7 +18,7 @@ describe('proxy dataplane: IPv6', () => {
     const vport = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const service = parseVirtualService({ protocol: 'tcp', address: '::1', port: vport, scheduler: 'rr', realServers: [{ address: '::1', port: rport, forwarding: 'masq' }] });
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile([{ key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: 1, sorry: false })) }]);
     const got = await new Promise<string>((resolve, reject) => {

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
 import { freebindTcpListener } from '../../../src/dataplane/proxy/freebind.js';
 import { parseVirtualService } from '../../../src/model/schema.js';
-import { dial, freePort, LOCAL, nameBackend, nameOf, table, until, type Backend, type Client } from './helpers.js';
+import { dial, freePort, LOCAL, nameBackend, nameOf, table, until, type Backend, type Client, ENGINES } from './helpers.js';
 
 function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -19,7 +19,7 @@ function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unk
   return { logger: pino({ level: 'debug' }, dest), lines };
 }
 
-describe('proxy dataplane: persistence, removal, failures, close', () => {
+describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal, failures, close', ({ engine }) => {
   let dp: ProxyDataplane;
   let a: Backend;
   let b: Backend;
@@ -40,7 +40,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('keeps a client on its real server while the template lives, then lets it expire', async () => {
-    dp = createProxyDataplane({ sweepIntervalMs: 20 });
+    dp = createProxyDataplane({ engine, sweepIntervalMs: 20 });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', persistence: { timeout: 1 }, dests: [{ port: a.port }, { port: b.port }] }));
     const first = await nameOf(vport);
@@ -63,7 +63,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('applies the persistence netmask (-M): a /24 of clients shares one template', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', persistence: { timeout: 60, netmask: 24 }, dests: [{ port: a.port }, { port: b.port }] }));
     await nameOf(vport);
@@ -72,7 +72,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('sends a persistent client of a quiesced server there still (no expire_quiescent_template)', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     const spec = { port: vport, scheduler: 'rr', persistence: { timeout: 60 } };
     await dp.reconcile(table({ ...spec, dests: [{ port: a.port }, { port: b.port }] }));
@@ -83,7 +83,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('with expireQuiescentTemplate, a quiesced server loses its persistent clients', async () => {
-    dp = createProxyDataplane({ expireQuiescentTemplate: true });
+    dp = createProxyDataplane({ engine, expireQuiescentTemplate: true });
     await dp.start();
     const spec = { port: vport, scheduler: 'rr', persistence: { timeout: 60 } };
     await dp.reconcile(table({ ...spec, dests: [{ port: a.port }, { port: b.port }] }));
@@ -94,7 +94,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('keeps connections of a removed real server until they end (dest trash), and schedules around it', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: b.port }] }));
     const c1 = await dial(vport);
@@ -115,7 +115,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('keeps connections of a removed virtual service and stops listening', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: a.port }] }));
     const c = await dial(vport);
@@ -133,7 +133,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   it('retries once on another real server when one refuses, counts and logs it', async () => {
     const dead = await freePort();
     const { logger, lines } = captureLogger();
-    dp = createProxyDataplane({ logger });
+    dp = createProxyDataplane({ engine, logger });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: dead }] }));
     for (let i = 0; i < 4; i++) expect(await nameOf(vport)).toBe('A');
@@ -154,7 +154,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
     const fillers = [];
     for (let i = 0; i < 4; i++) fillers.push(connect({ host: LOCAL, port: hangPort }).on('error', () => undefined));
     await new Promise((r) => setTimeout(r, 100));
-    dp = createProxyDataplane({ connectTimeoutMs: 200 });
+    dp = createProxyDataplane({ engine, connectTimeoutMs: 200 });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: hangPort }] }));
     const t0 = Date.now();
@@ -167,7 +167,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('resets the client when no real server is available', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: a.port, weight: 0 }] }));
     await expect(nameOf(vport)).rejects.toThrow();
@@ -175,7 +175,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('close(drainMs) stops accepting, lets connections finish, then force-closes', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: a.port }] }));
     const polite = await dial(vport);
@@ -196,7 +196,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
   });
 
   it('close(drainMs) returns as soon as the last connection ends', async () => {
-    dp = createProxyDataplane();
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: a.port }] }));
     const c = await dial(vport);
@@ -208,7 +208,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
 
   it('binds a VIP that is not on the host with IP_FREEBIND', async () => {
     const { logger, lines } = captureLogger();
-    dp = createProxyDataplane({ logger });
+    dp = createProxyDataplane({ engine, logger });
     await dp.start();
     const t = table({ port: vport, dests: [{ port: a.port }] });
     // 192.0.2.0/24 is TEST-NET-1: never configured here; nothing is sent to it, the socket only listens.
@@ -222,7 +222,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
 
   it('ignores firewall-mark services with a warning and still lists them', async () => {
     const { logger, lines } = captureLogger();
-    dp = createProxyDataplane({ logger });
+    dp = createProxyDataplane({ engine, logger });
     await dp.start();
     const service = parseVirtualService({ fwmark: 7, realServers: [{ address: LOCAL, port: a.port, forwarding: 'masq' }] });
     const entry = { key: 'fwmark 7', service, dests: [{ ...service.realServers[0]!, key: `${LOCAL}:${a.port}`, effectiveWeight: 1, sorry: false }] };
@@ -237,7 +237,7 @@ describe('proxy dataplane: persistence, removal, failures, close', () => {
 
   it('retries a listener that cannot bind yet, and serves once it can', async () => {
     const blocker = await nameBackend('blocker');
-    dp = createProxyDataplane({ listenRetryMs: 50 });
+    dp = createProxyDataplane({ engine, listenRetryMs: 50 });
     await dp.start();
     await dp.reconcile(table({ port: blocker.port, dests: [{ port: a.port }] }));
     await blocker.close();

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
-import { dial, freePort, nameBackend, nameOf, table, until, type Backend, type Client } from './helpers.js';
+import { dial, freePort, nameBackend, nameOf, table, until, type Backend, type Client, ENGINE_MATRIX } from './helpers.js';
 
-describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $workers): scheduling through the proxy', ({ workers }) => {
+describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $workers): scheduling through the proxy', ({ engine, workers }) => {
   let dp: ProxyDataplane;
   let a: Backend;
   let b: Backend;
@@ -13,7 +13,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     a = await nameBackend('A');
     b = await nameBackend('B');
     vport = await freePort();
-    dp = createProxyDataplane({ workers, sweepIntervalMs: 50 });
+    dp = createProxyDataplane({ engine, workers, sweepIntervalMs: 50 });
     await dp.start();
   });
 

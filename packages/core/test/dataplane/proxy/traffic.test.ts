@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, PROXY_V2_SIGNATURE, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
-import { freePort, LOCAL, nameBackend, table, until, type Backend } from './helpers.js';
+import { freePort, LOCAL, nameBackend, table, until, type Backend, ENGINE_MATRIX } from './helpers.js';
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -19,7 +19,7 @@ function readAll(s: Socket): Promise<Buffer> {
   });
 }
 
-describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $workers): bytes, half-close, backpressure, PROXY v2', ({ workers }) => {
+describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $workers): bytes, half-close, backpressure, PROXY v2', ({ engine, workers }) => {
   let dp: ProxyDataplane;
   let backends: Backend[] = [];
   let vport: number;
@@ -45,7 +45,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     });
     backends.push(sink);
     sink.server.on('connection', () => undefined);
-    dp = createProxyDataplane({ workers });
+    dp = createProxyDataplane({ engine, workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: sink.port }] }));
     const c = await open(vport);
@@ -69,7 +69,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
   it('shows FIN_WAIT and an inactive count after the client half-closes', async () => {
     const b = await nameBackend('H', (s) => s.resume(), { allowHalfOpen: true });
     backends.push(b);
-    dp = createProxyDataplane({ workers });
+    dp = createProxyDataplane({ engine, workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
@@ -100,7 +100,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
       pump();
     });
     backends.push(src);
-    dp = createProxyDataplane({ workers });
+    dp = createProxyDataplane({ engine, workers });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: src.port }] }));
     const c = await open(vport);
@@ -122,7 +122,7 @@ describe.each([{ workers: 0 }, { workers: 2 }])('proxy dataplane (workers: $work
     const firstBytes: Buffer[] = [];
     const b = await nameBackend('X', (s) => s.on('data', (d) => firstBytes.push(d)));
     backends.push(b);
-    dp = createProxyDataplane({ workers, proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
+    dp = createProxyDataplane({ engine, workers, proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);

@@ -1,0 +1,145 @@
+/**
+ * The main thread's handle on the epoll engine thread: starts it, sends it requests and wakes its epoll_wait
+ * with an eventfd, re-logs its records, and reads its counters from shared memory.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../../logger.js';
+import { netCalls, sysError } from '../../../sys/net.js';
+import type { ProxyCounters } from '../context.js';
+import { COUNTER_COUNT, COUNTER_SLOTS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
+
+const EFD_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+
+/** The compiled engine thread (dist/dataplane/proxy/engine/thread.js), or null when this build has none. */
+export function engineScript(): string | null {
+  const here = new URL('./thread.js', import.meta.url);
+  if (existsSync(here)) return fileURLToPath(here);
+  const dist = new URL('../../../../dist/dataplane/proxy/engine/thread.js', import.meta.url);
+  return existsSync(dist) ? fileURLToPath(dist) : null;
+}
+
+/** Why the epoll engine cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread). */
+export function epollEngineUnavailable(): string | null {
+  if (process.platform !== 'linux') return `the epoll engine needs Linux (this is ${process.platform})`;
+  if (!engineScript()) return 'the epoll engine thread is not built (run pnpm build)';
+  try {
+    netCalls();
+  } catch (err) {
+    return `libc is not reachable through koffi: ${(err as Error).message}`;
+  }
+  return null;
+}
+
+type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+export class EpollEngine {
+  private worker: Worker | null = null;
+  private wakeFd = -1;
+  private readonly wakeBuf = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  private readonly sab = new SharedArrayBuffer(8 * COUNTER_COUNT);
+  private readonly shared = new Float64Array(this.sab);
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly options: EngineOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const script = engineScript();
+    if (!script) throw new Error('the epoll engine thread is not built (run pnpm build)');
+    const calls = netCalls();
+    const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) throw sysError(calls, 'eventfd', fd);
+    this.wakeFd = fd;
+    const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab };
+    const worker = new Worker(script, { workerData, name: 'vsd-proxy-engine' });
+    this.worker = worker;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      worker.once('error', onError);
+      worker.once('message', (m: EngineMessage) => {
+        worker.off('error', onError);
+        if (m.t === 'ready') resolve();
+        else reject(new Error(`epoll engine sent ${m.t} before ready`));
+      });
+    });
+    worker.on('message', (m: EngineMessage) => this.onMessage(m));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (this.worker === worker && code !== 0) this.fail(new Error(`epoll engine thread exited with code ${code}`));
+      this.worker = null;
+    });
+  }
+
+  private onMessage(m: EngineMessage): void {
+    if (m.t === 'log') return this.relog(m.line);
+    if (m.t !== 'reply') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.error !== undefined) p.reject(new Error(m.error));
+    else p.resolve(m.result);
+  }
+
+  /** A record from the engine's pino, written again by this thread's logger at the same level. */
+  private relog(line: string): void {
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const { level, msg, time: _time, pid: _pid, hostname: _host, component: _c, dataplane: _d, ...fields } = rec;
+    this.log[LEVELS[level as number] ?? 'info']({ ...fields, engine: 'epoll' }, String(msg ?? ''));
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    this.log.fatal({ err }, 'proxy epoll engine thread failed; TCP services stop forwarding');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  call<T>(req: Body<EngineRequest>): Promise<T> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(this.failure ?? new Error('the epoll engine is not running'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...req, id });
+      netCalls().write(this.wakeFd, this.wakeBuf, 8);
+    });
+  }
+
+  /** Counters of the TCP services, as the engine last wrote them. */
+  counters(): Pick<ProxyCounters, 'connectFailures' | 'retries' | 'noDestination'> & { connections: number } {
+    const s = this.shared;
+    return {
+      connectFailures: s[COUNTER_SLOTS.connectFailures]!,
+      retries: s[COUNTER_SLOTS.retries]!,
+      noDestination: s[COUNTER_SLOTS.noDestination]!,
+      connections: s[COUNTER_SLOTS.connections]!,
+    };
+  }
+
+  /** Drain for up to drainMs, close everything, and let the thread end. */
+  async stop(drainMs: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    try {
+      await this.call({ op: 'close', drainMs });
+    } catch {
+      await worker.terminate();
+    }
+    await exited;
+  }
+}

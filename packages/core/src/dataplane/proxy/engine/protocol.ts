@@ -1,0 +1,47 @@
+/**
+ * Messages between the proxy dataplane (main thread) and its epoll engine thread. Requests carry an id and get
+ * exactly one reply with it; the engine also sends log records and, once, `ready`. Counters the main thread must
+ * read synchronously (proxyCounters(), connectionCount()) live in a shared Float64Array at the slots below.
+ */
+import type { Timeouts } from '../../../model/schema.js';
+import type { DataplaneService, PersistenceEntry } from '../../types.js';
+
+export const COUNTER_SLOTS = { connectFailures: 0, retries: 1, noDestination: 2, connections: 3 } as const;
+export const COUNTER_COUNT = 4;
+
+export interface EngineOptions {
+  logLevel: string;
+  timeouts: Timeouts;
+  connectTimeoutMs: number;
+  expireQuiescentTemplate: boolean;
+  bindFreely: boolean;
+  sweepIntervalMs: number;
+  listenRetryMs: number;
+}
+
+export interface EngineData {
+  options: EngineOptions;
+  /** eventfd the main thread writes to after posting, so a waiting epoll_wait returns at once. */
+  wakeFd: number;
+  counters: SharedArrayBuffer;
+}
+
+export type EngineRequest =
+  | { id: number; op: 'reconcile'; table: DataplaneService[]; proxyProtocol: string[] }
+  | { id: number; op: 'status'; keys: string[] }
+  | { id: number; op: 'connections' }
+  | { id: number; op: 'zero'; key?: string }
+  | { id: number; op: 'timeouts'; timeouts: Timeouts }
+  | { id: number; op: 'exportPersistence' }
+  | { id: number; op: 'importPersistence'; entries: PersistenceEntry[] }
+  | { id: number; op: 'close'; drainMs: number };
+
+export type EngineMessage =
+  | { t: 'ready' }
+  | { t: 'reply'; id: number; result?: unknown; error?: string }
+  | { t: 'log'; line: string };
+
+/** "service|realServer" pairs that get a PROXY v2 header (resolved in the main thread, where the option lives). */
+export function proxyProtocolPair(service: string, realServer: string): string {
+  return `${service}|${realServer}`;
+}

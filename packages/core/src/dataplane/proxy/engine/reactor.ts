@@ -1,0 +1,132 @@
+/**
+ * The engine thread's event loop: one epoll set, edge-triggered, with a handler per file descriptor, an eventfd
+ * the main thread writes to when it posts a message, and coarse timers (the connect timeouts are checked every
+ * few tens of milliseconds, the sweep and the rate estimator tick once a second or two). The loop never returns
+ * to libuv: everything the thread does goes through here.
+ */
+import {
+  EAGAIN,
+  EINTR,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_MOD,
+  EPOLL_EVENT_SIZE,
+  EPOLLIN,
+  epollEventFd,
+  epollEventMask,
+  netCalls,
+  sysError,
+  writeEpollEvent,
+  type NetCalls,
+} from '../../../sys/net.js';
+
+export type IoHandler = (events: number) => void;
+
+interface Periodic {
+  everyMs: number;
+  next: number;
+  fn: (now: number) => void;
+}
+
+/** How many events one epoll_wait may return; more wait for the next turn. */
+const MAX_EVENTS = 512;
+
+export class Reactor {
+  readonly calls: NetCalls = netCalls();
+  /** The loop's clock, read once per turn: connections stamp their activity with it instead of calling Date.now(). */
+  now = Date.now();
+  private readonly epfd: number;
+  // Indexed by fd and kept dense (grown by doubling, filled), so lookups stay on V8's fast elements.
+  private handlers: Array<IoHandler | undefined> = new Array<IoHandler | undefined>(1024).fill(undefined);
+  /** The turn in which an fd was closed: its events still queued in that turn's batch are stale. */
+  private closedInTurn: number[] = new Array<number>(1024).fill(0);
+  private turn = 0;
+  private readonly ev = Buffer.alloc(EPOLL_EVENT_SIZE);
+  private readonly events = Buffer.alloc(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly periodic: Periodic[] = [];
+  private stopped = false;
+
+  constructor(
+    /** Written by the main thread after it posts a message; read here to re-arm it. */
+    private readonly wakeFd: number,
+    private readonly onWake: () => void,
+    /** How long a turn may wait when no periodic task is due sooner. */
+    private readonly maxWaitMs = 1000,
+  ) {
+    const fd = this.calls.epollCreate();
+    if (fd < 0) throw sysError(this.calls, 'epoll_create1', fd);
+    this.epfd = fd;
+    const drain = Buffer.alloc(8);
+    this.add(wakeFd, EPOLLIN, () => {
+      this.calls.read(wakeFd, drain, 8);
+      this.onWake();
+    });
+  }
+
+  /** Watch fd (edge-triggered unless the mask says otherwise); throws if epoll refuses it. */
+  add(fd: number, events: number, handler: IoHandler): void {
+    writeEpollEvent(this.ev, events, fd);
+    const rc = this.calls.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, this.ev);
+    if (rc < 0) throw sysError(this.calls, 'epoll_ctl(ADD)', rc);
+    if (fd >= this.handlers.length) this.grow(fd);
+    this.handlers[fd] = handler;
+  }
+
+  private grow(fd: number): void {
+    let n = this.handlers.length;
+    while (n <= fd) n *= 2;
+    this.handlers = this.handlers.concat(new Array<IoHandler | undefined>(n - this.handlers.length).fill(undefined));
+    this.closedInTurn = this.closedInTurn.concat(new Array<number>(n - this.closedInTurn.length).fill(0));
+  }
+
+  modify(fd: number, events: number): void {
+    writeEpollEvent(this.ev, events, fd);
+    this.calls.epollCtl(this.epfd, EPOLL_CTL_MOD, fd, this.ev);
+  }
+
+  /** Forget and close fd; closing removes it from the epoll set, so no EPOLL_CTL_DEL is needed. */
+  close(fd: number): void {
+    this.handlers[fd] = undefined;
+    this.closedInTurn[fd] = this.turn;
+    this.calls.close(fd);
+  }
+
+  every(everyMs: number, fn: (now: number) => void): void {
+    this.periodic.push({ everyMs, next: this.now + everyMs, fn });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Run until stop(); `afterTurn` runs after every batch of events (message draining, counters). */
+  run(afterTurn: () => void): void {
+    const { calls, events } = this;
+    while (!this.stopped) {
+      const n = calls.epollWait(this.epfd, events, MAX_EVENTS, this.waitMs());
+      this.now = Date.now();
+      this.turn++;
+      if (n < 0 && n !== -EINTR && n !== -EAGAIN) throw sysError(calls, 'epoll_wait', n);
+      for (let i = 0; i < n; i++) {
+        const fd = epollEventFd(events, i);
+        if (this.closedInTurn[fd] === this.turn) continue;
+        const h = this.handlers[fd];
+        if (h) h(epollEventMask(events, i));
+      }
+      for (const p of this.periodic) {
+        if (this.now < p.next) continue;
+        p.next = this.now + p.everyMs;
+        p.fn(this.now);
+      }
+      afterTurn();
+    }
+    calls.close(this.epfd);
+    calls.close(this.wakeFd);
+  }
+
+  private waitMs(): number {
+    let wait = this.maxWaitMs;
+    const now = Date.now();
+    for (const p of this.periodic) wait = Math.min(wait, Math.max(0, p.next - now));
+    return wait;
+  }
+}

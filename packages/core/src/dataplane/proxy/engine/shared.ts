@@ -1,0 +1,40 @@
+/** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
+import { encodeSockaddr } from '../../../sys/net.js';
+import type { EngineTcpConn } from './tcp-conn.js';
+
+/**
+ * One recv() takes up to this much. Large enough that a bulk transfer moves a loopback socket's whole queue in
+ * a call or two; it is one buffer for the whole thread, so its size costs nothing per connection.
+ */
+const SCRATCH_BYTES = 256 * 1024;
+
+export class EngineShared {
+  readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** int 1, for boolean socket options. */
+  readonly one = Buffer.from([1, 0, 0, 0]);
+  /** struct linger { l_onoff = 1, l_linger = 0 }: close() sends a RST. */
+  readonly lingerZero = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  readonly intBuf = Buffer.alloc(4);
+  readonly lenBuf = Buffer.alloc(4);
+  /** Connections whose real server is being connected, checked against their deadline by a timer. */
+  readonly connecting = new Set<EngineTcpConn>();
+  /** Connections alive in the engine, for the main thread's connectionCount(). */
+  liveConns = 0;
+  private readonly addrs = new Map<string, Buffer>();
+
+  sockaddr(address: string, port: number): Buffer {
+    const k = `${address}|${port}`;
+    let b = this.addrs.get(k);
+    if (!b) {
+      b = encodeSockaddr(address, port);
+      // Real servers come and go; the cache only has to cover the live table.
+      if (this.addrs.size > 65_536) this.addrs.clear();
+      this.addrs.set(k, b);
+    }
+    return b;
+  }
+
+  sockaddrLen(address: string): number {
+    return address.includes(':') ? 28 : 16;
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * One proxied TCP connection in the epoll engine: the client's socket, the real server's socket, and bytes moved
+ * between them with recv()/send() through one scratch buffer. Same contract as the Node engine's TcpConn
+ * (../tcp-conn.ts): backpressure (a side whose peer cannot take more is not read), half-close (a FIN is passed
+ * on once what came before it is written), one retry on another real server when the first refuses or times
+ * out, and IPVS's accounting (SYN_RECV inactive, ESTABLISHED active, FIN_WAIT inactive; each chunk read counts
+ * as one packet, "in" is client -> real server).
+ *
+ * Sockets are edge-triggered: a side is marked readable when epoll says so and stays readable until recv()
+ * answers EAGAIN, so a side paused for backpressure is resumed from the flag, not from a new event.
+ */
+import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../../scheduler/index.js';
+import {
+  EAGAIN,
+  EINPROGRESS,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  IPPROTO_TCP,
+  MSG_NOSIGNAL,
+  SHUT_WR,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_NODELAY,
+  errnoName,
+  socketFamily,
+} from '../../../sys/net.js';
+import type { ConnectionEntry } from '../../types.js';
+import type { ProxyContext } from '../context.js';
+import { encodeProxyV2 } from '../proxy-protocol.js';
+import type { ProxyDest, ProxyService, TrackedConn } from '../service.js';
+import type { Template } from '../template.js';
+import type { Reactor } from './reactor.js';
+import type { EngineShared } from './shared.js';
+
+type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE';
+
+const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+class Leg {
+  fd = -1;
+  readable = false;
+  /** epoll reported the peer's FIN (RDHUP/HUP): recv() has a 0 to return after the data, so keep reading. */
+  finSeen = false;
+  /** A FIN was read from this side. */
+  eof = false;
+  /** Our FIN was sent to this side. */
+  shut = false;
+  /** Bytes for this side that it could not take yet. */
+  pending: Buffer | null = null;
+}
+
+export class EngineTcpConn implements TrackedConn {
+  private state: TcpState = 'SYN_RECV';
+  private readonly client = new Leg();
+  private readonly server = new Leg();
+  private connecting = false;
+  /** When the current connect attempt gives up. */
+  connectDeadline = 0;
+  private retried = false;
+  private last: number;
+  private finished = false;
+
+  constructor(
+    private readonly svc: ProxyService,
+    private readonly ctx: ProxyContext,
+    private readonly shared: EngineShared,
+    private readonly reactor: Reactor,
+    clientFd: number,
+    private readonly caddr: string,
+    private readonly cport: number,
+    private dest: ProxyDest,
+    private readonly template: Template | null,
+  ) {
+    this.last = reactor.now;
+    shared.liveConns++;
+    svc.conns.add(this);
+    svc.stats.conns++;
+    this.client.fd = clientFd;
+    this.bindTo(dest);
+    try {
+      reactor.add(clientFd, WATCH, (ev) => this.onClient(ev));
+    } catch (err) {
+      reactor.close(clientFd);
+      this.client.fd = -1;
+      ctx.log.error({ err, service: svc.key }, 'cannot watch an accepted connection');
+      this.finish();
+      return;
+    }
+    this.connectServer();
+  }
+
+  private bindTo(dest: ProxyDest): void {
+    this.dest = dest;
+    dest.stats.conns++;
+    bindConnection(dest.sched, 'inactive');
+  }
+
+  private connectServer(): void {
+    const { calls } = this.reactor;
+    const { address, port } = this.dest.sched;
+    const fd = calls.socket(socketFamily(address), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return this.connectFailed(errnoName(fd));
+    calls.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.one, 4);
+    const rc = calls.connect(fd, this.shared.sockaddr(address, port), this.shared.sockaddrLen(address));
+    if (rc < 0 && rc !== -EINPROGRESS) {
+      calls.close(fd);
+      return this.connectFailed(errnoName(rc));
+    }
+    this.server.fd = fd;
+    this.connecting = true;
+    this.connectDeadline = this.reactor.now + this.ctx.connectTimeoutMs;
+    this.shared.connecting.add(this);
+    this.reactor.add(fd, WATCH, (ev) => this.onServer(ev));
+  }
+
+  /** Called by the engine's timer when connectDeadline has passed. */
+  connectTimedOut(): void {
+    if (!this.connecting) return;
+    this.dropServerAttempt();
+    this.connectFailed('connect timeout');
+  }
+
+  private dropServerAttempt(): void {
+    this.connecting = false;
+    this.shared.connecting.delete(this);
+    if (this.server.fd >= 0) this.reactor.close(this.server.fd);
+    this.server.fd = -1;
+    this.server.readable = false;
+  }
+
+  private connectFailed(reason: string): void {
+    this.ctx.counters.connectFailures++;
+    const failed = this.dest;
+    const next = this.client.fd < 0 || this.retried ? null : this.svc.repick(this.caddr, this.cport, failed);
+    this.ctx.log.warn(
+      { service: this.svc.key, realServer: failed.key, reason, retryOn: next?.key ?? null, client: `${this.caddr}:${this.cport}` },
+      next ? 'real server failed, retrying on another' : 'real server failed, no retry left',
+    );
+    if (!next) return this.abort();
+    unbindConnection(failed.sched, 'inactive');
+    this.retried = true;
+    this.ctx.counters.retries++;
+    if (this.template && this.template.conns === 1) this.svc.moveTemplate(this.template, next);
+    this.bindTo(next);
+    this.connectServer();
+  }
+
+  private onServer(ev: number): void {
+    if (this.connecting) {
+      if (ev & (EPOLLERR | EPOLLHUP)) {
+        const reason = this.socketError(this.server.fd);
+        this.dropServerAttempt();
+        return this.connectFailed(reason);
+      }
+      if (!(ev & EPOLLOUT)) return;
+      this.established();
+      if (this.finished) return;
+    }
+    this.onEvents(this.server, this.client, ev);
+  }
+
+  private onClient(ev: number): void {
+    if (this.connecting || this.server.fd < 0) {
+      // Nothing is read from a client before its real server is connected; a reset client is abandoned.
+      if (ev & EPOLLERR) return this.abort();
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) this.client.readable = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP)) this.client.finSeen = true;
+      return;
+    }
+    this.onEvents(this.client, this.server, ev);
+  }
+
+  private socketError(fd: number): string {
+    const b = this.shared.intBuf;
+    const len = this.shared.lenBuf;
+    len.writeUInt32LE(4, 0);
+    const rc = this.reactor.calls.getsockopt(fd, SOL_SOCKET, SO_ERROR, b, len);
+    const err = rc < 0 ? -rc : b.readInt32LE(0);
+    return err ? errnoName(err) : 'connection closed';
+  }
+
+  private established(): void {
+    this.connecting = false;
+    this.shared.connecting.delete(this);
+    this.state = 'ESTABLISHED';
+    connectionBecameActive(this.dest.sched);
+    this.last = this.reactor.now;
+    if (this.dest.proxyProtocol) {
+      const header = encodeProxyV2({
+        protocol: 'tcp',
+        source: { address: this.caddr, port: this.cport },
+        destination: { address: this.svc.service.address, port: this.svc.service.port },
+      });
+      this.server.pending = header;
+      if (!this.flush(this.server)) return;
+    }
+    // Whatever the client sent while the real server was being connected.
+    if (this.client.readable) this.pump(this.client, this.server, true);
+  }
+
+  private onEvents(leg: Leg, peer: Leg, ev: number): void {
+    if (ev & EPOLLOUT && leg.pending) {
+      if (!this.flush(leg)) return;
+      // The side that was paused for this one can be read again.
+      if (!leg.pending && peer.readable) this.pump(peer, leg, peer === this.client);
+      if (this.finished) return;
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      leg.readable = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) leg.finSeen = true;
+      this.pump(leg, peer, leg === this.client);
+    }
+  }
+
+  /** Move what `src` has to `dst` until src is drained, dst is full, or a FIN arrives. */
+  private pump(src: Leg, dst: Leg, inbound: boolean): void {
+    const { calls } = this.reactor;
+    const scratch = this.shared.scratch;
+    while (src.readable && !src.eof && !dst.pending) {
+      const n = calls.recv(src.fd, scratch, scratch.length, 0);
+      if (n === -EAGAIN) {
+        src.readable = false;
+        break;
+      }
+      if (n < 0) return this.abort();
+      if (n === 0) {
+        src.eof = true;
+        this.finWait();
+        // When dst has ended too, close() below sends the FIN; a shutdown() first would be a wasted syscall.
+        if (!dst.shut && !dst.eof) {
+          dst.shut = true;
+          calls.shutdown(dst.fd, SHUT_WR);
+        }
+        break;
+      }
+      this.count(inbound, n);
+      const w = calls.send(dst.fd, scratch, n, MSG_NOSIGNAL);
+      if (w === n) {
+        // A short read emptied the socket: new data raises a new edge, so the EAGAIN read can be skipped.
+        if (n < scratch.length && !src.finSeen) src.readable = false;
+        continue;
+      }
+      if (w < 0 && w !== -EAGAIN) return this.abort();
+      dst.pending = Buffer.from(scratch.subarray(w < 0 ? 0 : w, n));
+      break;
+    }
+    this.closeIfDone();
+  }
+
+  /** Write what `dst` owes; false if the connection was torn down. */
+  private flush(dst: Leg): boolean {
+    const p = dst.pending;
+    if (!p) return true;
+    const w = this.reactor.calls.send(dst.fd, p, p.length, MSG_NOSIGNAL);
+    if (w < 0 && w !== -EAGAIN) {
+      this.abort();
+      return false;
+    }
+    if (w === p.length) {
+      dst.pending = null;
+      const src = dst === this.server ? this.client : this.server;
+      if (src.eof && !dst.shut && !dst.eof) {
+        dst.shut = true;
+        this.reactor.calls.shutdown(dst.fd, SHUT_WR);
+      }
+      this.closeIfDone();
+      return !this.finished;
+    }
+    if (w > 0) dst.pending = p.subarray(w);
+    return true;
+  }
+
+  private count(inbound: boolean, n: number): void {
+    const ss = this.svc.stats;
+    const ds = this.dest.stats;
+    if (inbound) {
+      ss.inPkts++;
+      ss.inBytes += n;
+      ds.inPkts++;
+      ds.inBytes += n;
+    } else {
+      ss.outPkts++;
+      ss.outBytes += n;
+      ds.outPkts++;
+      ds.outBytes += n;
+    }
+    this.last = this.reactor.now;
+  }
+
+  private finWait(): void {
+    if (this.state !== 'ESTABLISHED') return;
+    this.state = 'FIN_WAIT';
+    this.last = this.reactor.now;
+    connectionBecameInactive(this.dest.sched);
+  }
+
+  private closeIfDone(): void {
+    const { client, server } = this;
+    if (client.eof && server.eof && !client.pending && !server.pending) this.close(false);
+  }
+
+  /** Tear down both sides; with `reset`, the peers see a RST rather than a FIN. */
+  private close(reset: boolean): void {
+    for (const leg of [this.client, this.server]) {
+      if (leg.fd < 0) continue;
+      if (reset) this.reactor.calls.setsockopt(leg.fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZero, 8);
+      this.reactor.close(leg.fd);
+      leg.fd = -1;
+    }
+    this.finish();
+  }
+
+  /** An error on either side: reset both, as a proxy that loses one leg must. */
+  private abort(): void {
+    this.close(true);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.shared.liveConns--;
+    this.connecting = false;
+    this.shared.connecting.delete(this);
+    const wasActive = this.state === 'ESTABLISHED';
+    this.state = 'CLOSE';
+    unbindConnection(this.dest.sched, wasActive ? 'active' : 'inactive');
+    this.template?.detach(this.reactor.now);
+    this.svc.conns.delete(this);
+  }
+
+  sweep(now: number): void {
+    if (now - this.last < this.timeoutMs()) return;
+    this.ctx.log.debug({ service: this.svc.key, state: this.state }, 'connection expired');
+    this.destroy();
+  }
+
+  private timeoutMs(): number {
+    const t = this.ctx.timeouts;
+    if (this.state === 'ESTABLISHED') return t.tcp * 1000;
+    if (this.state === 'FIN_WAIT') return t.tcpfin * 1000;
+    return this.ctx.connectTimeoutMs * 2 + 1000;
+  }
+
+  destroy(): void {
+    this.close(false);
+  }
+
+  entry(now: number): ConnectionEntry {
+    const expires = Math.max(0, Math.ceil((this.timeoutMs() - (now - this.last)) / 1000));
+    const svc = this.svc.service;
+    return {
+      protocol: 'TCP',
+      expires,
+      state: this.state,
+      client: { address: this.caddr, port: this.cport },
+      virtual: { address: svc.address, port: svc.port },
+      destination: { address: this.dest.sched.address, port: this.dest.sched.port },
+    };
+  }
+}

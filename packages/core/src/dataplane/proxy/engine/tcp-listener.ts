@@ -1,0 +1,92 @@
+/**
+ * The listening side of a TCP virtual service in the epoll engine: accept4() until the queue is empty, ask the
+ * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
+ * nearest a proxy has to IPVS's ICMP port unreachable.
+ */
+import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, openTcpListener } from '../../../sys/net.js';
+import type { ProxyContext } from '../context.js';
+import { NoDestinationLog } from '../no-dest-log.js';
+import type { ProxyService } from '../service.js';
+import type { Reactor } from './reactor.js';
+import type { EngineShared } from './shared.js';
+import { EngineTcpConn } from './tcp-conn.js';
+
+export class EngineTcpListener {
+  private fd = -1;
+  private readonly noDest: NoDestinationLog;
+  private readonly addr = Buffer.alloc(28);
+  private readonly addrLen = Buffer.alloc(4);
+
+  constructor(
+    private readonly svc: ProxyService,
+    private readonly ctx: ProxyContext,
+    private readonly shared: EngineShared,
+    private readonly reactor: Reactor,
+  ) {
+    this.noDest = new NoDestinationLog(ctx, svc.key);
+  }
+
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Bind VIP:port; with `bindFreely`, an address not on the host is bound with IP_FREEBIND. Throws on failure. */
+  open(bindFreely: boolean): void {
+    if (this.fd >= 0) return;
+    const { address, port } = this.svc.service;
+    let fd: number;
+    try {
+      fd = openTcpListener(address, port, { noDelay: true });
+    } catch (err) {
+      if (!bindFreely || (err as NodeJS.ErrnoException).errno !== EADDRNOTAVAIL) throw err;
+      fd = openTcpListener(address, port, { noDelay: true, freebind: true });
+      this.ctx.log.info({ service: this.svc.key }, 'VIP not on this host: listening with IP_FREEBIND');
+    }
+    try {
+      this.reactor.add(fd, EPOLLIN | EPOLLET, () => this.acceptAll());
+    } catch (err) {
+      this.reactor.calls.close(fd);
+      throw err;
+    }
+    this.fd = fd;
+  }
+
+  private acceptAll(): void {
+    const { calls } = this.reactor;
+    for (;;) {
+      this.addrLen.writeUInt32LE(28, 0);
+      const fd = calls.accept4(this.fd, this.addr, this.addrLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd === -EAGAIN) return;
+      if (fd < 0) {
+        // EMFILE and friends: the queue keeps the client; try again on the next turn rather than spin.
+        this.ctx.log.warn({ service: this.svc.key, errno: -fd }, 'accept failed');
+        return;
+      }
+      this.accept(fd);
+    }
+  }
+
+  private accept(fd: number): void {
+    const svc = this.svc;
+    if (svc.retired) {
+      this.reactor.calls.close(fd);
+      return;
+    }
+    const { address, port } = decodeSockaddr(this.addr);
+    const b = svc.schedule(address, port, this.reactor.now);
+    if (!b) {
+      this.noDest.hit();
+      this.reactor.calls.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZero, 8);
+      this.reactor.calls.close(fd);
+      return;
+    }
+    new EngineTcpConn(svc, this.ctx, this.shared, this.reactor, fd, address, port, b.dest, b.template);
+  }
+
+  /** Stop accepting; connections already accepted are left alone. */
+  close(): void {
+    if (this.fd < 0) return;
+    this.reactor.close(this.fd);
+    this.fd = -1;
+  }
+}

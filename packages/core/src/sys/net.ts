@@ -1,0 +1,241 @@
+/**
+ * Non-blocking TCP sockets and epoll straight from libc, for the code that moves bytes for many connections
+ * (the proxy dataplane's epoll engine). Node's net.Socket costs ~150 µs of CPU per proxied connection in
+ * stream machinery alone; these calls cost the syscall plus well under a microsecond of FFI each.
+ *
+ * The hot-path functions return the libc result (>= 0) or `-errno`, never throw: EAGAIN and EINPROGRESS are
+ * normal answers here, and an exception per would-block costs more than the syscall.
+ */
+import { isIPv6 } from 'node:net';
+import { addressBytes, ipv6ToText } from '../model/address.js';
+import { libcLibrary, loadKoffi } from './libc.js';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const SO_LINGER = 13;
+export const SOL_IP = 0;
+export const IP_FREEBIND = 15;
+export const SOL_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const IPV6_FREEBIND = 78;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
+export const SHUT_WR = 1;
+export const MSG_NOSIGNAL = 0x4000;
+
+export const EPOLLIN = 0x001;
+export const EPOLLOUT = 0x004;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
+export const EPOLLRDHUP = 0x2000;
+export const EPOLLET = 0x80000000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLL_CTL_MOD = 3;
+
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EINPROGRESS = 115;
+export const EADDRNOTAVAIL = 99;
+
+/**
+ * struct epoll_event: x86-64 packs it (4-byte events + 8-byte data = 12 bytes); every other Linux ABI aligns
+ * the data to 8 (16 bytes).
+ */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+
+type Num = (...args: unknown[]) => number;
+
+export interface NetCalls {
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  listen(fd: number, backlog: number): number;
+  accept4(fd: number, addr: Buffer, len: Buffer, flags: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  shutdown(fd: number, how: number): number;
+  close(fd: number): number;
+  epollCreate(): number;
+  epollCtl(epfd: number, op: number, fd: number, event: Buffer): number;
+  epollWait(epfd: number, events: Buffer, max: number, timeoutMs: number): number;
+  eventfd(initval: number, flags: number): number;
+  read(fd: number, buf: Buffer, len: number): number;
+  write(fd: number, buf: Buffer, len: number): number;
+  strerror(errnum: number): string;
+}
+
+let cached: NetCalls | undefined;
+
+/** The libc calls, bound once per thread (koffi keeps errno per thread). Throws if koffi or libc cannot load. */
+export function netCalls(): NetCalls {
+  if (cached) return cached;
+  const lib = libcLibrary();
+  const koffi = loadKoffi();
+  const f = (sig: string): Num => lib.func(sig) as unknown as Num;
+  // A negative result becomes -errno right here, so callers test one number.
+  const e = (fn: Num): Num => (...args) => {
+    const r = fn(...args);
+    return r < 0 ? -koffi.errno() : r;
+  };
+  const socket = e(f('int socket(int, int, int)'));
+  const setsockopt = e(f('int setsockopt(int, int, int, void *, uint32_t)'));
+  const getsockopt = e(f('int getsockopt(int, int, int, void *, void *)'));
+  const bind = e(f('int bind(int, void *, uint32_t)'));
+  const listen = e(f('int listen(int, int)'));
+  const accept4 = e(f('int accept4(int, void *, void *, int)'));
+  const connect = e(f('int connect(int, void *, uint32_t)'));
+  const recv = e(f('intptr_t recv(int, void *, size_t, int)'));
+  const send = e(f('intptr_t send(int, void *, size_t, int)'));
+  const shutdown = e(f('int shutdown(int, int)'));
+  const close = e(f('int close(int)'));
+  const epollCreate1 = e(f('int epoll_create1(int)'));
+  const epollCtl = e(f('int epoll_ctl(int, int, int, void *)'));
+  const epollWait = e(f('int epoll_wait(int, void *, int, int)'));
+  const eventfd = e(f('int eventfd(unsigned int, int)'));
+  const read = e(f('intptr_t read(int, void *, size_t)'));
+  const write = e(f('intptr_t write(int, void *, size_t)'));
+  const strerror = lib.func('const char *strerror(int)') as unknown as (n: number) => string;
+  cached = {
+    socket,
+    setsockopt,
+    getsockopt,
+    bind,
+    listen,
+    accept4,
+    connect,
+    recv,
+    send,
+    shutdown,
+    close,
+    epollCreate: () => epollCreate1(SOCK_CLOEXEC),
+    epollCtl,
+    epollWait,
+    eventfd,
+    read,
+    write,
+    strerror,
+  } as NetCalls;
+  return cached;
+}
+
+/** Fill an epoll_event: the events mask and the fd as its data. */
+export function writeEpollEvent(buf: Buffer, events: number, fd: number): void {
+  buf.writeUInt32LE(events >>> 0, 0);
+  buf.writeUInt32LE(fd, EPOLL_DATA_OFFSET);
+  buf.writeUInt32LE(0, EPOLL_DATA_OFFSET + 4);
+}
+
+export function epollEventMask(buf: Buffer, i: number): number {
+  return buf.readUInt32LE(i * EPOLL_EVENT_SIZE);
+}
+
+export function epollEventFd(buf: Buffer, i: number): number {
+  return buf.readUInt32LE(i * EPOLL_EVENT_SIZE + EPOLL_DATA_OFFSET);
+}
+
+/** sockaddr_in / sockaddr_in6 for address:port (family in host order, port big-endian). */
+export function encodeSockaddr(address: string, port: number): Buffer {
+  const bytes = addressBytes(address);
+  if (bytes.length === 4) {
+    const b = Buffer.alloc(16);
+    b.writeUInt16LE(AF_INET, 0);
+    b.writeUInt16BE(port, 2);
+    b.set(bytes, 4);
+    return b;
+  }
+  const b = Buffer.alloc(28);
+  b.writeUInt16LE(AF_INET6, 0);
+  b.writeUInt16BE(port, 2);
+  b.set(bytes, 8);
+  return b;
+}
+
+/** The address and port of a sockaddr filled by accept4/getsockname; IPv4-mapped IPv6 comes back as IPv4. */
+export function decodeSockaddr(b: Buffer): { address: string; port: number } {
+  const family = b.readUInt16LE(0);
+  const port = b.readUInt16BE(2);
+  if (family === AF_INET) return { address: `${b[4]}.${b[5]}.${b[6]}.${b[7]}`, port };
+  const raw = b.subarray(8, 24);
+  const mapped = raw.subarray(0, 10).every((x) => x === 0) && raw[10] === 0xff && raw[11] === 0xff;
+  if (mapped) return { address: `${raw[12]}.${raw[13]}.${raw[14]}.${raw[15]}`, port };
+  return { address: ipv6ToText(raw), port };
+}
+
+export function socketFamily(address: string): number {
+  return isIPv6(address) ? AF_INET6 : AF_INET;
+}
+
+/** An Error carrying errno and the syscall, like Node's own system errors. */
+export function sysError(calls: NetCalls, what: string, negErrno: number): NodeJS.ErrnoException {
+  const errnum = -negErrno;
+  const err: NodeJS.ErrnoException = new Error(`${what}: ${calls.strerror(errnum)}`);
+  err.errno = errnum;
+  err.syscall = what;
+  err.code = ERRNO_CODES[errnum] ?? `E${errnum}`;
+  return err;
+}
+
+const ERRNO_CODES: Record<number, string> = {
+  1: 'EPERM',
+  9: 'EBADF',
+  11: 'EAGAIN',
+  13: 'EACCES',
+  22: 'EINVAL',
+  24: 'EMFILE',
+  98: 'EADDRINUSE',
+  99: 'EADDRNOTAVAIL',
+  101: 'ENETUNREACH',
+  104: 'ECONNRESET',
+  110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED',
+  113: 'EHOSTUNREACH',
+};
+
+/** Name of an errno for logs ("ECONNREFUSED"), from a positive or negative number. */
+export function errnoName(n: number): string {
+  const e = Math.abs(n);
+  return ERRNO_CODES[e] ?? `errno ${e}`;
+}
+
+export interface ListenOptions {
+  backlog?: number;
+  /** Bind an address that is not on the host (IP_FREEBIND / IPV6_FREEBIND). */
+  freebind?: boolean;
+  /** TCP_NODELAY on the listener, inherited by every accepted socket (saves a setsockopt per connection). */
+  noDelay?: boolean;
+}
+
+/** A non-blocking listening TCP socket on address:port; throws a system error naming the failed call. */
+export function openTcpListener(address: string, port: number, opts: ListenOptions = {}): number {
+  const c = netCalls();
+  const v6 = isIPv6(address);
+  const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sysError(c, 'socket', fd);
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1);
+  const check = (rc: number, what: string): void => {
+    if (rc >= 0) return;
+    c.close(fd);
+    throw sysError(c, what, rc);
+  };
+  check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), 'setsockopt(SO_REUSEADDR)');
+  if (v6) check(c.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, one, 4), 'setsockopt(IPV6_V6ONLY)');
+  if (opts.freebind) {
+    check(v6 ? c.setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, one, 4) : c.setsockopt(fd, SOL_IP, IP_FREEBIND, one, 4), v6 ? 'setsockopt(IPV6_FREEBIND)' : 'setsockopt(IP_FREEBIND)');
+  }
+  if (opts.noDelay) check(c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4), 'setsockopt(TCP_NODELAY)');
+  const sa = encodeSockaddr(address, port);
+  check(c.bind(fd, sa, sa.length), `bind(${address}:${port})`);
+  check(c.listen(fd, opts.backlog ?? 511), 'listen');
+  return fd;
+}

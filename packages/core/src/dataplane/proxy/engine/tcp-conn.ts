@@ -37,7 +37,7 @@ import type { ProxyContext } from '../context.js';
 import { encodeProxyV2 } from '../proxy-protocol.js';
 import type { ProxyDest, ProxyService, TrackedConn } from '../service.js';
 import type { Template } from '../template.js';
-import type { Reactor } from './reactor.js';
+import type { Reactor } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 
 type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE';

@@ -7,7 +7,7 @@ import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
-import type { Reactor } from './reactor.js';
+import type { Reactor } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 import { EngineTcpConn } from './tcp-conn.js';
 

@@ -11,7 +11,7 @@ import type { ProxyContext, ProxyCounters } from '../context.js';
 import { ProxyService } from '../service.js';
 import { Estimator } from '../stats.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
-import { Reactor } from './reactor.js';
+import { Reactor } from '../../../sys/reactor.js';
 import { EngineShared } from './shared.js';
 import { EngineTcpListener } from './tcp-listener.js';
 

@@ -1,5 +1,5 @@
 /**
- * The engine thread's event loop: one epoll set, edge-triggered, with a handler per file descriptor, an eventfd
+* An epoll event loop for a dedicated thread: one epoll set, edge-triggered, with a handler per file descriptor, an eventfd
  * the main thread writes to when it posts a message, and coarse timers (the connect timeouts are checked every
  * few tens of milliseconds, the sweep and the rate estimator tick once a second or two). The loop never returns
  * to libuv: everything the thread does goes through here.
@@ -17,7 +17,7 @@ import {
   sysError,
   writeEpollEvent,
   type NetCalls,
-} from '../../../sys/net.js';
+} from './net.js';
 
 export type IoHandler = (events: number) => void;
 

@@ -1,8 +1,8 @@
 /**
-* An epoll event loop for a dedicated thread: one epoll set, edge-triggered, with a handler per file descriptor, an eventfd
- * the main thread writes to when it posts a message, and coarse timers (the connect timeouts are checked every
- * few tens of milliseconds, the sweep and the rate estimator tick once a second or two). The loop never returns
- * to libuv: everything the thread does goes through here.
+ * An epoll event loop for a dedicated thread (the proxy's epoll engine): one epoll set, edge-triggered, with a
+ * handler per file descriptor, an eventfd the main thread writes to when it posts a message, and coarse periodic
+ * tasks (connect timeouts checked every few tens of milliseconds, sweeps every second or two). The loop never
+ * returns to libuv: everything the thread does goes through here.
  */
 import {
   EAGAIN,

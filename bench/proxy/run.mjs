@@ -109,6 +109,7 @@ const haproxy = start('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], 'hapro
 // --- nginx stream ---------------------------------------------------------------------------------------
 const streamModule = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const haveStream = existsSync(streamModule);
+let ngxStream = null;
 if (haveStream) {
   writeFileSync(
     join(dir, 'stream.conf'),
@@ -124,26 +125,26 @@ stream {
 }
 `,
   );
-  start('nginx', ['-p', dir, '-c', join(dir, 'stream.conf'), '-g', 'daemon off;'], 'nginx stream');
+  ngxStream = start('nginx', ['-p', dir, '-c', join(dir, 'stream.conf'), '-g', 'daemon off;'], 'nginx stream');
 }
 
-// --- vsd: the proxy dataplane from the built @vsd/core, in one process and with 2 forwarding workers -------------
-function startVsd(port, workers) {
+// --- vsd: the proxy dataplane from the built @vsd/core, with its epoll engine (the default) and with Node sockets ----
+function startVsd(port, engine) {
   const c = fork(join(HERE, 'vsd-proxy.mjs'), [String(port), 'rr', String(rs1), String(rs2)], {
     execArgv: ['--expose-gc'],
-    env: { ...process.env, VSD_PROXY_WORKERS: String(workers) },
+    env: { ...process.env, VSD_PROXY_ENGINE: engine },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(c);
   return c;
 }
 const vsd2Port = await freePort();
-const vsd = startVsd(vsdPort, 0);
-const vsd2 = startVsd(vsd2Port, 2);
+const vsd = startVsd(vsdPort, 'epoll');
+const vsd2 = startVsd(vsd2Port, 'node');
 const ask = (child, m) => new Promise((r) => (child.once('message', r), child.send(m)));
 await Promise.all([vsd, vsd2].map((c) => new Promise((r) => c.once('message', r)))); // ready
 
-for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsd2Port, 'vsd-2w'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
+for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsd2Port, 'vsd-node'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
   await waitPort(p, w);
 
 // --- wrk ------------------------------------------------------------------------------------------------
@@ -160,13 +161,26 @@ function wrk(args) {
     return m ? Number(m[1]) * { us: 1, ms: 1000, s: 1e6 }[m[2]] : NaN;
   };
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? '';
-  return { rps: num(/Requests\/sec:\s+([\d.]+)/), bytesPerSec: num(/Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/), p50: lat(50), p99: lat(99), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const bytes = num(/requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read/);
+  return { requests, bytes, rps: num(/Requests\/sec:\s+([\d.]+)/), bytesPerSec: num(/Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/), p50: lat(50), p99: lat(99), errors };
 }
 
+/** CPU ticks (user + system, all threads) of a process and its children, from /proc. */
+function cpuTicks(pid) {
+  let t = 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    t = Number(f[11]) + Number(f[12]);
+    for (const k of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) t += cpuTicks(Number(k));
+  } catch {}
+  return t;
+}
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
 const targets = [
   ['direct', rs1],
   ['vsd', vsdPort],
-  ['vsd-2w', vsd2Port],
+  ['vsd-node', vsd2Port],
   ['haproxy', haPort],
   ...(haveStream ? [['nginx-stream', ngxPort]] : []),
 ];
@@ -178,13 +192,20 @@ const tests = {
 };
 // Warm up every target (JIT, connection pools, page cache) before measuring.
 for (const [, port] of targets) wrk(['-t2', '-c32', '-d1s', `http://127.0.0.1:${port}/small`]);
+const pids = { vsd: vsd.pid, 'vsd-node': vsd2.pid, haproxy: haproxy.pid, ...(haveStream ? { 'nginx-stream': ngxStream.pid } : {}) };
 const results = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const [test, run] of Object.entries(tests)) {
     // Rotate the order each round so background load does not always hit the same target.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const [name, port] of order) {
+      const pid = pids[name];
+      const t0 = pid ? cpuTicks(pid) : NaN;
       const r = run(port);
+      // CPU the proxy spent per request (per MB for bulk): what decides throughput when the cores are all busy.
+      const spent = pid ? (cpuTicks(pid) - t0) * TICK_US : NaN;
+      r.cpuPerReq = spent / r.requests;
+      r.cpuPerMB = spent / (r.bytes / 1e6);
       const best = (results[test] ??= {})[name];
       // Best of the rounds: throughput max, latency min (the machine is shared; noise only ever slows down).
       if (!best) results[test][name] = r;
@@ -195,6 +216,8 @@ for (let round = 0; round < ROUNDS; round++) {
           p50: Math.min(best.p50, r.p50),
           p99: Math.min(best.p99, r.p99),
           errors: best.errors || r.errors,
+          cpuPerReq: Math.min(best.cpuPerReq, r.cpuPerReq),
+          cpuPerMB: Math.min(best.cpuPerMB, r.cpuPerMB),
         };
       process.stderr.write(`round ${round + 1} ${test} ${name}: ${Math.round(r.rps)} req/s ${(r.bytesPerSec / 1e6).toFixed(1)} MB/s p50 ${r.p50}us p99 ${r.p99}us ${r.errors}\n`);
     }
@@ -205,14 +228,6 @@ for (let round = 0; round < ROUNDS; round++) {
 function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) * 1024;
-}
-/** RSS of a process and its children (the forwarding workers). */
-function rssTree(pid) {
-  let kids = [];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {}
-  return rssOf(pid) + kids.reduce((n, k) => n + rssTree(k), 0);
 }
 async function openIdle(port, n, socks) {
   for (let i = 0; i < n; i += 250) {
@@ -254,9 +269,9 @@ idle.push(
   }),
 );
 idle.push(
-  await idleRss('vsd-2w (primary + workers)', vsd2Port, async () => {
-    await ask(vsd2, 'rss'); // runs a GC in the primary
-    return rssTree(vsd2.pid);
+  await idleRss('vsd-node', vsd2Port, async () => {
+    const r = await ask(vsd2, 'rss');
+    return r.rss;
   }),
 );
 idle.push(await idleRss('haproxy', haPort, async () => rssOf(haproxy.pid)));
@@ -278,16 +293,20 @@ lines.push(`Run with \`pnpm bench:proxy\` (bench/proxy/run.mjs) on ${new Date().
 lines.push('Machine:', '', ...machine.map((m) => `- ${m}`), '');
 lines.push(
   `Setup: two nginx backends (1 worker) serving a 1 KiB and a 16 MiB file on 127.0.0.1; round robin over both in every proxy. ` +
-    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) in one Node process; vsd-2w = the same with \`workers: 2\` (primary and 2 workers accept; the primary schedules every connection); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
+    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) with its default TCP engine (epoll: one thread moving bytes with libc calls); vsd-node = the same dataplane with \`engine: 'node'\` (Node's net sockets, the fallback); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
     `wrk ${DURATION} per figure, best of ${ROUNDS} rounds, targets rotated each round. Everything (wrk, proxies, backends) shares the same ${cpu.length} cores.`,
   '',
 );
-lines.push(`| figure | ${names.join(' | ')} | vsd / HAProxy | vsd-2w / HAProxy |`, `|---|${names.map(() => '---:').join('|')}|---:|---:|`);
-const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'vsd'), pick(null, 'haproxy'))} | ${ratio(pick(null, 'vsd-2w'), pick(null, 'haproxy'))} |`);
+lines.push(`| figure | ${names.join(' | ')} | vsd / HAProxy | vsd-node / HAProxy |`, `|---|${names.map(() => '---:').join('|')}|---:|---:|`);
+const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'vsd'), pick(null, 'haproxy'))} | ${ratio(pick(null, 'vsd-node'), pick(null, 'haproxy'))} |`);
 const get = (test, key) => (_, n) => results[test][n]?.[key];
+const rowInv = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'haproxy'), pick(null, 'vsd'))} | ${ratio(pick(null, 'haproxy'), pick(null, 'vsd-node'))} |`);
 row('req/s, new connection per request (Connection: close, 32 conns)', get('close', 'rps'), f0);
 row('req/s, keep-alive (32 conns)', get('keepalive', 'rps'), f0);
 row('MB/s, bulk 16 MiB responses (4 conns)', get('bulk', 'bytesPerSec'), mb);
+rowInv('proxy CPU µs per request (Connection: close)', get('close', 'cpuPerReq'), f0);
+rowInv('proxy CPU µs per request (keep-alive)', get('keepalive', 'cpuPerReq'), f0);
+rowInv('proxy CPU µs per MB (bulk)', get('bulk', 'cpuPerMB'), f0);
 row('p50 latency, µs (keep-alive, 4 conns)', get('latency', 'p50'), f0);
 row('p99 latency, µs (keep-alive, 4 conns)', get('latency', 'p99'), f0);
 lines.push('');
@@ -308,12 +327,12 @@ lines.push(
 lines.push(
   'Reading these figures:',
   '',
-  '- vsd forwards in one Node process (one core); HAProxy runs one thread per CPU and nginx one worker per CPU, and all of',
-  '  them share the 2 cores with wrk and the backends. Node also pays a JS callback, a buffer and a write per chunk where',
-  '  HAProxy moves bytes in C.',
-  '- vsd-2w: the primary and two worker processes all accept on the shared listening socket; every accepted',
-  '  connection is scheduled by the primary (one IPC message each way), so scheduling stays one decision stream. See',
-  '  docs/ARCHITECTURE.md ("Proxy dataplane").',
+  '- Every process (wrk, the proxy, the backends) shares the same cores and they are all busy during a run, so throughput',
+  '  follows the CPU each proxy spends per request: the "proxy CPU" rows (user + system time of the proxy process and its',
+  '  threads or children, from /proc, divided by the requests wrk completed; lower is better, ratios are HAProxy / vsd).',
+  '- vsd\'s epoll engine makes the same syscalls a C proxy makes (accept4, socket, connect, epoll_ctl, recv, send,',
+  '  shutdown, close: about 16 per proxied request, HAProxy about 19); vsd-node pays Node\'s stream machinery on top',
+  '  (a Socket, a Readable/Writable state and callbacks per connection). See docs/ARCHITECTURE.md ("Proxy dataplane").',
   '- The machine was shared with other jobs (see the load average): a figure can vary 2-3x between rounds; the table',
   '  keeps the best round of each target, and targets are measured in rotation so all see similar conditions.',
   '',

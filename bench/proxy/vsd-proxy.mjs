@@ -1,5 +1,5 @@
-// The vsd proxy dataplane as a standalone process for the benchmark: built @vsd/core from dist, one TCP
-// virtual service on 127.0.0.1:VPORT in front of the given real servers. Answers "rss" on IPC with its RSS.
+// The vsd proxy dataplane as a standalone process for the benchmark: built @vsd/core from dist (TCP engine from
+// VSD_PROXY_ENGINE: epoll, node or auto), one TCP virtual service on 127.0.0.1:VPORT in front of the given real servers. Answers "rss" on IPC with its RSS.
 import { createProxyDataplane, parseVirtualService, serviceKey, realServerKey } from '../../packages/core/dist/index.js';
 
 const [vport, scheduler, ...rports] = process.argv.slice(2);
@@ -10,7 +10,10 @@ const service = parseVirtualService({
   scheduler,
   realServers: rports.map((p) => ({ address: '127.0.0.1', port: Number(p), forwarding: 'masq', weight: 1 })),
 });
-const dp = createProxyDataplane({ workers: Number(process.env.VSD_PROXY_WORKERS ?? 0) || undefined });
+const dp = createProxyDataplane({
+  engine: process.env.VSD_PROXY_ENGINE ?? 'auto',
+  workers: Number(process.env.VSD_PROXY_WORKERS ?? 0) || undefined,
+});
 await dp.start();
 await dp.reconcile([
   {

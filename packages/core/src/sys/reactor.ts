@@ -1,6 +1,7 @@
 /**
  * An epoll event loop for a dedicated thread (the proxy's epoll engine): one epoll set, edge-triggered, with a
- * handler per file descriptor, an eventfd the main thread writes to when it posts a message, and coarse periodic
+ * handler per file descriptor, an eventfd the main thread writes to when it posts a message, one-shot timers
+ * (the health probe thread's schedules and per-check deadlines), and coarse periodic
  * tasks (connect timeouts checked every few tens of milliseconds, sweeps every second or two). The loop never
  * returns to libuv: everything the thread does goes through here.
  */
@@ -27,6 +28,19 @@ interface Periodic {
   fn: (now: number) => void;
 }
 
+/** A one-shot timer of the loop (see Reactor.at); cancel() before it fires drops it. */
+export class ReactorTimer {
+  cancelled = false;
+  constructor(
+    readonly at: number,
+    readonly fn: (now: number) => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
 /** How many events one epoll_wait may return; more wait for the next turn. */
 const MAX_EVENTS = 512;
 
@@ -43,6 +57,8 @@ export class Reactor {
   private readonly ev = Buffer.alloc(EPOLL_EVENT_SIZE);
   private readonly events = Buffer.alloc(EPOLL_EVENT_SIZE * MAX_EVENTS);
   private readonly periodic: Periodic[] = [];
+  /** One-shot timers, a binary min-heap on `at`; cancelled ones are dropped when they reach the top. */
+  private readonly timers: ReactorTimer[] = [];
   private stopped = false;
 
   constructor(
@@ -94,6 +110,53 @@ export class Reactor {
     this.periodic.push({ everyMs, next: this.now + everyMs, fn });
   }
 
+  /**
+   * Run fn once, in the first turn at or after `at` (Date.now() milliseconds): for deadlines that must be kept to
+   * the millisecond (per-check timeouts) and work due at a given time (check schedules), where a periodic sweep
+   * would be too coarse or too busy.
+   */
+  at(at: number, fn: (now: number) => void): ReactorTimer {
+    const t = new ReactorTimer(at, fn);
+    const h = this.timers;
+    let i = h.push(t) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.at <= t.at) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = t;
+    return t;
+  }
+
+  private popTimer(): ReactorTimer {
+    const h = this.timers;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
+        if (h[c]!.at >= last.at) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+
+  private runTimers(): void {
+    const h = this.timers;
+    while (h.length > 0 && (h[0]!.cancelled || h[0]!.at <= this.now)) {
+      const t = this.popTimer();
+      if (!t.cancelled) t.fn(this.now);
+    }
+  }
+
   stop(): void {
     this.stopped = true;
   }
@@ -112,6 +175,7 @@ export class Reactor {
         const h = this.handlers[fd];
         if (h) h(epollEventMask(events, i));
       }
+      if (this.timers.length > 0) this.runTimers();
       for (const p of this.periodic) {
         if (this.now < p.next) continue;
         p.next = this.now + p.everyMs;
@@ -127,6 +191,8 @@ export class Reactor {
     let wait = this.maxWaitMs;
     const now = Date.now();
     for (const p of this.periodic) wait = Math.min(wait, Math.max(0, p.next - now));
+    while (this.timers.length > 0 && this.timers[0]!.cancelled) this.popTimer();
+    if (this.timers.length > 0) wait = Math.min(wait, Math.max(0, this.timers[0]!.at - now));
     return wait;
   }
 }

@@ -1,5 +1,5 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
-import { encodeSockaddr } from '../../../sys/net.js';
+import { AF_INET6, encodeSockaddr } from '../../../sys/net.js';
 import type { EngineTcpConn } from './tcp-conn.js';
 
 /**
@@ -22,6 +22,7 @@ export class EngineShared {
   liveConns = 0;
   private readonly addrs = new Map<string, Buffer>();
 
+  /** The sockaddr of address:port, cached; its family is read back from it (no address parsing per connection). */
   sockaddr(address: string, port: number): Buffer {
     const k = `${address}|${port}`;
     let b = this.addrs.get(k);
@@ -34,7 +35,11 @@ export class EngineShared {
     return b;
   }
 
-  sockaddrLen(address: string): number {
-    return address.includes(':') ? 28 : 16;
+  static family(sa: Buffer): number {
+    return sa.readUInt16LE(0);
+  }
+
+  static length(sa: Buffer): number {
+    return sa.readUInt16LE(0) === AF_INET6 ? 28 : 16;
   }
 }

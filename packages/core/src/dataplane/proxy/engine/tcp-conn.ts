@@ -30,7 +30,6 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
   errnoName,
-  socketFamily,
 } from '../../../sys/net.js';
 import type { ConnectionEntry } from '../../types.js';
 import type { ProxyContext } from '../context.js';
@@ -38,7 +37,7 @@ import { encodeProxyV2 } from '../proxy-protocol.js';
 import type { ProxyDest, ProxyService, TrackedConn } from '../service.js';
 import type { Template } from '../template.js';
 import type { Reactor } from '../../../sys/reactor.js';
-import type { EngineShared } from './shared.js';
+import { EngineShared } from './shared.js';
 
 type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE';
 
@@ -106,10 +105,11 @@ export class EngineTcpConn implements TrackedConn {
   private connectServer(): void {
     const { calls } = this.reactor;
     const { address, port } = this.dest.sched;
-    const fd = calls.socket(socketFamily(address), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const sa = this.shared.sockaddr(address, port);
+    const fd = calls.socket(EngineShared.family(sa), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.connectFailed(errnoName(fd));
     calls.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.one, 4);
-    const rc = calls.connect(fd, this.shared.sockaddr(address, port), this.shared.sockaddrLen(address));
+    const rc = calls.connect(fd, sa, EngineShared.length(sa));
     if (rc < 0 && rc !== -EINPROGRESS) {
       calls.close(fd);
       return this.connectFailed(errnoName(rc));

@@ -90,6 +90,11 @@ export const virtualServerConfigSchema = strictObject({
 
 export const vsdConfigSchema = strictObject({
   dataplane: z.enum(['proxy', 'ipvs', 'none']).optional(),
+  /**
+   * Who moves TCP bytes in the proxy dataplane: `epoll` (a dedicated thread on libc sockets), `node` (Node's net
+   * sockets), `auto` (epoll when it can run here). Ignored by the other dataplanes.
+   */
+  proxy_engine: z.enum(['auto', 'epoll', 'node']).optional(),
   control: strictObject({
     socket: z.string().min(1).optional(),
     /** Optional TCP listener "HOST:PORT", which requires token_file. */

@@ -7,10 +7,16 @@ import { ConfigError, createNoneDataplane, type Dataplane, type DataplaneName, t
 
 const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = { proxy: 'createProxyDataplane', ipvs: 'createIpvsDataplane' };
 
-export function createDataplane(name: DataplaneName, logger: Logger): Dataplane {
+export interface DataplaneChoice {
+  /** The proxy dataplane's TCP engine (config key `proxy_engine`). */
+  proxyEngine?: 'auto' | 'epoll' | 'node';
+}
+
+export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
   if (name === 'none') return createNoneDataplane();
   const factory = (core as unknown as Record<string, unknown>)[FACTORIES[name]];
   if (typeof factory !== 'function')
     throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
-  return (factory as (options: { logger: Logger }) => Dataplane)({ logger });
+  const options = name === 'proxy' ? { logger, engine: choice.proxyEngine } : { logger };
+  return (factory as (options: { logger: Logger }) => Dataplane)(options);
 }

@@ -61,6 +61,11 @@ virtual_servers:
     expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n  - address: 10.0.0.1:80\n')).toMatch(/virtual_servers\.1: .*same virtual service as virtual_servers\.0/);
     expect(refusal('virtual_servers:\n  - lb_algo: rr\n')).toMatch(/exactly one of address or fwmark/);
     expect(refusal('virtual_servers: [\n')).toMatch(/not valid YAML/);
+    expect(refusal('proxy_engine: io_uring\n')).toMatch(/proxy_engine: .*\(got "io_uring"\)/);
+  });
+
+  it('takes the proxy engine choice', () => {
+    for (const engine of ['auto', 'epoll', 'node']) expect(parse(`proxy_engine: ${engine}\n`).config.proxy_engine).toBe(engine);
   });
 
   it('takes an empty file as an empty table', () => {

@@ -65,6 +65,8 @@ export class Reactor {
     /** Written by the main thread after it posts a message; read here to re-arm it. */
     private readonly wakeFd: number,
     private readonly onWake: () => void,
+    /** A handler threw: report it (the loop goes on). */
+    private readonly onError: (err: unknown, fd: number) => void = () => undefined,
     /** How long a turn may wait when no periodic task is due sooner. */
     private readonly maxWaitMs = 1000,
   ) {
@@ -173,7 +175,13 @@ export class Reactor {
         const fd = epollEventFd(events, i);
         if (this.closedInTurn[fd] === this.turn) continue;
         const h = this.handlers[fd];
-        if (h) h(epollEventMask(events, i));
+        if (!h) continue;
+        try {
+          h(epollEventMask(events, i));
+        } catch (err) {
+          // One connection's bug must not stop the thread that carries all the others.
+          this.onError(err, fd);
+        }
       }
       if (this.timers.length > 0) this.runTimers();
       for (const p of this.periodic) {

@@ -3,7 +3,7 @@
  * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
  * nearest a proxy has to IPVS's ICMP port unreachable.
  */
-import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, openTcpListener } from '../../../sys/net.js';
+import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, errnoName, openTcpListener } from '../../../sys/net.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
@@ -16,6 +16,7 @@ export class EngineTcpListener {
   private readonly noDest: NoDestinationLog;
   private readonly addr = Buffer.alloc(28);
   private readonly addrLen = Buffer.alloc(4);
+  private lastAcceptError = -Infinity;
 
   constructor(
     private readonly svc: ProxyService,
@@ -58,8 +59,11 @@ export class EngineTcpListener {
       const fd = calls.accept4(this.fd, this.addr, this.addrLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd === -EAGAIN) return;
       if (fd < 0) {
-        // EMFILE and friends: the queue keeps the client; try again on the next turn rather than spin.
-        this.ctx.log.warn({ service: this.svc.key, errno: -fd }, 'accept failed');
+        // EMFILE and friends: the queue keeps the client and the next arrival raises a new edge; log once a second.
+        if (this.reactor.now - this.lastAcceptError >= 1000) {
+          this.lastAcceptError = this.reactor.now;
+          this.ctx.log.warn({ service: this.svc.key, reason: errnoName(fd) }, 'accept failed');
+        }
         return;
       }
       this.accept(fd);

@@ -69,7 +69,11 @@ const retired = new Map<string, Entry>();
 let closing: { id: number; deadline: number } | null = null;
 
 // Messages are read only when the main thread rang the eventfd: it always does after posting.
-const reactor = new Reactor(data.wakeFd, () => drainMessages());
+const reactor = new Reactor(
+  data.wakeFd,
+  () => drainMessages(),
+  (err, fd) => log.error({ err, fd }, 'engine handler failed; the loop goes on'),
+);
 const shared = new EngineShared();
 
 function openListener(e: Entry): void {

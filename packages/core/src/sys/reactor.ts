@@ -15,9 +15,13 @@ import {
   epollEventFd,
   epollEventMask,
   netCalls,
+  pinned,
+  rawNetCalls,
   sysError,
   writeEpollEvent,
   type NetCalls,
+  type Pinned,
+  type RawNetCalls,
 } from './net.js';
 
 export type IoHandler = (events: number) => void;
@@ -54,8 +58,12 @@ export class Reactor {
   /** The turn in which an fd was closed: its events still queued in that turn's batch are stale. */
   private closedInTurn: number[] = new Array<number>(1024).fill(0);
   private turn = 0;
-  private readonly ev = Buffer.alloc(EPOLL_EVENT_SIZE);
-  private readonly events = Buffer.alloc(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly raw: RawNetCalls = rawNetCalls();
+  // Pinned, so epoll_ctl and epoll_wait get plain addresses (see pinned() in ./net.ts).
+  private readonly evPin: Pinned = pinned(EPOLL_EVENT_SIZE);
+  private readonly ev = this.evPin.buf;
+  private readonly eventsPin: Pinned = pinned(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly events = this.eventsPin.buf;
   private readonly periodic: Periodic[] = [];
   /** One-shot timers, a binary min-heap on `at`; cancelled ones are dropped when they reach the top. */
   private readonly timers: ReactorTimer[] = [];
@@ -83,7 +91,7 @@ export class Reactor {
   /** Watch fd (edge-triggered unless the mask says otherwise); throws if epoll refuses it. */
   add(fd: number, events: number, handler: IoHandler): void {
     writeEpollEvent(this.ev, events, fd);
-    const rc = this.calls.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, this.ev);
+    const rc = this.raw.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, this.evPin.addr);
     if (rc < 0) throw sysError(this.calls, 'epoll_ctl(ADD)', rc);
     if (fd >= this.handlers.length) this.grow(fd);
     this.handlers[fd] = handler;
@@ -98,7 +106,7 @@ export class Reactor {
 
   modify(fd: number, events: number): void {
     writeEpollEvent(this.ev, events, fd);
-    this.calls.epollCtl(this.epfd, EPOLL_CTL_MOD, fd, this.ev);
+    this.raw.epollCtl(this.epfd, EPOLL_CTL_MOD, fd, this.evPin.addr);
   }
 
   /** Forget and close fd; closing removes it from the epoll set, so no EPOLL_CTL_DEL is needed. */
@@ -167,7 +175,7 @@ export class Reactor {
   run(afterTurn: () => void): void {
     const { calls, events } = this;
     while (!this.stopped) {
-      const n = calls.epollWait(this.epfd, events, MAX_EVENTS, this.waitMs());
+      const n = this.raw.epollWait(this.epfd, this.eventsPin.addr, MAX_EVENTS, this.waitMs());
       this.now = Date.now();
       this.turn++;
       if (n < 0 && n !== -EINTR && n !== -EAGAIN) throw sysError(calls, 'epoll_wait', n);

@@ -1,5 +1,5 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
-import { AF_INET6, encodeSockaddr } from '../../../sys/net.js';
+import { AF_INET6, encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
 import type { EngineTcpConn } from './tcp-conn.js';
 
 /**
@@ -9,11 +9,21 @@ import type { EngineTcpConn } from './tcp-conn.js';
 const SCRATCH_BYTES = 256 * 1024;
 
 export class EngineShared {
-  readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-  /** int 1, for boolean socket options. */
-  readonly one = Buffer.from([1, 0, 0, 0]);
-  /** struct linger { l_onoff = 1, l_linger = 0 }: close() sends a RST. */
-  readonly lingerZero = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  /** The hot calls with pointers as numbers, on the pinned buffers below. */
+  readonly raw: RawNetCalls = rawNetCalls();
+  private readonly scratchPin: Pinned = pinned(SCRATCH_BYTES);
+  readonly scratch = this.scratchPin.buf;
+  readonly scratchAddr = this.scratchPin.addr;
+  /** int 1, for boolean socket options; then struct linger { l_onoff = 1, l_linger = 0 }: close() sends a RST. */
+  private readonly optsPin: Pinned = pinned(12);
+  readonly oneAddr = this.optsPin.addr;
+  readonly lingerZeroAddr = this.optsPin.addr + 4;
+  constructor() {
+    this.optsPin.buf.writeInt32LE(1, 0);
+    this.optsPin.buf.writeInt32LE(1, 4);
+    this.optsPin.buf.writeInt32LE(0, 8);
+  }
+
   readonly intBuf = Buffer.alloc(4);
   readonly lenBuf = Buffer.alloc(4);
   /** Connections whose real server is being connected, checked against their deadline by a timer. */

@@ -108,7 +108,7 @@ export class EngineTcpConn implements TrackedConn {
     const sa = this.shared.sockaddr(address, port);
     const fd = calls.socket(EngineShared.family(sa), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.connectFailed(errnoName(fd));
-    calls.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.one, 4);
+    this.shared.raw.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.oneAddr, 4);
     const rc = calls.connect(fd, sa, EngineShared.length(sa));
     if (rc < 0 && rc !== -EINPROGRESS) {
       calls.close(fd);
@@ -223,9 +223,9 @@ export class EngineTcpConn implements TrackedConn {
   /** Move what `src` has to `dst` until src is drained, dst is full, or a FIN arrives. */
   private pump(src: Leg, dst: Leg, inbound: boolean): void {
     const { calls } = this.reactor;
-    const scratch = this.shared.scratch;
+    const { raw, scratch, scratchAddr } = this.shared;
     while (src.readable && !src.eof && !dst.pending) {
-      const n = calls.recv(src.fd, scratch, scratch.length, 0);
+      const n = raw.recv(src.fd, scratchAddr, scratch.length, 0);
       if (n === -EAGAIN) {
         src.readable = false;
         break;
@@ -242,7 +242,7 @@ export class EngineTcpConn implements TrackedConn {
         break;
       }
       this.count(inbound, n);
-      const w = calls.send(dst.fd, scratch, n, MSG_NOSIGNAL);
+      const w = raw.send(dst.fd, scratchAddr, n, MSG_NOSIGNAL);
       if (w === n) {
         // A short read emptied the socket: new data raises a new edge, so the EAGAIN read can be skipped.
         if (n < scratch.length && !src.finSeen) src.readable = false;
@@ -311,7 +311,7 @@ export class EngineTcpConn implements TrackedConn {
   private close(reset: boolean): void {
     for (const leg of [this.client, this.server]) {
       if (leg.fd < 0) continue;
-      if (reset) this.reactor.calls.setsockopt(leg.fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZero, 8);
+      if (reset) this.shared.raw.setsockopt(leg.fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZeroAddr, 8);
       this.reactor.close(leg.fd);
       leg.fd = -1;
     }

@@ -3,7 +3,7 @@
  * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
  * nearest a proxy has to IPVS's ICMP port unreachable.
  */
-import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, errnoName, openTcpListener } from '../../../sys/net.js';
+import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, errnoName, openTcpListener, pinned } from '../../../sys/net.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
@@ -14,8 +14,9 @@ import { EngineTcpConn } from './tcp-conn.js';
 export class EngineTcpListener {
   private fd = -1;
   private readonly noDest: NoDestinationLog;
-  private readonly addr = Buffer.alloc(28);
-  private readonly addrLen = Buffer.alloc(4);
+  /** sockaddr (28 bytes) then its length (4), pinned for accept4. */
+  private readonly peer = pinned(32);
+  private readonly addr = this.peer.buf.subarray(0, 28);
   private lastAcceptError = -Infinity;
 
   constructor(
@@ -55,8 +56,8 @@ export class EngineTcpListener {
   private acceptAll(): void {
     const { calls } = this.reactor;
     for (;;) {
-      this.addrLen.writeUInt32LE(28, 0);
-      const fd = calls.accept4(this.fd, this.addr, this.addrLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      this.peer.buf.writeUInt32LE(28, 28);
+      const fd = this.shared.raw.accept4(this.fd, this.peer.addr, this.peer.addr + 28, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd === -EAGAIN) return;
       if (fd < 0) {
         // EMFILE and friends: the queue keeps the client and the next arrival raises a new edge; log once a second.
@@ -80,7 +81,7 @@ export class EngineTcpListener {
     const b = svc.schedule(address, port, this.reactor.now);
     if (!b) {
       this.noDest.hit();
-      this.reactor.calls.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZero, 8);
+      this.shared.raw.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZeroAddr, 8);
       this.reactor.calls.close(fd);
       return;
     }

@@ -110,6 +110,18 @@ describe('VRRP unicast peers and IPv6', () => {
     }
   });
 
+  it('IPv6: an instance started while its link-local address is tentative waits for DAD, says so, then runs', async () => {
+    const lvs2 = lab.host('lvs2');
+    await lvs2.exec('ip', ['link', 'set', 'eth0', 'down']);
+    await lvs2.exec('ip', ['link', 'set', 'eth0', 'up']);
+    // DAD takes about a second after the link comes up: the runner starts well inside it.
+    expect((await lvs2.exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])).stdout).toContain('tentative');
+    const r = start('lvs2', { interface: 'eth0', vrid: 57, priority: 150, advert_int: 0.1, vips: [`${VIP6}/64`] });
+    await r.waitState('MASTER', 8000);
+    expect(r.lines.some((l) => l.msg === 'VRRP source address not usable yet; waiting')).toBe(true);
+    expect(r.lines.some((l) => l.msg === 'VRRP source address usable')).toBe(true);
+  });
+
   it('IPv6 interop: our master, keepalived backup, and back on priority 0', async () => {
     const r = start('lvs1', { interface: 'eth0', vrid: 55, priority: 150, advert_int: 0.1, vips: [`${VIP6}/64`] });
     await r.waitState('MASTER');

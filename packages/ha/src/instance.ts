@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
 import { intervalCs, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
-import { ifIndex } from './io/libc.js';
+import { ifIndex, SyscallError } from './io/libc.js';
 import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
 import { openVrrpTransport, type ReceivedPacket, type VrrpTransport } from './io/vrrp-socket.js';
 import { notifyArgs, spawnNotify, type NotifyState } from './notify.js';
@@ -33,6 +33,10 @@ export function systemInterfaceInfo(ifname: string, family: Family, exclude: rea
   if (!pick) throw new Error(`interface ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address`);
   return { ifindex, primary: pick.address.split('%')[0] };
 }
+
+const EADDRNOTAVAIL = 99;
+/** How long start() waits for the source address to become bindable (IPv6 DAD takes 1-2 s after link up). */
+const SOURCE_WAIT_MS = 30_000;
 
 /** Every transition of every instance is published here as `{ instance, vrid, ...Transition }`. */
 export const VRRP_STATE_CHANNEL = 'vsd:ha:vrrp:state';
@@ -131,7 +135,7 @@ class Instance implements VrrpInstance {
       this.timers,
     );
     await this.startTrackers();
-    this.transport = (this.deps.openTransport ?? openVrrpTransport)({
+    this.transport = await this.openTransportWhenUsable({
       family: this.family,
       interface: c.interface,
       ifindex: this.info.ifindex,
@@ -142,6 +146,36 @@ class Instance implements VrrpInstance {
     this.log.info({ vrid: c.vrid, version: c.version, priority: c.priority, src, unicast, advertIntCs: intervalCs(c) }, 'VRRP instance starting');
     this.applyTrackers();
     this.sm.start();
+  }
+
+  /**
+   * Open the VRRP sockets, waiting while the source address cannot be bound yet: an IPv6 link-local address is
+   * "tentative" (unbindable, EADDRNOTAVAIL) until duplicate address detection ends, a second or two after the link
+   * comes up, which is exactly when a dispatcher boots. Logged once, then every 10 s; gives up after
+   * SOURCE_WAIT_MS with the error, since an address that never becomes usable is a configuration problem.
+   */
+  private async openTransportWhenUsable(options: Parameters<typeof openVrrpTransport>[0]): Promise<VrrpTransport> {
+    const open = this.deps.openTransport ?? openVrrpTransport;
+    const started = Date.now();
+    let lastLog = -Infinity;
+    for (;;) {
+      try {
+        const t = open(options);
+        if (lastLog > -Infinity) this.log.info({ src: options.src, waitedMs: Date.now() - started }, 'VRRP source address usable');
+        return t;
+      } catch (err) {
+        const unusable = err instanceof SyscallError && err.errnoValue === EADDRNOTAVAIL;
+        if (!unusable || this.stopped || Date.now() - started > SOURCE_WAIT_MS) throw err;
+        if (Date.now() - lastLog >= 10_000) {
+          lastLog = Date.now();
+          this.log.warn(
+            { src: options.src, interface: options.interface, reason: options.family === 6 ? 'IPv6 duplicate address detection not finished (tentative)' : 'address not on the interface' },
+            'VRRP source address not usable yet; waiting',
+          );
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -251,3 +251,46 @@ describe('VrrpInstance receive path under garbage', () => {
     expect(published).toContainEqual(expect.objectContaining({ instance: 'VI_1', vrid: 51, to: 'MASTER' }));
   });
 });
+
+describe('VrrpInstance start while the source address is not usable yet', () => {
+  it('waits (logging why) while binding the source fails with EADDRNOTAVAIL, then starts; other errors fail at once', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const { SyscallError } = await import('../src/io/libc.js');
+    let attempts = 0;
+    const config = parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['fd00:77::100/64'] });
+    const deps = {
+      timers,
+      logger,
+      addresses: new FakeAddresses(),
+      openAnnouncer: () => ({ announce: () => {}, close: () => {} }),
+      interfaceInfo: () => ({ ifindex: 2, primary: 'fe80::1' }),
+      linkUp: () => true,
+      runCommand: async () => 0,
+      notify: () => {},
+    };
+    const inst = createVrrpInstance(config, {
+      ...deps,
+      openTransport: () => {
+        if (++attempts < 3) throw new SyscallError('bind', 99);
+        return seg.transport('fe80::1');
+      },
+    });
+    await inst.start();
+    expect(attempts).toBe(3);
+    expect(lines.some((l) => l.msg === 'VRRP source address not usable yet; waiting' && String(l.reason).includes('tentative'))).toBe(true);
+    expect(lines.some((l) => l.msg === 'VRRP source address usable')).toBe(true);
+    await inst.stop();
+
+    const other = createVrrpInstance(config, {
+      ...deps,
+      openTransport: () => {
+        throw new SyscallError('socket', 1);
+      },
+    });
+    await expect(other.start()).rejects.toThrow(/socket/);
+  });
+});

@@ -173,6 +173,7 @@ class Instance implements VrrpInstance {
             'VRRP source address not usable yet; waiting',
           );
         }
+        // Real time on purpose: DAD runs in the kernel, whatever clock drives the state machine.
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -70,7 +70,9 @@ const logger = createLogger({ level: 'debug' }, new Writable({
     cb();
   },
 }));
-const monitor = createHealthMonitor({ overlay, logger, ...(process.argv.includes('--slot') ? { slotMs: arg('slot', 25) } : {}) });
+// --engine epoll|node: where TCP_CHECK and HTTP_GET run (the probe thread on libc sockets, or Node sockets).
+const engineArg = process.argv.includes('--engine') ? process.argv[process.argv.indexOf('--engine') + 1] : 'epoll';
+const monitor = createHealthMonitor({ overlay, logger, engine: engineArg, ...(process.argv.includes('--slot') ? { slotMs: arg('slot', 25) } : {}) });
 monitor.configure(specs);
 const rssBefore = process.memoryUsage().rss;
 monitor.start();

@@ -9,14 +9,14 @@
  * parser machinery makes a check several times cheaper, which matters at a thousand checks a second. Without a
  * digest, the connection is dropped as soon as the status line is in.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostPort } from '../model/address.js';
 import { errorReason, fail, ok, type Checker, type CheckSignal, type CheckResult, type CheckTarget } from './checker.js';
 import { HTTP_USER_AGENT } from './constants.js';
-import { formatStatusCodes, statusAccepted, type StatusRange } from './status-codes.js';
+import { ResponseReader } from './http-response.js';
+import type { StatusRange } from './status-codes.js';
 
 export interface HttpCheckerOptions {
   target: CheckTarget;
@@ -35,10 +35,6 @@ export interface HttpCheckerOptions {
   ca?: string;
 }
 
-/** A response head bigger than this is not a health answer. */
-const MAX_HEAD = 64 * 1024;
-const HEAD_END = Buffer.from('\r\n\r\n');
-
 interface Prepared {
   o: HttpCheckerOptions;
   request: Buffer;
@@ -47,8 +43,7 @@ interface Prepared {
 
 export function createHttpChecker(o: HttpCheckerOptions): Checker {
   const kind = o.tls ? 'https' : 'http';
-  const host = o.virtualhost ?? hostPort(o.target.address, o.target.port).replace(o.tls ? /:443$/ : /:80$/, '');
-  const request = Buffer.from(`GET ${o.path} HTTP/1.0\r\nUser-Agent: ${HTTP_USER_AGENT}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 'latin1');
+  const request = Buffer.from(httpRequestText(o), 'latin1');
   let setupError: string | null = null;
   let tlsOptions: ConnectionOptions | null = null;
   if (o.tls) {
@@ -72,6 +67,12 @@ export function createHttpChecker(o: HttpCheckerOptions): Checker {
   };
 }
 
+/** keepalived's request: `GET path HTTP/1.0`, its User-Agent, Host (the virtualhost, else ADDR[:PORT]), Connection: close. */
+export function httpRequestText(o: Pick<HttpCheckerOptions, 'target' | 'tls' | 'path' | 'virtualhost'>): string {
+  const host = o.virtualhost ?? hostPort(o.target.address, o.target.port).replace(o.tls ? /:443$/ : /:80$/, '');
+  return `GET ${o.path} HTTP/1.0\r\nUser-Agent: ${HTTP_USER_AGENT}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+}
+
 function get(p: Prepared, signal?: CheckSignal): Promise<CheckResult> {
   const { o } = p;
   return new Promise((resolve) => {
@@ -92,7 +93,7 @@ function get(p: Prepared, signal?: CheckSignal): Promise<CheckResult> {
     const timer = setTimeout(() => finish(fail(`timeout after ${o.timeoutMs} ms`)), o.timeoutMs);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const reader = new ResponseReader(o, finish);
+    const reader = new ResponseReader(o.statusCodes, o.digest, finish);
     socket = p.tlsOptions ? tlsConnect(p.tlsOptions) : netConnect({ host: o.target.address, port: o.target.port });
     // Written at once: the socket holds it until the connection (and TLS handshake) is up.
     socket.write(p.request);
@@ -100,60 +101,4 @@ function get(p: Prepared, signal?: CheckSignal): Promise<CheckResult> {
     socket.on('end', () => reader.end());
     socket.on('error', (err) => finish(fail(errorReason(err))));
   });
-}
-
-/** Reads a close-delimited HTTP/1.0 answer: the status line, then (for a digest) the body's MD5. */
-class ResponseReader {
-  private head: Buffer | null = Buffer.alloc(0);
-  private status = 0;
-  private md5: Hash | null = null;
-  private remaining = Infinity;
-
-  constructor(
-    private readonly o: HttpCheckerOptions,
-    private readonly finish: (r: CheckResult) => void,
-  ) {}
-
-  data(chunk: Buffer): void {
-    if (this.head === null) return this.body(chunk);
-    this.head = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
-    const end = this.head.indexOf(HEAD_END);
-    if (end < 0) {
-      if (this.head.length > MAX_HEAD) this.finish(fail('response head too large'));
-      return;
-    }
-    const head = this.head.toString('latin1', 0, end);
-    const rest = this.head.subarray(end + HEAD_END.length);
-    this.head = null;
-    const m = /^HTTP\/\d\.\d (\d{3})/.exec(head);
-    if (!m) return this.finish(fail('not an HTTP response'));
-    this.status = Number(m[1]);
-    if (!statusAccepted(this.status, this.o.statusCodes)) return this.finish(fail(`status ${this.status} not in ${formatStatusCodes(this.o.statusCodes)}`));
-    if (!this.o.digest) return this.finish(ok(`status ${this.status}`));
-    const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
-    if (length) this.remaining = Number(length[1]);
-    this.md5 = createHash('md5');
-    this.body(rest);
-  }
-
-  end(): void {
-    if (this.head !== null) return this.finish(fail('connection closed before the response'));
-    this.judgeDigest();
-  }
-
-  private body(chunk: Buffer): void {
-    if (!this.md5) return;
-    const part = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
-    this.md5.update(part);
-    this.remaining -= part.length;
-    // A server that keeps the connection open after a sized body has said all it will.
-    if (this.remaining <= 0) this.judgeDigest();
-  }
-
-  private judgeDigest(): void {
-    if (!this.md5) return;
-    const got = this.md5.digest('hex');
-    this.md5 = null;
-    this.finish(got === this.o.digest ? ok(`status ${this.status}, digest matches`) : fail(`digest ${got} differs from ${this.o.digest}`));
-  }
 }

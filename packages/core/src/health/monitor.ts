@@ -12,6 +12,8 @@ import { HEALTH_SOURCE, NOTIFY_SCRIPT_TIMEOUT_MS } from './constants.js';
 import { initialQuorumState, nextQuorumState } from './quorum.js';
 import { RealServerRunner, type RunnerChange, type RunnerCheck } from './runner.js';
 import { createScriptChecker } from './script.js';
+import { ProbeThread, probeThreadUnavailable } from './probe/client.js';
+import { probeDef } from './probe/spec.js';
 import type { HealthEvent, HealthRealServerSpec, HealthServiceSpec, HealthStatus, ServiceHealthStatus } from './types.js';
 import { realServerStatus } from './status.js';
 
@@ -24,7 +26,15 @@ export interface HealthMonitorOptions {
   random?: () => number;
   /** Check start times are batched into slots of this many ms (default 50, at most an eighth of the interval). */
   slotMs?: number;
+  /**
+   * Where TCP_CHECK and HTTP_GET run. 'epoll': in a probe thread on libc sockets (about a quarter of the CPU of
+   * Node sockets per check); 'node': with Node sockets on the main thread; 'auto' (default): the thread when it
+   * can run (Linux, koffi, a built dist), else Node. SSL_GET and MISC_CHECK always run on the main thread.
+   */
+  engine?: HealthEngine;
 }
+
+export type HealthEngine = 'auto' | 'epoll' | 'node';
 
 export interface HealthMonitor {
   /** Install the services to check (idempotent: unchanged checks keep their state and timers across reloads). */
@@ -77,12 +87,38 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const listeners = new Set<(e: HealthEvent) => void>();
   let started = false;
   let spread = 0;
+  const engine = options.engine ?? 'auto';
+  /** The probe thread while started (spawned when the first check that can run there starts). */
+  let probes: ProbeThread | null = null;
+  let probesUnavailable: string | null | undefined;
 
   const emit = (e: HealthEvent): void => {
     for (const l of listeners) l(e);
   };
 
   const firstDelay = (c: RunnerCheck): number => firstCheckDelay(spread++, c.intervalMs, c.spec.warmupMs, random);
+
+  /** The probe thread, spawned on first use; null when checks run with Node sockets. */
+  const probeHost = (): ProbeThread | null => {
+    if (engine === 'node' || !started) return null;
+    if (probes) return probes.failed ? null : probes;
+    if (probesUnavailable !== undefined) return null;
+    probesUnavailable = probeThreadUnavailable();
+    if (probesUnavailable === null) {
+      try {
+        const t = new ProbeThread(log);
+        t.start();
+        probes = t;
+        log.info('TCP and HTTP checks run in the probe thread');
+        return t;
+      } catch (err) {
+        probesUnavailable = (err as Error).message;
+      }
+    }
+    if (engine === 'epoll') throw new Error(`health engine epoll: ${probesUnavailable}`);
+    log.warn({ reason: probesUnavailable }, 'TCP and HTTP checks run with Node sockets (the probe thread is unavailable)');
+    return null;
+  };
 
   /** The weight a live real server counts with: its configured weight, lowered by a dynamic weight. */
   const healthWeight = (rs: RsEntry): number => (rs.weight === undefined ? rs.spec.weight : Math.min(rs.spec.weight, rs.weight));
@@ -162,7 +198,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const createEntry = (svc: SvcEntry, spec: HealthRealServerSpec, fingerprint: string): RsEntry => {
     const checks: RunnerCheck[] = spec.checks.map((c) => {
       const intervalMs = c.delayLoopMs ?? svc.spec.delayLoopMs;
-      return { spec: c, intervalMs, checker: createChecker(c, { realServer: spec, intervalMs, killGraceMs: options.killGraceMs }) };
+      const checker = createChecker(c, { realServer: spec, intervalMs, killGraceMs: options.killGraceMs });
+      return { spec: c, intervalMs, checker, probe: probeDef(c, spec) };
     });
     const initiallyUp = !svc.spec.alpha || checks.length === 0;
     const rs: RsEntry = {
@@ -215,7 +252,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       old?.runner.stop();
       const rs = createEntry(svc, rsSpec, fingerprint);
       svc.servers.set(key, rs);
-      if (started) rs.runner.start(firstDelay);
+      if (started) rs.runner.start(firstDelay, probeHost);
     }
     for (const [key, rs] of svc.servers)
       if (!keep.has(key)) {
@@ -241,12 +278,17 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     },
     start() {
       if (started) return;
+      if (engine === 'epoll') {
+        const why = probeThreadUnavailable();
+        if (why) throw new Error(`health engine epoll: ${why}`);
+      }
       started = true;
+      probesUnavailable = undefined;
       for (const svc of services.values()) {
         // After an omega stop the overlay was cleared: put the health view back before checking again.
         for (const rs of svc.servers.values()) {
           applyOverlay(svc, rs);
-          rs.runner.start(firstDelay);
+          rs.runner.start(firstDelay, probeHost);
         }
         setQuorum(svc, svc.quorumUp, weightSum(svc), false);
       }
@@ -255,6 +297,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     async stop() {
       started = false;
       const scripts: Promise<void>[] = [];
+      if (probes) scripts.push(probes.stop());
+      probes = null;
       for (const svc of services.values()) {
         for (const rs of svc.servers.values()) rs.runner.stop();
         if (!svc.spec.omega) continue;

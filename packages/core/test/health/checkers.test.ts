@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { createHttpChecker } from '../../src/health/http.js';
 import { createScriptChecker } from '../../src/health/script.js';
-import { createTcpChecker } from '../../src/health/tcp.js';
 import { startBlackhole, startHttpBackend, type HttpBackend } from './backends.js';
 import { checkerContract, type Scenario } from './checker-contract.js';
+import { ENGINES, httpChecker, tcpChecker } from './engines.js';
 import { selfSignedCert } from './tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsd-health-contract-'));
@@ -39,16 +39,18 @@ afterAll(async () => {
 const port = (s: Scenario, tls = false): number => (s === 'up' ? (tls ? tlsUp : up) : s === 'hang' ? (tls ? tlsHang : hang) : down).port;
 const target = (s: Scenario, tls = false) => ({ address: '127.0.0.1', port: port(s, tls) });
 
-checkerContract('tcp', () => ({
-  kind: 'tcp',
-  // A listener that answers nothing still accepts a TCP connect: the hanging TCP target is a full accept queue.
-  make: (s, timeoutMs) => createTcpChecker({ target: s === 'hang' ? { address: '127.0.0.1', port: blackhole.port } : target(s), timeoutMs }),
-}));
+for (const { engine } of ENGINES) {
+  checkerContract(`tcp (engine: ${engine})`, () => ({
+    kind: 'tcp',
+    // A listener that answers nothing still accepts a TCP connect: the hanging TCP target is a full accept queue.
+    make: (s, timeoutMs) => tcpChecker(engine, { target: s === 'hang' ? { address: '127.0.0.1', port: blackhole.port } : target(s), timeoutMs }),
+  }));
 
-checkerContract('http', () => ({
-  kind: 'http',
-  make: (s, timeoutMs) => createHttpChecker({ target: target(s), tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs }),
-}));
+  checkerContract(`http (engine: ${engine})`, () => ({
+    kind: 'http',
+    make: (s, timeoutMs) => httpChecker(engine, { target: target(s), tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs }),
+  }));
+}
 
 checkerContract('https', () => ({
   kind: 'https',

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpChecker, type HttpCheckerOptions } from '../../src/health/http.js';
 import { parseStatusCodes } from '../../src/health/status-codes.js';
 import { startHttpBackend, type HttpBackend } from './backends.js';
+import { ENGINES, httpChecker, type Engine } from './engines.js';
 import { selfSignedCert } from './tls.js';
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
@@ -25,11 +26,14 @@ afterAll(async () => {
   await tlsWeb.close();
 });
 
-const http = (o: Partial<HttpCheckerOptions> = {}) =>
-  createHttpChecker({ target: { address: '127.0.0.1', port: web.port }, tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o });
-const https = (o: Partial<HttpCheckerOptions> = {}) => http({ target: { address: '127.0.0.1', port: tlsWeb.port }, tls: true, ...o });
+const httpOn = (engine: Engine, o: Partial<HttpCheckerOptions> = {}) =>
+  httpChecker(engine, { target: { address: '127.0.0.1', port: web.port }, tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o });
+const https = (o: Partial<HttpCheckerOptions> = {}) =>
+  createHttpChecker({ target: { address: '127.0.0.1', port: tlsWeb.port }, tls: true, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o });
 
-describe('HTTP_GET', () => {
+describe.each(ENGINES)('HTTP_GET (engine: $engine)', ({ engine }) => {
+  const http = (o: Partial<HttpCheckerOptions> = {}) => httpOn(engine, o);
+
   it('sends GET path with keepalived headers: User-Agent, Host (virtualhost), Connection: close', async () => {
     web.requests.length = 0;
     expect(await http({ path: '/health?x=1', virtualhost: 'www.example.test' }).check()).toEqual({ ok: true, reason: 'status 200' });
@@ -107,7 +111,7 @@ describe('SSL_GET', () => {
   });
 });
 
-describe('HTTP_GET response reading', () => {
+describe.each(ENGINES)('HTTP_GET response reading (engine: $engine)', ({ engine }) => {
   type Script = (socket: import('node:net').Socket) => void;
   async function rawServer(script: Script): Promise<{ port: number; close(): Promise<void> }> {
     const { createServer } = await import('node:net');
@@ -128,7 +132,7 @@ describe('HTTP_GET response reading', () => {
     };
   }
   const check = (port: number, o: Partial<HttpCheckerOptions> = {}) =>
-    createHttpChecker({ target: { address: '127.0.0.1', port }, tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o }).check();
+    httpChecker(engine, { target: { address: '127.0.0.1', port }, tls: false, path: '/', statusCodes: [[200, 299]], timeoutMs: 1000, ...o }).check();
 
   it('takes a sized body from a server that keeps the connection open, and a head split over packets', async () => {
     const srv = await rawServer((s) => {

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_SOURCE } from '../../src/health/constants.js';
 import { healthRoutes } from '../../src/health/routes.js';
 import { firstCheckDelay } from '../../src/health/monitor.js';
 import { startHttpBackend, waitFor, sleep, type HttpBackend } from './backends.js';
+import { ENGINES, type Engine } from './engines.js';
 import { fast, makeLab, type Lab } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsd-health-monitor-'));
@@ -21,8 +22,15 @@ async function backends(n: number): Promise<HttpBackend[]> {
   return bs;
 }
 
-function lab(...args: Parameters<typeof makeLab>): Lab {
-  const l = makeLab(...args);
+/**
+ * The engine the labs of the running describe block use: blocks whose checks probe real sockets run once per
+ * engine (probe thread, Node sockets) and set it in their beforeAll (tests of a file run one after another).
+ */
+let engine: Engine = 'auto';
+const onEngine = (e: Engine): void => beforeAll(() => void (engine = e));
+
+function lab(defs: Parameters<typeof makeLab>[0], options?: Parameters<typeof makeLab>[1]): Lab {
+  const l = makeLab(defs, options, engine);
   cleanup.push(() => l.monitor.stop());
   return l;
 }
@@ -31,7 +39,8 @@ const http = (extra: Record<string, unknown> = {}) => ({ http_get: { path: '/' }
 const tcp = (extra: Record<string, unknown> = {}) => ({ tcp_check: {}, ...fast, ...extra });
 const key = (b: HttpBackend): string => `127.0.0.1:${b.port}`;
 
-describe('health monitor: failure and recovery', () => {
+describe.each(ENGINES)('health monitor (engine: $engine): failure and recovery', ({ engine: e }) => {
+  onEngine(e);
   it('removes a real server that goes down and reintegrates it when it comes back, logging each transition', async () => {
     const [a, b] = await backends(2);
     const l = lab([{ port: a!.port, weight: 2, checks: [http()] }, { port: b!.port, weight: 3, checks: [tcp()] }], { delay_loop: 0.05 });
@@ -128,7 +137,8 @@ describe('health monitor: failure and recovery', () => {
   });
 });
 
-describe('health monitor: rise and fall', () => {
+describe.each(ENGINES)('health monitor (engine: $engine): rise and fall', ({ engine: e }) => {
+  onEngine(e);
   it('ignores flaps shorter than fall while up, and shorter than rise while down', async () => {
     const [a] = await backends(1);
     const l = lab([{ port: a!.port, checks: [tcp({ rise: 3, fall: 3, delay_loop: 0.1 })] }]);
@@ -177,11 +187,12 @@ describe('health monitor: rise and fall', () => {
   });
 });
 
-describe('health monitor: quorum and sorry server', () => {
+describe.each(ENGINES)('health monitor (engine: $engine): quorum and sorry server', ({ engine: e }) => {
+  onEngine(e);
   it('switches to the sorry server when quorum is lost and back when it is gained, running quorum_up/quorum_down', async () => {
     const bs = await backends(3);
-    const upMark = join(dir, 'quorum.up');
-    const downMark = join(dir, 'quorum.down');
+    const upMark = join(dir, `${engine}-quorum.up`);
+    const downMark = join(dir, `${engine}-quorum.down`);
     const l = lab(
       bs.map((b) => ({ port: b.port, checks: [tcp()] })),
       { delay_loop: 0.05, quorum: 2, sorry_server: '127.0.0.1:9', quorum_up: `touch ${upMark}`, quorum_down: `touch ${downMark}` },
@@ -254,7 +265,8 @@ describe('health monitor: quorum and sorry server', () => {
   });
 });
 
-describe('health monitor: alpha and omega', () => {
+describe.each(ENGINES)('health monitor (engine: $engine): alpha and omega', ({ engine: e }) => {
+  onEngine(e);
   it('without alpha starts real servers up; with alpha starts them down until their first success', async () => {
     const [a, dead] = await backends(2);
     await dead!.set('down');
@@ -273,8 +285,8 @@ describe('health monitor: alpha and omega', () => {
 
   it('with omega, stop() runs quorum_down and clears the health overlay and the sorry server', async () => {
     const [a, b] = await backends(2);
-    const mark = join(dir, 'omega.down');
-    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, omega: true, quorum_down: `touch ${mark}` });
+    const mark = join(dir, `${engine}-omega.down`);
+    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, omega: true, quorum_down: `touch ${mark}` }, engine);
     l.monitor.start();
     await b!.set('down');
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
@@ -288,8 +300,8 @@ describe('health monitor: alpha and omega', () => {
 
   it('without omega, stop() leaves the last health view in place and runs no script', async () => {
     const [a, b] = await backends(2);
-    const mark = join(dir, 'no-omega.down');
-    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, quorum_down: `touch ${mark}` });
+    const mark = join(dir, `${engine}-no-omega.down`);
+    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, quorum_down: `touch ${mark}` }, engine);
     l.monitor.start();
     await b!.set('down');
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
@@ -303,6 +315,7 @@ describe('health monitor: alpha and omega', () => {
 });
 
 describe('health monitor: script checks', () => {
+  onEngine('auto');
   it('turns a misc_dynamic exit status into a weight (factor of the configured weight) and exit 1 into down', async () => {
     const state = join(dir, 'dyn.status');
     writeFileSync(state, '7');
@@ -340,6 +353,7 @@ describe('health monitor: script checks', () => {
 });
 
 describe('health monitor: configuration and status', () => {
+  onEngine('auto');
   it('reconfigures idempotently: unchanged checks keep their state, removed real servers and services leave no trace', async () => {
     const [a, b] = await backends(2);
     await b!.set('down');

@@ -163,7 +163,12 @@ export class Reactor {
     const h = this.timers;
     while (h.length > 0 && (h[0]!.cancelled || h[0]!.at <= this.now)) {
       const t = this.popTimer();
-      if (!t.cancelled) t.fn(this.now);
+      if (t.cancelled) continue;
+      try {
+        t.fn(this.now);
+      } catch (err) {
+        this.onError(err, -1);
+      }
     }
   }
 

@@ -174,6 +174,7 @@ export class ProbeThread implements ProbeHost {
   }
 
   private onMessage(m: ProbeMessage): void {
+    if (m.t === 'error') return this.log.error({ error: m.message }, 'health probe failed in the probe thread');
     if (m.t !== 'results') return;
     const { r, reasons } = m;
     for (let i = 0, j = 0; i < r.length; i += 4, j++) {

@@ -55,7 +55,9 @@ export type ProbeMessage =
    * Results in the order they ended: `r` holds [id, ok (1/0), ended at (ms), duration (ms)] per result and
    * `reasons` the matching reason texts.
    */
-  | { t: 'results'; r: number[]; reasons: string[] };
+  | { t: 'results'; r: number[]; reasons: string[] }
+  /** A probe threw (a bug): logged by the main thread; the probe thread goes on. */
+  | { t: 'error'; message: string };
 
 export interface ProbeData {
   /** eventfd the main thread writes to after posting, so a waiting epoll_wait returns at once. */

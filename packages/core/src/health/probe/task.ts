@@ -28,7 +28,10 @@ import {
   SOL_SOCKET,
   encodeSockaddr,
   errnoName,
+  pinned,
   socketFamily,
+  type Pinned,
+  type RawNetCalls,
 } from '../../sys/net.js';
 import { CheckState } from '../check-state.js';
 import type { CheckResult } from '../checker.js';
@@ -37,15 +40,17 @@ import type { ProbeAdd, ProbeDef, ProbeSchedule } from './protocol.js';
 
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 const READ = EPOLLIN | EPOLLRDHUP | EPOLLET;
-const EMPTY = Buffer.alloc(0);
+const EMPTY = pinned(0);
 
 /** What every task of the thread borrows. */
 export interface ProbeShared {
   reactor: Reactor;
+  /** The hot calls with pointers as numbers (pinned buffers' addresses). */
+  raw: RawNetCalls;
   /** One recv() buffer for the whole thread. */
-  scratch: Buffer;
+  scratch: Pinned;
   /** struct linger { l_onoff = 1, l_linger = 0 }: close() sends a RST. */
-  lingerZero: Buffer;
+  lingerZero: Pinned;
   intBuf: Buffer;
   lenBuf: Buffer;
   /** Where a finished run's result goes. */
@@ -66,7 +71,7 @@ export class ProbeTask {
   private readonly state: CheckState | undefined;
   private readonly sockaddr: Buffer;
   private readonly family: number;
-  private readonly request: Buffer | null;
+  private readonly request: Pinned | null;
   private phase = Phase.Idle;
   private fd = -1;
   private sent = 0;
@@ -92,7 +97,12 @@ export class ProbeTask {
     this.schedule = add.schedule;
     this.sockaddr = encodeSockaddr(add.def.address, add.def.port);
     this.family = socketFamily(add.def.address);
-    this.request = add.def.kind === 'http' ? Buffer.from(add.def.request ?? '', 'latin1') : null;
+    this.request = null;
+    if (add.def.kind === 'http') {
+      const text = add.def.request ?? '';
+      this.request = pinned(Buffer.byteLength(text, 'latin1'));
+      this.request.buf.write(text, 'latin1');
+    }
     const s = add.schedule;
     if (s) {
       this.state = new CheckState({ rise: s.state.rise, fall: s.state.fall, retry: s.state.retry, initiallyUp: s.state.up });
@@ -147,12 +157,12 @@ export class ProbeTask {
     // once (zero bytes for TCP_CHECK, the request for HTTP_GET) and spares the wait for epoll to say so: a
     // TCP_CHECK then never touches epoll, an HTTP_GET waits only for its answer. EAGAIN: still connecting.
     const req = this.request ?? EMPTY;
-    const n = calls.send(fd, req, req.length, MSG_NOSIGNAL);
+    const n = this.shared.raw.send(fd, req.addr, req.buf.length, MSG_NOSIGNAL);
     if (n >= 0) {
       if (!this.request) return this.finish({ ok: true, reason: 'connected' });
       this.beginHttp();
       this.sent = n;
-      this.phase = n === req.length ? Phase.Reading : Phase.Sending;
+      this.phase = n === req.buf.length ? Phase.Reading : Phase.Sending;
     } else if (n !== -EAGAIN) return this.finish({ ok: false, reason: errnoName(n) });
     try {
       // Once the request is out only the answer matters: no EPOLLOUT, whose first report would be a wake-up for nothing.
@@ -185,10 +195,9 @@ export class ProbeTask {
   /** Send what is left of the request; true once all of it is out. */
   private send(): boolean {
     const req = this.request!;
-    const calls = this.shared.reactor.calls;
-    while (this.sent < req.length) {
-      const chunk = this.sent === 0 ? req : req.subarray(this.sent);
-      const n = calls.send(this.fd, chunk, chunk.length, MSG_NOSIGNAL);
+    const { raw } = this.shared;
+    while (this.sent < req.buf.length) {
+      const n = raw.send(this.fd, req.addr + this.sent, req.buf.length - this.sent, MSG_NOSIGNAL);
       if (n === -EAGAIN) return false;
       if (n < 0) {
         this.finish({ ok: false, reason: errnoName(n) });
@@ -200,14 +209,14 @@ export class ProbeTask {
   }
 
   private read(): void {
-    const { scratch, reactor } = this.shared;
+    const { scratch, raw } = this.shared;
     // Until recv says EAGAIN (edge-triggered), or the reader has its verdict (finish closes the socket).
     while (this.phase === Phase.Reading) {
-      const n = reactor.calls.recv(this.fd, scratch, scratch.length, 0);
+      const n = raw.recv(this.fd, scratch.addr, scratch.buf.length, 0);
       if (n === -EAGAIN) return;
       if (n < 0) return this.finish({ ok: false, reason: errnoName(n) });
       if (n === 0) return this.reader!.end();
-      this.reader!.data(scratch.subarray(0, n));
+      this.reader!.data(scratch.buf.subarray(0, n));
     }
   }
 
@@ -223,9 +232,9 @@ export class ProbeTask {
     this.deadline?.cancel();
     this.deadline = null;
     this.reader = null;
-    const { reactor, lingerZero } = this.shared;
+    const { reactor, raw, lingerZero } = this.shared;
     if (this.fd >= 0) {
-      if (reset) reactor.calls.setsockopt(this.fd, SOL_SOCKET, SO_LINGER, lingerZero, 8);
+      if (reset) raw.setsockopt(this.fd, SOL_SOCKET, SO_LINGER, lingerZero.addr, 8);
       reactor.close(this.fd);
       this.fd = -1;
     }

@@ -5,6 +5,7 @@
  * to libuv; messages are read when the main thread rings the eventfd, which it does after every post.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { pinned, rawNetCalls } from '../../sys/net.js';
 import { Reactor, type ReactorTimer } from '../../sys/reactor.js';
 import type { CheckResult } from '../checker.js';
 import type { ProbeData, ProbeMessage, ProbeRequest } from './protocol.js';
@@ -18,11 +19,15 @@ const tasks = new Map<number, ProbeTask>();
 let results: number[] = [];
 let reasons: string[] = [];
 
-const reactor = new Reactor(data.wakeFd, () => drainMessages());
+// A probe that throws is a bug: it is reported and the thread goes on with the others.
+const reactor = new Reactor(data.wakeFd, () => drainMessages(), (err) => post({ t: 'error', message: String((err as Error)?.stack ?? err) }));
+const lingerZero = pinned(8);
+lingerZero.buf.writeUInt32LE(1, 0);
 const shared: ProbeShared = {
   reactor,
-  scratch: Buffer.allocUnsafe(64 * 1024),
-  lingerZero: Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]),
+  raw: rawNetCalls(),
+  scratch: pinned(64 * 1024),
+  lingerZero,
   intBuf: Buffer.alloc(4),
   lenBuf: Buffer.alloc(4),
   report(task: ProbeTask, result: CheckResult, durationMs: number) {

@@ -7,6 +7,11 @@
  *
  * There is no connect to fail on UDP, so no retry on another real server; with no real server available
  * the datagram is dropped (IPVS would answer with ICMP port unreachable).
+ *
+ * One-packet scheduling (`-o`, ipvsadm --ops): every datagram is scheduled on its own and counts as one connection,
+ * and nothing shows in the connection table or the active/inactive counts (IPVS creates an entry per packet and
+ * drops it at once). Replies still need a way back: a path per (client, real server) keeps its upstream socket
+ * until it has been idle for the UDP timeout, outside the connection table.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -22,6 +27,9 @@ import type { Template } from './template.js';
 export class UdpListener {
   private readonly socket: Socket;
   private readonly flows = new Map<string, UdpFlow>();
+  /** One-packet scheduling: (client, real server) -> the socket replies come back on. */
+  private readonly paths = new Map<string, OnePacketPath>();
+  private pathSweep: NodeJS.Timeout | undefined;
   private readonly noDest: NoDestinationLog;
   private open_ = false;
 
@@ -36,6 +44,7 @@ export class UdpListener {
   }
 
   private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.svc.service.onePacket) return this.receiveOnePacket(msg, rinfo);
     const key = `${rinfo.address}|${rinfo.port}`;
     let flow = this.flows.get(key);
     if (!flow) {
@@ -48,6 +57,39 @@ export class UdpListener {
       this.flows.set(key, flow);
     }
     flow.forward(msg);
+  }
+
+  private receiveOnePacket(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.svc.retired) return;
+    const caddr = unmapped(rinfo.address);
+    const now = Date.now();
+    const b = this.svc.schedule(caddr, rinfo.port, now);
+    if (!b) return this.noDest.hit();
+    // The template (with -p) is re-armed by the pick; no connection stays attached to it.
+    b.template?.detach(now);
+    const key = `${rinfo.address}|${rinfo.port}|${b.dest.key}`;
+    let path = this.paths.get(key);
+    if (!path) {
+      path = new OnePacketPath(this.svc, this.ctx, this, caddr, rinfo, b.dest);
+      this.paths.set(key, path);
+      this.pathSweep ??= setInterval(() => this.sweepPaths(), 1000).unref();
+    }
+    this.svc.stats.conns++;
+    b.dest.stats.conns++;
+    path.forward(msg, now);
+  }
+
+  private sweepPaths(): void {
+    const now = Date.now();
+    for (const [key, p] of this.paths) {
+      if (now - p.last < udpIdleMs(this.ctx)) continue;
+      p.close();
+      this.paths.delete(key);
+    }
+    if (this.paths.size === 0) {
+      clearInterval(this.pathSweep);
+      this.pathSweep = undefined;
+    }
   }
 
   reply(msg: Buffer, rinfo: RemoteInfo): void {
@@ -92,6 +134,10 @@ export class UdpListener {
   release(): void {
     if (!this.open_) return;
     this.open_ = false;
+    for (const p of this.paths.values()) p.close();
+    this.paths.clear();
+    clearInterval(this.pathSweep);
+    this.pathSweep = undefined;
     try {
       this.socket.close();
     } catch {
@@ -107,6 +153,63 @@ export class UdpListener {
   get flowCount(): number {
     return this.flows.size;
   }
+}
+
+/** Replies of one-packet-scheduled datagrams from one real server to one client. */
+class OnePacketPath {
+  private readonly upstream: Socket;
+  last = 0;
+  private readonly header: Buffer | null;
+
+  constructor(
+    private readonly svc: ProxyService,
+    ctx: ProxyContext,
+    listener: UdpListener,
+    caddr: string,
+    rinfo: RemoteInfo,
+    private readonly dest: ProxyDest,
+  ) {
+    const { address, port } = dest.sched;
+    this.header = proxyHeader(svc, dest, caddr, rinfo.port);
+    this.upstream = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+    this.upstream.on('message', (msg, from) => {
+      if (from.port !== port || unmapped(from.address) !== address) return;
+      this.last = Date.now();
+      countOut(svc, dest, msg.length);
+      listener.reply(msg, rinfo);
+    });
+    this.upstream.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP one-packet path error'));
+  }
+
+  forward(msg: Buffer, now: number): void {
+    this.last = now;
+    countIn(this.svc, this.dest, msg.length);
+    const { address, port } = this.dest.sched;
+    this.upstream.send(this.header ? [this.header, msg] : msg, port, address);
+  }
+
+  close(): void {
+    this.upstream.close();
+  }
+}
+
+function proxyHeader(svc: ProxyService, dest: ProxyDest, caddr: string, cport: number): Buffer | null {
+  if (!dest.proxyProtocol) return null;
+  return encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: cport }, destination: { address: svc.service.address, port: svc.service.port } });
+}
+
+function countIn(svc: ProxyService, dest: ProxyDest, n: number): void {
+  svc.stats.inPkts++;
+  svc.stats.inBytes += n;
+  dest.stats.inPkts++;
+  dest.stats.inBytes += n;
+}
+
+function countOut(svc: ProxyService, dest: ProxyDest, n: number): void {
+  svc.stats.outPkts++;
+  svc.stats.outBytes += n;
+  dest.stats.outPkts++;
+  dest.stats.outBytes += n;
 }
 
 export class UdpFlow implements TrackedConn {
@@ -132,17 +235,12 @@ export class UdpFlow implements TrackedConn {
     dest.stats.conns++;
     bindConnection(dest.sched, 'inactive');
     const { address, port } = dest.sched;
-    this.header = dest.proxyProtocol
-      ? encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: rinfo.port }, destination: { address: svc.service.address, port: svc.service.port } })
-      : null;
+    this.header = proxyHeader(svc, dest, caddr, rinfo.port);
     this.upstream = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
     this.upstream.on('message', (msg, from) => {
       if (from.port !== port || unmapped(from.address) !== address) return;
       this.last = Date.now();
-      svc.stats.outPkts++;
-      svc.stats.outBytes += msg.length;
-      dest.stats.outPkts++;
-      dest.stats.outBytes += msg.length;
+      countOut(svc, dest, msg.length);
       listener.reply(msg, this.rinfo);
     });
     this.upstream.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP flow error'));
@@ -151,12 +249,7 @@ export class UdpFlow implements TrackedConn {
   forward(msg: Buffer): void {
     if (this.closed) return;
     this.last = Date.now();
-    const s = this.svc.stats;
-    const d = this.dest.stats;
-    s.inPkts++;
-    s.inBytes += msg.length;
-    d.inPkts++;
-    d.inBytes += msg.length;
+    countIn(this.svc, this.dest, msg.length);
     const { address, port } = this.dest.sched;
     this.upstream.send(this.header ? [this.header, msg] : msg, port, address);
   }

@@ -107,6 +107,7 @@ export interface ServiceSpec {
   port: number;
   scheduler?: string;
   persistence?: { timeout: number; netmask?: number };
+  onePacket?: boolean;
   dests: Array<{ port: number; weight?: number; upperThreshold?: number; lowerThreshold?: number }>;
 }
 
@@ -119,6 +120,7 @@ export function table(...specs: ServiceSpec[]): DataplaneService[] {
       port: s.port,
       scheduler: s.scheduler ?? 'rr',
       persistence: s.persistence ?? { timeout: 0 },
+      onePacket: s.onePacket ?? false,
       realServers: s.dests.map((d) => ({ address: LOCAL, forwarding: 'masq', weight: 1, ...d })),
     });
     return {

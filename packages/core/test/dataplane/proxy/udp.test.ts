@@ -87,4 +87,28 @@ describe('proxy dataplane: UDP flows', () => {
     expect(await c2.ask(vport, 'y')).toBe('A:y');
     expect(dp.connectionCount()).toBe(2);
   });
+
+  it('one-packet scheduling (-o): schedules every datagram, counts each as a connection, lists none, still returns replies', async () => {
+    const a = await udpBackend('A');
+    const b = await udpBackend('B');
+    closers.push(a.close, b.close);
+    const vport = await freePort('udp');
+    dp = createProxyDataplane({ udpIdleTimeoutMs: 300 });
+    await dp.start();
+    await dp.reconcile(table({ protocol: 'udp', port: vport, scheduler: 'rr', onePacket: true, dests: [{ port: a.port }, { port: b.port }] }));
+    const c = await udpClient();
+    closers.push(c.close);
+    const owners: string[] = [];
+    for (const m of ['1', '2', '3', '4']) owners.push((await c.ask(vport, m)).split(':')[0]!);
+    // One client, one source port: with flows it would stick to one real server; with -o each datagram is rr'd.
+    expect(owners.join('')).toBe('BABA');
+    const st = (await dp.status())[0]!;
+    expect(st.counters).toMatchObject({ conns: 4, inPkts: 4, outPkts: 4 });
+    expect(st.dests.map((d) => [d.counters.conns, d.activeConns, d.inactiveConns])).toEqual([
+      [2, 0, 0],
+      [2, 0, 0],
+    ]);
+    expect(await dp.connections()).toEqual([]);
+    expect(dp.connectionCount()).toBe(0);
+  });
 });

@@ -17,6 +17,8 @@ class AgentsComponent implements DaemonComponent {
     this.hub = new AgentHub({
       listen: cfg.listen,
       key: readKeyFile(cfg.key_file),
+      agentKeys: new Map(Object.entries(cfg.agent_keys).map(([agent, file]) => [agent, readKeyFile(file)])),
+      requireAgentKey: cfg.require_agent_key,
       id: hostname(),
       overlay: ctx.overlay,
       store: ctx.store,

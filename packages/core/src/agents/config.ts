@@ -1,7 +1,8 @@
 /**
  * The dispatcher's `agents:` config section (DESIGN.md section 8):
  *   agents: { listen: 0.0.0.0:9182, key_file: /etc/vsd/agent.key, silent_after: 3 }
- * plus `max_bad_frames` and `sentinels` (pinned sentinel hashes per consistency group).
+ * plus `max_bad_frames`, `sentinels` (pinned sentinel hashes per consistency group), and `agent_keys` /
+ * `require_agent_key` (a key per agent name, so the shared key cannot speak for a listed agent).
  */
 import { z } from 'zod';
 import { canonicalAddress } from '../model/address.js';
@@ -32,6 +33,10 @@ export const agentsConfigSchema = z
   .object({
     listen: listen.default(DEFAULT_AGENTS_LISTEN),
     key_file: z.string().min(1),
+    /** Agent name -> key file of its own: that agent must hold this key, not the shared one (see AgentHubOptions). */
+    agent_keys: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** Only agents listed in agent_keys may connect. */
+    require_agent_key: z.boolean().default(false),
     /** An agent silent for this many of its report intervals has its real servers drained. */
     silent_after: z.number().int().min(1).max(1000).default(DEFAULT_SILENT_AFTER),
     /** Invalid frames tolerated on one connection before it is closed. */

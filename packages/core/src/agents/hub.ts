@@ -43,7 +43,15 @@ export interface DesiredStateSource {
 export interface AgentHubOptions {
   /** "HOST:PORT"; port 0 picks a free port (see address()). */
   listen: string;
+  /** The shared key: agents without a key of their own in `agentKeys` prove they hold this one. */
   key: Buffer;
+  /**
+   * Keys of named agents: an agent listed here must prove it holds its own key, so holding the shared key is not
+   * enough to speak (and drain real servers) under its name.
+   */
+  agentKeys?: ReadonlyMap<string, Buffer>;
+  /** Refuse agents that have no key of their own in `agentKeys` (the shared key then admits nobody). */
+  requireAgentKey?: boolean;
   /** This dispatcher's name in the handshake (default: hostname). */
   id: string;
   overlay: WeightOverlay;
@@ -223,15 +231,17 @@ export class AgentHub {
       const r = parseFrame(helloSchema, data);
       if (!r.ok) return this.refuse(conn, `bad hello: ${r.reason}`, CLOSE_BAD_FRAMES);
       conn.hello = r.msg;
+      const key = this.keyFor(r.msg.agent);
+      if (!key) return this.refuse(conn, 'no key of its own for this agent (agents.require_agent_key)', CLOSE_AUTH_FAILED);
       conn.phase = 'auth';
-      const proof = dispatcherProof(this.opts.key, this.params(conn));
+      const proof = dispatcherProof(key, this.params(conn));
       this.send(conn, { type: 'challenge', dispatcher: this.opts.id, nonce: conn.nonce, proof });
       return;
     }
     if (conn.phase === 'auth') {
       const r = parseFrame(authSchema, data);
       if (!r.ok) return this.refuse(conn, `bad auth: ${r.reason}`, CLOSE_BAD_FRAMES);
-      if (!checkAgentProof(this.opts.key, this.params(conn), r.msg.proof)) return this.refuse(conn, 'wrong key', CLOSE_AUTH_FAILED);
+      if (!checkAgentProof(this.keyFor(conn.hello!.agent)!, this.params(conn), r.msg.proof)) return this.refuse(conn, 'wrong key', CLOSE_AUTH_FAILED);
       return this.admit(conn);
     }
     const r = parseFrame(reportSchema, data);
@@ -240,6 +250,13 @@ export class AgentHub {
     rec.lastReport = r.msg;
     rec.lastReportAt = this.now();
     this.recompute();
+  }
+
+  /** The key an agent of this name must hold, or null when it may not connect at all. */
+  private keyFor(agent: string): Buffer | null {
+    const own = this.opts.agentKeys?.get(agent);
+    if (own) return own;
+    return this.opts.requireAgentKey ? null : this.opts.key;
   }
 
   private params(conn: Conn): { agent: string; dispatcher: string; agentNonce: string; dispatcherNonce: string } {

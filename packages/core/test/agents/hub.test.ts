@@ -37,7 +37,14 @@ interface TestAgent {
 }
 
 /** Speak the agent side of the handshake by hand. */
-async function connect(port: number, key: Buffer, agent = 'web1', addresses = ['10.0.0.1'], interval = 0.1): Promise<TestAgent & { welcome: boolean }> {
+async function connect(
+  port: number,
+  key: Buffer,
+  agent = 'web1',
+  addresses = ['10.0.0.1'],
+  interval = 0.1,
+  verifyDispatcher = key.equals(KEY),
+): Promise<TestAgent & { welcome: boolean }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`);
   const messages: unknown[] = [];
   const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
@@ -50,7 +57,7 @@ async function connect(port: number, key: Buffer, agent = 'web1', addresses = ['
       if (m.type === 'challenge') {
         const p = { agent, dispatcher: m.dispatcher, agentNonce: nonce, dispatcherNonce: m.nonce };
         // The agent checks the dispatcher holds the key only when it holds it itself.
-        if (key.equals(KEY)) expect(checkDispatcherProof(key, p, m.proof)).toBe(true);
+        if (verifyDispatcher) expect(checkDispatcherProof(key, p, m.proof)).toBe(true);
         ws.send(JSON.stringify({ v: 1, type: 'auth', proof: agentProof(key, p) }));
       }
       if (m.type === 'welcome') resolve(true);
@@ -115,6 +122,30 @@ describe('agent hub', () => {
     expect(lines.find((l) => l.msg === 'agent refused')).toMatchObject({ agent: 'web1', reason: 'wrong key', component: 'agents' });
     expect(hub.status()).toMatchObject({ counters: { refused: 1, accepted: 0 }, agents: [] });
     expect(overlay.view('tcp 10.0.0.100:80', '10.0.0.1:80').sources).toEqual({});
+  });
+
+  it('binds a listed agent name to its own key: the shared key cannot speak for it; require_agent_key refuses the rest', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1', '10.0.0.2'));
+    const OWN = Buffer.from('web1-own-key-0123456789');
+    const { hub, port } = await startHub(store, new WeightOverlay(), { agentKeys: new Map([['web1', OWN]]) });
+    // The shared key no longer admits "web1" (a real agent would already hang up: the dispatcher proves another key)...
+    const impostor = await connect(port, KEY, 'web1', ['10.0.0.1'], 0.1, false);
+    sockets.push(impostor.ws);
+    expect(impostor.welcome).toBe(false);
+    expect(await impostor.closed).toBe(CLOSE_AUTH_FAILED);
+    // ...its own key does, and an unlisted agent still gets in with the shared key.
+    const web1 = await connect(port, OWN, 'web1', ['10.0.0.1'], 0.1, true);
+    const web2 = await connect(port, KEY, 'web2', ['10.0.0.2']);
+    sockets.push(web1.ws, web2.ws);
+    expect([web1.welcome, web2.welcome]).toEqual([true, true]);
+    expect(hub.status().agents.map((a) => a.agent).sort()).toEqual(['web1', 'web2']);
+
+    const strict = await startHub(store, new WeightOverlay(), { agentKeys: new Map([['web1', OWN]]), requireAgentKey: true });
+    const unlisted = await connect(strict.port, KEY, 'web2', ['10.0.0.2']);
+    sockets.push(unlisted.ws);
+    expect(unlisted.welcome).toBe(false);
+    expect(unlisted.messages.at(-1)).toMatchObject({ type: 'refused', code: 'VSD_ERR_AUTH' });
+    expect(strict.lines.find((l) => l.msg === 'agent refused')).toMatchObject({ agent: 'web2', reason: expect.stringContaining('no key of its own') });
   });
 
   it('drains on broken storage and restores after repair', async () => {

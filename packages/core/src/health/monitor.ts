@@ -32,6 +32,8 @@ export interface HealthMonitorOptions {
    * can run (Linux, koffi, a built dist), else Node. SSL_GET and MISC_CHECK always run on the main thread.
    */
   engine?: HealthEngine;
+  /** The compiled probe thread, when not this package's dist/health/probe/thread.js (bundles, tests). */
+  probeScript?: string;
 }
 
 export type HealthEngine = 'auto' | 'epoll' | 'node';
@@ -103,10 +105,10 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     if (engine === 'node' || !started) return null;
     if (probes) return probes.failed ? null : probes;
     if (probesUnavailable !== undefined) return null;
-    probesUnavailable = probeThreadUnavailable();
+    probesUnavailable = probeThreadUnavailable(options.probeScript);
     if (probesUnavailable === null) {
       try {
-        const t = new ProbeThread(log);
+        const t = new ProbeThread(log, options.probeScript);
         t.start();
         probes = t;
         log.info('TCP and HTTP checks run in the probe thread');
@@ -279,7 +281,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     start() {
       if (started) return;
       if (engine === 'epoll') {
-        const why = probeThreadUnavailable();
+        const why = probeThreadUnavailable(options.probeScript);
         if (why) throw new Error(`health engine epoll: ${why}`);
       }
       started = true;

@@ -1,5 +1,5 @@
 /** A health monitor over real loopback backends, with the overlay and buildTable the daemon would use. */
-import { createHealthMonitor, type HealthEngine, type HealthMonitor } from '../../src/health/monitor.js';
+import { createHealthMonitor, type HealthEngine, type HealthMonitor, type HealthMonitorOptions } from '../../src/health/monitor.js';
 import { parseChecks } from '../../src/health/config.js';
 import { buildHealthService } from '../../src/health/spec.js';
 import type { HealthServiceSpec } from '../../src/health/types.js';
@@ -26,7 +26,7 @@ export interface Lab {
   rs(port: number): ReturnType<HealthMonitor['status']>['services'][number]['realServers'][number];
 }
 
-export function makeLab(defs: RsDef[], options: Record<string, unknown> = {}, engine: HealthEngine = 'auto'): Lab {
+export function makeLab(defs: RsDef[], options: Record<string, unknown> = {}, engine: HealthEngine = 'auto', extra: Partial<HealthMonitorOptions> = {}): Lab {
   const service = parseVirtualService({
     protocol: 'tcp',
     address: '10.99.0.1',
@@ -37,7 +37,7 @@ export function makeLab(defs: RsDef[], options: Record<string, unknown> = {}, en
   const spec = buildHealthService({ service, options, checks });
   const overlay = new WeightOverlay();
   const { logger, lines } = captureLogger();
-  const monitor = createHealthMonitor({ overlay, logger, killGraceMs: 200, engine });
+  const monitor = createHealthMonitor({ overlay, logger, killGraceMs: 200, engine, ...extra });
   monitor.configure([spec]);
   const state = { ...emptyState(), services: [service] };
   return {

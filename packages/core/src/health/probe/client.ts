@@ -23,10 +23,13 @@ export function probeScript(): string | null {
   return existsSync(dist) ? fileURLToPath(dist) : null;
 }
 
-/** Why the probe thread cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread). */
-export function probeThreadUnavailable(): string | null {
+/**
+ * Why the probe thread cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread).
+ * `script`: the thread's file when not the default one.
+ */
+export function probeThreadUnavailable(script?: string): string | null {
   if (process.platform !== 'linux') return `the probe thread needs Linux (this is ${process.platform})`;
-  if (!probeScript()) return 'the probe thread is not built (run pnpm build)';
+  if (script ? !existsSync(script) : !probeScript()) return script ? `no probe thread at ${script}` : 'the probe thread is not built (run pnpm build)';
   try {
     netCalls();
   } catch (err) {
@@ -62,16 +65,25 @@ export class ProbeThread implements ProbeHost {
   private stopping = false;
   private dead = false;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** The thread's file (default: probeScript()). */
+    private readonly script?: string,
+  ) {}
 
   /** True once the thread has failed or stopped: add() answers null. */
   get failed(): boolean {
     return this.dead;
   }
 
+  /** The thread is alive (started, not yet exited). */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
   /** Spawn the thread (requests may be sent at once: they wait for it). Throws if it cannot be spawned. */
   start(): void {
-    const script = probeScript();
+    const script = this.script ?? probeScript();
     if (!script) throw new Error('the probe thread is not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -95,5 +95,7 @@ function afterTurn(): void {
 
 post({ t: 'ready' });
 // Requests posted before this thread ran are waiting already (the eventfd may have rung before epoll watched it).
+// The loop's clock is read per turn; this first batch comes before any turn.
+reactor.now = Date.now();
 drainMessages();
 reactor.run(afterTurn);

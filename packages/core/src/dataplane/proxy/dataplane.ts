@@ -182,7 +182,13 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
       listenRetryMs,
     });
-    await e.start();
+    try {
+      await e.start();
+    } catch (err) {
+      if (wanted === 'epoll') throw err;
+      log.warn({ err }, 'TCP forwarded with Node sockets (the epoll engine thread did not start)');
+      return;
+    }
     engine = e;
     log.info('TCP forwarded by the epoll engine thread');
   };

@@ -53,6 +53,8 @@ export interface ProxyDataplaneOptions {
    * UDP always uses Node's dgram in this thread.
    */
   engine?: 'auto' | 'epoll' | 'node';
+  /** The compiled epoll engine thread (dist/dataplane/proxy/engine/thread.js); found automatically unless overridden. */
+  engineScript?: string;
   /** The compiled worker entry (dist/dataplane/proxy/worker.js); found automatically unless overridden. */
   workerScript?: string;
 }

@@ -167,7 +167,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   const startEngine = async (): Promise<void> => {
     const wanted = options.engine ?? 'auto';
     if (engine || wanted === 'node' || (wanted === 'auto' && (options.workers ?? 0) > 0)) return;
-    const why = epollEngineUnavailable();
+    const why = options.engineScript ? null : epollEngineUnavailable();
     if (why) {
       if (wanted === 'epoll') throw new Error(why);
       log.warn({ reason: why }, 'TCP forwarded with Node sockets (the epoll engine is unavailable)');
@@ -181,7 +181,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       bindFreely,
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
       listenRetryMs,
-    });
+    }, options.engineScript);
     try {
       await e.start();
     } catch (err) {

@@ -50,10 +50,11 @@ export class EpollEngine {
   constructor(
     private readonly log: Logger,
     private readonly options: EngineOptions,
+    private readonly script: string | null = engineScript(),
   ) {}
 
   async start(): Promise<void> {
-    const script = engineScript();
+    const script = this.script;
     if (!script) throw new Error('the epoll engine thread is not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -61,16 +62,25 @@ export class EpollEngine {
     this.wakeFd = fd;
     const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab };
     const worker = new Worker(script, { workerData, name: 'vsd-proxy-engine' });
-    this.worker = worker;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      worker.once('error', onError);
-      worker.once('message', (m: EngineMessage) => {
-        worker.off('error', onError);
-        if (m.t === 'ready') resolve();
-        else reject(new Error(`epoll engine sent ${m.t} before ready`));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        worker.once('error', onError);
+        worker.once('exit', (code) => reject(new Error(`epoll engine thread exited with code ${code} before it was ready`)));
+        worker.once('message', (m: EngineMessage) => {
+          worker.off('error', onError);
+          if (m.t === 'ready') resolve();
+          else reject(new Error(`epoll engine sent ${m.t} before ready`));
+        });
       });
-    });
+    } catch (err) {
+      await worker.terminate();
+      calls.close(fd);
+      this.wakeFd = -1;
+      throw err;
+    }
+    worker.removeAllListeners('exit');
+    this.worker = worker;
     worker.on('message', (m: EngineMessage) => this.onMessage(m));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {

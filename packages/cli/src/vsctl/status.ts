@@ -24,7 +24,7 @@ export const statusSections: StatusSection[] = [
 
 interface StatusDoc {
   dataplane: string;
-  info: { version: string; connTableSize: number };
+  info: { version: string; connTableSize: number; engine?: string };
   generation: number;
   services: ServiceStatus[];
 }
@@ -50,7 +50,7 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
   const byKey = new Map(status.services.map((s) => [s.key, s]));
   const report: StatusReport = {
     vsd: client.where,
-    dataplane: status.dataplane,
+    dataplane: status.info.engine ? `${status.dataplane} (${status.info.engine} engine)` : status.dataplane,
     generation: status.generation,
     services: rs.services.map((svc) => {
       const st = byKey.get(svc.key);

@@ -84,6 +84,8 @@ export interface PersistenceEntry {
 export interface DataplaneInfo {
   version: string;
   connTableSize: number;
+  /** Who moves the bytes, when a dataplane has a choice (proxy: "epoll", "node", "node, 2 workers"). */
+  engine?: string;
 }
 
 export interface Dataplane {

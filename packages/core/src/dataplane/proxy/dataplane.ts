@@ -231,7 +231,11 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       for (const e of all()) if (serviceKey === undefined || e.svc.key === serviceKey) e.svc.zero();
       if (engine) await engine.call({ op: 'zero', key: serviceKey });
     },
-    info: async () => ({ version: IPVS_VERSION, connTableSize: CONN_TAB_SIZE }),
+    info: async () => ({
+      version: IPVS_VERSION,
+      connTableSize: CONN_TAB_SIZE,
+      engine: engine ? 'epoll' : ctx.pool ? `node, ${options.workers} workers` : 'node',
+    }),
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.
       ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };

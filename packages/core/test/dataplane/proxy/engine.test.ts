@@ -36,6 +36,7 @@ describe('proxy dataplane: TCP engine selection', () => {
     await dp.reconcile(table({ port: vport, dests: [{ port: backend.port }] }));
     expect(await nameOf(vport)).toBe('A');
     expect(lines.some((l) => l.msg === 'TCP forwarded by the epoll engine thread')).toBe(true);
+    expect((await dp.info()).engine).toBe('epoll');
     // The engine's own records come through this logger too, marked with the engine.
     expect(lines.some((l) => l.msg === 'listening' && l.engine === 'epoll' && l.service === `tcp 127.0.0.1:${vport}`)).toBe(true);
   });
@@ -48,6 +49,7 @@ describe('proxy dataplane: TCP engine selection', () => {
     const vport = await freePort();
     await dp.reconcile(table({ port: vport, dests: [{ port: backend.port }] }));
     expect(await nameOf(vport)).toBe('B');
+    expect((await dp.info()).engine).toBe('node');
     const warn = lines.find((l) => l.msg === 'TCP forwarded with Node sockets (the epoll engine thread did not start)');
     expect(warn).toBeDefined();
     expect(JSON.stringify(warn)).toContain('engine thread cannot start here');

@@ -1,9 +1,9 @@
-// One measurement for bench/health/run.mjs (which runs it under several V8 settings): CPU (process.cpuUsage) and
-// RSS of the @vsd/core health monitor checking N real servers (half TCP_CHECK, half HTTP_GET) on loopback
-// backends. Prints one JSON document.
-// Usage: node [v8 flags] bench/health/engine.mjs [--servers 1000] [--interval 1] [--duration 20] [--warmup 3]
+// One measurement for bench/health/run.mjs (which runs it per engine and V8 setting): CPU (process.cpuUsage, all
+// threads) and RSS of the @vsd/core health monitor checking N real servers (half TCP_CHECK, half HTTP_GET) on
+// loopback backends. Prints one JSON document.
+// Usage: node [v8 flags] bench/health/engine.mjs [--engine epoll|node] [--servers 1000] [--interval 1] [--duration 20] [--warmup 3]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -98,7 +98,24 @@ const schedstat = () => {
     return [0, 0, 0];
   }
 };
-const eld = monitorEventLoopDelay({ resolution: 10 });
+// CPU per thread (/proc/self/task/*/stat, clock ticks): the main thread, the probe thread, V8's helpers.
+const threadTicks = () => {
+  const out = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), Number(f[11]) + Number(f[12]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+};
+const ticks0 = threadTicks();
+// Sampled every 50 ms: at 10 ms the monitor's own timer cost ~0.7 % of a core, as much as the main thread's share
+// of a thousand checks a second with the probe thread.
+const eld = monitorEventLoopDelay({ resolution: 50 });
 eld.enable();
 const start = { cpu: process.cpuUsage(), at: process.hrtime.bigint(), sched: schedstat(), ...totals() };
 let rssMax = 0;
@@ -110,6 +127,7 @@ for (let t = 0; t < duration; t++) {
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
 }
 const cpu = process.cpuUsage(start.cpu);
+const ticks1 = threadTicks();
 const mem = process.memoryUsage();
 globalThis.gc?.();
 const liveHeap = process.memoryUsage().heapUsed;
@@ -168,7 +186,17 @@ const result = {
   eventLoopDelayP99Ms: Number((eld.percentile(99) / 1e6).toFixed(1)),
   eventLoopDelayMaxMs: Number((eld.max / 1e6).toFixed(1)),
   runQueueWaitPercent: Number((((sched[1] - start.sched[1]) / 1e9 / elapsedS) * 100).toFixed(1)),
+  engine: engineArg,
 };
+{
+  // Percent of one core per thread (100 ticks a second): the main thread, the busiest other one (the probe thread
+  // when it runs), and the rest (V8's GC and compiler helpers, libuv's pool).
+  const per = [...ticks1].map(([tid, t]) => [tid, t - (ticks0.get(tid) ?? 0)]);
+  const pct = (t) => Number(((t / 100 / elapsedS) * 100).toFixed(2));
+  const main = per.find(([tid]) => tid === process.pid)?.[1] ?? 0;
+  const others = per.filter(([tid]) => tid !== process.pid).map(([, t]) => t).sort((a, b) => b - a);
+  result.threads = { mainPercent: pct(main), busiestOtherPercent: pct(others[0] ?? 0), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
+}
 const machine = {
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
   memGiB: Number((totalmem() / 2 ** 30).toFixed(1)),

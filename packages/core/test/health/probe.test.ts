@@ -80,6 +80,41 @@ describe('probe thread', () => {
     expect(await t.once(tcp(up!.port))).toEqual({ ok: false, reason: 'probe thread not running' });
   });
 
+  it('probes IPv6 targets', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer((sock) => sock.on('error', () => undefined).end('HTTP/1.0 200 OK\r\n\r\n'));
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const t = thread();
+    expect(await t.once({ ...tcp(port), address: '::1' })).toEqual({ ok: true, reason: 'connected' });
+    expect(await t.once({ ...http(port), address: '::1' })).toEqual({ ok: true, reason: 'status 200' });
+  });
+
+  it('waits for a handshake that completes late (a listener whose accept queue was full), TCP and HTTP', async () => {
+    // A listener in a child process that stops its event loop for 400 ms with a full one-slot accept queue: the
+    // probes' SYNs are dropped until it accepts again and the kernel retransmits them (about a second later).
+    const { spawn } = await import('node:child_process');
+    const { connect } = await import('node:net');
+    const code = `const s=require('http').createServer((q,r)=>r.end('late')).listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(String(s.address().port)+'\\n')});process.stdin.once('data',()=>{Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,400)})`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'ignore'] });
+    cleanup.push(() => void child.kill('SIGKILL'));
+    const port = await new Promise<number>((r) => child.stdout!.once('data', (d: Buffer) => r(Number(String(d).trim()))));
+    const t = thread();
+    await t.once(tcp(port)); // the thread is up
+    child.stdin!.write('block\n');
+    await new Promise((r) => setTimeout(r, 50));
+    const fillers = Array.from({ length: 4 }, () => connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+    cleanup.push(() => fillers.forEach((f) => f.destroy()));
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([t.once(tcp(port, 5000)), t.once({ ...http(port), timeoutMs: 5000 })]);
+    expect(a).toEqual({ ok: true, reason: 'connected' });
+    expect(b).toEqual({ ok: true, reason: 'status 200' });
+    // Not at once: the connects completed on a retransmitted SYN, reported by epoll.
+    expect(Date.now() - t0).toBeGreaterThan(200);
+  });
+
   it('fails a probe at its deadline (connect never completes)', async () => {
     const hole = await startBlackhole();
     cleanup.push(() => hole.close());

@@ -10,6 +10,7 @@ import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from
 import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';
 import { proxyProtocolPredicate, type ProxyContext, type ProxyCounters, type ProxyDataplaneOptions } from './context.js';
 import { ProxyService } from './service.js';
+import { applyServiceTable } from './service-table.js';
 import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
 import { UdpListener } from './udp.js';
@@ -124,7 +125,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   const reconcile = async (table: readonly DataplaneService[]): Promise<void> => {
     if (closing) return;
     order = table;
-    const keep = new Set<string>();
+    const local: DataplaneService[] = [];
     const engineTable: DataplaneService[] = [];
     const proxyProtocolPairs: string[] = [];
     for (const entry of table) {
@@ -132,32 +133,12 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       if (engine && entry.service.protocol === 'tcp') {
         engineTable.push(entry);
         for (const d of entry.dests) if (ctx.proxyProtocol(entry.key, d.key)) proxyProtocolPairs.push(proxyProtocolPair(entry.key, d.key));
-        continue;
-      }
-      keep.add(entry.key);
-      let e = services.get(entry.key);
-      if (!e) {
-        // A service removed and added again while its connections live is revived, listener and all.
-        e = retired.get(entry.key) ?? { svc: new ProxyService(entry.key, entry.service, ctx), listener: null, retryTimer: undefined };
-        retired.delete(entry.key);
-        e.svc.retired = false;
-        try {
-          e.svc.update(entry);
-        } catch (err) {
-          log.error({ err, service: entry.key }, 'virtual service not programmed');
-          continue;
-        }
-        services.set(entry.key, e);
-        await openListener(e);
-        continue;
-      }
-      try {
-        e.svc.update(entry);
-      } catch (err) {
-        log.error({ err, service: entry.key }, 'virtual service update failed');
-      }
+      } else local.push(entry);
     }
-    for (const e of [...services.values()]) if (!keep.has(e.svc.key)) await retire(e);
+    const create = (entry: DataplaneService): Entry => ({ svc: new ProxyService(entry.key, entry.service as InetService, ctx), listener: null, retryTimer: undefined });
+    const { added, removed } = applyServiceTable(local, services, retired, create, log);
+    for (const e of added) await openListener(e);
+    for (const e of removed) await retire(e);
     if (engine) await engine.call({ op: 'reconcile', table: engineTable, proxyProtocol: proxyProtocolPairs });
   };
 

@@ -28,7 +28,7 @@ export class UdpListener {
   private readonly socket: Socket;
   private readonly flows = new Map<string, UdpFlow>();
   /** One-packet scheduling: (client, real server) -> the socket replies come back on. */
-  private readonly paths = new Map<string, OnePacketPath>();
+  private readonly paths = new Map<string, UdpUpstream>();
   private pathSweep: NodeJS.Timeout | undefined;
   private readonly noDest: NoDestinationLog;
   private open_ = false;
@@ -70,7 +70,7 @@ export class UdpListener {
     const key = `${rinfo.address}|${rinfo.port}|${b.dest.key}`;
     let path = this.paths.get(key);
     if (!path) {
-      path = new OnePacketPath(this.svc, this.ctx, this, caddr, rinfo, b.dest);
+      path = new UdpUpstream(this.svc, this.ctx, this, caddr, rinfo, b.dest, now);
       this.paths.set(key, path);
       this.pathSweep ??= setInterval(() => this.sweepPaths(), 1000).unref();
     }
@@ -155,10 +155,14 @@ export class UdpListener {
   }
 }
 
-/** Replies of one-packet-scheduled datagrams from one real server to one client. */
-class OnePacketPath {
-  private readonly upstream: Socket;
-  last = 0;
+/**
+ * The real-server side of a client's datagrams: its own socket toward the real server (so replies find their
+ * client), the PROXY header if any, and the counting both ways. A flow owns one; so does a one-packet path.
+ */
+class UdpUpstream {
+  private readonly socket: Socket;
+  /** When a datagram last went either way (ms). */
+  last: number;
   private readonly header: Buffer | null;
 
   constructor(
@@ -168,55 +172,47 @@ class OnePacketPath {
     caddr: string,
     rinfo: RemoteInfo,
     private readonly dest: ProxyDest,
+    now: number,
   ) {
+    this.last = now;
     const { address, port } = dest.sched;
-    this.header = proxyHeader(svc, dest, caddr, rinfo.port);
-    this.upstream = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
-    this.upstream.on('message', (msg, from) => {
+    this.header = dest.proxyProtocol
+      ? encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: rinfo.port }, destination: { address: svc.service.address, port: svc.service.port } })
+      : null;
+    this.socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+    this.socket.on('message', (msg, from) => {
       if (from.port !== port || unmapped(from.address) !== address) return;
       this.last = Date.now();
-      countOut(svc, dest, msg.length);
+      const n = msg.length;
+      svc.stats.outPkts++;
+      svc.stats.outBytes += n;
+      dest.stats.outPkts++;
+      dest.stats.outBytes += n;
       listener.reply(msg, rinfo);
     });
-    this.upstream.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP one-packet path error'));
+    this.socket.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP upstream error'));
   }
 
   forward(msg: Buffer, now: number): void {
     this.last = now;
-    countIn(this.svc, this.dest, msg.length);
-    const { address, port } = this.dest.sched;
-    this.upstream.send(this.header ? [this.header, msg] : msg, port, address);
+    const n = msg.length;
+    const { svc, dest } = this;
+    svc.stats.inPkts++;
+    svc.stats.inBytes += n;
+    dest.stats.inPkts++;
+    dest.stats.inBytes += n;
+    const { address, port } = dest.sched;
+    this.socket.send(this.header ? [this.header, msg] : msg, port, address);
   }
 
   close(): void {
-    this.upstream.close();
+    this.socket.close();
   }
 }
 
-function proxyHeader(svc: ProxyService, dest: ProxyDest, caddr: string, cport: number): Buffer | null {
-  if (!dest.proxyProtocol) return null;
-  return encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: cport }, destination: { address: svc.service.address, port: svc.service.port } });
-}
-
-function countIn(svc: ProxyService, dest: ProxyDest, n: number): void {
-  svc.stats.inPkts++;
-  svc.stats.inBytes += n;
-  dest.stats.inPkts++;
-  dest.stats.inBytes += n;
-}
-
-function countOut(svc: ProxyService, dest: ProxyDest, n: number): void {
-  svc.stats.outPkts++;
-  svc.stats.outBytes += n;
-  dest.stats.outPkts++;
-  dest.stats.outBytes += n;
-}
-
 export class UdpFlow implements TrackedConn {
-  private readonly upstream: Socket;
-  private last: number;
+  private readonly upstream: UdpUpstream;
   private closed = false;
-  private readonly header: Buffer | null;
 
   constructor(
     private readonly svc: ProxyService,
@@ -229,29 +225,20 @@ export class UdpFlow implements TrackedConn {
     private readonly template: Template | null,
     now: number,
   ) {
-    this.last = now;
     svc.conns.add(this);
     svc.stats.conns++;
     dest.stats.conns++;
     bindConnection(dest.sched, 'inactive');
-    const { address, port } = dest.sched;
-    this.header = proxyHeader(svc, dest, caddr, rinfo.port);
-    this.upstream = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
-    this.upstream.on('message', (msg, from) => {
-      if (from.port !== port || unmapped(from.address) !== address) return;
-      this.last = Date.now();
-      countOut(svc, dest, msg.length);
-      listener.reply(msg, this.rinfo);
-    });
-    this.upstream.on('error', (err) => ctx.log.debug({ err, service: svc.key, realServer: dest.key }, 'UDP flow error'));
+    this.upstream = new UdpUpstream(svc, ctx, listener, caddr, rinfo, dest, now);
+  }
+
+  private get last(): number {
+    return this.upstream.last;
   }
 
   forward(msg: Buffer): void {
     if (this.closed) return;
-    this.last = Date.now();
-    countIn(this.svc, this.dest, msg.length);
-    const { address, port } = this.dest.sched;
-    this.upstream.send(this.header ? [this.header, msg] : msg, port, address);
+    this.upstream.forward(msg, Date.now());
   }
 
   sweep(now: number): void {

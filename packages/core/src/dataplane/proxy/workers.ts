@@ -13,15 +13,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../scheduler/index.js';
 import { ValidationError } from '../../errors.js';
-import type { ConnectionEntry } from '../types.js';
 import type { ProxyContext } from './context.js';
 import { NoDestinationLog } from './no-dest-log.js';
 import { encodeProxyV2, unmapped } from './proxy-protocol.js';
-import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
+import type { ProxyDest, ProxyService } from './service.js';
 import type { Template } from './template.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
+import { TrackedTcpConn } from './tcp-tracked.js';
 
 /** The compiled worker entry: next to this module in dist, or in dist when running from src (tests). */
 export function defaultWorkerScript(): string {
@@ -98,7 +97,7 @@ export class WorkerPool {
     if (m.t === 'ready') return;
     if (m.t === 'a') return this.accepted(w, m);
     if (m.t === 's') {
-      for (let i = 0; i < m.d.length; i += 5) w.conns.get(m.d[i]!)?.count(m.d, i + 1);
+      for (let i = 0; i < m.d.length; i += 5) w.conns.get(m.d[i]!)?.addCounts(m.d, i + 1);
       return;
     }
     const c = w.conns.get(m.id);
@@ -168,35 +167,21 @@ export class WorkerPool {
 }
 
 /** The primary's record of a connection forwarded by a worker. */
-class RemoteTcpConn implements TrackedConn {
-  private state: 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE' = 'SYN_RECV';
-  private retried = false;
-  private last: number;
-  private done = false;
-
+class RemoteTcpConn extends TrackedTcpConn {
   constructor(
     private readonly id: number,
-    private readonly svc: ProxyService,
-    private readonly ctx: ProxyContext,
+    svc: ProxyService,
+    ctx: ProxyContext,
     private readonly worker: Worker,
-    private readonly caddr: string,
-    private readonly cport: number,
-    private dest: ProxyDest,
-    private readonly template: Template | null,
+    caddr: string,
+    cport: number,
+    dest: ProxyDest,
+    template: Template | null,
     now: number,
     private readonly laddr: string | undefined,
     private readonly lport: number | undefined,
   ) {
-    this.last = now;
-    svc.conns.add(this);
-    svc.stats.conns++;
-    this.bindTo(dest);
-  }
-
-  private bindTo(dest: ProxyDest): void {
-    this.dest = dest;
-    dest.stats.conns++;
-    bindConnection(dest.sched, 'inactive');
+    super(svc, ctx, caddr, cport, dest, template, now);
   }
 
   header(dest: ProxyDest): string | null {
@@ -214,37 +199,21 @@ class RemoteTcpConn implements TrackedConn {
   }
 
   established(): void {
-    if (this.state !== 'SYN_RECV') return;
-    this.state = 'ESTABLISHED';
-    this.last = Date.now();
-    connectionBecameActive(this.dest.sched);
+    this.markEstablished(Date.now());
   }
 
   finWait(): void {
-    if (this.state !== 'ESTABLISHED') return;
-    this.state = 'FIN_WAIT';
-    this.last = Date.now();
-    connectionBecameInactive(this.dest.sched);
+    this.markFinWait(Date.now());
   }
 
   connectFailed(reason: string): void {
-    this.ctx.counters.connectFailures++;
-    const failed = this.dest;
-    const next = this.retried ? null : this.svc.repick(this.caddr, this.cport, failed);
-    this.ctx.log.warn(
-      { service: this.svc.key, realServer: failed.key, reason, retryOn: next?.key ?? null, client: `${this.caddr}:${this.cport}` },
-      next ? 'real server failed, retrying on another' : 'real server failed, no retry left',
-    );
+    const next = this.retryTarget(reason);
     if (!next) return this.post({ t: 'x', id: this.id });
-    unbindConnection(failed.sched, 'inactive');
-    this.retried = true;
-    this.ctx.counters.retries++;
-    if (this.template && this.template.conns === 1) this.svc.moveTemplate(this.template, next);
-    this.bindTo(next);
     this.post({ t: 'r', id: this.id, host: next.sched.address, port: next.sched.port, pp: this.header(next) });
   }
 
-  count(d: number[], i: number): void {
+  /** Batched deltas from the worker: in packets, in bytes, out packets, out bytes. */
+  addCounts(d: number[], i: number): void {
     const s = this.svc.stats;
     const ds = this.dest.stats;
     s.inPkts += d[i]!;
@@ -259,40 +228,14 @@ class RemoteTcpConn implements TrackedConn {
   }
 
   finish(d: number[]): void {
-    if (this.done) return;
-    this.done = true;
-    this.count(d, 0);
-    unbindConnection(this.dest.sched, this.state === 'ESTABLISHED' ? 'active' : 'inactive');
-    this.state = 'CLOSE';
-    this.template?.detach(Date.now());
-    this.svc.conns.delete(this);
+    const now = Date.now();
+    // The worker reports the end once; a repeat (or a report after a restart cleaned up) adds nothing.
+    if (!this.release(now)) return;
+    this.addCounts(d, 0);
     this.worker.conns.delete(this.id);
-  }
-
-  sweep(now: number): void {
-    if (now - this.last >= this.timeoutMs()) this.destroy();
-  }
-
-  private timeoutMs(): number {
-    const t = this.ctx.timeouts;
-    if (this.state === 'ESTABLISHED') return t.tcp * 1000;
-    if (this.state === 'FIN_WAIT') return t.tcpfin * 1000;
-    return this.ctx.connectTimeoutMs * 2 + 1000;
   }
 
   destroy(): void {
     this.post({ t: 'k', id: this.id });
-  }
-
-  entry(now: number): ConnectionEntry {
-    const svc = this.svc.service;
-    return {
-      protocol: 'TCP',
-      expires: Math.max(0, Math.ceil((this.timeoutMs() - (now - this.last)) / 1000)),
-      state: this.state,
-      client: { address: this.caddr, port: this.cport },
-      virtual: { address: svc.address, port: svc.port },
-      destination: { address: this.dest.sched.address, port: this.dest.sched.port },
-    };
   }
 }

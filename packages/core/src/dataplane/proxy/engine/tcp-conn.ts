@@ -1,15 +1,13 @@
 /**
  * One proxied TCP connection in the epoll engine: the client's socket, the real server's socket, and bytes moved
  * between them with recv()/send() through one scratch buffer. Same contract as the Node engine's TcpConn
- * (../tcp-conn.ts): backpressure (a side whose peer cannot take more is not read), half-close (a FIN is passed
- * on once what came before it is written), one retry on another real server when the first refuses or times
- * out, and IPVS's accounting (SYN_RECV inactive, ESTABLISHED active, FIN_WAIT inactive; each chunk read counts
- * as one packet, "in" is client -> real server).
+ * (../tcp-conn.ts): backpressure (a side whose peer cannot take more is not read) and half-close (a FIN is passed
+ * on once what came before it is written); states, counts, the retry and expiry are TrackedTcpConn's (each recv()
+ * is one packet, "in" is client -> real server).
  *
  * Sockets are edge-triggered: a side is marked readable when epoll says so and stays readable until recv()
  * answers EAGAIN, so a side paused for backpressure is resumed from the flag, not from a new event.
  */
-import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../../scheduler/index.js';
 import {
   EAGAIN,
   EINPROGRESS,
@@ -31,15 +29,13 @@ import {
   TCP_NODELAY,
   errnoName,
 } from '../../../sys/net.js';
-import type { ConnectionEntry } from '../../types.js';
 import type { ProxyContext } from '../context.js';
 import { encodeProxyV2 } from '../proxy-protocol.js';
-import type { ProxyDest, ProxyService, TrackedConn } from '../service.js';
+import type { ProxyDest, ProxyService } from '../service.js';
 import type { Template } from '../template.js';
 import type { Reactor } from '../../../sys/reactor.js';
 import { EngineShared } from './shared.js';
-
-type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE';
+import { TrackedTcpConn } from '../tcp-tracked.js';
 
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
@@ -56,34 +52,28 @@ class Leg {
   pending: Buffer | null = null;
 }
 
-export class EngineTcpConn implements TrackedConn {
-  private state: TcpState = 'SYN_RECV';
+export class EngineTcpConn extends TrackedTcpConn {
   private readonly client = new Leg();
   private readonly server = new Leg();
   private connecting = false;
   /** When the current connect attempt gives up. */
   connectDeadline = 0;
-  private retried = false;
-  private last: number;
   private finished = false;
 
   constructor(
-    private readonly svc: ProxyService,
-    private readonly ctx: ProxyContext,
+    svc: ProxyService,
+    ctx: ProxyContext,
     private readonly shared: EngineShared,
     private readonly reactor: Reactor,
     clientFd: number,
-    private readonly caddr: string,
-    private readonly cport: number,
-    private dest: ProxyDest,
-    private readonly template: Template | null,
+    caddr: string,
+    cport: number,
+    dest: ProxyDest,
+    template: Template | null,
   ) {
-    this.last = reactor.now;
+    super(svc, ctx, caddr, cport, dest, template, reactor.now);
     shared.liveConns++;
-    svc.conns.add(this);
-    svc.stats.conns++;
     this.client.fd = clientFd;
-    this.bindTo(dest);
     try {
       reactor.add(clientFd, WATCH, (ev) => this.onClient(ev));
     } catch (err) {
@@ -94,12 +84,6 @@ export class EngineTcpConn implements TrackedConn {
       return;
     }
     this.connectServer();
-  }
-
-  private bindTo(dest: ProxyDest): void {
-    this.dest = dest;
-    dest.stats.conns++;
-    bindConnection(dest.sched, 'inactive');
   }
 
   private connectServer(): void {
@@ -137,19 +121,7 @@ export class EngineTcpConn implements TrackedConn {
   }
 
   private connectFailed(reason: string): void {
-    this.ctx.counters.connectFailures++;
-    const failed = this.dest;
-    const next = this.client.fd < 0 || this.retried ? null : this.svc.repick(this.caddr, this.cport, failed);
-    this.ctx.log.warn(
-      { service: this.svc.key, realServer: failed.key, reason, retryOn: next?.key ?? null, client: `${this.caddr}:${this.cport}` },
-      next ? 'real server failed, retrying on another' : 'real server failed, no retry left',
-    );
-    if (!next) return this.abort();
-    unbindConnection(failed.sched, 'inactive');
-    this.retried = true;
-    this.ctx.counters.retries++;
-    if (this.template && this.template.conns === 1) this.svc.moveTemplate(this.template, next);
-    this.bindTo(next);
+    if (!this.retryTarget(reason, this.client.fd < 0)) return this.abort();
     this.connectServer();
   }
 
@@ -190,9 +162,7 @@ export class EngineTcpConn implements TrackedConn {
   private established(): void {
     this.connecting = false;
     this.shared.connecting.delete(this);
-    this.state = 'ESTABLISHED';
-    connectionBecameActive(this.dest.sched);
-    this.last = this.reactor.now;
+    this.markEstablished(this.reactor.now);
     if (this.dest.proxyProtocol) {
       const header = encodeProxyV2({
         protocol: 'tcp',
@@ -233,7 +203,7 @@ export class EngineTcpConn implements TrackedConn {
       if (n < 0) return this.abort();
       if (n === 0) {
         src.eof = true;
-        this.finWait();
+        this.markFinWait(this.reactor.now);
         // When dst has ended too, close() below sends the FIN; a shutdown() first would be a wasted syscall.
         if (!dst.shut && !dst.eof) {
           dst.shut = true;
@@ -241,7 +211,7 @@ export class EngineTcpConn implements TrackedConn {
         }
         break;
       }
-      this.count(inbound, n);
+      this.count(inbound, n, this.reactor.now);
       const w = raw.send(dst.fd, scratchAddr, n, MSG_NOSIGNAL);
       if (w === n) {
         // A short read emptied the socket: new data raises a new edge, so the EAGAIN read can be skipped.
@@ -278,30 +248,6 @@ export class EngineTcpConn implements TrackedConn {
     return true;
   }
 
-  private count(inbound: boolean, n: number): void {
-    const ss = this.svc.stats;
-    const ds = this.dest.stats;
-    if (inbound) {
-      ss.inPkts++;
-      ss.inBytes += n;
-      ds.inPkts++;
-      ds.inBytes += n;
-    } else {
-      ss.outPkts++;
-      ss.outBytes += n;
-      ds.outPkts++;
-      ds.outBytes += n;
-    }
-    this.last = this.reactor.now;
-  }
-
-  private finWait(): void {
-    if (this.state !== 'ESTABLISHED') return;
-    this.state = 'FIN_WAIT';
-    this.last = this.reactor.now;
-    connectionBecameInactive(this.dest.sched);
-  }
-
   private closeIfDone(): void {
     const { client, server } = this;
     if (client.eof && server.eof && !client.pending && !server.pending) this.close(false);
@@ -329,40 +275,10 @@ export class EngineTcpConn implements TrackedConn {
     this.shared.liveConns--;
     this.connecting = false;
     this.shared.connecting.delete(this);
-    const wasActive = this.state === 'ESTABLISHED';
-    this.state = 'CLOSE';
-    unbindConnection(this.dest.sched, wasActive ? 'active' : 'inactive');
-    this.template?.detach(this.reactor.now);
-    this.svc.conns.delete(this);
-  }
-
-  sweep(now: number): void {
-    if (now - this.last < this.timeoutMs()) return;
-    this.ctx.log.debug({ service: this.svc.key, state: this.state }, 'connection expired');
-    this.destroy();
-  }
-
-  private timeoutMs(): number {
-    const t = this.ctx.timeouts;
-    if (this.state === 'ESTABLISHED') return t.tcp * 1000;
-    if (this.state === 'FIN_WAIT') return t.tcpfin * 1000;
-    return this.ctx.connectTimeoutMs * 2 + 1000;
+    this.release(this.reactor.now);
   }
 
   destroy(): void {
     this.close(false);
-  }
-
-  entry(now: number): ConnectionEntry {
-    const expires = Math.max(0, Math.ceil((this.timeoutMs() - (now - this.last)) / 1000));
-    const svc = this.svc.service;
-    return {
-      protocol: 'TCP',
-      expires,
-      state: this.state,
-      client: { address: this.caddr, port: this.cport },
-      virtual: { address: svc.address, port: svc.port },
-      destination: { address: this.dest.sched.address, port: this.dest.sched.port },
-    };
   }
 }

@@ -9,6 +9,7 @@ import type { InetService } from '../../../model/schema.js';
 import type { ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
 import type { ProxyContext, ProxyCounters } from '../context.js';
 import { ProxyService } from '../service.js';
+import { applyServiceTable } from '../service-table.js';
 import { Estimator } from '../stats.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
 import { Reactor } from '../../../sys/reactor.js';
@@ -104,36 +105,13 @@ function reap(): void {
 }
 
 function reconcile(table: DataplaneService[]): void {
-  const keep = new Set<string>();
-  for (const entry of table) {
-    keep.add(entry.key);
-    let e = services.get(entry.key);
-    if (!e) {
-      // A service removed and added again while its connections live is revived.
-      e = retired.get(entry.key);
-      if (!e) {
-        const svc = new ProxyService(entry.key, entry.service as InetService, ctx);
-        e = { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor), retryAt: 0 };
-      }
-      retired.delete(entry.key);
-      e.svc.retired = false;
-      try {
-        e.svc.update(entry);
-      } catch (err) {
-        log.error({ err, service: entry.key }, 'virtual service not programmed');
-        continue;
-      }
-      services.set(entry.key, e);
-      openListener(e);
-      continue;
-    }
-    try {
-      e.svc.update(entry);
-    } catch (err) {
-      log.error({ err, service: entry.key }, 'virtual service update failed');
-    }
-  }
-  for (const e of [...services.values()]) if (!keep.has(e.svc.key)) retire(e);
+  const create = (entry: DataplaneService): Entry => {
+    const svc = new ProxyService(entry.key, entry.service as InetService, ctx);
+    return { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor), retryAt: 0 };
+  };
+  const { added, removed } = applyServiceTable(table, services, retired, create, log);
+  for (const e of added) openListener(e);
+  for (const e of removed) retire(e);
 }
 
 const all = (): Entry[] => [...services.values(), ...retired.values()];

@@ -188,6 +188,9 @@ reactor.every(2000, () => ctx.estimator.tick());
 // Connect timeouts: checked often enough that a short timeout is honoured to within a few tens of ms.
 reactor.every(Math.max(10, Math.min(100, Math.floor(opts.connectTimeoutMs / 10))), (now) => {
   for (const c of shared.connecting) if (now >= c.connectDeadline) c.connectTimedOut();
+  // A safety net under the eventfd: a message whose wake-up was consumed before the message itself was visible on
+  // the port is picked up here within one tick instead of waiting for the next request.
+  drainMessages();
 });
 
 post({ t: 'ready' });

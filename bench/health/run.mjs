@@ -17,17 +17,16 @@ const engine = fileURLToPath(new URL('./engine.mjs', import.meta.url));
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt > 0 ? Math.min(5, Number(process.argv[roundsAt + 1])) : 1;
 const passArgs = process.argv.slice(2).filter((a, i, all) => a !== '--write' && a !== '--rounds' && all[i - 1] !== '--rounds' && a !== '--engine' && all[i - 1] !== '--engine');
-const runs = [];
-for (const c of CONFIGS) {
-  // On a shared machine, keep the round in which the process waited least for a CPU.
-  let best = null;
-  for (let i = 0; i < rounds; i++) {
+// Rounds interleave the configurations, so that a change in the machine's load hits them alike; on a shared
+// machine, each configuration keeps the round in which the process waited least for a CPU.
+const runs = CONFIGS.map(() => null);
+for (let i = 0; i < rounds; i++) {
+  CONFIGS.forEach((c, k) => {
     const r = spawnSync(process.execPath, [...c.flags, engine, '--engine', c.engine, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`engine run "${c.name}" failed: ${r.status ?? r.signal}`);
     const run = { ...c, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
-    if (!best || run.result.runQueueWaitPercent < best.result.runQueueWaitPercent) best = run;
-  }
-  runs.push(best);
+    if (!runs[k] || run.result.runQueueWaitPercent < runs[k].result.runQueueWaitPercent) runs[k] = run;
+  });
 }
 const cpu = (r) => Math.max(r.result.cpuPercentOfOneCore, r.result.cpuPercentAt1000PerSecond);
 const pass = (r) => cpu(r) < 10 && r.result.rssMB < 100;

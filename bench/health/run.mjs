@@ -47,7 +47,8 @@ if (process.argv.includes('--write')) {
     const x = r.result;
     return `| ${r.name} | ${x.cpuPercentOfOneCore} % (user ${x.cpuUserPercent}, system ${x.cpuSystemPercent}) at ${x.checksPerSecond} checks/s | ${x.cpuMicrosPerCheck} µs = **${x.cpuPercentAt1000PerSecond} %** | ${x.threads.mainPercent} % / ${x.threads.busiestOtherPercent} % / ${x.threads.restPercent} % | **${x.rssMB} MB** (${x.rssBeforeStartMB} before start) | ${x.failedChecks} / ${x.downAtEnd} | ${x.runQueueWaitPercent} % |`;
   };
-  const floors = runs.map((r) => r.result.floorMicrosPerBareConnect).filter((f) => f !== null);
+  // From the Node-engine processes, whose net code is warm (in the probe-thread process it has not run before).
+  const floors = runs.filter((r) => r.engine === 'node').map((r) => r.result.floorMicrosPerBareConnect).filter((f) => f !== null);
   const floorText = floors.length ? `${Math.min(...floors)}-${Math.max(...floors)} µs` : 'n/a';
   const section = `## Health checks
 
@@ -68,7 +69,7 @@ one recv, close with a reset), its schedules inside the thread and results sent 
 second. Most of what remains is the kernel's: this machine is a VM where a system call costs 1.5-2 µs, and on
 loopback the connect() also pays for the listener's half of the handshake (SYN, SYN-ACK, ACK and the reset are
 all processed in the prober's system calls). For scale, a bare Node \`net.connect\` + reset with no health code
-costs ${floorText} here (measured in each process right after its run). The Node engine pays for net.Socket
+costs ${floorText} here (measured in the Node-engine processes right after their runs). The Node engine pays for net.Socket
 and stream machinery on top, and its RSS grows with V8's young generation under a thousand sockets a second
 (\`--max-semi-space-size=4\` caps that); the probe thread allocates little, and costs its own isolate (~20 MB).
 `;

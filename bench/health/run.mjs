@@ -20,6 +20,8 @@ const passArgs = process.argv.slice(2).filter((a, i, all) => a !== '--write' && 
 // Rounds interleave the configurations, so that a change in the machine's load hits them alike; on a shared
 // machine, each configuration keeps the round in which the process waited least for a CPU.
 const runs = CONFIGS.map(() => null);
+const peerScript = fileURLToPath(new URL('./peer-haproxy.mjs', import.meta.url));
+let peer = null;
 for (let i = 0; i < rounds; i++) {
   CONFIGS.forEach((c, k) => {
     const r = spawnSync(process.execPath, [...c.flags, engine, '--engine', c.engine, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -27,6 +29,12 @@ for (let i = 0; i < rounds; i++) {
     const run = { ...c, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
     if (!runs[k] || run.result.runQueueWaitPercent < runs[k].result.runQueueWaitPercent) runs[k] = run;
   });
+  // The peer: HAProxy checking the same real servers (bench/health/peer-haproxy.mjs); its cheapest round is kept.
+  const p = spawnSync(process.execPath, [peerScript, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (p.status === 0) {
+    const got = JSON.parse(p.stdout.trim().split('\n').pop());
+    if (!peer || got.cpuPerCheckUs < peer.cpuPerCheckUs) peer = got;
+  } else if (i === 0) console.error(`peer (HAProxy) not measured: ${(p.stderr || '').trim().split('\n').pop() || p.status}`);
 }
 const cpu = (r) => Math.max(r.result.cpuPercentOfOneCore, r.result.cpuPercentAt1000PerSecond);
 const pass = (r) => cpu(r) < 10 && r.result.rssMB < 100;
@@ -37,7 +45,11 @@ for (const r of runs)
       `main thread ${r.result.threads.mainPercent} %, busiest other thread ${r.result.threads.busiestOtherPercent} %; bare Node connect ${r.result.floorMicrosPerBareConnect} µs), ` +
       `RSS max ${r.result.rssMB} MB, failed checks ${r.result.failedChecks}, waiting for a CPU ${r.result.runQueueWaitPercent} % of the time -> ${pass(r) ? 'PASS' : 'FAIL'}`,
   );
-console.log(JSON.stringify(runs.map(({ name, result, machine }) => ({ name, result, machine }))));
+if (peer)
+  console.log(
+    `peer ${peer.peer.split(' ').slice(0, 3).join(' ')}: CPU ${peer.cpuPct} % of one core (${peer.cpuPerCheckUs} µs per check), RSS max ${peer.rssMaxMB} MB, servers up ${peer.serversUp}/${peer.servers}`,
+  );
+console.log(JSON.stringify({ runs: runs.map(({ name, result, machine }) => ({ name, result, machine })), peer }));
 
 if (process.argv.includes('--write')) {
   const m = runs[0].machine;
@@ -48,6 +60,9 @@ if (process.argv.includes('--write')) {
     return `| ${r.name} | ${x.cpuPercentOfOneCore} % (user ${x.cpuUserPercent}, system ${x.cpuSystemPercent}) at ${x.checksPerSecond} checks/s | ${x.cpuMicrosPerCheck} µs = **${x.cpuPercentAt1000PerSecond} %** | ${x.threads.mainPercent} % / ${x.threads.busiestOtherPercent} % / ${x.threads.restPercent} % | **${x.rssMB} MB** (${x.rssBeforeStartMB} before start) | ${x.failedChecks} / ${x.downAtEnd} | ${x.runQueueWaitPercent} % |`;
   };
   // From the Node-engine processes, whose net code is warm (in the probe-thread process it has not run before).
+  const peerRow = peer
+    ? `\n| peer: ${peer.peer.split(' ').slice(0, 3).join(' ')} (its own process, all threads; cheapest of ${rounds} round(s)) | ${peer.cpuPct} % (user ${peer.userPct}, system ${peer.systemPct}) | ${peer.cpuPerCheckUs} µs = **${((peer.cpuPerCheckUs * r0.servers) / r0.intervalS / 1e4).toFixed(2)} %** | - | **${peer.rssMaxMB} MB** | servers up: ${peer.serversUp} / ${peer.servers} | - |`
+    : '';
   const floors = runs.filter((r) => r.engine === 'node').map((r) => r.result.floorMicrosPerBareConnect).filter((f) => f !== null);
   const floorText = floors.length ? `${Math.min(...floors)}-${Math.max(...floors)} µs` : 'n/a';
   const section = `## Health checks
@@ -60,7 +75,7 @@ Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in
 
 | engine, V8 settings | CPU measured | CPU per check, and at ${r0.servers / r0.intervalS} checks/s | main / probe (busiest other) / other threads | RSS max | failed checks / down at end | time waiting for a CPU |
 |---|---:|---:|---:|---:|---:|---:|
-${runs.map(row).join('\n')}
+${runs.map(row).join('\n')}${peerRow}
 
 How to read it: when the process waits for a CPU (last column) fewer checks run per second and the measured
 percentage drops with them, so the bold figure prices ${r0.servers / r0.intervalS} checks a second at the measured CPU per check.
@@ -72,7 +87,10 @@ all processed in the prober's system calls). For scale, a bare Node \`net.connec
 costs ${floorText} here (measured in the Node-engine processes right after their runs). The Node engine pays for net.Socket
 and stream machinery on top, and its RSS grows with V8's young generation under a thousand sockets a second
 (\`--max-semi-space-size=4\` caps that); the probe thread allocates little, and costs its own isolate (~20 MB).
-`;
+${peer ? `The peer row is HAProxy (bench/health/peer-haproxy.mjs) checking the same ${peer.servers} real servers at the same interval in
+its own process: \`check inter\` on the TCP half, \`option httpchk GET /\` + \`http-check expect status 200\` on the HTTP
+half, connect and check timeouts 2 s; its CPU and RSS are read from /proc the same way.
+` : ''}`;
   const readme = fileURLToPath(new URL('../README.md', import.meta.url));
   let text = readFileSync(readme, 'utf8');
   const re = /## Health checks\n[\s\S]*?(?=\n## |$)/;

@@ -27,9 +27,10 @@ export interface HealthMonitorOptions {
   /** Check start times are batched into slots of this many ms (default 50, at most an eighth of the interval). */
   slotMs?: number;
   /**
-   * Where TCP_CHECK and HTTP_GET run. 'epoll': in a probe thread on libc sockets (about a quarter of the CPU of
-   * Node sockets per check); 'node': with Node sockets on the main thread; 'auto' (default): the thread when it
-   * can run (Linux, koffi, a built dist), else Node. SSL_GET and MISC_CHECK always run on the main thread.
+   * Where TCP_CHECK and HTTP_GET run. 'epoll': in a probe thread on libc sockets (a little over half the CPU of
+   * Node sockets per check, bench/README.md); 'node': with Node sockets on the main thread; 'auto' (default): the
+   * thread when it can run (Linux, koffi, a built dist), else Node. SSL_GET and MISC_CHECK always run on the main
+   * thread.
    */
   engine?: HealthEngine;
   /** The compiled probe thread, when not this package's dist/health/probe/thread.js (bundles, tests). */

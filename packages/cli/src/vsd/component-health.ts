@@ -32,7 +32,7 @@ class HealthComponent implements DaemonComponent {
   private unsubscribe: (() => void) | null = null;
 
   async start(ctx: DaemonContext): Promise<void> {
-    const monitor = createHealthMonitor({ overlay: ctx.overlay, logger: ctx.logger });
+    const monitor = createHealthMonitor({ overlay: ctx.overlay, logger: ctx.logger, engine: ctx.config.health_engine });
     this.monitor = monitor;
     monitor.configure(healthSpecs(ctx));
     // Real servers added, removed or re-weighted at run time (vsadm, peer sync) are followed at once.

@@ -95,6 +95,11 @@ export const vsdConfigSchema = strictObject({
    * sockets), `auto` (epoll when it can run here). Ignored by the other dataplanes.
    */
   proxy_engine: z.enum(['auto', 'epoll', 'node']).optional(),
+  /**
+   * Where TCP_CHECK and HTTP_GET run: `epoll` (a probe thread on libc sockets), `node` (Node's sockets), `auto`
+   * (epoll when it can run here). HTTPS and MISC_CHECK always run on Node.
+   */
+  health_engine: z.enum(['auto', 'epoll', 'node']).optional(),
   control: strictObject({
     socket: z.string().min(1).optional(),
     /** Optional TCP listener "HOST:PORT", which requires token_file. */

@@ -64,8 +64,12 @@ virtual_servers:
     expect(refusal('proxy_engine: io_uring\n')).toMatch(/proxy_engine: .*\(got "io_uring"\)/);
   });
 
-  it('takes the proxy engine choice', () => {
-    for (const engine of ['auto', 'epoll', 'node']) expect(parse(`proxy_engine: ${engine}\n`).config.proxy_engine).toBe(engine);
+  it('takes the proxy and health engine choices', () => {
+    for (const engine of ['auto', 'epoll', 'node']) {
+      expect(parse(`proxy_engine: ${engine}\n`).config.proxy_engine).toBe(engine);
+      expect(parse(`health_engine: ${engine}\n`).config.health_engine).toBe(engine);
+    }
+    expect(refusal('health_engine: threads\n')).toMatch(/health_engine: .*\(got "threads"\)/);
   });
 
   it('takes an empty file as an empty table', () => {

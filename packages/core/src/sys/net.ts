@@ -28,6 +28,8 @@ export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
 export const MSG_NOSIGNAL = 0x4000;
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;
 
 export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;

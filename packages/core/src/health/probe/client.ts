@@ -4,23 +4,16 @@
  * result to the probe's sink. If the thread cannot start or dies, every sink is told (`lost`), so its check can
  * go on with Node sockets.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../logger.js';
-import { netCalls, sysError } from '../../sys/net.js';
+import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls, sysError } from '../../sys/net.js';
+import { threadEntry, threadUnavailable } from '../../sys/thread-entry.js';
 import { fail, type Checker, type CheckResult, type CheckSignal } from '../checker.js';
 import type { ProbeAdd, ProbeData, ProbeDef, ProbeMessage, ProbeRequest, ProbeSchedule } from './protocol.js';
 
-const EFD_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-
 /** The compiled probe thread (dist/health/probe/thread.js), or null when this build has none. */
 export function probeScript(): string | null {
-  const here = new URL('./thread.js', import.meta.url);
-  if (existsSync(here)) return fileURLToPath(here);
-  const dist = new URL('../../../dist/health/probe/thread.js', import.meta.url);
-  return existsSync(dist) ? fileURLToPath(dist) : null;
+  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/health/probe/thread.js');
 }
 
 /**
@@ -28,14 +21,7 @@ export function probeScript(): string | null {
  * `script`: the thread's file when not the default one.
  */
 export function probeThreadUnavailable(script?: string): string | null {
-  if (process.platform !== 'linux') return `the probe thread needs Linux (this is ${process.platform})`;
-  if (script ? !existsSync(script) : !probeScript()) return script ? `no probe thread at ${script}` : 'the probe thread is not built (run pnpm build)';
-  try {
-    netCalls();
-  } catch (err) {
-    return `libc is not reachable through koffi: ${(err as Error).message}`;
-  }
-  return null;
+  return threadUnavailable('probe thread', script ?? probeScript(), script !== undefined);
 }
 
 /** Where a scheduled probe's results go. */

@@ -2,35 +2,21 @@
  * The main thread's handle on the epoll engine thread: starts it, sends it requests and wakes its epoll_wait
  * with an eventfd, re-logs its records, and reads its counters from shared memory.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../logger.js';
-import { netCalls, sysError } from '../../../sys/net.js';
+import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls, sysError } from '../../../sys/net.js';
+import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
 import type { ProxyCounters } from '../context.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
 
-const EFD_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-
 /** The compiled engine thread (dist/dataplane/proxy/engine/thread.js), or null when this build has none. */
 export function engineScript(): string | null {
-  const here = new URL('./thread.js', import.meta.url);
-  if (existsSync(here)) return fileURLToPath(here);
-  const dist = new URL('../../../../dist/dataplane/proxy/engine/thread.js', import.meta.url);
-  return existsSync(dist) ? fileURLToPath(dist) : null;
+  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/dataplane/proxy/engine/thread.js');
 }
 
 /** Why the epoll engine cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread). */
 export function epollEngineUnavailable(): string | null {
-  if (process.platform !== 'linux') return `the epoll engine needs Linux (this is ${process.platform})`;
-  if (!engineScript()) return 'the epoll engine thread is not built (run pnpm build)';
-  try {
-    netCalls();
-  } catch (err) {
-    return `libc is not reachable through koffi: ${(err as Error).message}`;
-  }
-  return null;
+  return threadUnavailable('epoll engine thread', engineScript(), false);
 }
 
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;

@@ -49,7 +49,15 @@ if (peer)
   console.log(
     `peer ${peer.peer.split(' ').slice(0, 3).join(' ')}: CPU ${peer.cpuPct} % of one core (${peer.cpuPerCheckUs} µs per check), RSS max ${peer.rssMaxMB} MB, servers up ${peer.serversUp}/${peer.servers}`,
   );
-console.log(JSON.stringify({ runs: runs.map(({ name, result, machine }) => ({ name, result, machine })), peer }));
+// Ratios against the peer, for the default engine (the first configuration): CPU per check and RSS, vsd / HAProxy.
+const ratios = peer
+  ? {
+      cpu: Number((runs[0].result.cpuMicrosPerCheck / peer.cpuPerCheckUs).toFixed(2)),
+      rss: Number((runs[0].result.rssMB / peer.rssMaxMB).toFixed(2)),
+    }
+  : null;
+if (ratios) console.log(`vsd (${runs[0].name}) / HAProxy: CPU per check ${ratios.cpu}x, RSS ${ratios.rss}x`);
+console.log(JSON.stringify({ runs: runs.map(({ name, result, machine }) => ({ name, result, machine })), peer, ratios }));
 
 if (process.argv.includes('--write')) {
   const m = runs[0].machine;
@@ -76,7 +84,7 @@ Setup: the @vsd/core health monitor (built dist, only its own modules loaded) in
 | engine, V8 settings | CPU measured | CPU per check, and at ${r0.servers / r0.intervalS} checks/s | main / probe (busiest other) / other threads | RSS max | failed checks / down at end | time waiting for a CPU |
 |---|---:|---:|---:|---:|---:|---:|
 ${runs.map(row).join('\n')}${peerRow}
-
+${ratios ? `\nAgainst the peer, same run: vsd (${runs[0].name}) / HAProxy = **${ratios.cpu}x** the CPU per check and **${ratios.rss}x** the RSS (a Node runtime and its isolates against a C process).\n` : ''}
 How to read it: when the process waits for a CPU (last column) fewer checks run per second and the measured
 percentage drops with them, so the bold figure prices ${r0.servers / r0.intervalS} checks a second at the measured CPU per check.
 The default engine runs TCP_CHECK and HTTP_GET in a probe thread on libc sockets (non-blocking connect, one send,

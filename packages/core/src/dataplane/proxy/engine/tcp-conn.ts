@@ -38,6 +38,11 @@ import { EngineShared } from './shared.js';
 import { TrackedTcpConn } from '../tcp-tracked.js';
 
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+/**
+ * The client side starts without EPOLLOUT: a fresh socket is writable at once, and that event (one per connection)
+ * would only be dispatched and ignored. EPOLLOUT is added the first time the client cannot take what we send.
+ */
+const WATCH_IN = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
 class Leg {
   fd = -1;
@@ -50,6 +55,8 @@ class Leg {
   shut = false;
   /** Bytes for this side that it could not take yet. */
   pending: Buffer | null = null;
+  /** EPOLLOUT is in this side's epoll mask. */
+  watchingOut = true;
 }
 
 export class EngineTcpConn extends TrackedTcpConn {
@@ -74,8 +81,9 @@ export class EngineTcpConn extends TrackedTcpConn {
     super(svc, ctx, caddr, cport, dest, template, reactor.now);
     shared.liveConns++;
     this.client.fd = clientFd;
+    this.client.watchingOut = false;
     try {
-      reactor.add(clientFd, WATCH, (ev) => this.onClient(ev));
+      reactor.add(clientFd, WATCH_IN, (ev) => this.onClient(ev));
     } catch (err) {
       reactor.close(clientFd);
       this.client.fd = -1;
@@ -219,10 +227,18 @@ export class EngineTcpConn extends TrackedTcpConn {
         continue;
       }
       if (w < 0 && w !== -EAGAIN) return this.abort();
-      dst.pending = Buffer.from(scratch.subarray(w < 0 ? 0 : w, n));
+      this.owe(dst, Buffer.from(scratch.subarray(w < 0 ? 0 : w, n)));
       break;
     }
     this.closeIfDone();
+  }
+
+  /** Keep what `dst` could not take, and make sure epoll says when it can take more. */
+  private owe(dst: Leg, data: Buffer): void {
+    dst.pending = data;
+    if (dst.watchingOut) return;
+    dst.watchingOut = true;
+    this.reactor.modify(dst.fd, WATCH);
   }
 
   /** Write what `dst` owes; false if the connection was torn down. */

@@ -93,6 +93,9 @@ function afterTurn(): void {
   else flushTimer = reactor.at(lastFlush + FLUSH_MS, flush);
 }
 
+// A safety net under the eventfd: a request whose wake-up was consumed before the request itself was visible on the
+// port is picked up within 200 ms instead of waiting for the next request.
+reactor.every(200, () => drainMessages());
 post({ t: 'ready' });
 // Requests posted before this thread ran are waiting already (the eventfd may have rung before epoll watched it).
 // The loop's clock is read per turn; this first batch comes before any turn.

@@ -61,15 +61,11 @@ export interface NetCalls {
   getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
   bind(fd: number, addr: Buffer, len: number): number;
   listen(fd: number, backlog: number): number;
-  accept4(fd: number, addr: Buffer, len: Buffer, flags: number): number;
   connect(fd: number, addr: Buffer, len: number): number;
-  recv(fd: number, buf: Buffer, len: number, flags: number): number;
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   epollCreate(): number;
-  epollCtl(epfd: number, op: number, fd: number, event: Buffer): number;
-  epollWait(epfd: number, events: Buffer, max: number, timeoutMs: number): number;
   eventfd(initval: number, flags: number): number;
   read(fd: number, buf: Buffer, len: number): number;
   write(fd: number, buf: Buffer, len: number): number;
@@ -77,8 +73,9 @@ export interface NetCalls {
 }
 
 /**
- * The hot calls again, with every pointer passed as a plain number (the address of a pinned buffer, see
- * `pinned()`): koffi then converts numbers only, which costs about half of converting a Buffer argument.
+ * The hot calls (recv, send, accept4, epoll_ctl, epoll_wait, setsockopt), with every pointer passed as a plain
+ * number (the address of a pinned buffer, see `pinned()`): koffi then converts numbers only, which costs about half
+ * of converting a Buffer argument. Their Buffer-taking forms are not bound at all.
  */
 export interface RawNetCalls {
   recv(fd: number, buf: number, len: number, flags: number): number;
@@ -167,15 +164,11 @@ export function netCalls(): NetCalls {
   const getsockopt = e(f('int getsockopt(int, int, int, void *, void *)'));
   const bind = e(f('int bind(int, void *, uint32_t)'));
   const listen = e(f('int listen(int, int)'));
-  const accept4 = e(f('int accept4(int, void *, void *, int)'));
   const connect = e(f('int connect(int, void *, uint32_t)'));
-  const recv = e(f('intptr_t recv(int, void *, size_t, int)'));
   const send = e(f('intptr_t send(int, void *, size_t, int)'));
   const shutdown = e(f('int shutdown(int, int)'));
   const close = e(f('int close(int)'));
   const epollCreate1 = e(f('int epoll_create1(int)'));
-  const epollCtl = e(f('int epoll_ctl(int, int, int, void *)'));
-  const epollWait = e(f('int epoll_wait(int, void *, int, int)'));
   const eventfd = e(f('int eventfd(unsigned int, int)'));
   const read = e(f('intptr_t read(int, void *, size_t)'));
   const write = e(f('intptr_t write(int, void *, size_t)'));
@@ -186,15 +179,11 @@ export function netCalls(): NetCalls {
     getsockopt,
     bind,
     listen,
-    accept4,
     connect,
-    recv,
     send,
     shutdown,
     close,
     epollCreate: () => epollCreate1(SOCK_CLOEXEC),
-    epollCtl,
-    epollWait,
     eventfd,
     read,
     write,

@@ -96,6 +96,11 @@ export const vsdConfigSchema = strictObject({
    */
   proxy_engine: z.enum(['auto', 'epoll', 'node']).optional(),
   /**
+   * Epoll engine threads of the proxy dataplane (default 1; `auto`: one per CPU). More than one spreads TCP over
+   * the cores; each thread then schedules its own share (persistence stays exact). Ignored by the other dataplanes.
+   */
+  proxy_threads: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).optional(),
+  /**
    * Where TCP_CHECK and HTTP_GET run: `epoll` (a probe thread on libc sockets), `node` (Node's sockets), `auto`
    * (epoll when it can run here). HTTPS and MISC_CHECK always run on Node.
    */

@@ -10,6 +10,8 @@ const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = { proxy: 'crea
 export interface DataplaneChoice {
   /** The proxy dataplane's TCP engine (config key `proxy_engine`). */
   proxyEngine?: 'auto' | 'epoll' | 'node';
+  /** Its epoll engine threads (config key `proxy_threads`). */
+  proxyThreads?: number | 'auto';
 }
 
 export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
@@ -17,6 +19,6 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
   const factory = (core as unknown as Record<string, unknown>)[FACTORIES[name]];
   if (typeof factory !== 'function')
     throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
-  const options = name === 'proxy' ? { logger, engine: choice.proxyEngine } : { logger };
+  const options = name === 'proxy' ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads } : { logger };
   return (factory as (options: { logger: Logger }) => Dataplane)(options);
 }

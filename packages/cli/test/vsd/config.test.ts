@@ -72,6 +72,13 @@ virtual_servers:
     expect(refusal('health_engine: threads\n')).toMatch(/health_engine: .*\(got "threads"\)/);
   });
 
+  it('takes proxy_threads as a count or auto, and refuses anything else naming the key', () => {
+    expect(parse('proxy_threads: 2\n').config.proxy_threads).toBe(2);
+    expect(parse('proxy_threads: auto\n').config.proxy_threads).toBe('auto');
+    expect(refusal('proxy_threads: 0\n')).toMatch(/proxy_threads: .*\(got 0\)/);
+    expect(refusal('proxy_threads: many\n')).toMatch(/proxy_threads: .*\(got "many"\)/);
+  });
+
   it('takes an empty file as an empty table', () => {
     expect(parse('').services).toEqual([]);
     expect(parse('# only a comment\n').services).toEqual([]);

@@ -19,6 +19,8 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_ERROR = 4;
 export const SO_LINGER = 13;
+export const SO_REUSEPORT = 15;
+export const SO_ATTACH_REUSEPORT_CBPF = 51;
 export const SOL_IP = 0;
 export const IP_FREEBIND = 15;
 export const SOL_IPV6 = 41;
@@ -285,6 +287,11 @@ export interface ListenOptions {
   freebind?: boolean;
   /** TCP_NODELAY on the listener, inherited by every accepted socket (saves a setsockopt per connection). */
   noDelay?: boolean;
+  /**
+   * Join (or start) the SO_REUSEPORT group of address:port: one listener per thread, the kernel handing each new
+   * connection to one of them (by a hash of its addresses and ports, or by a program, see attachReuseportProgram).
+   */
+  reusePort?: boolean;
 }
 
 /** A non-blocking listening TCP socket on address:port; throws a system error naming the failed call. */
@@ -301,6 +308,7 @@ export function openTcpListener(address: string, port: number, opts: ListenOptio
     throw sysError(c, what, rc);
   };
   check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), 'setsockopt(SO_REUSEADDR)');
+  if (opts.reusePort) check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4), 'setsockopt(SO_REUSEPORT)');
   if (v6) check(c.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, one, 4), 'setsockopt(IPV6_V6ONLY)');
   if (opts.freebind) {
     check(v6 ? c.setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, one, 4) : c.setsockopt(fd, SOL_IP, IP_FREEBIND, one, 4), v6 ? 'setsockopt(IPV6_FREEBIND)' : 'setsockopt(IP_FREEBIND)');
@@ -310,4 +318,39 @@ export function openTcpListener(address: string, port: number, opts: ListenOptio
   check(c.bind(fd, sa, sa.length), `bind(${address}:${port})`);
   check(c.listen(fd, opts.backlog ?? 511), 'listen');
   return fd;
+}
+
+const LE64 = new Set(['x64', 'arm64', 'riscv64', 'loong64']);
+
+/** One classic BPF instruction (struct sock_filter). */
+export interface SockFilter {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+/**
+ * Give the SO_REUSEPORT group of `fd` a classic BPF program that returns the index of the socket (in the order the
+ * group's sockets started listening) to hand each new connection to; an index out of range falls back to the
+ * kernel's hash. One program serves the whole group: attaching again replaces it. Throws a system error.
+ */
+export function attachReuseportProgram(fd: number, program: readonly SockFilter[]): void {
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: written here for little-endian 64-bit
+  // ABIs, the pointer at offset 8.
+  if (!LE64.has(process.arch)) throw new Error(`SO_ATTACH_REUSEPORT_CBPF: struct sock_fprog is not laid out for ${process.arch} here`);
+  const c = netCalls();
+  // The kernel copies the instructions during the call; the pinned buffer only has to outlive it.
+  const insns = pinned(program.length * 8);
+  program.forEach((ins, i) => {
+    insns.buf.writeUInt16LE(ins.code, i * 8);
+    insns.buf.writeUInt8(ins.jt, i * 8 + 2);
+    insns.buf.writeUInt8(ins.jf, i * 8 + 3);
+    insns.buf.writeUInt32LE(ins.k >>> 0, i * 8 + 4);
+  });
+  const fprog = Buffer.alloc(16);
+  fprog.writeUInt16LE(program.length, 0);
+  fprog.writeBigUInt64LE(BigInt(insns.addr), 8);
+  const rc = c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, 16);
+  if (rc < 0) throw sysError(c, 'setsockopt(SO_ATTACH_REUSEPORT_CBPF)', rc);
 }

@@ -4,6 +4,7 @@
  * schedulers over effective weights, with IPVS's counters, connection table, persistence, quiesce and
  * thresholds. See the "Proxy dataplane" section of docs/ARCHITECTURE.md for the choices made.
  */
+import { ValidationError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
 import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
@@ -15,8 +16,11 @@ import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
 import { UdpListener } from './udp.js';
 import { defaultWorkerScript, WorkerPool } from './workers.js';
-import { EpollEngine, epollEngineUnavailable } from './engine/client.js';
+import { epollEngineUnavailable } from './engine/client.js';
+import { EngineGroup } from './engine/group.js';
 import { proxyProtocolPair } from './engine/protocol.js';
+import { steeringPrefix } from './engine/steer.js';
+import { availableParallelism } from 'node:os';
 
 export interface ProxyDataplane extends Dataplane {
   readonly name: 'proxy';
@@ -24,6 +28,8 @@ export interface ProxyDataplane extends Dataplane {
   proxyCounters(): ProxyCounters;
   /** Live proxied connections and UDP flows, all services (retired ones included). */
   connectionCount(): number;
+  /** Per epoll engine thread, in thread order: TCP connections accepted since start and alive now ([] without the engine). */
+  engineThreads(): Array<{ accepted: number; connections: number }>;
 }
 
 interface Entry {
@@ -54,8 +60,8 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   let order: readonly DataplaneService[] = [];
   let sweepTimer: NodeJS.Timeout | undefined;
   let closing = false;
-  /** The epoll engine thread that owns the TCP services, when it runs (see `engine` in the options). */
-  let engine: EpollEngine | null = null;
+  /** The epoll engine threads that own the TCP services, when they run (see `engine` and `threads` in the options). */
+  let engine: EngineGroup | null = null;
 
   const servable = (entry: DataplaneService): entry is DataplaneService & { service: InetService } => {
     const s = entry.service;
@@ -139,7 +145,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     const { added, removed } = applyServiceTable(local, services, retired, create, log);
     for (const e of added) await openListener(e);
     for (const e of removed) await retire(e);
-    if (engine) await engine.call({ op: 'reconcile', table: engineTable, proxyProtocol: proxyProtocolPairs });
+    if (engine) await engine.reconcile(engineTable, proxyProtocolPairs);
   };
 
   const all = (): Entry[] => [...services.values(), ...retired.values()];
@@ -154,7 +160,9 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       log.warn({ reason: why }, 'TCP forwarded with Node sockets (the epoll engine is unavailable)');
       return;
     }
-    const e = new EpollEngine(log, {
+    const threads = options.threads === 'auto' ? availableParallelism() : (options.threads ?? 1);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ValidationError('threads', options.threads, 'must be an integer 1..64 or "auto"');
+    const e = new EngineGroup(log, {
       logLevel: log.level,
       timeouts: ctx.timeouts,
       connectTimeoutMs: ctx.connectTimeoutMs,
@@ -162,6 +170,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       bindFreely,
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
       listenRetryMs,
+      threads,
     }, options.engineScript);
     try {
       await e.start();
@@ -171,7 +180,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       return;
     }
     engine = e;
-    log.info('TCP forwarded by the epoll engine thread');
+    log.info({ threads }, threads > 1 ? 'TCP forwarded by the epoll engine threads' : 'TCP forwarded by the epoll engine thread');
   };
 
   return {
@@ -190,7 +199,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     },
     reconcile,
     async status(): Promise<ServiceStatus[]> {
-      const remote = engine ? await engine.call<Record<string, ServiceStatus>>({ op: 'status', keys: order.map((e) => e.key) }) : {};
+      const remote = engine ? await engine.status(order.map((e) => e.key)) : {};
       return order.map((entry) => {
         const e = services.get(entry.key);
         if (e) return e.svc.status();
@@ -204,33 +213,37 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       });
     },
     async connections(): Promise<ConnectionEntry[]> {
-      const remote = engine ? await engine.call<ConnectionEntry[]>({ op: 'connections' }) : [];
+      const remote = engine ? await engine.connections() : [];
       const now = Date.now();
       return [...all().flatMap((e) => e.svc.entries(now)), ...remote];
     },
     async zero(serviceKey?: string) {
       for (const e of all()) if (serviceKey === undefined || e.svc.key === serviceKey) e.svc.zero();
-      if (engine) await engine.call({ op: 'zero', key: serviceKey });
+      if (engine) await engine.zero(serviceKey);
     },
     info: async () => ({
       version: IPVS_VERSION,
       connTableSize: CONN_TAB_SIZE,
-      engine: engine ? 'epoll' : ctx.pool ? `node, ${options.workers} workers` : 'node',
+      engine: engine ? (engine.threads > 1 ? `epoll, ${engine.threads} threads` : 'epoll') : ctx.pool ? `node, ${options.workers} workers` : 'node',
     }),
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.
       ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };
-      if (engine) await engine.call({ op: 'timeouts', timeouts: ctx.timeouts });
+      if (engine) await engine.setTimeouts(ctx.timeouts);
     },
     async exportPersistence(): Promise<PersistenceEntry[]> {
       const now = Date.now();
       const local = [...services.values()].flatMap((e) => e.svc.exportTemplates(now).map((t) => ({ service: e.svc.key, ...t })));
-      return engine ? [...local, ...(await engine.call<PersistenceEntry[]>({ op: 'exportPersistence' }))] : local;
+      return engine ? [...local, ...(await engine.exportPersistence())] : local;
     },
     importPersistence(entries: readonly PersistenceEntry[]) {
       const now = Date.now();
       for (const p of entries) services.get(p.service)?.svc.importTemplate(p.client, p.dest, p.expiresAt, now);
-      engine?.call({ op: 'importPersistence', entries: [...entries] }).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
+      const prefixOf = (key: string): number | null => {
+        const s = order.find((e) => e.key === key)?.service;
+        return s && !isFwmark(s) ? steeringPrefix(s) : null;
+      };
+      engine?.importPersistence(entries, prefixOf).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
     },
     proxyCounters: () => {
       const c = { ...ctx.counters };
@@ -242,6 +255,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       }
       return c;
     },
+    engineThreads: () => engine?.perThread().map(({ accepted, connections }) => ({ accepted, connections })) ?? [],
     connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0) + (engine?.counters().connections ?? 0),
     async close(drainMs = 0) {
       if (closing) return;

@@ -37,6 +37,8 @@ export class EpollEngine {
     private readonly log: Logger,
     private readonly options: EngineOptions,
     private readonly script: string | null = engineScript(),
+    /** This thread's place among the dataplane's engine threads (its name, and its index in each listener group). */
+    private readonly index = 0,
   ) {}
 
   async start(): Promise<void> {
@@ -47,7 +49,7 @@ export class EpollEngine {
     if (fd < 0) throw sysError(calls, 'eventfd', fd);
     this.wakeFd = fd;
     const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab };
-    const worker = new Worker(script, { workerData, name: 'vsd-proxy-engine' });
+    const worker = new Worker(script, { workerData, name: this.index ? `vsd-proxy-engine-${this.index}` : 'vsd-proxy-engine' });
     try {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
@@ -94,7 +96,8 @@ export class EpollEngine {
       return;
     }
     const { level, msg, time: _time, pid: _pid, hostname: _host, component: _c, dataplane: _d, ...fields } = rec;
-    this.log[LEVELS[level as number] ?? 'info']({ ...fields, engine: 'epoll' }, String(msg ?? ''));
+    const thread = this.options.threads > 1 ? { engineThread: this.index } : {};
+    this.log[LEVELS[level as number] ?? 'info']({ ...fields, engine: 'epoll', ...thread }, String(msg ?? ''));
   }
 
   private fail(err: Error): void {
@@ -116,13 +119,14 @@ export class EpollEngine {
   }
 
   /** Counters of the TCP services, as the engine last wrote them. */
-  counters(): Pick<ProxyCounters, 'connectFailures' | 'retries' | 'noDestination'> & { connections: number } {
+  counters(): Pick<ProxyCounters, 'connectFailures' | 'retries' | 'noDestination'> & { connections: number; accepted: number } {
     const s = this.shared;
     return {
       connectFailures: s[COUNTER_SLOTS.connectFailures]!,
       retries: s[COUNTER_SLOTS.retries]!,
       noDestination: s[COUNTER_SLOTS.noDestination]!,
       connections: s[COUNTER_SLOTS.connections]!,
+      accepted: s[COUNTER_SLOTS.accepted]!,
     };
   }
 

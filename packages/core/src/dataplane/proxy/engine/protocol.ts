@@ -6,8 +6,8 @@
 import type { Timeouts } from '../../../model/schema.js';
 import type { DataplaneService, PersistenceEntry } from '../../types.js';
 
-export const COUNTER_SLOTS = { connectFailures: 0, retries: 1, noDestination: 2, connections: 3 } as const;
-export const COUNTER_COUNT = 4;
+export const COUNTER_SLOTS = { connectFailures: 0, retries: 1, noDestination: 2, connections: 3, accepted: 4 } as const;
+export const COUNTER_COUNT = 5;
 
 export interface EngineOptions {
   logLevel: string;
@@ -17,6 +17,8 @@ export interface EngineOptions {
   bindFreely: boolean;
   sweepIntervalMs: number;
   listenRetryMs: number;
+  /** Engine threads sharing each TCP service's VIP:port (see ./steer.ts); this one is one of them. */
+  threads: number;
 }
 
 export interface EngineData {

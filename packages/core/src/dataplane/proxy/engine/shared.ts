@@ -30,6 +30,8 @@ export class EngineShared {
   readonly connecting = new Set<EngineTcpConn>();
   /** Connections alive in the engine, for the main thread's connectionCount(). */
   liveConns = 0;
+  /** Connections this thread's listeners accepted since start. */
+  accepted = 0;
   private readonly addrs = new Map<string, Buffer>();
 
   /** The sockaddr of address:port, cached; its family is read back from it (no address parsing per connection). */

@@ -3,13 +3,28 @@
  * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
  * nearest a proxy has to IPVS's ICMP port unreachable.
  */
-import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, decodeSockaddr, errnoName, openTcpListener, pinned } from '../../../sys/net.js';
+import {
+  EADDRNOTAVAIL,
+  EAGAIN,
+  EPOLLET,
+  EPOLLIN,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  attachReuseportProgram,
+  decodeSockaddr,
+  errnoName,
+  openTcpListener,
+  pinned,
+} from '../../../sys/net.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
 import type { Reactor } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 import { EngineTcpConn } from './tcp-conn.js';
+import { steeringPrefix, steeringProgram } from './steer.js';
 
 export class EngineTcpListener {
   private fd = -1;
@@ -18,12 +33,16 @@ export class EngineTcpListener {
   private readonly peer = pinned(32);
   private readonly addr = this.peer.buf.subarray(0, 28);
   private lastAcceptError = -Infinity;
+  /** The persistence prefix the group's program steers by ('none' without persistence), once attached. */
+  private steering: string | null = null;
 
+  /** `threads`: how many engine threads listen on the service (one SO_REUSEPORT group when more than one). */
   constructor(
     private readonly svc: ProxyService,
     private readonly ctx: ProxyContext,
     private readonly shared: EngineShared,
     private readonly reactor: Reactor,
+    private readonly threads = 1,
   ) {
     this.noDest = new NoDestinationLog(ctx, svc.key);
   }
@@ -36,21 +55,44 @@ export class EngineTcpListener {
   open(bindFreely: boolean): void {
     if (this.fd >= 0) return;
     const { address, port } = this.svc.service;
+    const reusePort = this.threads > 1;
     let fd: number;
     try {
-      fd = openTcpListener(address, port, { noDelay: true });
+      fd = openTcpListener(address, port, { noDelay: true, reusePort });
     } catch (err) {
       if (!bindFreely || (err as NodeJS.ErrnoException).errno !== EADDRNOTAVAIL) throw err;
-      fd = openTcpListener(address, port, { noDelay: true, freebind: true });
+      fd = openTcpListener(address, port, { noDelay: true, freebind: true, reusePort });
       this.ctx.log.info({ service: this.svc.key }, 'VIP not on this host: listening with IP_FREEBIND');
     }
     try {
+      this.steering = null;
+      this.steerBy(fd);
       this.reactor.add(fd, EPOLLIN | EPOLLET, () => this.acceptAll());
     } catch (err) {
       this.reactor.calls.close(fd);
       throw err;
     }
     this.fd = fd;
+  }
+
+  /** After a change of the service: steer clients to threads by its current persistence netmask. */
+  steer(): void {
+    if (this.fd < 0) return;
+    try {
+      this.steerBy(this.fd);
+    } catch (err) {
+      this.ctx.log.error({ err, service: this.svc.key }, 'cannot steer clients to engine threads; persistence may not hold across threads');
+    }
+  }
+
+  private steerBy(fd: number): void {
+    if (this.threads < 2) return;
+    const prefix = steeringPrefix(this.svc.service);
+    const key = prefix === null ? 'none' : String(prefix);
+    if (key === this.steering) return;
+    const family = this.svc.service.address.includes(':') ? 6 : 4;
+    attachReuseportProgram(fd, steeringProgram(family, prefix, this.threads));
+    this.steering = key;
   }
 
   private acceptAll(): void {
@@ -73,6 +115,7 @@ export class EngineTcpListener {
 
   private accept(fd: number): void {
     const svc = this.svc;
+    this.shared.accepted++;
     if (svc.retired) {
       this.reactor.calls.close(fd);
       return;

@@ -107,11 +107,13 @@ function reap(): void {
 function reconcile(table: DataplaneService[]): void {
   const create = (entry: DataplaneService): Entry => {
     const svc = new ProxyService(entry.key, entry.service as InetService, ctx);
-    return { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor), retryAt: 0 };
+    return { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor, opts.threads), retryAt: 0 };
   };
   const { added, removed } = applyServiceTable(table, services, retired, create, log);
   for (const e of added) openListener(e);
   for (const e of removed) retire(e);
+  // A service whose persistence changed steers its clients by the new netmask.
+  for (const e of services.values()) e.listener.steer();
 }
 
 const all = (): Entry[] => [...services.values(), ...retired.values()];
@@ -169,6 +171,7 @@ function drainMessages(): void {
 function afterTurn(): void {
   const n = shared.liveConns;
   sab[COUNTER_SLOTS.connections] = n;
+  sab[COUNTER_SLOTS.accepted] = shared.accepted;
   if (closing && (n === 0 || reactor.now >= closing.deadline)) {
     for (const e of all()) for (const c of [...e.svc.conns]) c.destroy();
     reap();

@@ -1,0 +1,136 @@
+/**
+ * The epoll engine threads of one proxy dataplane, seen as one: requests go to every thread, answers are merged
+ * (counters summed, connection tables concatenated), and persistence templates learnt from the peer go to the
+ * thread the kernel will steer that client to (./steer.ts).
+ *
+ * With one thread this is a thin wrapper. With several, every thread owns a copy of each TCP service and
+ * schedules the connections its listener accepts: see "Proxy dataplane" in docs/ARCHITECTURE.md for what that
+ * changes (rr/wrr sequences and lc counts per thread; persistence exact).
+ */
+import type { Logger } from '../../../logger.js';
+import type { Counters, ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
+import type { Timeouts } from '../../../model/schema.js';
+import { EpollEngine } from './client.js';
+import type { EngineOptions } from './protocol.js';
+import { steerIndex } from './steer.js';
+
+type EngineCounters = ReturnType<EpollEngine['counters']>;
+
+export class EngineGroup {
+  private readonly engines: EpollEngine[];
+
+  constructor(log: Logger, options: EngineOptions, script?: string) {
+    this.engines = Array.from({ length: options.threads }, (_, i) => new EpollEngine(log, options, script, i));
+  }
+
+  get threads(): number {
+    return this.engines.length;
+  }
+
+  /** Start every thread; if one cannot start, the others are stopped and the error is thrown. */
+  async start(): Promise<void> {
+    const started: EpollEngine[] = [];
+    try {
+      for (const e of this.engines) {
+        await e.start();
+        started.push(e);
+      }
+    } catch (err) {
+      await Promise.all(started.map((e) => e.stop(0)));
+      throw err;
+    }
+  }
+
+  /**
+   * One thread after the other, so the listeners of a new service join their SO_REUSEPORT group in thread order:
+   * the group's index i is thread i, which is what steers a client to the thread that holds its template.
+   */
+  async reconcile(table: DataplaneService[], proxyProtocol: string[]): Promise<void> {
+    for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol });
+  }
+
+  async status(keys: string[]): Promise<Record<string, ServiceStatus>> {
+    const parts = await Promise.all(this.engines.map((e) => e.call<Record<string, ServiceStatus>>({ op: 'status', keys })));
+    if (parts.length === 1) return parts[0]!;
+    const out: Record<string, ServiceStatus> = {};
+    for (const part of parts) for (const [k, s] of Object.entries(part)) out[k] = out[k] ? mergeStatus(out[k], s) : s;
+    return out;
+  }
+
+  async connections(): Promise<ConnectionEntry[]> {
+    const parts = await Promise.all(this.engines.map((e) => e.call<ConnectionEntry[]>({ op: 'connections' })));
+    return parts.flat();
+  }
+
+  async zero(key?: string): Promise<void> {
+    await Promise.all(this.engines.map((e) => e.call({ op: 'zero', key })));
+  }
+
+  async setTimeouts(timeouts: Timeouts): Promise<void> {
+    await Promise.all(this.engines.map((e) => e.call({ op: 'timeouts', timeouts })));
+  }
+
+  async exportPersistence(): Promise<PersistenceEntry[]> {
+    const parts = await Promise.all(this.engines.map((e) => e.call<PersistenceEntry[]>({ op: 'exportPersistence' })));
+    return parts.flat();
+  }
+
+  /** `prefixOf(service)`: the persistence prefix that service steers by (null: not persistent, any thread will do). */
+  async importPersistence(entries: readonly PersistenceEntry[], prefixOf: (service: string) => number | null): Promise<void> {
+    const n = this.engines.length;
+    const shares: PersistenceEntry[][] = this.engines.map(() => []);
+    for (const p of entries) {
+      const prefix = n > 1 ? prefixOf(p.service) : null;
+      shares[prefix === null ? 0 : steerIndex(p.client, prefix, n)]!.push(p);
+    }
+    await Promise.all(this.engines.map((e, i) => (shares[i]!.length ? e.call({ op: 'importPersistence', entries: shares[i]! }) : undefined)));
+  }
+
+  counters(): EngineCounters {
+    const sum: EngineCounters = { connectFailures: 0, retries: 0, noDestination: 0, connections: 0, accepted: 0 };
+    for (const e of this.engines) {
+      const c = e.counters();
+      sum.connectFailures += c.connectFailures;
+      sum.retries += c.retries;
+      sum.noDestination += c.noDestination;
+      sum.connections += c.connections;
+      sum.accepted += c.accepted;
+    }
+    return sum;
+  }
+
+  /** Each thread's own counters, in thread order. */
+  perThread(): EngineCounters[] {
+    return this.engines.map((e) => e.counters());
+  }
+
+  async stop(drainMs: number): Promise<void> {
+    await Promise.all(this.engines.map((e) => e.stop(drainMs)));
+  }
+}
+
+function addCounters(a: Counters, b: Counters): Counters {
+  const out = { ...a };
+  for (const k of Object.keys(out) as Array<keyof Counters>) out[k] += b[k];
+  return out;
+}
+
+/** One service as several threads see it: what IPVS would count for all of their connections. */
+export function mergeStatus(a: ServiceStatus, b: ServiceStatus): ServiceStatus {
+  const other = new Map(b.dests.map((d) => [d.key, d]));
+  return {
+    key: a.key,
+    counters: addCounters(a.counters, b.counters),
+    dests: a.dests.map((d) => {
+      const o = other.get(d.key);
+      if (!o) return d;
+      return {
+        key: d.key,
+        activeConns: d.activeConns + o.activeConns,
+        inactiveConns: d.inactiveConns + o.inactiveConns,
+        persistConns: d.persistConns + o.persistConns,
+        counters: addCounters(d.counters, o.counters),
+      };
+    }),
+  };
+}

@@ -129,22 +129,26 @@ stream {
 }
 
 // --- vsd: the proxy dataplane from the built @vsd/core, with its epoll engine (the default) and with Node sockets ----
-function startVsd(port, engine) {
+function startVsd(port, engine, threads = 1) {
   const c = fork(join(HERE, 'vsd-proxy.mjs'), [String(port), 'rr', String(rs1), String(rs2)], {
     execArgv: ['--expose-gc'],
-    env: { ...process.env, VSD_PROXY_ENGINE: engine },
+    env: { ...process.env, VSD_PROXY_ENGINE: engine, VSD_PROXY_THREADS: String(threads) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(c);
   return c;
 }
 const vsd2Port = await freePort();
+const vsdTPort = await freePort();
+// The engine threads of the multi-threaded row: one per CPU, as HAProxy's threads and nginx's workers.
+const THREADS = cpus().length;
 const vsd = startVsd(vsdPort, 'epoll');
 const vsd2 = startVsd(vsd2Port, 'node');
+const vsdT = startVsd(vsdTPort, 'epoll', THREADS);
 const ask = (child, m) => new Promise((r) => (child.once('message', r), child.send(m)));
-await Promise.all([vsd, vsd2].map((c) => new Promise((r) => c.once('message', r)))); // ready
+await Promise.all([vsd, vsd2, vsdT].map((c) => new Promise((r) => c.once('message', r)))); // ready
 
-for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsd2Port, 'vsd-node'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
+for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsdTPort, 'vsd-threads'], [vsd2Port, 'vsd-node'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
   await waitPort(p, w);
 
 // --- wrk ------------------------------------------------------------------------------------------------
@@ -177,9 +181,11 @@ function cpuTicks(pid) {
   return t;
 }
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+const VSD_T = `vsd-${THREADS}t`;
 const targets = [
   ['direct', rs1],
   ['vsd', vsdPort],
+  [VSD_T, vsdTPort],
   ['vsd-node', vsd2Port],
   ['haproxy', haPort],
   ...(haveStream ? [['nginx-stream', ngxPort]] : []),
@@ -190,9 +196,14 @@ const tests = {
   bulk: (port) => wrk(['-t2', '-c4', `-d${DURATION}`, `http://127.0.0.1:${port}/large`]),
   latency: (port) => wrk(['-t1', '-c4', `-d${DURATION}`, '--latency', `http://127.0.0.1:${port}/small`]),
 };
+// BENCH_ONLY=close (or keepalive, bulk, latency): that figure alone, a summary on stdout, bench/README.md untouched;
+// for comparing builds quickly.
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY && !tests[ONLY]) throw new Error(`BENCH_ONLY: one of ${Object.keys(tests).join(', ')}`);
+if (ONLY) for (const k of Object.keys(tests)) if (k !== ONLY) delete tests[k];
 // Warm up every target (JIT, connection pools, page cache) before measuring.
 for (const [, port] of targets) wrk(['-t2', '-c32', '-d1s', `http://127.0.0.1:${port}/small`]);
-const pids = { vsd: vsd.pid, 'vsd-node': vsd2.pid, haproxy: haproxy.pid, ...(haveStream ? { 'nginx-stream': ngxStream.pid } : {}) };
+const pids = { vsd: vsd.pid, [VSD_T]: vsdT.pid, 'vsd-node': vsd2.pid, haproxy: haproxy.pid, ...(haveStream ? { 'nginx-stream': ngxStream.pid } : {}) };
 const results = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const [test, run] of Object.entries(tests)) {
@@ -222,6 +233,15 @@ for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1} ${test} ${name}: ${Math.round(r.rps)} req/s ${(r.bytesPerSec / 1e6).toFixed(1)} MB/s p50 ${r.p50}us p99 ${r.p99}us ${r.errors}\n`);
     }
   }
+}
+
+if (ONLY) {
+  const r = results[ONLY];
+  const key = ONLY === 'bulk' ? 'bytesPerSec' : ONLY === 'latency' ? 'p50' : 'rps';
+  for (const [n] of targets) console.log(`${n}: ${Math.round(r[n][key])} (${key}, best of ${ROUNDS}), proxy CPU ${Math.round(r[n].cpuPerReq)} µs/request; / HAProxy ${(r[n][key] / r.haproxy[key]).toFixed(2)}x`);
+  for (const c of [vsd, vsd2, vsdT]) if (c.connected) c.send('stop');
+  await new Promise((res) => setTimeout(res, 500));
+  process.exit(0);
 }
 
 // --- RSS with idle proxied connections --------------------------------------------------------------------
@@ -293,14 +313,15 @@ lines.push(`Run with \`pnpm bench:proxy\` (bench/proxy/run.mjs) on ${new Date().
 lines.push('Machine:', '', ...machine.map((m) => `- ${m}`), '');
 lines.push(
   `Setup: two nginx backends (1 worker) serving a 1 KiB and a 16 MiB file on 127.0.0.1; round robin over both in every proxy. ` +
-    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) with its default TCP engine (epoll: one thread moving bytes with libc calls); vsd-node = the same dataplane with \`engine: 'node'\` (Node's net sockets, the fallback); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
+    `vsd = the proxy dataplane of the built @vsd/core driven directly (bench/proxy/vsd-proxy.mjs) with its default TCP engine (epoll: one thread moving bytes with libc calls); ${VSD_T} = the same with \`threads: ${THREADS}\` (one epoll engine thread per CPU sharing the listener through SO_REUSEPORT); vsd-node = the same dataplane with \`engine: 'node'\` (Node's net sockets, the fallback); HAProxy ${'2.6'} in TCP mode (default threads = CPUs); nginx stream module (worker_processes auto). ` +
     `wrk ${DURATION} per figure, best of ${ROUNDS} rounds, targets rotated each round. Everything (wrk, proxies, backends) shares the same ${cpu.length} cores.`,
   '',
 );
-lines.push(`| figure | ${names.join(' | ')} | vsd / HAProxy | vsd-node / HAProxy |`, `|---|${names.map(() => '---:').join('|')}|---:|---:|`);
-const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'vsd'), pick(null, 'haproxy'))} | ${ratio(pick(null, 'vsd-node'), pick(null, 'haproxy'))} |`);
+const mine = ['vsd', VSD_T, 'vsd-node'];
+lines.push(`| figure | ${names.join(' | ')} | ${mine.map((n) => `${n} / HAProxy`).join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|${mine.map(() => '---:').join('|')}|`);
+const row = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${mine.map((n) => ratio(pick(null, n), pick(null, 'haproxy'))).join(' | ')} |`);
 const get = (test, key) => (_, n) => results[test][n]?.[key];
-const rowInv = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${ratio(pick(null, 'haproxy'), pick(null, 'vsd'))} | ${ratio(pick(null, 'haproxy'), pick(null, 'vsd-node'))} |`);
+const rowInv = (label, pick, fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(pick(null, n))).join(' | ')} | ${mine.map((n) => ratio(pick(null, 'haproxy'), pick(null, n))).join(' | ')} |`);
 row('req/s, new connection per request (Connection: close, 32 conns)', get('close', 'rps'), f0);
 row('req/s, keep-alive (32 conns)', get('keepalive', 'rps'), f0);
 row('MB/s, bulk 16 MiB responses (4 conns)', get('bulk', 'bytesPerSec'), mb);

@@ -30,6 +30,7 @@ export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
 export const MSG_NOSIGNAL = 0x4000;
+export const MSG_MORE = 0x8000;
 export const EFD_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
 

@@ -18,6 +18,7 @@ import {
   EPOLLOUT,
   EPOLLRDHUP,
   IPPROTO_TCP,
+  MSG_MORE,
   MSG_NOSIGNAL,
   SHUT_WR,
   SO_ERROR,
@@ -47,8 +48,14 @@ const WATCH_IN = EPOLLIN | EPOLLRDHUP | EPOLLET;
 class Leg {
   fd = -1;
   readable = false;
-  /** epoll reported the peer's FIN (RDHUP/HUP): recv() has a 0 to return after the data, so keep reading. */
+  /** epoll reported the peer's FIN (RDHUP/HUP) or an error: recv() has a 0 (or the error) after the data, so keep reading. */
   finSeen = false;
+  /**
+   * epoll reported the peer's FIN without an error: the kernel queues a FIN only after every byte before it, so
+   * once a recv() comes back short the stream has ended (the recv() that would return 0 is skipped).
+   */
+  cleanFin = false;
+  errSeen = false;
   /** A FIN was read from this side. */
   eof = false;
   /** Our FIN was sent to this side. */
@@ -152,7 +159,7 @@ export class EngineTcpConn extends TrackedTcpConn {
       // Nothing is read from a client before its real server is connected; a reset client is abandoned.
       if (ev & EPOLLERR) return this.abort();
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) this.client.readable = true;
-      if (ev & (EPOLLRDHUP | EPOLLHUP)) this.client.finSeen = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP)) this.sawFin(this.client, ev);
       return;
     }
     this.onEvents(this.client, this.server, ev);
@@ -193,14 +200,20 @@ export class EngineTcpConn extends TrackedTcpConn {
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       leg.readable = true;
-      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) leg.finSeen = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.sawFin(leg, ev);
       this.pump(leg, peer, leg === this.client);
     }
   }
 
+  private sawFin(leg: Leg, ev: number): void {
+    leg.finSeen = true;
+    if (ev & EPOLLERR) leg.errSeen = true;
+    // After an error the end of the data may be a reset, which must not pass for a FIN.
+    leg.cleanFin = !leg.errSeen;
+  }
+
   /** Move what `src` has to `dst` until src is drained, dst is full, or a FIN arrives. */
   private pump(src: Leg, dst: Leg, inbound: boolean): void {
-    const { calls } = this.reactor;
     const { raw, scratch, scratchAddr } = this.shared;
     while (src.readable && !src.eof && !dst.pending) {
       const n = raw.recv(src.fd, scratchAddr, scratch.length, 0);
@@ -210,27 +223,41 @@ export class EngineTcpConn extends TrackedTcpConn {
       }
       if (n < 0) return this.abort();
       if (n === 0) {
-        src.eof = true;
-        this.markFinWait(this.reactor.now);
-        // When dst has ended too, close() below sends the FIN; a shutdown() first would be a wasted syscall.
-        if (!dst.shut && !dst.eof) {
-          dst.shut = true;
-          calls.shutdown(dst.fd, SHUT_WR);
-        }
+        this.ended(src, dst);
         break;
       }
       this.count(inbound, n, this.reactor.now);
-      const w = raw.send(dst.fd, scratchAddr, n, MSG_NOSIGNAL);
+      // These are the last bytes when the FIN is queued behind them: MSG_MORE holds them for the FIN that follows,
+      // so both leave in one segment (one packet less for each side's kernel to carry and acknowledge).
+      const last = n < scratch.length && src.cleanFin;
+      const w = raw.send(dst.fd, scratchAddr, n, last ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
       if (w === n) {
+        if (last) {
+          this.ended(src, dst);
+          break;
+        }
         // A short read emptied the socket: new data raises a new edge, so the EAGAIN read can be skipped.
         if (n < scratch.length && !src.finSeen) src.readable = false;
         continue;
       }
       if (w < 0 && w !== -EAGAIN) return this.abort();
       this.owe(dst, Buffer.from(scratch.subarray(w < 0 ? 0 : w, n)));
+      // flush() passes the FIN on once what is owed is written.
+      if (last) this.ended(src, dst);
       break;
     }
     this.closeIfDone();
+  }
+
+  /** `src` sent its FIN: pass it on to `dst` now, or (with bytes still owed to dst) once flush() has written them. */
+  private ended(src: Leg, dst: Leg): void {
+    src.eof = true;
+    src.readable = false;
+    this.markFinWait(this.reactor.now);
+    // When dst has ended too, close() sends the FIN; a shutdown() first would be a wasted syscall.
+    if (dst.pending || dst.shut || dst.eof) return;
+    dst.shut = true;
+    this.reactor.calls.shutdown(dst.fd, SHUT_WR);
   }
 
   /** Keep what `dst` could not take, and make sure epoll says when it can take more. */

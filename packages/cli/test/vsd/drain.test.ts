@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createControlClient } from '@vsd/core';
 import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
 
 let dir: TempDir;
@@ -25,7 +26,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('vsd SIGTERM with the proxy dataplane', () => {
+describe.each([1, 2])('vsd SIGTERM with the proxy dataplane (proxy_threads: %i)', (threads) => {
   it('stops accepting, lets an open connection drain up to --drain-timeout, then exits 0', async () => {
     dir = new TempDir();
     const held: Socket[] = [];
@@ -40,10 +41,12 @@ describe('vsd SIGTERM with the proxy dataplane', () => {
       backend.close();
     });
     const vip = await freePort();
-    const config = dir.file('vsd.yaml', `dataplane: proxy\nvirtual_servers:\n  - address: 127.0.0.1:${vip}\n    lb_algo: rr\n    real_servers:\n      - address: 127.0.0.1:${rsPort}\n`);
+    const config = dir.file('vsd.yaml', `dataplane: proxy\nproxy_threads: ${threads}\nvirtual_servers:\n  - address: 127.0.0.1:${vip}\n    lb_algo: rr\n    real_servers:\n      - address: 127.0.0.1:${rsPort}\n`);
     const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', join(dir.path, 'state.json'), '--drain-timeout', '1.5']);
     running = vsd;
     await vsd.waitForLog(/^vsd ready$/);
+    const status = await createControlClient({ socket: join(dir.path, 'vsd.sock') }).get<{ info: { engine?: string } }>('/v1/status');
+    expect(status.info.engine).toBe(threads > 1 ? `epoll, ${threads} threads` : 'epoll');
 
     // A client connection through the VIP that stays open.
     const client = connect(vip, '127.0.0.1');

@@ -111,6 +111,82 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
   });
 });
 
+describe('proxy dataplane: two engine threads, table changes and table-wide operations', () => {
+  let dp: ProxyDataplane;
+  let a: Backend;
+  let b: Backend;
+  let vport: number;
+
+  beforeEach(async () => {
+    a = await nameBackend('A');
+    b = await nameBackend('B');
+    vport = await freePort();
+    dp = createProxyDataplane({ engine: 'epoll', threads: 2, sweepIntervalMs: 50 });
+    await dp.start();
+  });
+
+  afterEach(async () => {
+    await dp.close(0);
+    await a.close();
+    await b.close();
+  });
+
+  it('starts steering when a service becomes persistent, and stops listening in every thread when it is removed', async () => {
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: b.port }] }));
+    await nameFrom(vport, '127.0.0.2');
+    await until(() => dp.connectionCount() === 0, 5000, 'the first connection to end');
+    const before = dp.engineThreads().map((t) => t.accepted);
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', persistence: { timeout: 300 }, dests: [{ port: a.port }, { port: b.port }] }));
+    const sources = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 30}`);
+    for (let round = 0; round < 3; round++) for (const src of sources) await nameFrom(vport, src);
+    await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
+    const expected = [0, 0];
+    for (const src of sources) expected[steerIndex(src, 32, 2)]! += 3;
+    expect(dp.engineThreads().map((t, i) => t.accepted - before[i]!)).toEqual(expected);
+
+    await dp.reconcile([]);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: LOCAL, port: vport });
+      s.once('connect', () => (s.destroy(), resolve(false)));
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+
+  it('lists, re-times and zeroes the connections of both threads', async () => {
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: b.port }] }));
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 24; i++)
+        held.push(
+          await new Promise<Socket>((resolve, reject) => {
+            const s = connect({ host: LOCAL, port: vport });
+            s.once('data', () => resolve(s));
+            s.once('error', reject);
+          }),
+        );
+      const threads = dp.engineThreads();
+      expect(threads.map((t) => t.connections).reduce((x, y) => x + y)).toBe(24);
+      expect(Math.min(...threads.map((t) => t.connections))).toBeGreaterThan(0);
+      const entries = (await dp.connections()).filter((c) => !c.template);
+      expect(entries).toHaveLength(24);
+      expect(entries.every((e) => e.state === 'ESTABLISHED' && e.expires > 800)).toBe(true);
+      await dp.setTimeouts!({ tcp: 100, tcpfin: 0, udp: 0 });
+      expect((await dp.connections()).every((e) => e.expires <= 100)).toBe(true);
+      const [st] = await dp.status();
+      expect(st!.counters.conns).toBe(24);
+      expect(st!.dests.reduce((n, d) => n + d.activeConns, 0)).toBe(24);
+      await dp.zero();
+      const [zeroed] = await dp.status();
+      expect(zeroed!.counters.conns).toBe(0);
+      // Zeroing clears counters, not connections.
+      expect(zeroed!.dests.reduce((n, d) => n + d.activeConns, 0)).toBe(24);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  });
+});
+
 describe('proxy dataplane: the threads option', () => {
   it.each([0, 1.5, 65, -1])('refuses threads: %s with a validation error naming it', async (threads) => {
     const dp = createProxyDataplane({ engine: 'epoll', threads });

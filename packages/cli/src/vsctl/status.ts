@@ -50,7 +50,7 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
   const byKey = new Map(status.services.map((s) => [s.key, s]));
   const report: StatusReport = {
     vsd: client.where,
-    dataplane: status.info.engine ? `${status.dataplane} (${status.info.engine} engine)` : status.dataplane,
+    dataplane: status.info.engine ? `${status.dataplane} (engine: ${status.info.engine})` : status.dataplane,
     generation: status.generation,
     services: rs.services.map((svc) => {
       const st = byKey.get(svc.key);

@@ -77,10 +77,16 @@ export class Reactor {
     private readonly onError: (err: unknown, fd: number) => void = () => undefined,
     /** How long a turn may wait when no periodic task is due sooner. */
     private readonly maxWaitMs = 1000,
+    /**
+     * A bitmap (bit fd) in shared memory of the descriptors this loop holds, kept up to date by add() and close():
+     * descriptors belong to the process, so if the thread dies the main thread can close what it left open.
+     */
+    private readonly owned: Uint8Array | null = null,
   ) {
     const fd = this.calls.epollCreate();
     if (fd < 0) throw sysError(this.calls, 'epoll_create1', fd);
     this.epfd = fd;
+    this.own(fd, true);
     const drain = Buffer.alloc(8);
     this.add(wakeFd, EPOLLIN, () => {
       this.calls.read(wakeFd, drain, 8);
@@ -95,6 +101,14 @@ export class Reactor {
     if (rc < 0) throw sysError(this.calls, 'epoll_ctl(ADD)', rc);
     if (fd >= this.handlers.length) this.grow(fd);
     this.handlers[fd] = handler;
+    this.own(fd, true);
+  }
+
+  private own(fd: number, held: boolean): void {
+    const o = this.owned;
+    if (o === null || fd >> 3 >= o.length) return;
+    if (held) o[fd >> 3]! |= 1 << (fd & 7);
+    else o[fd >> 3]! &= ~(1 << (fd & 7));
   }
 
   private grow(fd: number): void {
@@ -113,6 +127,8 @@ export class Reactor {
   close(fd: number): void {
     this.handlers[fd] = undefined;
     this.closedInTurn[fd] = this.turn;
+    // Unmarked before the close: a thread dying in between leaks the descriptor rather than having another's closed.
+    this.own(fd, false);
     this.calls.close(fd);
   }
 
@@ -204,6 +220,8 @@ export class Reactor {
       }
       afterTurn();
     }
+    this.own(this.epfd, false);
+    this.own(this.wakeFd, false);
     calls.close(this.epfd);
     calls.close(this.wakeFd);
   }

@@ -7,7 +7,7 @@ import type { Logger } from '../../../logger.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls, sysError } from '../../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
 import type { ProxyCounters } from '../context.js';
-import { COUNTER_COUNT, COUNTER_SLOTS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
+import { COUNTER_COUNT, COUNTER_SLOTS, OWNED_FDS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
 
 /** The compiled engine thread (dist/dataplane/proxy/engine/thread.js), or null when this build has none. */
 export function engineScript(): string | null {
@@ -32,6 +32,10 @@ export class EpollEngine {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
+  private readonly owned = new SharedArrayBuffer(OWNED_FDS / 8);
+  private stopping = false;
+  /** Told once when the thread has died (not when it was stopped), after its descriptors were closed. */
+  onFailure: ((err: Error) => void) | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -48,7 +52,7 @@ export class EpollEngine {
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw sysError(calls, 'eventfd', fd);
     this.wakeFd = fd;
-    const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab };
+    const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab, owned: this.owned };
     const worker = new Worker(script, { workerData, name: this.index ? `vsd-proxy-engine-${this.index}` : 'vsd-proxy-engine' });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -63,18 +67,43 @@ export class EpollEngine {
       });
     } catch (err) {
       await worker.terminate();
-      calls.close(fd);
-      this.wakeFd = -1;
+      this.closeLeftovers();
       throw err;
     }
     worker.removeAllListeners('exit');
     this.worker = worker;
     worker.on('message', (m: EngineMessage) => this.onMessage(m));
-    worker.on('error', (err) => this.fail(err));
+    worker.on('error', (err) => (this.failure ??= err));
+    // Cleaned up on 'exit' only: by then the thread has stopped touching its descriptors.
     worker.on('exit', (code) => {
-      if (this.worker === worker && code !== 0) this.fail(new Error(`epoll engine thread exited with code ${code}`));
+      const died = this.worker === worker && !this.stopping && (code !== 0 || this.failure !== null);
       this.worker = null;
+      if (died) this.fail(this.failure ?? new Error(`epoll engine thread exited with code ${code}`));
     });
+  }
+
+  /**
+   * Close what a dead thread left open: its epoll set, its listeners (so they leave their SO_REUSEPORT group and
+   * no client waits in a queue nobody accepts from) and its connections (their peers see them end).
+   */
+  private closeLeftovers(): void {
+    const calls = netCalls();
+    const bits = new Uint8Array(this.owned);
+    let closed = 0;
+    for (let i = 0; i < bits.length; i++) {
+      const b = bits[i]!;
+      if (b === 0) continue;
+      bits[i] = 0;
+      for (let k = 0; k < 8; k++) {
+        const fd = i * 8 + k;
+        if (!(b & (1 << k)) || fd === this.wakeFd) continue;
+        calls.close(fd);
+        closed++;
+      }
+    }
+    if (this.wakeFd >= 0) calls.close(this.wakeFd);
+    this.wakeFd = -1;
+    if (closed > 0) this.log.warn({ closed, engineThread: this.index }, 'closed the descriptors the engine thread left open');
   }
 
   private onMessage(m: EngineMessage): void {
@@ -102,9 +131,16 @@ export class EpollEngine {
 
   private fail(err: Error): void {
     this.failure = err;
-    this.log.fatal({ err }, 'proxy epoll engine thread failed; TCP services stop forwarding');
+    this.log.fatal({ err, engineThread: this.index }, 'proxy epoll engine thread failed');
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.closeLeftovers();
+    this.onFailure?.(err);
+  }
+
+  /** End the thread at once, as a crash would (supervision tests; a stop that timed out). */
+  async kill(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   call<T>(req: Body<EngineRequest>): Promise<T> {
@@ -132,14 +168,20 @@ export class EpollEngine {
 
   /** Drain for up to drainMs, close everything, and let the thread end. */
   async stop(drainMs: number): Promise<void> {
+    this.stopping = true;
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    let terminated = false;
     try {
       await this.call({ op: 'close', drainMs });
     } catch {
+      terminated = true;
       await worker.terminate();
     }
     await exited;
+    // A thread that ended its loop closed its own descriptors, the eventfd included; one cut short did not.
+    if (terminated) this.closeLeftovers();
+    else this.wakeFd = -1;
   }
 }

@@ -16,11 +16,62 @@ import { steerIndex } from './steer.js';
 
 type EngineCounters = ReturnType<EpollEngine['counters']>;
 
+/** A thread that dies is restarted, up to this many times in RESTART_WINDOW_MS (then its share stays down). */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
 export class EngineGroup {
   private readonly engines: EpollEngine[];
+  /** What the threads were last told, for a restarted one. */
+  private table: { table: DataplaneService[]; proxyProtocol: string[] } | null = null;
+  private timeouts: Timeouts | null = null;
+  private readonly restarts: number[] = [];
+  private stopping = false;
 
-  constructor(log: Logger, options: EngineOptions, script?: string) {
-    this.engines = Array.from({ length: options.threads }, (_, i) => new EpollEngine(log, options, script, i));
+  constructor(
+    private readonly log: Logger,
+    private readonly options: EngineOptions,
+    private readonly script?: string,
+  ) {
+    this.engines = Array.from({ length: options.threads }, (_, i) => this.make(i));
+  }
+
+  private make(i: number): EpollEngine {
+    const e = new EpollEngine(this.log, this.options, this.script, i);
+    e.onFailure = () => void this.restart(i, e);
+    return e;
+  }
+
+  /**
+   * A thread died (its descriptors are closed: its listeners left their groups, its connections ended): start a new
+   * one and give it the table, so the service keeps its capacity. Its connections and templates are lost, as they
+   * would be with a crashed kernel module; a thread that keeps dying is left down and said so.
+   */
+  private async restart(i: number, dead: EpollEngine): Promise<void> {
+    if (this.stopping || this.engines[i] !== dead) return;
+    const now = Date.now();
+    while (this.restarts.length > 0 && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
+    if (this.restarts.length >= MAX_RESTARTS) {
+      this.log.fatal({ engineThread: i, restarts: this.restarts.length }, 'epoll engine thread keeps failing: not restarted, its share of TCP is not forwarded');
+      return;
+    }
+    this.restarts.push(now);
+    const e = this.make(i);
+    try {
+      await e.start();
+      if (this.stopping) return void (await e.stop(0));
+      this.engines[i] = e;
+      if (this.timeouts) await e.call({ op: 'timeouts', timeouts: this.timeouts });
+      if (this.table) await e.call({ op: 'reconcile', ...this.table });
+      this.log.warn({ engineThread: i }, 'epoll engine thread restarted');
+    } catch (err) {
+      this.log.fatal({ err, engineThread: i }, 'epoll engine thread could not be restarted');
+    }
+  }
+
+  /** End thread i at once, as a crash would (for supervision tests). */
+  kill(i: number): Promise<void> {
+    return this.engines[i]!.kill();
   }
 
   get threads(): number {
@@ -46,6 +97,7 @@ export class EngineGroup {
    * the group's index i is thread i, which is what steers a client to the thread that holds its template.
    */
   async reconcile(table: DataplaneService[], proxyProtocol: string[]): Promise<void> {
+    this.table = { table, proxyProtocol };
     for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol });
   }
 
@@ -67,6 +119,7 @@ export class EngineGroup {
   }
 
   async setTimeouts(timeouts: Timeouts): Promise<void> {
+    this.timeouts = timeouts;
     await Promise.all(this.engines.map((e) => e.call({ op: 'timeouts', timeouts })));
   }
 
@@ -105,6 +158,7 @@ export class EngineGroup {
   }
 
   async stop(drainMs: number): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.engines.map((e) => e.stop(drainMs)));
   }
 }

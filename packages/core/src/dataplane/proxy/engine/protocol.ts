@@ -26,7 +26,12 @@ export interface EngineData {
   /** eventfd the main thread writes to after posting, so a waiting epoll_wait returns at once. */
   wakeFd: number;
   counters: SharedArrayBuffer;
+  /** Bitmap of the descriptors the thread holds (see Reactor), for the main thread to close if the thread dies. */
+  owned: SharedArrayBuffer;
 }
+
+/** Descriptors below this are tracked in EngineData.owned (one bit each). */
+export const OWNED_FDS = 1 << 20;
 
 export type EngineRequest =
   | { id: number; op: 'reconcile'; table: DataplaneService[]; proxyProtocol: string[] }

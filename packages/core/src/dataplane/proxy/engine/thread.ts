@@ -74,6 +74,8 @@ const reactor = new Reactor(
   data.wakeFd,
   () => drainMessages(),
   (err, fd) => log.error({ err, fd }, 'engine handler failed; the loop goes on'),
+  1000,
+  new Uint8Array(data.owned),
 );
 const shared = new EngineShared();
 

@@ -24,7 +24,7 @@ export const statusSections: StatusSection[] = [
 
 interface StatusDoc {
   dataplane: string;
-  info: { version: string; connTableSize: number; engine?: string };
+  info: { version: string; connTableSize: number; engine?: string; engineThreads?: Array<{ accepted: number; connections: number }> };
   generation: number;
   services: ServiceStatus[];
 }
@@ -42,6 +42,12 @@ export interface StatusReport {
   [section: string]: unknown;
 }
 
+/** "; threads accepted 600/580, live 3/4": how the connections spread over the engine threads. */
+function threadShares(t: Array<{ accepted: number; connections: number }> | undefined): string {
+  if (!t || t.length < 2) return '';
+  return `; threads accepted ${t.map((x) => x.accepted).join('/')}, live ${t.map((x) => x.connections).join('/')}`;
+}
+
 export async function collectStatus(client: ControlClient): Promise<StatusReport> {
   const [status, rs] = await Promise.all([
     client.get<StatusDoc>('/v1/status'),
@@ -50,7 +56,7 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
   const byKey = new Map(status.services.map((s) => [s.key, s]));
   const report: StatusReport = {
     vsd: client.where,
-    dataplane: status.info.engine ? `${status.dataplane} (engine: ${status.info.engine})` : status.dataplane,
+    dataplane: status.info.engine ? `${status.dataplane} (engine: ${status.info.engine}${threadShares(status.info.engineThreads)})` : status.dataplane,
     generation: status.generation,
     services: rs.services.map((svc) => {
       const st = byKey.get(svc.key);

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient } from '@vsd/core';
-import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
+import { runVsctl, spawnVsd, TempDir, type VsdProcess } from './harness.js';
 
 let dir: TempDir;
 let running: VsdProcess | null = null;
@@ -47,6 +47,8 @@ describe.each([1, 2])('vsd SIGTERM with the proxy dataplane (proxy_threads: %i)'
     await vsd.waitForLog(/^vsd ready$/);
     const status = await createControlClient({ socket: join(dir.path, 'vsd.sock') }).get<{ info: { engine?: string } }>('/v1/status');
     expect(status.info.engine).toBe(threads > 1 ? `epoll, ${threads} threads` : 'epoll');
+    const vsctl = await runVsctl(['--socket', join(dir.path, 'vsd.sock'), 'status']);
+    expect(vsctl.stdout).toContain(threads > 1 ? 'dataplane proxy (engine: epoll, 2 threads; threads accepted 0/0, live 0/0)' : 'dataplane proxy (engine: epoll)');
 
     // A client connection through the VIP that stays open.
     const client = connect(vip, '127.0.0.1');

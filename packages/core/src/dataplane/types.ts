@@ -86,6 +86,8 @@ export interface DataplaneInfo {
   connTableSize: number;
   /** Who moves the bytes, when a dataplane has a choice (proxy: "epoll", "node", "node, 2 workers"). */
   engine?: string;
+  /** Proxy with several epoll engine threads: each thread's TCP connections accepted since start and alive now. */
+  engineThreads?: Array<{ accepted: number; connections: number }>;
 }
 
 export interface Dataplane {

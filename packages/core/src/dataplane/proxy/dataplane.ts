@@ -224,6 +224,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     info: async () => ({
       version: IPVS_VERSION,
       connTableSize: CONN_TAB_SIZE,
+      ...(engine && engine.threads > 1 ? { engineThreads: engine.perThread().map(({ accepted, connections }) => ({ accepted, connections })) } : {}),
       engine: engine ? (engine.threads > 1 ? `epoll, ${engine.threads} threads` : 'epoll') : ctx.pool ? `node, ${options.workers} workers` : 'node',
     }),
     async setTimeouts(t: Timeouts) {

@@ -109,27 +109,6 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
     const [st] = await dp.status();
     expect(st!.dests.find((d) => d.key === destA)!.persistConns).toBe(4);
   });
-});
-
-describe('proxy dataplane: two engine threads, table changes and table-wide operations', () => {
-  let dp: ProxyDataplane;
-  let a: Backend;
-  let b: Backend;
-  let vport: number;
-
-  beforeEach(async () => {
-    a = await nameBackend('A');
-    b = await nameBackend('B');
-    vport = await freePort();
-    dp = createProxyDataplane({ engine: 'epoll', threads: 2, sweepIntervalMs: 50 });
-    await dp.start();
-  });
-
-  afterEach(async () => {
-    await dp.close(0);
-    await a.close();
-    await b.close();
-  });
 
   it('starts steering when a service becomes persistent, and stops listening in every thread when it is removed', async () => {
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: b.port }] }));

@@ -1,5 +1,6 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
 import { AF_INET6, encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
+import type { SchedDest } from '../../../scheduler/types.js';
 import type { EngineTcpConn } from './tcp-conn.js';
 
 /**
@@ -32,17 +33,15 @@ export class EngineShared {
   liveConns = 0;
   /** Connections this thread's listeners accepted since start. */
   accepted = 0;
-  private readonly addrs = new Map<string, Buffer>();
+  /** Keyed by the destination object: no key string to build per connection, and it goes with the destination. */
+  private readonly addrs = new WeakMap<SchedDest, Buffer>();
 
-  /** The sockaddr of address:port, cached; its family is read back from it (no address parsing per connection). */
-  sockaddr(address: string, port: number): Buffer {
-    const k = `${address}|${port}`;
-    let b = this.addrs.get(k);
+  /** The sockaddr of a real server, cached; its family is read back from it (no address parsing per connection). */
+  sockaddr(dest: SchedDest): Buffer {
+    let b = this.addrs.get(dest);
     if (!b) {
-      b = encodeSockaddr(address, port);
-      // Real servers come and go; the cache only has to cover the live table.
-      if (this.addrs.size > 65_536) this.addrs.clear();
-      this.addrs.set(k, b);
+      b = encodeSockaddr(dest.address, dest.port);
+      this.addrs.set(dest, b);
     }
     return b;
   }

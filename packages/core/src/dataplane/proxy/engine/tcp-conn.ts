@@ -103,8 +103,7 @@ export class EngineTcpConn extends TrackedTcpConn {
 
   private connectServer(): void {
     const { calls } = this.reactor;
-    const { address, port } = this.dest.sched;
-    const sa = this.shared.sockaddr(address, port);
+    const sa = this.shared.sockaddr(this.dest.sched);
     const fd = calls.socket(EngineShared.family(sa), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.connectFailed(errnoName(fd));
     this.shared.raw.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.oneAddr, 4);

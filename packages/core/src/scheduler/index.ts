@@ -1,4 +1,4 @@
-export type { SchedDest, SchedFlag, SchedPacket, Scheduler, SchedulerFactory, SchedulerOptions } from './types.js';
+export type { SchedDest, SchedFlag, SchedPacket, Scheduler, SchedulerFactory, SchedulerOptions, SharedPosition } from './types.js';
 export { SCHEDULER_NAMES, createScheduler, isSchedulerName } from './registry.js';
 export { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, schedFlagBits, validateSchedFlags } from './flags.js';
 export {

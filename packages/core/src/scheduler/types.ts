@@ -38,8 +38,20 @@ export interface SchedPacket {
   dport: number;
 }
 
+/**
+ * A cell of shared memory holding a scheduler's position, for a service scheduled by copies of its scheduler in
+ * several threads (the proxy's epoll engine threads): rr and wrr read and advance it with compare-and-swap on every
+ * pick, so the copies make one sequence, as the kernel's one instance under its lock does.
+ */
+export interface SharedPosition {
+  cells: Int32Array;
+  index: number;
+}
+
 export interface SchedulerOptions {
   flags?: readonly SchedFlag[];
+  /** rr, wrr: keep the position here instead of in the instance (others ignore it). */
+  shared?: SharedPosition;
   /** Clock in milliseconds, for the expiring tables of lblc/lblcr. */
   now?: () => number;
   /** Uniform random in [0, 1), for twos. */

@@ -14,64 +14,114 @@ import type { SchedDest, Scheduler, SchedulerFactory } from './types.js';
 const HEAD = -1;
 const NONE = -2;
 
-export const createWrr: SchedulerFactory = () => {
+export const createWrr: SchedulerFactory = (options) => {
   let dests: readonly SchedDest[] = [];
   let cl = HEAD;
   let cw = 0;
   let mw = 0;
   let di = 1;
+  // The walk's result, written by walk() (no object per pick).
+  let outCl = HEAD;
+  let outCw = 0;
 
-  function pick(): SchedDest | null {
+  /** One pick from position (cl, cw): the destination or null, and the new position in outCl/outCw. */
+  function walk(startCl: number, startCw: number): SchedDest | null {
+    outCl = startCl;
+    outCw = startCw;
     if (mw === 0) return null;
     const n = dests.length;
-    const last = cl;
-    let i = cl;
+    const last = startCl >= n ? HEAD : startCl;
+    let i = last;
+    let w = startCw > mw || startCw <= 0 ? mw : startCw;
     let stop = NONE;
     let lastPass = false;
     let restarted = false;
     for (;;) {
       for (i = i + 1; i < n; i++) {
         const d = dests[i]!;
-        if (!d.overloaded && d.weight >= cw) {
-          cl = i;
+        if (!d.overloaded && d.weight >= w) {
+          outCl = i;
+          outCw = w;
           return d;
         }
         if (i === stop) {
-          cl = i;
+          outCl = i;
+          outCw = w;
           return null;
         }
       }
       i = HEAD;
-      cw -= di;
-      if (cw <= 0) {
-        cw = mw;
+      w -= di;
+      if (w <= 0) {
+        w = mw;
         if (lastPass || last === HEAD) {
-          cl = HEAD;
+          outCl = HEAD;
+          outCw = w;
           return null;
         }
         restarted = true;
       }
-      lastPass = cw <= di;
+      lastPass = w <= di;
       if (lastPass && restarted && last !== HEAD) stop = last;
     }
+  }
+
+  /** ip_vs_wrr_dest_changed: the head again, and cw brought within the new weights. */
+  function rebase(w: number): number {
+    if (w > mw || w === 0) return mw;
+    if (di > 1) return Math.trunc(w / di) * di + 1;
+    return w;
+  }
+
+  function recompute(next: readonly SchedDest[]): void {
+    dests = next;
+    let g = 0;
+    let max = 0;
+    for (const d of next) {
+      if (d.weight > 0) g = g > 0 ? gcd(d.weight, g) : d.weight;
+      if (d.weight > max) max = d.weight;
+    }
+    di = g > 0 ? g : 1;
+    mw = max - (di - 1);
+  }
+
+  const shared = options.shared;
+  if (shared) {
+    // The cell packs (cl + 1) << 16 | cw: cw is at most the largest weight (65,535) and the list stays far below
+    // 32,767 real servers. rebase() is idempotent, so every copy applying the same change leaves the same cell.
+    const { cells, index } = shared;
+    const pack = (c: number, w: number): number => (((c + 1) & 0x7fff) << 16) | (w & 0xffff);
+    return {
+      name: 'wrr',
+      update(next) {
+        recompute(next);
+        for (;;) {
+          const p = Atomics.load(cells, index);
+          if (Atomics.compareExchange(cells, index, p, pack(HEAD, rebase(p & 0xffff))) === p) return;
+        }
+      },
+      pick() {
+        for (;;) {
+          const p = Atomics.load(cells, index);
+          const d = walk((p >>> 16) - 1, p & 0xffff);
+          if (Atomics.compareExchange(cells, index, p, pack(outCl, outCw)) === p) return d;
+        }
+      },
+    } satisfies Scheduler;
   }
 
   return {
     name: 'wrr',
     update(next) {
-      dests = next;
+      recompute(next);
       cl = HEAD;
-      let g = 0;
-      let max = 0;
-      for (const d of next) {
-        if (d.weight > 0) g = g > 0 ? gcd(d.weight, g) : d.weight;
-        if (d.weight > max) max = d.weight;
-      }
-      di = g > 0 ? g : 1;
-      mw = max - (di - 1);
-      if (cw > mw || cw === 0) cw = mw;
-      else if (di > 1) cw = Math.trunc(cw / di) * di + 1;
+      cw = rebase(cw);
     },
-    pick,
+    pick() {
+      const d = walk(cl, cw);
+      cl = outCl;
+      cw = outCw;
+      return d;
+    },
   } satisfies Scheduler;
 };

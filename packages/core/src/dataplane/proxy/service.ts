@@ -13,6 +13,7 @@ import {
   unbindConnection,
   type SchedDest,
   type Scheduler,
+  type SharedPosition,
 } from '../../scheduler/index.js';
 import type { ConnectionEntry, DataplaneDest, DataplaneService, ServiceStatus } from '../types.js';
 import type { ProxyContext } from './context.js';
@@ -58,6 +59,8 @@ export class ProxyService {
   private readonly packet = { saddr: 0, sport: 0, daddr: 0, dport: 0 };
   /** Whether the listener is closed (service removed or dataplane closing): kept only for its connections. */
   retired = false;
+  /** Where rr/wrr keep their position when several engine threads schedule copies of this service. */
+  sharedPosition: SharedPosition | undefined;
 
   constructor(
     readonly key: string,
@@ -98,7 +101,7 @@ export class ProxyService {
     if (id === this.schedulerId && this.scheduler) return false;
     // The old scheduler stays attached to the destinations' indexes until closed.
     this.scheduler?.close?.();
-    this.scheduler = createScheduler(this.service.scheduler, { flags: this.service.schedFlags });
+    this.scheduler = createScheduler(this.service.scheduler, { flags: this.service.schedFlags, shared: this.sharedPosition });
     this.schedulerId = id;
     return true;
   }

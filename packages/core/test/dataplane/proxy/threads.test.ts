@@ -59,10 +59,18 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
     const [st] = await dp.status();
     expect(st!.counters.conns).toBe(120);
     expect(st!.dests.reduce((n, d) => n + d.counters.conns, 0)).toBe(120);
-    // Each thread alternates on its own: the two real servers are at most one apart per thread.
-    const onA = names.filter((n) => n === 'A').length;
-    expect(Math.abs(onA - (120 - onA))).toBeLessThanOrEqual(2);
-    expect(st!.dests.map((d) => d.counters.conns).sort()).toEqual([onA, 120 - onA].sort());
+    // The threads share rr's position: one sequence, as one scheduler makes it (newest real server first).
+    expect(names.join('')).toBe('BA'.repeat(60));
+    expect(st!.dests.map((d) => d.counters.conns)).toEqual([60, 60]);
+  });
+
+  it('keeps wrr one sequence across the threads', async () => {
+    await dp.reconcile(table({ port: vport, scheduler: 'wrr', dests: [{ port: a.port, weight: 3 }, { port: b.port, weight: 1 }] }));
+    const names: string[] = [];
+    for (let i = 0; i < 40; i++) names.push(await nameFrom(vport, LOCAL));
+    await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
+    expect(Math.min(...dp.engineThreads().map((t) => t.accepted))).toBeGreaterThan(0);
+    expect(names.join('')).toBe('AABA'.repeat(10));
   });
 
   it('keeps persistence exact: a client always reaches the thread, and so the real server, of its template', async () => {

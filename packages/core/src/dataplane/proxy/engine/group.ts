@@ -20,20 +20,66 @@ type EngineCounters = ReturnType<EpollEngine['counters']>;
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
 
+/** Services with a shared rr/wrr position; more get one sequence per thread. */
+const POSITION_SLOTS = 65_536;
+
 export class EngineGroup {
   private readonly engines: EpollEngine[];
+  private readonly options: EngineOptions;
   /** What the threads were last told, for a restarted one. */
-  private table: { table: DataplaneService[]; proxyProtocol: string[] } | null = null;
+  private table: { table: DataplaneService[]; proxyProtocol: string[]; positions?: Record<string, number> } | null = null;
   private timeouts: Timeouts | null = null;
   private readonly restarts: number[] = [];
   private stopping = false;
+  /** rr/wrr positions shared by the threads: a cell per service, by key; the scheduler each cell was last used by. */
+  private readonly positions: Int32Array | null;
+  private readonly slots = new Map<string, { slot: number; scheduler: string }>();
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
 
   constructor(
     private readonly log: Logger,
-    private readonly options: EngineOptions,
+    options: EngineOptions,
     private readonly script?: string,
   ) {
+    if (options.threads > 1 && !options.positions) options = { ...options, positions: new SharedArrayBuffer(4 * POSITION_SLOTS) };
+    this.options = options;
+    this.positions = options.positions ? new Int32Array(options.positions) : null;
     this.engines = Array.from({ length: options.threads }, (_, i) => this.make(i));
+  }
+
+  /**
+   * Give each service a position cell (zeroed when new or when its scheduler changed) and free those of services
+   * gone from the table. A retired service's last retries may still read a freed cell: rr and wrr start over from
+   * the head on a position that does not fit them.
+   */
+  private assignPositions(table: DataplaneService[]): Record<string, number> | undefined {
+    const cells = this.positions;
+    if (!cells) return undefined;
+    const out: Record<string, number> = {};
+    const live = new Set<string>();
+    for (const e of table) {
+      live.add(e.key);
+      const scheduler = e.service.scheduler;
+      let s = this.slots.get(e.key);
+      if (!s) {
+        const slot = this.freeSlots.pop() ?? (this.nextSlot < POSITION_SLOTS ? this.nextSlot++ : -1);
+        if (slot < 0) continue;
+        s = { slot, scheduler };
+        this.slots.set(e.key, s);
+        Atomics.store(cells, slot, 0);
+      } else if (s.scheduler !== scheduler) {
+        s.scheduler = scheduler;
+        Atomics.store(cells, s.slot, 0);
+      }
+      out[e.key] = s.slot;
+    }
+    for (const [key, s] of this.slots)
+      if (!live.has(key)) {
+        this.slots.delete(key);
+        this.freeSlots.push(s.slot);
+      }
+    return out;
   }
 
   private make(i: number): EpollEngine {
@@ -97,8 +143,9 @@ export class EngineGroup {
    * the group's index i is thread i, which is what steers a client to the thread that holds its template.
    */
   async reconcile(table: DataplaneService[], proxyProtocol: string[]): Promise<void> {
-    this.table = { table, proxyProtocol };
-    for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol });
+    const positions = this.assignPositions(table);
+    this.table = { table, proxyProtocol, positions };
+    for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol, positions });
   }
 
   async status(keys: string[]): Promise<Record<string, ServiceStatus>> {

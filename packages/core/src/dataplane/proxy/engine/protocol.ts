@@ -19,6 +19,8 @@ export interface EngineOptions {
   listenRetryMs: number;
   /** Engine threads sharing each TCP service's VIP:port (see ./steer.ts); this one is one of them. */
   threads: number;
+  /** With several threads: one Int32 cell per service for rr/wrr's shared position (slots in each reconcile). */
+  positions?: SharedArrayBuffer;
 }
 
 export interface EngineData {
@@ -34,7 +36,7 @@ export interface EngineData {
 export const OWNED_FDS = 1 << 20;
 
 export type EngineRequest =
-  | { id: number; op: 'reconcile'; table: DataplaneService[]; proxyProtocol: string[] }
+  | { id: number; op: 'reconcile'; table: DataplaneService[]; proxyProtocol: string[]; positions?: Record<string, number> }
   | { id: number; op: 'status'; keys: string[] }
   | { id: number; op: 'connections' }
   | { id: number; op: 'zero'; key?: string }

@@ -106,9 +106,13 @@ function reap(): void {
   }
 }
 
-function reconcile(table: DataplaneService[]): void {
+const positions = opts.positions ? new Int32Array(opts.positions) : null;
+
+function reconcile(table: DataplaneService[], slots: Record<string, number> = {}): void {
   const create = (entry: DataplaneService): Entry => {
     const svc = new ProxyService(entry.key, entry.service as InetService, ctx);
+    const slot = slots[entry.key];
+    if (positions && slot !== undefined) svc.sharedPosition = { cells: positions, index: slot };
     return { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor, opts.threads), retryAt: 0 };
   };
   const { added, removed } = applyServiceTable(table, services, retired, create, log);
@@ -125,7 +129,7 @@ function handle(req: EngineRequest): unknown {
   switch (req.op) {
     case 'reconcile':
       proxyProtocol = new Set(req.proxyProtocol);
-      reconcile(req.table);
+      reconcile(req.table, req.positions);
       return undefined;
     case 'status': {
       const out: Record<string, ServiceStatus> = {};

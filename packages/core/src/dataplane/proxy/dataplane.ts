@@ -224,7 +224,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     info: async () => ({
       version: IPVS_VERSION,
       connTableSize: CONN_TAB_SIZE,
-      ...(engine && engine.threads > 1 ? { engineThreads: engine.perThread().map(({ accepted, connections }) => ({ accepted, connections })) } : {}),
+      ...(engine && engine.threads > 1 ? { engineThreads: engine.perThread() } : {}),
       engine: engine ? (engine.threads > 1 ? `epoll, ${engine.threads} threads` : 'epoll') : ctx.pool ? `node, ${options.workers} workers` : 'node',
     }),
     async setTimeouts(t: Timeouts) {
@@ -240,11 +240,13 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     importPersistence(entries: readonly PersistenceEntry[]) {
       const now = Date.now();
       for (const p of entries) services.get(p.service)?.svc.importTemplate(p.client, p.dest, p.expiresAt, now);
+      if (!engine) return;
+      const byKey = new Map(order.map((e) => [e.key, e.service]));
       const prefixOf = (key: string): number | null => {
-        const s = order.find((e) => e.key === key)?.service;
+        const s = byKey.get(key);
         return s && !isFwmark(s) ? steeringPrefix(s) : null;
       };
-      engine?.importPersistence(entries, prefixOf).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
+      engine.importPersistence(entries, prefixOf).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
     },
     proxyCounters: () => {
       const c = { ...ctx.counters };
@@ -256,7 +258,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       }
       return c;
     },
-    engineThreads: () => engine?.perThread().map(({ accepted, connections }) => ({ accepted, connections })) ?? [],
+    engineThreads: () => engine?.perThread() ?? [],
     connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0) + (engine?.counters().connections ?? 0),
     async close(drainMs = 0) {
       if (closing) return;

@@ -5,7 +5,7 @@
  *
  * With one thread this is a thin wrapper. With several, every thread owns a copy of each TCP service and
  * schedules the connections its listener accepts: see "Proxy dataplane" in docs/ARCHITECTURE.md for what that
- * changes (rr/wrr sequences and lc counts per thread; persistence exact).
+ * changes (rr/wrr keep one sequence through a shared position and persistence stays exact; lc counts per thread).
  */
 import type { Logger } from '../../../logger.js';
 import type { Counters, ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
@@ -199,9 +199,12 @@ export class EngineGroup {
     return sum;
   }
 
-  /** Each thread's own counters, in thread order. */
-  perThread(): EngineCounters[] {
-    return this.engines.map((e) => e.counters());
+  /** Each thread's TCP connections accepted since start and alive now, in thread order. */
+  perThread(): Array<{ accepted: number; connections: number }> {
+    return this.engines.map((e) => {
+      const { accepted, connections } = e.counters();
+      return { accepted, connections };
+    });
   }
 
   async stop(drainMs: number): Promise<void> {

@@ -9,7 +9,7 @@
  * from the peer is installed in the thread that will see that client. Services without persistence return an
  * out-of-range index, which makes the kernel use its own hash of addresses and ports (the fairest spread).
  */
-import { foldAddress, maskAddress } from '../../../model/address.js';
+import { familyOf, foldAddress, maskAddress } from '../../../model/address.js';
 import type { InetService } from '../../../model/schema.js';
 import type { SockFilter } from '../../../sys/net.js';
 
@@ -34,7 +34,7 @@ const ins = (code: number, k = 0): SockFilter => ({ code, jt: 0, jf: 0, k });
 /** The persistence prefix a service steers by, or null when it is not persistent. */
 export function steeringPrefix(service: InetService): number | null {
   if (!service.persistence.timeout) return null;
-  return service.persistence.netmask ?? (service.address.includes(':') ? 128 : 32);
+  return service.persistence.netmask ?? (familyOf(service.address) === 'inet6' ? 128 : 32);
 }
 
 /** The listener index (0..groups-1) of a client address, as the program of {@link steeringProgram} computes it. */

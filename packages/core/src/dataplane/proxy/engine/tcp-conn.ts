@@ -51,10 +51,10 @@ class Leg {
   /** epoll reported the peer's FIN (RDHUP/HUP) or an error: recv() has a 0 (or the error) after the data, so keep reading. */
   finSeen = false;
   /**
-   * epoll reported the peer's FIN without an error: the kernel queues a FIN only after every byte before it, so
-   * once a recv() comes back short the stream has ended (the recv() that would return 0 is skipped).
+   * epoll reported an error on this side. Without one, a FIN seen is a clean one: the kernel queues a FIN only after
+   * every byte before it, so once a recv() comes back short the stream has ended (the recv() that would return 0 is
+   * skipped); after an error the end of the data may be a reset, which must not pass for a FIN.
    */
-  cleanFin = false;
   errSeen = false;
   /** A FIN was read from this side. */
   eof = false;
@@ -207,8 +207,6 @@ export class EngineTcpConn extends TrackedTcpConn {
   private sawFin(leg: Leg, ev: number): void {
     leg.finSeen = true;
     if (ev & EPOLLERR) leg.errSeen = true;
-    // After an error the end of the data may be a reset, which must not pass for a FIN.
-    leg.cleanFin = !leg.errSeen;
   }
 
   /** Move what `src` has to `dst` until src is drained, dst is full, or a FIN arrives. */
@@ -228,7 +226,7 @@ export class EngineTcpConn extends TrackedTcpConn {
       this.count(inbound, n, this.reactor.now);
       // These are the last bytes when the FIN is queued behind them: MSG_MORE holds them for the FIN that follows,
       // so both leave in one segment (one packet less for each side's kernel to carry and acknowledge).
-      const last = n < scratch.length && src.cleanFin;
+      const last = n < scratch.length && src.finSeen && !src.errSeen;
       const w = raw.send(dst.fd, scratchAddr, n, last ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
       if (w === n) {
         if (last) {
@@ -253,6 +251,11 @@ export class EngineTcpConn extends TrackedTcpConn {
     src.eof = true;
     src.readable = false;
     this.markFinWait(this.reactor.now);
+    this.passFin(dst);
+  }
+
+  /** Send `dst` our FIN, unless bytes are still owed to it (flush() comes back here) or it has one already. */
+  private passFin(dst: Leg): void {
     // When dst has ended too, close() sends the FIN; a shutdown() first would be a wasted syscall.
     if (dst.pending || dst.shut || dst.eof) return;
     dst.shut = true;
@@ -279,10 +282,7 @@ export class EngineTcpConn extends TrackedTcpConn {
     if (w === p.length) {
       dst.pending = null;
       const src = dst === this.server ? this.client : this.server;
-      if (src.eof && !dst.shut && !dst.eof) {
-        dst.shut = true;
-        this.reactor.calls.shutdown(dst.fd, SHUT_WR);
-      }
+      if (src.eof) this.passFin(dst);
       this.closeIfDone();
       return !this.finished;
     }

@@ -18,6 +18,7 @@ import {
   openTcpListener,
   pinned,
 } from '../../../sys/net.js';
+import { familyOf } from '../../../model/address.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
@@ -90,7 +91,7 @@ export class EngineTcpListener {
     const prefix = steeringPrefix(this.svc.service);
     const key = prefix === null ? 'none' : String(prefix);
     if (key === this.steering) return;
-    const family = this.svc.service.address.includes(':') ? 6 : 4;
+    const family = familyOf(this.svc.service.address) === 'inet6' ? 6 : 4;
     attachReuseportProgram(fd, steeringProgram(family, prefix, this.threads));
     this.steering = key;
   }

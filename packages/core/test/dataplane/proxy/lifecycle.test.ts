@@ -19,6 +19,24 @@ function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unk
   return { logger: pino({ level: 'debug' }, dest), lines };
 }
 
+/** Connect and send `text` at once (before the proxy has even accepted), then read the greeting and the echo. */
+function speakFirst(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: LOCAL, port });
+    let got = '';
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.endsWith(text)) {
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.once('error', reject);
+    s.once('close', () => reject(new Error(`closed after ${JSON.stringify(got)}`)));
+    s.write(text);
+  });
+}
+
 describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal, failures, close', ({ engine }) => {
   let dp: ProxyDataplane;
   let a: Backend;
@@ -161,6 +179,37 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
     expect(await nameOf(vport)).toBe('A');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(dp.proxyCounters()).toMatchObject({ connectFailures: 1, retries: 1 });
+    for (const f of fillers) f.destroy();
+    const { closeSync } = await import('node:fs');
+    closeSync(fd);
+  });
+
+  it('carries what a client sent first to the real server of the retry when one refuses', async () => {
+    const dead = await freePort();
+    dp = createProxyDataplane({ engine });
+    await dp.start();
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: dead }] }));
+    // The client speaks first, as HTTP does: its bytes are read before the real server is known to be up.
+    for (let i = 0; i < 3; i++) expect(await speakFirst(vport, `request ${i}`)).toBe(`A\nrequest ${i}`);
+    expect(dp.proxyCounters().retries).toBe(3);
+  });
+
+  it('carries what a client sent first to the real server of the retry when one does not answer', async () => {
+    const hangPort = await freePort();
+    const fd = freebindTcpListener(LOCAL, hangPort, 0);
+    const fillers = [];
+    for (let i = 0; i < 4; i++) fillers.push(connect({ host: LOCAL, port: hangPort }).on('error', () => undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    dp = createProxyDataplane({ engine, connectTimeoutMs: 200 });
+    await dp.start();
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: hangPort }] }));
+    // Read while the first real server's handshake hangs, owed to it, then handed to the retry's.
+    expect(await speakFirst(vport, 'GET / HTTP/1.0')).toBe('A\nGET / HTTP/1.0');
+    expect(dp.proxyCounters()).toMatchObject({ connectFailures: 1, retries: 1 });
+    const [st] = await dp.status();
+    expect(st!.counters.inBytes).toBe('GET / HTTP/1.0'.length);
+    // Counted against the real server that got them.
+    expect(st!.dests.map((d) => d.counters.inBytes)).toEqual(['GET / HTTP/1.0'.length, 0]);
     for (const f of fillers) f.destroy();
     const { closeSync } = await import('node:fs');
     closeSync(fd);

@@ -140,4 +140,23 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
     await until(async () => (await dp.status())[0]!.counters.inBytes === 5, 5000, 'inBytes = 5');
     c.destroy();
   });
+
+  it('puts the PROXY header first also before bytes read while the first real server was refusing', async () => {
+    const dead = await freePort();
+    const firstBytes: Buffer[] = [];
+    const b = await nameBackend('X', (s) => s.on('data', (d) => firstBytes.push(d)));
+    backends.push(b);
+    dp = createProxyDataplane({ engine, workers, proxyProtocol: (_svc, rs) => rs === `${LOCAL}:${b.port}` });
+    await dp.start();
+    await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: b.port }, { port: dead }] }));
+    const c = connect({ host: LOCAL, port: vport });
+    c.on('error', () => undefined);
+    c.write('hello');
+    await until(() => Buffer.concat(firstBytes).length >= 28 + 5, 5000, 'header and payload');
+    const got = Buffer.concat(firstBytes);
+    expect(got.subarray(0, 12).toString('hex')).toBe(PROXY_V2_SIGNATURE.toString('hex'));
+    expect(got.subarray(28).toString()).toBe('hello');
+    expect(dp.proxyCounters().retries).toBe(1);
+    c.destroy();
+  });
 });

@@ -4,6 +4,9 @@
 // request, requests/s with keep-alive, MB/s of a bulk transfer and latency; a bounded Node client measures
 // vsd's RSS with 10,000 idle proxied connections. Results go to stdout and to bench/README.md ("Proxy").
 // Every load is bounded in time (wrk -d) and stays on loopback.
+// Knobs: BENCH_ROUNDS (5), BENCH_DURATION (3s per figure and round), BENCH_ONLY=close|keepalive|bulk|latency (one
+// figure, summary on stdout, README untouched), BENCH_TARGETS=vsd-2t,... (with BENCH_ONLY: only those and HAProxy),
+// BENCH_SHUFFLE=1 (random order each round instead of a rotation).
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -182,7 +185,7 @@ function cpuTicks(pid) {
 }
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
 const VSD_T = `vsd-${THREADS}t`;
-const targets = [
+const allTargets = [
   ['direct', rs1],
   ['vsd', vsdPort],
   [VSD_T, vsdTPort],
@@ -190,6 +193,9 @@ const targets = [
   ['haproxy', haPort],
   ...(haveStream ? [['nginx-stream', ngxPort]] : []),
 ];
+// BENCH_TARGETS=vsd-2t,haproxy: measure only those (with BENCH_ONLY; HAProxy is always kept, every ratio needs it).
+const only = process.env.BENCH_TARGETS?.split(',');
+const targets = only ? allTargets.filter(([n]) => n === 'haproxy' || only.includes(n)) : allTargets;
 const tests = {
   close: (port) => wrk(['-t2', '-c32', `-d${DURATION}`, '-H', 'Connection: close', `http://127.0.0.1:${port}/small`]),
   keepalive: (port) => wrk(['-t2', '-c32', `-d${DURATION}`, `http://127.0.0.1:${port}/small`]),
@@ -200,6 +206,7 @@ const tests = {
 // for comparing builds quickly.
 const ONLY = process.env.BENCH_ONLY;
 if (ONLY && !tests[ONLY]) throw new Error(`BENCH_ONLY: one of ${Object.keys(tests).join(', ')}`);
+if (only && !ONLY) throw new Error('BENCH_TARGETS needs BENCH_ONLY: the full report has every target');
 if (ONLY) for (const k of Object.keys(tests)) if (k !== ONLY) delete tests[k];
 // Warm up every target (JIT, connection pools, page cache) before measuring.
 for (const [, port] of targets) wrk(['-t2', '-c32', '-d1s', `http://127.0.0.1:${port}/small`]);
@@ -214,8 +221,9 @@ const median = (xs) => {
 };
 for (let round = 0; round < ROUNDS; round++) {
   for (const [test, run] of Object.entries(tests)) {
-    // Rotate the order each round so background load does not always hit the same target.
-    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    // Rotate the order each round so background load does not always hit the same target (BENCH_SHUFFLE=1: a random
+    // order each round instead, so no target always follows the same one).
+    const order = process.env.BENCH_SHUFFLE ? [...targets].sort(() => Math.random() - 0.5) : targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const [name, port] of order) {
       const pid = pids[name];
       const t0 = pid ? cpuTicks(pid) : NaN;

@@ -7,6 +7,7 @@
  * SchedDest still work everywhere; schedulers fall back to the kernel's linear scan for them.
  */
 import { foldAddress, hostPort } from '../model/address.js';
+import { countCell, flagCell, SharedCountView, type SharedCountCells } from './shared-counts.js';
 import type { SchedDest, SchedPacket } from './types.js';
 
 export interface SchedDestInit {
@@ -36,6 +37,11 @@ export class TrackedSchedDest implements SchedDest {
   private over = false;
   private watchers: DestWatcher[] | null = null;
   private positions: number[] | null = null;
+  /** With several scheduling threads: this thread's cells for the counts, and the view that sums all threads'. */
+  private mirror: Int32Array | null = null;
+  private mirrorAt = 0;
+  private flagAt = 0;
+  shared: SharedCountView | undefined;
 
   constructor(init: SchedDestInit) {
     this.key = hostPort(init.address, init.port);
@@ -59,6 +65,7 @@ export class TrackedSchedDest implements SchedDest {
   }
   set activeConns(v: number) {
     this.active = v;
+    if (this.mirror !== null) this.mirror[this.mirrorAt] = v;
     if (this.watchers !== null) this.notify();
   }
   get inactiveConns(): number {
@@ -66,15 +73,38 @@ export class TrackedSchedDest implements SchedDest {
   }
   set inactiveConns(v: number) {
     this.inactive = v;
+    if (this.mirror !== null) this.mirror[this.mirrorAt + 1] = v;
     if (this.watchers !== null) this.notify();
   }
   get overloaded(): boolean {
     return this.over;
   }
   set overloaded(v: boolean) {
+    // The shared flag is written even when this copy already agrees: another thread may have changed it.
+    if (this.mirror !== null) this.mirror[this.flagAt] = v ? 1 : 0;
     if (this.over === v) return;
     this.over = v;
     if (this.watchers !== null) this.notify();
+  }
+
+  /**
+   * Count this destination together with the other threads' copies of it, in `slot` of `layout` as thread `thread`
+   * (see ./shared-counts.ts); `shared` is then the view to give the scheduler. null stops it (the destination left
+   * the service: its column is zeroed, its local counts stay for the connections it still carries).
+   */
+  shareCounts(layout: SharedCountCells | null, slot = 0, thread = 0): void {
+    if (this.mirror !== null) this.mirror.fill(0, this.mirrorAt, this.mirrorAt + 2);
+    if (layout === null) {
+      this.mirror = null;
+      this.shared = undefined;
+      return;
+    }
+    this.mirror = layout.cells;
+    this.mirrorAt = countCell(layout, slot, thread);
+    this.flagAt = flagCell(layout, slot);
+    this.mirror[this.mirrorAt] = this.active;
+    this.mirror[this.mirrorAt + 1] = this.inactive;
+    this.shared = new SharedCountView(this, layout, slot);
   }
 
   /** Register (or move) `watcher` at list position `position`. */

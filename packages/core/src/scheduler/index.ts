@@ -13,6 +13,7 @@ export {
 } from './overload.js';
 export type { ConnKind } from './overload.js';
 export { createSchedDest, createSchedPacket, isAvailable } from './dest.js';
+export { SharedCountView, clearSlot, clearThreadCounts, countCell, flagCell, sharedCountCells, type SharedCountCells } from './shared-counts.js';
 export type { SchedDestInit } from './dest.js';
 export { GOLDEN_RATIO_32, hash32, hsiphash, hsiphashKey, hsiphashU32 } from './hash.js';
 export type { HsiphashKey } from './hash.js';

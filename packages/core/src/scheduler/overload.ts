@@ -7,7 +7,8 @@
  * - ip_vs_unbind_dest: uncount it, then clear OVERLOAD if l_threshold != 0 && total < l_threshold, or, with
  *   no lower threshold, if u_threshold != 0 && total * 4 < u_threshold * 3;
  * - __ip_vs_update_dest: an edit clears OVERLOAD when the new u_threshold is 0 or larger than the old one.
- * `total` is activeconns + inactconns (ip_vs_dest_totalconns); persistence templates do not count.
+ * `total` is activeconns + inactconns (ip_vs_dest_totalconns); persistence templates do not count. A destination
+ * scheduled by several threads compares the total of every thread's connections (SchedDest.shared).
  */
 import type { SchedDest } from './types.js';
 
@@ -29,7 +30,7 @@ export function bindConnection(dest: SchedDest, kind: ConnKind = 'active'): void
   if (kind === 'active') dest.activeConns++;
   else if (kind === 'inactive') dest.inactiveConns++;
   else dest.persistConns++;
-  if (dest.upperThreshold !== 0 && totalConns(dest) >= dest.upperThreshold) dest.overloaded = true;
+  if (dest.upperThreshold !== 0 && totalConns(dest.shared ?? dest) >= dest.upperThreshold) dest.overloaded = true;
 }
 
 /**
@@ -45,10 +46,11 @@ export function unbindConnection(dest: SchedDest, was: boolean | ConnKind): void
 }
 
 function maybeClearOverload(dest: SchedDest): void {
+  const total = totalConns(dest.shared ?? dest);
   if (dest.lowerThreshold !== 0) {
-    if (totalConns(dest) < dest.lowerThreshold) dest.overloaded = false;
+    if (total < dest.lowerThreshold) dest.overloaded = false;
   } else if (dest.upperThreshold !== 0) {
-    if (totalConns(dest) * 4 < dest.upperThreshold * 3) dest.overloaded = false;
+    if (total * 4 < dest.upperThreshold * 3) dest.overloaded = false;
   }
 }
 

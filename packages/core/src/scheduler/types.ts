@@ -28,6 +28,11 @@ export interface SchedDest {
   lowerThreshold: number;
   /** IP_VS_DEST_F_OVERLOAD, maintained by {@link bindConnection}/{@link unbindConnection}. */
   overloaded: boolean;
+  /**
+   * When several threads schedule copies of this destination: the destination with every thread's connections
+   * counted (./shared-counts.ts), which thresholds compare and schedulers are given.
+   */
+  readonly shared?: SchedDest;
 }
 
 /** The packet fields a scheduler may hash on, addresses folded as in {@link SchedDest.addrFold}. Reused by callers. */

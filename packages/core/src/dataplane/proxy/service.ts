@@ -13,8 +13,10 @@ import {
   unbindConnection,
   type SchedDest,
   type Scheduler,
+  type SharedCountCells,
   type SharedPosition,
 } from '../../scheduler/index.js';
+import type { TrackedSchedDest } from '../../scheduler/dest.js';
 import type { ConnectionEntry, DataplaneDest, DataplaneService, ServiceStatus } from '../types.js';
 import type { ProxyContext } from './context.js';
 import { Stats } from './stats.js';
@@ -22,7 +24,9 @@ import { Template } from './template.js';
 
 export interface ProxyDest {
   readonly key: string;
-  readonly sched: SchedDest;
+  readonly sched: TrackedSchedDest;
+  /** Its slot in the threads' shared counts (see ProxyService.sharedCounts), when it has one. */
+  countSlot: number | undefined;
   readonly stats: Stats;
   config: DataplaneDest;
   proxyProtocol: boolean;
@@ -61,6 +65,11 @@ export class ProxyService {
   retired = false;
   /** Where rr/wrr keep their position when several engine threads schedule copies of this service. */
   sharedPosition: SharedPosition | undefined;
+  /**
+   * With several engine threads: where each real server's connections are counted for all of them (thread `thread`
+   * writes its own column), so lc/wlc/sed/nq and the thresholds compare totals; `slotOf` gives a real server's slot.
+   */
+  sharedCounts: { layout: SharedCountCells; thread: number; slotOf: (service: string, dest: string) => number | undefined } | undefined;
 
   constructor(
     readonly key: string,
@@ -83,10 +92,15 @@ export class ProxyService {
     for (let i = entry.dests.length - 1; i >= 0; i--) {
       const d = entry.dests[i]!;
       seen.add(d.key);
-      next.push(this.upsertDest(d).sched);
+      const pd = this.upsertDest(d);
+      next.push(pd.sched.shared ?? pd.sched);
     }
     for (const d of this.dests.values()) {
-      if (!seen.has(d.key) && d.listed) d.listed = false;
+      if (seen.has(d.key) || !d.listed) continue;
+      d.listed = false;
+      // Out of the scheduler's list: its shared cells go back, its local counts stay for its last connections.
+      d.sched.shareCounts(null);
+      d.countSlot = undefined;
     }
     if (next.length !== this.list.length || next.some((d, i) => d !== this.list[i])) changed = true;
     this.list = next;
@@ -110,12 +124,18 @@ export class ProxyService {
     let pd = this.dests.get(d.key);
     if (!pd) {
       const sched = createSchedDest({ address: d.address, port: d.port, weight: d.effectiveWeight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold });
-      pd = { key: d.key, sched, stats: new Stats(), config: d, proxyProtocol: false, listed: true };
+      pd = { key: d.key, sched, countSlot: undefined, stats: new Stats(), config: d, proxyProtocol: false, listed: true };
       this.ctx.estimator.add(pd.stats);
       this.dests.set(d.key, pd);
     }
     pd.listed = true;
     pd.config = d;
+    const sc = this.sharedCounts;
+    const slot = sc?.slotOf(this.key, d.key);
+    if (sc && slot !== pd.countSlot) {
+      pd.sched.shareCounts(slot === undefined ? null : sc.layout, slot, sc.thread);
+      pd.countSlot = slot;
+    }
     pd.proxyProtocol = this.ctx.proxyProtocol(this.key, d.key);
     const s = pd.sched;
     if (s.weight !== d.effectiveWeight) {
@@ -176,10 +196,14 @@ export class ProxyService {
     if (!this.scheduler) return null;
     this.packet.saddr = foldAddress(client);
     this.packet.sport = cport;
+    // Shared by several threads: masked in this thread's view only, the flag the others read is left alone.
+    const view = exclude?.sched.shared;
     const saved = exclude?.sched.overloaded ?? false;
-    if (exclude) exclude.sched.overloaded = true;
+    if (view) view.excluded = true;
+    else if (exclude) exclude.sched.overloaded = true;
     const s = this.scheduler.pick(this.packet);
-    if (exclude) exclude.sched.overloaded = saved;
+    if (view) view.excluded = false;
+    else if (exclude) exclude.sched.overloaded = saved;
     return s ? (this.dests.get(s.key) ?? null) : null;
   }
 
@@ -296,6 +320,9 @@ export class ProxyService {
     this.scheduler = null;
     for (const t of [...this.templates.values()]) this.dropTemplate(t);
     this.ctx.estimator.delete(this.stats);
-    for (const d of this.dests.values()) this.ctx.estimator.delete(d.stats);
+    for (const d of this.dests.values()) {
+      this.ctx.estimator.delete(d.stats);
+      d.sched.shareCounts(null);
+    }
   }
 }

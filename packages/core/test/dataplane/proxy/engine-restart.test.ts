@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EngineGroup } from '../../../src/dataplane/proxy/engine/group.js';
 import { createLogger } from '../../../src/logger.js';
 import { DEFAULT_TIMEOUTS } from '../../../src/model/constants.js';
-import { dial, freePort, nameBackend, nameOf, table, until, type Backend } from './helpers.js';
+import { dial, freePort, nameBackend, nameOf, table, until, type Backend, type Client } from './helpers.js';
 
 function logLines(): { lines: Array<Record<string, unknown>>; stream: NodeJS.WritableStream } {
   const lines: Array<Record<string, unknown>> = [];
@@ -61,6 +61,44 @@ describe.each([1, 2])('epoll engine supervision (%i threads)', (threads) => {
       // Its connection died with it: the client is told, not left hanging.
       await heldEnded;
     } else held.socket.destroy();
+  });
+});
+
+describe('epoll engine supervision: shared connection counts', () => {
+  it('forgets what a dead thread counted: lc levels a real server up to what the living threads hold', async () => {
+    const a = await nameBackend('A');
+    const b = await nameBackend('B');
+    const { lines, stream } = logLines();
+    const g = group(2, stream);
+    await g.start();
+    const held: Client[] = [];
+    try {
+      const vport = await freePort();
+      const svc = (weightB: number) => table({ port: vport, scheduler: 'lc', dests: [{ port: a.port }, { port: b.port, weight: weightB }] });
+      const key = svc(0)[0]!.key;
+      await g.reconcile(svc(0), []);
+      for (let i = 0; i < 12; i++) held.push(await dial(vport));
+      const before = g.perThread();
+      expect(Math.min(before[0]!.connections, before[1]!.connections)).toBeGreaterThan(0);
+      await g.kill(0);
+      await until(() => lines.some((l) => l.msg === 'epoll engine thread restarted'), 10_000, 'the restart');
+      const alive = before[1]!.connections;
+      await until(async () => (await g!.status([key]))[key]!.dests[0]!.activeConns === alive, 5000, 'A counted by thread 1 alone');
+      await g.reconcile(svc(1), []);
+      // A holds thread 1's connections only: B takes the next ones up to that many, not up to the 12 of before.
+      const next: string[] = [];
+      for (let i = 0; i < alive; i++) {
+        const c = await dial(vport);
+        held.push(c);
+        next.push(c.name);
+      }
+      expect(next).toEqual(Array(alive).fill('B'));
+    } finally {
+      for (const c of held) c.socket.destroy();
+      await g.stop(0);
+      await a.close();
+      await b.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { steerIndex, steeringProgram } from '../../../src/dataplane/proxy/engine
 import { attachReuseportProgram, netCalls, openTcpListener, rawNetCalls, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../../src/sys/net.js';
 import { ValidationError } from '../../../src/errors.js';
 import { realServerKey } from '../../../src/model/keys.js';
-import { freePort, LOCAL, nameBackend, table, until, type Backend } from './helpers.js';
+import { dial, freePort, LOCAL, nameBackend, table, until, type Backend, type Client } from './helpers.js';
 
 /** One connection from `source` (any 127/8 address is local): the real server's name, then close. */
 function nameFrom(port: number, source: string): Promise<string> {
@@ -71,6 +71,45 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
     await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
     expect(Math.min(...dp.engineThreads().map((t) => t.accepted))).toBeGreaterThan(0);
     expect(names.join('')).toBe('AABA'.repeat(10));
+  });
+
+  it('counts every thread\'s connections for lc: a real server put back in service takes all new clients until level', async () => {
+    const held: Client[] = [];
+    try {
+      const svc = (weightB: number) => table({ port: vport, scheduler: 'lc', dests: [{ port: a.port }, { port: b.port, weight: weightB }] });
+      await dp.reconcile(svc(0));
+      for (let i = 0; i < 16; i++) held.push(await dial(vport));
+      expect(held.every((c) => c.name === 'A')).toBe(true);
+      const threads = dp.engineThreads();
+      // Both threads hold some of A's 16 (the kernel hashes ports; all in one would be a 2^-15 chance).
+      expect(Math.min(threads[0]!.connections, threads[1]!.connections)).toBeGreaterThan(0);
+      await dp.reconcile(svc(1));
+      // Each thread sees A's 16, not just its own share: B gets every one of the next 16.
+      for (let i = 0; i < 16; i++) held.push(await dial(vport));
+      expect(held.slice(16).map((c) => c.name)).toEqual(Array(16).fill('B'));
+      const [st] = await dp.status();
+      expect(st!.dests.map((d) => d.activeConns)).toEqual([16, 16]);
+    } finally {
+      await Promise.all(held.map((c) => c.close()));
+    }
+  });
+
+  it('applies an upper threshold to the connections of all threads together', async () => {
+    const held: Client[] = [];
+    try {
+      await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port, upperThreshold: 3 }, { port: b.port }] }));
+      for (let i = 0; i < 12; i++) held.push(await dial(vport));
+      // Per thread, A would take 3 in each; together it stops at 3.
+      expect(held.filter((c) => c.name === 'A')).toHaveLength(3);
+      expect(Math.min(...dp.engineThreads().map((t) => t.connections))).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(held.map((c) => c.close()));
+    }
+    await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
+    // Below the threshold again: A takes new connections.
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) names.push(await nameFrom(vport, LOCAL));
+    expect(names).toContain('A');
   });
 
   it('keeps persistence exact: a client always reaches the thread, and so the real server, of its template', async () => {

@@ -52,7 +52,7 @@ export class EpollEngine {
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw sysError(calls, 'eventfd', fd);
     this.wakeFd = fd;
-    const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab, owned: this.owned };
+    const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab, owned: this.owned, index: this.index };
     const worker = new Worker(script, { workerData, name: this.index ? `vsd-proxy-engine-${this.index}` : 'vsd-proxy-engine' });
     try {
       await new Promise<void>((resolve, reject) => {

@@ -5,13 +5,15 @@
  *
  * With one thread this is a thin wrapper. With several, every thread owns a copy of each TCP service and
  * schedules the connections its listener accepts: see "Proxy dataplane" in docs/ARCHITECTURE.md for what that
- * changes (rr/wrr keep one sequence through a shared position and persistence stays exact; lc counts per thread).
+ * changes (rr/wrr keep one sequence through a shared position, lc/wlc/sed/nq and thresholds compare every thread's
+ * connections through shared counts, and persistence stays exact).
  */
 import type { Logger } from '../../../logger.js';
 import type { Counters, ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
 import type { Timeouts } from '../../../model/schema.js';
+import { clearSlot, clearThreadCounts, sharedCountCells, type SharedCountCells } from '../../../scheduler/index.js';
 import { EpollEngine } from './client.js';
-import type { EngineOptions } from './protocol.js';
+import { COUNT_SLOTS, type EngineOptions } from './protocol.js';
 import { steerIndex } from './steer.js';
 
 type EngineCounters = ReturnType<EpollEngine['counters']>;
@@ -27,7 +29,12 @@ export class EngineGroup {
   private readonly engines: EpollEngine[];
   private readonly options: EngineOptions;
   /** What the threads were last told, for a restarted one. */
-  private table: { table: DataplaneService[]; proxyProtocol: string[]; positions?: Record<string, number> } | null = null;
+  private table: {
+    table: DataplaneService[];
+    proxyProtocol: string[];
+    positions?: Record<string, number>;
+    countSlots?: Record<string, Record<string, number>>;
+  } | null = null;
   private timeouts: Timeouts | null = null;
   private readonly restarts: number[] = [];
   private stopping = false;
@@ -36,6 +43,11 @@ export class EngineGroup {
   private readonly slots = new Map<string, { slot: number; scheduler: string }>();
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
+  /** Real servers' connection counts shared by the threads, a slot per (service, real server). */
+  private readonly counts: SharedCountCells | null;
+  private readonly countSlots = new Map<string, number>();
+  private readonly freeCountSlots: number[] = [];
+  private nextCountSlot = 0;
 
   constructor(
     private readonly log: Logger,
@@ -43,8 +55,11 @@ export class EngineGroup {
     private readonly script?: string,
   ) {
     if (options.threads > 1 && !options.positions) options = { ...options, positions: new SharedArrayBuffer(4 * POSITION_SLOTS) };
+    if (options.threads > 1 && !options.counts)
+      options = { ...options, counts: new SharedArrayBuffer(4 * sharedCountCells(COUNT_SLOTS, options.threads)) };
     this.options = options;
     this.positions = options.positions ? new Int32Array(options.positions) : null;
+    this.counts = options.counts ? { cells: new Int32Array(options.counts), slots: COUNT_SLOTS, threads: options.threads } : null;
     this.engines = Array.from({ length: options.threads }, (_, i) => this.make(i));
   }
 
@@ -82,6 +97,38 @@ export class EngineGroup {
     return out;
   }
 
+  /**
+   * Give each (service, real server) a slot for its connection counts and free those gone from the table. Fresh
+   * slots are used first and freed ones last, so a slot is rarely reused while a thread that has not seen this
+   * table yet still writes to it; each thread zeroes its own cells when a real server leaves it.
+   */
+  private assignCountSlots(table: DataplaneService[]): Record<string, Record<string, number>> | undefined {
+    if (!this.counts) return undefined;
+    const out: Record<string, Record<string, number>> = {};
+    const live = new Set<string>();
+    for (const e of table) {
+      const mine: Record<string, number> = (out[e.key] = {});
+      for (const d of e.dests) {
+        const pair = `${e.key}\n${d.key}`;
+        live.add(pair);
+        let slot = this.countSlots.get(pair);
+        if (slot === undefined) {
+          slot = this.nextCountSlot < COUNT_SLOTS ? this.nextCountSlot++ : (this.freeCountSlots.shift() ?? -1);
+          if (slot < 0) continue;
+          clearSlot(this.counts, slot);
+          this.countSlots.set(pair, slot);
+        }
+        mine[d.key] = slot;
+      }
+    }
+    for (const [pair, slot] of this.countSlots)
+      if (!live.has(pair)) {
+        this.countSlots.delete(pair);
+        this.freeCountSlots.push(slot);
+      }
+    return out;
+  }
+
   private make(i: number): EpollEngine {
     const e = new EpollEngine(this.log, this.options, this.script, i);
     e.onFailure = () => void this.restart(i, e);
@@ -102,6 +149,8 @@ export class EngineGroup {
       return;
     }
     this.restarts.push(now);
+    // Its connections are gone: so are its counts (the others' schedulers stop seeing them).
+    if (this.counts) clearThreadCounts(this.counts, i);
     const e = this.make(i);
     try {
       await e.start();
@@ -144,8 +193,9 @@ export class EngineGroup {
    */
   async reconcile(table: DataplaneService[], proxyProtocol: string[]): Promise<void> {
     const positions = this.assignPositions(table);
-    this.table = { table, proxyProtocol, positions };
-    for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol, positions });
+    const countSlots = this.assignCountSlots(table);
+    this.table = { table, proxyProtocol, positions, countSlots };
+    for (const e of this.engines) await e.call({ op: 'reconcile', table, proxyProtocol, positions, countSlots });
   }
 
   async status(keys: string[]): Promise<Record<string, ServiceStatus>> {

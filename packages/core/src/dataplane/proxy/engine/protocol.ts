@@ -21,7 +21,12 @@ export interface EngineOptions {
   threads: number;
   /** With several threads: one Int32 cell per service for rr/wrr's shared position (slots in each reconcile). */
   positions?: SharedArrayBuffer;
+  /** With several threads: each real server's connection counts, a column per thread (scheduler/shared-counts.ts). */
+  counts?: SharedArrayBuffer;
 }
+
+/** Real servers (of all services together) whose connections the threads count for each other. */
+export const COUNT_SLOTS = 32_768;
 
 export interface EngineData {
   options: EngineOptions;
@@ -30,13 +35,23 @@ export interface EngineData {
   counters: SharedArrayBuffer;
   /** Bitmap of the descriptors the thread holds (see Reactor), for the main thread to close if the thread dies. */
   owned: SharedArrayBuffer;
+  /** This thread's place among the engine threads (its column in `counts`). */
+  index: number;
 }
 
 /** Descriptors below this are tracked in EngineData.owned (one bit each). */
 export const OWNED_FDS = 1 << 20;
 
 export type EngineRequest =
-  | { id: number; op: 'reconcile'; table: DataplaneService[]; proxyProtocol: string[]; positions?: Record<string, number> }
+  | {
+      id: number;
+      op: 'reconcile';
+      table: DataplaneService[];
+      proxyProtocol: string[];
+      positions?: Record<string, number>;
+      /** Slots in `counts`, by service key then real server key. */
+      countSlots?: Record<string, Record<string, number>>;
+    }
   | { id: number; op: 'status'; keys: string[] }
   | { id: number; op: 'connections' }
   | { id: number; op: 'zero'; key?: string }

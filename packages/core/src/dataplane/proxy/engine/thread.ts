@@ -11,7 +11,8 @@ import type { ProxyContext, ProxyCounters } from '../context.js';
 import { ProxyService } from '../service.js';
 import { applyServiceTable } from '../service-table.js';
 import { Estimator } from '../stats.js';
-import { COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
+import { COUNT_SLOTS, COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
+import type { SharedCountCells } from '../../../scheduler/index.js';
 import { Reactor } from '../../../sys/reactor.js';
 import { EngineShared } from './shared.js';
 import { EngineTcpListener } from './tcp-listener.js';
@@ -107,12 +108,18 @@ function reap(): void {
 }
 
 const positions = opts.positions ? new Int32Array(opts.positions) : null;
+const counts: SharedCountCells | null = opts.counts ? { cells: new Int32Array(opts.counts), slots: COUNT_SLOTS, threads: opts.threads } : null;
+/** The last reconcile's count slots, read by the services as they (re)program their real servers. */
+let countSlots: Record<string, Record<string, number>> = {};
+const slotOf = (service: string, dest: string): number | undefined => countSlots[service]?.[dest];
 
-function reconcile(table: DataplaneService[], slots: Record<string, number> = {}): void {
+function reconcile(table: DataplaneService[], slots: Record<string, number> = {}, destSlots: Record<string, Record<string, number>> = {}): void {
+  countSlots = destSlots;
   const create = (entry: DataplaneService): Entry => {
     const svc = new ProxyService(entry.key, entry.service as InetService, ctx);
     const slot = slots[entry.key];
     if (positions && slot !== undefined) svc.sharedPosition = { cells: positions, index: slot };
+    if (counts) svc.sharedCounts = { layout: counts, thread: data.index, slotOf };
     return { svc, listener: new EngineTcpListener(svc, ctx, shared, reactor, opts.threads), retryAt: 0 };
   };
   const { added, removed } = applyServiceTable(table, services, retired, create, log);
@@ -129,7 +136,7 @@ function handle(req: EngineRequest): unknown {
   switch (req.op) {
     case 'reconcile':
       proxyProtocol = new Set(req.proxyProtocol);
-      reconcile(req.table, req.positions);
+      reconcile(req.table, req.positions, req.countSlots);
       return undefined;
     case 'status': {
       const out: Record<string, ServiceStatus> = {};

@@ -97,7 +97,7 @@ export const vsdConfigSchema = strictObject({
   proxy_engine: z.enum(['auto', 'epoll', 'node']).optional(),
   /**
    * Epoll engine threads of the proxy dataplane (default 1; `auto`: one per CPU). More than one spreads TCP over
-   * the cores; rr/wrr stay one sequence and persistence stays exact, lc/wlc count per thread. Ignored by the other dataplanes.
+   * the cores; rr/wrr stay one sequence, lc/wlc and thresholds count every thread's connections, persistence stays exact. Ignored by the other dataplanes.
    */
   proxy_threads: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).optional(),
   /**

@@ -57,7 +57,7 @@ export interface ProxyDataplaneOptions {
    * Epoll engine threads (default 1; `auto`: one per CPU). With more than one, each TCP service listens once per
    * thread in a SO_REUSEPORT group and each thread schedules the connections it accepts: persistence stays exact
    * (clients are steered to threads by their masked address), rr/wrr share their position (one sequence) and
-   * lc/wlc count each thread's connections. See "Proxy dataplane" in docs/ARCHITECTURE.md.
+   * lc/wlc/sed/nq and thresholds see every thread's connections (shared counts). See "Proxy dataplane" in docs/ARCHITECTURE.md.
    */
   threads?: number | 'auto';
   /** The compiled epoll engine thread (dist/dataplane/proxy/engine/thread.js); found automatically unless overridden. */

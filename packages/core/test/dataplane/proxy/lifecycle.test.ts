@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
@@ -17,6 +17,21 @@ function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unk
     },
   });
   return { logger: pino({ level: 'debug' }, dest), lines };
+}
+
+/** A listener that never accepts, with its backlog full: further SYNs are dropped and a connect to it hangs. */
+async function hangingServer(): Promise<{ port: number; close(): void }> {
+  const port = await freePort();
+  const fd = freebindTcpListener(LOCAL, port, 0);
+  const fillers = Array.from({ length: 4 }, () => connect({ host: LOCAL, port }).on('error', () => undefined));
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    port,
+    close: () => {
+      for (const f of fillers) f.destroy();
+      closeSync(fd);
+    },
+  };
 }
 
 /** Connect and send `text` at once (before the proxy has even accepted), then read the greeting and the echo. */
@@ -166,12 +181,7 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
   });
 
   it('retries once on another real server when one does not answer within the connect timeout', async () => {
-    // A listener that never accepts, with its backlog full: further SYNs are dropped and connect hangs.
-    const hangPort = await freePort();
-    const fd = freebindTcpListener(LOCAL, hangPort, 0);
-    const fillers = [];
-    for (let i = 0; i < 4; i++) fillers.push(connect({ host: LOCAL, port: hangPort }).on('error', () => undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    const { port: hangPort, close: closeHang } = await hangingServer();
     dp = createProxyDataplane({ engine, connectTimeoutMs: 200 });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: hangPort }] }));
@@ -179,9 +189,7 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
     expect(await nameOf(vport)).toBe('A');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(dp.proxyCounters()).toMatchObject({ connectFailures: 1, retries: 1 });
-    for (const f of fillers) f.destroy();
-    const { closeSync } = await import('node:fs');
-    closeSync(fd);
+    closeHang();
   });
 
   it('carries what a client sent first to the real server of the retry when one refuses', async () => {
@@ -195,11 +203,7 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
   });
 
   it('carries what a client sent first to the real server of the retry when one does not answer', async () => {
-    const hangPort = await freePort();
-    const fd = freebindTcpListener(LOCAL, hangPort, 0);
-    const fillers = [];
-    for (let i = 0; i < 4; i++) fillers.push(connect({ host: LOCAL, port: hangPort }).on('error', () => undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    const { port: hangPort, close: closeHang } = await hangingServer();
     dp = createProxyDataplane({ engine, connectTimeoutMs: 200 });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: a.port }, { port: hangPort }] }));
@@ -210,9 +214,7 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
     expect(st!.counters.inBytes).toBe('GET / HTTP/1.0'.length);
     // Counted against the real server that got them.
     expect(st!.dests.map((d) => d.counters.inBytes)).toEqual(['GET / HTTP/1.0'.length, 0]);
-    for (const f of fillers) f.destroy();
-    const { closeSync } = await import('node:fs');
-    closeSync(fd);
+    closeHang();
   });
 
   it('resets the client when no real server is available', async () => {

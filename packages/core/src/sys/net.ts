@@ -87,6 +87,10 @@ export interface RawNetCalls {
   accept4(fd: number, addr: number, len: number, flags: number): number;
   epollCtl(epfd: number, op: number, fd: number, event: number): number;
   epollWait(epfd: number, events: number, max: number, timeoutMs: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  connect(fd: number, addr: number, len: number): number;
+  shutdown(fd: number, how: number): number;
+  close(fd: number): number;
 }
 
 let cached: NetCalls | undefined;
@@ -109,6 +113,10 @@ export function rawNetCalls(): RawNetCalls {
   const accept4 = lib.func('int accept4(int, uintptr_t, uintptr_t, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
   const epollCtl = lib.func('int epoll_ctl(int, int, int, uintptr_t)') as unknown as (a: number, b: number, c: number, d: number) => number;
   const epollWait = lib.func('int epoll_wait(int, uintptr_t, int, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
+  const socket = lib.func('int socket(int, int, int)') as unknown as (a: number, b: number, c: number) => number;
+  const connect = lib.func('int connect(int, uintptr_t, uint32_t)') as unknown as (a: number, b: number, c: number) => number;
+  const shutdown = lib.func('int shutdown(int, int)') as unknown as (a: number, b: number) => number;
+  const close = lib.func('int close(int)') as unknown as (a: number) => number;
   // Fixed arity, no rest arguments: these run several times per proxied connection.
   cachedRaw = {
     recv: (a, b, c, d) => {
@@ -133,6 +141,22 @@ export function rawNetCalls(): RawNetCalls {
     },
     epollWait: (a, b, c, d) => {
       const r = epollWait(a, b, c, d);
+      return r < 0 ? -koffi.errno() : r;
+    },
+    socket: (a, b, c) => {
+      const r = socket(a, b, c);
+      return r < 0 ? -koffi.errno() : r;
+    },
+    connect: (a, b, c) => {
+      const r = connect(a, b, c);
+      return r < 0 ? -koffi.errno() : r;
+    },
+    shutdown: (a, b) => {
+      const r = shutdown(a, b);
+      return r < 0 ? -koffi.errno() : r;
+    },
+    close: (a) => {
+      const r = close(a);
       return r < 0 ? -koffi.errno() : r;
     },
   };

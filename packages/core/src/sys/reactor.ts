@@ -129,7 +129,7 @@ export class Reactor {
     this.closedInTurn[fd] = this.turn;
     // Unmarked before the close: a thread dying in between leaks the descriptor rather than having another's closed.
     this.own(fd, false);
-    this.calls.close(fd);
+    this.raw.close(fd);
   }
 
   every(everyMs: number, fn: (now: number) => void): void {

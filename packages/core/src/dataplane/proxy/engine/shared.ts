@@ -1,5 +1,5 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
-import { AF_INET6, encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
+import { AF_INET, AF_INET6, encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
 import type { SchedDest } from '../../../scheduler/types.js';
 import type { EngineTcpConn } from './tcp-conn.js';
 
@@ -34,23 +34,27 @@ export class EngineShared {
   /** Connections this thread's listeners accepted since start. */
   accepted = 0;
   /** Keyed by the destination object: no key string to build per connection, and it goes with the destination. */
-  private readonly addrs = new WeakMap<SchedDest, Buffer>();
+  private readonly addrs = new WeakMap<SchedDest, RealServerAddress>();
 
-  /** The sockaddr of a real server, cached; its family is read back from it (no address parsing per connection). */
-  sockaddr(dest: SchedDest): Buffer {
-    let b = this.addrs.get(dest);
-    if (!b) {
-      b = encodeSockaddr(dest.address, dest.port);
-      this.addrs.set(dest, b);
+  /** The sockaddr of a real server, cached and pinned for connect() (no address parsing per connection). */
+  sockaddr(dest: SchedDest): RealServerAddress {
+    let a = this.addrs.get(dest);
+    if (!a) {
+      const b = encodeSockaddr(dest.address, dest.port);
+      const pin = pinned(b.length);
+      b.copy(pin.buf);
+      a = { pin, addr: pin.addr, len: b.length, family: b.readUInt16LE(0) === AF_INET6 ? AF_INET6 : AF_INET };
+      this.addrs.set(dest, a);
     }
-    return b;
+    return a;
   }
+}
 
-  static family(sa: Buffer): number {
-    return sa.readUInt16LE(0);
-  }
-
-  static length(sa: Buffer): number {
-    return sa.readUInt16LE(0) === AF_INET6 ? 28 : 16;
-  }
+/** A real server's sockaddr in pinned memory: its address for connect(), its length and family for socket(). */
+export interface RealServerAddress {
+  /** Holds the memory `addr` points into. */
+  readonly pin: Pinned;
+  readonly addr: number;
+  readonly len: number;
+  readonly family: number;
 }

@@ -136,14 +136,14 @@ export class EngineTcpConn extends TrackedTcpConn {
   }
 
   private connectServer(): void {
-    const { calls } = this.reactor;
+    const { raw } = this.shared;
     const sa = this.shared.sockaddr(this.dest.sched);
-    const fd = calls.socket(EngineShared.family(sa), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = raw.socket(sa.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.connectFailed(errnoName(fd));
-    this.shared.raw.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.oneAddr, 4);
-    const rc = calls.connect(fd, sa, EngineShared.length(sa));
+    raw.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.oneAddr, 4);
+    const rc = raw.connect(fd, sa.addr, sa.len);
     if (rc < 0 && rc !== -EINPROGRESS) {
-      calls.close(fd);
+      raw.close(fd);
       return this.connectFailed(errnoName(rc));
     }
     this.server.fd = fd;
@@ -299,7 +299,7 @@ export class EngineTcpConn extends TrackedTcpConn {
     // When dst has ended too, close() sends the FIN; a shutdown() first would be a wasted syscall.
     if (dst.pending || dst.shut || dst.eof) return;
     dst.shut = true;
-    this.reactor.calls.shutdown(dst.fd, SHUT_WR);
+    this.shared.raw.shutdown(dst.fd, SHUT_WR);
   }
 
   /** Keep what `dst` could not take, and make sure epoll says when it can take more. */

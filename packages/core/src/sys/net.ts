@@ -262,6 +262,13 @@ export function decodeSockaddr(b: Buffer): { address: string; port: number } {
   return { address: ipv6ToText(raw), port };
 }
 
+/** The address of a sockaddr folded as foldAddress() folds its text (IPv4 as is, IPv4-mapped as IPv4, IPv6 words XORed). */
+export function foldSockaddr(b: Buffer): number {
+  if (b.readUInt16LE(0) === AF_INET) return b.readUInt32BE(4);
+  if (b.readUInt32BE(8) === 0 && b.readUInt32BE(12) === 0 && b.readUInt32BE(16) === 0xffff) return b.readUInt32BE(20);
+  return (b.readUInt32BE(8) ^ b.readUInt32BE(12) ^ b.readUInt32BE(16) ^ b.readUInt32BE(20)) >>> 0;
+}
+
 export function socketFamily(address: string): number {
   return isIPv6(address) ? AF_INET6 : AF_INET;
 }

@@ -159,10 +159,10 @@ export class ProxyService {
   }
 
   /** Where a new connection from client:cport goes (ip_vs_schedule / ip_vs_sched_persist), or null. */
-  schedule(client: string, cport: number, now: number): Binding | null {
+  schedule(client: string, cport: number, now: number, clientFold?: number): Binding | null {
     const timeout = this.service.persistence.timeout;
     if (timeout === 0) {
-      const dest = this.pick(client, cport, null);
+      const dest = this.pick(client, cport, null, clientFold);
       return dest ? { dest, template: null } : null;
     }
     const prefix = this.service.persistence.netmask ?? (client.includes(':') ? 128 : 32);
@@ -174,7 +174,7 @@ export class ProxyService {
     }
     if (!t) {
       // The template does not take part in the choice: the first connection is scheduled like any other.
-      const dest = this.pick(client, cport, null);
+      const dest = this.pick(client, cport, null, clientFold);
       if (!dest) return null;
       t = new Template(tkey, dest, timeout * 1000, now);
       bindConnection(dest.sched, 'template');
@@ -192,9 +192,10 @@ export class ProxyService {
     return this.pick(client, cport, failed);
   }
 
-  private pick(client: string, cport: number, exclude: ProxyDest | null): ProxyDest | null {
+  /** `clientFold`: the client's address already folded (by a caller that has its bytes), saving the parse. */
+  private pick(client: string, cport: number, exclude: ProxyDest | null, clientFold = foldAddress(client)): ProxyDest | null {
     if (!this.scheduler) return null;
-    this.packet.saddr = foldAddress(client);
+    this.packet.saddr = clientFold;
     this.packet.sport = cport;
     // Shared by several threads: masked in this thread's view only, the flag the others read is left alone.
     const view = exclude?.sched.shared;

@@ -14,6 +14,7 @@ import {
   SOL_SOCKET,
   attachReuseportProgram,
   decodeSockaddr,
+  foldSockaddr,
   errnoName,
   openTcpListener,
   pinned,
@@ -122,7 +123,7 @@ export class EngineTcpListener {
       return;
     }
     const { address, port } = decodeSockaddr(this.addr);
-    const b = svc.schedule(address, port, this.reactor.now);
+    const b = svc.schedule(address, port, this.reactor.now, foldSockaddr(this.addr));
     if (!b) {
       this.noDest.hit();
       this.shared.raw.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.shared.lingerZeroAddr, 8);

@@ -1,5 +1,5 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
-import { AF_INET, AF_INET6, encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
+import { encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
 import type { SchedDest } from '../../../scheduler/types.js';
 import type { EngineTcpConn } from './tcp-conn.js';
 
@@ -43,18 +43,16 @@ export class EngineShared {
       const b = encodeSockaddr(dest.address, dest.port);
       const pin = pinned(b.length);
       b.copy(pin.buf);
-      a = { pin, addr: pin.addr, len: b.length, family: b.readUInt16LE(0) === AF_INET6 ? AF_INET6 : AF_INET };
+      // sa_family is the first field.
+      a = { pin, family: b.readUInt16LE(0) };
       this.addrs.set(dest, a);
     }
     return a;
   }
 }
 
-/** A real server's sockaddr in pinned memory: its address for connect(), its length and family for socket(). */
+/** A real server's sockaddr in pinned memory (its address and length for connect()), and its family for socket(). */
 export interface RealServerAddress {
-  /** Holds the memory `addr` points into. */
   readonly pin: Pinned;
-  readonly addr: number;
-  readonly len: number;
   readonly family: number;
 }

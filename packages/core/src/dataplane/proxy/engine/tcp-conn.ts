@@ -126,7 +126,7 @@ export class EngineTcpConn extends TrackedTcpConn {
     // A full read may have left more behind; the normal path reads the rest.
     if (n < scratch.length) this.client.readable = false;
     const w = this.dest.proxyProtocol ? -EAGAIN : raw.send(this.server.fd, scratchAddr, n, MSG_NOSIGNAL);
-    if (w < n) this.server.pending = Buffer.from(scratch.subarray(w < 0 ? 0 : w, n));
+    if (w < n) this.owe(this.server, Buffer.from(scratch.subarray(w < 0 ? 0 : w, n)));
     // The kernel took bytes, so the real server is connected: from here its failures are resets, not a reason to retry.
     if (w > 0) return this.established();
     if (w === -EAGAIN) return;
@@ -141,7 +141,7 @@ export class EngineTcpConn extends TrackedTcpConn {
     const fd = raw.socket(sa.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.connectFailed(errnoName(fd));
     raw.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.shared.oneAddr, 4);
-    const rc = raw.connect(fd, sa.addr, sa.len);
+    const rc = raw.connect(fd, sa.pin.addr, sa.pin.buf.length);
     if (rc < 0 && rc !== -EINPROGRESS) {
       raw.close(fd);
       return this.connectFailed(errnoName(rc));
@@ -189,7 +189,8 @@ export class EngineTcpConn extends TrackedTcpConn {
 
   private onClient(ev: number): void {
     if (this.connecting || this.server.fd < 0) {
-      // Nothing is read from a client before its real server is connected; a reset client is abandoned.
+      // Beyond readEarly()'s one read, nothing is read from a client before its real server is connected; a reset
+      // client is abandoned.
       if (ev & EPOLLERR) return this.abort();
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) this.client.readable = true;
       if (ev & (EPOLLRDHUP | EPOLLHUP)) this.sawFin(this.client, ev);

@@ -40,14 +40,11 @@ export class EngineGroup {
   private stopping = false;
   /** rr/wrr positions shared by the threads: a cell per service, by key; the scheduler each cell was last used by. */
   private readonly positions: Int32Array | null;
-  private readonly slots = new Map<string, { slot: number; scheduler: string }>();
-  private readonly freeSlots: number[] = [];
-  private nextSlot = 0;
+  private readonly positionSlots = new SlotPool(POSITION_SLOTS);
+  private readonly schedulerOf = new Map<string, string>();
   /** Real servers' connection counts shared by the threads, a slot per (service, real server). */
   private readonly counts: SharedCountCells | null;
-  private readonly countSlots = new Map<string, number>();
-  private readonly freeCountSlots: number[] = [];
-  private nextCountSlot = 0;
+  private readonly countSlots = new SlotPool(COUNT_SLOTS);
 
   constructor(
     private readonly log: Logger,
@@ -72,38 +69,25 @@ export class EngineGroup {
     const cells = this.positions;
     if (!cells) return undefined;
     const out: Record<string, number> = {};
-    const live = new Set<string>();
     for (const e of table) {
-      live.add(e.key);
       const scheduler = e.service.scheduler;
-      let s = this.slots.get(e.key);
-      if (!s) {
-        const slot = this.freeSlots.pop() ?? (this.nextSlot < POSITION_SLOTS ? this.nextSlot++ : -1);
-        if (slot < 0) continue;
-        s = { slot, scheduler };
-        this.slots.set(e.key, s);
-        Atomics.store(cells, slot, 0);
-      } else if (s.scheduler !== scheduler) {
-        s.scheduler = scheduler;
-        Atomics.store(cells, s.slot, 0);
-      }
-      out[e.key] = s.slot;
+      const { slot, fresh } = this.positionSlots.take(e.key);
+      if (slot < 0) continue;
+      if (fresh || this.schedulerOf.get(e.key) !== scheduler) Atomics.store(cells, slot, 0);
+      this.schedulerOf.set(e.key, scheduler);
+      out[e.key] = slot;
     }
-    for (const [key, s] of this.slots)
-      if (!live.has(key)) {
-        this.slots.delete(key);
-        this.freeSlots.push(s.slot);
-      }
+    for (const key of this.positionSlots.keepOnly(new Set(table.map((e) => e.key)))) this.schedulerOf.delete(key);
     return out;
   }
 
   /**
-   * Give each (service, real server) a slot for its connection counts and free those gone from the table. Fresh
-   * slots are used first and freed ones last, so a slot is rarely reused while a thread that has not seen this
-   * table yet still writes to it; each thread zeroes its own cells when a real server leaves it.
+   * Give each (service, real server) a slot for its connection counts, cleared when new, and free those gone from
+   * the table; each thread zeroes its own cells when a real server leaves it.
    */
   private assignCountSlots(table: DataplaneService[]): Record<string, Record<string, number>> | undefined {
-    if (!this.counts) return undefined;
+    const counts = this.counts;
+    if (!counts) return undefined;
     const out: Record<string, Record<string, number>> = {};
     const live = new Set<string>();
     for (const e of table) {
@@ -111,21 +95,13 @@ export class EngineGroup {
       for (const d of e.dests) {
         const pair = `${e.key}\n${d.key}`;
         live.add(pair);
-        let slot = this.countSlots.get(pair);
-        if (slot === undefined) {
-          slot = this.nextCountSlot < COUNT_SLOTS ? this.nextCountSlot++ : (this.freeCountSlots.shift() ?? -1);
-          if (slot < 0) continue;
-          clearSlot(this.counts, slot);
-          this.countSlots.set(pair, slot);
-        }
+        const { slot, fresh } = this.countSlots.take(pair);
+        if (slot < 0) continue;
+        if (fresh) clearSlot(counts, slot);
         mine[d.key] = slot;
       }
     }
-    for (const [pair, slot] of this.countSlots)
-      if (!live.has(pair)) {
-        this.countSlots.delete(pair);
-        this.freeCountSlots.push(slot);
-      }
+    this.countSlots.keepOnly(live);
     return out;
   }
 
@@ -260,6 +236,39 @@ export class EngineGroup {
   async stop(drainMs: number): Promise<void> {
     this.stopping = true;
     await Promise.all(this.engines.map((e) => e.stop(drainMs)));
+  }
+}
+
+/**
+ * Cells of a shared array handed out by key. Never-used cells go first and freed ones after, so a freed cell is
+ * rarely reused while a thread that has not seen the new table yet still reads or writes it.
+ */
+class SlotPool {
+  private readonly byKey = new Map<string, number>();
+  private readonly free: number[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** The slot of `key`; `fresh` when it was just given one; -1 when every slot is taken. */
+  take(key: string): { slot: number; fresh: boolean } {
+    const had = this.byKey.get(key);
+    if (had !== undefined) return { slot: had, fresh: false };
+    const slot = this.next < this.size ? this.next++ : (this.free.shift() ?? -1);
+    if (slot >= 0) this.byKey.set(key, slot);
+    return { slot, fresh: slot >= 0 };
+  }
+
+  /** Free the slots of keys not in `live`; returns those keys. */
+  keepOnly(live: ReadonlySet<string>): string[] {
+    const gone: string[] = [];
+    for (const [key, slot] of this.byKey)
+      if (!live.has(key)) {
+        this.byKey.delete(key);
+        this.free.push(slot);
+        gone.push(key);
+      }
+    return gone;
   }
 }
 

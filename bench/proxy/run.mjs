@@ -211,6 +211,15 @@ if (ONLY) for (const k of Object.keys(tests)) if (k !== ONLY) delete tests[k];
 // Warm up every target (JIT, connection pools, page cache) before measuring.
 for (const [, port] of targets) wrk(['-t2', '-c32', '-d1s', `http://127.0.0.1:${port}/small`]);
 const pids = { vsd: vsd.pid, [VSD_T]: vsdT.pid, 'vsd-node': vsd2.pid, haproxy: haproxy.pid, ...(haveStream ? { 'nginx-stream': ngxStream.pid } : {}) };
+/** A uniformly random order (Fisher-Yates; sorting by a random comparator is not uniform). */
+const shuffled = (xs) => {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+};
 /** Every round's figures: runs[test][target][round]. */
 const runs = {};
 const median = (xs) => {
@@ -223,7 +232,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [test, run] of Object.entries(tests)) {
     // Rotate the order each round so background load does not always hit the same target (BENCH_SHUFFLE=1: a random
     // order each round instead, so no target always follows the same one).
-    const order = process.env.BENCH_SHUFFLE ? [...targets].sort(() => Math.random() - 0.5) : targets.map((_, i) => targets[(i + round) % targets.length]);
+    const order = process.env.BENCH_SHUFFLE ? shuffled(targets) : targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const [name, port] of order) {
       const pid = pids[name];
       const t0 = pid ? cpuTicks(pid) : NaN;

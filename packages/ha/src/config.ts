@@ -14,7 +14,12 @@ export const DEFAULT_ADVERT_INT_V3 = 0.05;
 /** v2 has whole seconds only; keepalived's default. */
 export const DEFAULT_ADVERT_INT_V2 = 1;
 export const DEFAULT_PRIORITY = 100;
-export const DEFAULT_GARP = { master_delay: 5, master_repeat: 5, master_refresh: 0, master_refresh_repeat: 1, interval: 0 };
+/**
+ * keepalived's garp_master_* defaults, except master_refresh: 10 s instead of never, so a neighbour that missed
+ * every burst (a partition, a lost frame, a switch that learned the other node's port) is put right within 10 s
+ * at the cost of one broadcast per VIP per 10 s (docs/ARCHITECTURE.md, "Neighbour caches").
+ */
+export const DEFAULT_GARP = { master_delay: 5, master_repeat: 5, master_refresh: 10, master_refresh_repeat: 1, interval: 0 };
 
 const ip = z.string().refine((s) => familyOf(s) !== undefined, 'must be an IPv4 or IPv6 address');
 const cidr = z.string().refine((s) => {
@@ -65,6 +70,10 @@ export const haConfigSchema = z
         master_refresh: seconds.default(DEFAULT_GARP.master_refresh),
         master_refresh_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_refresh_repeat),
         interval: seconds.default(DEFAULT_GARP.interval),
+        /** keepalived garp_lower_prio_repeat: burst when a MASTER hears a lower priority; default master_repeat, 0 = none. */
+        lower_prio_repeat: z.number().int().min(0).max(255).optional(),
+        /** keepalived garp_lower_prio_delay: second such burst; default master_delay, 0 = none. */
+        lower_prio_delay: seconds.optional(),
       })
       .strict()
       .default({}),
@@ -78,6 +87,12 @@ export const haConfigSchema = z
     v3_checksum_as_v2: z.boolean().default(false),
     /** keepalived `lower_prio_no_advert`: a master stays silent when it hears a lower priority. */
     lower_prio_no_advert: z.boolean().default(false),
+    /**
+     * keepalived `higher_prio_send_advert`, on by default here: a MASTER yielding to a higher priority sends one
+     * advert of its own first, so the winner hears a lower priority and sends its lower_prio GARP burst even when
+     * the winner's advert arrived first (after a partition heals, either order happens).
+     */
+    higher_prio_send_advert: z.boolean().default(true),
     /** keepalived `dont_track_primary`: do not go FAULT when the VRRP interface goes down. */
     dont_track_primary: z.boolean().default(false),
     /** How often tracked interfaces are sampled, seconds. */
@@ -105,7 +120,11 @@ function isCentiseconds(s: number): boolean {
 }
 
 export type HaConfigInput = z.input<typeof haConfigSchema>;
-export type HaConfig = Readonly<z.output<typeof haConfigSchema>> & { readonly advert_int: number };
+type ParsedHa = z.output<typeof haConfigSchema>;
+export type HaConfig = Readonly<Omit<ParsedHa, 'garp'>> & {
+  readonly advert_int: number;
+  readonly garp: Readonly<ParsedHa['garp'] & { lower_prio_repeat: number; lower_prio_delay: number }>;
+};
 
 /** Validates the `ha:` section; throws ValidationError naming the field (`ha.<path>`) and the value. */
 export function parseHaConfig(input: unknown, prefix = 'ha'): HaConfig {
@@ -116,7 +135,9 @@ export function parseHaConfig(input: unknown, prefix = 'ha'): HaConfig {
     throw new ValidationError(field, valueAt(input, issue.path), issue.message);
   }
   const advert_int = r.data.advert_int ?? (r.data.version === 2 ? DEFAULT_ADVERT_INT_V2 : DEFAULT_ADVERT_INT_V3);
-  return Object.freeze({ ...r.data, advert_int });
+  const g = r.data.garp;
+  const garp = { ...g, lower_prio_repeat: g.lower_prio_repeat ?? g.master_repeat, lower_prio_delay: g.lower_prio_delay ?? g.master_delay };
+  return Object.freeze({ ...r.data, advert_int, garp });
 }
 
 function valueAt(input: unknown, path: (string | number)[]): unknown {

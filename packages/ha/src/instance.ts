@@ -113,6 +113,8 @@ class Instance implements VrrpInstance {
         refreshMs: c.garp.master_refresh * 1000,
         refreshRepeat: c.garp.master_refresh_repeat,
         intervalMs: c.garp.interval * 1000,
+        lowerPrioRepeat: c.garp.lower_prio_repeat,
+        lowerPrioDelayMs: c.garp.lower_prio_delay * 1000,
       },
       this.timers,
       (vip) => this.announce(vip),
@@ -126,11 +128,12 @@ class Instance implements VrrpInstance {
         preemptDelayMs: c.preempt_delay * 1000,
         primaryAddress: src,
         lowerPriorityAdvert: !c.lower_prio_no_advert,
+        higherPriorityAdvert: c.higher_prio_send_advert,
       },
       {
         send: (p) => this.sendAdvert(p),
         transition: (t) => this.onTransition(t),
-        lowerPriorityHeard: (from, p) => this.log.info({ from, priority: p }, 'received advert with lower priority, forcing new election'),
+        lowerPriorityHeard: (from, p) => this.onLowerPriority(from, p),
       },
       this.timers,
     );
@@ -340,6 +343,16 @@ class Instance implements VrrpInstance {
       this.counters.errors++;
       this.log.warn({ vip, err: (err as Error).message }, 'gratuitous ARP / NA failed');
     }
+  }
+
+  /**
+   * Another master with a lower priority exists (a partition healed, or it preempted and lost): neighbours it
+   * announced to still send the VIPs' traffic to its MAC, which drops it once it yields. Re-announce at once
+   * (keepalived garp_lower_prio_*), unless our own VIP add is still queued (its burst follows).
+   */
+  private onLowerPriority(from: string, priority: number): void {
+    const sent = this.held.size > 0 ? this.garp.reassert(this.config.vips) : 0;
+    this.log.info({ from, priority, sent }, 'received advert with lower priority, forcing new election');
   }
 
   private onTransition(t: Transition): void {

@@ -7,9 +7,16 @@ describe('ha config', () => {
   it('applies defaults: v3, 0.05 s, priority 100, preempt, keepalived GARP timings', () => {
     const c = parseHaConfig(base);
     expect(c).toMatchObject({ instance: 'VI_1', version: 3, advert_int: DEFAULT_ADVERT_INT_V3, priority: 100, preempt: true, preempt_delay: 0 });
-    expect(c.garp).toEqual({ master_delay: 5, master_repeat: 5, master_refresh: 0, master_refresh_repeat: 1, interval: 0 });
+    expect(c.garp).toEqual({ master_delay: 5, master_repeat: 5, master_refresh: 10, master_refresh_repeat: 1, interval: 0, lower_prio_repeat: 5, lower_prio_delay: 5 });
+    expect(c.higher_prio_send_advert).toBe(true);
     expect(intervalCs(c)).toBe(5);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+  it('garp.lower_prio_* default to the master_* values (as keepalived) and are validated', () => {
+    expect(parseHaConfig({ ...base, garp: { master_repeat: 2, master_delay: 1 } }).garp).toMatchObject({ lower_prio_repeat: 2, lower_prio_delay: 1 });
+    expect(parseHaConfig({ ...base, garp: { lower_prio_repeat: 0, lower_prio_delay: 0 } }).garp).toMatchObject({ lower_prio_repeat: 0, lower_prio_delay: 0 });
+    expect(() => parseHaConfig({ ...base, garp: { lower_prio_repeat: 256 } })).toThrow(/ha\.garp\.lower_prio_repeat/);
+    expect(() => parseHaConfig({ ...base, garp: { lower_prio_delay: -1 } })).toThrow(/ha\.garp\.lower_prio_delay/);
   });
   it('v2 defaults to 1 s and wants whole seconds', () => {
     expect(parseHaConfig({ ...base, version: 2 }).advert_int).toBe(1);

@@ -9,6 +9,8 @@ import { FakeTimers } from './fake-timers.js';
 class FakeSegment {
   readonly ends: { src: string; handler: (p: ReceivedPacket) => void; up: boolean }[] = [];
   readonly sent: { src: string; dst: string; payload: Buffer }[] = [];
+  /** `src>dst` pairs dropped at delivery time (a firewall rule between two nodes, both links up). */
+  readonly blocked = new Set<string>();
   constructor(private readonly timers: FakeTimers) {}
   transport(src: string): VrrpTransport {
     const end = { src, handler: (_p: ReceivedPacket) => {}, up: true };
@@ -20,7 +22,9 @@ class FakeSegment {
         for (const other of this.ends) {
           if (other === end || !other.up) continue;
           if (dst !== '224.0.0.18' && dst !== other.src) continue;
-          this.timers.setTimeout(() => other.up && other.handler({ ok: true, src, dst, ttl: 255, payload, checksumVerified: false }), 1);
+          this.timers.setTimeout(() => {
+            if (other.up && !this.blocked.has(`${src}>${other.src}`)) other.handler({ ok: true, src, dst, ttl: 255, payload, checksumVerified: false });
+          }, 1);
         }
       },
       onPacket: (h) => (end.handler = h),
@@ -213,6 +217,73 @@ describe('VrrpInstance on a fake segment', () => {
     t.send(Buffer.from([0x31, 51, 200, 1]), '224.0.0.18');
     await flush(timers, 10, [a.inst]);
     expect(a.inst.status().counters.dropped.truncated).toBe(1);
+  });
+});
+
+describe('VrrpInstance after a partition heals (both were MASTER)', () => {
+  const A = '10.77.0.11';
+  const B = '10.77.0.12';
+  async function splitBrain(overrides: Partial<HaConfigInput> = {}) {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, A, { priority: 150, ...overrides });
+    const b = node(seg, timers, B, { priority: 100, ...overrides });
+    await a.inst.start();
+    await b.inst.start();
+    await flush(timers, 500, [a.inst, b.inst]);
+    seg.blocked.add(`${A}>${B}`).add(`${B}>${A}`);
+    await flush(timers, 1000, [a.inst, b.inst]);
+    expect([a.inst.status().state, b.inst.status().state]).toEqual(['MASTER', 'MASTER']);
+    // Past the new master's second burst and the first's: only what the heal triggers counts from here.
+    await flush(timers, 6000, [a.inst, b.inst]);
+    return { timers, seg, a, b };
+  }
+  /** Heal both directions right after A sent an advert, so B hears A first (the order that needs higher_prio_send_advert). */
+  async function healAfterAdvertOf(t: Awaited<ReturnType<typeof splitBrain>>, src: string) {
+    const before = t.seg.sent.filter((p) => p.src === src).length;
+    while (t.seg.sent.filter((p) => p.src === src).length === before) {
+      t.timers.advance(1);
+      await Promise.resolve();
+    }
+    t.seg.blocked.clear();
+  }
+
+  it('the higher-priority master re-announces its VIPs (lower_prio burst) and the other yields and drops the VIP at once', async () => {
+    const t = await splitBrain({ garp: { master_refresh: 0 } });
+    const { a, b, timers } = t;
+    const announcedBefore = a.announced.length;
+    await healAfterAdvertOf(t, A);
+    const healedAt = timers.now();
+    while (b.inst.status().state !== 'BACKUP' && timers.now() - healedAt < 1000) await flush(timers, 1, [a.inst, b.inst]);
+    await flush(timers, 5, [a.inst, b.inst]);
+    expect(b.inst.status()).toMatchObject({ state: 'BACKUP', vipsHeld: [] });
+    expect(b.addresses.present.size).toBe(0);
+    expect(timers.now() - healedAt).toBeLessThan(20);
+    // B's last advert before yielding reached A: A sent garp.lower_prio_repeat (default master_repeat, 5) at once.
+    expect(a.announced.length - announcedBefore).toBe(5);
+    expect(a.inst.status()).toMatchObject({ state: 'MASTER', vipsHeld: ['10.77.0.100/24'] });
+    await flush(timers, 5000, [a.inst, b.inst]);
+    expect(a.announced.length - announcedBefore).toBe(10);
+  });
+
+  it('without higher_prio_send_advert, the master that was heard first never learns it should re-announce', async () => {
+    const t = await splitBrain({ higher_prio_send_advert: false, garp: { master_refresh: 0 } });
+    const announcedBefore = t.a.announced.length;
+    await healAfterAdvertOf(t, A);
+    await flush(t.timers, 3000, [t.a.inst, t.b.inst]);
+    expect(t.b.inst.status().state).toBe('BACKUP');
+    expect(t.a.announced.length - announcedBefore).toBe(0);
+  });
+
+  it('garp.lower_prio_repeat 0 turns the burst off; the master_refresh default (10 s) still re-announces', async () => {
+    const t = await splitBrain({ garp: { lower_prio_repeat: 0 } });
+    const announcedBefore = t.a.announced.length;
+    await healAfterAdvertOf(t, B);
+    await flush(t.timers, 100, [t.a.inst, t.b.inst]);
+    expect(t.b.inst.status().state).toBe('BACKUP');
+    expect(t.a.announced.length - announcedBefore).toBe(0);
+    await flush(t.timers, 10_000, [t.a.inst, t.b.inst]);
+    expect(t.a.announced.length - announcedBefore).toBe(1);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * When a new master announces its VIPs (keepalived's garp_master_*): one burst of `repeat` announcements per
- * VIP at once, a second burst after `delay` (0 = none), then `refreshRepeat` every `refresh` (0 = never).
+ * When a master announces its VIPs (keepalived's garp_master_* and garp_lower_prio_*): one burst of `repeat`
+ * announcements per VIP at once, a second burst after `delay` (0 = none), then `refreshRepeat` every `refresh`
+ * (0 = never). reassert() is the burst of a master that is already master and has reason to believe neighbours
+ * point elsewhere (it heard a lower-priority master: a partition healed).
  */
 import type { TimerHandle, Timers } from './state-machine.js';
 
@@ -11,11 +13,23 @@ export interface GarpScheduleOptions {
   refreshRepeat: number;
   /** Spacing between single announcements (keepalived vrrp_garp_interval); 0 = back to back. */
   intervalMs: number;
+  /** keepalived garp_lower_prio_repeat: announcements per VIP when a lower-priority advert is heard; 0 = none. */
+  lowerPrioRepeat?: number;
+  /** keepalived garp_lower_prio_delay: the second such burst; 0 = none. */
+  lowerPrioDelayMs?: number;
 }
+
+/**
+ * A lower-priority master repeats its advert every Advertisement_Interval until it yields; without a floor each
+ * one would restart the burst. With lower_prio_delay 0 there is no second burst to wait for, so this is the floor.
+ */
+const MIN_REASSERT_GAP_MS = 1000;
 
 export class GarpSchedule {
   private readonly handles = new Set<TimerHandle>();
   private generation = 0;
+  /** Until when a reassert burst (and its second burst) is in progress; later calls in the window are ignored. */
+  private reassertUntil = -Infinity;
 
   constructor(
     private readonly options: GarpScheduleOptions,
@@ -31,8 +45,22 @@ export class GarpSchedule {
     if (this.options.refreshMs > 0) this.refresh(vips, gen);
   }
 
+  /** Returns the number of announcements sent now (0 when disabled or already reasserting). */
+  reassert(vips: readonly string[]): number {
+    const repeat = this.options.lowerPrioRepeat ?? this.options.repeat;
+    const delay = this.options.lowerPrioDelayMs ?? this.options.delayMs;
+    const now = this.timers.now();
+    if (repeat <= 0 || now < this.reassertUntil) return 0;
+    this.reassertUntil = now + Math.max(delay, MIN_REASSERT_GAP_MS);
+    const gen = this.generation;
+    this.burst(vips, repeat, gen);
+    if (delay > 0) this.later(delay, () => this.burst(vips, repeat, gen));
+    return repeat * vips.length;
+  }
+
   stop(): void {
     this.generation++;
+    this.reassertUntil = -Infinity;
     for (const h of this.handles) this.timers.clearTimeout(h);
     this.handles.clear();
   }

@@ -54,6 +54,8 @@ export interface StateMachineOptions {
   primaryAddress: string;
   /** RFC 9568 change 5 / keepalived default: a master answers a lower-priority advert with its own. */
   lowerPriorityAdvert?: boolean;
+  /** keepalived `higher_prio_send_advert`: a master yielding to a higher priority sends one advert of its own first. */
+  higherPriorityAdvert?: boolean;
   /** keepalived `down_timer_adverts`; RFC value 3. */
   downTimerAdverts?: number;
 }
@@ -258,6 +260,9 @@ export class VrrpStateMachine {
     }
     const mine = this.advertisedPriority;
     if (advert.priority > mine || (advert.priority === mine && compareAddresses(src, this.options.primaryAddress) > 0)) {
+      // The winner may not have heard us yet (a partition heals with both masters): one advert of ours lets it
+      // see a lower priority and re-announce its VIPs to the neighbours we pulled over.
+      if (this.options.higherPriorityAdvert) this.hooks.send(mine);
       this.clearAdverTimer();
       this.takeoverPriority = undefined;
       if (this.options.version === 3) this.masterAdverIntervalCs = advert.intervalCs;

@@ -28,4 +28,32 @@ describe('GARP schedule (garp_master_delay/repeat/refresh)', () => {
     timers.advance(1000);
     expect(sent).toEqual([0, 10, 20]);
   });
+  it('reassert(): lower_prio burst at once and after its delay, once per window; repeat 0 disables it', () => {
+    const timers = new FakeTimers();
+    const sent: [number, string][] = [];
+    const opts = { delayMs: 5000, repeat: 5, refreshMs: 0, refreshRepeat: 1, intervalMs: 0, lowerPrioRepeat: 2, lowerPrioDelayMs: 3000 };
+    const g = new GarpSchedule(opts, timers, (v) => sent.push([timers.now(), v]));
+    g.start(['a']);
+    timers.advance(10_000);
+    sent.length = 0;
+    expect(g.reassert(['a'])).toBe(2);
+    timers.advance(100);
+    // A lower-priority master repeats its advert every interval: the burst is not restarted each time.
+    expect(g.reassert(['a'])).toBe(0);
+    timers.advance(2900);
+    expect(sent.map((s) => s[0])).toEqual([10_000, 10_000, 13_000, 13_000]);
+    expect(g.reassert(['a'])).toBe(2);
+    g.stop();
+    timers.advance(10_000);
+    expect(sent.length).toBe(6);
+    const off = new GarpSchedule({ ...opts, lowerPrioRepeat: 0 }, timers, () => sent.push([0, 'x']));
+    expect(off.reassert(['a'])).toBe(0);
+    // Without a second burst the floor is 1 s.
+    const nodelay = new GarpSchedule({ ...opts, lowerPrioDelayMs: 0 }, timers, () => {});
+    expect(nodelay.reassert(['a'])).toBe(2);
+    timers.advance(999);
+    expect(nodelay.reassert(['a'])).toBe(0);
+    timers.advance(1);
+    expect(nodelay.reassert(['a'])).toBe(2);
+  });
 });

@@ -137,6 +137,16 @@ describe('Master', () => {
     sm.receive(advert(50), PEER);
     expect(sent).toEqual([]);
   });
+  it('sends one advert of its own before yielding to a higher priority (higher_prio_send_advert), only when told', () => {
+    const on = master({ higherPriorityAdvert: true });
+    on.sm.receive(advert(200), PEER);
+    expect(on.sm.state).toBe('BACKUP');
+    expect(on.sent).toEqual([{ at: expect.any(Number), priority: 100 }]);
+    const off = master();
+    off.sm.receive(advert(200), PEER);
+    expect(off.sm.state).toBe('BACKUP');
+    expect(off.sent).toEqual([]);
+  });
   it('sends priority 0 on shutdown', () => {
     const { sm, sent, transitions, timers } = master();
     sm.stop();

@@ -1,0 +1,176 @@
+/**
+ * The HA pair under faults operators meet (issue #15), in the seed topology (client, lvs1, lvs2, web1, web2):
+ * a split brain made by dropping only VRRP (IP protocol 112) between the dispatchers, then healed under a client load
+ * loop; the same with keepalived for a side-by-side figure. Figures are printed on every run.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, jsonLines, SEED_HOSTS, waitExit, waitFor, type Host, type Lab } from '../lib/netns.js';
+import { REPO, requireBuild, startVsd, startWebServer, tempDir, waitReady, type VsdProcess } from '../lib/vsd-proc.js';
+import { neighbourMac, startKeepalived, type Keepalived } from '../../packages/ha/test/support/vrrp-lab.js';
+
+const VIP = '10.77.0.100';
+const PROBE = `${REPO}/test/lib/probe-client.mjs`;
+
+interface HaStatus {
+  vrrp: { state: string; vipsHeld: string[] } | null;
+}
+
+/** Drop VRRP from the other dispatcher on this one (both directions once applied on both): links stay up. */
+async function cutVrrp(host: Host, peer: Host): Promise<void> {
+  const script = `table inet vsdt_vrrp {
+  chain in { type filter hook input priority 0; policy accept; ip saddr ${peer.ip} ip protocol vrrp drop; }
+}
+`;
+  const r = await host.exec('nft', ['-f', '-'], { input: script });
+  if (r.code !== 0) throw new Error(`nft on ${host.name}: ${r.stderr}`);
+}
+
+async function healVrrp(host: Host): Promise<void> {
+  await host.exec('nft', ['delete', 'table', 'inet', 'vsdt_vrrp']);
+}
+
+/** One ping every 20 ms (bounded count), answered by whichever node holds the VIP and owns the client's entry for it. */
+function pingLoop(client: Host, count: number) {
+  return client.exec('ping', ['-n', '-i', '0.02', '-W', '0.2', '-c', String(count), VIP], { timeoutMs: 60_000 });
+}
+
+/** Sequence numbers answered, from ping's output. */
+function pingAnswered(out: string): Set<number> {
+  return new Set([...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+}
+
+describe('split brain and heal in namespaces', () => {
+  let lab: Lab;
+  let dir: string;
+  const vsd: Record<string, VsdProcess> = {};
+  const kas: Keepalived[] = [];
+
+  const config = (priority: number) => ({
+    dataplane: 'proxy',
+    ha: { instance: 'VI_1', interface: 'eth0', vrid: 51, priority, advert_int: 0.05, vips: [`${VIP}/24`] },
+    virtual_servers: [
+      {
+        address: `${VIP}:80`,
+        protocol: 'tcp',
+        lb_algo: 'rr',
+        lb_kind: 'NAT',
+        real_servers: [
+          { address: `${lab.host('web1').ip}:80`, weight: 1 },
+          { address: `${lab.host('web2').ip}:80`, weight: 1 },
+        ],
+      },
+    ],
+  });
+  const state = async (name: string) => (await vsd[name]!.api<HaStatus>('/v1/ha')).vrrp?.state;
+
+  beforeAll(async () => {
+    requireBuild();
+    lab = await createLab(SEED_HOSTS);
+    dir = tempDir('faults');
+    const w1 = startWebServer(lab.host('web1'), 80, 'this is test 1 web');
+    const w2 = startWebServer(lab.host('web2'), 80, 'this is test 2 web');
+    await Promise.all([waitReady(w1, 'web1'), waitReady(w2, 'web2')]);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  afterEach(async () => {
+    for (const h of ['lvs1', 'lvs2']) await healVrrp(lab.host(h));
+    await Promise.all(kas.splice(0).map((k) => k.stop()));
+    for (const [name, v] of Object.entries(vsd)) {
+      v.proc.kill('SIGTERM');
+      await waitExit(v.proc, 8000);
+      delete vsd[name];
+    }
+    for (const h of ['lvs1', 'lvs2']) await lab.host(h).exec('ip', ['addr', 'flush', 'dev', 'eth0', 'to', `${VIP}/32`]);
+  });
+
+  /**
+   * Both MASTER, the client pulled to lvs2 (its gratuitous ARP came last). Returns once the client's entry for the
+   * VIP holds lvs2's MAC.
+   */
+  async function splitBrain(isMaster: (name: string) => Promise<boolean>): Promise<void> {
+    const client = lab.host('client');
+    await waitFor('VIP answers ping', async () => (await client.exec('ping', ['-c', '1', '-W', '1', VIP])).code === 0, 5000);
+    expect(await neighbourMac(client, VIP)).toBe(lab.host('lvs1').mac);
+    await cutVrrp(lab.host('lvs1'), lab.host('lvs2'));
+    await cutVrrp(lab.host('lvs2'), lab.host('lvs1'));
+    await waitFor('lvs2 MASTER too (split brain)', () => isMaster('lvs2'), 5000, 10);
+    expect(await isMaster('lvs1')).toBe(true);
+    await waitFor('client pulled to lvs2', async () => (await neighbourMac(client, VIP)) === lab.host('lvs2').mac, 3000);
+  }
+
+  it('vsd: after the heal the client loses at most 1 request (lower_prio GARP burst), and ends on lvs1', async () => {
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
+    vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100) });
+    await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    await splitBrain(async (n) => (await state(n)) === 'MASTER');
+
+    // HTTP through the VIP every 20 ms, 200 ms timeout, for at most 4 s (<= 200 requests); the heal comes 1 s in.
+    const probe = lab.host('client').spawn(process.execPath, [PROBE, `http://${VIP}/`, '20', '200', '4000']);
+    const lines = jsonLines(probe);
+    await waitFor('load loop answered through lvs2', () => lines.filter((l) => l.ok).length >= 10, 3000);
+    await new Promise((r) => setTimeout(r, 500));
+    const healedAt = Date.now();
+    await healVrrp(lab.host('lvs1'));
+    await healVrrp(lab.host('lvs2'));
+    await waitExit(probe, 10_000);
+    const after = lines.filter((l) => typeof l.start === 'number' && (l.end as number) >= healedAt);
+    const failed = after.filter((l) => !l.ok);
+    process.stdout.write(
+      `split-brain heal (vsd): ${failed.length} of ${after.length} HTTP requests failed after the heal ${JSON.stringify(failed.map((f) => f.error ?? f.body))}\n`,
+    );
+    expect(after.length).toBeGreaterThan(50);
+    expect(failed.length).toBeLessThanOrEqual(1);
+    expect(await state('lvs1')).toBe('MASTER');
+    expect(await state('lvs2')).toBe('BACKUP');
+    expect(await neighbourMac(lab.host('client'), VIP)).toBe(lab.host('lvs1').mac);
+    expect(vsd.lvs1!.logs.some((l) => l.msg === 'received advert with lower priority, forcing new election' && (l.sent as number) > 0)).toBe(true);
+    const a2 = await lab.host('lvs2').exec('ip', ['-o', 'addr', 'show', 'dev', 'eth0']);
+    expect(a2.stdout).not.toContain(VIP);
+  });
+
+  it('side by side: ICMP lost after the heal, vsd and keepalived (same cut, same client)', async () => {
+    const results: Record<string, { lost: number; sent: number }> = {};
+    const measure = async (who: string, isMaster: (n: string) => Promise<boolean>) => {
+      await splitBrain(isMaster);
+      const pingStart = Date.now();
+      const ping = pingLoop(lab.host('client'), 150);
+      await new Promise((r) => setTimeout(r, 1000));
+      const healedAt = Date.now();
+      await healVrrp(lab.host('lvs1'));
+      await healVrrp(lab.host('lvs2'));
+      const out = (await ping).stdout;
+      // Requests sent from the heal on (one every 20 ms from the start; seq 1 first).
+      const firstAfter = Math.floor((healedAt - pingStart) / 20) + 1;
+      const answered = pingAnswered(out);
+      let lost = 0;
+      for (let s = firstAfter; s <= 150; s++) if (!answered.has(s)) lost++;
+      results[who] = { lost, sent: 151 - firstAfter };
+      process.stdout.write(`split-brain heal (${who}): ${lost} of ${151 - firstAfter} pings lost after the heal\n`);
+    };
+
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
+    vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100) });
+    await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    await measure('vsd', async (n) => (await state(n)) === 'MASTER');
+    for (const [name, v] of Object.entries(vsd)) {
+      v.proc.kill('SIGTERM');
+      await waitExit(v.proc, 8000);
+      delete vsd[name];
+    }
+    await lab.host('client').exec('ip', ['neigh', 'flush', 'dev', 'eth0']);
+
+    // keepalived 2.2.7 with its defaults (garp_lower_prio_repeat = garp_master_repeat 5, higher_prio_send_advert off).
+    const k1 = startKeepalived(lab.host('lvs1'), dir, { version: 3, vrid: 51, priority: 150, advertInt: 0.05, vips: [`${VIP}/24`] });
+    const k2 = startKeepalived(lab.host('lvs2'), dir, { version: 3, vrid: 51, priority: 100, advertInt: 0.05, vips: [`${VIP}/24`] });
+    kas.push(k1, k2);
+    await k1.waitState('MASTER', 10_000);
+    await k2.waitState('BACKUP', 10_000);
+    const kaMaster = (k: Keepalived) => async () => /Entering (MASTER|BACKUP|FAULT) STATE/g.test(k.output()) && [...k.output().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)].at(-1)?.[1] === 'MASTER';
+    await measure('keepalived', (n) => (n === 'lvs1' ? kaMaster(k1) : kaMaster(k2))());
+    expect(results.vsd!.lost).toBeLessThanOrEqual(1);
+  });
+});

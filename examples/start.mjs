@@ -4,8 +4,10 @@
 // (non-zero unless both pages were served).
 // The demo uses ports 18080-18082 (examples/vsd-demo.yaml); when one is taken, or with --self-test, it picks free
 // ports and runs a copy of the config with those ports from its run directory.
+// Every start is clean: the state file of a previous run (a drained real server, a vsadm edit) is removed, so the
+// demo always begins with both pages in rotation. `--resume` keeps it and says so.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +22,15 @@ const WEBS = [
   { port: 18082, page: 'this is test 2 web' },
 ];
 const selfTest = process.argv.includes('--self-test');
+const resume = process.argv.includes('--resume');
 const run = process.env.VSD_DEMO_DIR ?? join(tmpdir(), `vsd-demo-${process.getuid?.() ?? 'user'}`);
 const socket = join(run, 'vsd.sock');
 const state = join(run, 'state.json');
 const logFile = join(run, 'vsd.log');
 mkdirSync(run, { recursive: true });
+// The state file and the record of the config applied last (state.json.config.json).
+const previous = [state, `${state}.config.json`].filter((f) => existsSync(f));
+if (!resume) for (const f of previous) rmSync(f, { force: true });
 
 function startWeb(web) {
   const { port, page } = web;
@@ -150,6 +156,7 @@ process.stdout.write(`vsd demo running (Ctrl-C stops it)
   dispatcher   ${VIP.host}:${VIP.port} -> 127.0.0.1:${WEBS[0].port}, 127.0.0.1:${WEBS[1].port} (rr, ${vsd.args.at(-1)} dataplane)
   config       ${config}
   run dir      ${run} (socket, state file, vsd.log)
+  state        ${resume && previous.length ? 'resumed from the previous run (--resume): its vsadm/vsctl changes are kept' : 'fresh (a previous run\'s changes are discarded; --resume keeps them)'}
 
 Try:
   curl http://${VIP.host}:${VIP.port}/          # run it twice: the two pages alternate (rr)

@@ -20,7 +20,7 @@ export const VSD_BIN = join(ROOT, 'packages/cli/bin/vsd.js');
 export const AGENT_BIN = join(ROOT, 'packages/agent/bin/vsd-agent.js');
 export const KEY = 'netns-agent-key-0123456789abcdef';
 /** The flags of vsd-agent's shebang: how it runs in production (RSS under 60 MB). */
-export const AGENT_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--max-old-space-size=24'];
+export const AGENT_NODE_FLAGS = ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=24'];
 
 /** Arguments for `node` to run vsd-agent as its shebang would. */
 export function agentArgs(...args: string[]): string[] {

@@ -88,7 +88,8 @@ virtual_servers:
     fakeProc(join(dir, 'web2', 'proc'), 1.35 * cpus().length);
     await waitFor('web2 at 55 %', async () => (await eff('10.77.0.22:8080')) === 55, 15_000);
     const rs = await realServer(vsd.client, '10.77.0.22:8080');
-    expect(rs.sources.agent).toEqual({ factor: 0.55, reason: 'agent: load 55%' });
+    // The reason names the weight the agent asks for and the load it comes from (1.35 per CPU).
+    expect(rs.sources.agent).toEqual({ factor: 0.55, reason: expect.stringMatching(/^agent: weight 55% from load \(1\.35 per CPU, cpu \d+%, memory \d+%\)$/) });
     // wrr with weights 100:55 (gcd 5) repeats every 31 picks: 20 and 11.
     expect(await spread(62)).toEqual({ web1: 40, web2: 22 });
   });

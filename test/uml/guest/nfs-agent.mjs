@@ -314,7 +314,7 @@ virtual_servers:
       log_level: 'info',
     }),
   );
-  const agent = spawnLogged('agent', ['--lite-mode', '--max-semi-space-size=1', '--max-old-space-size=24', join(ROOT, 'packages/agent/bin/vsd-agent.js'), '--config', join(WORK, 'agent.json')]);
+  const agent = spawnLogged('agent', ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=24', join(ROOT, 'packages/agent/bin/vsd-agent.js'), '--config', join(WORK, 'agent.json')]);
   results.pids = { vsd: vsd.pid, agent: agent.pid };
 
   const okStart = await phase('healthy', async (p) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, readKeyFile, VsdError } from '@vsd/core';
 import { Agent } from '../agent.js';
@@ -10,8 +11,13 @@ const USAGE = `usage:
   vsd-agent setup-dr --vip VIP [--state FILE]
   vsd-agent setup-tun --vip VIP [--state FILE]
   vsd-agent teardown [--state FILE]       undo what setup-dr/setup-tun changed
-  options: --json (setup commands), --state (default ${DEFAULT_SETUP_STATE})
+  vsd-agent --version | --help
+  options: -c/--config FILE, --json (setup commands), --state (default ${DEFAULT_SETUP_STATE})
 `;
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 function describe(c: SetupChange): string {
   if (c.kind === 'addr') return `address ${c.cidr} on ${c.dev}`;
@@ -42,11 +48,16 @@ async function main(argv: string[]): Promise<number> {
       state: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
     },
   });
   const cmd = positionals[0];
   if (values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`vsd-agent ${version()}\n`);
     return 0;
   }
   const statePath = values.state ?? DEFAULT_SETUP_STATE;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ControlUnreachableError, createControlClient, DEFAULT_SOCKET, VsdError } from '@vsd/core';
+import { cliVersion } from '../version.js';
 import { commands } from './commands.js';
 
 function usage(): string {
@@ -23,6 +24,7 @@ Options:
       --token-file FILE  bearer token for --url (VSD_TOKEN_FILE)
       --json             machine-readable output
   -h, --help             this text
+  -V, --version          print the version
 `;
 }
 
@@ -38,6 +40,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         'token-file': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
       allowPositionals: true,
       strict: false,
@@ -47,6 +50,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 2;
   }
   const [name, ...args] = positionals;
+  if (values.version && !name) {
+    out.write(`vsctl ${cliVersion()}\n`);
+    return 0;
+  }
   if (values.help || !name) {
     (values.help ? out : err).write(usage());
     return values.help ? 0 : 2;

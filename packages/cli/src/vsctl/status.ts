@@ -3,8 +3,9 @@
  * with its real servers (configured and effective weight, why they differ, connections), and the sections
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
-import { ControlRequestError, type ControlClient, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import { ControlRequestError, type AgentsStatus, type ControlClient, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
 import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
+import { renderAgents } from './agents.js';
 import type { VsctlCommand } from './command.js';
 import { renderSync, renderVrrp } from './ha.js';
 
@@ -19,7 +20,7 @@ export interface StatusSection {
 export const statusSections: StatusSection[] = [
   { name: 'ha', path: '/v1/ha', render: (d) => renderVrrp((d as { vrrp: VrrpStatus | null }).vrrp) },
   { name: 'sync', path: '/v1/sync', render: (d) => renderSync(d as PeerSyncStatus) },
-  { name: 'agents', path: '/v1/agents' },
+  { name: 'agents', path: '/v1/agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
 ];
 
 interface StatusDoc {
@@ -95,7 +96,7 @@ export function formatStatus(r: StatusReport): string {
     const width = Math.max(0, ...svc.realServers.map((x) => x.key.length));
     for (const x of svc.realServers) {
       const why = Object.entries(x.sources)
-        .map(([src, a]) => `${src} ${Math.round(a.factor * 100)}%${a.remove ? ' removed' : ''}${a.reason ? ` (${a.reason})` : ''}`)
+        .map(([src, a]) => `${src} ${Math.round(a.factor * 100)}%${a.remove ? ' removed' : ''}${a.reason ? ` (${withoutSource(a.reason, src)})` : ''}`)
         .join(', ');
       lines.push(
         `  -> ${x.key.padEnd(width)}  ${x.forwarding.padEnd(6)} weight ${String(x.weight).padStart(5)}  effective ${String(x.effectiveWeight).padStart(5)}` +
@@ -104,6 +105,11 @@ export function formatStatus(r: StatusReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A reason "agent: weight 25% ..." under the source "agent" reads "agent 25% (weight 25% ...)": the source is named once. */
+function withoutSource(reason: string, source: string): string {
+  return reason.startsWith(`${source}: `) ? reason.slice(source.length + 2) : reason;
 }
 
 function genericSection(doc: unknown): string[] {

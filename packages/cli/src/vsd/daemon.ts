@@ -21,7 +21,7 @@ import { loadConfig, type LoadedConfig } from './config-load.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { componentFactories } from './components.js';
 import { createDataplane } from './dataplane.js';
-import { reloadRoute } from './routes.js';
+import { haAbsentRoutes, reloadRoute } from './routes.js';
 
 export const DEFAULT_CONFIG = '/etc/vsd/vsd.yaml';
 export const DEFAULT_STATE = '/var/lib/vsd/state.json';
@@ -112,6 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       addRoutes: (routes: readonly ControlRoute[]) => control.addRoutes(routes),
     };
     const components = await startComponents(options.components ?? componentFactories, ctx, cleanup, log);
+    if (!components.some((c) => c.name === 'ha')) control.addRoutes(haAbsentRoutes());
 
     reload = async () => {
       try {

@@ -2,9 +2,9 @@
  * `vsd`: the dispatcher daemon's command line. Logs are pino JSON lines on stdout; usage errors go to stderr.
  * Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop (drain, then exit 0).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_SOCKET, type DataplaneName } from '@vsd/core';
+import { cliVersion } from '../version.js';
 import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon } from './daemon.js';
 
 const USAGE = `Usage: vsd [options]
@@ -21,7 +21,8 @@ Options:
       --token-file FILE     bearer token for the TCP listener
       --drain-timeout SEC   on SIGTERM, let connections finish for up to SEC seconds (default ${DEFAULT_DRAIN_MS / 1000})
       --log-level LEVEL     trace | debug | info | warn | error | fatal | silent (default info)
-      --check               validate the config file and exit
+      --check               validate the config file against the dataplane (--dataplane, else the
+                            config's) and the key files it names; exit 0 if vsd would serve it all
   -h, --help                this text
   -V, --version             print the version
 
@@ -30,11 +31,6 @@ when the file changed since it was last applied (or there is no state file); SIG
 `;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export async function main(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -65,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`vsd ${version()}\n`);
+    process.stdout.write(`vsd ${cliVersion()}\n`);
     return 0;
   }
   const dataplane = values.dataplane as string | undefined;
@@ -76,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   if (drain !== undefined && !(drain >= 0)) return usageError(`--drain-timeout must be seconds >= 0 (got ${values['drain-timeout']})`);
 
   const configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG;
-  if (values.check) return checkConfig(configPath);
+  if (values.check) return checkConfig(configPath, dataplane as DataplaneName | undefined);
 
   const logger = createLogger({ level, base: { name: 'vsd', pid: process.pid } });
   const state = (values.state as string | undefined) ?? DEFAULT_STATE;
@@ -122,11 +118,16 @@ export async function main(argv: string[]): Promise<number> {
   return stopped;
 }
 
-async function checkConfig(path: string): Promise<number> {
-  const { loadConfig } = await import('./config-load.js');
+async function checkConfig(path: string, dataplane: DataplaneName | undefined): Promise<number> {
+  const { checkConfigFile } = await import('./check.js');
   try {
-    const loaded = await loadConfig(path);
-    process.stdout.write(loaded.absent ? `${path}: no such file (vsd would start empty)\n` : `${path}: OK, ${loaded.services.length} virtual service(s)\n`);
+    const r = await checkConfigFile(path, dataplane);
+    for (const w of r.warnings) process.stderr.write(`vsd: warning: ${w}\n`);
+    if (!r.ok) {
+      for (const e of r.errors) process.stderr.write(`vsd: ${e}\n`);
+      return 1;
+    }
+    process.stdout.write(`${path}: OK, ${r.services} virtual service(s), dataplane ${r.dataplane}\n`);
     return 0;
   } catch (err) {
     process.stderr.write(`vsd: ${(err as Error).message}\n`);

@@ -13,7 +13,7 @@
  * both would turn a storage disagreement into an outage. The status shows the group as undecided.
  */
 import type { DestAdjustment } from '../weights/overlay.js';
-import { mountProblem, type AgentReport } from './protocol.js';
+import { mountProblem, type AgentReport, type LoadReport } from './protocol.js';
 
 export interface AgentRecordView {
   agent: string;
@@ -100,8 +100,16 @@ export function judge(r: AgentRecordView, now: number, silentAfter: number, refs
   let agent: DestAdjustment;
   if (rep.maintenance) agent = { factor: 0, reason: 'agent: maintenance' };
   else if (rep.service && !rep.service.ok) agent = { factor: 0, reason: `agent: service probe failed${rep.service.detail ? ` (${rep.service.detail})` : ''}` };
-  else agent = { factor: rep.load.weightPct / 100, reason: `agent: load ${rep.load.weightPct}%` };
+  else agent = { factor: rep.load.weightPct / 100, reason: loadReason(rep.load) };
   return { silent: false, agent, storage, storageProblems: problems };
+}
+
+/**
+ * weightPct is the share of the configured weight the agent asks for (100 = unloaded), not its load: the reason says
+ * so and carries the load figures it was computed from.
+ */
+function loadReason(load: LoadReport): string {
+  return `agent: weight ${load.weightPct}% from load (${load.loadPerCore.toFixed(2)} per CPU, cpu ${Math.round(load.cpu * 100)}%, memory ${Math.round(load.memory * 100)}%)`;
 }
 
 /** Combine two verdicts for the same real server (two agents claim one address): the more severe factor wins. */

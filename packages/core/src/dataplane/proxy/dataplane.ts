@@ -10,6 +10,7 @@ import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/const
 import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
 import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';
 import { proxyProtocolPredicate, type ProxyContext, type ProxyCounters, type ProxyDataplaneOptions } from './context.js';
+import { proxyIgnoreReason } from './servable.js';
 import { ProxyService } from './service.js';
 import { applyServiceTable } from './service-table.js';
 import { Estimator } from './stats.js';
@@ -64,14 +65,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
   let engine: EngineGroup | null = null;
 
   const servable = (entry: DataplaneService): entry is DataplaneService & { service: InetService } => {
-    const s = entry.service;
-    const reason = isFwmark(s)
-      ? 'firewall-mark services need the kernel (use the ipvs dataplane)'
-      : s.protocol === 'sctp'
-        ? 'SCTP is not proxied (use the ipvs dataplane)'
-        : s.port === 0
-          ? 'a port-0 (all ports) service cannot be listened on (use the ipvs dataplane)'
-          : null;
+    const reason = proxyIgnoreReason(entry.service);
     if (reason === null) return true;
     if (!warned.has(entry.key)) {
       warned.add(entry.key);

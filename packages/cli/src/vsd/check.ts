@@ -1,0 +1,75 @@
+/**
+ * `vsd --check`: would vsd start with this file, on this dataplane, and serve every virtual service it lists?
+ * Stricter than start in one way: a service the proxy dataplane would ignore (with a warning) fails the check,
+ * since the operator asked for a service that would not be served. Used by the unit's ExecStartPre.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
+import { loadConfig, type LoadedConfig } from './config-load.js';
+
+export interface CheckResult {
+  ok: boolean;
+  dataplane: DataplaneName;
+  /** Why vsd would refuse to start, or would not serve something the file asks for. */
+  errors: string[];
+  /** Worth knowing, not fatal. */
+  warnings: string[];
+  services: number;
+}
+
+const METHOD: Record<string, string> = { route: 'DR (direct routing)', tunnel: 'TUN (IP tunnelling)', masq: 'NAT' };
+
+/** What the dataplane refuses (start fails) or ignores (the service is not served). */
+export function dataplaneProblems(dataplane: DataplaneName, services: readonly VirtualService[]): string[] {
+  if (dataplane !== 'proxy') return [];
+  const problems: string[] = [];
+  services.forEach((s, i) => {
+    const where = `virtual_servers.${i} (${serviceKey(s)})`;
+    const ignored = proxyIgnoreReason(s);
+    if (ignored) problems.push(`${where}: the proxy dataplane would not serve it: ${ignored}`);
+    s.realServers.forEach((rs, j) => {
+      if (rs.forwarding !== 'masq')
+        problems.push(`${where}.real_servers.${j} (${rs.address}): lb_kind ${METHOD[rs.forwarding]} needs the ipvs dataplane; the proxy dataplane refuses it at start (set dataplane: ipvs, or lb_kind: NAT)`);
+    });
+  });
+  return problems;
+}
+
+/** Key and token files the daemon reads at start: a missing or short one stops it then, so say so now. */
+function secretProblems(loaded: LoadedConfig): string[] {
+  const c = loaded.config;
+  const keys: Array<[string, string]> = [];
+  if (c.peer) keys.push(['peer.key_file', c.peer.key_file]);
+  if (c.agents) {
+    keys.push(['agents.key_file', c.agents.key_file]);
+    for (const [name, file] of Object.entries(c.agents.agent_keys ?? {})) keys.push([`agents.agent_keys.${name}`, file]);
+  }
+  const problems: string[] = [];
+  for (const [field, file] of keys) {
+    try {
+      readKeyFile(file);
+    } catch (err) {
+      problems.push(`${field}: ${(err as Error).message} (make one with \`vsd keygen ${file}\`)`);
+    }
+  }
+  const token = c.control?.token_file;
+  if (token) {
+    try {
+      if (readFileSync(token, 'utf8').trim() === '') problems.push(`control.token_file: ${token} is empty`);
+    } catch (err) {
+      problems.push(`control.token_file: cannot read ${token}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+export async function checkConfigFile(path: string, dataplaneOption?: DataplaneName): Promise<CheckResult> {
+  const loaded = await loadConfig(path);
+  const dataplane = dataplaneOption ?? loaded.config.dataplane ?? 'proxy';
+  if (loaded.absent) return { ok: false, dataplane, errors: [`${path}: no such file`], warnings: [], services: 0 };
+  const errors = [...dataplaneProblems(dataplane, loaded.services), ...secretProblems(loaded)];
+  const warnings: string[] = [];
+  if (dataplane === 'ipvs' && existsSync('/proc/net') && !existsSync('/proc/net/ip_vs'))
+    warnings.push('the ip_vs kernel module is not loaded here; vsd runs `modprobe ip_vs` at start, which needs CAP_SYS_MODULE (the packaged unit does not have it: load it at boot with /etc/modules-load.d)');
+  return { ok: errors.length === 0, dataplane, errors, warnings, services: loaded.services.length };
+}

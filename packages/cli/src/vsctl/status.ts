@@ -3,7 +3,7 @@
  * with its real servers (configured and effective weight, why they differ, connections), and the sections
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
-import { ControlRequestError, type AgentsStatus, type ControlClient, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
 import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
 import { renderAgents } from './agents.js';
 import type { VsctlCommand } from './command.js';
@@ -25,7 +25,7 @@ export const statusSections: StatusSection[] = [
 
 interface StatusDoc {
   dataplane: string;
-  info: { version: string; connTableSize: number; engine?: string; engineThreads?: Array<{ accepted: number; connections: number }> };
+  info: DataplaneInfo;
   generation: number;
   services: ServiceStatus[];
 }
@@ -34,6 +34,8 @@ export interface StatusReport {
   vsd: string;
   dataplane: string;
   generation: number;
+  /** Proxy dataplane: its UDP flow table and what a full table cost since start. */
+  udpFlows?: DataplaneInfo['udpFlows'];
   services: Array<
     Omit<ServiceRealServers, 'realServers'> & {
       counters: ServiceStatus['counters'] | null;
@@ -59,6 +61,7 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
     vsd: client.where,
     dataplane: status.info.engine ? `${status.dataplane} (engine: ${status.info.engine}${threadShares(status.info.engineThreads)})` : status.dataplane,
     generation: status.generation,
+    ...(status.info.udpFlows ? { udpFlows: status.info.udpFlows } : {}),
     services: rs.services.map((svc) => {
       const st = byKey.get(svc.key);
       const dests = new Map((st?.dests ?? []).map((d) => [d.key, d]));
@@ -86,6 +89,10 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
 
 export function formatStatus(r: StatusReport): string {
   const lines = [`vsd at ${r.vsd}: dataplane ${r.dataplane}, generation ${r.generation}, ${r.services.length} virtual service(s)`];
+  const u = r.udpFlows;
+  // Shown where it can matter: with UDP services, or once a full table has cost something.
+  if (u && (r.services.some((s) => s.key.startsWith('udp ')) || u.evicted + u.refused > 0))
+    lines.push(`UDP flows: ${u.live} of ${u.max} (${u.perService} per service); table full: ${u.evicted} evicted, ${u.refused} refused`);
   for (const section of statusSections) {
     if (r[section.name] === undefined) continue;
     lines.push(`${section.name}:`, ...(section.render ?? genericSection)(r[section.name]).map((l) => `  ${l}`));

@@ -101,6 +101,13 @@ export const vsdConfigSchema = strictObject({
    */
   proxy_threads: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).optional(),
   /**
+   * UDP flows the proxy dataplane keeps, all UDP services together (each holds a socket; default: half the open-file
+   * limit). When full, flows that never saw a reply are evicted first, then new flows are refused.
+   */
+  proxy_udp_max_flows: z.number().int().min(1).optional(),
+  /** UDP flows one UDP service may keep (default: proxy_udp_max_flows). */
+  proxy_udp_max_flows_per_service: z.number().int().min(1).optional(),
+  /**
    * Where TCP_CHECK and HTTP_GET run: `epoll` (a probe thread on libc sockets), `node` (Node's sockets), `auto`
    * (epoll when it can run here). HTTPS and MISC_CHECK always run on Node.
    */

@@ -70,7 +70,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const store = await StateStore.open({ path: options.statePath, logger: options.logger });
     const overlay = new WeightOverlay();
     const dataplane =
-      typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, { proxyEngine: cfg.proxy_engine, proxyThreads: cfg.proxy_threads });
+      typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, {
+            proxyEngine: cfg.proxy_engine,
+            proxyThreads: cfg.proxy_threads,
+            udpMaxFlows: cfg.proxy_udp_max_flows,
+            udpMaxFlowsPerService: cfg.proxy_udp_max_flows_per_service,
+          });
     const drainMs = options.drainTimeoutMs ?? (cfg.drain_timeout !== undefined ? cfg.drain_timeout * 1000 : DEFAULT_DRAIN_MS);
     log.info({ config: options.configPath, state: options.statePath, dataplane: dataplane.name, generation: store.generation }, 'vsd starting');
 

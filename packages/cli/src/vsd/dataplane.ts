@@ -12,6 +12,9 @@ export interface DataplaneChoice {
   proxyEngine?: 'auto' | 'epoll' | 'node';
   /** Its epoll engine threads (config key `proxy_threads`). */
   proxyThreads?: number | 'auto';
+  /** Its bound on UDP flows (config keys `proxy_udp_max_flows`, `proxy_udp_max_flows_per_service`). */
+  udpMaxFlows?: number;
+  udpMaxFlowsPerService?: number;
 }
 
 export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
@@ -19,6 +22,9 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
   const factory = (core as unknown as Record<string, unknown>)[FACTORIES[name]];
   if (typeof factory !== 'function')
     throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
-  const options = name === 'proxy' ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads } : { logger };
+  const options =
+    name === 'proxy'
+      ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService }
+      : { logger };
   return (factory as (options: { logger: Logger }) => Dataplane)(options);
 }

@@ -88,6 +88,8 @@ export interface DataplaneInfo {
   engine?: string;
   /** Proxy with several epoll engine threads: each thread's TCP connections accepted since start and alive now. */
   engineThreads?: Array<{ accepted: number; connections: number }>;
+  /** Proxy: UDP flows held now, their limits, and since start those evicted and refused because the table was full. */
+  udpFlows?: { live: number; max: number; perService: number; evicted: number; refused: number };
 }
 
 export interface Dataplane {

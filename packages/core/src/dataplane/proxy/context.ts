@@ -2,6 +2,7 @@
 import type { Logger } from '../../logger.js';
 import type { Timeouts } from '../../model/schema.js';
 import type { Estimator } from './stats.js';
+import type { UdpFlowBudget } from './udp-flows.js';
 import type { WorkerPool } from './workers.js';
 
 /**
@@ -31,6 +32,13 @@ export interface ProxyDataplaneOptions {
   bindFreely?: boolean;
   /** Idle timeout of a UDP flow; default: the UDP timeout of `setTimeouts` (300 s). */
   udpIdleTimeoutMs?: number;
+  /**
+   * UDP flows (each with its own socket toward its real server) kept by all UDP services together; default: half
+   * the process's open-file limit (RLIMIT_NOFILE), at least 64. See udp-flows.ts for what happens when full.
+   */
+  udpMaxFlows?: number;
+  /** UDP flows kept by one UDP service; default: `udpMaxFlows`. */
+  udpMaxFlowsPerService?: number;
   /** How long to wait for a real server to accept before retrying on another one. Default 3000. */
   connectTimeoutMs?: number;
   /** PROXY protocol v2 toward real servers: for every one, none, or as a function of (service, real server). */
@@ -76,6 +84,10 @@ export interface ProxyCounters {
   noDestination: number;
   /** Connections accepted and forwarded by worker processes (`workers` > 0); the rest were forwarded here. */
   forwardedByWorkers: number;
+  /** UDP flows closed to make room for a new one (the table was full; see udp-flows.ts). */
+  udpFlowsEvicted: number;
+  /** New UDP flows refused, their datagram dropped (the table was full of flows in a conversation). */
+  udpFlowsRefused: number;
 }
 
 export interface ProxyContext {
@@ -87,6 +99,8 @@ export interface ProxyContext {
   estimator: Estimator;
   counters: ProxyCounters;
   proxyProtocol(serviceKey: string, realServerKey: string): boolean;
+  /** The bound on UDP flows, shared by every UDP service of the dataplane. */
+  udpFlows: UdpFlowBudget;
   /** Set when TCP forwarding runs in worker processes. */
   pool: WorkerPool | null;
 }

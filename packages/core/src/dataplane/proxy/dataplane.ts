@@ -16,6 +16,7 @@ import { applyServiceTable } from './service-table.js';
 import { Estimator } from './stats.js';
 import { TcpListener } from './tcp-listener.js';
 import { UdpListener } from './udp.js';
+import { defaultUdpMaxFlows, UdpFlowBudget, type UdpFlowLimits } from './udp-flows.js';
 import { defaultWorkerScript, WorkerPool } from './workers.js';
 import { epollEngineUnavailable } from './engine/client.js';
 import { EngineGroup } from './engine/group.js';
@@ -33,6 +34,14 @@ export interface ProxyDataplane extends Dataplane {
   engineThreads(): Array<{ accepted: number; connections: number }>;
 }
 
+function udpFlowLimits(options: ProxyDataplaneOptions): UdpFlowLimits {
+  const max = options.udpMaxFlows ?? defaultUdpMaxFlows();
+  const perService = options.udpMaxFlowsPerService ?? max;
+  for (const [field, v] of [['udpMaxFlows', max], ['udpMaxFlowsPerService', perService]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new ValidationError(field, v, 'must be a positive integer');
+  return { max, perService: Math.min(perService, max) };
+}
+
 interface Entry {
   svc: ProxyService;
   listener: TcpListener | UdpListener | null;
@@ -41,6 +50,7 @@ interface Entry {
 
 export function createProxyDataplane(options: ProxyDataplaneOptions = {}): ProxyDataplane {
   const log = (options.logger ?? silentLogger).child({ component: 'dataplane', dataplane: 'proxy' });
+  const counters: ProxyCounters = { connectFailures: 0, retries: 0, noDestination: 0, forwardedByWorkers: 0, udpFlowsEvicted: 0, udpFlowsRefused: 0 };
   const ctx: ProxyContext = {
     log,
     timeouts: { ...DEFAULT_TIMEOUTS },
@@ -48,8 +58,9 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     connectTimeoutMs: options.connectTimeoutMs ?? 3000,
     expireQuiescentTemplate: options.expireQuiescentTemplate ?? false,
     estimator: new Estimator(),
-    counters: { connectFailures: 0, retries: 0, noDestination: 0, forwardedByWorkers: 0 },
+    counters,
     proxyProtocol: proxyProtocolPredicate(options.proxyProtocol),
+    udpFlows: new UdpFlowBudget(udpFlowLimits(options), counters, log),
     pool: null,
   };
   const bindFreely = options.bindFreely ?? true;
@@ -220,6 +231,7 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
       connTableSize: CONN_TAB_SIZE,
       ...(engine && engine.threads > 1 ? { engineThreads: engine.perThread() } : {}),
       engine: engine ? (engine.threads > 1 ? `epoll, ${engine.threads} threads` : 'epoll') : ctx.pool ? `node, ${options.workers} workers` : 'node',
+      udpFlows: { live: ctx.udpFlows.used, ...ctx.udpFlows.limits, evicted: counters.udpFlowsEvicted, refused: counters.udpFlowsRefused },
     }),
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.

@@ -14,6 +14,8 @@ import { NoDestinationLog } from './no-dest-log.js';
 export class TcpListener {
   private readonly server: Server;
   private readonly noDest: NoDestinationLog;
+  private lastAcceptError = -Infinity;
+  private acceptErrors = 0;
 
   constructor(
     private readonly svc: ProxyService,
@@ -21,7 +23,21 @@ export class TcpListener {
   ) {
     this.noDest = new NoDestinationLog(ctx, svc.key);
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.accept(s));
-    this.server.on('error', (err) => ctx.log.error({ err, service: svc.key }, 'listener error'));
+    this.server.on('error', (err) => this.failed(err));
+  }
+
+  /**
+   * A listening server reports accept() failures here (EMFILE, ENFILE, ENOBUFS) and keeps listening: libuv
+   * already accepts and closes the waiting client with its reserve descriptor, so nothing spins. One line a
+   * second at most, as every new client would otherwise add one.
+   */
+  private failed(err: Error): void {
+    this.acceptErrors++;
+    const now = Date.now();
+    if (now - this.lastAcceptError < 1000) return;
+    this.lastAcceptError = now;
+    this.ctx.log.error({ err, service: this.svc.key, failures: this.acceptErrors }, 'listener error');
+    this.acceptErrors = 0;
   }
 
   private accept(socket: Socket): void {

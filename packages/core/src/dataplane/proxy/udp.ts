@@ -12,6 +12,9 @@
  * and nothing shows in the connection table or the active/inactive counts (IPVS creates an entry per packet and
  * drops it at once). Replies still need a way back: a path per (client, real server) keeps its upstream socket
  * until it has been idle for the UDP timeout, outside the connection table.
+ *
+ * Flows and paths together are bounded (udp-flows.ts): a full table evicts the oldest never-assured one or
+ * refuses the new flow, so spoofed sources cannot take every descriptor of the process.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -23,14 +26,22 @@ import { NoDestinationLog } from './no-dest-log.js';
 import { encodeProxyV2, unmapped } from './proxy-protocol.js';
 import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
 import type { Template } from './template.js';
+import type { UdpFlowHolder } from './udp-flows.js';
 
-export class UdpListener {
+/** A flow or a path that has not seen traffic both ways yet: the first to go when the table is full. */
+interface Evictable {
+  evict(): void;
+}
+
+export class UdpListener implements UdpFlowHolder {
   private readonly socket: Socket;
   private readonly flows = new Map<string, UdpFlow>();
   /** One-packet scheduling: (client, real server) -> the socket replies come back on. */
   private readonly paths = new Map<string, UdpUpstream>();
   private pathSweep: NodeJS.Timeout | undefined;
   private readonly noDest: NoDestinationLog;
+  /** Never-assured flows and paths, oldest first (a Set iterates in insertion order). */
+  private readonly fresh = new Set<Evictable>();
   private open_ = false;
 
   constructor(
@@ -48,19 +59,22 @@ export class UdpListener {
     const key = `${rinfo.address}|${rinfo.port}`;
     let flow = this.flows.get(key);
     if (!flow) {
-      if (this.svc.retired) return;
+      if (this.svc.retired || !this.ctx.udpFlows.admit(this)) return;
       const caddr = unmapped(rinfo.address);
       const now = Date.now();
       const b = this.svc.schedule(caddr, rinfo.port, now);
       if (!b) return this.noDest.hit();
       flow = new UdpFlow(this.svc, this.ctx, this, key, caddr, rinfo, b.dest, b.template, now);
       this.flows.set(key, flow);
+      this.fresh.add(flow);
     }
     flow.forward(msg);
   }
 
   private receiveOnePacket(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.svc.retired) return;
+    // A path may exist for the client whatever the pick; asking first keeps a refused datagram from being scheduled.
+    if (!this.ctx.udpFlows.admit(this)) return;
     const caddr = unmapped(rinfo.address);
     const now = Date.now();
     const b = this.svc.schedule(caddr, rinfo.port, now);
@@ -70,8 +84,11 @@ export class UdpListener {
     const key = `${rinfo.address}|${rinfo.port}|${b.dest.key}`;
     let path = this.paths.get(key);
     if (!path) {
-      path = new UdpUpstream(this.svc, this.ctx, this, caddr, rinfo, b.dest, now);
+      const evictable: Evictable = { evict: () => this.dropPath(key) };
+      path = new UdpUpstream(this.svc, this.ctx, this, caddr, rinfo, b.dest, now, () => this.fresh.delete(evictable));
       this.paths.set(key, path);
+      this.fresh.add(evictable);
+      path.evictable = evictable;
       this.pathSweep ??= setInterval(() => this.sweepPaths(), 1000).unref();
     }
     this.svc.stats.conns++;
@@ -79,13 +96,17 @@ export class UdpListener {
     path.forward(msg, now);
   }
 
+  private dropPath(key: string): void {
+    const p = this.paths.get(key);
+    if (!p) return;
+    p.close();
+    if (p.evictable) this.fresh.delete(p.evictable);
+    this.paths.delete(key);
+  }
+
   private sweepPaths(): void {
     const now = Date.now();
-    for (const [key, p] of this.paths) {
-      if (now - p.last < udpIdleMs(this.ctx)) continue;
-      p.close();
-      this.paths.delete(key);
-    }
+    for (const [key, p] of this.paths) if (now - p.last >= udpIdleMs(this.ctx)) this.dropPath(key);
     if (this.paths.size === 0) {
       clearInterval(this.pathSweep);
       this.pathSweep = undefined;
@@ -96,8 +117,32 @@ export class UdpListener {
     this.socket.send(msg, rinfo.port, rinfo.address);
   }
 
-  forget(key: string): void {
+  forget(key: string, flow: UdpFlow): void {
     this.flows.delete(key);
+    this.fresh.delete(flow);
+  }
+
+  assured(flow: UdpFlow): void {
+    this.fresh.delete(flow);
+  }
+
+  get service(): string {
+    return this.svc.key;
+  }
+
+  get held(): number {
+    return this.flows.size + this.paths.size;
+  }
+
+  get evictable(): number {
+    return this.fresh.size;
+  }
+
+  evictOldest(): boolean {
+    const oldest = this.fresh.values().next();
+    if (oldest.done) return false;
+    oldest.value.evict();
+    return true;
   }
 
   async open(bindFreely: boolean): Promise<void> {
@@ -110,6 +155,7 @@ export class UdpListener {
       await this.bind(address, port);
     }
     this.open_ = true;
+    this.ctx.udpFlows.join(this);
   }
 
   private bind(address: string, port: number): Promise<void> {
@@ -134,8 +180,8 @@ export class UdpListener {
   release(): void {
     if (!this.open_) return;
     this.open_ = false;
-    for (const p of this.paths.values()) p.close();
-    this.paths.clear();
+    this.ctx.udpFlows.leave(this);
+    for (const key of [...this.paths.keys()]) this.dropPath(key);
     clearInterval(this.pathSweep);
     this.pathSweep = undefined;
     try {
@@ -164,17 +210,25 @@ class UdpUpstream {
   /** When a datagram last went either way (ms). */
   last: number;
   private readonly header: Buffer | null;
+  /** A reply came back; the client's next datagram makes the flow assured (conntrack's "seen both ways"). */
+  private replied = false;
+  private assured = false;
+  private closed = false;
+  /** Its entry in the listener's never-assured set, for a one-packet path. */
+  evictable: Evictable | undefined;
 
   constructor(
     private readonly svc: ProxyService,
-    ctx: ProxyContext,
+    private readonly ctx: ProxyContext,
     listener: UdpListener,
     caddr: string,
     rinfo: RemoteInfo,
     private readonly dest: ProxyDest,
     now: number,
+    private readonly onAssured: () => void,
   ) {
     this.last = now;
+    ctx.udpFlows.used++;
     const { address, port } = dest.sched;
     this.header = dest.proxyProtocol
       ? encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: rinfo.port }, destination: { address: svc.service.address, port: svc.service.port } })
@@ -183,6 +237,7 @@ class UdpUpstream {
     this.socket.on('message', (msg, from) => {
       if (from.port !== port || unmapped(from.address) !== address) return;
       this.last = Date.now();
+      this.replied = true;
       const n = msg.length;
       svc.stats.outPkts++;
       svc.stats.outBytes += n;
@@ -195,6 +250,10 @@ class UdpUpstream {
 
   forward(msg: Buffer, now: number): void {
     this.last = now;
+    if (this.replied && !this.assured) {
+      this.assured = true;
+      this.onAssured();
+    }
     const n = msg.length;
     const { svc, dest } = this;
     svc.stats.inPkts++;
@@ -206,11 +265,14 @@ class UdpUpstream {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.udpFlows.used--;
     this.socket.close();
   }
 }
 
-export class UdpFlow implements TrackedConn {
+export class UdpFlow implements TrackedConn, Evictable {
   private readonly upstream: UdpUpstream;
   private closed = false;
 
@@ -229,7 +291,7 @@ export class UdpFlow implements TrackedConn {
     svc.stats.conns++;
     dest.stats.conns++;
     bindConnection(dest.sched, 'inactive');
-    this.upstream = new UdpUpstream(svc, ctx, listener, caddr, rinfo, dest, now);
+    this.upstream = new UdpUpstream(svc, ctx, listener, caddr, rinfo, dest, now, () => listener.assured(this));
   }
 
   private get last(): number {
@@ -245,6 +307,10 @@ export class UdpFlow implements TrackedConn {
     if (now - this.last >= udpIdleMs(this.ctx)) this.destroy();
   }
 
+  evict(): void {
+    this.destroy();
+  }
+
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
@@ -252,7 +318,7 @@ export class UdpFlow implements TrackedConn {
     unbindConnection(this.dest.sched, 'inactive');
     this.template?.detach(Date.now());
     this.svc.conns.delete(this);
-    this.listener.forget(this.key);
+    this.listener.forget(this.key, this);
     if (this.svc.retired && this.listener.flowCount === 0) this.listener.release();
   }
 

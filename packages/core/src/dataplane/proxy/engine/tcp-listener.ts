@@ -23,7 +23,7 @@ import { familyOf } from '../../../model/address.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
-import type { Reactor } from '../../../sys/reactor.js';
+import type { Reactor, ReactorTimer } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 import { EngineTcpConn } from './tcp-conn.js';
 import { steeringPrefix, steeringProgram } from './steer.js';
@@ -35,6 +35,8 @@ export class EngineTcpListener {
   private readonly peer = pinned(32);
   private readonly addr = this.peer.buf.subarray(0, 28);
   private lastAcceptError = -Infinity;
+  /** A later accept4() pass after a failure (EMFILE): the edge that woke us is spent, and clients still wait. */
+  private retry: ReactorTimer | null = null;
   /** The persistence prefix the group's program steers by ('none' without persistence), once attached. */
   private steering: string | null = null;
 
@@ -104,11 +106,16 @@ export class EngineTcpListener {
       const fd = this.shared.raw.accept4(this.fd, this.peer.addr, this.peer.addr + 28, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd === -EAGAIN) return;
       if (fd < 0) {
-        // EMFILE and friends: the queue keeps the client and the next arrival raises a new edge; log once a second.
+        // EMFILE and friends: the queue keeps the client; try again in 100 ms (not at once, which would spin),
+        // or at the next arrival's edge, whichever comes first. Logged once a second.
         if (this.reactor.now - this.lastAcceptError >= 1000) {
           this.lastAcceptError = this.reactor.now;
           this.ctx.log.warn({ service: this.svc.key, reason: errnoName(fd) }, 'accept failed');
         }
+        this.retry ??= this.reactor.at(this.reactor.now + 100, () => {
+          this.retry = null;
+          if (this.fd >= 0) this.acceptAll();
+        });
         return;
       }
       this.accept(fd);
@@ -136,6 +143,8 @@ export class EngineTcpListener {
   /** Stop accepting; connections already accepted are left alone. */
   close(): void {
     if (this.fd < 0) return;
+    this.retry?.cancel();
+    this.retry = null;
     this.reactor.close(this.fd);
     this.fd = -1;
   }

@@ -11,6 +11,7 @@ import type { ProxyContext, ProxyCounters } from '../context.js';
 import { ProxyService } from '../service.js';
 import { applyServiceTable } from '../service-table.js';
 import { Estimator } from '../stats.js';
+import { UdpFlowBudget } from '../udp-flows.js';
 import { COUNT_SLOTS, COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
 import type { SharedCountCells } from '../../../scheduler/index.js';
 import { Reactor } from '../../../sys/reactor.js';
@@ -50,6 +51,8 @@ const counters: ProxyCounters = {
     sab[COUNTER_SLOTS.noDestination] = v;
   },
   forwardedByWorkers: 0,
+  udpFlowsEvicted: 0,
+  udpFlowsRefused: 0,
 };
 
 // Log records go to the main thread, which writes them with its own logger.
@@ -64,6 +67,8 @@ const ctx: ProxyContext = {
   estimator: new Estimator(),
   counters,
   proxyProtocol: (s, d) => proxyProtocol.has(proxyProtocolPair(s, d)),
+  // UDP stays in the main thread: this budget is never asked.
+  udpFlows: new UdpFlowBudget({ max: 0, perService: 0 }, counters, log),
   pool: null,
 };
 const services = new Map<string, Entry>();

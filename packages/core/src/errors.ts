@@ -224,3 +224,17 @@ export class HaNotConfiguredError extends VsdError {
     });
   }
 }
+
+/** A unix datagram socket call failed (the service manager's notification socket, sd_notify). */
+export class UnixSocketError extends VsdError {
+  constructor(call: string, errnoValue: number, path: string, text: string) {
+    super('VSD_ERR_UNIX_SOCKET', `${call} ${path}: ${text} (errno ${errnoValue})`, { details: { call, errnoValue, path } });
+  }
+}
+
+/** `vsd keygen` could not write a key file (it exists and --force was not given, or the directory refuses). */
+export class KeyFileError extends VsdError {
+  constructor(path: string, reason: string) {
+    super('VSD_ERR_KEY_FILE', `${path}: ${reason}`, { details: { path, reason } });
+  }
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger, readKeyFile, VsdError } from '@vsd/core';
+import { createLogger, createServiceNotifier, newKeyText, readKeyFile, VsdError, writeKeyFile } from '@vsd/core';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { DEFAULT_SETUP_STATE, setupDr, setupTun, teardown, type SetupChange } from '../setup/setup.js';
@@ -11,6 +11,8 @@ const USAGE = `usage:
   vsd-agent setup-dr --vip VIP [--state FILE]
   vsd-agent setup-tun --vip VIP [--state FILE]
   vsd-agent teardown [--state FILE]       undo what setup-dr/setup-tun changed
+  vsd-agent --check --config FILE         validate the config and its key file, then exit
+  vsd-agent keygen [--force] FILE|-       write a new key (mode 0600; - prints it); existing FILE kept unless --force
   vsd-agent --version | --help
   options: -c/--config FILE, --json (setup commands), --state (default ${DEFAULT_SETUP_STATE})
 `;
@@ -28,10 +30,14 @@ function describe(c: SetupChange): string {
 async function runAgent(configPath: string): Promise<void> {
   const config = loadAgentConfig(configPath);
   const logger = createLogger({ level: process.env.VSD_LOG_LEVEL ?? config.log_level, base: { pid: process.pid } });
+  // systemd Type=notify: READY=1 once the agent runs (reports, agent-check responder), STOPPING=1 on a signal.
+  const sd = createServiceNotifier({ logger });
   const agent = new Agent({ config, key: readKeyFile(config.key_file), logger });
   await agent.start();
+  sd.ready(`reporting to ${config.dispatchers.join(', ')}`);
   const stop = (sig: string): void => {
     logger.info({ signal: sig }, 'stopping');
+    sd.stopping('stopping');
     void agent.stop().finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -49,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
+      check: { type: 'boolean' },
+      force: { type: 'boolean', short: 'f' },
     },
   });
   const cmd = positionals[0];
@@ -58,6 +66,23 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.version) {
     process.stdout.write(`vsd-agent ${version()}\n`);
+    return 0;
+  }
+  if (cmd === 'keygen') {
+    const file = positionals[1];
+    if (!file || positionals.length > 2) throw new UsageError('keygen needs one FILE (or - for stdout)');
+    if (file === '-') process.stdout.write(newKeyText());
+    else {
+      writeKeyFile(file, { force: values.force });
+      process.stdout.write(`${file}: new key written (mode 0600)\n`);
+    }
+    return 0;
+  }
+  if (values.check) {
+    if (!values.config) throw new UsageError('--check needs --config FILE');
+    const config = loadAgentConfig(values.config);
+    readKeyFile(config.key_file);
+    process.stdout.write(`${values.config}: OK, agent ${config.name}, ${config.dispatchers.length} dispatcher(s), ${config.mounts.length} mount(s)\n`);
     return 0;
   }
   const statePath = values.state ?? DEFAULT_SETUP_STATE;

@@ -5,9 +5,11 @@
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_SOCKET, type DataplaneName } from '@vsd/core';
 import { cliVersion } from '../version.js';
+import { daemonNotifier } from './service-notify.js';
 import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon } from './daemon.js';
 
 const USAGE = `Usage: vsd [options]
+       vsd keygen [--force] FILE|-     write a new peer/agent key (mode 0600)
 
 The vsd dispatcher daemon: virtual services, real servers, health checks and VRRP, controlled
 through its API socket (vsadm, vsctl).
@@ -33,6 +35,7 @@ when the file changed since it was last applied (or there is no state file); SIG
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'keygen') return (await import('./keygen.js')).keygen(argv.slice(1));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -75,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.check) return checkConfig(configPath, dataplane as DataplaneName | undefined);
 
   const logger = createLogger({ level, base: { name: 'vsd', pid: process.pid } });
+  const sd = daemonNotifier(logger);
   const state = (values.state as string | undefined) ?? DEFAULT_STATE;
   let daemon;
   try {
@@ -91,12 +95,15 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     logger.fatal({ err, code: (err as { code?: string }).code }, `vsd cannot start: ${(err as Error).message}`);
     process.stderr.write(`vsd: ${(err as Error).message}\n`);
+    sd.startFailed(err as Error);
     return 1;
   }
+  sd.started(daemon);
 
   const stopped = new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'signal received: stopping');
+      sd.stopping();
       // A drain that hangs must not keep the process alive forever: exit anyway a little after the drain timeout.
       const drainMs = drain !== undefined ? drain * 1000 : DEFAULT_DRAIN_MS;
       setTimeout(() => resolve(0), drainMs + 3000).unref();
@@ -113,7 +120,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   process.on('SIGHUP', () => {
     logger.info({ signal: 'SIGHUP' }, 'reloading the config file');
-    void daemon.reload();
+    sd.reloading();
+    void daemon.reload().then((r) => sd.reloaded(daemon, r));
   });
   return stopped;
 }

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { createServiceNotifier } from '../../src/sys/sd-notify.js';
+import { sendUnixDatagram, UnixDatagramReceiver, unixSockaddr } from '../../src/sys/unix-dgram.js';
+
+const text = (b: Buffer) => b.toString('utf8');
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function receiver(kind: 'path' | 'abstract'): UnixDatagramReceiver {
+  let path: string;
+  if (kind === 'abstract') path = `@vsd-test-notify-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  else {
+    const dir = mkdtempSync(join(tmpdir(), 'vsd-notify-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    path = join(dir, 'notify.sock');
+  }
+  const r = new UnixDatagramReceiver(path);
+  cleanups.push(() => r.close());
+  return r;
+}
+
+function logLines() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = { write: (s: string) => (lines.push(JSON.parse(s) as Record<string, unknown>), true) } as unknown as NodeJS.WritableStream;
+  return { lines, logger: createLogger({ level: 'debug' }, stream) };
+}
+
+describe('sockaddr_un', () => {
+  it('puts a file path with its NUL, an @abstract name after a NUL byte without one', () => {
+    const p = unixSockaddr('/run/systemd/notify');
+    expect(p.addr.readUInt16LE(0)).toBe(1);
+    expect(p.len).toBe(2 + '/run/systemd/notify'.length + 1);
+    expect(p.addr.subarray(2, p.len - 1).toString()).toBe('/run/systemd/notify');
+    const a = unixSockaddr('@/org/freedesktop/systemd1/notify/123');
+    expect(a.addr[2]).toBe(0);
+    expect(a.len).toBe(3 + '/org/freedesktop/systemd1/notify/123'.length);
+    expect(a.addr.subarray(3, a.len).toString()).toBe('/org/freedesktop/systemd1/notify/123');
+    expect(() => unixSockaddr(`/${'x'.repeat(107)}`)).toThrow(RangeError);
+  });
+});
+
+describe('service manager notifications (sd_notify)', () => {
+  for (const kind of ['path', 'abstract'] as const) {
+    it(`sends READY=1 with a status, RELOADING=1 with MONOTONIC_USEC and STOPPING=1 to a ${kind} socket`, async () => {
+      const r = receiver(kind);
+      const env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: r.path };
+      const n = createServiceNotifier({ env });
+      expect(n.enabled).toBe(true);
+      n.ready('ready: 2 virtual services');
+      expect(text(await r.receive())).toBe('READY=1\nSTATUS=ready: 2 virtual services');
+      const before = process.hrtime.bigint() / 1000n;
+      n.reloading();
+      const reload = text(await r.receive());
+      expect(reload).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+\nSTATUS=reloading the config file$/);
+      const usec = BigInt(/MONOTONIC_USEC=(\d+)/.exec(reload)![1]!);
+      expect(usec >= before && usec - before < 5_000_000n).toBe(true);
+      n.ready('ready again');
+      expect(text(await r.receive())).toBe('READY=1\nSTATUS=ready again');
+      n.stopping();
+      expect(text(await r.receive())).toBe('STOPPING=1\nSTATUS=stopping: draining connections');
+      n.close();
+    });
+  }
+
+  it('keeps a status on one line and removes NOTIFY_SOCKET and the watchdog variables from the environment', async () => {
+    const r = receiver('path');
+    const env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: r.path, WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1', OTHER: 'x' };
+    const n = createServiceNotifier({ env });
+    expect(env).toEqual({ OTHER: 'x' });
+    n.status('line one\nline two');
+    expect(text(await r.receive())).toBe('STATUS=line one line two');
+  });
+
+  it('does nothing without NOTIFY_SOCKET', () => {
+    const sent: Buffer[] = [];
+    const n = createServiceNotifier({ env: {}, send: (_p, d) => void sent.push(d) });
+    expect(n.enabled).toBe(false);
+    n.ready('x');
+    n.stopping();
+    expect(sent).toEqual([]);
+  });
+
+  it('logs a socket that refuses once and does not throw', () => {
+    const { lines, logger } = logLines();
+    const n = createServiceNotifier({ env: { NOTIFY_SOCKET: join(tmpdir(), `vsd-no-such-${process.pid}.sock`) }, logger });
+    n.ready('a');
+    n.status('b');
+    const warns = lines.filter((l) => l.msg === 'cannot notify the service manager (NOTIFY_SOCKET)');
+    expect(warns).toHaveLength(1);
+    expect((warns[0]!.err as { code: string }).code).toBe('VSD_ERR_UNIX_SOCKET');
+    expect((warns[0]!.err as { message: string }).message).toMatch(/^sendto .*No such file or directory \(errno 2\)$/);
+  });
+
+  it('sends WATCHDOG=1 every half WATCHDOG_USEC once ready, only when WATCHDOG_PID is this process', async () => {
+    const r = receiver('path');
+    const n = createServiceNotifier({ env: { NOTIFY_SOCKET: r.path, WATCHDOG_USEC: '40000', WATCHDOG_PID: String(process.pid) } });
+    await new Promise((res) => setTimeout(res, 60));
+    expect(r.tryReceive()).toBeNull(); // not before READY=1
+    n.ready('up');
+    expect(text(await r.receive())).toBe('READY=1\nSTATUS=up');
+    const t0 = Date.now();
+    expect(text(await r.receive(2000))).toBe('WATCHDOG=1');
+    expect(text(await r.receive(2000))).toBe('WATCHDOG=1');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(30);
+    n.close();
+
+    const other = receiver('path');
+    const m = createServiceNotifier({ env: { NOTIFY_SOCKET: other.path, WATCHDOG_USEC: '20000', WATCHDOG_PID: String(process.pid + 1) } });
+    m.ready('up');
+    expect(text(await other.receive())).toBe('READY=1\nSTATUS=up');
+    await new Promise((res) => setTimeout(res, 100));
+    expect(other.tryReceive()).toBeNull();
+    m.close();
+  });
+
+  it('delivers a datagram from sendUnixDatagram to an abstract-namespace receiver', async () => {
+    const r = receiver('abstract');
+    sendUnixDatagram(r.path, Buffer.from('READY=1'));
+    expect(text(await r.receive())).toBe('READY=1');
+  });
+});

@@ -17,7 +17,12 @@ export interface CoreRouteDeps {
   dataplane: Dataplane;
   /** Resolves when the dataplane reflects every committed transaction (the reconciler's `settled`). */
   settled?: () => Promise<void>;
+  /** Body limit of POST /v1/transactions; default MAX_TRANSACTION_BYTES. */
+  maxTransactionBytes?: number;
 }
+
+/** Body limit of POST /v1/transactions. */
+export const MAX_TRANSACTION_BYTES = 64 * 1024 * 1024;
 
 export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
   const { store, dataplane } = deps;
@@ -26,6 +31,8 @@ export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
     {
       method: 'POST',
       path: '/v1/transactions',
+      // A restore is one transaction (atomic): 100k ipvsadm lines are about 25 MB of operations.
+      maxBodyBytes: deps.maxTransactionBytes ?? MAX_TRANSACTION_BYTES,
       handler: async ({ body }) => {
         const change = await store.apply(parseTransaction(body), 'api');
         // Answer once the dataplane is programmed, so a client's next read (vsadm -L) sees its own change.

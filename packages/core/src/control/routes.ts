@@ -31,6 +31,8 @@ export interface ControlRoute {
   method: HttpMethod;
   /** "/v1/ha/failover", or with named segments: "/v1/agents/:id". */
   path: string;
+  /** Its body limit, when the server's default (1 MiB) does not fit (a whole `vsadm -R` transaction). */
+  maxBodyBytes?: number;
   /** The answer: any JSON value (200), or a RawResponse. Throwing a VsdError maps to its HTTP status. */
   handler(req: RouteRequest): unknown | Promise<unknown>;
 }

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { connect, isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError, ControlProtocolError, ControlSocketError } from '../errors.js';
@@ -14,10 +14,30 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Dataplane } from '../dataplane/types.js';
 import type { StateStore } from '../state/store.js';
 import type { WeightOverlay } from '../weights/overlay.js';
+import { readJsonBody } from './body.js';
 import { coreRoutes } from './routes-core.js';
 import { errorBody, RawResponse, Router, statusForError, type ControlRoute } from './routes.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Limits against clients that hold connections open (slowloris) or never finish a request. The TCP listener is
+ * reachable before authentication, so it gets fewer connections and shorter deadlines than the unix socket
+ * (mode 0600, root only); a full TCP listener leaves the unix socket usable.
+ */
+export interface ControlConnectionLimits {
+  /** Open connections at once; more are closed at accept. */
+  maxConnections: number;
+  /** Time from connection (or the previous request) to the end of a request's headers, ms. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included, ms. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, ms. */
+  keepAliveTimeoutMs: number;
+}
+
+export const TCP_CONNECTION_LIMITS: ControlConnectionLimits = { maxConnections: 64, headersTimeoutMs: 5000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000 };
+export const UNIX_CONNECTION_LIMITS: ControlConnectionLimits = { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5000 };
 
 export interface ControlServerOptions {
   store: StateStore;
@@ -34,7 +54,13 @@ export interface ControlServerOptions {
   extraRoutes?: readonly ControlRoute[];
   /** Resolves when the dataplane reflects every committed transaction. */
   settled?: () => Promise<void>;
+  /** Body limit of routes without their own (`ControlRoute.maxBodyBytes`); default 1 MiB. */
   maxBodyBytes?: number;
+  /** Body limit of POST /v1/transactions (a whole `vsadm -R`); default 64 MiB. */
+  maxTransactionBytes?: number;
+  /** Override the connection limits of either listener (tests). */
+  tcpLimits?: Partial<ControlConnectionLimits>;
+  unixLimits?: Partial<ControlConnectionLimits>;
 }
 
 export interface ControlServer {
@@ -67,7 +93,7 @@ export async function createControlServer(options: ControlServerOptions): Promis
       if (via === 'tcp') authorize(req, tokenDigest!);
       const url = new URL(req.url ?? '/', 'http://vsd');
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const body = await readJsonBody(req, maxBody);
+      const body = await readJsonBody(req, route.maxBodyBytes ?? maxBody);
       const out = await route.handler({ body, params, query: url.searchParams, via, raw: req });
       if (out instanceof RawResponse) send(res, out.status, out.body, out.contentType);
       else send(res, 200, JSON.stringify(out ?? {}), 'application/json');
@@ -80,13 +106,15 @@ export async function createControlServer(options: ControlServerOptions): Promis
         // vsctl probes optional components' routes: a missing route is routine, not news.
         log[code === 'VSD_ERR_NO_ROUTE' ? 'debug' : 'info']({ method: req.method, url: req.url, status, code }, 'control request refused');
       }
-      // A refused body may be unread: close the connection rather than parse what follows as a request.
-      send(res, status, JSON.stringify(errorBody(err)), 'application/json', !req.complete);
+      // A refused body may be unread: close the connection rather than parse what follows as a request. A
+      // client that failed authentication gets no second try on the same connection.
+      send(res, status, errorText(err), 'application/json', !req.complete || status === 401);
     }
   }
 
   await prepareSocketPath(options.socket, log);
-  const unixServer = createServer(handler('unix'));
+  const unixServer = createServer(serverOptions({ ...UNIX_CONNECTION_LIMITS, ...options.unixLimits }), handler('unix'));
+  applyLimits(unixServer, { ...UNIX_CONNECTION_LIMITS, ...options.unixLimits }, log, 'unix');
   await listenUnix(unixServer, options.socket);
   const socketIno = lstatSync(options.socket).ino;
   log.info({ socket: options.socket }, 'control API listening on unix socket');
@@ -95,7 +123,9 @@ export async function createControlServer(options: ControlServerOptions): Promis
   let tcpAddress: { address: string; port: number } | null = null;
   if (options.listen) {
     const { host, port } = parseHostPort(options.listen);
-    tcpServer = createServer(handler('tcp'));
+    const limits = { ...TCP_CONNECTION_LIMITS, ...options.tcpLimits };
+    tcpServer = createServer(serverOptions(limits), handler('tcp'));
+    applyLimits(tcpServer, limits, log, 'tcp');
     try {
       await listenTcp(tcpServer, host, port);
     } catch (err) {
@@ -129,6 +159,41 @@ export async function createControlServer(options: ControlServerOptions): Promis
   };
 }
 
+function serverOptions(l: ControlConnectionLimits): ServerOptions {
+  // The deadlines are checked every connectionsCheckingInterval (Node's default 30 s would stretch them).
+  const check = Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 4)));
+  return { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: l.keepAliveTimeoutMs, connectionsCheckingInterval: check };
+}
+
+function applyLimits(server: Server, l: ControlConnectionLimits, log: Logger, via: 'unix' | 'tcp'): void {
+  server.maxConnections = l.maxConnections;
+  let last = -Infinity;
+  let dropped = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    log.warn({ via, maxConnections: l.maxConnections, dropped }, 'control API: connection limit reached, closing new connections');
+    dropped = 0;
+  });
+  // Garbage on the connection (not HTTP, headers too large): answer 400 if still possible, and close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    socket.destroy();
+  });
+}
+
+/** The error document as text; an error whose details cannot be serialised (too deep, cyclic) loses them. */
+function errorText(err: unknown): string {
+  try {
+    return JSON.stringify(errorBody(err));
+  } catch {
+    const e = errorBody(err).error;
+    return JSON.stringify({ error: { code: e.code, message: e.message, details: {} } });
+  }
+}
+
 function send(res: ServerResponse, status: number, body: string, contentType: string, close = false): void {
   if (res.headersSent) return;
   const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
@@ -157,38 +222,6 @@ function authorize(req: IncomingMessage, expected: Buffer): void {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   if (!m || !timingSafeEqual(digest(m[1]!), expected))
     throw new ControlProtocolError('VSD_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)');
-}
-
-function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    const tooLarge = () => new ControlProtocolError('VSD_ERR_BODY_TOO_LARGE', `request body exceeds ${max} bytes`, { limit: max });
-    if (declared > max) return reject(tooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > max) {
-        failed = true;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch (err) {
-        reject(new ControlProtocolError('VSD_ERR_BAD_REQUEST', `malformed JSON body: ${(err as Error).message}`));
-      }
-    });
-  });
 }
 
 /** Refuse a foreign file or a live socket at `path`; remove a stale socket nobody listens on. */

@@ -79,7 +79,7 @@ describe('control API: transactions', () => {
   });
 
   it('refuses an oversized body with 413', async () => {
-    h = await startHarness({ maxBodyBytes: 1000 });
+    h = await startHarness({ maxTransactionBytes: 1000 });
     const r = await raw({ socket: h.socket }, 'POST', '/v1/transactions', Buffer.alloc(5000, 0x20));
     expect(r.status).toBe(413);
     expect(r.json.error.code).toBe('VSD_ERR_BODY_TOO_LARGE');

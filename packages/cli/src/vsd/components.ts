@@ -7,10 +7,13 @@ import type { ComponentFactory } from './component.js';
 import { agentsComponent } from './component-agents.js';
 import { haComponent } from './component-ha.js';
 import { healthComponent } from './component-health.js';
+import { metricsComponent } from './component-metrics.js';
 
 export const componentFactories: ComponentFactory[] = [
   healthComponent,
   agentsComponent,
   // VRRP and peer sync (@vsd/ha), one component
   haComponent,
+  // last: the read-only metrics listener and status page read the others' status routes
+  metricsComponent,
 ];

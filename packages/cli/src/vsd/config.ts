@@ -8,6 +8,7 @@
 import { agentsConfigSchema, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
 import { haConfigSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
+import { metricsConfigSchema } from './metrics/config.js';
 
 const seconds = z.number().finite().min(0, 'durations are seconds >= 0');
 const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, 'expected ADDRESS:PORT ([v6]:PORT for IPv6)');
@@ -16,6 +17,7 @@ const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, '
 const haSection = haConfigSchema.optional(); // plugged by @vsd/ha (haConfigSchema)
 const peerSection = peerConfigSchema.optional(); // plugged by @vsd/ha peer sync
 const agentsSection = agentsConfigSchema.optional(); // plugged by the agents hub (@vsd/core agentsConfigSchema)
+const metricsSection = metricsConfigSchema.optional(); // plugged by the metrics listener (./metrics/config.ts)
 const checksSection = checksConfigSchema; // plugged by @vsd/core health (checksConfigSchema)
 /** The health keys of a virtual server; plugged by @vsd/core health (virtualServerHealthFields). */
 const virtualServerHealthFields = healthFields;
@@ -123,6 +125,7 @@ export const vsdConfigSchema = strictObject({
   ha: haSection,
   peer: peerSection,
   agents: agentsSection,
+  metrics: metricsSection,
   virtual_servers: z.array(virtualServerConfigSchema).default([]),
 });
 

@@ -115,6 +115,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       statePath: options.statePath,
       addRoutes: (routes: readonly ControlRoute[]) => control.addRoutes(routes),
+      readRoute: (path: string) => control.read(path),
     };
     const components = await startComponents(options.components ?? componentFactories, ctx, cleanup, log);
     if (!components.some((c) => c.name === 'ha')) control.addRoutes(haAbsentRoutes());

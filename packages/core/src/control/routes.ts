@@ -13,9 +13,10 @@ export interface RouteRequest {
   /** Values of `:name` segments of the route's path. */
   params: Record<string, string>;
   query: URLSearchParams;
-  /** "unix" or "tcp": which listener the request came in on. */
-  via: 'unix' | 'tcp';
-  raw: IncomingMessage;
+  /** "unix" or "tcp": which listener the request came in on; "internal": a read from inside the daemon (ControlServer.read). */
+  via: 'unix' | 'tcp' | 'internal';
+  /** Absent for internal reads. */
+  raw?: IncomingMessage;
 }
 
 /** A non-JSON answer (Prometheus text) or a JSON answer with another status than 200. */

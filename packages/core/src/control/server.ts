@@ -69,6 +69,12 @@ export interface ControlServer {
   readonly tcpAddress: { address: string; port: number } | null;
   /** Register more endpoints; returns a function that removes them again. */
   addRoutes(routes: readonly ControlRoute[]): () => void;
+  /**
+   * Answer a GET inside the process, without a socket or a token: how the read-only metrics listener reaches the
+   * components' status routes. GET only, so nothing reached this way can change the dispatcher; an absent route
+   * (component not configured) throws VSD_ERR_NO_ROUTE.
+   */
+  read(path: string): Promise<unknown>;
   /** Stop accepting, let requests in flight finish for up to `graceMs`, remove the socket file. */
   close(graceMs?: number): Promise<void>;
 }
@@ -144,6 +150,11 @@ export async function createControlServer(options: ControlServerOptions): Promis
     addRoutes(routes) {
       router.add(routes);
       return () => router.remove(routes);
+    },
+    async read(path) {
+      const url = new URL(path, 'http://vsd');
+      const { route, params } = router.match('GET', url.pathname);
+      return route.handler({ body: undefined, params, query: url.searchParams, via: 'internal' });
     },
     async close(graceMs = 2000) {
       const servers = [unixServer, tcpServer].filter((s): s is Server => s !== null);

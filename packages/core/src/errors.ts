@@ -238,3 +238,24 @@ export class KeyFileError extends VsdError {
     super('VSD_ERR_KEY_FILE', `${path}: ${reason}`, { details: { path, reason } });
   }
 }
+
+/** A VRRP instance name that this dispatcher does not run (`vsctl failover VI_9`); nothing was changed. */
+export class HaInstanceNotFoundError extends VsdError {
+  constructor(instance: string, known: readonly string[], hint: string | null) {
+    super('VSD_ERR_HA_UNKNOWN_INSTANCE', `no VRRP instance ${JSON.stringify(instance)} on this dispatcher${hint ? ` (did you mean ${hint}?)` : ''}; instances: ${known.join(', ') || 'none'}`, {
+      details: { instance, known },
+    });
+  }
+}
+
+/**
+ * A reload whose `ha:` section cannot be applied to the running instances without breaking the election (a running
+ * instance's VRID, interface, version or address family changed); the running HA config stays, nothing changed.
+ */
+export class HaReloadError extends VsdError {
+  constructor(instance: string, field: string, reason: string) {
+    super('VSD_ERR_HA_RELOAD', `reload refused for VRRP instance ${instance}: ${field} ${reason}; the running configuration stays`, {
+      details: { instance, field, reason },
+    });
+  }
+}

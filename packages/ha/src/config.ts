@@ -2,7 +2,7 @@
  * The `ha:` section of vsd.yaml (DESIGN.md §8), keepalived's names, durations in seconds with fractions.
  * Validated once at the boundary; the result is frozen.
  */
-import { ValidationError } from '@vsd/core';
+import { closestKey, ValidationError } from '@vsd/core';
 import { z } from 'zod';
 import { familyOf, parseCidr } from './vrrp/addr.js';
 
@@ -50,8 +50,7 @@ const trackScript = z
   })
   .strict();
 
-export const haConfigSchema = z
-  .object({
+const instanceShape = {
     instance: z.string().min(1).default('VI_1'),
     interface: z.string().min(1),
     vrid: z.number().int().min(1).max(255),
@@ -97,8 +96,20 @@ export const haConfigSchema = z
     dont_track_primary: z.boolean().default(false),
     /** How often tracked interfaces are sampled, seconds. */
     track_interval: z.number().positive().default(0.1),
-  })
-  .strict()
+    /**
+     * keepalived `skip_check_adv_addr`, default on here: a BACKUP accepts an advert whose VIP list differs from its
+     * own when it comes from the master it already follows (logged once). A reload that adds or removes a VIP
+     * reaches the two nodes one after the other; checking the list strictly would make the BACKUP drop the master's
+     * adverts in between and take over (keepalived issue #1603). Adverts from any other source are still checked.
+     */
+    skip_check_adv_addr: z.boolean().default(true),
+};
+
+/** The keys of one VRRP instance (keepalived `vrrp_instance`). */
+export const HA_INSTANCE_KEYS: readonly string[] = Object.keys(instanceShape);
+
+/** One VRRP instance; unknown keys are refused with a hint at the closest known one. */
+export const haConfigSchema = withKnownKeys(HA_INSTANCE_KEYS, z.object(instanceShape).strip())
   .superRefine((c, ctx) => {
     const families = new Set(c.vips.map((v) => familyOf(v.split('/')[0])));
     if (families.size > 1) ctx.addIssue({ code: 'custom', path: ['vips'], message: 'all VIPs must be of one address family' });
@@ -126,18 +137,140 @@ export type HaConfig = Readonly<Omit<ParsedHa, 'garp'>> & {
   readonly garp: Readonly<ParsedHa['garp'] & { lower_prio_repeat: number; lower_prio_delay: number }>;
 };
 
-/** Validates the `ha:` section; throws ValidationError naming the field (`ha.<path>`) and the value. */
+/** keepalived `vrrp_sync_group`: instances that change state together. */
+export interface SyncGroupConfig {
+  readonly name: string;
+  readonly instances: readonly string[];
+}
+
+/** The `ha:` section as the daemon uses it, whichever form the file had. */
+export interface HaSection {
+  /** In file order; the first is the primary instance (peer-sync role and connection sync daemon follow it). */
+  readonly instances: readonly HaConfig[];
+  readonly sync_groups: readonly SyncGroupConfig[];
+}
+
+function withKnownKeys<T extends z.ZodTypeAny>(known: readonly string[], schema: T) {
+  return z.preprocess((input, ctx) => {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+    for (const key of Object.keys(input)) {
+      if (known.includes(key)) continue;
+      const near = closestKey(key, known);
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
+    }
+    return input;
+  }, schema);
+}
+
+const syncGroupSchema = withKnownKeys(
+  ['name', 'instances'],
+  z.object({ name: z.string().min(1), instances: z.array(z.string().min(1)).min(1) }).strip(),
+);
+
+const SECTION_KEYS = ['instances', 'sync_groups'];
+
+/**
+ * The `ha:` section: one instance (the original form, its keys at the top), or `instances:` (a list) whose entries
+ * inherit the keys written beside it (interface, advert_int, ...), plus `sync_groups:`. Either way the output is
+ * the {@link HaSection}. Problems are reported at the path the user wrote (`ha.vrid` in the single form,
+ * `ha.instances.1.vrid` in the list form).
+ */
+export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a mapping (one instance, or `instances:` with a list)' });
+    return z.NEVER;
+  }
+  const raw = input as Record<string, unknown>;
+  const multi = 'instances' in raw;
+  const known = [...HA_INSTANCE_KEYS, ...SECTION_KEYS];
+  for (const key of Object.keys(raw)) {
+    if (known.includes(key)) continue;
+    const near = closestKey(key, known);
+    ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
+    return z.NEVER;
+  }
+  const { instances: list, sync_groups: groupsRaw, ...defaults } = raw;
+  let entries: { value: unknown; path: (string | number)[] }[];
+  if (!multi) entries = [{ value: defaults, path: [] }];
+  else if (!Array.isArray(list) || list.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['instances'], message: 'expected a list of at least one instance' });
+    return z.NEVER;
+  } else
+    entries = list.map((e, i) => ({
+      // Keys beside `instances:` are defaults; an instance's own keys win (whole values, nested ones too).
+      value: e !== null && typeof e === 'object' && !Array.isArray(e) ? { ...defaults, ...(e as object) } : e,
+      path: ['instances', i],
+    }));
+  const instances: HaConfig[] = [];
+  for (const { value, path } of entries) {
+    const r = haConfigSchema.safeParse(value);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as z.IssueData);
+      return z.NEVER;
+    }
+    instances.push(withAdvertInt(r.data));
+  }
+  const groups = z.array(syncGroupSchema).default([]).safeParse(groupsRaw);
+  if (!groups.success) {
+    for (const issue of groups.error.issues) ctx.addIssue({ ...issue, path: ['sync_groups', ...issue.path] } as z.IssueData);
+    return z.NEVER;
+  }
+  const at = (i: number, key: string) => (multi ? ['instances', i, key] : [key]);
+  const names = new Map<string, number>();
+  const elections = new Map<string, number>();
+  instances.forEach((c, i) => {
+    const other = names.get(c.instance);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'instance'), message: `duplicate instance name (also instances.${other})` });
+    names.set(c.instance, i);
+    // Two instances with one (interface, VRID, family) would answer each other's adverts: one election, not two.
+    const key = `${c.interface}/${c.vrid}/${familyOf(c.vips[0]!.split('/')[0]!)}`;
+    const clash = elections.get(key);
+    if (clash !== undefined)
+      ctx.addIssue({ code: 'custom', path: at(i, 'vrid'), message: `VRID ${c.vrid} on ${c.interface} is already used by instance ${instances[clash]!.instance} (same address family)` });
+    elections.set(key, i);
+  });
+  const member = new Map<string, string>();
+  const groupNames = new Set<string>();
+  groups.data.forEach((g, gi) => {
+    if (groupNames.has(g.name)) ctx.addIssue({ code: 'custom', path: ['sync_groups', gi, 'name'], message: 'duplicate sync group name' });
+    groupNames.add(g.name);
+    g.instances.forEach((name, k) => {
+      const path = ['sync_groups', gi, 'instances', k];
+      if (!names.has(name)) {
+        const near = closestKey(name, [...names.keys()]);
+        ctx.addIssue({ code: 'custom', path, message: `no such instance${near ? `, did you mean ${near}?` : `; instances: ${[...names.keys()].join(', ')}`}` });
+      } else if (member.has(name)) ctx.addIssue({ code: 'custom', path, message: `instance ${name} is already in sync group ${member.get(name)} (one group per instance, as in keepalived)` });
+      member.set(name, g.name);
+    });
+  });
+  return Object.freeze({ instances: Object.freeze(instances), sync_groups: Object.freeze(groups.data.map((g) => Object.freeze({ ...g }))) });
+});
+
+/** The defaults that depend on other keys: advert_int on the version, the lower-priority GARP on the master ones. */
+function withAdvertInt(c: z.output<typeof haConfigSchema>): HaConfig {
+  const advert_int = c.advert_int ?? (c.version === 2 ? DEFAULT_ADVERT_INT_V2 : DEFAULT_ADVERT_INT_V3);
+  const g = c.garp;
+  const garp = { ...g, lower_prio_repeat: g.lower_prio_repeat ?? g.master_repeat, lower_prio_delay: g.lower_prio_delay ?? g.master_delay };
+  return Object.freeze({ ...c, advert_int, garp });
+}
+
+/** Validates one instance (the single form of `ha:`); throws ValidationError naming the field (`ha.<path>`) and the value. */
 export function parseHaConfig(input: unknown, prefix = 'ha'): HaConfig {
   const r = haConfigSchema.safeParse(input);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = [prefix, ...issue.path].join('.');
-    throw new ValidationError(field, valueAt(input, issue.path), issue.message);
-  }
-  const advert_int = r.data.advert_int ?? (r.data.version === 2 ? DEFAULT_ADVERT_INT_V2 : DEFAULT_ADVERT_INT_V3);
-  const g = r.data.garp;
-  const garp = { ...g, lower_prio_repeat: g.lower_prio_repeat ?? g.master_repeat, lower_prio_delay: g.lower_prio_delay ?? g.master_delay };
-  return Object.freeze({ ...r.data, advert_int, garp });
+  if (!r.success) throw issueError(input, r.error.issues[0]!, prefix);
+  return withAdvertInt(r.data);
+}
+
+/** Validates the whole `ha:` section, either form; throws ValidationError naming the field and the value. */
+export function parseHaSection(input: unknown, prefix = 'ha'): HaSection {
+  const r = haSectionSchema.safeParse(input);
+  if (!r.success) throw issueError(input, r.error.issues[0]!, prefix);
+  return r.data;
+}
+
+function issueError(input: unknown, issue: z.ZodIssue, prefix: string): ValidationError {
+  const field = [prefix, ...issue.path].join('.');
+  return new ValidationError(field, valueAt(input, issue.path), issue.message);
 }
 
 function valueAt(input: unknown, path: (string | number)[]): unknown {

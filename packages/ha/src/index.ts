@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './instance-api.js';
 export * from './instance.js';
 export * from './notify.js';
+export * from './sync-group.js';
 export * from './track.js';
 export * from './vrrp/addr.js';
 export * from './vrrp/codec.js';

@@ -1,5 +1,6 @@
 /** The public contract of a VRRP instance: what the vsd daemon and vsctl program against. */
 import type { Logger } from '@vsd/core';
+import type { HaConfig } from './config.js';
 import type { Announcer } from './io/announce.js';
 import type { AddressManager } from './io/rtnetlink.js';
 import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
@@ -53,6 +54,12 @@ export interface VrrpStatus {
   lastTransition: (Transition & { atIso: string }) | null;
   vipsHeld: string[];
   holds: { resign: boolean; takeover: boolean };
+  /** Failing trackers of this instance (its own reason for FAULT). */
+  ownFault: boolean;
+  /** Sources outside the instance holding it in FAULT (`sync_group:G1`). */
+  externalFaults: string[];
+  /** Sync group this instance belongs to, if any. */
+  syncGroup?: string;
   counters: VrrpCounters;
 }
 
@@ -73,4 +80,16 @@ export interface VrrpInstance {
   onVipsChange(listener: (held: string[]) => void): () => void;
   /** Resolves once the VIP additions/removals queued so far are done. */
   settled(): Promise<void>;
+  /**
+   * Hold the instance in FAULT (fault true) for a reason outside its own trackers, or end that hold. A sync group
+   * uses it so that one member's FAULT puts the others in FAULT too. Several sources add up.
+   */
+  setExternalFault(source: string, fault: boolean): void;
+  /**
+   * Apply a reloaded config without leaving the current state (see instance.ts); resolves with the keys that
+   * changed. Throws, changing nothing, when the VRID, interface, version, VIP family or unicast source/mode differ.
+   */
+  reconfigure(next: HaConfig): Promise<string[]>;
+  /** Called when the instance's own trackers start or stop failing. Returns an unsubscribe. */
+  onFaultChange(listener: (ownFault: boolean) => void): () => void;
 }

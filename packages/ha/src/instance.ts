@@ -48,9 +48,12 @@ class Instance implements VrrpInstance {
   private readonly log: Logger;
   private readonly timers: Timers;
   private readonly family: Family;
-  private readonly vipAddresses: string[];
+  private vipAddresses: string[];
   private readonly listeners = new Set<(t: Transition) => void>();
   private readonly vipListeners = new Set<(held: string[]) => void>();
+  private readonly faultListeners = new Set<(ownFault: boolean) => void>();
+  private readonly externalFaults = new Set<string>();
+  private ownFault = false;
   private readonly counters: VrrpCounters = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -63,6 +66,7 @@ class Instance implements VrrpInstance {
   };
   private readonly held = new Set<string>();
   private readonly trackers: Tracker[] = [];
+  private readonly trackerKeys = new WeakMap<Tracker, string>();
   private sm!: VrrpStateMachine;
   private info!: InterfaceInfo;
   private transport: VrrpTransport | undefined;
@@ -75,9 +79,10 @@ class Instance implements VrrpInstance {
   private stopped = false;
   private readonly dropLogged = new Map<DropReason, number>();
   private lastMaster: string | undefined;
+  private mismatchLogged: string | undefined;
 
   constructor(
-    private readonly config: HaConfig,
+    private config: HaConfig,
     private readonly deps: VrrpInstanceDeps,
   ) {
     this.log = (deps.logger ?? silentLogger).child({ component: 'vrrp', instance: config.instance });
@@ -106,19 +111,7 @@ class Instance implements VrrpInstance {
     };
     this.addresses = this.deps.addresses ?? openRtnetlink();
     this.announcer = (this.deps.openAnnouncer ?? openAnnouncer)(c.interface, this.info.ifindex);
-    this.garp = new GarpSchedule(
-      {
-        delayMs: c.garp.master_delay * 1000,
-        repeat: c.garp.master_repeat,
-        refreshMs: c.garp.master_refresh * 1000,
-        refreshRepeat: c.garp.master_refresh_repeat,
-        intervalMs: c.garp.interval * 1000,
-        lowerPrioRepeat: c.garp.lower_prio_repeat,
-        lowerPrioDelayMs: c.garp.lower_prio_delay * 1000,
-      },
-      this.timers,
-      (vip) => this.announce(vip),
-    );
+    this.garp = this.newGarpSchedule(c);
     this.sm = new VrrpStateMachine(
       {
         version: c.version,
@@ -215,9 +208,89 @@ class Instance implements VrrpInstance {
     return this.vipQueue;
   }
 
+  /**
+   * Config reload in place (keepalived issues #349/#2159: a reload must not move VIPs that did not change). The
+   * state stays: a MASTER keeps its VIPs and only adds the new ones (with their GARP/NA burst) and removes the
+   * dropped ones, then advertises the new list and priority at once; a BACKUP just takes the new settings for the
+   * next election. Trackers whose settings did not change keep running as they are. What cannot change in place
+   * (VRID, interface, version, VIP family, unicast source or mode) is refused and nothing is changed.
+   */
+  async reconfigure(next: HaConfig): Promise<string[]> {
+    const c = this.config;
+    const family = familyOf(next.vips[0]!.split('/')[0]!);
+    const fixed: [string, unknown, unknown][] = [
+      ['vrid', c.vrid, next.vrid],
+      ['interface', c.interface, next.interface],
+      ['version', c.version, next.version],
+      ['VIP family', this.family, family],
+      ['unicast_src_ip', c.unicast_src_ip ?? null, next.unicast_src_ip ?? null],
+      ['unicast mode', c.unicast_peers.length > 0, next.unicast_peers.length > 0],
+      ['instance', c.instance, next.instance],
+    ];
+    for (const [field, was, now] of fixed) if (was !== now) throw new Error(`VRRP instance ${c.instance}: ${field} cannot change in place (${String(was)} -> ${String(now)})`);
+    const changed = (Object.keys(next) as (keyof HaConfig)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(c[k]));
+    if (changed.length === 0) return [];
+    if (!this.started || this.stopped) {
+      this.config = next;
+      this.vipAddresses = next.vips.map((v) => v.split('/')[0]!);
+      return changed;
+    }
+    const trackersChanged = ['track_interfaces', 'track_scripts', 'track_interval', 'dont_track_primary'].some((k) => changed.includes(k as keyof HaConfig));
+    // Trackers first: the only step that waits (interface priming); nothing is switched until they are ready.
+    let trackers: Tracker[] | undefined;
+    let dropped: Tracker[] = [];
+    if (trackersChanged) {
+      const keep = new Map(this.trackers.map((t) => [this.trackerKeys.get(t) ?? '', t] as const));
+      trackers = await this.buildTrackers(next, keep);
+      dropped = [...keep.values()];
+    }
+    const before = new Set(c.vips);
+    const added = next.vips.filter((v) => !before.has(v));
+    const removed = c.vips.filter((v) => !next.vips.includes(v));
+    this.config = next;
+    this.vipAddresses = next.vips.map((v) => v.split('/')[0]!);
+    this.local = { ...this.local, addresses: this.vipAddresses, intervalCs: intervalCs(next), peers: next.unicast_peers };
+    this.sm.reconfigure({
+      priority: next.priority,
+      intervalCs: intervalCs(next),
+      preempt: next.preempt,
+      preemptDelayMs: next.preempt_delay * 1000,
+      lowerPriorityAdvert: !next.lower_prio_no_advert,
+    });
+    if (changed.includes('garp')) {
+      this.garp.stop();
+      this.garp = this.newGarpSchedule(next);
+      if (this.sm.state === 'MASTER') this.garp.start(next.vips);
+    }
+    if (trackers) {
+      for (const t of dropped) t.stop();
+      const fresh = trackers.filter((t) => !this.trackers.includes(t));
+      this.trackers.splice(0, this.trackers.length, ...trackers);
+      for (const t of fresh) t.start();
+    }
+    this.applyTrackers();
+    if (this.sm.state === 'MASTER' && (added.length || removed.length)) this.queueVipChange(added, removed);
+    if (changed.some((k) => k === 'vips' || k === 'priority')) this.sm.advertiseNow();
+    this.log.info({ changed, state: this.sm.state, vipsAdded: added, vipsRemoved: removed }, 'VRRP instance reconfigured in place');
+    return changed;
+  }
+
   onVipsChange(listener: (held: string[]) => void): () => void {
     this.vipListeners.add(listener);
     return () => this.vipListeners.delete(listener);
+  }
+
+  onFaultChange(listener: (ownFault: boolean) => void): () => void {
+    this.faultListeners.add(listener);
+    return () => this.faultListeners.delete(listener);
+  }
+
+  setExternalFault(source: string, fault: boolean): void {
+    if (fault === this.externalFaults.has(source)) return;
+    if (fault) this.externalFaults.add(source);
+    else this.externalFaults.delete(source);
+    this.log.info({ source, fault }, fault ? 'held in FAULT from outside' : 'outside FAULT hold ended');
+    if (this.sm && this.started && !this.stopped) this.applyTrackers();
   }
 
   onStateChange(listener: (t: Transition) => void): () => void {
@@ -244,21 +317,40 @@ class Instance implements VrrpInstance {
       lastTransition: lt ? { ...lt, atIso: new Date(lt.at).toISOString() } : null,
       vipsHeld: [...this.held],
       holds: sm?.holds ?? { resign: false, takeover: false },
+      ownFault: this.ownFault,
+      externalFaults: [...this.externalFaults],
       counters: structuredClone(this.counters),
     };
   }
 
   private async startTrackers(): Promise<void> {
-    const c = this.config;
+    this.trackers.push(...(await this.buildTrackers(this.config, new Map())));
+    for (const t of this.trackers) t.start();
+  }
+
+  /**
+   * The trackers a config asks for. One whose settings did not change is taken from `keep` as it runs (a reload
+   * must not reset a failing script's rise/fall count, or flap the priority); the others are new and primed.
+   */
+  private async buildTrackers(c: HaConfig, keep: Map<string, Tracker>): Promise<Tracker[]> {
     const linkUp = this.deps.linkUp ?? sysfsLinkUp;
     const onChange = () => this.applyTrackers();
     const intervalMs = c.track_interval * 1000;
     const ifaces = c.track_interfaces.map((t) => (typeof t === 'string' ? { name: t, weight: 0 } : t));
     if (!c.dont_track_primary && !ifaces.some((t) => t.name === c.interface)) ifaces.unshift({ name: c.interface, weight: 0 });
+    const out: Tracker[] = [];
     for (const t of ifaces) {
+      const key = JSON.stringify(['if', t.name, t.weight, intervalMs]);
+      const kept = keep.get(key);
+      if (kept) {
+        keep.delete(key);
+        out.push(kept);
+        continue;
+      }
       const tracker = new InterfaceTracker(t.name, t.weight, intervalMs, this.timers, linkUp, onChange);
       await tracker.prime();
-      this.trackers.push(tracker);
+      this.trackerKeys.set(tracker, key);
+      out.push(tracker);
     }
     c.track_scripts.forEach((s, i) => {
       const options = {
@@ -271,17 +363,36 @@ class Instance implements VrrpInstance {
         fall: s.fall,
         initFail: s.init_fail,
       };
-      this.trackers.push(new ScriptTracker(options, this.timers, this.deps.runCommand ?? runCommand, onChange));
+      const key = JSON.stringify(['script', options]);
+      const kept = keep.get(key);
+      if (kept) {
+        keep.delete(key);
+        out.push(kept);
+        return;
+      }
+      const tracker = new ScriptTracker(options, this.timers, this.deps.runCommand ?? runCommand, onChange);
+      this.trackerKeys.set(tracker, key);
+      out.push(tracker);
     });
-    for (const t of this.trackers) t.start();
+    return out;
   }
 
   private applyTrackers(): void {
     const { priority, fault } = effectivePriority(this.config.priority, this.trackers);
     if (priority !== this.sm.priority) this.log.info({ from: this.sm.priority, to: priority }, 'effective priority changed');
     this.sm.setPriority(priority);
-    if (fault) this.log.warn({ failing: this.trackers.filter((t) => !t.ok).map((t) => t.name) }, 'tracker failed');
-    this.sm.setFault(fault);
+    if (fault && !this.ownFault) this.log.warn({ failing: this.trackers.filter((t) => !t.ok).map((t) => t.name) }, 'tracker failed');
+    const ownChanged = fault !== this.ownFault;
+    this.ownFault = fault;
+    this.sm.setFault(fault || this.externalFaults.size > 0);
+    if (ownChanged)
+      for (const l of this.faultListeners) {
+        try {
+          l(fault);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'fault listener threw');
+        }
+      }
   }
 
   private sendAdvert(priority: number): void {
@@ -308,7 +419,7 @@ class Instance implements VrrpInstance {
     const d = decodeAdvert(p.payload, { family: this.family, src: p.src, dst: p.dst, checksumVerified: p.checksumVerified });
     if (!d.ok) return this.drop(d.reason, p.src);
     const reason = checkAdvert(d.advert, p.src, p.ttl, this.local);
-    if (reason) return this.drop(reason, p.src, d.advert.priority);
+    if (reason && !this.toleratedAddressMismatch(reason, p.src, d.advert.addresses)) return this.drop(reason, p.src, d.advert.priority);
     this.counters.advertsReceived++;
     if (d.advert.priority === 0) this.counters.priorityZeroReceived++;
     try {
@@ -321,6 +432,22 @@ class Instance implements VrrpInstance {
       this.counters.errors++;
       this.log.error({ err: (err as Error).message, src: p.src }, 'advert handling failed');
     }
+  }
+
+  /**
+   * skip_check_adv_addr: the master this BACKUP follows may advertise another VIP list for a while, when a reload
+   * reached one node before the other. Dropping its adverts would make the BACKUP take over (split brain until the
+   * second reload). Logged once per list.
+   */
+  private toleratedAddressMismatch(reason: DropReason, src: string, addresses: readonly string[]): boolean {
+    if (reason !== 'addr_count' && reason !== 'addr_list') return false;
+    if (!this.config.skip_check_adv_addr || this.sm.state !== 'BACKUP' || this.sm.masterAddress !== src) return false;
+    const list = addresses.join(' ');
+    if (this.mismatchLogged !== `${src} ${list}`) {
+      this.mismatchLogged = `${src} ${list}`;
+      this.log.warn({ master: src, advertised: addresses, configured: this.vipAddresses }, 'the master advertises another VIP list than ours (accepted from the known master: skip_check_adv_addr); reload the other node too');
+    }
+    return true;
   }
 
   private drop(reason: DropReason, src?: string, priority?: number): void {
@@ -378,11 +505,66 @@ class Instance implements VrrpInstance {
     this.vipQueue = this.vipQueue.then(() => this.applyVips(op));
   }
 
+  private newGarpSchedule(c: HaConfig): GarpSchedule {
+    return new GarpSchedule(
+      {
+        delayMs: c.garp.master_delay * 1000,
+        repeat: c.garp.master_repeat,
+        refreshMs: c.garp.master_refresh * 1000,
+        refreshRepeat: c.garp.master_refresh_repeat,
+        intervalMs: c.garp.interval * 1000,
+        lowerPrioRepeat: c.garp.lower_prio_repeat,
+        lowerPrioDelayMs: c.garp.lower_prio_delay * 1000,
+      },
+      this.timers,
+      (vip) => this.announce(vip),
+    );
+  }
+
+  /** A reload on a MASTER: only the VIPs that changed are touched; the added ones are announced. */
+  private queueVipChange(added: readonly string[], removed: readonly string[]): void {
+    this.vipQueue = this.vipQueue.then(async () => {
+      const mgr = this.addresses!;
+      for (const vip of removed) {
+        try {
+          await mgr.remove(vip, this.info.ifindex);
+          this.held.delete(vip);
+        } catch (err) {
+          this.counters.errors++;
+          this.log.error({ vip, op: 'remove', err: (err as Error).message }, 'VIP change failed');
+        }
+      }
+      if (this.sm.state !== 'MASTER') return;
+      for (const vip of added) {
+        try {
+          await mgr.add(vip, this.info.ifindex);
+          this.held.add(vip);
+        } catch (err) {
+          this.counters.errors++;
+          this.log.error({ vip, op: 'add', err: (err as Error).message }, 'VIP change failed');
+        }
+      }
+      this.log.info({ added, removed }, 'VIPs changed by reload');
+      for (const l of this.vipListeners) {
+        try {
+          l([...this.held]);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'VIP listener threw');
+        }
+      }
+      // The refresh schedule holds the VIP list it was started with: restart it with the new one.
+      if (this.config.garp.master_refresh > 0) this.garp.start(this.config.vips);
+      else for (let r = 0; r < this.config.garp.master_repeat; r++) for (const vip of added) this.announce(vip);
+    });
+  }
+
   private async applyVips(op: 'add' | 'remove'): Promise<void> {
     const mgr = this.addresses!;
     // Stale if the state moved on while earlier work was queued.
     if (op === 'add' && this.sm.state !== 'MASTER') return;
-    for (const vip of this.config.vips) {
+    // A removal also takes what is held but no longer configured (a reload that raced with a transition).
+    const vips = op === 'add' ? this.config.vips : [...new Set([...this.config.vips, ...this.held])];
+    for (const vip of vips) {
       try {
         if (op === 'add') {
           await mgr.add(vip, this.info.ifindex);

@@ -1,14 +1,34 @@
 /**
  * vsctl's pair operations: `failover` (the MASTER resigns now with a priority-0 advert), `takeover` (the BACKUP
  * becomes MASTER now), `release` (end the hold a failover/takeover leaves), `sync` (peer-sync state of this side and
- * its peer's generation), and the HA/sync sections of `vsctl status`.
+ * its peer's generation), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
+ * optional when the dispatcher runs only one.
  */
 import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
 import type { VsctlCommand } from './command.js';
 
-interface HaDoc {
+export interface HaDoc {
+  /** The primary instance (the first configured), or the one asked for. */
   vrrp: VrrpStatus | null;
+  primary?: string | null;
+  instances?: VrrpStatus[];
+  syncGroups?: { name: string; instances: string[] }[];
   sync: PeerSyncStatus | null;
+}
+
+/** Every instance, the primary marked, then the sync groups (older daemons: the one `vrrp` document). */
+export function renderHa(doc: HaDoc): string[] {
+  const list = doc.instances ?? (doc.vrrp ? [doc.vrrp] : []);
+  if (list.length === 0) return renderVrrp(null);
+  const many = list.length > 1;
+  const lines = list.flatMap((v) => {
+    const l = renderVrrp(v);
+    const tags = [many && v.instance === doc.primary ? 'primary: peer-sync role follows it' : '', v.syncGroup ? `sync group ${v.syncGroup}` : ''].filter(Boolean);
+    if (tags.length) l[0] += ` [${tags.join('; ')}]`;
+    return many ? [l[0]!, ...l.slice(1).map((x) => `  ${x}`)] : l;
+  });
+  for (const g of doc.syncGroups ?? []) lines.push(`sync group ${g.name}: ${g.instances.join(', ')} (change state together)`);
+  return lines;
 }
 
 export function renderVrrp(v: VrrpStatus | null): string[] {
@@ -17,7 +37,7 @@ export function renderVrrp(v: VrrpStatus | null): string[] {
   return [
     `${v.instance} on ${v.interface}: ${v.state}, VRID ${v.vrid}, VRRPv${v.version}, priority ${v.priority} (base ${v.basePriority})`,
     `master: ${v.masterAddress ?? 'unknown'}; VIPs held: ${v.vipsHeld.length ? v.vipsHeld.join(' ') : 'none'}`,
-    `last transition: ${t ? `${t.from} -> ${t.to} (${t.reason}) at ${t.atIso}` : 'none'}${v.holds.resign ? '; resign hold (vsctl release ends it)' : ''}${v.holds.takeover ? '; takeover hold (vsctl release ends it)' : ''}`,
+    `last transition: ${t ? `${t.from} -> ${t.to} (${t.reason}) at ${t.atIso}` : 'none'}${v.holds.resign ? '; resign hold (vsctl release ends it)' : ''}${v.holds.takeover ? '; takeover hold (vsctl release ends it)' : ''}${v.externalFaults?.length ? `; held in FAULT by ${v.externalFaults.join(', ')}` : ''}`,
   ];
 }
 
@@ -33,17 +53,27 @@ export function renderSync(s: PeerSyncStatus | null): string[] {
 function operation(name: 'failover' | 'takeover' | 'release', summary: string): VsctlCommand {
   return {
     summary,
-    usage: '[--json]',
-    async run({ client, json, out }) {
-      const r = await client.post<{ operation: string; before?: string; status: VrrpStatus }>(`/v1/ha/${name}`);
+    usage: '[INSTANCE] [--json]',
+    async run({ client, json, out, args }) {
+      const instance = instanceArg(name, args);
+      const r = await client.post<{ operation: string; before?: string; status: VrrpStatus }>(`/v1/ha/${name}`, instance ? { instance } : {});
       out.write(json ? `${JSON.stringify(r, null, 2)}\n` : `${name}: done${r.before ? ` (was ${r.before})` : ''}\n${renderVrrp(r.status).join('\n')}\n`);
       return 0;
     },
   };
 }
 
-export const failoverCommand = operation('failover', 'on the MASTER: resign now (priority-0 advert), the BACKUP takes the VIPs');
-export const takeoverCommand = operation('takeover', 'on the BACKUP: become MASTER now and take the VIPs');
+/** The optional VRRP instance name; the daemon checks it (unknown: VSD_ERR_HA_UNKNOWN_INSTANCE, nothing changed). */
+export function instanceArg(command: string, args: readonly string[]): string | undefined {
+  const words = args.filter((a) => a !== '--json');
+  const option = words.find((a) => a.startsWith('-'));
+  if (option) throw new Error(`${command}: unknown option ${option}; usage: vsctl ${command} [INSTANCE] [--json]`);
+  if (words.length > 1) throw new Error(`${command}: one VRRP instance at a time (got ${words.join(' ')})`);
+  return words[0];
+}
+
+export const failoverCommand = operation('failover', 'on the MASTER of INSTANCE: resign now (priority-0 advert), the BACKUP takes its VIPs');
+export const takeoverCommand = operation('takeover', 'on the BACKUP of INSTANCE: become MASTER now and take its VIPs');
 export const releaseCommand = operation('release', 'end the hold left by failover/takeover (normal priorities and preemption again)');
 
 export const syncCommand: VsctlCommand = {

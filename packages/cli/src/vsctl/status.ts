@@ -4,10 +4,10 @@
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
 import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
-import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
+import type { PeerSyncStatus } from '@vsd/ha';
 import { renderAgents } from './agents.js';
 import type { VsctlCommand } from './command.js';
-import { renderSync, renderVrrp } from './ha.js';
+import { instanceArg, renderHa, renderSync, type HaDoc } from './ha.js';
 
 /** Optional sections: fetched when the daemon serves them (404 = component not running). */
 export interface StatusSection {
@@ -18,7 +18,7 @@ export interface StatusSection {
 }
 
 export const statusSections: StatusSection[] = [
-  { name: 'ha', path: '/v1/ha', render: (d) => renderVrrp((d as { vrrp: VrrpStatus | null }).vrrp) },
+  { name: 'ha', path: '/v1/ha', render: (d) => renderHa(d as HaDoc) },
   { name: 'sync', path: '/v1/sync', render: (d) => renderSync(d as PeerSyncStatus) },
   { name: 'agents', path: '/v1/agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
 ];
@@ -51,7 +51,8 @@ function threadShares(t: Array<{ accepted: number; connections: number }> | unde
   return `; threads accepted ${t.map((x) => x.accepted).join('/')}, live ${t.map((x) => x.connections).join('/')}`;
 }
 
-export async function collectStatus(client: ControlClient): Promise<StatusReport> {
+/** `instance`: the HA section shows that VRRP instance only (the daemon refuses an unknown name). */
+export async function collectStatus(client: ControlClient, instance?: string): Promise<StatusReport> {
   const [status, rs] = await Promise.all([
     client.get<StatusDoc>('/v1/status'),
     client.get<{ generation: number; services: ServiceRealServers[] }>('/v1/realservers'),
@@ -79,9 +80,11 @@ export async function collectStatus(client: ControlClient): Promise<StatusReport
   };
   for (const section of statusSections) {
     try {
-      report[section.name] = await client.get(section.path);
+      const path = instance && section.name === 'ha' ? `${section.path}?instance=${encodeURIComponent(instance)}` : section.path;
+      report[section.name] = await client.get(path);
     } catch (err) {
-      if (!(err instanceof ControlRequestError && err.status === 404)) throw err;
+      // 404 = the component does not run; a 404 with a code (an unknown instance) is an answer to report.
+      if (!(err instanceof ControlRequestError && err.status === 404 && !(instance && section.name === 'ha' && err.code === 'VSD_ERR_HA_UNKNOWN_INSTANCE'))) throw err;
     }
   }
   return report;
@@ -126,9 +129,11 @@ function genericSection(doc: unknown): string[] {
 
 export const statusCommand: VsctlCommand = {
   summary: 'dataplane, generation, virtual services and real servers (configured/effective weight), HA when configured',
-  usage: '[--json]',
-  async run({ client, json, out }) {
-    const report = await collectStatus(client);
+  usage: '[INSTANCE] [--json]',
+  async run({ client, json, out, args }) {
+    const instance = instanceArg('status', args);
+    const report = await collectStatus(client, instance);
+    if (instance && report.ha === undefined) throw new Error(`status ${instance}: VRRP is not configured on this dispatcher`);
     out.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return 0;
   },

@@ -1,42 +1,82 @@
 /**
- * The HA pair inside vsd: the VRRP instance (`ha:`) and the peer channel (`peer:`), one component because each needs
- * the other: VRRP transitions set the peer-sync role (the BACKUP refuses local changes), and drive the kernel's
- * connection sync daemon on the ipvs dataplane (master daemon on MASTER, backup daemon on BACKUP).
+ * The HA pair inside vsd: the VRRP instances (`ha:`, one or several, with their sync groups) and the peer channel
+ * (`peer:`), one component because each needs the other: VRRP transitions set the peer-sync role (the BACKUP refuses
+ * local changes), and drive the kernel's connection sync daemon on the ipvs dataplane (master daemon on MASTER,
+ * backup daemon on BACKUP).
  *
- * Routes: GET /v1/ha, POST /v1/ha/failover, POST /v1/ha/takeover, POST /v1/ha/release, GET /v1/sync.
+ * Several instances, one writer: the desired state is one table replicated whole, so exactly one node of the pair
+ * may accept changes even when each is MASTER of some VIP (active/active). The peer-sync role and the connection
+ * sync daemon follow the primary instance, the first one listed (keepalived's `lvs_sync_daemon` follows one named
+ * instance too): the node that is MASTER of it takes changes, the other answers NOT_MASTER naming it. Put the
+ * primary in a sync group when the role should move with a group.
+ *
+ * Reload (SIGHUP) applies the new `ha:` in place: an instance that keeps its name is reconfigured without leaving
+ * its state (its VIPs stay where they are unless the new priorities move them through the election), a new name
+ * starts an instance, a vanished one stops (priority 0 first when MASTER). What cannot change in place (VRID,
+ * interface, version, VIP family, unicast source or mode) is refused before anything is applied.
+ *
+ * Routes: GET /v1/ha[?instance=NAME], POST /v1/ha/failover|takeover|release (body `{ "instance": NAME }`, optional
+ * with one instance), GET /v1/sync.
  */
 import { hostname } from 'node:os';
-import { HaNotConfiguredError, HaStateError, readKeyFile, type ControlRoute, type Logger, type SyncDaemon } from '@vsd/core';
+import {
+  closestKey,
+  HaInstanceNotFoundError,
+  HaNotConfiguredError,
+  HaReloadError,
+  HaStateError,
+  readKeyFile,
+  ValidationError,
+  type ControlRoute,
+  type Logger,
+  type RouteRequest,
+  type SyncDaemon,
+} from '@vsd/core';
 import {
   createPeerSync,
   createVrrpInstance,
-  parseHaConfig,
+  familyOf,
+  parseHaSection,
   peerConfigSchema,
   splitHostPort,
+  SyncGroup,
   type HaConfig,
+  type HaSection,
   type PeerSync,
+  type Transition,
   type VrrpInstance,
+  type VrrpStatus,
 } from '@vsd/ha';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
+import type { VsdConfig } from './config.js';
 
 export const haComponent: ComponentFactory = (ctx) => {
   if (!ctx.config.ha && !ctx.config.peer) return null;
   return new HaComponent();
 };
 
-/** How the component makes its VRRP instance; tests pass a fake that needs no raw sockets. */
+/** How the component makes its VRRP instances; tests pass a fake that needs no raw sockets. */
 export type VrrpFactory = (config: HaConfig, deps: { logger: Logger }) => VrrpInstance;
+
+interface Running {
+  config: HaConfig;
+  vrrp: VrrpInstance;
+  unsubscribe: () => void;
+}
 
 export class HaComponent implements DaemonComponent {
   readonly name = 'ha';
-  private vrrp: VrrpInstance | null = null;
+  /** In config order; the first is the primary. */
+  private instances = new Map<string, Running>();
+  private groups: SyncGroup[] = [];
+  private sync: PeerSync | null = null;
+  private log!: Logger;
+  private ctx!: DaemonContext;
 
   constructor(private readonly createVrrp: VrrpFactory = createVrrpInstance) {}
 
-  private sync: PeerSync | null = null;
-  private log!: Logger;
-
   async start(ctx: DaemonContext): Promise<void> {
+    this.ctx = ctx;
     this.log = ctx.logger.child({ component: 'ha' });
     if (ctx.config.peer) {
       const peer = peerConfigSchema.parse(ctx.config.peer);
@@ -53,40 +93,87 @@ export class HaComponent implements DaemonComponent {
       await this.sync.start();
     }
     if (ctx.config.ha) {
-      const ha = parseHaConfig(ctx.config.ha);
-      const vrrp = this.createVrrp(ha, { logger: ctx.logger });
-      this.vrrp = vrrp;
+      const ha = parseHaSection(ctx.config.ha);
       // Until VRRP has decided, this node is BACKUP for peer sync: it must not accept changes the MASTER would overwrite.
       this.sync?.setRole('backup', null);
-      vrrp.onStateChange((t) => {
-        const status = vrrp.status();
-        this.log.info({ from: t.from, to: t.to, reason: t.reason, master: status.masterAddress }, 'VRRP transition');
-        this.sync?.setRole(t.to === 'MASTER' ? 'master' : t.to === 'BACKUP' ? 'backup' : 'fault', status.masterAddress);
-        if (ctx.dataplane.syncDaemons && (t.to === 'MASTER' || t.to === 'BACKUP')) {
-          const daemon: SyncDaemon = {
-            state: t.to === 'MASTER' ? 'master' : 'backup',
-            // keepalived's lvs_sync_daemon defaults: the VRRP interface, and the VRID as sync id.
-            mcastInterface: ha.interface,
-            syncId: ha.vrid,
-          };
-          ctx.dataplane.syncDaemons([daemon]).catch((err: Error) => this.log.error({ err }, 'switching the connection sync daemon failed'));
-        }
-      });
-      await vrrp.start();
+      for (const c of ha.instances) this.instances.set(c.instance, this.create(c));
+      this.buildGroups(ha);
+      for (const r of this.instances.values()) await r.vrrp.start();
     } else this.sync?.setRole(null);
   }
 
   async stop(): Promise<void> {
-    await this.vrrp?.stop();
+    for (const g of this.groups.splice(0)) g.detach();
+    for (const r of [...this.instances.values()].reverse()) {
+      r.unsubscribe();
+      await r.vrrp.stop();
+    }
     await this.sync?.stop();
+  }
+
+  /**
+   * Refuses (HaReloadError) a new `ha:` that cannot be applied in place; called before the daemon applies anything
+   * of the reloaded file.
+   */
+  checkReload(next: VsdConfig): void {
+    if (!next.ha) return;
+    const ha = parseHaSection(next.ha);
+    for (const c of ha.instances) {
+      const r = this.instances.get(c.instance);
+      if (r) checkInPlace(r.config, c);
+    }
+  }
+
+  async reload(ctx: DaemonContext): Promise<void> {
+    this.ctx = ctx;
+    const ha: HaSection = ctx.config.ha ? parseHaSection(ctx.config.ha) : { instances: [], sync_groups: [] };
+    this.checkReload(ctx.config);
+    const primaryBefore = this.primary();
+    const wanted = new Set(ha.instances.map((c) => c.instance));
+    for (const g of this.groups.splice(0)) g.detach();
+    // Removed first: a renamed instance may reuse its predecessor's VRID.
+    for (const [name, r] of [...this.instances]) {
+      if (wanted.has(name)) continue;
+      r.unsubscribe();
+      await r.vrrp.stop();
+      this.instances.delete(name);
+      this.log.info({ instance: name }, 'VRRP instance removed by reload');
+    }
+    const next = new Map<string, Running>();
+    const started: Running[] = [];
+    for (const c of ha.instances) {
+      const r = this.instances.get(c.instance);
+      if (!r) {
+        const fresh = this.create(c);
+        next.set(c.instance, fresh);
+        started.push(fresh);
+        continue;
+      }
+      const changed = await r.vrrp.reconfigure(c);
+      if (changed.length) this.log.info({ instance: c.instance, changed }, 'VRRP instance reconfigured in place');
+      r.config = c;
+      next.set(c.instance, r);
+    }
+    this.instances = next;
+    this.buildGroups(ha);
+    for (const r of started) {
+      await r.vrrp.start();
+      this.log.info({ instance: r.config.instance, vrid: r.config.vrid }, 'VRRP instance added by reload');
+    }
+    const primary = this.primary();
+    if (primary !== primaryBefore) {
+      this.log.info({ from: primaryBefore?.config.instance ?? null, to: primary?.config.instance ?? null }, 'primary VRRP instance changed: peer-sync role follows it');
+      if (primary) this.followPrimary(primary.vrrp.status().state, primary);
+      else this.sync?.setRole(null);
+    }
   }
 
   routes(): readonly ControlRoute[] {
     return [
-      { method: 'GET', path: '/v1/ha', handler: () => ({ vrrp: this.vrrp?.status() ?? null, sync: this.sync?.status() ?? null }) },
-      { method: 'POST', path: '/v1/ha/failover', handler: () => this.failover() },
-      { method: 'POST', path: '/v1/ha/takeover', handler: () => this.takeover() },
-      { method: 'POST', path: '/v1/ha/release', handler: () => this.release() },
+      { method: 'GET', path: '/v1/ha', handler: (req) => this.statusDoc(req) },
+      { method: 'POST', path: '/v1/ha/failover', handler: (req) => this.failover(req) },
+      { method: 'POST', path: '/v1/ha/takeover', handler: (req) => this.takeover(req) },
+      { method: 'POST', path: '/v1/ha/release', handler: (req) => this.release(req) },
       {
         method: 'GET',
         path: '/v1/sync',
@@ -98,32 +185,123 @@ export class HaComponent implements DaemonComponent {
     ];
   }
 
-  private requireVrrp(): VrrpInstance {
-    if (!this.vrrp) throw new HaNotConfiguredError('VRRP');
-    return this.vrrp;
+  private create(config: HaConfig): Running {
+    const vrrp = this.createVrrp(config, { logger: this.ctx.logger });
+    const running: Running = { config, vrrp, unsubscribe: () => undefined };
+    running.unsubscribe = vrrp.onStateChange((t) => this.onTransition(running, t));
+    return running;
   }
 
-  private failover(): unknown {
-    const vrrp = this.requireVrrp();
-    const before = vrrp.status();
-    if (!vrrp.resign())
-      throw new HaStateError('failover', before.state, `run \`vsctl failover\` on the MASTER${before.masterAddress ? ` (${before.masterAddress})` : ''}, or \`vsctl takeover\` here`);
-    this.log.warn({ operation: 'failover', priority: before.priority }, 'manual failover: resigning mastership (priority 0 advert)');
-    return { operation: 'failover', before: before.state, status: vrrp.status() };
+  private buildGroups(ha: HaSection): void {
+    this.groups = ha.sync_groups.map((g) => new SyncGroup(g.name, new Map(g.instances.map((n) => [n, this.instances.get(n)!.vrrp])), this.ctx.logger));
+    for (const g of this.groups) g.attach();
   }
 
-  private takeover(): unknown {
-    const vrrp = this.requireVrrp();
-    const before = vrrp.status();
-    if (!vrrp.takeover()) throw new HaStateError('takeover', before.state, 'run `vsctl takeover` on the BACKUP, or `vsctl failover` here');
-    this.log.warn({ operation: 'takeover', master: before.masterAddress }, 'manual takeover: becoming MASTER');
-    return { operation: 'takeover', before: before.state, status: vrrp.status() };
+  private primary(): Running | undefined {
+    return this.instances.values().next().value;
   }
 
-  private release(): unknown {
-    const vrrp = this.requireVrrp();
-    vrrp.release();
-    this.log.info({ operation: 'release' }, 'manual hold released');
-    return { operation: 'release', status: vrrp.status() };
+  private onTransition(r: Running, t: Transition): void {
+    const status = r.vrrp.status();
+    const primary = this.primary() === r;
+    this.log.info({ instance: r.config.instance, from: t.from, to: t.to, reason: t.reason, master: status.masterAddress, primary }, 'VRRP transition');
+    if (primary) this.followPrimary(t.to, r);
   }
+
+  /** Peer-sync role and connection sync daemon follow the primary instance's state. */
+  private followPrimary(state: VrrpStatus['state'], r: Running): void {
+    const status = r.vrrp.status();
+    this.sync?.setRole(state === 'MASTER' ? 'master' : state === 'BACKUP' || state === 'INIT' ? 'backup' : 'fault', status.masterAddress);
+    if (this.ctx.dataplane.syncDaemons && (state === 'MASTER' || state === 'BACKUP')) {
+      const daemon: SyncDaemon = {
+        state: state === 'MASTER' ? 'master' : 'backup',
+        // keepalived's lvs_sync_daemon defaults: the VRRP interface, and the VRID as sync id.
+        mcastInterface: r.config.interface,
+        syncId: r.config.vrid,
+      };
+      this.ctx.dataplane.syncDaemons([daemon]).catch((err: Error) => this.log.error({ err }, 'switching the connection sync daemon failed'));
+    }
+  }
+
+  private statusDoc(req: RouteRequest): unknown {
+    const only = req.query?.get('instance') ?? undefined;
+    const list = only ? [this.find(only)] : [...this.instances.values()];
+    const statuses = list.map((r) => this.statusOf(r));
+    return {
+      vrrp: (only ? statuses[0] : this.primary() && this.statusOf(this.primary()!)) ?? null,
+      primary: this.primary()?.config.instance ?? null,
+      instances: statuses,
+      syncGroups: this.groups.map((g) => ({ name: g.name, instances: g.memberNames() })),
+      sync: this.sync?.status() ?? null,
+    };
+  }
+
+  private statusOf(r: Running): VrrpStatus {
+    const group = this.groups.find((g) => g.has(r.config.instance));
+    return { ...r.vrrp.status(), ...(group ? { syncGroup: group.name } : {}) };
+  }
+
+  private find(name: string): Running {
+    const r = this.instances.get(name);
+    if (!r) throw new HaInstanceNotFoundError(name, [...this.instances.keys()], closestKey(name, [...this.instances.keys()]));
+    return r;
+  }
+
+  /** The instance an operation names (`{ "instance": "VI_1" }`); optional when there is only one. */
+  private target(req: RouteRequest): Running {
+    if (this.instances.size === 0) throw new HaNotConfiguredError('VRRP');
+    const body = req.body;
+    const name = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { instance?: unknown }).instance : undefined;
+    if (name !== undefined && typeof name !== 'string') throw new ValidationError('instance', name, 'expected a VRRP instance name');
+    if (name !== undefined) return this.find(name);
+    if (this.instances.size > 1)
+      throw new ValidationError('instance', undefined, `this dispatcher runs ${this.instances.size} VRRP instances (${[...this.instances.keys()].join(', ')}): name one`);
+    return this.primary()!;
+  }
+
+  private failover(req: RouteRequest): unknown {
+    const r = this.target(req);
+    const before = r.vrrp.status();
+    if (!r.vrrp.resign())
+      throw new HaStateError(
+        'failover',
+        `${before.state} for ${r.config.instance}`,
+        `run \`vsctl failover ${r.config.instance}\` on the MASTER${before.masterAddress ? ` (${before.masterAddress})` : ''}, or \`vsctl takeover ${r.config.instance}\` here`,
+      );
+    this.log.warn({ operation: 'failover', instance: r.config.instance, priority: before.priority }, 'manual failover: resigning mastership (priority 0 advert)');
+    return { operation: 'failover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
+  }
+
+  private takeover(req: RouteRequest): unknown {
+    const r = this.target(req);
+    const before = r.vrrp.status();
+    if (!r.vrrp.takeover())
+      throw new HaStateError('takeover', `${before.state} for ${r.config.instance}`, `run \`vsctl takeover ${r.config.instance}\` on the BACKUP, or \`vsctl failover ${r.config.instance}\` here`);
+    this.log.warn({ operation: 'takeover', instance: r.config.instance, master: before.masterAddress }, 'manual takeover: becoming MASTER');
+    return { operation: 'takeover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
+  }
+
+  private release(req: RouteRequest): unknown {
+    const r = this.target(req);
+    const group = this.groups.find((g) => g.has(r.config.instance));
+    if (group) group.release();
+    else r.vrrp.release();
+    this.log.info({ operation: 'release', instance: r.config.instance, syncGroup: group?.name }, 'manual hold released');
+    return { operation: 'release', instance: r.config.instance, status: this.statusOf(r) };
+  }
+}
+
+/** What makes an instance a different participant in the election, or needs other sockets: not changeable by reload. */
+function checkInPlace(running: HaConfig, next: HaConfig): void {
+  const name = running.instance;
+  const hint = 'cannot change on a running instance (rename the instance to replace it: the old one stops, the new one starts; or restart vsd)';
+  if (next.vrid !== running.vrid) throw new HaReloadError(name, `vrid ${running.vrid} -> ${next.vrid}`, hint);
+  if (next.interface !== running.interface) throw new HaReloadError(name, `interface ${running.interface} -> ${next.interface}`, hint);
+  if (next.version !== running.version) throw new HaReloadError(name, `version ${running.version} -> ${next.version}`, hint);
+  const fam = (c: HaConfig) => familyOf(c.vips[0]!.split('/')[0]!);
+  if (fam(next) !== fam(running)) throw new HaReloadError(name, `VIP family IPv${fam(running)} -> IPv${fam(next)}`, hint);
+  if ((next.unicast_src_ip ?? null) !== (running.unicast_src_ip ?? null))
+    throw new HaReloadError(name, `unicast_src_ip ${running.unicast_src_ip ?? '(interface address)'} -> ${next.unicast_src_ip ?? '(interface address)'}`, hint);
+  if ((next.unicast_peers.length > 0) !== (running.unicast_peers.length > 0))
+    throw new HaReloadError(name, `mode ${running.unicast_peers.length ? 'unicast' : 'multicast'} -> ${next.unicast_peers.length ? 'unicast' : 'multicast'}`, hint);
 }

@@ -32,6 +32,11 @@ export interface DaemonComponent {
   start(ctx: DaemonContext): Promise<void>;
   /** Undo start(); called in reverse order on shutdown (also after a failed start of a later component). */
   stop(): Promise<void>;
+  /**
+   * Before anything of a reloaded file is applied: throw to refuse the whole reload (the running config stays),
+   * when the component could not apply its section without harm (e.g. a running VRRP instance's VRID changed).
+   */
+  checkReload?(next: VsdConfig): void;
   /** A valid config was reloaded (SIGHUP); without this method the component keeps its settings until restart. */
   reload?(ctx: DaemonContext): Promise<void>;
   /** Control API routes, registered after start() and removed after stop(). */

@@ -6,7 +6,7 @@
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
 import { agentsConfigSchema, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
-import { haConfigSchema, peerConfigSchema } from '@vsd/ha';
+import { haSectionSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
 import { metricsConfigSchema } from './metrics/config.js';
 
@@ -14,7 +14,7 @@ const seconds = z.number().finite().min(0, 'durations are seconds >= 0');
 const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::\d+)?$/, 'expected ADDRESS:PORT ([v6]:PORT for IPv6)');
 
 // ---- sections parsed by the other packages' schemas (swap the placeholder for the import) ----
-const haSection = haConfigSchema.optional(); // plugged by @vsd/ha (haConfigSchema)
+const haSection = haSectionSchema.optional(); // plugged by @vsd/ha (haSectionSchema: one instance or `instances:`)
 const peerSection = peerConfigSchema.optional(); // plugged by @vsd/ha peer sync
 const agentsSection = agentsConfigSchema.optional(); // plugged by the agents hub (@vsd/core agentsConfigSchema)
 const metricsSection = metricsConfigSchema.optional(); // plugged by the metrics listener (./metrics/config.ts)

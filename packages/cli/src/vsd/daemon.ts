@@ -123,6 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload = async () => {
       try {
         const next = await loadConfig(options.configPath);
+        for (const c of components) c.checkReload?.(next.config);
         const outcome = await applyConfig({ store, loaded: next, statePath: options.statePath, stateExisted: true, log, reason: 'reload', memory });
         loaded = next;
         for (const c of components) await c.reload?.(ctx);

@@ -85,7 +85,7 @@ export class VrrpStateMachine {
   private lastTransitionValue: Transition | undefined;
 
   constructor(
-    private readonly options: StateMachineOptions,
+    private options: StateMachineOptions,
     private readonly hooks: StateMachineHooks,
     private readonly timers: Timers = systemTimers,
   ) {
@@ -128,6 +128,32 @@ export class VrrpStateMachine {
     const n = this.options.downTimerAdverts ?? 3;
     const intervalCs = this.options.version === 2 ? this.options.intervalCs : this.masterAdverIntervalCs;
     return n * intervalCs * 10 + this.skewMs();
+  }
+
+  /**
+   * New settings for a running machine (config reload), without leaving the current state: a MASTER stays MASTER
+   * (and advertises the new interval/priority at once), a BACKUP keeps its Master_Down_Timer until the next advert.
+   * The effective priority is the caller's to set (trackers adjust the configured one).
+   */
+  reconfigure(next: Partial<Pick<StateMachineOptions, 'priority' | 'intervalCs' | 'preempt' | 'preemptDelayMs' | 'lowerPriorityAdvert'>>): void {
+    const intervalChanged = next.intervalCs !== undefined && next.intervalCs !== this.options.intervalCs;
+    this.options = { ...this.options, ...next };
+    if (!this.options.preempt || this.options.preemptDelayMs === 0) this.preemptDeadline = undefined;
+    if (this.stateValue === 'MASTER' && intervalChanged) {
+      this.hooks.send(this.advertisedPriority);
+      this.armAdverTimer();
+    }
+    // v2 (and v3 before any advert was heard) times the master by its own interval.
+    if (intervalChanged && this.stateValue === 'BACKUP' && (this.options.version === 2 || this.masterAddressValue === undefined)) {
+      this.masterAdverIntervalCs = this.options.intervalCs;
+    }
+  }
+
+  /** A MASTER sends one advert now (after a reload changed what it advertises) instead of at the next tick. */
+  advertiseNow(): void {
+    if (this.stateValue !== 'MASTER') return;
+    this.hooks.send(this.advertisedPriority);
+    this.armAdverTimer();
   }
 
   /** Startup event (§6.4.1). */

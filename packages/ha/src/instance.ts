@@ -260,7 +260,7 @@ class Instance implements VrrpInstance {
     if (changed.includes('garp')) {
       this.garp.stop();
       this.garp = this.newGarpSchedule(next);
-      if (this.sm.state === 'MASTER') this.garp.start(next.vips);
+      if (this.sm.state === 'MASTER') this.garp.start(next.vips.filter((v) => this.held.has(v)));
     }
     if (trackers) {
       for (const t of dropped) t.stop();
@@ -552,9 +552,9 @@ class Instance implements VrrpInstance {
           this.log.error({ err: (err as Error).message }, 'VIP listener threw');
         }
       }
-      // The refresh schedule holds the VIP list it was started with: restart it with the new one.
-      if (this.config.garp.master_refresh > 0) this.garp.start(this.config.vips);
-      else for (let r = 0; r < this.config.garp.master_repeat; r++) for (const vip of added) this.announce(vip);
+      // Only the new VIPs get a burst now; the refreshes announce the new list from here on.
+      this.garp.setVips(this.config.vips);
+      for (let r = 0; r < this.config.garp.master_repeat; r++) for (const vip of added) this.announce(vip);
     });
   }
 

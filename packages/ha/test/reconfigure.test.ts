@@ -60,6 +60,10 @@ describe('VrrpInstance.reconfigure (reload in place)', () => {
     expect(n1.addresses.log).toEqual(['del 10.77.0.101/24']);
     expect(i1.status()).toMatchObject({ state: 'MASTER', vipsHeld: ['10.77.0.100/24'] });
     expect(n2.transitions).toEqual([]);
+    // The refreshes (garp.master_refresh) announce the new list: never the VIP this node gave up.
+    n1.announced.length = 0;
+    await run(timers, 11_000, [n1, n2]);
+    expect(new Set(n1.announced)).toEqual(new Set(['10.77.0.100/24']));
   });
 
   it('a lower priority on the MASTER lets a preempting BACKUP take over, as the new config says', async () => {

@@ -37,12 +37,21 @@ export class GarpSchedule {
     private readonly announce: (vip: string) => void,
   ) {}
 
+  /** The VIPs the later bursts (second burst, refreshes) announce; a reload changes them with setVips(). */
+  private vips: readonly string[] = [];
+
   start(vips: readonly string[]): void {
     this.stop();
+    this.vips = vips;
     const gen = this.generation;
     this.burst(vips, this.options.repeat, gen);
-    if (this.options.delayMs > 0) this.later(this.options.delayMs, () => this.burst(vips, this.options.repeat, gen));
-    if (this.options.refreshMs > 0) this.refresh(vips, gen);
+    if (this.options.delayMs > 0) this.later(this.options.delayMs, () => this.burst(this.vips, this.options.repeat, gen));
+    if (this.options.refreshMs > 0) this.refresh(gen);
+  }
+
+  /** A reload added or removed VIPs: later bursts announce the new list (nothing is sent now). */
+  setVips(vips: readonly string[]): void {
+    this.vips = vips;
   }
 
   /** Returns the number of announcements sent now (0 when disabled or already reasserting). */
@@ -65,10 +74,10 @@ export class GarpSchedule {
     this.handles.clear();
   }
 
-  private refresh(vips: readonly string[], gen: number): void {
+  private refresh(gen: number): void {
     this.later(this.options.refreshMs, () => {
-      this.burst(vips, this.options.refreshRepeat, gen);
-      this.refresh(vips, gen);
+      this.burst(this.vips, this.options.refreshRepeat, gen);
+      this.refresh(gen);
     });
   }
 

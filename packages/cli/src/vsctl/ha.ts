@@ -47,6 +47,11 @@ export function renderSync(s: PeerSyncStatus | null): string[] {
     `peer ${s.peer ?? '(listening only)'} ${s.connected ? `connected (${s.peerId})` : 'not connected'}; ${s.inSync ? 'in sync' : 'NOT in sync'}`,
     `generation ${s.generation}, peer ${s.peerGeneration ?? '?'}, last apply lag ${s.lastApplyLagMs ?? '-'} ms, divergences ${s.divergences}`,
     `bad frames ${s.badFrames}, authentication failures ${s.authFailures}${s.lastError ? `, last error: ${s.lastError}` : ''}`,
+    ...(s.refused
+      ? [
+          `refused: ${s.refused.tooManyPending} connections (too many unauthenticated), ${s.refused.oversizeFrames} oversize frames, ${s.refused.handshakeTimeouts} handshake timeouts; ${s.pendingConnections} unauthenticated open`,
+        ]
+      : []),
   ];
 }
 

@@ -89,6 +89,7 @@ export class HaComponent implements DaemonComponent {
         dataplane: ctx.dataplane,
         logger: ctx.logger,
         persistIntervalMs: peer.persist_interval * 1000,
+        link: { maxFrameBytes: peer.max_frame_bytes, authTimeoutMs: peer.handshake_timeout * 1000, maxPending: peer.max_unauthenticated },
       });
       await this.sync.start();
     }

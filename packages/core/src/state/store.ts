@@ -96,10 +96,11 @@ export class StateStore {
 
   /**
    * Install a whole document with its own generation (peer snapshot, partition resolution). The generation is
-   * taken from `doc` so both peers agree on it.
+   * taken from `doc` so both peers agree on it. `owned`: the caller hands the document over and never touches it
+   * again, so it is not copied (a peer snapshot of a big table, decoded for this call only).
    */
-  install(doc: DesiredState, origin: string): Promise<StateChange> {
-    return this.serialise(async () => this.commit(structuredClone(doc), [{ op: 'replace', services: doc.services }], origin));
+  install(doc: DesiredState, origin: string, options: { owned?: boolean } = {}): Promise<StateChange> {
+    return this.serialise(async () => this.commit(options.owned ? doc : structuredClone(doc), [{ op: 'replace', services: doc.services }], origin));
   }
 
   /** Transactions after `generation`, or null when the history no longer reaches back that far. */

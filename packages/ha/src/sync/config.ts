@@ -16,6 +16,15 @@ export const peerConfigSchema = z
     id: z.string().min(1).max(200).optional(),
     /** Interval of persistence-template pushes, seconds. */
     persist_interval: z.number().positive().max(60).default(0.2),
+    /**
+     * Largest frame accepted from the authenticated peer, bytes: the whole replicated table must fit (about 130 bytes
+     * per real server); before authentication the limit is 4 KiB whatever this says.
+     */
+    max_frame_bytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    /** Seconds a connection has to complete the key handshake. */
+    handshake_timeout: z.number().positive().max(60).default(3),
+    /** Unauthenticated connections held at once (two more are kept for the peer's own address). */
+    max_unauthenticated: z.number().int().min(1).max(1024).default(8),
   })
   .strict();
 

@@ -16,19 +16,19 @@
  */
 import {
   NotMasterError,
-  parseOps,
-  parseState,
   silentLogger,
   type Dataplane,
+  type DesiredState,
   type Logger,
   type PersistenceEntry,
   type StateChange,
   type StateOp,
   type StateStore,
 } from '@vsd/core';
-import { stateDigest } from './digest.js';
-import { LinkManager, type PeerLink } from './link.js';
+import { knownDigest, stateDigest } from './digest.js';
 import type { PeerMessage } from './protocol.js';
+import { splitHostPort } from './config.js';
+import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
 
 export type PeerRole = 'master' | 'backup' | 'fault' | null;
 
@@ -43,6 +43,11 @@ export interface PeerSyncOptions {
   dataplane?: Dataplane;
   logger?: Logger;
   persistIntervalMs?: number;
+  /** Limits and timers of the link (frame sizes, handshake deadline, unauthenticated connections). */
+  link?: Pick<
+    LinkManagerOptions,
+    'maxFrameBytes' | 'maxPending' | 'authTimeoutMs' | 'heartbeatMs' | 'deadAfterMs' | 'inlineDecodeMax' | 'decodeScript' | 'maxBadFrames'
+  >;
 }
 
 export interface PeerSyncStatus {
@@ -60,6 +65,10 @@ export interface PeerSyncStatus {
   divergences: number;
   badFrames: number;
   authFailures: number;
+  /** What the listener refused before authentication, and frames above the limit after it. */
+  refused: RefusedCounts;
+  /** Unauthenticated connections open now. */
+  pendingConnections: number;
   lastError: string | null;
 }
 
@@ -111,8 +120,9 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
       id: options.id,
       key: options.key,
       listen: options.listen,
-      peerUrl: options.peer ? `ws://${options.peer}` : undefined,
+      peer: options.peer ? splitHostPort(options.peer) : undefined,
       logger: log,
+      ...options.link,
     },
     {
       up(link) {
@@ -125,8 +135,8 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         inSync = false;
         log.warn({ peer: link.peerId, reason }, 'peer link down');
       },
-      message: (link, msg) => {
-        void onMessage(link, msg).catch((err: Error) => {
+      message: (link, msg, decoded) => {
+        void onMessage(link, msg, decoded.digest).catch((err: Error) => {
           log.error({ err, peer: link.peerId, t: msg.t }, 'applying a peer message failed; asking for a snapshot');
           link.send({ t: 'want' });
         });
@@ -134,14 +144,14 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     },
   );
 
-  async function onMessage(link: PeerLink, msg: PeerMessage): Promise<void> {
+  async function onMessage(link: PeerLink, msg: PeerMessage, digest: string | undefined): Promise<void> {
     switch (msg.t) {
       case 'announce':
         return onAnnounce(link, msg.generation, msg.hash);
       case 'tx':
         return onTx(link, msg.generation, msg.ops, msg.hash, msg.at);
       case 'snapshot':
-        await onSnapshot(msg.state, msg.hash, msg.history);
+        await onSnapshot(msg.state, msg.hash, msg.history, digest);
         return announce(link); // acknowledges: the peer sees we agree
       case 'want':
         return sendSnapshot(link);
@@ -168,14 +178,14 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     agreed(mine.generation);
   }
 
-  async function onTx(link: PeerLink, generation: number, rawOps: unknown[], hash: string, at: number): Promise<void> {
+  async function onTx(link: PeerLink, generation: number, rawOps: readonly StateOp[], hash: string, at: number): Promise<void> {
     peerGeneration = generation;
     if (generation <= store.generation) {
       if (hashes.get(generation) !== hash) announce(link); // we diverged: settle it the announce way
       return;
     }
     if (generation !== store.generation + 1) return link.send({ t: 'want' });
-    const ops = rawOps.length ? parseOps(rawOps).filter((o) => !DAEMON_OPS.has(o.op)) : [];
+    const ops = rawOps.filter((o) => !DAEMON_OPS.has(o.op));
     await store.apply(ops, 'peer');
     lastApplyLagMs = Math.max(0, Date.now() - at);
     if (stateDigest(store.state) !== hash) {
@@ -193,8 +203,19 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     return best >= 0 ? best : lastAgreed;
   }
 
-  async function onSnapshot(raw: unknown, hash: string, theirHistory: ReadonlyArray<readonly [number, string]>): Promise<void> {
-    const incoming = parseState({ ...(raw as object), syncDaemons: store.state.syncDaemons }, 'peer snapshot');
+  async function onSnapshot(
+    state: DesiredState,
+    hash: string,
+    theirHistory: ReadonlyArray<readonly [number, string]>,
+    digest: string | undefined,
+  ): Promise<void> {
+    const incoming: DesiredState = { ...state, syncDaemons: structuredClone(store.state.syncDaemons) };
+    const actual = digest ?? stateDigest(incoming);
+    if (actual !== hash) {
+      log.warn({ generation: incoming.generation, hash, actual, code: 'VSD_ERR_BAD_MESSAGE' }, 'peer snapshot refused: its content does not match its digest');
+      return;
+    }
+    knownDigest(incoming, actual);
     const common = commonPoint(theirHistory);
     const divergent = (store.since(common) ?? []).filter((c) => c.generation > common);
     if (divergent.length) {
@@ -208,8 +229,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         'partition healed: the peer had the higher generation; these local transactions were discarded',
       );
     }
-    await store.install(incoming, 'peer');
-    if (stateDigest(store.state) !== hash) log.warn({ generation: incoming.generation }, 'snapshot digest mismatch');
+    await store.install(incoming, 'peer', { owned: true });
     agreed(incoming.generation);
   }
 
@@ -292,6 +312,8 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         divergences,
         badFrames: links.stats.badFrames,
         authFailures: links.stats.authFailures,
+        refused: { ...links.stats.refused },
+        pendingConnections: links.stats.pending,
         lastError: links.stats.lastError,
       };
     },

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, connect, type Socket } from 'node:net';
-import { WebSocket } from 'ws';
 import { pino } from 'pino';
 import { StateStore, type Dataplane, type PersistenceEntry, type StateOp } from '@vsd/core';
 import { createPeerSync, type PeerSync } from '../../src/sync/index.js';
@@ -139,13 +138,16 @@ describe('peer sync', () => {
     expect(b.lines.some((l) => l.msg === 'peer authentication failed')).toBe(true);
   });
 
-  it('drops bad frames, counts them, and closes the link after repeated ones', async () => {
+  it('closes a connection whose handshake frame is not JSON and counts it', async () => {
     const b = await node('lvs2');
-    const ws = new WebSocket(`ws://127.0.0.1:${b.port}`);
-    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    await new Promise((r) => ws.once('message', r)); // hello
-    ws.send('{"v":1,"t":"auth","id":"x"'); // truncated JSON
-    expect(await closed).toBe(4401);
+    const c = connect(b.port, '127.0.0.1');
+    const closed = new Promise<void>((r) => c.on('close', () => r()));
+    await new Promise((r) => c.once('data', r)); // hello
+    const junk = Buffer.from('{"v":2,"t":"auth","id":"x"'); // truncated JSON
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(junk.length);
+    c.write(Buffer.concat([head, junk]));
+    await closed;
     expect(b.sync.status().authFailures).toBe(1);
   });
 

@@ -1,0 +1,107 @@
+/**
+ * Decodes authenticated peer frames: small ones inline, big ones in a thread of their own (decode-thread.ts), so
+ * validating a large document never holds the main loop, where VRRP adverts are sent and heard, for more than the copy
+ * of the result. Without a built thread (tests from source without `pnpm build`) big frames are decoded inline and
+ * that is logged once.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@vsd/core';
+import { decode, type PeerMessage } from './protocol.js';
+
+export interface DecodeRequest {
+  id: number;
+  payload: Uint8Array;
+}
+export type DecodeReply = { id: number; msg: PeerMessage; digest?: string } | { id: number; error: string };
+
+export interface Decoded {
+  msg: PeerMessage;
+  /** The snapshot document's digest when it was computed off the main loop. */
+  digest?: string;
+}
+
+/** Frames up to this size are decoded inline (well under a millisecond); bigger ones go to the thread. */
+export const INLINE_DECODE_MAX = 64 * 1024;
+
+export function decodeThreadScript(): string | null {
+  const sibling = new URL('./decode-thread.js', import.meta.url);
+  if (existsSync(sibling)) return fileURLToPath(sibling);
+  const dist = new URL('../../dist/sync/decode-thread.js', import.meta.url);
+  return existsSync(dist) ? fileURLToPath(dist) : null;
+}
+
+export class FrameDecoder {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(d: Decoded | string): void }>();
+  private warned = false;
+  private closed = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly script: string | null = decodeThreadScript(),
+    private readonly inlineMax = INLINE_DECODE_MAX,
+  ) {}
+
+  /** True when big frames go to the thread. */
+  get threaded(): boolean {
+    return this.script !== null;
+  }
+
+  decode(payload: Buffer): Promise<Decoded | string> {
+    if (payload.length <= this.inlineMax || !this.script || this.closed) return Promise.resolve(this.inline(payload));
+    const worker = this.thread();
+    const id = this.nextId++;
+    // A payload of this size has an ArrayBuffer of its own (never Node's shared pool): hand it over without a copy.
+    const own = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
+    const view = own ? new Uint8Array(payload.buffer) : new Uint8Array(payload);
+    return new Promise((resolve) => {
+      this.waiting.set(id, { resolve });
+      worker.postMessage({ id, payload: view } satisfies DecodeRequest, [view.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    for (const [, p] of this.waiting) p.resolve('peer sync stopped');
+    this.waiting.clear();
+    await w?.terminate();
+  }
+
+  private inline(payload: Buffer): Decoded | string {
+    if (payload.length > this.inlineMax && !this.warned) {
+      this.warned = true;
+      this.log.warn({ bytes: payload.length }, 'the peer-sync decode thread is not built (pnpm build): big frames are decoded on the main loop');
+    }
+    const msg = decode(payload);
+    return typeof msg === 'string' ? msg : { msg };
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.script!, { name: 'vsd-peer-decode' });
+    worker.unref();
+    worker.on('message', (r: DecodeReply) => {
+      const p = this.waiting.get(r.id);
+      if (!p) return;
+      this.waiting.delete(r.id);
+      p.resolve('error' in r ? r.error : { msg: r.msg, digest: r.digest });
+    });
+    const lost = (why: string): void => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      this.log.error({ reason: why }, 'peer-sync decode thread lost; frames waiting on it are dropped');
+      for (const [, p] of this.waiting) p.resolve(`decode thread lost: ${why}`);
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => lost(err.message));
+    worker.on('exit', (code) => lost(`exit ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+}
+

@@ -94,7 +94,7 @@ const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
 
 /**
  * The host runs other test files at the same time: a timer can be late because this process was not scheduled. A
- * stall of our own code shows in every round; the lag asserted is the best of the rounds, and every round must stay
+ * stall of our own code shows in every round; the lag asserted is the best of the rounds (3 or 5), and every round must stay
  * far below the seconds the old parser held the loop.
  */
 function judge(what: string, lags: number[]): number {
@@ -134,7 +134,7 @@ describe('peer sync under hostile input', () => {
     const b = await node('lvs2', { link: { authTimeoutMs: 300, maxPending: 8 } });
     const rss0 = rssMb();
     const lags: number[] = [];
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= 5; round++) {
       const idle = attacker(['idle', String(b.port), '300']);
       const probe = lagProbe();
       await until('refusals', () => b.sync.status().refused.tooManyPending >= 292 * round);
@@ -149,7 +149,7 @@ describe('peer sync under hostile input', () => {
       expect(r.closedByDeadline).toBe(8);
     }
     const grew = rssMb() - rss0;
-    process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after 3 x 300 idle connections\n`);
+    process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after 5 x 300 idle connections\n`);
     expect(judge('300 idle connections', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
     expect(b.lines.filter((l) => l.msg === 'peer-sync connection refused: too many unauthenticated connections')).toHaveLength(1);
@@ -180,7 +180,7 @@ describe('peer sync under hostile input', () => {
     const expected = bigState(1000, 10);
     const bytes = JSON.stringify(expected).length;
     const lags: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const probe = lagProbe();
       const t0 = performance.now();
       const b = await node(`lvs2-${round}`, { peerPort: port });

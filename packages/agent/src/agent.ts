@@ -58,7 +58,7 @@ export class Agent {
     this.links = cfg.dispatchers.map(
       (d) => new DispatcherLink({ dispatcher: d, key: opts.key, agent: cfg.name, addresses: this.addresses, interval: cfg.report_interval, logger: this.log }),
     );
-    this.checkServer = cfg.agent_check ? new AgentCheckServer(cfg.agent_check.listen, () => this.agentCheckInput(), this.log) : null;
+    this.checkServer = cfg.agent_check ? new AgentCheckServer(cfg.agent_check.listen, () => this.agentCheckInput(), this.log, cfg.agent_check.max_connections) : null;
   }
 
   async start(): Promise<void> {

@@ -7,7 +7,7 @@
  *   probe: { http_get: { url: http://127.0.0.1:80/ } }
  *   mounts:
  *     - { path: /var/www/html, fstype: nfs4, source: "10.77.0.30:/export", sentinel: .vsd-sentinel, timeout: 2 }
- *   agent_check: { listen: 0.0.0.0:9183 }
+ *   agent_check: { listen: 0.0.0.0:9183, max_connections: 64 }
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -69,7 +69,8 @@ export const agentConfigSchema = z
     report_interval: seconds.default(1),
     probe: probeSchema.optional(),
     mounts: z.array(mountSchema).max(64).default([]),
-    agent_check: z.object({ listen: hostPortText }).strict().optional(),
+    /** max_connections: open at one time (each is answered and closed at once; more are closed at accept). */
+    agent_check: z.object({ listen: hostPortText, max_connections: z.number().int().min(1).max(100_000).default(64) }).strict().optional(),
     /** While this file exists the agent reports maintenance (dispatchers drain, HAProxy gets `maint`). */
     maintenance_file: z.string().min(1).optional(),
     load: loadSchema.default({}),

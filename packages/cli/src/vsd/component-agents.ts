@@ -3,7 +3,7 @@
  * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
  */
 import { hostname } from 'node:os';
-import { AgentHub, agentsConfigSchema, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
@@ -17,8 +17,13 @@ class AgentsComponent implements DaemonComponent {
     this.hub = new AgentHub({
       listen: cfg.listen,
       key: readKeyFile(cfg.key_file),
-      agentKeys: new Map(Object.entries(cfg.agent_keys).map(([agent, file]) => [agent, readKeyFile(file)])),
+      agentKeys: new Map(Object.entries(cfg.agent_keys).map(([agent, entry]) => [agent, readKeyFile(agentKeyFile(entry))])),
       requireAgentKey: cfg.require_agent_key,
+      bindings: agentBindings(cfg.agent_keys),
+      unboundClaims: cfg.unbound_claims,
+      forgetAfter: cfg.forget_after,
+      maxAgents: cfg.max_agents,
+      maxPreAuth: cfg.max_preauth,
       id: hostname(),
       overlay: ctx.overlay,
       store: ctx.store,

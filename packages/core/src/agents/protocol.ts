@@ -21,7 +21,11 @@ export const CLOSE_AUTH_FAILED = 4001;
 export const CLOSE_BAD_FRAMES = 4002;
 export const CLOSE_REPLACED = 4003;
 export const CLOSE_AUTH_TIMEOUT = 4004;
+/** The dispatcher forgot a silent agent (agents.forget_after); it may reconnect and start afresh. */
+export const CLOSE_FORGOTTEN = 4005;
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** hello and auth are small (a hello with 64 IPv6 addresses is under 5 KiB): a larger frame before auth is refused. */
+export const MAX_PREAUTH_FRAME_BYTES = 16 * 1024;
 
 const v = z.literal(AGENT_PROTOCOL_VERSION);
 const nonce = z.string().min(16).max(128);

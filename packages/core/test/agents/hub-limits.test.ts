@@ -1,0 +1,183 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { CLOSE_FORGOTTEN } from '../../src/agents/protocol.js';
+import { WeightOverlay } from '../../src/weights/overlay.js';
+import { report } from './fixtures.js';
+import { FakeStore, KEY, connect, sockets, startHub, stateWith, until } from './hub-helpers.js';
+
+// Issue #16: records were never removed, a refused peer was logged frame by frame, pre-auth connections unbounded.
+const SVC = 'tcp 10.0.0.100:80';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('agent hub limits', () => {
+  it('forgets a silent agent forget_after seconds after draining it: the real server returns to health-check control', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1', '10.0.0.2'));
+    const { hub, port, overlay, lines } = await startHub(store, new WeightOverlay(), { forgetAfter: 0.3 });
+    const gone = await connect(port, KEY, 'web1', ['10.0.0.1'], 0.1);
+    const hung = await connect(port, KEY, 'web2', ['10.0.0.2'], 0.1);
+    sockets.push(gone.ws, hung.ws);
+    gone.send(report({ load: { ...report().load, weightPct: 50 } }));
+    hung.send(report());
+    await until('applied', () => overlay.view(SVC, '10.0.0.1:80').factor === 0.5);
+    gone.ws.close();
+    // web2 stays connected but stops reporting (a hung agent, or a peer that vanished without a FIN).
+    await until('drained for silence', () => overlay.view(SVC, '10.0.0.1:80').factor === 0 && overlay.view(SVC, '10.0.0.2:80').factor === 0);
+    const drainedAt = Date.now();
+    expect(hub.status().agents.every((a) => a.state === 'silent' && a.forgetAt !== null)).toBe(true);
+    await until('forgotten', () => hub.status().agents.length === 0, 3000);
+    expect(Date.now() - drainedAt).toBeGreaterThan(200);
+    expect(overlay.view(SVC, '10.0.0.1:80').sources).toEqual({});
+    expect(overlay.view(SVC, '10.0.0.2:80').sources).toEqual({});
+    expect(hub.status().counters.forgotten).toBe(2);
+    expect(await hung.closed).toBe(CLOSE_FORGOTTEN);
+    expect(lines.filter((l) => l.msg === 'agent forgotten: its real servers return to health-check control').map((l) => l.agent).sort()).toEqual(['web1', 'web2']);
+  });
+
+  it('caps records: at max_agents the longest-silent record makes room, a live table refuses the new name', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port } = await startHub(store, new WeightOverlay(), { maxAgents: 2, forgetAfter: 0 });
+    const a = await connect(port, KEY, 'a', ['10.0.0.1'], 10);
+    const b = await connect(port, KEY, 'b', ['10.0.0.1'], 0.05);
+    sockets.push(a.ws, b.ws);
+    const c = await connect(port, KEY, 'c', ['10.0.0.1'], 10);
+    sockets.push(c.ws);
+    // b is not silent yet (0.15 s): both live, c refused.
+    expect(c.welcome).toBe(false);
+    expect(c.messages.at(-1)).toMatchObject({ type: 'refused', code: 'VSD_ERR_AGENT_LIMIT' });
+    await sleep(250);
+    const c2 = await connect(port, KEY, 'c', ['10.0.0.1'], 10);
+    sockets.push(c2.ws);
+    expect(c2.welcome).toBe(true);
+    expect(hub.status().agents.map((x) => x.agent)).toEqual(['a', 'c']);
+    expect(hub.status().counters).toMatchObject({ refusedFull: 1, forgotten: 1 });
+  });
+
+  it('6,000 agent records: idle CPU and a control-path recompute stay small', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1', '10.0.0.2'));
+    const { hub, port } = await startHub(store, new WeightOverlay(), { sweepMs: 200, maxAgents: 10_000 });
+    const N = 6000;
+    const t0 = Date.now();
+    // Every record claims the same address (the worst case for the old per-address list copies); each disconnects.
+    for (let i = 0; i < N; i += 500) {
+      const batch = await Promise.all(Array.from({ length: Math.min(500, N - i) }, (_, k) => connect(port, KEY, `a${i + k}`, ['10.0.0.1'], 0.05)));
+      for (const x of batch) x.ws.terminate();
+    }
+    const fillMs = Date.now() - t0;
+    await until('all stale', () => hub.status().agents.filter((a) => a.state === 'silent').length === N, 20_000);
+    const cpu0 = process.cpuUsage();
+    const w0 = Date.now();
+    await sleep(1000);
+    const used = process.cpuUsage(cpu0);
+    const idle = (used.user + used.system) / 1000 / (Date.now() - w0);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r0 = performance.now();
+      store.set(stateWith('10.0.0.1', '10.0.0.2', ...(i % 2 ? ['10.0.0.3'] : [])));
+      times.push(performance.now() - r0);
+    }
+    const recomputeMs = times.sort((x, y) => x - y)[2]!;
+    const s0 = performance.now();
+    const st = hub.status();
+    const statusMs = performance.now() - s0;
+    console.log(`6000 records: busy ${st.counters.refusedBusy}, fill ${fillMs} ms, idle CPU ${(idle * 100).toFixed(1)} % of a core, recompute ${recomputeMs.toFixed(1)} ms, status ${statusMs.toFixed(1)} ms`);
+    expect(st.agents.length).toBe(N);
+    // Before: 68 % of a core idle and 158 ms per state change.
+    expect(idle).toBeLessThan(0.1);
+    expect(recomputeMs).toBeLessThan(60);
+  }, 90_000);
+});
+
+function openRaw(port: number): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = tcpConnect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', () => resolve(s));
+  });
+}
+
+describe('agent hub before authentication', () => {
+  it('bounds unauthenticated connections: a flood is closed at accept, authenticated agents do not count', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port } = await startHub(store, new WeightOverlay(), { maxPreAuth: 10, authTimeoutMs: 300 });
+    const agents = [];
+    for (let i = 0; i < 12; i++) agents.push(await connect(port, KEY, `web${i}`, ['10.0.0.1'], 10));
+    sockets.push(...agents.map((a) => a.ws));
+    expect(agents.every((a) => a.welcome)).toBe(true);
+    const flood = await Promise.all(Array.from({ length: 50 }, () => openRaw(port)));
+    await until('flood refused', () => hub.status().counters.refusedBusy >= 40);
+    expect(hub.status().preAuth).toBeLessThanOrEqual(10);
+    // While the flood holds every pre-auth slot a newcomer waits its turn; the deadline frees the slots.
+    await until('deadline frees the slots', () => hub.status().preAuth === 0, 3000);
+    expect(flood.every((s) => s.destroyed || s.readyState !== 'open')).toBe(true);
+    const late = await connect(port, KEY, 'late', ['10.0.0.1'], 10);
+    sockets.push(late.ws);
+    expect(late.welcome).toBe(true);
+    for (const s of flood) s.destroy();
+  });
+});
+
+describe('agent hub logging under junk', () => {
+  it('a refused peer streaming junk costs O(1) log lines and is closed at once', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port, lines } = await startHub(store);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    sockets.push(ws);
+    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
+    ws.on('error', () => {});
+    await new Promise((r) => ws.on('open', r));
+    const t0 = Date.now();
+    // 40,000 frames from 880 KB logged 40,000 lines before the fix.
+    for (let i = 0; i < 40_000 && ws.readyState === WebSocket.OPEN; i++) ws.send(`{"junk":${i},"pad":"xx"}`);
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await sleep(100);
+    const refusedLines = lines.filter((l) => l.msg === 'agent refused' || l.msg === 'agent frame dropped');
+    expect(refusedLines.length).toBe(1);
+    expect(lines.length).toBeLessThan(5);
+    expect(hub.status().counters.refused).toBe(1);
+  });
+
+  it('a refused peer sending a huge frame before auth is refused without parsing it', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { lines, port } = await startHub(store);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    sockets.push(ws);
+    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
+    ws.on('error', () => {});
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ v: 1, type: 'hello', agent: 'x', addresses: ['10.0.0.1'], nonce: 'n'.repeat(32), interval: 1, software: 'y'.repeat(30_000) }));
+    expect(await closed).toBe(4002);
+    expect(lines.find((l) => l.msg === 'agent refused')!.reason).toMatch(/before authentication/);
+  });
+
+  it('a flood of refused connections is rate-limited to a fixed budget of lines plus one summary', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port, lines } = await startHub(store, new WeightOverlay(), { maxPreAuth: 1000 });
+    const N = 200;
+    await Promise.all(
+      Array.from({ length: N }, async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+        ws.on('error', () => {});
+        const closed = new Promise((r) => ws.on('close', r));
+        await new Promise((r) => ws.on('open', r));
+        ws.send('not json');
+        await closed;
+      }),
+    );
+    expect(hub.status().counters.refused).toBe(N);
+    expect(lines.filter((l) => l.msg === 'agent refused').length).toBe(20);
+    await hub.stop();
+    expect(lines.find((l) => l.msg === 'log lines suppressed (rate limit)')).toMatchObject({ suppressed: N - 20 });
+  });
+
+  it('after max_bad_frames a live agent is closed and its later frames are not logged', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port, lines } = await startHub(store, new WeightOverlay(), { maxBadFrames: 3 });
+    const a = await connect(port, KEY);
+    sockets.push(a.ws);
+    for (let i = 0; i < 5000 && a.ws.readyState === WebSocket.OPEN; i++) a.send('{bad');
+    await a.closed;
+    expect(hub.status().counters.badFrames).toBe(3);
+    expect(lines.filter((l) => l.msg === 'agent frame dropped').length).toBe(3);
+  });
+});

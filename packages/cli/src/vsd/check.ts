@@ -4,7 +4,7 @@
  * since the operator asked for a service that would not be served. Used by the unit's ExecStartPre.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
+import { agentKeyFile, proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
 import { loadConfig, type LoadedConfig } from './config-load.js';
 
 export interface CheckResult {
@@ -42,7 +42,7 @@ function secretProblems(loaded: LoadedConfig): string[] {
   if (c.peer) keys.push(['peer.key_file', c.peer.key_file]);
   if (c.agents) {
     keys.push(['agents.key_file', c.agents.key_file]);
-    for (const [name, file] of Object.entries(c.agents.agent_keys ?? {})) keys.push([`agents.agent_keys.${name}`, file]);
+    for (const [name, entry] of Object.entries(c.agents.agent_keys ?? {})) keys.push([`agents.agent_keys.${name}`, agentKeyFile(entry)]);
   }
   const problems: string[] = [];
   for (const [field, file] of keys) {

@@ -110,13 +110,14 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
       return [] as ServiceStatus[];
     }),
     deps.dataplane.info().catch(() => null),
-    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; sync: PeerSyncStatus | null }>('ha', '/v1/ha'),
+    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; instances?: VrrpStatus[]; sync: PeerSyncStatus | null }>('ha', '/v1/ha'),
     read<HealthStatus>('health', '/v1/health'),
     read<AgentsStatus>('agents', '/v1/agents'),
     deps.dataplane.name === 'ipvs' ? readIpvsTotals(deps.ipvsStatsPath ?? '/proc/net/ip_vs_stats') : Promise.resolve(null),
   ]);
 
-  const vrrp = ha?.vrrp ? (Array.isArray(ha.vrrp) ? ha.vrrp : [ha.vrrp]) : [];
+  // `instances` lists every VRRP instance (`vrrp` is the primary one only).
+  const vrrp = ha?.instances ?? (ha?.vrrp ? (Array.isArray(ha.vrrp) ? ha.vrrp : [ha.vrrp]) : []);
   if (sources.ha === 'ok' && vrrp.length === 0 && !ha?.sync) sources.ha = 'absent';
   return {
     at: (deps.now ?? Date.now)(),

@@ -90,6 +90,8 @@ export interface VrrpInstance {
    * changed. Throws, changing nothing, when the VRID, interface, version, VIP family or unicast source/mode differ.
    */
   reconfigure(next: HaConfig): Promise<string[]>;
+  /** Called when a BACKUP learns which address is MASTER (first advert, or another master). Returns an unsubscribe. */
+  onMasterChange(listener: (master: string) => void): () => void;
   /** Called when the instance's own trackers start or stop failing. Returns an unsubscribe. */
   onFaultChange(listener: (ownFault: boolean) => void): () => void;
 }

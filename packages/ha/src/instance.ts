@@ -52,6 +52,7 @@ class Instance implements VrrpInstance {
   private readonly listeners = new Set<(t: Transition) => void>();
   private readonly vipListeners = new Set<(held: string[]) => void>();
   private readonly faultListeners = new Set<(ownFault: boolean) => void>();
+  private readonly masterListeners = new Set<(master: string) => void>();
   private readonly externalFaults = new Set<string>();
   private ownFault = false;
   private readonly counters: VrrpCounters = {
@@ -280,6 +281,11 @@ class Instance implements VrrpInstance {
     return () => this.vipListeners.delete(listener);
   }
 
+  onMasterChange(listener: (master: string) => void): () => void {
+    this.masterListeners.add(listener);
+    return () => this.masterListeners.delete(listener);
+  }
+
   onFaultChange(listener: (ownFault: boolean) => void): () => void {
     this.faultListeners.add(listener);
     return () => this.faultListeners.delete(listener);
@@ -425,8 +431,10 @@ class Instance implements VrrpInstance {
     try {
       this.sm.receive(d.advert, p.src);
       const master = this.sm.state === 'BACKUP' ? this.sm.masterAddress : undefined;
-      if (master && master !== this.lastMaster) this.log.info({ master, priority: d.advert.priority }, 'new master');
+      const learnt = master && master !== this.lastMaster;
+      if (learnt) this.log.info({ master, priority: d.advert.priority }, 'new master');
       this.lastMaster = master;
+      if (learnt) for (const l of this.masterListeners) l(master);
     } catch (err) {
       // A bug must not kill the receive loop: count it and keep the instance running.
       this.counters.errors++;

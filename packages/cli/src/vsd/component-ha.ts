@@ -189,7 +189,15 @@ export class HaComponent implements DaemonComponent {
   private create(config: HaConfig): Running {
     const vrrp = this.createVrrp(config, { logger: this.ctx.logger });
     const running: Running = { config, vrrp, unsubscribe: () => undefined };
-    running.unsubscribe = vrrp.onStateChange((t) => this.onTransition(running, t));
+    const offState = vrrp.onStateChange((t) => this.onTransition(running, t));
+    // The BACKUP's NOT_MASTER answer names the master, which it learns from the first advert after its transition.
+    const offMaster = vrrp.onMasterChange?.((master) => {
+      if (this.primary() === running && vrrp.status().state === 'BACKUP') this.sync?.setRole('backup', master);
+    });
+    running.unsubscribe = () => {
+      offState();
+      offMaster?.();
+    };
     return running;
   }
 

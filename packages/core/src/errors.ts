@@ -187,6 +187,16 @@ export class NotMasterError extends VsdError {
   }
 }
 
+/**
+ * A generation that cannot be the next one: the store's counter reached MAX_GENERATION, or a document (state file,
+ * peer snapshot) carries one above it or not an integer. Refused with nothing changed.
+ */
+export class GenerationError extends VsdError {
+  constructor(generation: number, reason: string) {
+    super('VSD_ERR_GENERATION', `generation ${generation} refused: ${reason}`, { details: { generation, reason } });
+  }
+}
+
 export class BadMessageError extends VsdError {
   constructor(from: string, reason: string) {
     super('VSD_ERR_BAD_MESSAGE', `bad message from ${from}: ${reason}`, { errno: 'EINVAL', details: { from, reason } });

@@ -45,11 +45,11 @@ export function renderSync(s: PeerSyncStatus | null): string[] {
   if (!s) return ['peer sync not configured'];
   return [
     `peer ${s.peer ?? '(listening only)'} ${s.connected ? `connected (${s.peerId})` : 'not connected'}; ${s.inSync ? 'in sync' : 'NOT in sync'}`,
-    `generation ${s.generation}, peer ${s.peerGeneration ?? '?'}, last apply lag ${s.lastApplyLagMs ?? '-'} ms, divergences ${s.divergences}`,
+    `generation ${s.generation}${s.digest ? ` (content ${s.digest.slice(0, 12)})` : ''}, peer ${s.peerGeneration ?? '?'}${s.peerDigest ? ` (content ${s.peerDigest.slice(0, 12)})` : ''}, last apply lag ${s.lastApplyLagMs ?? '-'} ms, divergences ${s.divergences}`,
     `bad frames ${s.badFrames}, authentication failures ${s.authFailures}${s.lastError ? `, last error: ${s.lastError}` : ''}`,
     ...(s.refused
       ? [
-          `refused: ${s.refused.tooManyPending} connections (too many unauthenticated), ${s.refused.oversizeFrames} oversize frames, ${s.refused.handshakeTimeouts} handshake timeouts; ${s.pendingConnections} unauthenticated open`,
+          `refused: ${s.refused.tooManyPending} connections (too many unauthenticated), ${s.refused.oversizeFrames} oversize frames, ${s.refused.handshakeTimeouts} handshake timeouts, ${s.refusedGenerations ?? 0} implausible generations, ${s.refusedSnapshots ?? 0} snapshots that did not win; ${s.pendingConnections} unauthenticated open`,
         ]
       : []),
   ];

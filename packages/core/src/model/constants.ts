@@ -16,3 +16,8 @@ export const CONN_TAB_SIZE = 4096;
 /** Every scheduler IPVS has (ipvsadm 1.31's list plus twos). */
 export const KNOWN_SCHEDULERS = Object.freeze(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos']);
 export const KNOWN_PERSISTENCE_ENGINES = Object.freeze(['sip']);
+/**
+ * Highest generation a desired-state document may carry: far below 2^53 (where +1 stops changing a double, which froze
+ * the counter) and out of reach of real use (a thousand transactions a second for 8,900 years).
+ */
+export const MAX_GENERATION = 2 ** 48;

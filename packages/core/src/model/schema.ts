@@ -16,6 +16,7 @@ import {
   MAX_TIMEOUT,
   MAX_WEIGHT,
   SCHED_NAME_MAX,
+  MAX_GENERATION,
 } from './constants.js';
 
 export const ipAddress = z
@@ -133,7 +134,7 @@ export type Timeouts = z.infer<typeof timeoutsSchema>;
 export const desiredStateSchema = z
   .object({
     version: z.literal(1).default(1),
-    generation: z.number().int().min(0).default(0),
+    generation: z.number().int().min(0).max(MAX_GENERATION).default(0),
     services: z.array(z.unknown()).default([]),
     timeouts: timeoutsSchema.default({ ...DEFAULT_TIMEOUTS }),
     syncDaemons: z.array(syncDaemonSchema).default([]),

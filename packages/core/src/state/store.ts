@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { StateCorruptError, VsdError } from '../errors.js';
+import { GenerationError, StateCorruptError, VsdError } from '../errors.js';
+import { MAX_GENERATION } from '../model/constants.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { desiredStateSchema, parseVirtualService, parseWith, type DesiredState } from '../model/schema.js';
 import { DurableJsonFile } from './durable-file.js';
@@ -89,6 +90,7 @@ export class StateStore {
     return this.serialise(async () => {
       const next = applyOps(this.doc, ops);
       for (const v of this.validators) v(next, ops, origin);
+      if (this.doc.generation >= MAX_GENERATION) throw new GenerationError(this.doc.generation + 1, `the counter reached its limit (${MAX_GENERATION})`);
       next.generation = this.doc.generation + 1;
       return this.commit(next, ops, origin);
     });
@@ -100,7 +102,11 @@ export class StateStore {
    * again, so it is not copied (a peer snapshot of a big table, decoded for this call only).
    */
   install(doc: DesiredState, origin: string, options: { owned?: boolean } = {}): Promise<StateChange> {
-    return this.serialise(async () => this.commit(options.owned ? doc : structuredClone(doc), [{ op: 'replace', services: doc.services }], origin));
+    return this.serialise(async () => {
+      if (!Number.isSafeInteger(doc.generation) || doc.generation < 0 || doc.generation > MAX_GENERATION)
+        throw new GenerationError(doc.generation, `not an integer within 0..${MAX_GENERATION}`);
+      return this.commit(options.owned ? doc : structuredClone(doc), [{ op: 'replace', services: doc.services }], origin);
+    });
   }
 
   /** Transactions after `generation`, or null when the history no longer reaches back that far. */

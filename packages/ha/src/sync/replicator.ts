@@ -15,6 +15,7 @@
  *   a failover.
  */
 import {
+  MAX_GENERATION,
   NotMasterError,
   silentLogger,
   type Dataplane,
@@ -28,6 +29,7 @@ import {
 import { knownDigest, stateDigest } from './digest.js';
 import type { PeerMessage } from './protocol.js';
 import { splitHostPort } from './config.js';
+import { LimitedLog } from './log-limit.js';
 import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
 
 export type PeerRole = 'master' | 'backup' | 'fault' | null;
@@ -63,6 +65,13 @@ export interface PeerSyncStatus {
   lastApplyLagMs: number | null;
   lastSyncAt: number | null;
   divergences: number;
+  /** Content digest of this side's replicated document, and the last one the peer announced. */
+  digest: string;
+  peerDigest: string | null;
+  /** Peer generations refused as implausible (not a safe integer, above MAX_GENERATION, an absurd jump). */
+  refusedGenerations: number;
+  /** Peer snapshots refused because they do not win over our document. */
+  refusedSnapshots: number;
   badFrames: number;
   authFailures: number;
   /** What the listener refused before authentication, and frames above the limit after it. */
@@ -80,6 +89,8 @@ export interface PeerSync {
 }
 
 const DAEMON_OPS = new Set(['start-daemon', 'stop-daemon']);
+/** A peer may be ahead by many transactions after a long partition, never by billions. */
+export const MAX_GENERATION_JUMP = 2 ** 32;
 const HASH_HISTORY = 2000;
 
 export function createPeerSync(options: PeerSyncOptions): PeerSync {
@@ -94,6 +105,13 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   let lastApplyLagMs: number | null = null;
   let lastSyncAt: number | null = null;
   let divergences = 0;
+  let peerHash: string | null = null;
+  let refusedGenerations = 0;
+  let refusedSnapshots = 0;
+  /** We asked the peer for a snapshot (a transaction we could not apply): its answer may carry our own generation. */
+  let wanted = false;
+  const limited = new LimitedLog(log);
+  let handling: Promise<void> = Promise.resolve();
   let persistTimer: NodeJS.Timeout | null = null;
   const sentPersist = new Map<string, string>();
   const unsubs: Array<() => void> = [];
@@ -108,6 +126,29 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   const sendSnapshot = (link: PeerLink): void => {
     const { generation, services, timeouts, version } = store.state;
     link.send({ t: 'snapshot', state: { version, generation, services, timeouts }, hash: stateDigest(store.state), history: [...hashes] });
+  };
+  const want = (link: PeerLink): void => {
+    wanted = true;
+    link.send({ t: 'want' });
+  };
+  /**
+   * A generation from the peer that can be a real one: a safe integer, at most MAX_GENERATION, and not absurdly far
+   * ahead of ours. Anything else is refused with a log and a counter and never reaches the store (a 2^53 once froze
+   * the counter, since 2^53 + 1 === 2^53, and emptied both tables).
+   */
+  const plausible = (generation: number, what: string): boolean => {
+    let why: string | null = null;
+    if (!Number.isSafeInteger(generation) || generation < 0) why = 'not a safe integer';
+    else if (generation > MAX_GENERATION) why = `above the limit of ${MAX_GENERATION}`;
+    else if (generation > store.generation + MAX_GENERATION_JUMP) why = `more than ${MAX_GENERATION_JUMP} ahead of ours (${store.generation})`;
+    if (!why) return true;
+    refusedGenerations++;
+    limited.warn(
+      'generation',
+      { code: 'VSD_ERR_PEER_GENERATION', what, peerGeneration: generation, generation: store.generation, reason: why, refused: refusedGenerations },
+      `peer ${what} refused: implausible generation`,
+    );
+    return false;
   };
   const agreed = (generation: number): void => {
     inSync = true;
@@ -136,10 +177,13 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         log.warn({ peer: link.peerId, reason }, 'peer link down');
       },
       message: (link, msg, decoded) => {
-        void onMessage(link, msg, decoded.digest).catch((err: Error) => {
-          log.error({ err, peer: link.peerId, t: msg.t }, 'applying a peer message failed; asking for a snapshot');
-          link.send({ t: 'want' });
-        });
+        // One message at a time, in arrival order: a transaction must see the store its predecessor left.
+        handling = handling
+          .then(() => onMessage(link, msg, decoded.digest))
+          .catch((err: Error) => {
+            log.error({ err, peer: link.peerId, t: msg.t }, 'applying a peer message failed; asking for a snapshot');
+            if (links.link === link) want(link);
+          });
       },
     },
   );
@@ -152,7 +196,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         return onTx(link, msg.generation, msg.ops, msg.hash, msg.at);
       case 'snapshot':
         await onSnapshot(msg.state, msg.hash, msg.history, digest);
-        return announce(link); // acknowledges: the peer sees we agree
+        return announce(link); // acknowledges (or, refused, tells the peer where we stand)
       case 'want':
         return sendSnapshot(link);
       case 'persist':
@@ -164,7 +208,12 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   }
 
   function onAnnounce(link: PeerLink, generation: number, hash: string): void {
+    if (!plausible(generation, 'announce')) {
+      inSync = false;
+      return;
+    }
     peerGeneration = generation;
+    peerHash = hash;
     const mine = { generation: store.generation, hash: stateDigest(store.state) };
     if (generation === mine.generation && hash === mine.hash) return agreed(generation);
     const peerWins = generation > mine.generation || (generation === mine.generation && hash > mine.hash);
@@ -179,18 +228,20 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   }
 
   async function onTx(link: PeerLink, generation: number, rawOps: readonly StateOp[], hash: string, at: number): Promise<void> {
+    if (!plausible(generation, 'transaction')) return;
     peerGeneration = generation;
+    peerHash = hash;
     if (generation <= store.generation) {
       if (hashes.get(generation) !== hash) announce(link); // we diverged: settle it the announce way
       return;
     }
-    if (generation !== store.generation + 1) return link.send({ t: 'want' });
+    if (generation !== store.generation + 1) return want(link);
     const ops = rawOps.filter((o) => !DAEMON_OPS.has(o.op));
     await store.apply(ops, 'peer');
     lastApplyLagMs = Math.max(0, Date.now() - at);
     if (stateDigest(store.state) !== hash) {
       log.warn({ generation }, 'state digest differs from the peer after applying its transaction');
-      return link.send({ t: 'want' });
+      return want(link);
     }
     agreed(generation);
     announce(link); // acknowledges, so the sender knows the pair is in sync
@@ -209,6 +260,21 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     theirHistory: ReadonlyArray<readonly [number, string]>,
     digest: string | undefined,
   ): Promise<void> {
+    if (!plausible(state.generation, 'snapshot')) return;
+    // Only a snapshot that wins by the announce rule is installed (or one we asked for, which may carry our own
+    // generation): a late or replayed one must not roll the table back.
+    const mine = { generation: store.generation, hash: stateDigest(store.state) };
+    const wins = state.generation > mine.generation || (state.generation === mine.generation && (hash > mine.hash || wanted));
+    if (!wins) {
+      refusedSnapshots++;
+      limited.warn(
+        'snapshot',
+        { code: 'VSD_ERR_PEER_GENERATION', peerGeneration: state.generation, generation: mine.generation, refused: refusedSnapshots },
+        'peer snapshot refused: it does not win over our document (lower generation, or equal and not asked for)',
+      );
+      return;
+    }
+    wanted = false;
     const incoming: DesiredState = { ...state, syncDaemons: structuredClone(store.state.syncDaemons) };
     const actual = digest ?? stateDigest(incoming);
     if (actual !== hash) {
@@ -303,7 +369,12 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         peer: options.peer ?? null,
         peerId: links.link?.peerId ?? null,
         connected: links.link !== null,
-        inSync: links.link !== null && inSync && peerGeneration === store.generation,
+        // Equal generations are not enough: the content digests must agree too.
+        inSync: links.link !== null && inSync && peerGeneration === store.generation && peerHash === stateDigest(store.state),
+        digest: stateDigest(store.state),
+        peerDigest: peerHash,
+        refusedGenerations,
+        refusedSnapshots,
         role,
         generation: store.generation,
         peerGeneration,

@@ -94,14 +94,21 @@ const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
 
 /**
  * The host runs other test files at the same time: a timer can be late because this process was not scheduled. A
- * stall of our own code shows in every round; the lag asserted is the best of the rounds (3 or 5), and every round must stay
- * far below the seconds the old parser held the loop.
+ * stall of our own code shows in every round, so what is judged is the best round, less the host's own noise (the best
+ * of three idle probes of 300 ms); every round must also stay far below the seconds the old parser held the loop.
  */
-function judge(what: string, lags: number[]): number {
+async function judge(what: string, lags: number[]): Promise<number> {
+  const idle: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const p = lagProbe();
+    await new Promise((r) => setTimeout(r, 300));
+    idle.push(p.stop());
+  }
+  const noise = Math.min(...idle);
   const best = Math.min(...lags);
-  process.stdout.write(`peer sync: ${what}: loop lag per round ${lags.map((l) => l.toFixed(1)).join(', ')} ms\n`);
+  process.stdout.write(`peer sync: ${what}: loop lag per round ${lags.map((l) => l.toFixed(1)).join(', ')} ms; idle host ${noise.toFixed(1)} ms\n`);
   for (const l of lags) expect(l).toBeLessThan(500);
-  return best;
+  return best - noise;
 }
 
 describe('peer sync under hostile input', () => {
@@ -119,7 +126,7 @@ describe('peer sync under hostile input', () => {
     }
     const grew = rssMb() - rss0;
     process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after three 64 MiB junk frames\n`);
-    expect(judge('64 MiB junk frame', lags)).toBeLessThan(50);
+    expect(await judge('64 MiB junk frame', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
     expect(b.sync.status().refused.oversizeFrames).toBe(3);
     // Rate-limited: one line for the three refusals.
@@ -150,7 +157,7 @@ describe('peer sync under hostile input', () => {
     }
     const grew = rssMb() - rss0;
     process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after 5 x 300 idle connections\n`);
-    expect(judge('300 idle connections', lags)).toBeLessThan(50);
+    expect(await judge('300 idle connections', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
     expect(b.lines.filter((l) => l.msg === 'peer-sync connection refused: too many unauthenticated connections')).toHaveLength(1);
     expect(b.lines.filter((l) => l.msg === 'peer authentication failed')).toHaveLength(1);
@@ -192,6 +199,6 @@ describe('peer sync under hostile input', () => {
       await b.sync.stop();
     }
     sender.stdin.end();
-    expect(judge('snapshot of 10,000 real servers', lags)).toBeLessThan(50);
+    expect(await judge('snapshot of 10,000 real servers', lags)).toBeLessThan(50);
   });
 });

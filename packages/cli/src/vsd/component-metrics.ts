@@ -1,6 +1,7 @@
 /**
- * The metrics listener inside vsd (`metrics:` in vsd.yaml): Prometheus text at GET /metrics on its own port, read-only,
- * open or behind a token of its own, never the control API's token. It reads the other components through their
+ * The metrics listener inside vsd (`metrics:` in vsd.yaml): Prometheus text at GET /metrics and the status page at
+ * GET /status (and /status.json) on its own port, read-only, open or behind a token of its own, never the control
+ * API's token. It reads the other components through their
  * GET status routes in-process (DaemonContext.readRoute), so it depends on no component's internals.
  */
 import { hostname } from 'node:os';
@@ -8,9 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { metricsConfigSchema, type MetricsConfig } from './metrics/config.js';
-import { startMetricsListener, tokenDigest, type MetricsListener, type Page } from './metrics/listener.js';
+import { startMetricsListener, tokenDigest, type MetricsListener, type PageHandler } from './metrics/listener.js';
 import { renderPrometheus } from './metrics/render.js';
 import { collectSnapshot, type Snapshot } from './metrics/snapshot.js';
+import { renderStatusPage } from './metrics/status-html.js';
+import { buildStatusView } from './metrics/status-view.js';
 
 export const metricsComponent: ComponentFactory = (ctx) => (ctx.config.metrics ? new MetricsComponent() : null);
 
@@ -64,14 +67,22 @@ export class MetricsComponent implements DaemonComponent {
     this.applied = JSON.stringify(cfg);
   }
 
-  private pages(cfg: MetricsConfig): Record<string, () => Promise<Page>> {
+  private pages(cfg: MetricsConfig): Record<string, PageHandler> {
     return {
       '/metrics': async () => ({
         body: renderPrometheus(await this.snapshot(), { nodeIpvs: cfg.node_ipvs }),
         contentType: 'text/plain; version=0.0.4; charset=utf-8',
       }),
-      '/': async () => ({
-        body: '<!doctype html><meta charset="utf-8"><title>vsd</title><p><a href="/metrics">/metrics</a> (Prometheus)</p>\n',
+      '/status': async (query) => ({
+        body: renderStatusPage(buildStatusView(await this.snapshot(), refreshOf(query, cfg.refresh))),
+        contentType: 'text/html; charset=utf-8',
+      }),
+      '/status.json': async () => ({
+        body: `${JSON.stringify(buildStatusView(await this.snapshot(), cfg.refresh), null, 2)}\n`,
+        contentType: 'application/json; charset=utf-8',
+      }),
+      '/': () => ({
+        body: '<!doctype html><meta charset="utf-8"><title>vsd</title><p><a href="/status">/status</a> (status page) · <a href="/status.json">/status.json</a> · <a href="/metrics">/metrics</a> (Prometheus)</p>\n',
         contentType: 'text/html; charset=utf-8',
       }),
     };
@@ -90,6 +101,12 @@ export class MetricsComponent implements DaemonComponent {
     });
     return this.inflight;
   }
+}
+
+/** ?refresh=N (0..3600 whole seconds); anything else keeps the configured refresh. */
+function refreshOf(query: URLSearchParams, fallback: number): number {
+  const q = query.get('refresh');
+  return q !== null && /^\d{1,4}$/.test(q) && Number(q) <= 3600 ? Number(q) : fallback;
 }
 
 async function readToken(path: string): Promise<string> {

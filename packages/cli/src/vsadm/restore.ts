@@ -2,7 +2,7 @@
  * -R: read an ipvsadm-save file from stdin and apply it as ONE transaction. Every line is parsed before anything
  * is sent, so a bad line (named by its number) changes nothing; ipvsadm would have applied the lines before it.
  */
-import { applyOps, type ControlClient, type DesiredState, type StateOp } from '@vsd/core';
+import { ControlRequestError, firstFailingOp, type ControlClient, type DesiredState, type StateOp } from '@vsd/core';
 import { buildOp } from './build.js';
 import { describeRefusal } from './errors.js';
 import { VsadmExit } from './exit.js';
@@ -60,23 +60,30 @@ export async function planRestore(text: string, ctx: ParseContext): Promise<Plan
 export async function applyRestore(plan: readonly PlannedOp[], client: ControlClient): Promise<void> {
   if (plan.length === 0) return;
   try {
-    await client.post('/v1/transactions', { ops: plan.map((p) => p.op) });
+    // vsd answers once the whole table is validated, stored and programmed: about 0.1 ms per rule, with room.
+    await client.post('/v1/transactions', { ops: plan.map((p) => p.op) }, { timeoutMs: Math.max(10_000, plan.length) });
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
+    if (err instanceof ControlRequestError && err.code === 'VSD_ERR_BODY_TOO_LARGE') throw new VsadmExit(255, tooLarge(plan, err));
     const failed = await findFailingLine(plan, client).catch(() => undefined);
     const message = failed ? `line ${failed.line}: ${describeRefusal(failed.cmd, err)}` : describeRefusal('restore', err);
     throw new VsadmExit(255, `${message}\n`);
   }
 }
 
+/** vsd refused the size, not a line: say so in the restore's terms, and that nothing changed (-R is atomic). */
+function tooLarge(plan: readonly PlannedOp[], err: ControlRequestError): string {
+  const { limit, size } = err.details as { limit?: number; size?: number };
+  const mib = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1048576).toFixed(1)} MiB`);
+  return (
+    `vsadm: restore refused: ${plan.length} rules (${mib(size)} of operations) exceed what vsd accepts in one transaction ` +
+    `(${mib(limit)}); nothing was changed. Restore the file in parts (each part is applied on its own).\n`
+  );
+}
+
+/** One copy of the state and one pass over the plan (not a copy per line). */
 async function findFailingLine(plan: readonly PlannedOp[], client: ControlClient): Promise<PlannedOp | undefined> {
-  let state = await client.get<DesiredState>('/v1/state');
-  for (const p of plan) {
-    try {
-      state = applyOps(state, [p.op]);
-    } catch {
-      return p;
-    }
-  }
-  return undefined;
+  const state = await client.get<DesiredState>('/v1/state');
+  const { index } = firstFailingOp(state, plan.map((p) => p.op));
+  return index < 0 ? undefined : plan[index];
 }

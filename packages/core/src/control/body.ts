@@ -11,15 +11,17 @@ import { ControlProtocolError } from '../errors.js';
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * The deepest nesting of arrays and objects in JSON text, in one pass with no recursion; stops counting at `stop`.
+ * The deepest nesting of arrays and objects in JSON text (UTF-8 bytes: no byte of a multi-byte character is ASCII,
+ * so brackets and quotes are found by their byte), in one pass with no recursion; stops counting at `stop`.
  * Brackets inside strings do not count.
  */
-export function jsonDepth(text: string, stop = Infinity): number {
+export function jsonDepth(bytes: Uint8Array | string, stop = Infinity): number {
+  const text = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
   let depth = 0;
   let deepest = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = text[i]!;
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
@@ -56,7 +58,7 @@ export function readJsonBody(req: IncomingMessage, max: number): Promise<unknown
           }),
         );
       try {
-        resolve(parseJson(Buffer.concat(chunks).toString('utf8')));
+        resolve(parseJson(Buffer.concat(chunks)));
       } catch (err) {
         reject(err);
       }
@@ -64,10 +66,11 @@ export function readJsonBody(req: IncomingMessage, max: number): Promise<unknown
   });
 }
 
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  if (jsonDepth(text, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH)
+function parseJson(bytes: Buffer): unknown {
+  if (jsonDepth(bytes, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH)
     throw new ControlProtocolError('VSD_ERR_BAD_REQUEST', `JSON body nested deeper than ${MAX_JSON_DEPTH} levels`, { limit: MAX_JSON_DEPTH });
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -37,25 +37,29 @@ export class ControlRequestError extends VsdError {
 export interface ControlClient {
   readonly where: string;
   get<T = unknown>(path: string): Promise<T>;
-  post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  /** `timeoutMs`: this call's own answer deadline (a large transaction takes longer than the default). */
+  post<T = unknown>(path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
 }
 
 export function createControlClient(options: ControlClientOptions = {}): ControlClient {
   const socket = options.socket ?? process.env.VSD_SOCKET ?? DEFAULT_SOCKET;
   const url = options.url ? new URL(options.url) : null;
   const where = url ? url.origin : socket;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const defaultTimeoutMs = options.timeoutMs ?? 10_000;
 
-  const call = <T>(method: string, path: string, body?: unknown): Promise<T> =>
+  const call = <T>(method: string, path: string, body?: unknown, timeoutMs = defaultTimeoutMs): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string | number> = { accept: 'application/json' };
       if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       const req = httpRequest(
+        // One connection per call (agent: false): the CLIs make a handful of calls, and a kept-alive connection
+        // the server closed while idle (its keep-alive timeout, or vsd busy with a large transaction) would fail
+        // at reuse with EPIPE/ECONNRESET, reported as "cannot reach vsd".
         url
-          ? { host: url.hostname, port: url.port, path, method, headers, timeout: timeoutMs }
-          : { socketPath: socket, path, method, headers, timeout: timeoutMs },
+          ? { host: url.hostname, port: url.port, path, method, headers, timeout: timeoutMs, agent: false }
+          : { socketPath: socket, path, method, headers, timeout: timeoutMs, agent: false },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -78,5 +82,5 @@ export function createControlClient(options: ControlClientOptions = {}): Control
       req.end(payload);
     });
 
-  return { where, get: (p) => call('GET', p), post: (p, b) => call('POST', p, b ?? {}) };
+  return { where, get: (p) => call('GET', p), post: (p, b, o) => call('POST', p, b ?? {}, o?.timeoutMs) };
 }

@@ -188,9 +188,12 @@ function applyLimits(server: Server, l: ControlConnectionLimits, log: Logger, vi
     log.warn({ via, maxConnections: l.maxConnections, dropped }, 'control API: connection limit reached, closing new connections');
     dropped = 0;
   });
-  // Garbage on the connection (not HTTP, headers too large): answer 400 if still possible, and close.
+  // Garbage on the connection (not HTTP, headers too large) gets a 400, a deadline missed a 408, when the
+  // socket can still take it; then the connection is closed. A peer that is already gone gets nothing.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    socket.on('error', () => undefined);
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code?.startsWith('HPE_') ? '400 Bad Request' : null;
+    if (status && socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     socket.destroy();
   });
 }

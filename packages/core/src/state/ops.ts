@@ -112,19 +112,74 @@ function parseOp(raw: Record<string, unknown>, p: string): StateOp {
 /** Apply operations to a copy of `state`; throws (leaving `state` untouched) on the first failing operation. */
 export function applyOps(state: DesiredState, ops: readonly StateOp[]): DesiredState {
   const next: DesiredState = structuredClone(state);
-  for (const op of ops) applyOne(next, op);
+  const index = new TableIndex(next);
+  for (const op of ops) applyOne(next, op, index);
   return next;
 }
 
-function findService(state: DesiredState, id: ServiceId): number {
-  const key = serviceKey(id);
-  return state.services.findIndex((s) => serviceKey(s) === key);
+/**
+ * The position of the first operation of `ops` that fails on `state` (-1 when none does), with the error; one copy
+ * and one pass, so finding the failing line of a 100k-line restore stays linear.
+ */
+export function firstFailingOp(state: DesiredState, ops: readonly StateOp[]): { index: number; error: unknown } {
+  const next: DesiredState = structuredClone(state);
+  const index = new TableIndex(next);
+  for (let i = 0; i < ops.length; i++) {
+    try {
+      applyOne(next, ops[i]!, index);
+    } catch (error) {
+      return { index: i, error };
+    }
+  }
+  return { index: -1, error: undefined };
 }
 
-function requireService(state: DesiredState, id: ServiceId): VirtualService {
-  const i = findService(state, id);
-  if (i < 0) throw new ServiceNotFoundError(serviceKey(id));
-  return state.services[i]!;
+/**
+ * Services by key and each service's real-server keys, kept up to date by the operations of one transaction:
+ * a lookup per operation instead of a scan, so a transaction of n operations costs O(n), not O(n^2).
+ */
+class TableIndex {
+  private readonly services = new Map<string, VirtualService>();
+  private readonly servers = new Map<VirtualService, Set<string>>();
+
+  constructor(private readonly state: DesiredState) {
+    this.rebuild();
+  }
+
+  rebuild(): void {
+    this.services.clear();
+    this.servers.clear();
+    for (const svc of this.state.services) this.services.set(serviceKey(svc), svc);
+  }
+
+  service(id: ServiceId): VirtualService | undefined {
+    return this.services.get(serviceKey(id));
+  }
+
+  require(id: ServiceId): VirtualService {
+    const svc = this.service(id);
+    if (!svc) throw new ServiceNotFoundError(serviceKey(id));
+    return svc;
+  }
+
+  addService(svc: VirtualService): void {
+    this.services.set(serviceKey(svc), svc);
+  }
+
+  deleteService(svc: VirtualService): void {
+    this.services.delete(serviceKey(svc));
+    this.servers.delete(svc);
+  }
+
+  /** The keys of the service's real servers, built at first use. */
+  serverKeys(svc: VirtualService): Set<string> {
+    let keys = this.servers.get(svc);
+    if (!keys) {
+      keys = new Set(svc.realServers.map((r) => realServerKey(r)));
+      this.servers.set(svc, keys);
+    }
+    return keys;
+  }
 }
 
 function checkScheduler(svc: VirtualService): void {
@@ -132,47 +187,57 @@ function checkScheduler(svc: VirtualService): void {
   if (svc.pe !== null && !KNOWN_PERSISTENCE_ENGINES.includes(svc.pe)) throw new SchedulerNotFoundError(svc.pe);
 }
 
-function applyOne(state: DesiredState, op: StateOp): void {
+function applyOne(state: DesiredState, op: StateOp, index: TableIndex): void {
   switch (op.op) {
     case 'add-service': {
-      if (findService(state, op.service) >= 0) throw new ServiceExistsError(serviceKey(op.service));
+      if (index.service(op.service)) throw new ServiceExistsError(serviceKey(op.service));
       checkScheduler(op.service);
-      state.services.push(structuredClone(op.service));
+      const svc = structuredClone(op.service);
+      state.services.push(svc);
+      index.addService(svc);
       return;
     }
     case 'edit-service': {
-      const svc = requireService(state, op.service);
+      const svc = index.require(op.service);
       checkScheduler(op.service);
       Object.assign(svc, { ...structuredClone(op.service), realServers: svc.realServers });
       return;
     }
     case 'delete-service': {
-      requireService(state, op.service);
-      state.services.splice(findService(state, op.service), 1);
+      const svc = index.require(op.service);
+      state.services.splice(state.services.indexOf(svc), 1);
+      index.deleteService(svc);
       return;
     }
     case 'add-server': {
-      const svc = requireService(state, op.service);
+      const svc = index.require(op.service);
       const key = realServerKey(op.server);
-      if (svc.realServers.some((r) => realServerKey(r) === key)) throw new RealServerExistsError(serviceKey(svc), key);
+      const keys = index.serverKeys(svc);
+      if (keys.has(key)) throw new RealServerExistsError(serviceKey(svc), key);
       svc.realServers.push(structuredClone(op.server));
+      keys.add(key);
       return;
     }
     case 'edit-server':
     case 'delete-server': {
-      const svc = requireService(state, op.service);
+      const svc = index.require(op.service);
       const key = realServerKey(op.server);
+      const keys = index.serverKeys(svc);
+      if (!keys.has(key)) throw new RealServerNotFoundError(serviceKey(svc), key);
       const i = svc.realServers.findIndex((r) => realServerKey(r) === key);
-      if (i < 0) throw new RealServerNotFoundError(serviceKey(svc), key);
       if (op.op === 'edit-server') svc.realServers[i] = structuredClone(op.server);
-      else svc.realServers.splice(i, 1);
+      else {
+        svc.realServers.splice(i, 1);
+        keys.delete(key);
+      }
       return;
     }
     case 'clear':
       state.services = [];
+      index.rebuild();
       return;
     case 'zero':
-      if (op.service) requireService(state, op.service);
+      if (op.service) index.require(op.service);
       return;
     case 'set-timeouts': {
       const t = op.timeouts;
@@ -196,6 +261,7 @@ function applyOne(state: DesiredState, op: StateOp): void {
     case 'replace':
       for (const s of op.services) checkScheduler(s);
       state.services = structuredClone(op.services);
+      index.rebuild();
       return;
   }
 }

@@ -1,0 +1,56 @@
+/** Issue 16: a transaction of n operations was O(n^2) (a scan of every service, or real server, per operation). */
+import { describe, expect, it } from 'vitest';
+import { applyOps, emptyState, firstFailingOp, parseOps, type StateOp } from '@vsd/core';
+
+function restoreOps(services: number, perService: number): StateOp[] {
+  const raw: unknown[] = [];
+  for (let s = 0; s < services; s++) {
+    const service = { protocol: 'tcp', address: `10.${s >> 8}.${s & 255}.1`, port: 80 };
+    raw.push({ op: 'add-service', service: { ...service, scheduler: 'wrr' } });
+    for (let r = 0; r < perService; r++) raw.push({ op: 'add-server', service, server: { address: `192.${r >> 16}.${(r >> 8) & 255}.${r & 255}`, port: 8080, forwarding: 'masq' } });
+  }
+  return parseOps(raw);
+}
+
+describe('transactions at scale', () => {
+  it('applies 100k operations in about linear time, many services or one big service', () => {
+    for (const [services, per] of [[10_000, 9], [1, 99_999]] as const) {
+      const ops = restoreOps(services, per);
+      const t0 = performance.now();
+      const state = applyOps(emptyState(), ops);
+      const ms = performance.now() - t0;
+      expect(state.services.reduce((n, s) => n + 1 + s.realServers.length, 0)).toBe(100_000);
+      // Quadratic was minutes here; linear is well under a second on a quiet core.
+      expect(ms).toBeLessThan(5000);
+    }
+  });
+
+  it('finds the first failing operation in one pass', () => {
+    const ops = restoreOps(1000, 9);
+    ops.push(ops[5]!);
+    const t0 = performance.now();
+    const { index, error } = firstFailingOp(emptyState(), ops);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect([index, (error as { code: string }).code]).toEqual([10_000, 'VSD_ERR_REAL_SERVER_EXISTS']);
+    expect(firstFailingOp(emptyState(), ops.slice(0, -1)).index).toBe(-1);
+  });
+
+  it('keeps the index true across delete, clear and replace', () => {
+    const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 };
+    const rs = { address: '192.0.2.1', port: 8080, forwarding: 'masq' };
+    const ops = parseOps([
+      { op: 'add-service', service: { ...svc, scheduler: 'rr' } },
+      { op: 'add-server', service: svc, server: rs },
+      { op: 'delete-server', service: svc, server: { address: rs.address, port: rs.port } },
+      { op: 'add-server', service: svc, server: rs },
+      { op: 'delete-service', service: svc },
+      { op: 'add-service', service: { ...svc, scheduler: 'rr' } },
+      { op: 'clear' },
+      { op: 'add-service', service: { ...svc, scheduler: 'rr' } },
+      { op: 'add-server', service: svc, server: rs },
+    ]);
+    const state = applyOps(emptyState(), ops);
+    expect(state.services.map((s) => s.realServers.length)).toEqual([1]);
+    expect(firstFailingOp(state, parseOps([{ op: 'add-server', service: svc, server: rs }])).index).toBe(0);
+  });
+});

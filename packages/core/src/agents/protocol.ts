@@ -134,11 +134,21 @@ export function parseFrame<S extends z.ZodTypeAny>(schema: S, data: unknown): Fr
     return { ok: false, reason: 'not JSON' };
   }
   if (typeof json === 'object' && json !== null && 'v' in json && (json as { v: unknown }).v !== AGENT_PROTOCOL_VERSION)
-    return { ok: false, reason: `unsupported protocol version ${JSON.stringify((json as { v: unknown }).v)}` };
+    return { ok: false, reason: `unsupported protocol version ${describeVersion((json as { v: unknown }).v)}` };
   const r = schema.safeParse(json);
   if (r.success) return { ok: true, msg: r.data };
   const issue = r.error.issues[0]!;
   return { ok: false, reason: `${issue.path.join('.') || '<frame>'}: ${issue.message}` };
+}
+
+/**
+ * The peer's `v`, for the refusal: a number or a short string as such, anything else by its type. Never echoed whole:
+ * JSON.stringify of a deeply nested value throws RangeError (stack), and a long one would flood the log.
+ */
+function describeVersion(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 20));
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
 }
 
 /**

@@ -150,6 +150,23 @@ describe('agent hub logging under junk', () => {
     expect(lines.find((l) => l.msg === 'agent refused')!.reason).toMatch(/before authentication/);
   });
 
+  it('regression (fuzz): a hello whose version is nested 8,000 deep is refused and the hub keeps working', async () => {
+    const store = new FakeStore(stateWith('10.0.0.1'));
+    const { hub, port, lines } = await startHub(store);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    sockets.push(ws);
+    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
+    ws.on('error', () => {});
+    await new Promise((r) => ws.on('open', r));
+    ws.send(`{"v":${'['.repeat(8000)}${']'.repeat(8000)},"type":"hello"}`);
+    expect(await closed).toBe(4002);
+    expect(lines.find((l) => l.msg === 'agent refused')!.reason).toBe('bad hello: unsupported protocol version an array');
+    const a = await connect(port, KEY);
+    sockets.push(a.ws);
+    expect(a.welcome).toBe(true);
+    expect(hub.status().counters.accepted).toBe(1);
+  });
+
   it('a flood of refused connections is rate-limited to a fixed budget of lines plus one summary', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
     const { hub, port, lines } = await startHub(store, new WeightOverlay(), { maxPreAuth: 1000 });

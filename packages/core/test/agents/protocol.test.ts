@@ -21,6 +21,12 @@ describe('agent protocol frames', () => {
     expect(!badHash.ok && badHash.reason).toMatch(/^mounts\.0\.sentinel/);
   });
 
+  it('regression (fuzz): a deeply nested or long version is refused, not thrown (JSON.stringify overflowed the stack)', () => {
+    const deep = `{"v":${'['.repeat(8000)}${']'.repeat(8000)},"type":"hello"}`;
+    expect(parseFrame(helloSchema, deep)).toEqual({ ok: false, reason: 'unsupported protocol version an array' });
+    expect(parseFrame(helloSchema, JSON.stringify({ v: 'x'.repeat(5000) }))).toEqual({ ok: false, reason: `unsupported protocol version "${'x'.repeat(20)}"` });
+  });
+
   it('dispatches on type', () => {
     const r = agentMessageSchema.safeParse({ v: 1, type: 'auth', proof: 'abc' });
     expect(r.success).toBe(true);

@@ -48,9 +48,18 @@ export class SyncGroup {
     this.syncFaults();
   }
 
-  detach(): void {
+  /**
+   * Stop following the members. `clearFaults: false` leaves the FAULT holds in place for a successor group of the
+   * same name to take over (a reload rebuilds the groups; clearing first would flap a held member out of FAULT and back).
+   */
+  detach(clearFaults = true): void {
     for (const u of this.unsubscribe.splice(0)) u();
-    for (const inst of this.members.values()) inst.setExternalFault(this.source, false);
+    if (clearFaults) for (const inst of this.members.values()) inst.setExternalFault(this.source, false);
+  }
+
+  /** The members it would hold (for a reload: whose holds a successor group does not cover). */
+  memberInstances(): VrrpInstance[] {
+    return [...this.members.values()];
   }
 
   /** `vsctl release` on one member ends the holds of the whole group. */

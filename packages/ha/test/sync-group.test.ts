@@ -45,6 +45,20 @@ describe('vrrp_sync_group', () => {
     expect(states(n2)).toEqual({ VI_1: 'BACKUP', VI_2: 'BACKUP' });
   });
 
+  it('a successor group of the same name (a reload) takes over the FAULT holds without a flap', async () => {
+    const { timers, nodes, groups } = await groupedPair(true);
+    const [n1] = nodes as [FakeNode, FakeNode];
+    n1.scripts.set('/chk', 1);
+    await run(timers, 500, nodes);
+    expect(states(n1)).toEqual({ VI_1: 'FAULT', VI_2: 'FAULT' });
+    const mark = n1.transitions.length;
+    groups[0]!.detach(false);
+    new SyncGroup('G1', n1.instances).attach();
+    await run(timers, 500, nodes);
+    expect(n1.transitions.slice(mark)).toEqual([]);
+    expect(states(n1)).toEqual({ VI_1: 'FAULT', VI_2: 'FAULT' });
+  });
+
   it('a failover of one member moves the whole group; release on one member ends the holds of all', async () => {
     const { timers, nodes, groups } = await groupedPair();
     const [n1, n2] = nodes as [FakeNode, FakeNode];

@@ -72,12 +72,15 @@ export class HaComponent implements DaemonComponent {
   private sync: PeerSync | null = null;
   private log!: Logger;
   private ctx!: DaemonContext;
+  /** The peer: section the channel was started with (changes need a restart). */
+  private peerConfig: unknown;
 
   constructor(private readonly createVrrp: VrrpFactory = createVrrpInstance) {}
 
   async start(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
     this.log = ctx.logger.child({ component: 'ha' });
+    this.peerConfig = ctx.config.peer;
     if (ctx.config.peer) {
       const peer = peerConfigSchema.parse(ctx.config.peer);
       this.sync = createPeerSync({
@@ -131,7 +134,11 @@ export class HaComponent implements DaemonComponent {
     this.checkReload(ctx.config);
     const primaryBefore = this.primary();
     const wanted = new Set(ha.instances.map((c) => c.instance));
-    for (const g of this.groups.splice(0)) g.detach();
+    if (JSON.stringify(ctx.config.peer ?? null) !== JSON.stringify(this.peerConfig ?? null))
+      this.log.warn('the peer: section changed: it is applied at the next restart (the peer channel keeps running as started)');
+    // Old groups stop following now but keep their FAULT holds until the new groups have taken over (no flap).
+    const oldGroups = this.groups.splice(0);
+    for (const g of oldGroups) g.detach(false);
     // Removed first: a renamed instance may reuse its predecessor's VRID.
     for (const [name, r] of [...this.instances]) {
       if (wanted.has(name)) continue;
@@ -157,6 +164,10 @@ export class HaComponent implements DaemonComponent {
     }
     this.instances = next;
     this.buildGroups(ha);
+    for (const g of oldGroups) {
+      const successor = this.groups.find((n) => n.name === g.name);
+      for (const inst of g.memberInstances()) if (!successor?.memberInstances().includes(inst)) inst.setExternalFault(g.source, false);
+    }
     for (const r of started) {
       await r.vrrp.start();
       this.log.info({ instance: r.config.instance, vrid: r.config.vrid }, 'VRRP instance added by reload');

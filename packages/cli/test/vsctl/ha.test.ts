@@ -69,4 +69,18 @@ describe('vsctl with several VRRP instances', () => {
     expect(calls).toContainEqual(['GET', '/v1/ha?instance=VI_2']);
     expect(text).toMatch(/ha:\n {2}VI_2 on eth0: BACKUP/);
   });
+
+  it('`vsctl status VI_9` fails with the daemon\'s unknown-instance error', async () => {
+    const answers = {
+      '/v1/status': { dataplane: 'none', info: { version: '1', connTableSize: 0 }, generation: 0, services: [] },
+      '/v1/realservers': { generation: 0, services: [] },
+    };
+    const c = client(answers, []);
+    const get = c.get.bind(c);
+    c.get = (async (p: string) => {
+      if (p === '/v1/ha?instance=VI_9') throw new ControlRequestError(404, { code: 'VSD_ERR_HA_UNKNOWN_INSTANCE', message: 'no VRRP instance "VI_9" on this dispatcher; instances: VI_1' });
+      return get(p);
+    }) as ControlClient['get'];
+    await expect(statusCommand.run({ client: c, json: false, args: ['VI_9'], out: new PassThrough() })).rejects.toMatchObject({ code: 'VSD_ERR_HA_UNKNOWN_INSTANCE' });
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, jsonLines, SEED_HOSTS, waitExit, waitFor, type Host, type Lab } from '../lib/netns.js';
-import { REPO, requireBuild, startVsd, startWebServer, tempDir, waitReady, type VsdProcess } from '../lib/vsd-proc.js';
+import { BIN, REPO, requireBuild, startVsd, startWebServer, tempDir, waitReady, type VsdProcess } from '../lib/vsd-proc.js';
 import { neighbourMac, startKeepalived, type Keepalived } from '../../packages/ha/test/support/vrrp-lab.js';
 
 const VIP = '10.77.0.100';
@@ -45,9 +45,9 @@ describe('split brain and heal in namespaces', () => {
   const vsd: Record<string, VsdProcess> = {};
   const kas: Keepalived[] = [];
 
-  const config = (priority: number) => ({
+  const config = (priority: number, ha: Record<string, unknown> = {}) => ({
     dataplane: 'proxy',
-    ha: { instance: 'VI_1', interface: 'eth0', vrid: 51, priority, advert_int: 0.05, vips: [`${VIP}/24`] },
+    ha: { instance: 'VI_1', interface: 'eth0', vrid: 51, priority, advert_int: 0.05, vips: [`${VIP}/24`], ...ha },
     virtual_servers: [
       {
         address: `${VIP}:80`,
@@ -172,5 +172,137 @@ describe('split brain and heal in namespaces', () => {
     const kaMaster = (k: Keepalived) => async () => /Entering (MASTER|BACKUP|FAULT) STATE/g.test(k.output()) && [...k.output().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)].at(-1)?.[1] === 'MASTER';
     await measure('keepalived', (n) => (n === 'lvs1' ? kaMaster(k1) : kaMaster(k2))());
     expect(results.vsd!.lost).toBeLessThanOrEqual(1);
+  });
+
+  /** The MACs answering ARP for the VIP, as the client sees them (3 requests, replies from every host that answers). */
+  async function arpMacs(): Promise<string[]> {
+    const r = await lab.host('client').exec('arping', ['-c', '3', '-i', 'eth0', VIP], { timeoutMs: 10_000 });
+    return [...new Set([...r.stdout.matchAll(/from ([0-9a-f:]{17})/gi)].map((m) => m[1]!.toLowerCase()))].sort();
+  }
+  const holdsVip = async (host: string) => (await lab.host(host).exec('ip', ['-o', 'addr', 'show'])).stdout.includes(` ${VIP}/`);
+  /** Polls every 10 ms until the host no longer holds the VIP; resolves with that time. */
+  async function vipGoneAt(host: string, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!(await holdsVip(host))) return Date.now();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`${host} still holds ${VIP} after ${timeoutMs} ms`);
+  }
+
+  it('kill -9 of the MASTER vsd (link up): the stale VIP is removed by the restart before it joins, or at once by cleanup-vips', async () => {
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
+    vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100) });
+    await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    const [mac1, mac2] = [lab.host('lvs1').mac, lab.host('lvs2').mac];
+    expect(await arpMacs()).toEqual([mac1]);
+
+    // 1. SIGKILL, nothing else: the window. Both hosts answer ARP until vsd starts again.
+    let killedAt = Date.now();
+    vsd.lvs1!.proc.kill('SIGKILL');
+    await waitExit(vsd.lvs1!.proc, 2000);
+    await waitFor('lvs2 MASTER', async () => (await state('lvs2')) === 'MASTER', 3000, 10);
+    expect(await holdsVip('lvs1')).toBe(true);
+    expect(await arpMacs()).toEqual([mac1, mac2].sort());
+    const restartAt = Date.now();
+    const gone = vipGoneAt('lvs1', 20_000);
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
+    const goneAt = await gone;
+    expect(vsd.lvs1.logs.some((l) => l.msg === 'removed leftover VIPs of an earlier run before joining the election')).toBe(true);
+    await waitFor('lvs1 MASTER again (preempts)', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    expect(await arpMacs()).toEqual([mac1]);
+    process.stdout.write(
+      `stale VIP after kill -9 (no ExecStopPost): held ${goneAt - killedAt} ms, until the restarted vsd removed it ${goneAt - restartAt} ms after its start (restart came ${restartAt - killedAt} ms after the kill)\n`,
+    );
+
+    // 2. SIGKILL followed by what ExecStopPost runs: the VIP goes at once, one MAC answers.
+    killedAt = Date.now();
+    vsd.lvs1!.proc.kill('SIGKILL');
+    await waitExit(vsd.lvs1!.proc, 2000);
+    const r = await lab.host('lvs1').exec(process.execPath, [BIN.vsd, 'cleanup-vips', '--config', vsd.lvs1!.configPath]);
+    const cleanedAt = Date.now();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`removed ${VIP}/24`);
+    expect(await holdsVip('lvs1')).toBe(false);
+    await waitFor('lvs2 MASTER', async () => (await state('lvs2')) === 'MASTER', 3000, 10);
+    expect(await arpMacs()).toEqual([mac2]);
+    process.stdout.write(`stale VIP after kill -9 with ExecStopPost (vsd cleanup-vips): held ${cleanedAt - killedAt} ms (the command's run time)\n`);
+    expect(cleanedAt - killedAt).toBeLessThan(5000);
+    // Idempotent: a second run finds nothing.
+    const again = await lab.host('lvs1').exec(process.execPath, [BIN.vsd, 'cleanup-vips', '--config', vsd.lvs1!.configPath]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('no VIP present');
+    delete vsd.lvs1;
+  });
+
+  it('an uncaught exception in a process holding VIPs removes them synchronously on the way out', async () => {
+    // The real exit guard and ledger from the build, in a process that adds a VIP over rtnetlink and then throws.
+    const code = `
+      const { installExitGuard } = await import(${JSON.stringify(`${REPO}/packages/cli/dist/vsd/exit-guard.js`)});
+      const ha = await import(${JSON.stringify(`${REPO}/packages/ha/dist/index.js`)});
+      const { createLogger } = await import(${JSON.stringify(`${REPO}/packages/core/dist/index.js`)});
+      installExitGuard(createLogger({ level: 'info' }));
+      const idx = Number((await import('node:fs')).readFileSync('/sys/class/net/eth0/ifindex', 'utf8'));
+      const nl = ha.openRtnetlink();
+      ha.processVipLedger.addAddress('${VIP}/24', idx);
+      await nl.add('${VIP}/24', idx);
+      console.log(JSON.stringify({ msg: 'added' }));
+      setTimeout(() => { throw new Error('a bug'); }, 200);
+      setInterval(() => {}, 1000);
+    `;
+    const child = lab.host('lvs1').spawn(process.execPath, ['--input-type=module', '-e', code]);
+    const lines = jsonLines(child);
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor(`VIP added (${stderr})`, () => lines.some((l) => l.msg === 'added'), 5000);
+    expect(await holdsVip('lvs1')).toBe(true);
+    await waitExit(child, 5000);
+    expect(child.exitCode).toBe(1);
+    expect(await holdsVip('lvs1')).toBe(false);
+    expect(lines.find((l) => l.msg === 'removed VIPs on the way out')).toMatchObject({ why: 'uncaught exception', vips: [`${VIP}/24`] });
+  });
+
+  it('use_vmac: the client resolves the VIP to the virtual MAC 00:00:5e:00:01:33, before and after a failover', async () => {
+    const VMAC = '00:00:5e:00:01:33';
+    const client = lab.host('client');
+    await client.exec('ip', ['neigh', 'flush', 'dev', 'eth0']);
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150, { use_vmac: true }) });
+    vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100, { use_vmac: true }) });
+    await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    const link = async (host: string) => (await lab.host(host).exec('ip', ['-o', 'addr', 'show', 'dev', 'vsd.51'])).stdout;
+    expect(await link('lvs1')).toContain(` ${VIP}/24`);
+    expect(await link('lvs2')).not.toContain(VIP);
+    expect((await lab.host('lvs1').exec('ip', ['-o', 'addr', 'show', 'dev', 'eth0'])).stdout).not.toContain(VIP);
+    const sysctl = async (host: string, key: string) => (await lab.host(host).exec('sysctl', ['-n', key])).stdout.trim();
+    expect([await sysctl('lvs1', 'net.ipv4.conf.vsd/51.arp_ignore'), await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_ignore'), await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_filter')]).toEqual(['1', '1', '1']);
+    const curl = async () => (await client.exec('curl', ['-s', '--max-time', '2', `http://${VIP}/`])).stdout.trim();
+    expect(['this is test 1 web', 'this is test 2 web']).toContain(await curl());
+    expect(await neighbourMac(client, VIP)).toBe(VMAC);
+    // Only the virtual MAC answers ARP: lvs1's own MAC does not (arp_ignore/arp_filter on eth0), the BACKUP's vmac neither.
+    expect(await arpMacs()).toEqual([VMAC]);
+
+    vsd.lvs1!.proc.kill('SIGTERM');
+    await waitExit(vsd.lvs1!.proc, 10_000);
+    delete vsd.lvs1;
+    expect((await lab.host('lvs1').exec('ip', ['link', 'show', 'vsd.51'])).code).not.toBe(0);
+    expect(await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_ignore')).toBe('0');
+    await waitFor('lvs2 MASTER', async () => (await state('lvs2')) === 'MASTER', 3000, 10);
+    await waitFor('VIP answered through lvs2', async () => (await client.exec('ping', ['-c', '1', '-W', '1', VIP])).code === 0, 3000);
+    expect(['this is test 1 web', 'this is test 2 web']).toContain(await curl());
+    expect(await neighbourMac(client, VIP)).toBe(VMAC);
+    expect(await link('lvs2')).toContain(` ${VIP}/24`);
+    process.stdout.write(`use_vmac: client neighbour entry ${VMAC} before and after the failover; answered through lvs2\n`);
+
+    // kill -9 then ExecStopPost's command: the vmac interface (and the VIP on it) goes too.
+    vsd.lvs2!.proc.kill('SIGKILL');
+    await waitExit(vsd.lvs2!.proc, 2000);
+    const r = await lab.host('lvs2').exec(process.execPath, [BIN.vsd, 'cleanup-vips', '--config', vsd.lvs2!.configPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('deleted vsd.51');
+    expect((await lab.host('lvs2').exec('ip', ['link', 'show', 'vsd.51'])).code).not.toBe(0);
+    delete vsd.lvs2;
   });
 });

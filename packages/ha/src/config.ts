@@ -92,6 +92,13 @@ const instanceShape = {
      * the winner's advert arrived first (after a partition heals, either order happens).
      */
     higher_prio_send_advert: z.boolean().default(true),
+    /**
+     * keepalived `use_vmac`: the VIPs live on a macvlan with the RFC 5798 virtual MAC (00-00-5E-00-01-VRID, IPv6
+     * 00-00-5E-00-02-VRID) created over `interface`; true names it `vsd.VRID` (IPv6 `vsd6.VRID`), a string names it.
+     */
+    use_vmac: z.union([z.boolean(), z.string().min(1).max(15).regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name (letters, digits, _ . -)')]).default(false),
+    /** macvlan mode of the vmac interface: keepalived's is private. */
+    vmac_mode: z.enum(['private', 'bridge']).default('private'),
     /** keepalived `dont_track_primary`: do not go FAULT when the VRRP interface goes down. */
     dont_track_primary: z.boolean().default(false),
     /** How often tracked interfaces are sampled, seconds. */
@@ -118,6 +125,7 @@ export const haConfigSchema = withKnownKeys(HA_INSTANCE_KEYS, z.object(instanceS
     for (const [i, a] of [c.unicast_src_ip, ...c.unicast_peers].entries()) {
       if (a && familyOf(a) !== family) ctx.addIssue({ code: 'custom', path: i === 0 ? ['unicast_src_ip'] : ['unicast_peers', i - 1], message: `must be IPv${family} like the VIPs` });
     }
+    if (c.use_vmac !== false && c.use_vmac === c.interface) ctx.addIssue({ code: 'custom', path: ['use_vmac'], message: 'must name a new interface, not the VRRP interface itself' });
     if (c.advert_int !== undefined) {
       const ok = c.version === 2 ? Number.isInteger(c.advert_int) && c.advert_int <= 255 : isCentiseconds(c.advert_int);
       const rule = c.version === 2 ? 'whole seconds 1..255 with version 2' : 'a multiple of 0.01 s in 0.01..40.95 with version 3';
@@ -218,6 +226,7 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
   const at = (i: number, key: string) => (multi ? ['instances', i, key] : [key]);
   const names = new Map<string, number>();
   const elections = new Map<string, number>();
+  const vmacs = new Map<string, number>();
   instances.forEach((c, i) => {
     const other = names.get(c.instance);
     if (other !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'instance'), message: `duplicate instance name (also instances.${other})` });
@@ -228,6 +237,10 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
     if (clash !== undefined)
       ctx.addIssue({ code: 'custom', path: at(i, 'vrid'), message: `VRID ${c.vrid} on ${c.interface} is already used by instance ${instances[clash]!.instance} (same address family)` });
     elections.set(key, i);
+    const vmac = vmacName(c);
+    const vmacClash = vmac === undefined ? undefined : vmacs.get(vmac);
+    if (vmacClash !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'use_vmac'), message: `vmac interface ${vmac} is already used by instance ${instances[vmacClash]!.instance}` });
+    if (vmac !== undefined) vmacs.set(vmac, i);
   });
   const member = new Map<string, string>();
   const groupNames = new Set<string>();
@@ -277,6 +290,18 @@ function valueAt(input: unknown, path: (string | number)[]): unknown {
   let v: unknown = input;
   for (const k of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
   return v;
+}
+
+/** The vmac interface's name, or undefined without use_vmac. */
+export function vmacName(config: Pick<HaConfig, 'use_vmac' | 'vrid' | 'vips'>): string | undefined {
+  if (config.use_vmac === false) return undefined;
+  if (typeof config.use_vmac === 'string') return config.use_vmac;
+  return `${familyOf(config.vips[0].split('/')[0]) === 6 ? 'vsd6' : 'vsd'}.${config.vrid}`;
+}
+
+/** RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6. */
+export function virtualMac(vrid: number, family: 4 | 6): Buffer {
+  return Buffer.from([0x00, 0x00, 0x5e, 0x00, family === 6 ? 0x02 : 0x01, vrid]);
 }
 
 /** Advertisement interval in centiseconds. */

@@ -3,6 +3,8 @@ import type { Logger } from '@vsd/core';
 import type { HaConfig } from './config.js';
 import type { Announcer } from './io/announce.js';
 import type { AddressManager } from './io/rtnetlink.js';
+import type { VipLedger } from './io/vip-ledger.js';
+import type { OpenVmac } from './io/vmac.js';
 import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
 import type { NotifyRunner } from './notify.js';
 import type { Family } from './vrrp/addr.js';
@@ -25,6 +27,10 @@ export interface VrrpInstanceDeps {
   linkUp?: (ifname: string) => Promise<boolean> | boolean;
   runCommand?: (command: string, args: string[], timeoutMs: number) => Promise<number>;
   notify?: NotifyRunner;
+  /** Where VIPs and vmac interfaces are recorded for the exit handlers; default the process's. */
+  ledger?: VipLedger;
+  /** Creates the use_vmac macvlan; tests pass a fake. */
+  openVmac?: OpenVmac;
 }
 
 export interface VrrpCounters {

@@ -7,10 +7,12 @@ import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
 import { silentLogger, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
-import { intervalCs, type HaConfig } from './config.js';
+import { intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
 import { ifIndex, SyscallError } from './io/libc.js';
 import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
+import { processVipLedger, type VipLedger } from './io/vip-ledger.js';
+import { openVmac, type VmacLink } from './io/vmac.js';
 import { openVrrpTransport, type ReceivedPacket, type VrrpTransport } from './io/vrrp-socket.js';
 import { notifyArgs, spawnNotify, type NotifyState } from './notify.js';
 import { effectivePriority, InterfaceTracker, runCommand, ScriptTracker, sysfsLinkUp, type Tracker } from './track.js';
@@ -81,6 +83,10 @@ class Instance implements VrrpInstance {
   private readonly dropLogged = new Map<DropReason, number>();
   private lastMaster: string | undefined;
   private mismatchLogged: string | undefined;
+  private readonly ledger: VipLedger;
+  private vmac: VmacLink | undefined;
+  /** Where the VIPs go: the VRRP interface, or its vmac macvlan. */
+  private vipIfindex = 0;
 
   constructor(
     private config: HaConfig,
@@ -88,6 +94,7 @@ class Instance implements VrrpInstance {
   ) {
     this.log = (deps.logger ?? silentLogger).child({ component: 'vrrp', instance: config.instance });
     this.timers = deps.timers ?? systemTimers;
+    this.ledger = deps.ledger ?? processVipLedger;
     this.vipAddresses = config.vips.map((v) => v.split('/')[0]);
     this.family = familyOf(this.vipAddresses[0])!;
   }
@@ -111,7 +118,13 @@ class Instance implements VrrpInstance {
       peers: c.unicast_peers,
     };
     this.addresses = this.deps.addresses ?? openRtnetlink();
-    this.announcer = (this.deps.openAnnouncer ?? openAnnouncer)(c.interface, this.info.ifindex);
+    const vmac = vmacName(c);
+    if (vmac) {
+      const options = { name: vmac, parent: c.interface, parentIndex: this.info.ifindex, mac: virtualMac(c.vrid, this.family), mode: c.vmac_mode, family: this.family };
+      this.vmac = (this.deps.openVmac ?? openVmac)(options, this.ledger, this.log);
+    }
+    this.vipIfindex = this.vmac?.ifindex ?? this.info.ifindex;
+    this.announcer = (this.deps.openAnnouncer ?? openAnnouncer)(this.vmac?.name ?? c.interface, this.vipIfindex);
     this.garp = this.newGarpSchedule(c);
     this.sm = new VrrpStateMachine(
       {
@@ -131,6 +144,7 @@ class Instance implements VrrpInstance {
       },
       this.timers,
     );
+    await this.removeLeftovers();
     await this.startTrackers();
     this.transport = await this.openTransportWhenUsable({
       family: this.family,
@@ -184,6 +198,7 @@ class Instance implements VrrpInstance {
     await this.settled();
     await this.transport?.close();
     this.announcer?.close();
+    this.vmac?.close();
     if (!this.deps.addresses) await this.addresses?.close();
     this.log.info('VRRP instance stopped');
   }
@@ -214,7 +229,7 @@ class Instance implements VrrpInstance {
    * state stays: a MASTER keeps its VIPs and only adds the new ones (with their GARP/NA burst) and removes the
    * dropped ones, then advertises the new list and priority at once; a BACKUP just takes the new settings for the
    * next election. Trackers whose settings did not change keep running as they are. What cannot change in place
-   * (VRID, interface, version, VIP family, unicast source or mode) is refused and nothing is changed.
+   * (VRID, interface, version, VIP family, unicast source or mode, use_vmac) is refused and nothing is changed.
    */
   async reconfigure(next: HaConfig): Promise<string[]> {
     const c = this.config;
@@ -227,6 +242,9 @@ class Instance implements VrrpInstance {
       ['unicast_src_ip', c.unicast_src_ip ?? null, next.unicast_src_ip ?? null],
       ['unicast mode', c.unicast_peers.length > 0, next.unicast_peers.length > 0],
       ['instance', c.instance, next.instance],
+      // The VIPs live on the vmac interface: switching it would move them (a restart does that cleanly).
+      ['use_vmac', vmacName(c) ?? null, vmacName(next) ?? null],
+      ['vmac_mode', c.vmac_mode, next.vmac_mode],
     ];
     for (const [field, was, now] of fixed) if (was !== now) throw new Error(`VRRP instance ${c.instance}: ${field} cannot change in place (${String(was)} -> ${String(now)})`);
     const changed = (Object.keys(next) as (keyof HaConfig)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(c[k]));
@@ -257,6 +275,7 @@ class Instance implements VrrpInstance {
       preempt: next.preempt,
       preemptDelayMs: next.preempt_delay * 1000,
       lowerPriorityAdvert: !next.lower_prio_no_advert,
+      higherPriorityAdvert: next.higher_prio_send_advert,
     });
     if (changed.includes('garp')) {
       this.garp.stop();
@@ -327,6 +346,23 @@ class Instance implements VrrpInstance {
       externalFaults: [...this.externalFaults],
       counters: structuredClone(this.counters),
     };
+  }
+
+  /**
+   * A previous run killed with SIGKILL left its VIPs configured: this host would answer ARP for them next to the real
+   * MASTER. Take them off before joining the election (entering MASTER adds them back).
+   */
+  private async removeLeftovers(): Promise<void> {
+    const found: string[] = [];
+    for (const vip of this.config.vips) {
+      try {
+        if (await this.addresses!.remove(vip, this.info.ifindex)) found.push(vip);
+      } catch (err) {
+        this.counters.errors++;
+        this.log.error({ vip, err: (err as Error).message }, 'removing a leftover VIP failed');
+      }
+    }
+    if (found.length) this.log.warn({ vips: found, interface: this.config.interface }, 'removed leftover VIPs of an earlier run before joining the election');
   }
 
   private async startTrackers(): Promise<void> {
@@ -535,7 +571,8 @@ class Instance implements VrrpInstance {
       const mgr = this.addresses!;
       for (const vip of removed) {
         try {
-          await mgr.remove(vip, this.info.ifindex);
+          await mgr.remove(vip, this.vipIfindex);
+          this.ledger.removeAddress(vip, this.vipIfindex);
           this.held.delete(vip);
         } catch (err) {
           this.counters.errors++;
@@ -545,7 +582,8 @@ class Instance implements VrrpInstance {
       if (this.sm.state !== 'MASTER') return;
       for (const vip of added) {
         try {
-          await mgr.add(vip, this.info.ifindex);
+          this.ledger.addAddress(vip, this.vipIfindex);
+          await mgr.add(vip, this.vipIfindex);
           this.held.add(vip);
         } catch (err) {
           this.counters.errors++;
@@ -575,10 +613,13 @@ class Instance implements VrrpInstance {
     for (const vip of vips) {
       try {
         if (op === 'add') {
-          await mgr.add(vip, this.info.ifindex);
+          // Recorded first: a crash between the netlink call and the next line must still find it.
+          this.ledger.addAddress(vip, this.vipIfindex);
+          await mgr.add(vip, this.vipIfindex);
           this.held.add(vip);
         } else {
-          await mgr.remove(vip, this.info.ifindex);
+          await mgr.remove(vip, this.vipIfindex);
+          this.ledger.removeAddress(vip, this.vipIfindex);
           this.held.delete(vip);
         }
       } catch (err) {

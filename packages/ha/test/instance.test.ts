@@ -287,6 +287,89 @@ describe('VrrpInstance after a partition heals (both were MASTER)', () => {
   });
 });
 
+describe('VrrpInstance and VIPs left by an earlier run', () => {
+  it('removes its VIPs found on the interface before joining the election, and records held VIPs for the exit handlers', async () => {
+    const { VipLedger } = await import('../src/io/vip-ledger.js');
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const released: string[] = [];
+    const ledger = new VipLedger({ removeAddresses: (e) => (released.push(...e.map((x) => x.vip)), { removed: e.map((x) => x.vip), errors: [] }), deleteLink: () => false });
+    const addresses = new FakeAddresses();
+    addresses.present.add('10.77.0.100/24'); // a kill -9 of the previous vsd left it
+    const config = parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['10.77.0.100/24'] });
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const inst = createVrrpInstance(config, {
+      timers,
+      logger: pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) }),
+      ledger,
+      openTransport: () => seg.transport('10.77.0.11'),
+      addresses,
+      openAnnouncer: () => ({ announce: () => {}, close: () => {} }),
+      interfaceInfo: () => ({ ifindex: 2, primary: '10.77.0.11' }),
+      linkUp: () => true,
+      runCommand: async () => 0,
+      notify: () => {},
+    });
+    await inst.start();
+    expect(addresses.log[0]).toBe('del 10.77.0.100/24');
+    expect(inst.status().state).toBe('BACKUP');
+    expect(addresses.present.size).toBe(0);
+    expect(lines.find((l) => l.msg === 'removed leftover VIPs of an earlier run before joining the election')).toMatchObject({ vips: ['10.77.0.100/24'] });
+    expect(ledger.size).toBe(0);
+    await flush(timers, 500, [inst]);
+    expect(inst.status().state).toBe('MASTER');
+    expect(ledger.size).toBe(1);
+    const stopping = inst.stop();
+    await flush(timers, 10, [inst]);
+    await stopping;
+    expect(ledger.size).toBe(0);
+    expect(released).toEqual([]);
+  });
+});
+
+describe('VrrpInstance with use_vmac', () => {
+  it('puts the VIPs on the macvlan with the RFC virtual MAC, announces from it, and deletes it on stop', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const adds: string[] = [];
+    const addresses = new FakeAddresses();
+    const orig = addresses.add.bind(addresses);
+    addresses.add = async (vip: string, ifindex: number) => (adds.push(`${vip}@${ifindex}`), orig(vip));
+    const opened: unknown[] = [];
+    const closed: string[] = [];
+    const announcers: string[] = [];
+    const inst = createVrrpInstance(parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['10.77.0.100/24'], use_vmac: true }), {
+      timers,
+      openTransport: () => seg.transport('10.77.0.11'),
+      addresses,
+      openVmac: (o) => (opened.push({ ...o, mac: [...o.mac] }), { name: o.name, ifindex: 9, close: () => closed.push(o.name) }),
+      openAnnouncer: (ifname, ifindex) => (announcers.push(`${ifname}@${ifindex}`), { announce: () => {}, close: () => {} }),
+      interfaceInfo: () => ({ ifindex: 2, primary: '10.77.0.11' }),
+      linkUp: () => true,
+      runCommand: async () => 0,
+      notify: () => {},
+    });
+    await inst.start();
+    expect(opened).toEqual([{ name: 'vsd.51', parent: 'eth0', parentIndex: 2, mac: [0, 0, 0x5e, 0, 1, 51], mode: 'private', family: 4 }]);
+    expect(announcers).toEqual(['vsd.51@9']);
+    await flush(timers, 500, [inst]);
+    expect(inst.status().state).toBe('MASTER');
+    expect(adds).toEqual(['10.77.0.100/24@9']);
+    const stopping = inst.stop();
+    await flush(timers, 10, [inst]);
+    await stopping;
+    expect(closed).toEqual(['vsd.51']);
+    expect(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['fd00::1/64'], use_vmac: true }).use_vmac).toBe(true);
+    const { vmacName, virtualMac } = await import('../src/config.js');
+    expect(vmacName(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['fd00::1/64'], use_vmac: true }))).toBe('vsd6.7');
+    expect(vmacName(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['10.0.0.1/24'], use_vmac: 'vip0' }))).toBe('vip0');
+    expect([...virtualMac(7, 6)]).toEqual([0, 0, 0x5e, 0, 2, 7]);
+    expect(() => parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['10.0.0.1/24'], use_vmac: 'eth0' })).toThrow(/ha\.use_vmac/);
+    expect(() => parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['10.0.0.1/24'], use_vmac: 'a/b' })).toThrow(/ha\.use_vmac/);
+  });
+});
+
 describe('VrrpInstance receive path under garbage', () => {
   it('5,000 random and mutated packets from the segment never throw, are counted, and do not move the election', async () => {
     const { subscribe, unsubscribe } = await import('node:diagnostics_channel');

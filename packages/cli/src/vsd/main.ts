@@ -1,15 +1,18 @@
 /**
  * `vsd`: the dispatcher daemon's command line. Logs are pino JSON lines on stdout; usage errors go to stderr.
- * Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop (drain, then exit 0).
+ * Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop (drain, then exit 0). Every exit that runs code
+ * removes the VIPs (exit-guard.ts); `vsd cleanup-vips` does it for a process that died without running any.
  */
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_SOCKET, type DataplaneName } from '@vsd/core';
 import { cliVersion } from '../version.js';
 import { daemonNotifier } from './service-notify.js';
 import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon } from './daemon.js';
+import { installExitGuard } from './exit-guard.js';
 
 const USAGE = `Usage: vsd [options]
        vsd keygen [--force] FILE|-     write a new peer/agent key (mode 0600)
+       vsd cleanup-vips [--config FILE]
 
 The vsd dispatcher daemon: virtual services, real servers, health checks and VRRP, controlled
 through its API socket (vsadm, vsctl).
@@ -28,6 +31,9 @@ Options:
   -h, --help                this text
   -V, --version             print the version
 
+vsd cleanup-vips removes the VIPs (and use_vmac interfaces) of the config's ha: section from this host,
+for a vsd that died without doing it (SIGKILL); the systemd unit runs it as ExecStopPost.
+
 The state file is the running truth. The config file's virtual services replace the running table
 when the file changed since it was last applied (or there is no state file); SIGHUP reloads it.
 `;
@@ -36,6 +42,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'keygen') return (await import('./keygen.js')).keygen(argv.slice(1));
+  if (argv[0] === 'cleanup-vips') return cleanupVips(argv.slice(1));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -80,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level, base: { name: 'vsd', pid: process.pid } });
   const sd = daemonNotifier(logger);
   const state = (values.state as string | undefined) ?? DEFAULT_STATE;
+  installExitGuard(logger);
   let daemon;
   try {
     daemon = await startDaemon({
@@ -141,6 +149,35 @@ async function checkConfig(path: string, dataplane: DataplaneName | undefined): 
     process.stderr.write(`vsd: ${(err as Error).message}\n`);
     return 1;
   }
+}
+
+async function cleanupVips(argv: string[]): Promise<number> {
+  let configPath: string;
+  try {
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true, allowPositionals: false });
+    configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  const { loadConfig } = await import('./config-load.js');
+  const { cleanupInstanceSync } = await import('@vsd/ha');
+  let instances: readonly import('@vsd/ha').HaConfig[];
+  try {
+    const loaded = await loadConfig(configPath);
+    instances = loaded.config.ha?.instances ?? [];
+  } catch (err) {
+    process.stderr.write(`vsd cleanup-vips: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let failed = false;
+  for (const instance of instances) {
+    const r = cleanupInstanceSync(instance);
+    failed ||= r.errors.length > 0;
+    process.stdout.write(
+      `${r.instance} (${r.interface}): ${r.removed.length ? `removed ${r.removed.join(' ')}` : 'no VIP present'}${r.links.length ? `; deleted ${r.links.join(' ')}` : ''}${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}\n`,
+    );
+  }
+  return failed ? 1 : 0;
 }
 
 function usageError(message: string): number {

@@ -32,3 +32,40 @@ describe('rtnetlink address messages', () => {
     expect(parseAck(ack.subarray(0, 10), 7)).toBeUndefined();
   });
 });
+
+describe('rtnetlink link messages (use_vmac)', () => {
+  it('encodes RTM_NEWLINK for a macvlan like ip link add NAME link PARENT address MAC up type macvlan mode private', async () => {
+    const { encodeMacvlanRequest, encodeLinkDelete, encodeLinkUp } = await import('../../src/io/rtnetlink.js');
+    const up = encodeLinkUp(7, true, 3);
+    expect(up.toString('hex')).toBe('20000000' + '1000' + '0500' + '03000000' + '00000000' + '0000' + '0000' + '07000000' + '01000000' + '01000000');
+    expect(encodeLinkUp(7, false, 3).readUInt32LE(24)).toBe(0);
+    const mac = Buffer.from([0, 0, 0x5e, 0, 1, 51]);
+    const m = encodeMacvlanRequest({ name: 'vsd.51', parent: 3, mac, mode: 'private', seq: 5 });
+    expect(m.readUInt32LE(0)).toBe(m.length);
+    expect(m.readUInt16LE(4)).toBe(16); // RTM_NEWLINK
+    expect(m.readUInt16LE(6)).toBe(0x1 | 0x4 | 0x200 | 0x400);
+    expect(m.readUInt32LE(8)).toBe(5);
+    expect(m.readUInt32LE(16 + 8)).toBe(0); // created down: addr_gen_mode is set before it goes up
+    const attrs = new Map<number, Buffer>();
+    for (let off = 32; off < m.length; ) {
+      const len = m.readUInt16LE(off);
+      attrs.set(m.readUInt16LE(off + 2) & 0x3fff, m.subarray(off + 4, off + len));
+      off += (len + 3) & ~3;
+    }
+    expect(attrs.get(3)!.toString()).toBe('vsd.51\0');
+    expect(attrs.get(5)!.readUInt32LE(0)).toBe(3);
+    expect(attrs.get(1)).toEqual(mac);
+    const info = attrs.get(18)!;
+    expect(info.subarray(4, 12).toString()).toBe('macvlan\0');
+    // IFLA_INFO_DATA { IFLA_MACVLAN_MODE = MACVLAN_MODE_PRIVATE (1) }
+    expect(info.readUInt16LE(12 + 2) & 0x3fff).toBe(2);
+    expect(info.readUInt32LE(12 + 8)).toBe(1);
+    expect(encodeMacvlanRequest({ name: 'b', parent: 3, mac, mode: 'bridge', seq: 1 }).includes(Buffer.from([8, 0, 1, 0, 4, 0, 0, 0]))).toBe(true);
+    expect(attrs.has(26)).toBe(false); // IFLA_AF_SPEC is refused in a create request
+    expect(() => encodeMacvlanRequest({ name: 'a-name-too-long-x', parent: 3, mac, mode: 'private', seq: 1 })).toThrow(/15 bytes/);
+    const d = encodeLinkDelete('vsd.51', 9);
+    expect(d.readUInt16LE(4)).toBe(17);
+    expect(d.readUInt16LE(6)).toBe(0x5);
+    expect(d.subarray(32 + 4, 32 + 11).toString()).toBe('vsd.51\0');
+  });
+});

@@ -18,6 +18,12 @@ describe('ha config', () => {
     expect(() => parseHaConfig({ ...base, garp: { lower_prio_repeat: 256 } })).toThrow(/ha\.garp\.lower_prio_repeat/);
     expect(() => parseHaConfig({ ...base, garp: { lower_prio_delay: -1 } })).toThrow(/ha\.garp\.lower_prio_delay/);
   });
+  it('use_vmac: one macvlan name per instance', async () => {
+    const { parseHaSection } = await import('../src/config.js');
+    const two = { vrid: 9, vips: ['10.0.0.1/24'], use_vmac: true, instances: [{ instance: 'A', interface: 'eth0' }, { instance: 'B', interface: 'eth1' }] };
+    expect(() => parseHaSection(two)).toThrow(/ha\.instances\.1\.use_vmac.*vsd\.9 is already used by instance A/);
+    expect(parseHaSection({ ...two, instances: [{ instance: 'A', interface: 'eth0' }, { instance: 'B', interface: 'eth1', use_vmac: 'vsd.9b' }] }).instances.length).toBe(2);
+  });
   it('v2 defaults to 1 s and wants whole seconds', () => {
     expect(parseHaConfig({ ...base, version: 2 }).advert_int).toBe(1);
     expect(() => parseHaConfig({ ...base, version: 2, advert_int: 0.5 })).toThrow(/ha\.advert_int: must be whole seconds/);

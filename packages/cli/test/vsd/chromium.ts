@@ -17,12 +17,21 @@ export function artifactsDir(): string {
   return dir;
 }
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** How to start chromium: directly, or under a prefix such as `ip netns exec NS` (a browser inside a lab host). */
+export interface ChromiumOptions {
+  prefix?: string[];
+  timeoutMs?: number;
+}
+
+function run(args: string[], options: ChromiumOptions): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const prefix = options.prefix ?? [];
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const profile = mkdtempSync(join(tmpdir(), 'vsd-chromium-'));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
-      'chromium',
+      prefix[0] ?? 'chromium',
       [
+        ...(prefix.length ? [...prefix.slice(1), 'chromium'] : []),
         '--headless',
         // Root in CI: Chromium refuses to start its sandbox as root.
         '--no-sandbox',
@@ -54,13 +63,13 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number | null; 
 }
 
 /** The DOM after Chromium loaded `url`, serialized. */
-export async function dumpDom(url: string, timeoutMs = 60_000): Promise<string> {
-  const r = await run(['--dump-dom', url], timeoutMs);
+export async function dumpDom(url: string, options: ChromiumOptions = {}): Promise<string> {
+  const r = await run(['--dump-dom', url], options);
   if (r.code !== 0 || !r.stdout.includes('</html>')) throw new Error(`chromium --dump-dom exited ${r.code}: ${r.stderr.slice(-2000)}`);
   return r.stdout;
 }
 
-export async function screenshot(url: string, file: string, size = '1400,1000', timeoutMs = 60_000): Promise<void> {
-  const r = await run([`--window-size=${size}`, `--screenshot=${file}`, url], timeoutMs);
+export async function screenshot(url: string, file: string, size = '1400,1000', options: ChromiumOptions = {}): Promise<void> {
+  const r = await run([`--window-size=${size}`, `--screenshot=${file}`, url], options);
   if (r.code !== 0) throw new Error(`chromium --screenshot exited ${r.code}: ${r.stderr.slice(-2000)}`);
 }

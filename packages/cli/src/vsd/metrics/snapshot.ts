@@ -121,7 +121,8 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
   if (sources.ha === 'ok' && vrrp.length === 0 && !ha?.sync) sources.ha = 'absent';
   return {
     at: (deps.now ?? Date.now)(),
-    node: deps.node,
+    // The peer-sync id names this dispatcher the way its peer knows it (hostnames can be equal, e.g. in namespaces).
+    node: ha?.sync?.id ?? deps.node,
     dataplane: deps.dataplane.name,
     info,
     generation,

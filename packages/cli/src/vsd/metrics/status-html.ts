@@ -97,7 +97,7 @@ function dispatchersTable(view: StatusView): Markup {
 <table id="dispatchers"><tr><th></th><th>name</th><th>address</th><th>VRRP state</th><th>priority</th><th>VIPs held</th><th>from</th></tr>
 ${view.dispatchers.map((d: DispatcherRow) => html`<tr class="dispatcher" data-which="${d.which}"><td>${d.which}</td><td>${d.name}</td><td>${d.address ?? '—'}</td><td class="vrrp-state">${badge(d.state)}</td><td class="n">${d.priority ?? ''}</td><td>${d.vips.join(', ')}</td><td class="small">${d.source}</td></tr>`)}
 </table>
-${s ? html`<div class="meta" id="sync">peer sync: <b>${s.connected ? 'connected' : 'down'}</b>, ${s.inSync ? 'in sync' : 'not in sync'}, role ${s.role}, generation ${s.generation} / peer ${s.peerGeneration ?? '?'}${s.applyLagMs !== null ? html`, last apply lag ${s.applyLagMs} ms` : ''}${s.lastError ? html`, last error: ${s.lastError}` : ''}</div>` : ''}`;
+${s ? html`<div class="meta" id="sync">peer sync: <b>${s.connected ? 'connected' : 'down'}</b>, ${s.inSync ? 'in sync' : 'not in sync'}, role ${s.role}, generation ${s.generation} / peer ${s.peerGeneration ?? '?'}${s.applyLagMs !== null ? html`, last apply lag ${s.applyLagMs} ms` : ''}${s.lastError && !s.connected ? html`, last error: ${s.lastError}` : ''}</div>` : ''}`;
 }
 
 function serviceTable(svc: ServiceRow): Markup {

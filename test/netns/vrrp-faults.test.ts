@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, jsonLines, SEED_HOSTS, waitExit, waitFor, type Host, type Lab } from '../lib/netns.js';
 import { BIN, REPO, requireBuild, startVsd, startWebServer, tempDir, waitReady, type VsdProcess } from '../lib/vsd-proc.js';
-import { neighbourMac, startKeepalived, type Keepalived } from '../../packages/ha/test/support/vrrp-lab.js';
+import { neighbourMac, startKeepalived, startRunner, workDir, type Keepalived } from '../../packages/ha/test/support/vrrp-lab.js';
 
 const VIP = '10.77.0.100';
 const PROBE = `${REPO}/test/lib/probe-client.mjs`;
@@ -304,5 +304,35 @@ describe('split brain and heal in namespaces', () => {
     expect(r.stdout).toContain('deleted vsd.51');
     expect((await lab.host('lvs2').exec('ip', ['link', 'show', 'vsd.51'])).code).not.toBe(0);
     delete vsd.lvs2;
+  });
+
+  it('use_vmac over IPv6: the client resolves the VIP to 00:00:5e:00:02:36 (unsolicited NA from the vmac), before and after a failover', async () => {
+    const VIP6 = 'fd00:77::100';
+    const VMAC6 = '00:00:5e:00:02:36';
+    const client = lab.host('client');
+    await client.exec('ip', ['-6', 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
+    const wd = workDir();
+    const cfg = (priority: number) => ({ interface: 'eth0', vrid: 54, priority, vips: [`${VIP6}/64`], use_vmac: true });
+    const r1 = startRunner(lab.host('lvs1'), wd, cfg(150));
+    const r2 = startRunner(lab.host('lvs2'), wd, cfg(100));
+    try {
+      await r1.waitState('MASTER', 10_000);
+      await r2.waitState('BACKUP', 10_000);
+      const ping6 = async () => (await client.exec('ping', ['-6', '-c', '1', '-W', '1', VIP6])).code === 0;
+      await waitFor('VIP6 reachable', ping6, 5000);
+      expect(await neighbourMac(client, VIP6)).toBe(VMAC6);
+      // No link-local on the vmac (addr_gen_mode none): the shared MAC would make it a duplicate on the segment.
+      const ll = await lab.host('lvs2').exec('ip', ['-6', 'addr', 'show', 'dev', 'vsd6.54']);
+      expect(ll.stdout).not.toContain('fe80::');
+      await r1.stop('SIGTERM');
+      expect((await lab.host('lvs1').exec('ip', ['link', 'show', 'vsd6.54'])).code).not.toBe(0);
+      await r2.waitState('MASTER', 3000);
+      await waitFor('VIP6 answered through lvs2', ping6, 3000);
+      expect(await neighbourMac(client, VIP6)).toBe(VMAC6);
+      process.stdout.write(`use_vmac IPv6: client neighbour entry ${VMAC6} before and after the failover\n`);
+    } finally {
+      await Promise.all([r1.stop('SIGKILL'), r2.stop('SIGTERM')]);
+    }
+    expect((await lab.host('lvs2').exec('ip', ['link', 'show', 'vsd6.54'])).code).not.toBe(0);
   });
 });

@@ -7,6 +7,11 @@
  * `<state>.config.json`), or when there is no state file yet. So: edit the config file and SIGHUP/restart ->
  * the config wins; restart without editing it -> runtime changes survive. Comments, `ha:` and other sections
  * do not count as a change of the table.
+ *
+ * A record that exists but cannot be read or makes no sense (truncated by a full disk, edited by hand) says
+ * nothing about what was applied: treating it as absent would let the config file replace the table and drop
+ * every runtime change. So a damaged record keeps the running table, is logged as damaged, and is written
+ * again for the current config file.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -27,14 +32,28 @@ export function sidecarPath(statePath: string): string {
   return `${statePath}.config.json`;
 }
 
-export async function readAppliedRecord(statePath: string | null): Promise<AppliedRecord | null> {
-  if (!statePath) return null;
+/** The record, null when there is none, or why it is damaged. */
+export type RecordRead = { record: AppliedRecord } | { record: null; damaged?: string };
+
+export async function readAppliedRecord(statePath: string | null): Promise<RecordRead> {
+  if (!statePath) return { record: null };
+  let text: string;
   try {
-    const r = JSON.parse(await readFile(sidecarPath(statePath), 'utf8')) as AppliedRecord;
-    return typeof r.servicesHash === 'string' ? r : null;
-  } catch {
-    return null;
+    text = await readFile(sidecarPath(statePath), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { record: null };
+    return { record: null, damaged: `cannot read it: ${(err as Error).message}` };
   }
+  let r: Partial<AppliedRecord> | null;
+  try {
+    r = JSON.parse(text) as Partial<AppliedRecord> | null;
+  } catch (err) {
+    return { record: null, damaged: `not JSON (${(err as Error).message})` };
+  }
+  if (r === null || typeof r !== 'object' || typeof r.servicesHash !== 'string' || !/^[0-9a-f]{16,}$/.test(r.servicesHash))
+    return { record: null, damaged: 'no valid servicesHash' };
+  if (typeof r.generation !== 'number' || typeof r.configPath !== 'string') return { record: null, damaged: 'missing generation or configPath' };
+  return { record: r as AppliedRecord };
 }
 
 async function writeAppliedRecord(statePath: string | null, record: AppliedRecord): Promise<void> {
@@ -56,6 +75,20 @@ export interface ApplyConfigOptions {
   memory?: { record: AppliedRecord | null };
 }
 
+/** The state file keeps its table (runtime changes included); the record is written again for this config file. */
+async function keepOnDamagedRecord(o: ApplyConfigOptions, damaged: string): Promise<ApplyOutcome> {
+  const { store, loaded, log } = o;
+  const record = sidecarPath(o.statePath!);
+  log.warn(
+    { config: loaded.path, record, damaged, generation: store.generation, services: store.state.services.length },
+    'config record damaged: cannot tell whether the config file changed, so the state file wins (runtime changes kept); ' +
+      'the record is written again for the current config file (to make the file win, delete the record and reload)',
+  );
+  const applied = { servicesHash: loaded.servicesHash, configPath: loaded.path, generation: store.generation, appliedAt: new Date().toISOString() };
+  await writeAppliedRecord(o.statePath, applied).catch((err: unknown) => log.error({ err, record }, 'cannot write the config record'));
+  return 'kept-state';
+}
+
 export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> {
   const { store, loaded, log } = o;
   const running = store.state.services.length;
@@ -64,7 +97,9 @@ export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> 
     else log.info({ config: loaded.path, services: running }, 'no config file: keeping the virtual services of the state file');
     return 'no-config';
   }
-  const record = o.statePath ? await readAppliedRecord(o.statePath) : (o.memory?.record ?? null);
+  const read: RecordRead = o.statePath ? await readAppliedRecord(o.statePath) : { record: o.memory?.record ?? null };
+  if ('damaged' in read && read.damaged && o.stateExisted) return keepOnDamagedRecord(o, read.damaged);
+  const record = read.record;
   const changed = !o.stateExisted || !record || record.servicesHash !== loaded.servicesHash;
   if (!changed) {
     log.info(

@@ -12,6 +12,7 @@ import { weightPercent } from './load/formula.js';
 import { cpuBusyFraction, readProcSample, type CpuTimes } from './load/proc.js';
 import { runServiceProbe } from './service-probe.js';
 import { StorageWatcher } from './storage/watcher.js';
+import { Voter, type Lease } from './voter.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -27,6 +28,8 @@ export interface AgentStatus {
   links: LinkStatus[];
   report: AgentReport | null;
   agentCheck: string;
+  /** Witness leases this agent has granted and that are in force. */
+  leases: Lease[];
 }
 
 /** Non-loopback, non-link-local interface addresses: what a dispatcher may have as this node's RIP. */
@@ -49,6 +52,8 @@ export class Agent {
   private service: ServiceProbeResult | null = null;
   private serviceBusy = false;
   private last: AgentReport | null = null;
+  /** One voter for all links: a vrid's lease goes to one dispatcher at a time across them. */
+  private readonly voter = new Voter();
 
   constructor(private readonly opts: AgentOptions) {
     const cfg = opts.config;
@@ -56,7 +61,7 @@ export class Agent {
     this.addresses = cfg.addresses ?? localAddresses();
     this.storage = new StorageWatcher(cfg.mounts, cfg.name, this.log, opts.mountinfoFile);
     this.links = cfg.dispatchers.map(
-      (d) => new DispatcherLink({ dispatcher: d, key: opts.key, agent: cfg.name, addresses: this.addresses, interval: cfg.report_interval, logger: this.log }),
+      (d) => new DispatcherLink({ dispatcher: d, key: opts.key, agent: cfg.name, addresses: this.addresses, interval: cfg.report_interval, logger: this.log, voter: cfg.witness ? this.voter : undefined }),
     );
     this.checkServer = cfg.agent_check ? new AgentCheckServer(cfg.agent_check.listen, () => this.agentCheckInput(), this.log, cfg.agent_check.max_connections) : null;
   }
@@ -89,6 +94,7 @@ export class Agent {
       links: this.links.map((l) => l.status()),
       report: this.last,
       agentCheck: this.last ? this.agentCheckLine() : '',
+      leases: this.voter.leasesNow(),
     };
   }
 

@@ -77,6 +77,11 @@ export const agentConfigSchema = z
     /** Where loadavg, stat, meminfo and net/tcp{,6} are read (containers with a bind-mounted host /proc; tests). */
     proc_root: z.string().min(1).default('/proc'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Act as a split-brain witness for the dispatchers (feature vote/1): grant each VRRP instance's lease to one
+     * dispatcher at a time. Costs nothing unless a dispatcher configures `ha.witness`; false never votes.
+     */
+    witness: z.boolean().default(true),
   })
   .strict();
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -11,3 +11,4 @@ export * from './service-probe.js';
 export * from './setup/errors.js';
 export * from './setup/setup.js';
 export * from './setup/system.js';
+export * from './voter.js';

@@ -4,6 +4,7 @@
  * does not reconnect in lockstep after a dispatcher restart).
  */
 import {
+  AGENT_FEATURE_VOTE,
   AGENT_PROTOCOL_VERSION,
   checkDispatcherProof,
   agentProof,
@@ -15,6 +16,7 @@ import {
   type Logger,
 } from '@vsd/core';
 import { WebSocket } from 'ws';
+import type { Voter } from './voter.js';
 
 export type LinkState = 'connecting' | 'authenticating' | 'ready' | 'backoff' | 'stopped';
 
@@ -28,6 +30,8 @@ export interface LinkOptions {
   logger: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The agent's witness votes (feature vote/1); absent: the agent does not vote. */
+  voter?: Voter;
 }
 
 export interface LinkStatus {
@@ -49,6 +53,10 @@ export class DispatcherLink {
   private lastError: string | null = null;
   private readonly log: Logger;
   private readonly url: string;
+  /** We are ending the current connection ourselves (so the dispatcher may still hold a lease it counts on). */
+  private closingByUs = false;
+  /** The dispatcher refused a hello carrying `features` (an older vsd): say hello without them from now on. */
+  private legacyHello = false;
 
   constructor(private readonly opts: LinkOptions) {
     this.backoff = opts.minBackoffMs ?? 250;
@@ -66,6 +74,7 @@ export class DispatcherLink {
     this.state = 'stopped';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.closingByUs = true;
     this.ws?.terminate();
     this.ws = null;
   }
@@ -84,13 +93,15 @@ export class DispatcherLink {
 
   private connect(): void {
     this.state = 'connecting';
+    this.closingByUs = false;
     const nonce = newNonce();
     const ws = new WebSocket(this.url, { handshakeTimeout: 5000, maxPayload: 64 * 1024 });
     this.ws = ws;
     ws.on('open', () => {
       this.state = 'authenticating';
       const { agent, addresses, interval } = this.opts;
-      ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'hello', agent, addresses, nonce, interval, software: 'vsd-agent' }));
+      const features = this.opts.voter && !this.legacyHello ? { features: [AGENT_FEATURE_VOTE] } : {};
+      ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'hello', agent, addresses, nonce, interval, software: 'vsd-agent', ...features }));
     });
     ws.on('message', (data, isBinary) => this.onMessage(ws, nonce, isBinary ? null : data));
     ws.on('error', (err) => {
@@ -104,6 +115,7 @@ export class DispatcherLink {
     const r = parseFrame(dispatcherMessageSchema, data);
     if (!r.ok) {
       this.log.warn({ reason: r.reason }, 'bad frame from dispatcher');
+      this.closingByUs = true;
       ws.close(4002, 'bad frame');
       return;
     }
@@ -113,6 +125,7 @@ export class DispatcherLink {
       if (!checkDispatcherProof(this.opts.key, p, m.proof)) {
         this.lastError = 'dispatcher failed to prove the shared key';
         this.log.error({ peer: m.dispatcher }, 'dispatcher failed to prove the shared key: not sending reports');
+        this.closingByUs = true;
         ws.close(4001, 'wrong key');
         return;
       }
@@ -124,15 +137,40 @@ export class DispatcherLink {
       this.lastError = null;
       this.backoff = this.opts.minBackoffMs ?? 250;
       this.log.info({ peer: this.peer }, 'connected to dispatcher');
+    } else if ((m.type === 'vote-request' || m.type === 'vote-release') && this.state === 'ready') {
+      this.onVoteFrame(ws, m);
     } else if (m.type === 'refused') {
+      if (this.opts.voter && !this.legacyHello && this.state === 'authenticating' && /features/.test(m.message)) {
+        this.legacyHello = true;
+        this.log.warn({ reason: m.message }, 'dispatcher does not know protocol features (older vsd): connecting without witness votes');
+      }
       this.lastError = `${m.code}: ${m.message}`;
       this.log.error({ code: m.code, reason: m.message }, 'dispatcher refused this agent');
     }
   }
 
+  /** Witness votes: answer a request at once (the dispatcher times its lease from sending it), or take a release. */
+  private onVoteFrame(ws: WebSocket, m: { type: 'vote-request'; vrid: number; seq: number; leaseMs: number } | { type: 'vote-release'; vrid: number }): void {
+    const voter = this.opts.voter;
+    if (!voter) return;
+    if (m.type === 'vote-release') {
+      if (voter.release(this.opts.dispatcher, m.vrid)) this.log.info({ vrid: m.vrid }, 'witness lease released by its holder');
+      return;
+    }
+    const a = voter.request(this.opts.dispatcher, m.vrid, m.leaseMs);
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'vote', vrid: m.vrid, seq: m.seq, granted: a.granted, remainingMs: a.remainingMs }));
+  }
+
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = null;
+    // The dispatcher's side ended the connection (its process exited, or it closed us after dropping our votes):
+    // it holds nothing any more, so its leases go now rather than at expiry — a crashed master's peer gets the
+    // votes after one round trip. When we end it ourselves the dispatcher may not know yet: the lease runs out.
+    if (this.opts.voter && !this.closingByUs) {
+      const freed = this.opts.voter.releaseAll(this.opts.dispatcher);
+      if (freed.length) this.log.info({ vrids: freed, code }, 'dispatcher connection ended: its witness leases released');
+    }
     const wasReady = this.state === 'ready';
     if (this.state === 'stopped') return;
     if (wasReady) this.log.warn({ code, reason }, 'lost dispatcher connection');

@@ -5,6 +5,7 @@
 import { closestKey, ValidationError } from '@vsd/core';
 import { z } from 'zod';
 import { familyOf, parseCidr } from './vrrp/addr.js';
+import { witnessConfigSchema, type WitnessConfig } from './witness/config.js';
 
 /**
  * v3 default: 0.05 s. A client sees a crash failover after Master_Down_Interval = 3 x 0.05 + skew (at most 0.05)
@@ -156,6 +157,8 @@ export interface HaSection {
   /** In file order; the first is the primary instance (peer-sync role and connection sync daemon follow it). */
   readonly instances: readonly HaConfig[];
   readonly sync_groups: readonly SyncGroupConfig[];
+  /** The split-brain guard (witness/config.ts), one for the dispatcher, shared by its instances; absent = off. */
+  readonly witness?: WitnessConfig;
 }
 
 function withKnownKeys<T extends z.ZodTypeAny>(known: readonly string[], schema: T) {
@@ -175,7 +178,7 @@ const syncGroupSchema = withKnownKeys(
   z.object({ name: z.string().min(1), instances: z.array(z.string().min(1)).min(1) }).strip(),
 );
 
-const SECTION_KEYS = ['instances', 'sync_groups'];
+const SECTION_KEYS = ['instances', 'sync_groups', 'witness'];
 
 /**
  * The `ha:` section: one instance (the original form, its keys at the top), or `instances:` (a list) whose entries
@@ -197,7 +200,7 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
     ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
     return z.NEVER;
   }
-  const { instances: list, sync_groups: groupsRaw, ...defaults } = raw;
+  const { instances: list, sync_groups: groupsRaw, witness: witnessRaw, ...defaults } = raw;
   let entries: { value: unknown; path: (string | number)[] }[];
   if (!multi) entries = [{ value: defaults, path: [] }];
   else if (!Array.isArray(list) || list.length === 0) {
@@ -223,7 +226,21 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
     for (const issue of groups.error.issues) ctx.addIssue({ ...issue, path: ['sync_groups', ...issue.path] } as z.IssueData);
     return z.NEVER;
   }
+  const witness = witnessConfigSchema.optional().safeParse(witnessRaw);
+  if (!witness.success) {
+    for (const issue of witness.error.issues) ctx.addIssue({ ...issue, path: ['witness', ...issue.path] } as z.IssueData);
+    return z.NEVER;
+  }
   const at = (i: number, key: string) => (multi ? ['instances', i, key] : [key]);
+  if (witness.data?.enabled) {
+    // The witnesses vote per VRID: two instances with one VRID (on other interfaces) would share one vote.
+    const byVrid = new Map<number, string>();
+    instances.forEach((c, i) => {
+      const other = byVrid.get(c.vrid);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'vrid'), message: `VRID ${c.vrid} is also used by instance ${other}: with ha.witness every instance needs a VRID of its own (the agents vote per VRID)` });
+      byVrid.set(c.vrid, c.instance);
+    });
+  }
   const names = new Map<string, number>();
   const elections = new Map<string, number>();
   const vmacs = new Map<string, number>();
@@ -256,7 +273,11 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
       member.set(name, g.name);
     });
   });
-  return Object.freeze({ instances: Object.freeze(instances), sync_groups: Object.freeze(groups.data.map((g) => Object.freeze({ ...g }))) });
+  return Object.freeze({
+    instances: Object.freeze(instances),
+    sync_groups: Object.freeze(groups.data.map((g) => Object.freeze({ ...g }))),
+    ...(witness.data ? { witness: Object.freeze(witness.data) } : {}),
+  });
 });
 
 /** The defaults that depend on other keys: advert_int on the version, the lower-priority GARP on the master ones. */

@@ -25,3 +25,4 @@ export { VipLedger, processVipLedger, type LedgerRelease } from './io/vip-ledger
 export { openAnnouncer, buildGratuitousArp, buildUnsolicitedNa, type Announcer } from './io/announce.js';
 export * from './sync/index.js';
 export * from './cleanup.js';
+export * from './witness/index.js';

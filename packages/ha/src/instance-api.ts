@@ -7,6 +7,7 @@ import type { VipLedger } from './io/vip-ledger.js';
 import type { OpenVmac } from './io/vmac.js';
 import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
 import type { NotifyRunner } from './notify.js';
+import type { MasterGate } from './witness/witness.js';
 import type { Family } from './vrrp/addr.js';
 import type { DropReason } from './vrrp/codec.js';
 import type { Timers, Transition, VrrpState } from './vrrp/state-machine.js';
@@ -31,6 +32,8 @@ export interface VrrpInstanceDeps {
   ledger?: VipLedger;
   /** Creates the use_vmac macvlan; tests pass a fake. */
   openVmac?: OpenVmac;
+  /** The split-brain guard's gate for this instance's vrid (Witness.gate); absent: no guard. */
+  gate?: MasterGate;
 }
 
 export interface VrrpCounters {
@@ -60,6 +63,8 @@ export interface VrrpStatus {
   lastTransition: (Transition & { atIso: string }) | null;
   vipsHeld: string[];
   holds: { resign: boolean; takeover: boolean };
+  /** Would be MASTER but waits for the witnesses' votes (split-brain guard). */
+  contending: boolean;
   /** Failing trackers of this instance (its own reason for FAULT). */
   ownFault: boolean;
   /** Sources outside the instance holding it in FAULT (`sync_group:G1`). */

@@ -82,6 +82,7 @@ class Instance implements VrrpInstance {
   private stopped = false;
   private readonly dropLogged = new Map<DropReason, number>();
   private lastMaster: string | undefined;
+  private unsubscribeGate: (() => void) | undefined;
   private mismatchLogged: string | undefined;
   private readonly ledger: VipLedger;
   private vmac: VmacLink | undefined;
@@ -136,14 +137,17 @@ class Instance implements VrrpInstance {
         primaryAddress: src,
         lowerPriorityAdvert: !c.lower_prio_no_advert,
         higherPriorityAdvert: c.higher_prio_send_advert,
+        gate: this.deps.gate,
       },
       {
         send: (p) => this.sendAdvert(p),
         transition: (t) => this.onTransition(t),
         lowerPriorityHeard: (from, p) => this.onLowerPriority(from, p),
+        contending: (reason) => this.log.warn({ reason }, 'would become MASTER: waiting for the witnesses\' votes (staying BACKUP)'),
       },
       this.timers,
     );
+    this.unsubscribeGate = this.deps.gate?.onChange(() => this.sm.gateChanged());
     await this.removeLeftovers();
     await this.startTrackers();
     this.transport = await this.openTransportWhenUsable({
@@ -195,6 +199,7 @@ class Instance implements VrrpInstance {
     this.stopped = true;
     for (const t of this.trackers) t.stop();
     this.sm?.stop();
+    this.unsubscribeGate?.();
     await this.settled();
     await this.transport?.close();
     this.announcer?.close();
@@ -342,6 +347,7 @@ class Instance implements VrrpInstance {
       lastTransition: lt ? { ...lt, atIso: new Date(lt.at).toISOString() } : null,
       vipsHeld: [...this.held],
       holds: sm?.holds ?? { resign: false, takeover: false },
+      contending: sm?.contending ?? false,
       ownFault: this.ownFault,
       externalFaults: [...this.externalFaults],
       counters: structuredClone(this.counters),

@@ -4,7 +4,7 @@
  * its peer's generation), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
  * optional when the dispatcher runs only one.
  */
-import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
+import type { PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
 import type { VsctlCommand } from './command.js';
 
 export interface HaDoc {
@@ -14,6 +14,8 @@ export interface HaDoc {
   instances?: VrrpStatus[];
   syncGroups?: { name: string; instances: string[] }[];
   sync: PeerSyncStatus | null;
+  /** The split-brain guard (absent from older daemons). */
+  witness?: WitnessStatus | { enabled: false };
 }
 
 /** Every instance, the primary marked, then the sync groups (older daemons: the one `vrrp` document). */
@@ -28,6 +30,7 @@ export function renderHa(doc: HaDoc): string[] {
     return many ? [l[0]!, ...l.slice(1).map((x) => `  ${x}`)] : l;
   });
   for (const g of doc.syncGroups ?? []) lines.push(`sync group ${g.name}: ${g.instances.join(', ')} (change state together)`);
+  lines.push(...renderWitness(doc.witness));
   return lines;
 }
 
@@ -35,10 +38,25 @@ export function renderVrrp(v: VrrpStatus | null): string[] {
   if (!v) return ['VRRP not configured'];
   const t = v.lastTransition;
   return [
-    `${v.instance} on ${v.interface}: ${v.state}, VRID ${v.vrid}, VRRPv${v.version}, priority ${v.priority} (base ${v.basePriority})`,
+    `${v.instance} on ${v.interface}: ${v.state}${v.contending ? ' (contending: waiting for the witnesses\' votes)' : ''}, VRID ${v.vrid}, VRRPv${v.version}, priority ${v.priority} (base ${v.basePriority})`,
     `master: ${v.masterAddress ?? 'unknown'}; VIPs held: ${v.vipsHeld.length ? v.vipsHeld.join(' ') : 'none'}`,
     `last transition: ${t ? `${t.from} -> ${t.to} (${t.reason}) at ${t.atIso}` : 'none'}${v.holds.resign ? '; resign hold (vsctl release ends it)' : ''}${v.holds.takeover ? '; takeover hold (vsctl release ends it)' : ''}${v.externalFaults?.length ? `; held in FAULT by ${v.externalFaults.join(', ')}` : ''}`,
   ];
+}
+
+/** The split-brain guard: per instance its quorum and the votes it holds, then each witness. */
+export function renderWitness(w: WitnessStatus | { enabled: false } | undefined): string[] {
+  if (!w) return [];
+  if (!w.enabled) return ['witness: off (split-brain guard not configured)'];
+  const lines = w.instances.map(
+    (i) => `witness VRID ${i.vrid}: ${i.quorum}${i.votesNeeded ? `, votes ${i.votesHeld.length}/${i.votesNeeded} needed${i.votesHeld.length ? ` (${i.votesHeld.join(' ')})` : ''}` : ''}${i.wanted ? '' : ', not asking'}`,
+  );
+  if (w.agents.length)
+    lines.push(`witness agents: ${w.agents.map((a) => `${a.agent} ${a.connected ? 'connected' : 'NOT connected'}${a.votes.map((v) => ` [${v.vrid}: ${v.vote}${v.remainingMs !== null ? ` ${v.remainingMs} ms` : ''}]`).join('')}`).join('; ')}`);
+  if (w.gateways.length)
+    lines.push(`witness gateways (${w.gatewaysNeeded} needed): ${w.gateways.map((g) => `${g.address} ${g.reached ? 'reached' : 'NOT reached'}`).join('; ')}`);
+  lines.push(`witness lease ${w.leaseMs} ms, renewed every ${w.probeIntervalMs} ms`);
+  return lines;
 }
 
 export function renderSync(s: PeerSyncStatus | null): string[] {

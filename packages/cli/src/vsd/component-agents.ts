@@ -3,10 +3,22 @@
  * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
  */
 import { hostname } from 'node:os';
-import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, HubVotes, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
+
+const votesByDaemon = new WeakMap<DaemonContext, HubVotes>();
+
+/**
+ * The witness vote channel of this daemon's agent hub (the HA component's split-brain guard uses it). One per
+ * daemon, handed to every hub the agents component opens, so it survives a hub re-opened on reload.
+ */
+export function agentVotes(ctx: DaemonContext): HubVotes {
+  let v = votesByDaemon.get(ctx);
+  if (!v) votesByDaemon.set(ctx, (v = new HubVotes()));
+  return v;
+}
 
 class AgentsComponent implements DaemonComponent {
   readonly name = 'agents';
@@ -31,6 +43,7 @@ class AgentsComponent implements DaemonComponent {
       maxBadFrames: cfg.max_bad_frames,
       sentinels: cfg.sentinels,
       logger: ctx.logger,
+      votes: agentVotes(ctx),
     });
     await this.hub.start();
     this.applied = JSON.stringify(cfg);

@@ -33,21 +33,26 @@ import {
   type SyncDaemon,
 } from '@vsd/core';
 import {
+  checkWitnessElectorate,
   createPeerSync,
   createVrrpInstance,
   familyOf,
+  openIcmpProber,
+  Witness,
   parseHaSection,
   peerConfigSchema,
   splitHostPort,
   SyncGroup,
   type HaConfig,
   type HaSection,
+  type MasterGate,
   type PeerSync,
   type Transition,
   type VrrpInstance,
   type VrrpStatus,
 } from '@vsd/ha';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
+import { agentVotes } from './component-agents.js';
 import type { VsdConfig } from './config.js';
 
 export const haComponent: ComponentFactory = (ctx) => {
@@ -56,7 +61,7 @@ export const haComponent: ComponentFactory = (ctx) => {
 };
 
 /** How the component makes its VRRP instances; tests pass a fake that needs no raw sockets. */
-export type VrrpFactory = (config: HaConfig, deps: { logger: Logger }) => VrrpInstance;
+export type VrrpFactory = (config: HaConfig, deps: { logger: Logger; gate?: MasterGate }) => VrrpInstance;
 
 interface Running {
   config: HaConfig;
@@ -70,6 +75,9 @@ export class HaComponent implements DaemonComponent {
   private instances = new Map<string, Running>();
   private groups: SyncGroup[] = [];
   private sync: PeerSync | null = null;
+  /** The split-brain guard: one per dispatcher, a gate per instance (vote per VRID). */
+  private witness: Witness | null = null;
+  private witnessApplied = '';
   private log!: Logger;
   private ctx!: DaemonContext;
   /** The peer: section the channel was started with (changes need a restart). */
@@ -98,6 +106,7 @@ export class HaComponent implements DaemonComponent {
     }
     if (ctx.config.ha) {
       const ha = parseHaSection(ctx.config.ha);
+      this.witness = this.openWitness(ha);
       // Until VRRP has decided, this node is BACKUP for peer sync: it must not accept changes the MASTER would overwrite.
       this.sync?.setRole('backup', null);
       for (const c of ha.instances) this.instances.set(c.instance, this.create(c));
@@ -112,7 +121,34 @@ export class HaComponent implements DaemonComponent {
       r.unsubscribe();
       await r.vrrp.stop();
     }
+    await this.witness?.stop();
     await this.sync?.stop();
+  }
+
+  /** The split-brain guard (ha.witness); null when off. */
+  private openWitness(ha: HaSection): Witness | null {
+    const w = ha.witness;
+    this.witnessApplied = JSON.stringify(w ?? null);
+    if (!w?.enabled) {
+      if (this.ctx.config.agents) this.log.warn('split-brain guard off: set ha.witness (agents and/or gateways) so a dispatcher cut from its peer does not become a second MASTER');
+      return null;
+    }
+    const agents = this.ctx.config.agents;
+    const r = checkWitnessElectorate(w, agents ? { named: Object.keys(agents.agent_keys), requireAgentKey: agents.require_agent_key } : null);
+    if ('message' in r) throw new ValidationError(`ha.witness.${r.path.join('.')}`, w.agents, r.message);
+    // Default renewal: every advert_int of the fastest instance, at least four per lease.
+    const advert = Math.min(...ha.instances.map((c) => c.advert_int));
+    const witness = new Witness({
+      agents: r.electorate,
+      gateways: w.gateways,
+      leaseMs: Math.round(w.lease * 1000),
+      probeIntervalMs: Math.round((w.probe_interval ?? Math.min(advert, w.lease / 4)) * 1000),
+      channel: r.electorate.length ? agentVotes(this.ctx) : null,
+      prober: w.gateways.length ? openIcmpProber(w.gateways) : null,
+      logger: this.ctx.logger,
+    });
+    witness.start();
+    return witness;
   }
 
   /**
@@ -122,6 +158,10 @@ export class HaComponent implements DaemonComponent {
   checkReload(next: VsdConfig): void {
     if (!next.ha) return;
     const ha = parseHaSection(next.ha);
+    // The electorate is part of every running election's safety: changing it under running instances could let a
+    // node count votes the peer also counts. It takes a restart.
+    if (JSON.stringify(ha.witness ?? null) !== this.witnessApplied && this.instances.size > 0)
+      throw new HaReloadError(this.primary()!.config.instance, 'ha.witness', 'cannot change on a running vsd (restart vsd to change the split-brain guard)');
     for (const c of ha.instances) {
       const r = this.instances.get(c.instance);
       if (r) checkInPlace(r.config, c);
@@ -132,6 +172,8 @@ export class HaComponent implements DaemonComponent {
     this.ctx = ctx;
     const ha: HaSection = ctx.config.ha ? parseHaSection(ctx.config.ha) : { instances: [], sync_groups: [] };
     this.checkReload(ctx.config);
+    // A first `ha:` brought by a reload: its guard starts before its instances do.
+    if (this.instances.size === 0 && !this.witness && ha.instances.length) this.witness = this.openWitness(ha);
     const primaryBefore = this.primary();
     const wanted = new Set(ha.instances.map((c) => c.instance));
     if (JSON.stringify(ctx.config.peer ?? null) !== JSON.stringify(this.peerConfig ?? null))
@@ -198,7 +240,7 @@ export class HaComponent implements DaemonComponent {
   }
 
   private create(config: HaConfig): Running {
-    const vrrp = this.createVrrp(config, { logger: this.ctx.logger });
+    const vrrp = this.createVrrp(config, { logger: this.ctx.logger, ...(this.witness ? { gate: this.witness.gate(config.vrid) } : {}) });
     const running: Running = { config, vrrp, unsubscribe: () => undefined };
     const offState = vrrp.onStateChange((t) => this.onTransition(running, t));
     // The BACKUP's NOT_MASTER answer names the master, which it learns from the first advert after its transition.
@@ -253,6 +295,7 @@ export class HaComponent implements DaemonComponent {
       instances: statuses,
       syncGroups: this.groups.map((g) => ({ name: g.name, instances: g.memberNames() })),
       sync: this.sync?.status() ?? null,
+      witness: this.witness?.status() ?? { enabled: false },
     };
   }
 

@@ -6,7 +6,7 @@
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
 import { agentsConfigSchema, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
-import { haSectionSchema, peerConfigSchema } from '@vsd/ha';
+import { checkWitnessElectorate, haSectionSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
 import { metricsConfigSchema } from './metrics/config.js';
 
@@ -127,6 +127,13 @@ export const vsdConfigSchema = strictObject({
   agents: agentsSection,
   metrics: metricsSection,
   virtual_servers: z.array(virtualServerConfigSchema).default([]),
+}).superRefine((c, ctx) => {
+  // ha.witness against the agents section: an electorate that can never give a majority is refused here.
+  const w = c.ha?.witness;
+  if (!w) return;
+  const admission = c.agents ? { named: Object.keys(c.agents.agent_keys), requireAgentKey: c.agents.require_agent_key } : null;
+  const r = checkWitnessElectorate(w, admission);
+  if ('message' in r) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ha', 'witness', ...r.path], message: r.message });
 });
 
 export type VsdConfig = z.output<typeof vsdConfigSchema>;

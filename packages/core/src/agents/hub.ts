@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { z } from 'zod';
 import { newNonce } from '../auth/challenge.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { canonicalAddress, hostPort } from '../model/address.js';
@@ -28,6 +29,7 @@ import {
   type ClaimEntry,
 } from './config.js';
 import { checkAgentProof, dispatcherProof } from './handshake.js';
+import { HubVotes } from './hub-votes.js';
 import {
   AGENT_PROTOCOL_VERSION,
   CLOSE_AUTH_FAILED,
@@ -44,11 +46,14 @@ import {
   type AgentReport,
   type HelloMessage,
 } from './protocol.js';
+import { voteSchema } from './vote-protocol.js';
 import { AgentListener } from './listener.js';
 import { LogLimiter } from './log-limit.js';
 import { groupReferences, isSilent, judge, worse, type AgentRecordView, type AgentVerdict, type GroupReference } from './verdict.js';
 
 export const AGENT_SOURCE = 'agent';
+/** What an admitted agent may send: reports, and answers to witness vote requests. */
+const readyFrameSchema = z.discriminatedUnion('type', [reportSchema, voteSchema]);
 export const STORAGE_SOURCE = 'storage';
 
 /** What the hub needs of the desired-state store (StateStore satisfies it). */
@@ -92,6 +97,8 @@ export interface AgentHubOptions {
   /** How often silence is checked. */
   sweepMs?: number;
   now?: () => number;
+  /** The witness vote channel to feed (one that outlives this hub); default: a new one, see `votes`. */
+  votes?: HubVotes;
 }
 
 export interface AgentStatus {
@@ -198,8 +205,11 @@ export class AgentHub {
   private nextDue = Number.POSITIVE_INFINITY;
   private unsubscribe: (() => void) | null = null;
   private refs = new Map<string, GroupReference>();
+  /** Witness votes of the agents that announced `vote/1` (see hub-votes.ts). */
+  readonly votes: HubVotes;
 
   constructor(private readonly opts: AgentHubOptions) {
+    this.votes = opts.votes ?? new HubVotes();
     this.log = (opts.logger ?? silentLogger).child({ component: 'agents' });
     this.now = opts.now ?? Date.now;
     this.noisy = new LogLimiter(this.log, 20, 10_000, this.now);
@@ -247,6 +257,7 @@ export class AgentHub {
     this.unsubscribe?.();
     for (const c of this.conns) {
       if (c.timer) clearTimeout(c.timer);
+      this.dropVotes(c);
       c.ws.terminate();
     }
     this.conns.clear();
@@ -340,8 +351,9 @@ export class AgentHub {
       if (!checkAgentProof(this.keyFor(conn.hello!.agent)!, this.params(conn), r.msg.proof)) return this.refuse(conn, 'wrong key', CLOSE_AUTH_FAILED);
       return this.admit(conn);
     }
-    const r = parseFrame(reportSchema, data);
+    const r = parseFrame(readyFrameSchema, data);
     if (!r.ok) return this.badFrame(conn, r.reason);
+    if (r.msg.type === 'vote') return this.votes.received(conn.hello!.agent, conn, r.msg);
     const rec = conn.record!;
     rec.lastReport = r.msg;
     rec.lastReportAt = this.now();
@@ -372,6 +384,7 @@ export class AgentHub {
    */
   private closeConn(conn: Conn, code: number, reason: string): void {
     if (conn.phase === 'closed') return;
+    this.dropVotes(conn);
     conn.phase = 'closed';
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
@@ -426,6 +439,7 @@ export class AgentHub {
     conn.record = rec;
     this.counters.accepted++;
     this.send(conn, { type: 'welcome', silentAfter: this.silentAfter });
+    this.votes.admitted(hello.agent, conn, hello.features, (text) => conn.ws.send(text));
     this.log.info({ agent: hello.agent, remote: conn.remote, addresses }, 'agent connected');
     // Coalesced like reports: a mass reconnect (dispatcher restart) must not cost one full recompute per agent.
     this.schedule();
@@ -455,6 +469,7 @@ export class AgentHub {
   private onClose(conn: Conn, code: number): void {
     if (conn.timer) clearTimeout(conn.timer);
     this.conns.delete(conn);
+    this.dropVotes(conn);
     // The agent checks our proof before sending its own: with another key it hangs up here with CLOSE_AUTH_FAILED.
     if (conn.phase === 'auth' && code === CLOSE_AUTH_FAILED) {
       this.counters.refused++;
@@ -465,6 +480,12 @@ export class AgentHub {
       rec.conn = null;
       this.log.info({ agent: rec.agent }, 'agent disconnected');
     }
+  }
+
+  /** A connection's votes end before the hub closes it (or when it closed): none may outlive it on this side. */
+  private dropVotes(conn: Conn): void {
+    // closed() only acts on the connection that was admitted (its token), so any connection may call it.
+    if (conn.hello) this.votes.closed(conn.hello.agent, conn);
   }
 
   private forgetAtOf(r: AgentRecordView): number {

@@ -8,10 +8,16 @@
  *   dispatcher -> agent   welcome { silentAfter }  |  refused { code, message } and close
  *   agent -> dispatcher   report { ... } every `interval` seconds
  *
+ * Witness votes (feature `vote/1`, see vote-protocol.ts): an agent that lists it in hello.features can be asked
+ *   dispatcher -> agent   vote-request { vrid, seq, leaseMs }  |  vote-release { vrid }
+ *   agent -> dispatcher   vote { vrid, seq, granted, remainingMs }
+ * A dispatcher sends these only to agents that announced the feature, so agents without it keep working.
+ *
  * The key never crosses the wire; both sides prove it over both nonces (see ../auth/challenge.ts).
  */
 import { z } from 'zod';
 import { ipAddress } from '../model/schema.js';
+import { voteReleaseSchema, voteRequestSchema } from './vote-protocol.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 /** HMAC context label: a proof made for the peer channel is useless on the agent channel and vice versa. */
@@ -43,6 +49,8 @@ export const helloSchema = z
     /** Report interval in seconds: the dispatcher counts silence in these. */
     interval: z.number().min(0.05).max(3600),
     software: z.string().max(100).optional(),
+    /** Optional protocol features this agent speaks (e.g. `vote/1`); unknown ones are ignored. */
+    features: z.array(z.string().min(1).max(40)).max(16).optional(),
   })
   .strict();
 
@@ -114,7 +122,7 @@ export type HelloMessage = z.infer<typeof helloSchema>;
 export const challengeSchema = z.object({ v, type: z.literal('challenge'), dispatcher: name, nonce, proof: z.string().min(1).max(200) }).strict();
 export const welcomeSchema = z.object({ v, type: z.literal('welcome'), silentAfter: z.number().int().min(1) }).strict();
 export const refusedSchema = z.object({ v, type: z.literal('refused'), code: z.string(), message: z.string().max(1000) }).strict();
-export const dispatcherMessageSchema = z.discriminatedUnion('type', [challengeSchema, welcomeSchema, refusedSchema]);
+export const dispatcherMessageSchema = z.discriminatedUnion('type', [challengeSchema, welcomeSchema, refusedSchema, voteRequestSchema, voteReleaseSchema]);
 export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>;
 
 export type FrameResult<T> = { ok: true; msg: T } | { ok: false; reason: string };

@@ -17,6 +17,7 @@ export type TransitionReason =
   | 'takeover'
   | 'fault'
   | 'fault-cleared'
+  | 'quorum-lost'
   | 'shutdown';
 
 export interface Transition {
@@ -58,6 +59,15 @@ export interface StateMachineOptions {
   higherPriorityAdvert?: boolean;
   /** keepalived `down_timer_adverts`; RFC value 3. */
   downTimerAdverts?: number;
+  /** The split-brain guard (witness/): MASTER only while the gate allows it. */
+  gate?: MasterGateView;
+}
+
+/** What the machine needs of the witness's gate (witness/witness.ts MasterGate); the instance forwards its changes to gateChanged(). */
+export interface MasterGateView {
+  allowed(): boolean;
+  canContend(): boolean;
+  want(wanted: boolean): void;
 }
 
 export interface StateMachineHooks {
@@ -66,6 +76,8 @@ export interface StateMachineHooks {
   transition(t: Transition): void;
   /** A master heard an advert it outranks (keepalived logs "forcing new election"). */
   lowerPriorityHeard?(src: string, priority: number): void;
+  /** Would be MASTER now but the gate is closed: waiting for the witnesses' votes (stays BACKUP). */
+  contending?(reason: TransitionReason): void;
 }
 
 export class VrrpStateMachine {
@@ -83,6 +95,9 @@ export class VrrpStateMachine {
   private masterAddressValue: string | undefined;
   private lastMasterPriority = 0;
   private lastTransitionValue: Transition | undefined;
+  /** Set while the machine would be MASTER but waits for the gate (the reason it would have become MASTER). */
+  private contendReason: TransitionReason | undefined;
+  private contendTimer: TimerHandle | undefined;
 
   constructor(
     private options: StateMachineOptions,
@@ -115,6 +130,10 @@ export class VrrpStateMachine {
   }
   get masterAdverInterval(): number {
     return this.masterAdverIntervalCs;
+  }
+  /** Waiting for the witnesses' votes to become MASTER. */
+  get contending(): boolean {
+    return this.contendReason !== undefined;
   }
 
   /** Skew_Time in ms: v2 (256-P)/256 s; v3 ((256-P) x Master_Adver_Interval)/256 (RFC 5798 §6.1). */
@@ -167,6 +186,8 @@ export class VrrpStateMachine {
     if (this.stateValue === 'STOP') return;
     if (this.stateValue === 'MASTER') this.hooks.send(0);
     this.cancelTimers();
+    this.stopContending();
+    this.options.gate?.want(false);
     this.go('STOP', 'shutdown');
   }
 
@@ -191,6 +212,8 @@ export class VrrpStateMachine {
     if (fault) {
       if (this.stateValue === 'MASTER') this.hooks.send(0);
       this.cancelTimers();
+      this.stopContending();
+      this.options.gate?.want(false);
       this.takeoverPriority = undefined;
       this.go('FAULT', 'fault');
     } else {
@@ -206,6 +229,8 @@ export class VrrpStateMachine {
     this.takeoverPriority = undefined;
     this.hooks.send(0);
     this.clearAdverTimer();
+    // Released at once so the peer gets the votes without waiting for the leases to run out.
+    this.options.gate?.want(false);
     this.masterAddressValue = undefined;
     this.setMasterDown(this.masterDownMs());
     this.go('BACKUP', 'resign');
@@ -254,7 +279,13 @@ export class VrrpStateMachine {
       this.setMasterDown(this.skewMs());
       return;
     }
-    if (!this.preempting(advert.priority)) {
+    // A takeover contends with the priority it advertises: the MASTER it is taking over from must not end it.
+    const discard = this.contendReason === 'takeover' ? advert.priority < this.advertisedPriority : this.preempting(advert.priority);
+    if (!discard) {
+      if (this.contendReason !== undefined) {
+        this.stopContending();
+        this.options.gate?.want(false);
+      }
       if (this.options.version === 3) this.masterAdverIntervalCs = advert.intervalCs;
       this.masterAddressValue = src;
       this.lastMasterPriority = advert.priority;
@@ -291,6 +322,7 @@ export class VrrpStateMachine {
       if (this.options.higherPriorityAdvert) this.hooks.send(mine);
       this.clearAdverTimer();
       this.takeoverPriority = undefined;
+      this.options.gate?.want(false);
       if (this.options.version === 3) this.masterAdverIntervalCs = advert.intervalCs;
       this.masterAddressValue = src;
       this.lastMasterPriority = advert.priority;
@@ -303,11 +335,65 @@ export class VrrpStateMachine {
     if (this.options.lowerPriorityAdvert ?? true) this.hooks.send(mine);
   }
 
+  /**
+   * The witness's gate changed: a MASTER that lost its votes leaves (priority 0 first, so a peer that has them takes
+   * over within Skew_Time) and gives back the votes it still holds (a minority it keeps would block the peer); a
+   * contending BACKUP whose gate opened becomes MASTER.
+   */
+  gateChanged(): void {
+    const gate = this.options.gate;
+    if (!gate) return;
+    if (this.stateValue === 'MASTER' && !gate.allowed()) {
+      this.hooks.send(0);
+      this.clearAdverTimer();
+      this.takeoverPriority = undefined;
+      gate.want(false);
+      this.masterAddressValue = undefined;
+      this.setMasterDown(this.masterDownMs());
+      this.go('BACKUP', 'quorum-lost');
+    } else if (this.stateValue === 'BACKUP' && this.contendReason !== undefined && gate.allowed()) {
+      this.becomeMaster(this.contendReason);
+    }
+  }
+
   private becomeMaster(reason: TransitionReason): void {
+    const gate = this.options.gate;
+    if (gate) {
+      gate.want(true);
+      if (!gate.allowed()) return this.contend(reason);
+      this.stopContending();
+    }
     this.clearMasterDown();
     this.hooks.send(this.advertisedPriority);
     this.armAdverTimer();
     this.go('MASTER', reason);
+  }
+
+  /**
+   * Would be MASTER, but the witnesses have not given us their votes: stay BACKUP and keep asking. While a majority
+   * of the witnesses answer (so votes a yielding peer releases can come here) advertise our priority, as a MASTER
+   * would: a lower-priority MASTER on the other side yields (preemption, takeover) and releases its votes. Without
+   * that majority nothing is sent, so a node cut from its witnesses never makes the peer step down.
+   */
+  private contend(reason: TransitionReason): void {
+    this.clearMasterDown();
+    if (this.contendReason === undefined) this.hooks.contending?.(reason);
+    this.contendReason = reason;
+    this.contendRound();
+  }
+
+  private contendRound(): void {
+    if (this.contendTimer !== undefined) this.timers.clearTimeout(this.contendTimer);
+    this.contendTimer = undefined;
+    if (this.stateValue !== 'BACKUP' || this.contendReason === undefined) return;
+    if (this.options.gate?.canContend()) this.hooks.send(this.advertisedPriority);
+    this.contendTimer = this.timers.setTimeout(() => this.contendRound(), this.options.intervalCs * 10);
+  }
+
+  private stopContending(): void {
+    if (this.contendTimer !== undefined) this.timers.clearTimeout(this.contendTimer);
+    this.contendTimer = undefined;
+    this.contendReason = undefined;
   }
 
   private go(to: VrrpState, reason: TransitionReason): void {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ControlUnreachableError, createControlClient, DEFAULT_SOCKET, VsdError } from '@vsd/core';
 import { cliVersion } from '../version.js';
 import { commands } from './commands.js';
+import { sanitizeJson, sanitizeText, sanitizing } from './safe-output.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
@@ -28,7 +29,11 @@ Options:
 `;
 }
 
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function main(argv: string[], rawOut: NodeJS.WritableStream = process.stdout, rawErr: NodeJS.WritableStream = process.stderr): Promise<number> {
+  // Everything printed passes the print boundary: peer- and agent-supplied text cannot drive the terminal.
+  const json = argv.includes('--json');
+  const out = sanitizing(rawOut, json ? sanitizeJson : sanitizeText);
+  const err = sanitizing(rawErr, sanitizeText);
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {

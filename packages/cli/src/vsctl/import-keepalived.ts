@@ -4,7 +4,7 @@
  * silently: the warnings are printed and written as comments at the top of the YAML.
  */
 import { stringify } from 'yaml';
-import { parseKeepalived, type Statement } from './keepalived-parse.js';
+import { KeepalivedSyntaxError, parseKeepalived, type Statement } from './keepalived-parse.js';
 
 export interface ImportResult {
   yaml: string;
@@ -14,6 +14,13 @@ export interface ImportResult {
 
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || Number.isNaN(Number(s)) ? undefined : Number(s));
 const hostPort = (ip: string, port: string | undefined): string => (ip.includes(':') ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`);
+
+/** The address word of `s` (words[1]): keepalived refuses the statement without one, so does the importer. */
+function addressOf(s: Statement): string {
+  const a = s.words[1];
+  if (a === undefined) throw new KeepalivedSyntaxError(s.line, `${s.words[0]} needs an address`);
+  return a;
+}
 
 export function importKeepalived(text: string): ImportResult {
   const warnings: string[] = [];
@@ -129,7 +136,7 @@ function importVirtualServer(vs: Statement, warn: Warn): Record<string, unknown>
   const [, a, b] = vs.words;
   if (a === 'fwmark') out.fwmark = num(b);
   else if (a === 'group') warn(vs, 'virtual_server group is not imported');
-  else out.address = hostPort(a!, b);
+  else out.address = hostPort(addressOf(vs), b);
   const realServers: unknown[] = [];
   for (const s of vs.children ?? []) {
     const [k, v] = s.words;
@@ -158,7 +165,7 @@ function importVirtualServer(vs: Statement, warn: Warn): Record<string, unknown>
         out[k] = num(v);
         break;
       case 'sorry_server':
-        out.sorry_server = hostPort(v!, s.words[2]);
+        out.sorry_server = hostPort(addressOf(s), s.words[2]);
         break;
       case 'inhibit_on_failure':
       case 'alpha':
@@ -177,7 +184,7 @@ function importVirtualServer(vs: Statement, warn: Warn): Record<string, unknown>
 }
 
 function importRealServer(rs: Statement, warn: Warn): Record<string, unknown> {
-  const out: Record<string, unknown> = { address: hostPort(rs.words[1]!, rs.words[2]) };
+  const out: Record<string, unknown> = { address: hostPort(addressOf(rs), rs.words[2]) };
   const checks: unknown[] = [];
   for (const s of rs.children ?? []) {
     const [k, v] = s.words;

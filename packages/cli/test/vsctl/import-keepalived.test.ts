@@ -132,4 +132,24 @@ describe('vsctl import-keepalived', () => {
     expect(() => parseKeepalived('vrrp_instance X {\n  interface eth0\n')).toThrow(KeepalivedSyntaxError);
     expect(() => parseKeepalived('a {\n}\n}\n')).toThrow(/line 3: unexpected }/);
   });
+
+  it('regression (fuzz): a virtual_server, real_server or sorry_server without an address is a syntax error naming the line, not a TypeError', () => {
+    for (const [text, line] of [
+      ['virtual_server\n', 1],
+      ['virtual_server {\n}\n', 1],
+      ['virtual_server 10.0.0.1 80 {\n  real_server\n}\n', 2],
+      ['virtual_server 10.0.0.1 80 {\n  sorry_server\n}\n', 2],
+    ] as const) {
+      const err = (() => {
+        try {
+          importKeepalived(text);
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      expect(err).toBeInstanceOf(KeepalivedSyntaxError);
+      expect((err as Error).message).toMatch(new RegExp(`^keepalived.conf line ${line}: \\w+ needs an address$`));
+    }
+  });
 });

@@ -15,6 +15,15 @@ export interface ImportResult {
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || Number.isNaN(Number(s)) ? undefined : Number(s));
 const hostPort = (ip: string, port: string | undefined): string => (ip.includes(':') ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`);
 
+/**
+ * Warnings quote the file's words, and a quoted keepalived string may hold a line break: written as a YAML comment
+ * it would end the comment and put the rest into the config (and printed, control bytes reach the terminal). Control
+ * characters and YAML/Unicode line breaks are written as \uXXXX.
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The address word of `s` (words[1]): keepalived refuses the statement without one, so does the importer. */
 function addressOf(s: Statement): string {
   const a = s.words[1];
@@ -24,7 +33,7 @@ function addressOf(s: Statement): string {
 
 export function importKeepalived(text: string): ImportResult {
   const warnings: string[] = [];
-  const warn: Warn = (s, what) => void warnings.push(`line ${s.line}: ${what}`);
+  const warn: Warn = (s, what) => void warnings.push(`line ${s.line}: ${printable(what)}`);
   const config: Record<string, unknown> = {};
   let defaultVersion: number | undefined;
   for (const s of parseKeepalived(text)) {

@@ -152,4 +152,12 @@ describe('vsctl import-keepalived', () => {
       expect((err as Error).message).toMatch(new RegExp(`^keepalived.conf line ${line}: \\w+ needs an address$`));
     }
   });
+
+  it('regression (fuzz): a warning quoting a string with a line break cannot inject YAML after its comment', () => {
+    const r = importKeepalived('bogus "x\nagents: { key_file: /tmp/k }\u001b[2J"\n');
+    expect(r.warnings).toEqual(['line 1: bogus is not imported']);
+    const r2 = importKeepalived('"a\nvirtual_servers: 7\u001b" {\n}\n');
+    expect(r2.warnings).toEqual(['line 1: a\\u000avirtual_servers: 7\\u001b is not imported']);
+    expect(r2.yaml).toBe('# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b is not imported\n{}\n');
+  });
 });

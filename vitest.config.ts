@@ -15,6 +15,11 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        // Seeded, time-boxed fuzzing of every decoder fed from the network or disk (docs/security.md, "Fuzzing").
+        test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'], testTimeout: 60_000 },
+      },
+      {
+        resolve: { alias },
         test: {
           name: 'netns',
           include: ['test/netns/**/*.test.ts'],

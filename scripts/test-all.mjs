@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const tiers = (process.env.VSD_TIERS ?? 'unit,netns,uml').split(',').filter(Boolean);
+const tiers = (process.env.VSD_TIERS ?? 'unit,fuzz,netns,uml').split(',').filter(Boolean);
 const out = mkdtempSync(join(tmpdir(), 'vsd-tests-'));
 let passed = 0;
 let failed = 0;

@@ -15,7 +15,8 @@ import { collectSnapshot, type Snapshot } from './metrics/snapshot.js';
 import { renderStatusPage } from './metrics/status-html.js';
 import { buildStatusView } from './metrics/status-view.js';
 
-export const metricsComponent: ComponentFactory = (ctx) => (ctx.config.metrics ? new MetricsComponent() : null);
+/** Always present, so a reload (SIGHUP) can add, change or remove the `metrics:` section without a restart. */
+export const metricsComponent: ComponentFactory = () => new MetricsComponent();
 
 export class MetricsComponent implements DaemonComponent {
   readonly name = 'metrics';
@@ -31,13 +32,14 @@ export class MetricsComponent implements DaemonComponent {
 
   async start(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
-    await this.open(metricsConfigSchema.parse(ctx.config.metrics));
+    if (ctx.config.metrics) await this.open(metricsConfigSchema.parse(ctx.config.metrics));
   }
 
   async reload(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
     if (!ctx.config.metrics) {
       // The section was removed: stop serving rather than keep a port the config no longer mentions.
+      if (this.listener) ctx.logger.child({ component: 'metrics' }).info('metrics listener closed (metrics: removed from the config)');
       await this.stop();
       return;
     }

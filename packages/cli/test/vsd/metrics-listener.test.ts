@@ -155,3 +155,42 @@ describe('vsd metrics listener (read-only, own port)', () => {
     expect(vsd.stderr).toMatch(/metrics.*tokenfile/);
   });
 });
+
+describe('vsd metrics listener on reload', () => {
+  it('follows the config: a new token takes effect, removing the section closes the port, adding it opens it again', async () => {
+    dir = new TempDir();
+    const token = dir.file('metrics.token', 'first-token\n');
+    const port = await freePort();
+    const write = (metrics: string | null) =>
+      dir.file('vsd.yaml', `dataplane: none\n${metrics === null ? '' : `metrics: ${metrics}\n`}virtual_servers: []\n`);
+    const config = write(`{ listen: "127.0.0.1:${port}", token_file: ${JSON.stringify(token)} }`);
+    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none']);
+    running = vsd;
+    await vsd.waitForLog(/^vsd ready$/);
+    const client = createControlClient({ socket: join(dir.path, 'vsd.sock') });
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    expect((await http(port, 'GET', '/metrics', bearer('first-token'))).status).toBe(200);
+
+    dir.file('metrics.token', 'second-token\n');
+    await client.post('/v1/reload', {});
+    expect((await http(port, 'GET', '/metrics', bearer('first-token'))).status).toBe(401);
+    expect((await http(port, 'GET', '/metrics', bearer('second-token'))).status).toBe(200);
+
+    write(null);
+    await client.post('/v1/reload', {});
+    await expect(http(port, 'GET', '/metrics')).rejects.toThrow(/ECONNREFUSED/);
+
+    write(`{ listen: "127.0.0.1:${port}" }`);
+    await client.post('/v1/reload', {});
+    expect((await http(port, 'GET', '/metrics')).status).toBe(200);
+  });
+
+  it('starts without a metrics section and opens nothing', async () => {
+    dir = new TempDir();
+    const config = dir.file('vsd.yaml', 'dataplane: none\n');
+    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none']);
+    running = vsd;
+    await vsd.waitForLog(/^vsd ready$/);
+    expect(vsd.logs.some((l) => /metrics listener/.test(l.msg))).toBe(false);
+  });
+});

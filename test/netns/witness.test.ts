@@ -27,7 +27,7 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
   let dir: string;
   const vsd: Partial<Record<Name, VsdProcess>> = {};
 
-  const config = (name: Name) => ({
+  const config = (name: Name, witnessOn = true) => ({
     dataplane: 'proxy',
     agents: { listen: `${lab.host(name).ip}:9182`, key_file: `${dir}/agent.key`, silent_after: 5 },
     ha: {
@@ -38,7 +38,7 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
       advert_int: 0.05,
       vips: [`${VIP}/24`],
       // The client stands in for the segment's gateway: the ICMP probes are real packets on the lab's wire.
-      witness: { agents: ['web1', 'web2'], gateways: ['10.77.0.2'], lease: 0.5 },
+      witness: { enabled: witnessOn, agents: ['web1', 'web2'], gateways: ['10.77.0.2'], lease: 0.5 },
     },
     virtual_servers: [
       {
@@ -48,7 +48,7 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
       },
     ],
   });
-  const start = async (name: Name) => (vsd[name] = await startVsd(lab.host(name), { dir, name, config: config(name) }));
+  const start = async (name: Name, witnessOn = true) => (vsd[name] = await startVsd(lab.host(name), { dir, name, config: config(name, witnessOn) }));
   const ha = (name: Name) => vsd[name]!.api<HaDoc>('/v1/ha');
   const masters = async () => {
     const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
@@ -187,5 +187,38 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
     expect(ms).toBeLessThanOrEqual(600);
     expect((await ha('lvs2')).witness.instances[0]!.votesHeld).toEqual(['web1', 'web2']);
     await waitExit(probe, 5000);
+  });
+
+  it('(d) the killed node restarts: it rejoins through the votes (never two MASTERs), and one MAC answers ARP for the VIP', async () => {
+    const restartAt = Date.now();
+    await start('lvs1');
+    // lvs1 (150) preempts: it contends, lvs2 hears it, yields and releases its votes, lvs1 gets them.
+    await waitFor('lvs1 MASTER after its restart', async () => (await ha('lvs1')).vrrp.state === 'MASTER', 8000);
+    const took = transitionAt('lvs1', 'MASTER', restartAt)!;
+    const left = transitionAt('lvs2', 'BACKUP', restartAt)!;
+    process.stdout.write(`witness (d): restarted lvs1 became MASTER ${took - restartAt} ms after its start, ${took - left} ms after lvs2 left MASTER\n`);
+    expect(left).toBeLessThanOrEqual(took);
+    expect(await masters()).toEqual(['lvs1']);
+    const arp = await lab.host('client').exec('arping', ['-c', '3', '-w', '1', '-I', 'eth0', VIP], { timeoutMs: 10_000 });
+    const macs = new Set((arp.stdout.match(/([0-9a-f]{2}:){5}[0-9a-f]{2}/gi) ?? []).map((m) => m.toLowerCase()));
+    expect([...macs]).toEqual([lab.host('lvs1').mac]);
+  });
+
+  it('control: with the witness off, the same VRRP cut makes both MASTER (what the guard prevents)', async () => {
+    for (const n of ['lvs1', 'lvs2'] as const) {
+      vsd[n]!.proc.kill('SIGTERM');
+      await waitExit(vsd[n]!.proc, 8000);
+    }
+    await start('lvs1', false);
+    await start('lvs2', false);
+    await waitFor('lvs1 MASTER', async () => (await masters()).join() === 'lvs1', 8000);
+    expect((await ha('lvs1')).witness.enabled).toBe(false);
+    await cut('lvs1', { peer: '10.77.0.12' });
+    await cut('lvs2', { peer: '10.77.0.11' });
+    await waitFor('both MASTER', async () => (await masters()).length === 2, 3000);
+    process.stdout.write('witness (control): without the witness the VRRP cut left both dispatchers MASTER\n');
+    await heal('lvs1');
+    await heal('lvs2');
+    await waitFor('one MASTER after the heal', async () => (await masters()).length === 1, 3000);
   });
 });

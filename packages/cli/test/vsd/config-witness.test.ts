@@ -41,6 +41,7 @@ describe('vsd.yaml ha.witness (split-brain guard)', () => {
     expect(refusal(ha('{ agents: [web1], probe_interval: 0.5, lease: 0.6 }'))).toMatch(/ha\.witness\.lease: must be at least twice probe_interval/);
     expect(refusal(ha('{ gateways: [not-an-address] }'))).toMatch(/ha\.witness\.gateways\.0: must be an IPv4 or IPv6 address/);
     expect(refusal(ha('{ agents: [web1], quorum: 1 }'))).toMatch(/ha\.witness/);
+    expect(refusal(ha('{ gateways: [fe80::1] }'))).toMatch(/ha\.witness\.gateways\.0: an IPv6 link-local gateway cannot be probed/);
   });
 
   it('accepts a majority that can connect, `all` from agent_keys, and enabled: false without witnesses', () => {
@@ -48,5 +49,6 @@ describe('vsd.yaml ha.witness (split-brain guard)', () => {
     expect(parse(ha('{ agents: [web1, web2, web3] }', locked)).config.ha!.witness!.agents).toEqual(['web1', 'web2', 'web3']);
     expect(parse(ha('{ agents: all }', locked)).config.ha!.witness!.agents).toBe('all');
     expect(parse(ha('{ enabled: false }')).config.ha!.witness!.enabled).toBe(false);
+    expect(parse(ha('{ gateways: [2001:db8::1] }')).config.ha!.witness!.gateways).toEqual(['2001:db8::1']);
   });
 });

@@ -17,7 +17,11 @@ import { majority } from './quorum.js';
 export const DEFAULT_WITNESS_LEASE = 0.5;
 
 const agentName = z.string().min(1).max(253);
-const ip = z.string().refine((s) => familyOf(s) !== undefined, 'must be an IPv4 or IPv6 address');
+const ip = z
+  .string()
+  .refine((s) => familyOf(s) !== undefined, 'must be an IPv4 or IPv6 address')
+  // A link-local address needs a zone the probe socket does not carry: it would never be reached (no quorum, ever).
+  .refine((s) => !/^fe[89ab]/i.test(s), 'an IPv6 link-local gateway cannot be probed: use its global address');
 
 export const witnessConfigSchema = z
   .object({

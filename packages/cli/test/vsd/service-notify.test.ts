@@ -4,7 +4,11 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnixDatagramReceiver } from '@vsd/core';
+import { channel } from 'node:diagnostics_channel';
+import { silentLogger, UnixDatagramReceiver, type ServiceNotifier } from '@vsd/core';
+import { VRRP_STATE_CHANNEL } from '@vsd/ha';
+import type { Daemon } from '../../src/vsd/daemon.js';
+import { daemonNotifier } from '../../src/vsd/service-notify.js';
 import { ONE_SERVICE, spawnVsd, TempDir, type VsdProcess } from './harness.js';
 
 let dir: TempDir;
@@ -59,5 +63,47 @@ describe('vsd and the service manager (sd_notify)', () => {
     const msg = fields(await manager.receive());
     expect(msg).toEqual({ STATUS: expect.stringMatching(/^cannot start: .*lb_algo/) });
     expect(manager.tryReceive()).toBeNull();
+  });
+});
+
+describe('STATUS= follows VRRP', () => {
+  it('names every instance with its state, and is refreshed on each transition', async () => {
+    const sent: Array<Record<string, string>> = [];
+    const fake: ServiceNotifier = {
+      enabled: true,
+      notify: () => undefined,
+      ready: (status) => void sent.push({ READY: '1', STATUS: status }),
+      reloading: () => undefined,
+      stopping: () => void sent.push({ STOPPING: '1' }),
+      status: (text) => void sent.push({ STATUS: text }),
+      close: () => undefined,
+    };
+    const states: Record<string, string> = { VI_1: 'BACKUP', VI_2: 'BACKUP' };
+    const daemon = {
+      store: { state: { services: [{}, {}] }, generation: 7 },
+      dataplane: { name: 'ipvs' },
+      components: [
+        {
+          name: 'ha',
+          routes: () => [{ method: 'GET', path: '/v1/ha', handler: () => ({ instances: Object.entries(states).map(([instance, state]) => ({ instance, state })) }) }],
+        },
+      ],
+    } as unknown as Daemon;
+    const sd = daemonNotifier(silentLogger, fake);
+    try {
+      sd.started(daemon);
+      expect(sent).toEqual([{ READY: '1', STATUS: 'ready: 2 virtual services on the ipvs dataplane, generation 7, VRRP VI_1 BACKUP, VI_2 BACKUP' }]);
+      states.VI_1 = 'MASTER';
+      channel(VRRP_STATE_CHANNEL).publish({ instance: 'VI_1', vrid: 51, from: 'BACKUP', to: 'MASTER' });
+      await new Promise((r) => setImmediate(r));
+      expect(sent.at(-1)).toEqual({ STATUS: 'ready: 2 virtual services on the ipvs dataplane, generation 7, VRRP VI_1 MASTER, VI_2 BACKUP' });
+      sd.stopping();
+      channel(VRRP_STATE_CHANNEL).publish({ instance: 'VI_1', vrid: 51, from: 'MASTER', to: 'STOP' });
+      await new Promise((r) => setImmediate(r));
+      // Once stopping, transitions (the STOP of shutdown) no longer overwrite "stopping".
+      expect(sent.at(-1)).toEqual({ STOPPING: '1' });
+    } finally {
+      sd.close();
+    }
   });
 });

@@ -72,7 +72,9 @@ describe('man pages', () => {
   });
 
   it('vsd(8) names every option and the keygen subcommand', () => {
-    expect(missing('vsd.8', [...parseArgsOptions('packages/cli/src/vsd/main.ts'), ...parseArgsOptions('packages/cli/src/vsd/keygen.ts'), 'keygen', 'SIGHUP', 'SIGTERM', 'VSD_LOG_LEVEL', 'NOTIFY_SOCKET'])).toEqual([]);
+    const subcommands = [...readFileSync(join(REPO, 'packages/cli/src/vsd/main.ts'), 'utf8').matchAll(/argv\[0\] === '([\w-]+)'/g)].map((m) => m[1]!);
+    expect(subcommands).toEqual(expect.arrayContaining(['keygen', 'cleanup-vips']));
+    expect(missing('vsd.8', [...parseArgsOptions('packages/cli/src/vsd/main.ts'), ...parseArgsOptions('packages/cli/src/vsd/keygen.ts'), ...subcommands, 'SIGHUP', 'SIGTERM', 'VSD_LOG_LEVEL', 'NOTIFY_SOCKET'])).toEqual([]);
   });
 
   it('vsctl(8) names every command and global option', () => {

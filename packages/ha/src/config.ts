@@ -33,84 +33,79 @@ const cidr = z.string().refine((s) => {
 }, 'must be ADDRESS or ADDRESS/PREFIX');
 const seconds = z.number().finite().min(0);
 
-const trackInterface = z.union([
-  z.string().min(1),
-  z.object({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }).strict(),
-]);
+/** An object whose unknown keys are refused with the closest known one ("wieght: unknown key, did you mean weight?"). */
+function hinted<T extends z.ZodRawShape>(shape: T, fatal = true) {
+  return withKnownKeys(Object.keys(shape), z.object(shape).strip(), fatal);
+}
 
-const trackScript = z
-  .object({
-    name: z.string().min(1).optional(),
-    script: z.string().min(1),
-    interval: z.number().positive().default(1),
-    timeout: z.number().positive().optional(),
-    weight: z.number().int().min(-253).max(253).default(0),
-    rise: z.number().int().min(1).default(1),
-    fall: z.number().int().min(1).default(1),
-    init_fail: z.boolean().default(false),
-  })
-  .strict();
+// Not fatal inside a union: a fatal issue would turn into the union's bare "Invalid input".
+const trackInterface = z.union([z.string().min(1), hinted({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }, false)]);
+
+const trackScript = hinted({
+  name: z.string().min(1).optional(),
+  script: z.string().min(1),
+  interval: z.number().positive().default(1),
+  timeout: z.number().positive().optional(),
+  weight: z.number().int().min(-253).max(253).default(0),
+  rise: z.number().int().min(1).default(1),
+  fall: z.number().int().min(1).default(1),
+  init_fail: z.boolean().default(false),
+});
 
 const instanceShape = {
-    instance: z.string().min(1).default('VI_1'),
-    interface: z.string().min(1),
-    vrid: z.number().int().min(1).max(255),
-    priority: z.number().int().min(1).max(255).default(DEFAULT_PRIORITY),
-    advert_int: z.number().positive().optional(),
-    version: z.union([z.literal(2), z.literal(3)]).default(3),
-    preempt: z.boolean().default(true),
-    preempt_delay: seconds.max(1000).default(0),
-    unicast_src_ip: ip.optional(),
-    unicast_peers: z.array(ip).default([]),
-    vips: z.array(cidr).min(1).max(255),
-    garp: z
-      .object({
-        master_delay: seconds.default(DEFAULT_GARP.master_delay),
-        master_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_repeat),
-        master_refresh: seconds.default(DEFAULT_GARP.master_refresh),
-        master_refresh_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_refresh_repeat),
-        interval: seconds.default(DEFAULT_GARP.interval),
-        /** keepalived garp_lower_prio_repeat: burst when a MASTER hears a lower priority; default master_repeat, 0 = none. */
-        lower_prio_repeat: z.number().int().min(0).max(255).optional(),
-        /** keepalived garp_lower_prio_delay: second such burst; default master_delay, 0 = none. */
-        lower_prio_delay: seconds.optional(),
-      })
-      .strict()
-      .default({}),
-    track_interfaces: z.array(trackInterface).default([]),
-    track_scripts: z.array(trackScript).default([]),
-    notify: z
-      .object({ master: z.string().optional(), backup: z.string().optional(), fault: z.string().optional(), stop: z.string().optional() })
-      .strict()
-      .default({}),
-    /** keepalived `v3_checksum_as_v2`: send the RFC 9568 IPv4 checksum (no pseudo-header). */
-    v3_checksum_as_v2: z.boolean().default(false),
-    /** keepalived `lower_prio_no_advert`: a master stays silent when it hears a lower priority. */
-    lower_prio_no_advert: z.boolean().default(false),
-    /**
-     * keepalived `higher_prio_send_advert`, on by default here: a MASTER yielding to a higher priority sends one
-     * advert of its own first, so the winner hears a lower priority and sends its lower_prio GARP burst even when
-     * the winner's advert arrived first (after a partition heals, either order happens).
-     */
-    higher_prio_send_advert: z.boolean().default(true),
-    /**
-     * keepalived `use_vmac`: the VIPs live on a macvlan with the RFC 5798 virtual MAC (00-00-5E-00-01-VRID, IPv6
-     * 00-00-5E-00-02-VRID) created over `interface`; true names it `vsd.VRID` (IPv6 `vsd6.VRID`), a string names it.
-     */
-    use_vmac: z.union([z.boolean(), z.string().min(1).max(15).regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name (letters, digits, _ . -)')]).default(false),
-    /** macvlan mode of the vmac interface: keepalived's is private. */
-    vmac_mode: z.enum(['private', 'bridge']).default('private'),
-    /** keepalived `dont_track_primary`: do not go FAULT when the VRRP interface goes down. */
-    dont_track_primary: z.boolean().default(false),
-    /** How often tracked interfaces are sampled, seconds. */
-    track_interval: z.number().positive().default(0.1),
-    /**
-     * keepalived `skip_check_adv_addr`, default on here: a BACKUP accepts an advert whose VIP list differs from its
-     * own when it comes from the master it already follows (logged once). A reload that adds or removes a VIP
-     * reaches the two nodes one after the other; checking the list strictly would make the BACKUP drop the master's
-     * adverts in between and take over (keepalived issue #1603). Adverts from any other source are still checked.
-     */
-    skip_check_adv_addr: z.boolean().default(true),
+  instance: z.string().min(1).default('VI_1'),
+  interface: z.string().min(1),
+  vrid: z.number().int().min(1).max(255),
+  priority: z.number().int().min(1).max(255).default(DEFAULT_PRIORITY),
+  advert_int: z.number().positive().optional(),
+  version: z.union([z.literal(2), z.literal(3)]).default(3),
+  preempt: z.boolean().default(true),
+  preempt_delay: seconds.max(1000).default(0),
+  unicast_src_ip: ip.optional(),
+  unicast_peers: z.array(ip).default([]),
+  vips: z.array(cidr).min(1).max(255),
+  garp: hinted({
+    master_delay: seconds.default(DEFAULT_GARP.master_delay),
+    master_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_repeat),
+    master_refresh: seconds.default(DEFAULT_GARP.master_refresh),
+    master_refresh_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_refresh_repeat),
+    interval: seconds.default(DEFAULT_GARP.interval),
+    /** keepalived garp_lower_prio_repeat: burst when a MASTER hears a lower priority; default master_repeat, 0 = none. */
+    lower_prio_repeat: z.number().int().min(0).max(255).optional(),
+    /** keepalived garp_lower_prio_delay: second such burst; default master_delay, 0 = none. */
+    lower_prio_delay: seconds.optional(),
+  }).default({}),
+  track_interfaces: z.array(trackInterface).default([]),
+  track_scripts: z.array(trackScript).default([]),
+  notify: hinted({ master: z.string().optional(), backup: z.string().optional(), fault: z.string().optional(), stop: z.string().optional() }).default({}),
+  /** keepalived `v3_checksum_as_v2`: send the RFC 9568 IPv4 checksum (no pseudo-header). */
+  v3_checksum_as_v2: z.boolean().default(false),
+  /** keepalived `lower_prio_no_advert`: a master stays silent when it hears a lower priority. */
+  lower_prio_no_advert: z.boolean().default(false),
+  /**
+   * keepalived `higher_prio_send_advert`, on by default here: a MASTER yielding to a higher priority sends one
+   * advert of its own first, so the winner hears a lower priority and sends its lower_prio GARP burst even when
+   * the winner's advert arrived first (after a partition heals, either order happens).
+   */
+  higher_prio_send_advert: z.boolean().default(true),
+  /**
+   * keepalived `use_vmac`: the VIPs live on a macvlan with the RFC 5798 virtual MAC (00-00-5E-00-01-VRID, IPv6
+   * 00-00-5E-00-02-VRID) created over `interface`; true names it `vsd.VRID` (IPv6 `vsd6.VRID`), a string names it.
+   */
+  use_vmac: z.union([z.boolean(), z.string().min(1).max(15).regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name (letters, digits, _ . -)')]).default(false),
+  /** macvlan mode of the vmac interface: keepalived's is private. */
+  vmac_mode: z.enum(['private', 'bridge']).default('private'),
+  /** keepalived `dont_track_primary`: do not go FAULT when the VRRP interface goes down. */
+  dont_track_primary: z.boolean().default(false),
+  /** How often tracked interfaces are sampled, seconds. */
+  track_interval: z.number().positive().default(0.1),
+  /**
+   * keepalived `skip_check_adv_addr`, default on here: a BACKUP accepts an advert whose VIP list differs from its
+   * own when it comes from the master it already follows (logged once). A reload that adds or removes a VIP
+   * reaches the two nodes one after the other; checking the list strictly would make the BACKUP drop the master's
+   * adverts in between and take over (keepalived issue #1603). Adverts from any other source are still checked.
+   */
+  skip_check_adv_addr: z.boolean().default(true),
 };
 
 /** The keys of one VRRP instance (keepalived `vrrp_instance`). */
@@ -161,13 +156,13 @@ export interface HaSection {
   readonly witness?: WitnessConfig;
 }
 
-function withKnownKeys<T extends z.ZodTypeAny>(known: readonly string[], schema: T) {
+function withKnownKeys<T extends z.ZodTypeAny>(known: readonly string[], schema: T, fatal = true) {
   return z.preprocess((input, ctx) => {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
     for (const key of Object.keys(input)) {
       if (known.includes(key)) continue;
       const near = closestKey(key, known);
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal });
     }
     return input;
   }, schema);

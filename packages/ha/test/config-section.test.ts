@@ -37,6 +37,12 @@ describe('the ha: section with several instances', () => {
     expect(() => parseHaSection({ ...multi, instances: [{ ...multi.instances[0], priorty: 1 }] })).toThrow(/ha\.instances\.0\.priorty: unknown key, did you mean priority\?/);
     expect(() => parseHaSection({ ...multi, sync_groups: [{ name: 'G1', members: ['VI_1'] }] })).toThrow(/ha\.sync_groups\.0\.members: unknown key/);
     expect(() => parseHaConfig({ interface: 'eth0', vrid: 51, vips: ['192.0.2.100/24'], advert: 1 })).toThrow(/ha\.advert: unknown key, did you mean advert_int\?/);
+    const one = { interface: 'eth0', vrid: 51, vips: ['192.0.2.100/24'] };
+    expect(() => parseHaSection({ ...one, garp: { master_refesh: 1 } })).toThrow(/ha\.garp\.master_refesh: unknown key, did you mean master_refresh\?/);
+    expect(() => parseHaSection({ ...one, notify: { mastr: '/n.sh' } })).toThrow(/ha\.notify\.mastr: unknown key, did you mean master\?/);
+    expect(() => parseHaSection({ ...one, track_scripts: [{ script: '/chk', wieght: 1 }] })).toThrow(/ha\.track_scripts\.0\.wieght: unknown key, did you mean weight\?/);
+    expect(() => parseHaSection({ ...one, track_interfaces: ['eth1', { name: 'eth2', wieght: 1 }] })).toThrow(/ha\.track_interfaces\.1\.wieght: unknown key, did you mean weight\?/);
+    expect(parseHaSection(one).instances[0]!.garp).toMatchObject({ master_repeat: 5, master_delay: 5 });
   });
 
   it('refuses duplicate names, a VRID used twice on one interface and family, and bad sync groups', () => {

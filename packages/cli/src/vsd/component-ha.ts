@@ -13,7 +13,7 @@
  * Reload (SIGHUP) applies the new `ha:` in place: an instance that keeps its name is reconfigured without leaving
  * its state (its VIPs stay where they are unless the new priorities move them through the election), a new name
  * starts an instance, a vanished one stops (priority 0 first when MASTER). What cannot change in place (VRID,
- * interface, version, VIP family, unicast source or mode) is refused before anything is applied.
+ * interface, version, VIP family, unicast source or mode, use_vmac) is refused before anything is applied.
  *
  * Routes: GET /v1/ha[?instance=NAME], POST /v1/ha/failover|takeover|release (body `{ "instance": NAME }`, optional
  * with one instance), GET /v1/sync.
@@ -43,6 +43,7 @@ import {
   peerConfigSchema,
   splitHostPort,
   SyncGroup,
+  vmacName,
   type HaConfig,
   type HaSection,
   type MasterGate,
@@ -365,6 +366,10 @@ function checkInPlace(running: HaConfig, next: HaConfig): void {
   if (fam(next) !== fam(running)) throw new HaReloadError(name, `VIP family IPv${fam(running)} -> IPv${fam(next)}`, hint);
   if ((next.unicast_src_ip ?? null) !== (running.unicast_src_ip ?? null))
     throw new HaReloadError(name, `unicast_src_ip ${running.unicast_src_ip ?? '(interface address)'} -> ${next.unicast_src_ip ?? '(interface address)'}`, hint);
+  // The VIPs live on the vmac interface: switching it would move them.
+  if ((vmacName(next) ?? null) !== (vmacName(running) ?? null))
+    throw new HaReloadError(name, `use_vmac ${vmacName(running) ?? 'off'} -> ${vmacName(next) ?? 'off'}`, hint);
+  if (next.vmac_mode !== running.vmac_mode) throw new HaReloadError(name, `vmac_mode ${running.vmac_mode} -> ${next.vmac_mode}`, hint);
   if ((next.unicast_peers.length > 0) !== (running.unicast_peers.length > 0))
     throw new HaReloadError(name, `mode ${running.unicast_peers.length ? 'unicast' : 'multicast'} -> ${next.unicast_peers.length ? 'unicast' : 'multicast'}`, hint);
 }

@@ -165,6 +165,7 @@ describe('the HA component with several VRRP instances', () => {
       message: expect.stringMatching(/reload refused for VRRP instance VI_1: vrid 51 -> 61 cannot change on a running instance \(rename the instance/),
     });
     await expect(reload({ ...ha, instances: [{ ...ha.instances[0], vips: ['2001:db8::100/64'] }] })).rejects.toMatchObject({ code: 'VSD_ERR_HA_RELOAD', message: expect.stringContaining('VIP family IPv4 -> IPv6') });
+    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], use_vmac: true }] })).rejects.toMatchObject({ code: 'VSD_ERR_HA_RELOAD', message: expect.stringContaining('use_vmac off -> vsd.51') });
     expect(fakes.calls).toEqual([]);
     expect(get().instances.map((s) => [s.instance, s.vrid])).toEqual([
       ['VI_1', 51],

@@ -1,7 +1,8 @@
 /**
- * Peer sync between two real vsd processes in namespaces: a partition that makes both dispatchers MASTER, changes on
- * both sides, and a deterministic convergence after the heal with the discarded transactions logged; and a peer with
- * the wrong key refused and logged.
+ * Peer sync between two real vsd processes in namespaces: a partition (nftables) that makes both dispatchers MASTER,
+ * changes on both sides, and after the heal the losing side's non-conflicting change on both nodes, the conflicting
+ * one listed by `vsctl sync --divergence` and replayed by `vsctl sync --replay-divergence`; and a peer with the wrong
+ * key refused and logged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, SEED_HOSTS, waitFor, type Lab } from '../lib/netns.js';
@@ -49,7 +50,7 @@ describe('peer sync between two vsd processes', () => {
     await lab?.destroy();
   });
 
-  it('converges after a partition on the higher generation, the same way on both sides, and logs what it discarded', async () => {
+  it('heals a partition: the losing side\'s change that does not conflict reaches both, the conflicting one is kept for vsctl sync --divergence and replayed with one command', async () => {
     let r = await vsd.lvs1!.vsadm('-A', '-t', `${VIP}:80`, '-s', 'rr');
     expect(r.code).toBe(0);
     await waitFor('replicated', async () => (await ha('lvs2')).sync!.inSync && (await ha('lvs1')).sync!.inSync, 5000);
@@ -66,29 +67,52 @@ describe('peer sync between two vsd processes', () => {
     await waitFor('split brain: both MASTER', async () => (await ha('lvs2')).vrrp?.state === 'MASTER', 5000, 20);
     expect((await ha('lvs1')).vrrp?.state).toBe('MASTER');
 
-    // Both sides take changes: two on lvs1, one on lvs2.
+    // Both sides take changes: three on lvs1 (its generation wins), two on lvs2, one of which edits what lvs1 edited.
+    expect((await vsd.lvs1!.vsadm('-E', '-t', `${VIP}:80`, '-s', 'wlc')).code).toBe(0);
     expect((await vsd.lvs1!.vsadm('-A', '-t', `${VIP}:443`, '-s', 'wlc')).code).toBe(0);
     expect((await vsd.lvs1!.vsadm('-a', '-t', `${VIP}:443`, '-r', '10.77.0.21:443', '-m')).code).toBe(0);
-    r = await vsd.lvs2!.vsadm('-A', '-t', `${VIP}:8080`, '-s', 'sh');
-    expect(r.code).toBe(0);
+    expect((await vsd.lvs2!.vsadm('-A', '-t', `${VIP}:8080`, '-s', 'sh')).code).toBe(0);
+    expect((await vsd.lvs2!.vsadm('-E', '-t', `${VIP}:80`, '-s', 'lc')).code).toBe(0);
 
     // Heal.
+    const healed = Date.now();
     expect((await lab.host('lvs2').exec('nft', ['delete', 'table', 'inet', 'partition'])).code).toBe(0);
     await waitFor('lvs2 BACKUP again', async () => (await ha('lvs2')).vrrp?.state === 'BACKUP', 10_000, 50);
-    await waitFor('converged', async () => {
+    await waitFor('converged with the merge', async () => {
       const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
-      return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === b.sync!.generation;
+      return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 5 && b.sync!.generation === 5;
     }, 20_000, 100);
+    process.stdout.write(`peer sync (netns): partition healed and merged ${Date.now() - healed} ms after the nft rule went\n`);
 
     const s1 = await vsd.lvs1!.vsadm('-S', '-n');
     const s2 = await vsd.lvs2!.vsadm('-S', '-n');
     expect(s2.stdout).toBe(s1.stdout);
-    expect(s1.stdout).toContain(':443');
-    expect(s1.stdout).not.toContain(':8080');
+    expect(s1.stdout).toContain(`-A -t ${VIP}:443 -s wlc`);
+    expect(s1.stdout).toContain(`-A -t ${VIP}:8080 -s sh`); // lvs2's change, re-applied on top of lvs1's document
+    expect(s1.stdout).toContain(`-A -t ${VIP}:80 -s wlc`); // lvs1's edit won the conflict
     const div = vsd.lvs2!.logs.find((l) => l.code === 'VSD_DIVERGENCE');
-    expect(div, 'lvs2 logs the transactions it discarded').toBeDefined();
-    expect(JSON.stringify(div!.discarded)).toContain('8080');
+    expect(div, 'lvs2 logs the merge').toBeDefined();
+    expect(JSON.stringify(div!.reapplied)).toContain('8080');
+    expect(JSON.stringify(div!.kept)).toContain(`service|tcp ${VIP}:80`);
     expect(vsd.lvs1!.logs.find((l) => l.code === 'VSD_DIVERGENCE')).toBeUndefined();
+
+    // The conflicting change is listed, with both values...
+    const listed = await vsd.lvs2!.vsctl('sync', '--divergence');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`service|tcp ${VIP}:80`);
+    expect(listed.stdout).toMatch(/ours: .*"scheduler":"lc"/);
+    expect(listed.stdout).toMatch(/theirs: .*"scheduler":"wlc"/);
+    expect((await vsd.lvs1!.vsctl('sync', '--divergence')).stdout).toContain('no divergence kept');
+
+    // ...and one command on the BACKUP that kept it replays it; it reaches the MASTER.
+    const replay = await vsd.lvs2!.vsctl('sync', '--replay-divergence');
+    expect(replay.code, replay.stdout + replay.stderr).toBe(0);
+    await waitFor('replayed on both', async () => {
+      const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
+      return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 6;
+    }, 10_000, 50);
+    expect((await vsd.lvs1!.vsadm('-S', '-n')).stdout).toContain(`-A -t ${VIP}:80 -s lc`);
+    expect((await vsd.lvs2!.vsctl('sync', '--divergence')).stdout).toContain('no divergence kept');
   });
 
   it('refuses a peer with the wrong key and logs it', async () => {

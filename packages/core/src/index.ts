@@ -3,6 +3,7 @@ export * from './logger.js';
 export * from './model/index.js';
 export * from './state/ops.js';
 export * from './state/store.js';
+export * from './state/journal.js';
 export * from './dataplane/types.js';
 export * from './dataplane/none.js';
 export * from './weights/overlay.js';

@@ -1,10 +1,10 @@
 /**
  * vsctl's pair operations: `failover` (the MASTER resigns now with a priority-0 advert), `takeover` (the BACKUP
  * becomes MASTER now), `release` (end the hold a failover/takeover leaves), `sync` (peer-sync state of this side and
- * its peer's generation), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
+ * its peer's generation; the divergence record of a partition heal, its replay and drop), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
  * optional when the dispatcher runs only one.
  */
-import type { PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
+import type { DivergenceEntry, PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
 import type { VsctlCommand } from './command.js';
 
 export interface HaDoc {
@@ -63,7 +63,7 @@ export function renderSync(s: PeerSyncStatus | null): string[] {
   if (!s) return ['peer sync not configured'];
   return [
     `peer ${s.peer ?? '(listening only)'} ${s.connected ? `connected (${s.peerId})` : 'not connected'}; ${s.inSync ? 'in sync' : 'NOT in sync'}`,
-    `generation ${s.generation}${s.digest ? ` (content ${s.digest.slice(0, 12)})` : ''}, peer ${s.peerGeneration ?? '?'}${s.peerDigest ? ` (content ${s.peerDigest.slice(0, 12)})` : ''}, last apply lag ${s.lastApplyLagMs ?? '-'} ms, divergences ${s.divergences}`,
+    `generation ${s.generation}${s.digest ? ` (content ${s.digest.slice(0, 12)})` : ''}, peer ${s.peerGeneration ?? '?'}${s.peerDigest ? ` (content ${s.peerDigest.slice(0, 12)})` : ''}, last apply lag ${s.lastApplyLagMs ?? '-'} ms, divergences ${s.divergences}${s.divergenceEntries ? `, ${s.divergenceEntries} kept (vsctl sync --divergence)` : ''}`,
     `bad frames ${s.badFrames}, authentication failures ${s.authFailures}${s.lastError ? `, last error: ${s.lastError}` : ''}`,
     ...(s.refused
       ? [
@@ -99,10 +99,52 @@ export const failoverCommand = operation('failover', 'on the MASTER of INSTANCE:
 export const takeoverCommand = operation('takeover', 'on the BACKUP of INSTANCE: become MASTER now and take its VIPs');
 export const releaseCommand = operation('release', 'end the hold left by failover/takeover (normal priorities and preemption again)');
 
+interface DivergenceDoc {
+  entries: DivergenceEntry[];
+}
+
+const preview = (v: unknown): string => {
+  const t = v === null ? 'absent' : JSON.stringify(v);
+  return t.length > 160 ? `${t.slice(0, 157)}...` : t;
+};
+
+export function renderDivergence(entries: readonly DivergenceEntry[]): string[] {
+  if (!entries.length) return ['no divergence kept: every change of the last partition heal was re-applied'];
+  const lines: string[] = [];
+  for (const e of entries) {
+    lines.push(`${e.id}  generation ${e.generation} (${e.origin}, ${new Date(e.at).toISOString()}): ${e.reason}`);
+    for (const k of e.keys) lines.push(`    ${k.key}`, `      ours:   ${preview(k.ours)}`, `      theirs: ${preview(k.theirs)}`);
+  }
+  lines.push('replay: vsctl sync --replay-divergence [ID...]   drop: vsctl sync --drop-divergence ID...|all');
+  return lines;
+}
+
 export const syncCommand: VsctlCommand = {
-  summary: 'peer sync: connection, generations, lag, last error',
-  usage: '[--json]',
-  async run({ client, json, out }) {
+  summary: 'peer sync: connection, generations and content digests, refusals; --divergence lists what a partition heal kept aside',
+  usage: '[--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all] [--json]',
+  async run({ client, json, out, args }) {
+    const [flag, ...ids] = args;
+    const print = (doc: unknown, text: string[]): void => void out.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${text.join('\n')}\n`);
+    if (flag === '--divergence') {
+      const doc = await client.get<DivergenceDoc>('/v1/sync/divergence');
+      print(doc, renderDivergence(doc.entries));
+      return 0;
+    }
+    if (flag === '--replay-divergence') {
+      const doc = await client.post<{ results: Array<{ id: string; ok: boolean; generation?: number; error?: string }> }>('/v1/sync/divergence/replay', { ids });
+      const text = doc.results.length
+        ? doc.results.map((r) => (r.ok ? `${r.id}: replayed (generation ${r.generation})` : `${r.id}: NOT replayed: ${r.error}`))
+        : ['nothing to replay'];
+      print(doc, text);
+      return doc.results.every((r) => r.ok) ? 0 : 1;
+    }
+    if (flag === '--drop-divergence') {
+      if (!ids.length) throw new Error('--drop-divergence needs the entry ids (or "all")');
+      const doc = await client.post<{ dropped: number }>('/v1/sync/divergence/drop', { ids: ids.includes('all') ? [] : ids });
+      print(doc, [`${doc.dropped} divergence entr${doc.dropped === 1 ? 'y' : 'ies'} dropped`]);
+      return 0;
+    }
+    if (flag !== undefined) throw new Error(`unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
     const doc = await client.get<HaDoc>('/v1/ha');
     out.write(json ? `${JSON.stringify(doc.sync, null, 2)}\n` : `${renderSync(doc.sync).join('\n')}\n`);
     return doc.sync ? 0 : 1;

@@ -16,7 +16,7 @@
  * interface, version, VIP family, unicast source or mode, use_vmac) is refused before anything is applied.
  *
  * Routes: GET /v1/ha[?instance=NAME], POST /v1/ha/failover|takeover|release (body `{ "instance": NAME }`, optional
- * with one instance), GET /v1/sync.
+ * with one instance), and the peer-sync routes of sync-routes.ts.
  */
 import { hostname } from 'node:os';
 import {
@@ -54,6 +54,7 @@ import {
 } from '@vsd/ha';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { agentVotes } from './component-agents.js';
+import { syncRoutes } from './sync-routes.js';
 import type { VsdConfig } from './config.js';
 
 export const haComponent: ComponentFactory = (ctx) => {
@@ -101,6 +102,7 @@ export class HaComponent implements DaemonComponent {
         dataplane: ctx.dataplane,
         logger: ctx.logger,
         persistIntervalMs: peer.persist_interval * 1000,
+        divergencePath: ctx.statePath ? `${ctx.statePath}.divergence.json` : null,
         link: { maxFrameBytes: peer.max_frame_bytes, authTimeoutMs: peer.handshake_timeout * 1000, maxPending: peer.max_unauthenticated },
       });
       await this.sync.start();
@@ -229,14 +231,7 @@ export class HaComponent implements DaemonComponent {
       { method: 'POST', path: '/v1/ha/failover', handler: (req) => this.failover(req) },
       { method: 'POST', path: '/v1/ha/takeover', handler: (req) => this.takeover(req) },
       { method: 'POST', path: '/v1/ha/release', handler: (req) => this.release(req) },
-      {
-        method: 'GET',
-        path: '/v1/sync',
-        handler: () => {
-          if (!this.sync) throw new HaNotConfiguredError('peer sync');
-          return this.sync.status();
-        },
-      },
+      ...syncRoutes(() => this.sync),
     ];
   }
 

@@ -14,6 +14,7 @@ import { MAX_GENERATION } from '../model/constants.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { desiredStateSchema, parseVirtualService, parseWith, type DesiredState } from '../model/schema.js';
 import { DurableJsonFile } from './durable-file.js';
+import { diffStates, type Patch } from './journal.js';
 import { applyOps, type StateOp } from './ops.js';
 
 export interface StateChange {
@@ -23,6 +24,11 @@ export interface StateChange {
   origin: string;
   at: number;
   state: Readonly<DesiredState>;
+  /**
+   * What the transaction changed, by key (journal.ts), for the partition-heal merge; null for a whole-document install
+   * (a peer snapshot), whose changes are not tracked key by key.
+   */
+  patch: Patch | null;
 }
 
 export type StateListener = (change: StateChange) => void;
@@ -33,7 +39,7 @@ export interface StateStoreOptions {
   /** State file; null keeps the document in memory only. */
   path: string | null;
   logger?: Logger;
-  /** How many past transactions to keep for peers that catch up. */
+  /** How many past transactions the journal keeps (peers that catch up, the partition-heal merge). */
   historySize?: number;
 }
 
@@ -92,7 +98,7 @@ export class StateStore {
       for (const v of this.validators) v(next, ops, origin);
       if (this.doc.generation >= MAX_GENERATION) throw new GenerationError(this.doc.generation + 1, `the counter reached its limit (${MAX_GENERATION})`);
       next.generation = this.doc.generation + 1;
-      return this.commit(next, ops, origin);
+      return this.commit(next, ops, origin, diffStates(this.doc, next, ops));
     });
   }
 
@@ -105,7 +111,7 @@ export class StateStore {
     return this.serialise(async () => {
       if (!Number.isSafeInteger(doc.generation) || doc.generation < 0 || doc.generation > MAX_GENERATION)
         throw new GenerationError(doc.generation, `not an integer within 0..${MAX_GENERATION}`);
-      return this.commit(options.owned ? doc : structuredClone(doc), [{ op: 'replace', services: doc.services }], origin);
+      return this.commit(options.owned ? doc : structuredClone(doc), [{ op: 'replace', services: doc.services }], origin, null);
     });
   }
 
@@ -139,7 +145,7 @@ export class StateStore {
     return run;
   }
 
-  private async commit(next: DesiredState, ops: readonly StateOp[], origin: string): Promise<StateChange> {
+  private async commit(next: DesiredState, ops: readonly StateOp[], origin: string, patch: Patch | null): Promise<StateChange> {
     if (this.db) {
       this.db.data = next;
       try {
@@ -150,8 +156,8 @@ export class StateStore {
       }
     }
     this.doc = next;
-    const change: StateChange = { generation: next.generation, ops, origin, at: Date.now(), state: next };
-    this.history.push({ generation: change.generation, ops, origin, at: change.at });
+    const change: StateChange = { generation: next.generation, ops, origin, at: Date.now(), state: next, patch };
+    this.history.push({ generation: change.generation, ops, origin, at: change.at, patch });
     if (this.history.length > this.historySize) this.history.shift();
     this.log.info({ generation: next.generation, origin, ops: ops.map((o) => o.op) }, 'desired state changed');
     for (const l of this.listeners) {

@@ -15,7 +15,10 @@
  *   a failover.
  */
 import {
+  diffStates,
+  keyValue,
   MAX_GENERATION,
+  patchToOps,
   NotMasterError,
   silentLogger,
   type Dataplane,
@@ -29,7 +32,9 @@ import {
 import { knownDigest, stateDigest } from './digest.js';
 import type { PeerMessage } from './protocol.js';
 import { splitHostPort } from './config.js';
+import { DivergenceRecord } from './divergence.js';
 import { LimitedLog } from './log-limit.js';
+import { mergeDivergent, type DivergenceEntry, type JournalEntry, type MergeOutcome } from './merge.js';
 import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
 
 export type PeerRole = 'master' | 'backup' | 'fault' | null;
@@ -45,6 +50,8 @@ export interface PeerSyncOptions {
   dataplane?: Dataplane;
   logger?: Logger;
   persistIntervalMs?: number;
+  /** File of the divergence record (kept transactions of a partition heal); null/absent: memory only. */
+  divergencePath?: string | null;
   /** Limits and timers of the link (frame sizes, handshake deadline, unauthenticated connections). */
   link?: Pick<
     LinkManagerOptions,
@@ -65,6 +72,8 @@ export interface PeerSyncStatus {
   lastApplyLagMs: number | null;
   lastSyncAt: number | null;
   divergences: number;
+  /** Entries in the divergence record now (vsctl sync --divergence). */
+  divergenceEntries: number;
   /** Content digest of this side's replicated document, and the last one the peer announced. */
   digest: string;
   peerDigest: string | null;
@@ -86,6 +95,12 @@ export interface PeerSync {
   stop(): Promise<void>;
   setRole(role: PeerRole, master?: string | null): void;
   status(): PeerSyncStatus;
+  /** Transactions a partition heal kept aside (they conflicted with the winner's changes). */
+  divergence(): readonly DivergenceEntry[];
+  /** Re-apply kept transactions (all when `ids` is empty) on the current document; replayed ones leave the record. */
+  replayDivergence(ids: readonly string[]): Promise<Array<{ id: string; ok: boolean; generation?: number; error?: string }>>;
+  /** Forget kept transactions (all when `ids` is empty). Returns how many were dropped. */
+  dropDivergence(ids: readonly string[]): Promise<number>;
 }
 
 const DAEMON_OPS = new Set(['start-daemon', 'stop-daemon']);
@@ -112,6 +127,8 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   let wanted = false;
   const limited = new LimitedLog(log);
   let handling: Promise<void> = Promise.resolve();
+  const record = new DivergenceRecord(options.divergencePath ?? null, log);
+  let pendingMerge: { link: PeerLink; incoming: DesiredState; common: number; divergent: JournalEntry[] } | null = null;
   let persistTimer: NodeJS.Timeout | null = null;
   const sentPersist = new Map<string, string>();
   const unsubs: Array<() => void> = [];
@@ -174,6 +191,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
       },
       down(link, reason) {
         inSync = false;
+        if (pendingMerge?.link === link) pendingMerge = null;
         log.warn({ peer: link.peerId, reason }, 'peer link down');
       },
       message: (link, msg, decoded) => {
@@ -195,8 +213,13 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
       case 'tx':
         return onTx(link, msg.generation, msg.ops, msg.hash, msg.at);
       case 'snapshot':
-        await onSnapshot(msg.state, msg.hash, msg.history, digest);
+        if ((await onSnapshot(link, msg.state, msg.hash, msg.history, digest)) === 'held') return;
         return announce(link); // acknowledges (or, refused, tells the peer where we stand)
+      case 'want-changes':
+        return link.send({ t: 'changes', since: msg.since, keys: changedKeys(msg.since) });
+      case 'changes':
+        await onChanges(link, msg.since, msg.keys);
+        return announce(link);
       case 'want':
         return sendSnapshot(link);
       case 'persist':
@@ -255,11 +278,12 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   }
 
   async function onSnapshot(
+    link: PeerLink,
     state: DesiredState,
     hash: string,
     theirHistory: ReadonlyArray<readonly [number, string]>,
     digest: string | undefined,
-  ): Promise<void> {
+  ): Promise<void | 'held'> {
     if (!plausible(state.generation, 'snapshot')) return;
     // Only a snapshot that wins by the announce rule is installed (or one we asked for, which may carry our own
     // generation): a late or replayed one must not roll the table back.
@@ -283,20 +307,103 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     }
     knownDigest(incoming, actual);
     const common = commonPoint(theirHistory);
-    const divergent = (store.since(common) ?? []).filter((c) => c.generation > common);
-    if (divergent.length) {
-      divergences++;
-      log.warn(
-        {
-          code: 'VSD_DIVERGENCE',
-          discarded: divergent.map((c) => ({ generation: c.generation, origin: c.origin, at: new Date(c.at).toISOString(), ops: c.ops })),
-          keptGeneration: incoming.generation,
-        },
-        'partition healed: the peer had the higher generation; these local transactions were discarded',
-      );
+    const local = store.since(common);
+    if (local === null) {
+      // Our journal does not reach back to the common point: what we changed cannot be told transaction by
+      // transaction. Keep the differences between the two documents instead (our values), then take the winner's.
+      const patch = diffStates(incoming, store.state, [{ op: 'clear' }]);
+      const entry = {
+        id: record.newId(),
+        recordedAt: Date.now(),
+        generation: store.generation,
+        origin: 'unknown',
+        at: Date.now(),
+        ops: [],
+        reason: `this side's journal does not reach back to the last common generation ${common}: the differences between the documents are kept`,
+        keys: Object.keys(patch).map((key) => ({ key, ours: patch[key]!, theirs: keyValue(incoming, key) })),
+        patch,
+      };
+      await install(incoming);
+      if (entry.keys.length) await keepDivergence({ reapplied: [], kept: [entry], empty: [] }, incoming.generation, common);
+      return;
     }
+    const divergent = local.filter((c) => c.origin !== 'peer');
+    if (!divergent.length) return install(incoming);
+    // A divergence: ask the winner which keys it changed since the common point before anything is installed, so a
+    // link lost meanwhile loses nothing (the next link starts over).
+    pendingMerge = { link, incoming, common, divergent };
+    link.send({ t: 'want-changes', since: common });
+    return 'held';
+  }
+
+  async function install(incoming: DesiredState): Promise<void> {
     await store.install(incoming, 'peer', { owned: true });
     agreed(incoming.generation);
+  }
+
+  /** The winner's answer to want-changes: merge our divergent transactions on top of its document. */
+  async function onChanges(link: PeerLink, since: number, keys: string[] | null): Promise<void> {
+    const p = pendingMerge;
+    if (!p || p.link !== link || p.common !== since) return;
+    pendingMerge = null;
+    await install(p.incoming);
+    const outcome = await mergeDivergent(p.divergent, keys ? new Set(keys) : null, store, () => record.newId());
+    await keepDivergence(outcome, p.incoming.generation, since);
+  }
+
+  async function keepDivergence(outcome: MergeOutcome, winnerGeneration: number, common: number): Promise<void> {
+    divergences++;
+    await record.add(outcome.kept);
+    const brief = (c: { generation: number; origin: string; at: number; ops: readonly StateOp[] }) => ({
+      generation: c.generation,
+      origin: c.origin,
+      at: new Date(c.at).toISOString(),
+      ops: c.ops,
+    });
+    log.warn(
+      {
+        code: 'VSD_DIVERGENCE',
+        common,
+        winnerGeneration,
+        reapplied: outcome.reapplied.map(brief),
+        kept: outcome.kept.map((e) => ({ id: e.id, ...brief(e), reason: e.reason, keys: e.keys.map((k) => k.key) })),
+        empty: outcome.empty.map((c) => c.generation),
+      },
+      outcome.kept.length
+        ? 'partition healed: the peer had the higher generation; our changes that do not conflict were re-applied, the others are kept (vsctl sync --divergence)'
+        : 'partition healed: the peer had the higher generation; all our changes were re-applied on top of it',
+    );
+  }
+
+  /** The winner side of a merge: the keys this side changed after `since` (null: the journal does not tell). */
+  function changedKeys(since: number): string[] | null {
+    const entries = store.since(since);
+    if (!entries || entries.some((e) => !e.patch)) return null;
+    const keys = new Set<string>();
+    for (const e of entries) for (const k of Object.keys(e.patch!)) keys.add(k);
+    return [...keys];
+  }
+
+  /** Replay divergence entries (all when `ids` is empty) on the current document; each replayed entry leaves the record. */
+  async function replayDivergence(ids: readonly string[]): Promise<Array<{ id: string; ok: boolean; generation?: number; error?: string }>> {
+    const chosen = ids.length ? ids.map((id) => record.get(id) ?? id) : [...record.list()];
+    const results: Array<{ id: string; ok: boolean; generation?: number; error?: string }> = [];
+    for (const e of chosen) {
+      if (typeof e === 'string') {
+        results.push({ id: e, ok: false, error: 'no such divergence entry' });
+        continue;
+      }
+      try {
+        const ops = e.patch ? patchToOps(e.patch, store.state) : e.ops.filter((o) => !DAEMON_OPS.has(o.op));
+        const change = await store.apply(ops, 'replay');
+        await record.remove([e.id]);
+        results.push({ id: e.id, ok: true, generation: change.generation });
+        log.info({ id: e.id, generation: change.generation, keys: e.keys.map((k) => k.key) }, 'divergence entry replayed');
+      } catch (err) {
+        results.push({ id: e.id, ok: false, error: (err as Error).message });
+      }
+    }
+    return results;
   }
 
   function sendTx(link: PeerLink, change: Omit<StateChange, 'state'>): void {
@@ -334,7 +441,9 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     async start() {
       unsubs.push(
         store.addValidator((_next, ops, origin) => {
-          if (role !== 'backup' || origin === 'peer' || origin === 'ha') return;
+          // The heal's re-applied transactions and an operator's replay are allowed on the BACKUP: both replicate to
+          // the MASTER at once (the pair is linked and in sync when they run).
+          if (role !== 'backup' || origin === 'peer' || origin === 'ha' || origin === 'merge' || origin === 'replay') return;
           if (ops.length === 0) return;
           throw new NotMasterError('BACKUP', master);
         }),
@@ -359,6 +468,14 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
       for (const u of unsubs.splice(0)) u();
       await links.stop();
     },
+    divergence: () => record.list(),
+    replayDivergence,
+    async dropDivergence(ids) {
+      const gone = ids.length ? ids.filter((id) => record.get(id)) : record.list().map((e) => e.id);
+      await record.remove(gone);
+      if (gone.length) log.info({ ids: gone }, 'divergence entries dropped');
+      return gone.length;
+    },
     setRole(next, currentMaster = null) {
       role = next;
       master = currentMaster;
@@ -381,6 +498,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         lastApplyLagMs,
         lastSyncAt,
         divergences,
+        divergenceEntries: record.list().length,
         badFrames: links.stats.badFrames,
         authFailures: links.stats.authFailures,
         refused: { ...links.stats.refused },

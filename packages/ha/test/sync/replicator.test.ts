@@ -41,6 +41,15 @@ async function node(id: string, opts: { peerPort?: number; key?: Buffer; datapla
   return { store, sync, port, lines };
 }
 
+const rs = (address: string, port: number) => ({
+  address,
+  port,
+  weight: 1,
+  forwarding: 'masq' as const,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+  tunnel: null,
+});
 const addService = (port: number): StateOp[] => [
   { op: 'add-service', service: svc(port) },
 ];
@@ -104,7 +113,7 @@ describe('peer sync', () => {
     expect(b.store.state.services.map((s) => ('port' in s ? s.port : 0))).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('converges after a partition on the higher generation and logs the discarded transactions', async () => {
+  async function partitioned(): Promise<{ a: Node; b: Node; heal(): void }> {
     const b = await node('lvs2');
     // lvs1 reaches lvs2 through a relay the test can cut: a network partition while both processes keep running.
     const relay = await cuttableRelay(b.port);
@@ -116,18 +125,57 @@ describe('peer sync', () => {
     relay.cut();
     await until('partition', () => !a.sync.status().connected && !b.sync.status().connected);
     b.sync.setRole('master'); // split brain: both accept changes
+    return { a, b, heal: () => relay.heal() };
+  }
+
+  it('heals a partition by re-applying the losing side\'s changes that do not conflict, on both sides', async () => {
+    const { a, b, heal } = await partitioned();
+    // lvs1 makes more changes, so its generation wins.
     await a.store.apply(addService(1001));
     await a.store.apply(addService(1002));
+    await a.store.apply(addService(1003));
     await b.store.apply(addService(2001));
-    relay.heal();
-    await until('convergence', () => a.sync.status().inSync && b.sync.status().inSync, 8000);
+    await b.store.apply([{ op: 'add-server', service: svc(80), server: rs('10.77.0.31', 80) }]);
+    heal();
+    await until('convergence', () => a.sync.status().inSync && b.sync.status().inSync && a.store.generation === 6, 8000);
     expect(b.store.state.services).toEqual(a.store.state.services);
-    expect(b.store.generation).toBe(3);
+    const ports = a.store.state.services.map((s) => ('port' in s ? s.port : 0)).sort((x, y) => x - y);
+    expect(ports).toEqual([80, 1001, 1002, 1003, 2001]);
+    expect(a.store.state.services.find((s) => 'port' in s && s.port === 80)!.realServers.map((r) => r.address)).toEqual(['10.77.0.31']);
     const div = b.lines.find((l) => l.code === 'VSD_DIVERGENCE');
     expect(div).toBeDefined();
-    expect(JSON.stringify(div!.discarded)).toContain('2001');
-    expect(JSON.stringify(div!.discarded)).not.toContain('"port":80,');
+    expect((div!.reapplied as unknown[]).length).toBe(2);
+    expect(div!.kept).toEqual([]);
+    expect(b.sync.divergence()).toEqual([]);
     expect(a.lines.find((l) => l.code === 'VSD_DIVERGENCE')).toBeUndefined();
+  });
+
+  it('keeps a conflicting change of the losing side in the divergence record, and replays it on request', async () => {
+    const { a, b, heal } = await partitioned();
+    await a.store.apply([{ op: 'edit-service', service: { ...svc(80), scheduler: 'wlc' } }]);
+    await a.store.apply(addService(1001));
+    await a.store.apply(addService(1002));
+    await b.store.apply([{ op: 'edit-service', service: { ...svc(80), scheduler: 'sh' } }]); // conflicts
+    await b.store.apply(addService(2001)); // does not
+    heal();
+    await until('convergence', () => a.sync.status().inSync && b.sync.status().inSync && a.store.generation === 5, 8000);
+    expect(b.store.state.services).toEqual(a.store.state.services);
+    const port80 = (st: StateStore) => st.state.services.find((s) => 'port' in s && s.port === 80)!;
+    expect(port80(a.store).scheduler).toBe('wlc');
+    expect(a.store.state.services.some((s) => 'port' in s && s.port === 2001)).toBe(true);
+    const kept = b.sync.divergence();
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ generation: 2, origin: 'api', reason: expect.stringContaining('service|tcp 10.77.0.100:80') });
+    expect(kept[0]!.keys[0]).toMatchObject({ key: 'service|tcp 10.77.0.100:80', ours: { scheduler: 'sh' }, theirs: { scheduler: 'wlc' } });
+    expect(b.sync.status().divergenceEntries).toBe(1);
+
+    // The operator takes our version: one call, on the node that kept it (a BACKUP too), and it reaches the peer.
+    b.sync.setRole('backup');
+    const r = await b.sync.replayDivergence([]);
+    expect(r).toEqual([{ id: kept[0]!.id, ok: true, generation: 6 }]);
+    await until('replayed on both', () => a.store.generation === 6 && a.sync.status().inSync && b.sync.status().inSync);
+    expect(port80(a.store).scheduler).toBe('sh');
+    expect(b.sync.divergence()).toEqual([]);
   });
 
   it('refuses a peer with the wrong key and logs it', async () => {

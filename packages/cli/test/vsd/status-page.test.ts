@@ -6,6 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient } from '@vsd/core';
 import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
 import { artifactsDir, dumpDom, screenshot } from './chromium.js';
+import { renderStatusPage } from '../../src/vsd/metrics/status-html.js';
+import { buildStatusView } from '../../src/vsd/metrics/status-view.js';
+import { fixtureSnapshot, HOSTILE_AGENT } from './metrics-fixture.js';
 
 let dir: TempDir;
 let running: VsdProcess | null = null;
@@ -158,5 +161,17 @@ virtual_servers:
     expect(statSync(png).size).toBeGreaterThan(10_000);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
     expect(json.dispatchers[0]).toMatchObject({ which: 'this node', state: 'no VRRP' });
+  });
+
+  it('a hostile agent name stays text in the browser: no script element, the name shown as sent', async () => {
+    dir = new TempDir();
+    const page = dir.file('status.html', renderStatusPage(buildStatusView(await fixtureSnapshot(), 0)));
+    const dom = await dumpDom(`file://${page}`);
+    expect(dom).not.toMatch(/<script/i);
+    const cells = [...dom.matchAll(/<tr class="agent"><td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
+    const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    // Chromium serializes the text node back escaped; unescaped it is the name, newline and all.
+    expect(cells.map(unescape)).toContain(HOSTILE_AGENT);
+    await screenshot(`file://${page}`, join(artifactsDir(), 'status-page-fixture.png'), '1400,1100');
   });
 });

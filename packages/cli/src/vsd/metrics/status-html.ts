@@ -116,10 +116,16 @@ function realServerRow(rs: RealServerRow): Markup {
   return html`<tr class="rs" data-real-server="${rs.key}" data-state="${rs.state}">
 <td>${rs.key}</td><td>${rs.forwarding}</td><td class="n weight">${rs.weight}</td><td class="n effective">${rs.effectiveWeight}</td><td>${badge(rs.state)}</td>
 <td class="why">${rs.why.length ? html`<ul class="why">${rs.why.map((w) => html`<li><span class="src">${w.source}</span>: ${w.reason}</li>`)}</ul>` : ''}</td>
-<td>${h ? html`${badge(h.state)} <span class="small">${h.checker ?? ''} ${h.reason} (since ${h.since}, ${h.transitions} transitions)</span>` : html`<span class="small">no checks</span>`}</td>
+<td>${h ? healthCell(h) : html`<span class="small">no checks</span>`}</td>
 <td>${a ? html`${a.name} ${badge(a.state)}<br><span class="small">${a.weightPct !== null ? html`asks ${a.weightPct}%` : ''}${a.loadPerCore !== null ? html`, load/core ${a.loadPerCore.toFixed(2)}` : ''}${a.ageSeconds !== null ? html`, ${a.ageSeconds} s ago` : ''}</span>${a.storage.length ? html`<br><span class="small">storage: ${a.storage.join('; ')}</span>` : ''}` : html`<span class="small">no agent</span>`}</td>
 <td class="n">${rs.activeConns} / ${rs.inactiveConns}</td><td class="n">${rs.counters.conns}</td><td class="n">${rate(rs.counters.connsPerSecond, rs.counters.inBytesPerSecond, rs.counters.outBytesPerSecond)}</td>
 </tr>`;
+}
+
+function healthCell(h: NonNullable<RealServerRow['health']>): Markup {
+  // While up, the last check says more than the reason of the last transition ("initial state").
+  const detail = h.state === 'up' && h.last ? `${h.last.checker}: ${h.last.ok ? 'ok' : 'failed'}, ${h.last.reason}, ${h.last.durationMs} ms` : `${h.checker ?? ''} ${h.reason}`;
+  return html`${badge(h.state)} <span class="small">${detail} (${h.state} since ${h.since}, ${h.transitions} transitions)</span>`;
 }
 
 function agentsTable(view: StatusView): Markup {

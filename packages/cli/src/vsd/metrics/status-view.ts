@@ -7,7 +7,7 @@
  * the master address); a MASTER hears nothing from a healthy BACKUP (backups are silent in VRRP), so it reports the
  * peer as BACKUP only while peer sync shows the peer alive.
  */
-import type { AgentStatus, Counters } from '@vsd/core';
+import type { AgentStatus, CheckerStatus, Counters } from '@vsd/core';
 import { mountProblem } from '@vsd/core';
 import type { VrrpStatus } from '@vsd/ha';
 import type { Snapshot } from './snapshot.js';
@@ -22,7 +22,15 @@ export interface RealServerRow {
   state: RealServerState;
   /** Why the effective weight is below the configured one: [who, what]. Empty when serving at full weight. */
   why: Array<{ source: string; reason: string }>;
-  health: { state: 'up' | 'down'; checker: string | null; reason: string; since: string; transitions: number } | null;
+  health: {
+    state: 'up' | 'down';
+    checker: string | null;
+    reason: string;
+    since: string;
+    transitions: number;
+    /** The most recent check of any of its checkers. */
+    last: { checker: string; ok: boolean; reason: string; at: string; durationMs: number } | null;
+  } | null;
   agent: { name: string; state: AgentStatus['state']; weightPct: number | null; loadPerCore: number | null; ageSeconds: number | null; storage: string[] } | null;
   activeConns: number;
   inactiveConns: number;
@@ -108,7 +116,7 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
         state: rowState(rs.weight, rs.effectiveWeight, rs.removed, svc.sorryServer !== null),
         why,
         // A real server without checks of its own is listed by the monitor as up: show it as unchecked.
-        health: hr && hr.checkers.length > 0 ? { state: hr.state, checker: hr.checker, reason: hr.reason, since: hr.since, transitions: hr.transitions } : null,
+        health: hr && hr.checkers.length > 0 ? { state: hr.state, checker: hr.checker, reason: hr.reason, since: hr.since, transitions: hr.transitions, last: lastCheck(hr.checkers) } : null,
         agent: ag ? agentSummary(ag) : null,
         activeConns: d?.activeConns ?? 0,
         inactiveConns: d?.inactiveConns ?? 0,
@@ -151,6 +159,12 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
       : null,
     failed: { ...snap.failed },
   };
+}
+
+function lastCheck(checkers: readonly CheckerStatus[]): NonNullable<RealServerRow['health']>['last'] {
+  let best: NonNullable<RealServerRow['health']>['last'] = null;
+  for (const c of checkers) if (c.last && (!best || c.last.at > best.at)) best = { checker: c.name, ...c.last };
+  return best;
 }
 
 function rowState(weight: number, effective: number, removed: boolean, sorry: boolean): RealServerState {

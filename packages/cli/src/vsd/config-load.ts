@@ -1,9 +1,16 @@
 /**
  * Reading vsd.yaml: YAML -> schema -> the virtual-service table it describes (the core model), plus a hash of
  * that table so the daemon can tell whether the file changed since it was last applied.
+ *
+ * Parsing is synchronous and costs about 2 ms per KiB (a 1 MB file: ~2 s), which on the daemon's main thread
+ * would stop VRRP adverts long enough for the peer to take over. So a file above OFF_THREAD_BYTES is parsed in
+ * a worker thread (config-worker.ts) and only the result crosses back; a file above MAX_CONFIG_BYTES is refused.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   ConfigError,
   DEFAULT_PERSISTENCE_TIMEOUT,
@@ -32,15 +39,51 @@ export interface LoadedConfig {
 
 const FORWARDING: Record<'NAT' | 'DR' | 'TUN', ForwardingMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
 
+/** Larger config files are refused: 16 MiB is some 30,000 virtual services with 9 real servers each. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Larger config files are parsed in a worker thread (smaller ones take < 100 ms on the main thread). */
+export const OFF_THREAD_BYTES = 32 * 1024;
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./config-worker.js', import.meta.url));
+
 export async function loadConfig(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
+    const size = (await stat(path)).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(path, `the file is ${size} bytes, above the limit of ${MAX_CONFIG_BYTES} bytes (16 MiB)`, { size, limit: MAX_CONFIG_BYTES });
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(path, `cannot read: ${(err as Error).message}`);
     return { ...parseConfigText('', path), absent: true };
   }
+  // From src/ (tests without a build) there is no compiled worker: parse here.
+  if (Buffer.byteLength(text) > OFF_THREAD_BYTES && existsSync(WORKER_SCRIPT)) return parseOffThread(text, path);
   return parseConfigText(text, path);
+}
+
+/** parseConfigText in a worker thread; its errors come back as the same ConfigError. */
+export function parseOffThread(text: string, path: string): Promise<LoadedConfig> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { text, path } });
+    let settled = false;
+    worker.once('message', (m: { ok: true; loaded: string } | { ok: false; error: { code?: string; message: string; details?: Record<string, unknown> } }) => {
+      settled = true;
+      if (m.ok) return resolve(JSON.parse(m.loaded) as LoadedConfig);
+      // The worker's message already reads "config PATH: ..."; keep it whole, with the details.
+      const prefix = `config ${path}: `;
+      const reason = m.error.message.startsWith(prefix) ? m.error.message.slice(prefix.length) : m.error.message;
+      const { path: _p, ...details } = m.error.details ?? {};
+      reject(new ConfigError(path, reason, details));
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(new ConfigError(path, `cannot parse: ${err.message}`));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new ConfigError(path, `the config parser thread exited (${code}) without an answer`));
+    });
+  });
 }
 
 /** Parse the text of a config file; every problem is a ConfigError naming the file, the key and the value. */

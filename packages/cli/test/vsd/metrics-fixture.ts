@@ -175,6 +175,18 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
     ipvsTotals: null,
     proxy: { counters: { connectFailures: 4, retries: 3, noDestination: 1, forwardedByWorkers: 0 }, liveConnections: 6, threads: [] },
     vrrp: [vrrp],
+    witness: {
+      enabled: true,
+      leaseMs: 500,
+      probeIntervalMs: 50,
+      agents: [
+        { agent: 'web1', connected: true, votes: [{ vrid: 51, vote: 'held', remainingMs: 380 }] },
+        { agent: 'web2', connected: false, votes: [{ vrid: 51, vote: 'none', remainingMs: null }] },
+      ],
+      gateways: [{ address: '192.0.2.1', reached: true, lastReplyAgoMs: 20 }],
+      gatewaysNeeded: 1,
+      instances: [{ vrid: 51, wanted: true, quorum: 'contending', votesHeld: ['web1'], votesNeeded: 2 }],
+    },
     sync,
     health,
     agents,

@@ -22,6 +22,22 @@ describe('metrics listener: Prometheus text', () => {
     expect(helps.length).toBeGreaterThan(80);
   });
 
+  it('exports the split-brain guard: quorum state set and votes per VRID, each witness reached or not', async () => {
+    const text = renderPrometheus(await fixtureSnapshot(), { nodeIpvs: false });
+    for (const line of [
+      'vsd_witness_quorum{vrid="51",quorum="contending"} 1',
+      'vsd_witness_quorum{vrid="51",quorum="allowed"} 0',
+      'vsd_witness_votes_held{vrid="51"} 1',
+      'vsd_witness_votes_needed{vrid="51"} 2',
+      'vsd_witness_agent_connected{agent="web2"} 0',
+      'vsd_witness_gateway_reached{gateway="192.0.2.1"} 1',
+      'vsd_witness_lease_seconds 0.5',
+    ])
+      expect(text).toContain(line);
+    const off = renderPrometheus({ ...(await fixtureSnapshot()), witness: null }, { nodeIpvs: false });
+    expect(off).not.toContain('vsd_witness_');
+  });
+
   it('exports node_exporter ipvs names and labels (global totals unlabelled, backends with six labels)', async () => {
     const text = renderPrometheus(await fixtureSnapshot(), { nodeIpvs: true });
     expect(text).toContain('# TYPE node_ipvs_connections_total counter\nnode_ipvs_connections_total 30\n');

@@ -16,6 +16,7 @@ export interface RenderOptions {
 export const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'] as const;
 export const AGENT_STATES = ['up', 'drained', 'silent', 'pending'] as const;
 export const SYNC_ROLES = ['master', 'backup', 'fault', 'none'] as const;
+export const WITNESS_QUORUM = ['allowed', 'contending', 'no-quorum'] as const;
 
 export function renderPrometheus(snap: Snapshot, options: RenderOptions): string {
   const x = new Exposition();
@@ -23,6 +24,7 @@ export function renderPrometheus(snap: Snapshot, options: RenderOptions): string
   general(x, snap);
   services(x, snap);
   vrrp(x, snap);
+  witness(x, snap);
   health(x, snap);
   agents(x, snap);
   sync(x, snap);
@@ -189,6 +191,26 @@ function vrrp(x: Exposition, snap: Snapshot): void {
     hold.add({ ...l, hold: 'resign' }, v.holds.resign);
     hold.add({ ...l, hold: 'takeover' }, v.holds.takeover);
   }
+}
+
+/** The split-brain guard (absent when off): per VRID its quorum and votes, per witness whether it is reached. */
+function witness(x: Exposition, snap: Snapshot): void {
+  const w = snap.witness;
+  if (!w) return;
+  const quorum = x.gauge('vsd_witness_quorum', 'Split-brain guard per VRID: allowed (may be MASTER), contending (witnesses answer, votes held elsewhere), no-quorum.');
+  const held = x.gauge('vsd_witness_votes_held', 'Agent witness votes (leases) this dispatcher holds for the VRID.');
+  const needed = x.gauge('vsd_witness_votes_needed', 'Agent witness votes needed to be MASTER (a majority of the configured agents).');
+  const agentUp = x.gauge('vsd_witness_agent_connected', '1 while the agent witness is connected and can vote.');
+  const gatewayUp = x.gauge('vsd_witness_gateway_reached', '1 while the gateway witness answered within the lease.');
+  const lease = x.gauge('vsd_witness_lease_seconds', 'How long a witness vote lasts without renewal.');
+  lease.add({}, w.leaseMs / 1000);
+  for (const i of w.instances) {
+    quorum.addStateSet({ vrid: i.vrid }, 'quorum', WITNESS_QUORUM, i.quorum);
+    held.add({ vrid: i.vrid }, i.votesHeld.length);
+    needed.add({ vrid: i.vrid }, i.votesNeeded);
+  }
+  for (const a of w.agents) agentUp.add({ agent: a.agent }, a.connected);
+  for (const g of w.gateways) gatewayUp.add({ gateway: g.address }, g.reached);
 }
 
 function health(x: Exposition, snap: Snapshot): void {

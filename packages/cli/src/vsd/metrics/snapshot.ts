@@ -20,7 +20,7 @@ import {
   type StateStore,
   type WeightOverlay,
 } from '@vsd/core';
-import type { PeerSyncStatus, VrrpStatus } from '@vsd/ha';
+import type { PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
 
 /** The kernel's global IPVS totals (/proc/net/ip_vs_stats), the source node_exporter reads. */
 export interface IpvsTotals {
@@ -52,6 +52,8 @@ export interface Snapshot {
   ipvsTotals: IpvsTotals | null;
   proxy: ProxyStats | null;
   vrrp: VrrpStatus[];
+  /** The split-brain guard; null when it is off or HA is not configured. */
+  witness: WitnessStatus | null;
   sync: PeerSyncStatus | null;
   health: HealthStatus | null;
   agents: AgentsStatus | null;
@@ -110,7 +112,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
       return [] as ServiceStatus[];
     }),
     deps.dataplane.info().catch(() => null),
-    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; instances?: VrrpStatus[]; sync: PeerSyncStatus | null }>('ha', '/v1/ha'),
+    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; instances?: VrrpStatus[]; sync: PeerSyncStatus | null; witness?: WitnessStatus | { enabled: false } }>('ha', '/v1/ha'),
     read<HealthStatus>('health', '/v1/health'),
     read<AgentsStatus>('agents', '/v1/agents'),
     deps.dataplane.name === 'ipvs' ? readIpvsTotals(deps.ipvsStatsPath ?? '/proc/net/ip_vs_stats') : Promise.resolve(null),
@@ -132,6 +134,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
     ipvsTotals,
     proxy: proxyStats(deps.dataplane),
     vrrp,
+    witness: ha?.witness?.enabled ? ha.witness : null,
     sync: ha?.sync ?? null,
     // An always-present health component with nothing to check is "no health checks", not an empty success.
     health: health && health.services.length > 0 ? health : null,

@@ -260,7 +260,7 @@ export class HaInstanceNotFoundError extends VsdError {
 
 /**
  * A reload whose `ha:` section cannot be applied to the running instances without breaking the election (a running
- * instance's VRID, interface, version or address family changed); the running HA config stays, nothing changed.
+ * instance's VRID, interface, version, address family, unicast source/mode or vmac changed); nothing changed.
  */
 export class HaReloadError extends VsdError {
   constructor(instance: string, field: string, reason: string) {

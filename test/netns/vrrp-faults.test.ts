@@ -131,6 +131,28 @@ describe('split brain and heal in namespaces', () => {
     expect(a2.stdout).not.toContain(VIP);
   });
 
+  it('a one-sided heal (the lower node hears the higher first, its advert still dropped): master_refresh puts the client right within 10 s', async () => {
+    vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
+    vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100) });
+    await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
+    await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
+    await splitBrain(async (n) => (await state(n)) === 'MASTER');
+    await healVrrp(lab.host('lvs2'));
+    await waitFor('lvs2 yields', async () => (await state('lvs2')) === 'BACKUP', 3000, 10);
+    const yieldedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    await healVrrp(lab.host('lvs1'));
+    // One ping every 50 ms, up to 13 s: the first answer after the yield is when the client's entry was corrected.
+    const client = lab.host('client');
+    const out = (await client.exec('ping', ['-n', '-D', '-i', '0.05', '-W', '0.2', '-w', '13', VIP], { timeoutMs: 20_000 })).stdout;
+    const firstAnswer = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=/gm)].map((m) => Number(m[1]) * 1000)[0];
+    expect(firstAnswer, out.slice(0, 500)).toBeDefined();
+    const blackHoleMs = Math.round(Math.max(0, firstAnswer! - yieldedAt));
+    process.stdout.write(`one-sided heal: client answered again ${blackHoleMs} ms after lvs2 yielded (garp.master_refresh 10 s; without it, until the client's ARP entry expires)\n`);
+    expect(blackHoleMs).toBeLessThanOrEqual(10_500);
+    expect(await neighbourMac(client, VIP)).toBe(lab.host('lvs1').mac);
+  });
+
   it('side by side: ICMP lost after the heal, vsd and keepalived (same cut, same client)', async () => {
     const results: Record<string, { lost: number; sent: number }> = {};
     const measure = async (who: string, isMaster: (n: string) => Promise<boolean>) => {

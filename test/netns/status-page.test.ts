@@ -89,7 +89,7 @@ describe('status page and metrics of an HA pair in namespaces', () => {
     for (const [node, state, priority] of [['lvs1', 'MASTER', 150], ['lvs2', 'BACKUP', 100]] as const) {
       const text = await get('client', node, '/metrics');
       expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
-      const l = 'instance="VI_1",vrid="53",interface="eth0"';
+      const l = 'vrrp_instance="VI_1",vrid="53",interface="eth0"';
       for (const s of ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']) expect(text).toContain(`vsd_vrrp_state{${l},state="${s}"} ${s === state ? 1 : 0}\n`);
       expect(text).toContain(`vsd_vrrp_priority{${l}} ${priority}\n`);
       expect(text).toContain('vsd_sync_connected 1\n');

@@ -75,7 +75,7 @@ describe('metrics listener: Prometheus text', () => {
 
   it('exports VRRP state as a state set, priorities and counters', async () => {
     const text = renderPrometheus(await fixtureSnapshot(), { nodeIpvs: true });
-    const l = 'instance="VI_1",vrid="51",interface="eth0"';
+    const l = 'vrrp_instance="VI_1",vrid="51",interface="eth0"';
     expect(samples(text, 'vsd_vrrp_state')).toEqual(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'].map((s) => `vsd_vrrp_state{${l},state="${s}"} ${s === 'MASTER' ? 1 : 0}`));
     expect(samples(text, 'vsd_vrrp_priority')).toEqual([`vsd_vrrp_priority{${l}} 150`]);
     expect(samples(text, 'vsd_vrrp_transitions_total')).toEqual([`vsd_vrrp_transitions_total{${l}} 3`]);

@@ -172,7 +172,8 @@ function vrrp(x: Exposition, snap: Snapshot): void {
   const errors = x.counter('vsd_vrrp_errors_total', 'Send and address errors of the VRRP instance.');
   const hold = x.gauge('vsd_vrrp_operator_hold', '1 while an operator hold (vsctl failover = resign, vsctl takeover) is in force.');
   for (const v of snap.vrrp) {
-    const l = { instance: v.instance, vrid: v.vrid, interface: v.interface };
+    // Not `instance`: Prometheus gives that label to the scrape target and would rename ours to exported_instance.
+    const l = { vrrp_instance: v.instance, vrid: v.vrid, interface: v.interface };
     state.addStateSet(l, 'state', VRRP_STATES, v.state);
     priority.add(l, v.priority);
     base.add(l, v.basePriority);

@@ -18,7 +18,7 @@ const MESSAGES: unknown[] = [
   { v: 2, t: 'snapshot', state, hash: 'h'.repeat(64), history: [[3, 'a'.repeat(64)], [4, 'b'.repeat(64)]] },
   { v: 2, t: 'want' },
   { v: 2, t: 'want-changes', since: 2 },
-  { v: 2, t: 'changes', since: 2, keys: ['tcp 10.77.0.100:80'] },
+  { v: 2, t: 'changes', since: 2, upTo: 5, keys: ['service|tcp 10.77.0.100:80'] },
   { v: 2, t: 'persist', entries: [{ service: 'tcp 10.77.0.100:80', client: '192.0.2.1', dest: '10.77.0.13:80', expiresAt: 1_700_000_000_000 }] },
 ];
 const SEEDS = MESSAGES.map((m) => ({ json: m }));

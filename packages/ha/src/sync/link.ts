@@ -341,6 +341,7 @@ export class LinkManager {
       conn.socket.pause();
       void this.decoder.decode(payload).then((r) => {
         conn.busy = false;
+        conn.lastRx = Date.now();
         if (conn.closed) return;
         conn.onFrame(r);
         conn.socket.resume();
@@ -380,7 +381,8 @@ export class LinkManager {
     this.current = { link, conn };
     this.stats.connects++;
     const beat = setInterval(() => {
-      if (Date.now() - conn.lastRx > (this.opts.deadAfterMs ?? 3500)) {
+      // A frame in the decode thread keeps the socket paused: that is not silence.
+      if (!conn.busy && Date.now() - conn.lastRx > (this.opts.deadAfterMs ?? 3500)) {
         this.opts.logger.warn({ peer: peerId }, 'peer silent: link closed');
         conn.socket.destroy();
         return;

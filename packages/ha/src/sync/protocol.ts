@@ -11,7 +11,7 @@
  *   either way              snapshot { state, hash, history }    the whole desired state (services, timeouts) with its generation
  *   either way              want     {}                          "I cannot apply your tx: send a snapshot"
  *   either way              want-changes { since }               "we diverged after `since`: which keys did you change?"
- *   either way              changes  { since, keys }             the keys changed after `since` (null: journal too short)
+ *   either way              changes  { since, upTo, keys }       the keys changed after `since` up to `upTo` (null: journal too short)
  *   either way              persist  { entries }                 persistence templates learnt since the last frame
  */
 import { z } from 'zod';
@@ -48,7 +48,9 @@ export const peerMessageSchema = z.discriminatedUnion('t', [
     .strict(),
   z.object({ ...base, t: z.literal('want') }).strict(),
   z.object({ ...base, t: z.literal('want-changes'), since: generation }).strict(),
-  z.object({ ...base, t: z.literal('changes'), since: generation, keys: z.array(z.string().max(600)).max(1_000_000).nullable() }).strict(),
+  z
+    .object({ ...base, t: z.literal('changes'), since: generation, upTo: generation, keys: z.array(z.string().max(600)).max(1_000_000).nullable() })
+    .strict(),
   z
     .object({
       ...base,

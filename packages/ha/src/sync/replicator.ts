@@ -5,8 +5,12 @@
  *   resulting state; the peer applies it only on top of the generation before it, and checks the digest.
  * - On (re)connection both sides announce (generation, digest). The higher generation wins (equal generations: the
  *   higher digest), computed the same way on both sides. The winner sends the missing transactions when the loser's
- *   state is a point of its own history, a snapshot otherwise; the loser logs the transactions it had that the winner
- *   did not (content included) before installing the snapshot.
+ *   state is a point of its own history, a snapshot otherwise.
+ * - Generations from the peer are checked first (safe integer, at most MAX_GENERATION, no absurd jump), and a snapshot
+ *   is installed only if it wins by that rule or answers our `want`; "in sync" needs equal content digests.
+ * - A divergence (both sides changed the document during a partition) is merged on the losing side (merge.ts): it
+ *   asks the winner which keys it changed since the common point, installs the winner's document, re-applies its own
+ *   transactions that touch none of them and keeps the others in the divergence record for an operator to replay.
  * - While this node is BACKUP, changes from the API or a config reload are refused (NotMasterError): the pair only
  *   diverges when a partition made both MASTER.
  * - The sync daemon settings are per node: received start/stop-daemon operations are not applied, and snapshots keep
@@ -216,10 +220,10 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
         if ((await onSnapshot(link, msg.state, msg.hash, msg.history, digest)) === 'held') return;
         return announce(link); // acknowledges (or, refused, tells the peer where we stand)
       case 'want-changes':
-        return link.send({ t: 'changes', since: msg.since, keys: changedKeys(msg.since) });
+        return link.send({ t: 'changes', since: msg.since, upTo: store.generation, keys: changedKeys(msg.since) });
       case 'changes':
-        await onChanges(link, msg.since, msg.keys);
-        return announce(link);
+        if (await onChanges(link, msg.since, msg.upTo, msg.keys)) announce(link);
+        return;
       case 'want':
         return sendSnapshot(link);
       case 'persist':
@@ -254,6 +258,11 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     if (!plausible(generation, 'transaction')) return;
     peerGeneration = generation;
     peerHash = hash;
+    if (pendingMerge) {
+      // The winner moved on while we held its snapshot for the merge: start over from a fresh one.
+      pendingMerge = null;
+      return want(link);
+    }
     if (generation <= store.generation) {
       if (hashes.get(generation) !== hash) announce(link); // we diverged: settle it the announce way
       return;
@@ -342,13 +351,15 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
   }
 
   /** The winner's answer to want-changes: merge our divergent transactions on top of its document. */
-  async function onChanges(link: PeerLink, since: number, keys: string[] | null): Promise<void> {
+  async function onChanges(link: PeerLink, since: number, upTo: number, keys: string[] | null): Promise<boolean> {
     const p = pendingMerge;
-    if (!p || p.link !== link || p.common !== since) return;
+    // The keys must cover exactly the document held: an answer to an older request is stale (a newer one follows).
+    if (!p || p.link !== link || p.common !== since || upTo !== p.incoming.generation) return false;
     pendingMerge = null;
     await install(p.incoming);
     const outcome = await mergeDivergent(p.divergent, keys ? new Set(keys) : null, store, () => record.newId());
     await keepDivergence(outcome, p.incoming.generation, since);
+    return true;
   }
 
   async function keepDivergence(outcome: MergeOutcome, winnerGeneration: number, common: number): Promise<void> {

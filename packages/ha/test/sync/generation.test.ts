@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MAX_GENERATION, StateStore, type StateOp } from '@vsd/core';
+import { MAX_GENERATION, parseState, StateStore, type StateOp } from '@vsd/core';
 import { createPeerSync, stateDigest, type PeerSync } from '../../src/sync/index.js';
 import { LinkManager, type PeerLink } from '../../src/sync/link.js';
 import type { PeerMessage } from '../../src/sync/protocol.js';
@@ -31,13 +31,13 @@ const add = (port: number): StateOp[] => [{ op: 'add-service', service: svc(port
 
 async function victim(): Promise<{ store: StateStore; sync: PeerSync; port: number; lines: Array<Record<string, unknown>> }> {
   const store = await StateStore.open({ path: null });
-  for (const p of [80, 443, 8080]) await store.apply(add(p));
   const lines: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   const sync = createPeerSync({ id: 'lvs2', key: KEY, listen: { host: '127.0.0.1', port: 0 }, store, logger });
   const { port } = await sync.start();
   sync.setRole('master');
   cleanups.push(() => sync.stop());
+  for (const p of [80, 443, 8080]) await store.apply(add(p));
   return { store, sync, port, lines };
 }
 
@@ -63,6 +63,7 @@ async function until(what: string, probe: () => boolean, ms = 3000): Promise<voi
   }
 }
 
+const parseStateForTest = (doc: unknown) => parseState(doc, 'test');
 const emptyAt = (generation: number) => ({ version: 1, generation, services: [], timeouts: { tcp: 900, tcpfin: 120, udp: 300 } });
 
 describe('peer sync generation rules', () => {
@@ -128,6 +129,30 @@ describe('peer sync generation rules', () => {
     expect(st.inSync).toBe(false);
     r.link.send({ t: 'announce', generation: 3, hash: stateDigest(v.store.state) });
     await until('in sync once the digests agree', () => v.sync.status().inSync);
+  });
+});
+
+describe('partition-heal merge against a scripted winner', () => {
+  it('holds the snapshot until the winner says which keys it changed, ignores a stale answer, then merges', async () => {
+    const v = await victim(); // generations 1..3: services 80, 443, 8080
+    const common = await StateStore.open({ path: null });
+    await common.apply(add(80));
+    const r = await rogue(v.port);
+    const winner = { ...emptyAt(5), services: [svc(80), svc(9000)] };
+    const winnerHash = stateDigest(parseStateForTest(winner));
+    r.link.send({ t: 'snapshot', state: winner as never, hash: winnerHash, history: [[1, stateDigest(common.state)]] });
+    await until('want-changes', () => r.got.some((m) => m.t === 'want-changes'));
+    expect(r.got.find((m) => m.t === 'want-changes')).toMatchObject({ since: 1 });
+    expect(v.store.generation).toBe(3); // nothing installed yet
+    r.link.send({ t: 'changes', since: 1, upTo: 4, keys: [] }); // not the document held: ignored
+    await new Promise((res) => setTimeout(res, 50));
+    expect(v.store.generation).toBe(3);
+    r.link.send({ t: 'changes', since: 1, upTo: 5, keys: ['service|tcp 10.77.0.100:443'] });
+    await until('merged', () => v.store.generation === 6);
+    const ports = v.store.state.services.map((x) => ('port' in x ? x.port : 0)).sort((a, b) => a - b);
+    expect(ports).toEqual([80, 8080, 9000]); // 8080 re-applied, 443 kept aside
+    expect(v.sync.divergence().map((e) => e.generation)).toEqual([2]);
+    expect(v.sync.divergence()[0]!.reason).toContain('service|tcp 10.77.0.100:443');
   });
 });
 

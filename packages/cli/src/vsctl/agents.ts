@@ -11,7 +11,15 @@ function age(ms: number | null): string {
 }
 
 export function renderAgents(st: AgentsStatus): string {
-  const lines = [`agents on ${st.listen ?? '-'} (silent after ${st.silentAfter} intervals); accepted ${st.counters.accepted}, refused ${st.counters.refused}, bad frames ${st.counters.badFrames}`];
+  const c = st.counters;
+  // The issue-16 counters only when something happened (and absent from an older daemon's answer).
+  const limits = ([
+    ['refused claims', c.claimsRefused],
+    ['forgotten', c.forgotten],
+    ['refused at max_agents', c.refusedFull],
+    ['closed at accept', c.refusedBusy],
+  ] as Array<[string, number | undefined]>).filter(([, n]) => (n ?? 0) > 0).map(([what, n]) => `, ${what} ${n}`).join('');
+  const lines = [`agents on ${st.listen ?? '-'} (silent after ${st.silentAfter} intervals); accepted ${c.accepted}, refused ${c.refused}, bad frames ${c.badFrames}${limits}`];
   if (!st.agents.length) lines.push('  no agent has connected');
   for (const a of st.agents) {
     const weight = a.weightPct === null ? '-' : `${a.weightPct}%`;
@@ -20,6 +28,7 @@ export function renderAgents(st: AgentsStatus): string {
     for (const m of a.report?.mounts ?? [])
       lines.push(`    mount ${m.path}: ${m.present ? `${m.fstype} ${m.source}` : 'not mounted'} responsive=${m.responsive ?? '?'} writable=${m.writable ?? '?'}${m.sentinel ? ` sentinel=${m.sentinel.slice(0, 12)}` : ''}`);
     for (const rs of a.realServers) lines.push(`    real server ${rs.server} in ${rs.service}`);
+    for (const rs of a.refusedClaims ?? []) lines.push(`    refused claim: real server ${rs.server} in ${rs.service} (not this agent's)`);
   }
   for (const g of st.groups) lines.push(`  consistency group ${g.group}: ${g.basis}${g.reference ? ` ${g.reference.slice(0, 12)}` : ''}`);
   return `${lines.join('\n')}\n`;

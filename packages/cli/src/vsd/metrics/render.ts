@@ -266,12 +266,23 @@ function agents(x: Exposition, snap: Snapshot): void {
   const refused = x.counter('vsd_agents_connections_refused_total', 'Agent connections refused (bad key, unknown agent).');
   const hubBad = x.counter('vsd_agents_bad_frames_total', 'Invalid frames from all agents.');
   const closed = x.counter('vsd_agents_closed_for_bad_frames_total', 'Agent connections closed for too many invalid frames.');
+  const claims = x.counter('vsd_agents_claims_refused_total', '(agent, real server) claims refused: the agent may not speak for that real server.');
+  const forgotten = x.counter('vsd_agents_forgotten_total', 'Agent records dropped (silent past forget_after, or making room at max_agents).');
+  const full = x.counter('vsd_agents_refused_full_total', 'New agent names refused at max_agents.');
+  const busy = x.counter('vsd_agents_refused_busy_total', 'Connections closed at accept because max_preauth were unauthenticated.');
+  const preAuth = x.gauge('vsd_agents_preauth_connections', 'Connections accepted and not authenticated yet.');
+  const refusedClaims = x.gauge('vsd_agent_refused_claims', 'Real servers at an address the agent claims that it may not speak for.');
   const a = snap.agents;
   if (!a) return;
   accepted.add({}, a.counters.accepted);
   refused.add({}, a.counters.refused);
   hubBad.add({}, a.counters.badFrames);
   closed.add({}, a.counters.closedForBadFrames);
+  claims.add({}, a.counters.claimsRefused ?? 0);
+  forgotten.add({}, a.counters.forgotten ?? 0);
+  full.add({}, a.counters.refusedFull ?? 0);
+  busy.add({}, a.counters.refusedBusy ?? 0);
+  preAuth.add({}, a.preAuth ?? 0);
   for (const ag of a.agents) {
     const l = { agent: ag.agent };
     connected.add(l, ag.connected);
@@ -280,6 +291,7 @@ function agents(x: Exposition, snap: Snapshot): void {
     if (ag.ageMs !== null) age.add(l, ag.ageMs / 1000);
     interval.add(l, ag.interval);
     badFrames.add(l, ag.badFrames);
+    refusedClaims.add(l, ag.refusedClaims?.length ?? 0);
     storageProblems.add(l, ag.storageProblems.length);
     const r = ag.report;
     if (!r) continue;

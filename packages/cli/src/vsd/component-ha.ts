@@ -240,12 +240,12 @@ export class HaComponent implements DaemonComponent {
     const running: Running = { config, vrrp, unsubscribe: () => undefined };
     const offState = vrrp.onStateChange((t) => this.onTransition(running, t));
     // The BACKUP's NOT_MASTER answer names the master, which it learns from the first advert after its transition.
-    const offMaster = vrrp.onMasterChange?.((master) => {
+    const offMaster = vrrp.onMasterChange((master) => {
       if (this.primary() === running && vrrp.status().state === 'BACKUP') this.sync?.setRole('backup', master);
     });
     running.unsubscribe = () => {
       offState();
-      offMaster?.();
+      offMaster();
     };
     return running;
   }

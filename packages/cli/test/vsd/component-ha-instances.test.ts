@@ -38,6 +38,7 @@ function fakeFactory() {
       status: () => ({ instance: name, vrid: cfg.vrid, state, masterAddress: state === 'BACKUP' ? '10.77.0.11' : null, priority: cfg.priority, ownFault: false, holds: {} }) as unknown as VrrpStatus,
       onStateChange: (l: (t: Transition) => void) => (listeners.add(l), () => listeners.delete(l)),
       onVipsChange: () => () => undefined,
+    onMasterChange: () => () => undefined,
       settled: async () => undefined,
     } as unknown as VrrpInstance;
     const go = (to: VrrpStatus['state']) => {

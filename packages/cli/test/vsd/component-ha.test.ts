@@ -26,6 +26,7 @@ function fakeVrrp() {
     status: () => ({ state, masterAddress: state === 'BACKUP' ? '10.77.0.11' : null, priority: 100 }) as unknown as VrrpStatus,
     onStateChange: (l: (t: Transition) => void) => (listeners.add(l), () => listeners.delete(l)),
     onVipsChange: () => () => undefined,
+    onMasterChange: () => () => undefined,
     settled: async () => undefined,
   } as unknown as VrrpInstance;
   const go = (to: VrrpStatus['state']) => {

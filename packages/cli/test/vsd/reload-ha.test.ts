@@ -26,6 +26,7 @@ function fakeVrrp(config: HaConfig, log: string[]): VrrpInstance {
     status: () => ({ instance: cfg.instance, vrid: cfg.vrid, priority: cfg.priority, state: 'BACKUP', ownFault: false }) as unknown as VrrpStatus,
     onStateChange: () => () => undefined,
     onFaultChange: () => () => undefined,
+    onMasterChange: () => () => undefined,
     setExternalFault: () => undefined,
   } as unknown as VrrpInstance;
 }

@@ -139,6 +139,10 @@ export class HaComponent implements DaemonComponent {
     const agents = this.ctx.config.agents;
     const r = checkWitnessElectorate(w, agents ? { named: Object.keys(agents.agent_keys), requireAgentKey: agents.require_agent_key } : null);
     if ('message' in r) throw new ValidationError(`ha.witness.${r.path.join('.')}`, w.agents, r.message);
+    // With the shared key anybody holding it can connect under a witness's name and vote as it.
+    const unkeyed = r.electorate.filter((a) => !Object.hasOwn(agents?.agent_keys ?? {}, a));
+    if (unkeyed.length)
+      this.log.warn({ agents: unkeyed }, 'agent witnesses without a key of their own (agents.agent_keys): any holder of the shared key could vote in their name');
     // Default renewal: every advert_int of the fastest instance, at least four per lease.
     const advert = Math.min(...ha.instances.map((c) => c.advert_int));
     const witness = new Witness({

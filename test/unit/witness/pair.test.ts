@@ -177,3 +177,28 @@ describe('split-brain guard (pair on a fake clock)', () => {
     });
   });
 });
+
+describe('split-brain guard: contention details', () => {
+  it('a takeover that is contending keeps its raised priority when the MASTER resigns meanwhile', () => {
+    const sim = new PairSim(['web1', 'web2']);
+    const lvs1 = sim.addNode('lvs1', '10.77.0.11', 150);
+    const lvs2 = sim.addNode('lvs2', '10.77.0.12', 100);
+    sim.start('lvs1');
+    sim.start('lvs2');
+    sim.run(1000);
+    // The agents are cut from lvs2 only long enough for the takeover to be contending, not granted.
+    sim.cut('lvs2', 'web1');
+    sim.cut('lvs2', 'web2');
+    expect(lvs2.sm.takeover()).toBe(true);
+    sim.run(20);
+    expect(lvs2.sm.contending).toBe(true);
+    lvs1.sm.resign();
+    sim.heal('lvs2', 'web1');
+    sim.heal('lvs2', 'web2');
+    sim.run(1000, 5, (m, at) => {
+      if (m.length > 1) throw new Error(`two MASTERs at ${at}`);
+    });
+    expect(sim.masters()).toEqual(['lvs2']);
+    expect(lvs2.sm.advertisedPriority).toBe(151);
+  });
+});

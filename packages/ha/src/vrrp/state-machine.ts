@@ -276,7 +276,8 @@ export class VrrpStateMachine {
   private backupReceive(advert: VrrpAdvert, src: string): void {
     if (advert.priority === 0) {
       this.masterAddressValue = undefined;
-      this.setMasterDown(this.skewMs());
+      // Already contending: we are asking for the votes the resigning master is releasing; keep the reason we have.
+      if (this.contendReason === undefined) this.setMasterDown(this.skewMs());
       return;
     }
     // A takeover contends with the priority it advertises: the MASTER it is taking over from must not end it.

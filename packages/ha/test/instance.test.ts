@@ -266,6 +266,27 @@ describe('VrrpInstance after a partition heals (both were MASTER)', () => {
     expect(a.announced.length - announcedBefore).toBe(10);
   });
 
+  it('a preempting master sends its own burst once (no extra lower_prio burst for the advert of the node that yields)', async () => {
+    const timers = new FakeTimers();
+    const seg = new FakeSegment(timers);
+    const a = node(seg, timers, A, { priority: 150, garp: { master_refresh: 0 } });
+    const b = node(seg, timers, B, { priority: 100 });
+    await b.inst.start();
+    await flush(timers, 500, [b.inst]);
+    expect(b.inst.status().state).toBe('MASTER');
+    await a.inst.start();
+    // 1 ms steps with the VIP work settled in between, so a's VIPs are up before b's yielding advert arrives.
+    for (let i = 0; i < 2000 && timers.now() < 3000; i++) {
+      timers.advance(1);
+      await Promise.resolve();
+      await a.inst.settled();
+      await b.inst.settled();
+    }
+    expect(a.inst.status().lastTransition).toMatchObject({ from: 'BACKUP', to: 'MASTER', reason: 'master-down' });
+    expect(b.inst.status()).toMatchObject({ state: 'BACKUP', vipsHeld: [] });
+    expect(a.announced.length).toBe(5);
+  });
+
   it('without higher_prio_send_advert, the master that was heard first never learns it should re-announce', async () => {
     const t = await splitBrain({ higher_prio_send_advert: false, garp: { master_refresh: 0 } });
     const announcedBefore = t.a.announced.length;

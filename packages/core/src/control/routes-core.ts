@@ -5,7 +5,7 @@
 import { ValidationError } from '../errors.js';
 import type { Dataplane } from '../dataplane/types.js';
 import { realServerKey, serviceKey } from '../model/keys.js';
-import { parseOps } from '../state/ops.js';
+import { parseOpsInTurns } from '../state/ops.js';
 import type { StateStore } from '../state/store.js';
 import { effectiveWeight, type WeightOverlay } from '../weights/overlay.js';
 import { renderMetrics } from './metrics.js';
@@ -34,7 +34,7 @@ export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
       // A restore is one transaction (atomic): 100k ipvsadm lines are about 25 MB of operations.
       maxBodyBytes: deps.maxTransactionBytes ?? MAX_TRANSACTION_BYTES,
       handler: async ({ body }) => {
-        const change = await store.apply(parseTransaction(body), 'api');
+        const change = await store.apply(await parseTransaction(body), 'api');
         // Answer once the dataplane is programmed, so a client's next read (vsadm -L) sees its own change.
         await deps.settled?.();
         return { generation: change.generation };
@@ -65,10 +65,10 @@ export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
 }
 
 /** `{ "ops": [...] }`, nothing else: a typo in the envelope must not silently drop the transaction. */
-function parseTransaction(body: unknown) {
+async function parseTransaction(body: unknown) {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', body, 'expected an object { "ops": [...] }');
   for (const k of Object.keys(body)) if (k !== 'ops') throw new ValidationError(`body.${k}`, (body as Record<string, unknown>)[k], 'unknown field');
-  return parseOps((body as { ops?: unknown }).ops);
+  return parseOpsInTurns((body as { ops?: unknown }).ops);
 }
 
 export interface RealServerView {

@@ -59,6 +59,25 @@ export function parseOps(input: unknown): StateOp[] {
   return list.map((raw, i) => parseOp(raw as Record<string, unknown>, `ops.${i}`));
 }
 
+/**
+ * parseOps for a large transaction (a whole `vsadm -R`): validated OPS_PER_TURN operations at a time, yielding to the
+ * event loop in between, so 100k operations (about 2 s of validation) do not hold up VRRP adverts and health checks
+ * for the whole time. Same results and errors as parseOps.
+ */
+export async function parseOpsInTurns(input: unknown): Promise<StateOp[]> {
+  if (!Array.isArray(input) || input.length <= OPS_PER_TURN) return parseOps(input);
+  const out: StateOp[] = [];
+  for (let i = 0; i < input.length; i++) {
+    if (i > 0 && i % OPS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+    const raw: unknown = input[i];
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`ops.${i}`, raw, 'expected an operation object');
+    out.push(parseOp(raw as Record<string, unknown>, `ops.${i}`));
+  }
+  return out;
+}
+
+const OPS_PER_TURN = 500;
+
 function parseOp(raw: Record<string, unknown>, p: string): StateOp {
   const keys = (allowed: string[]): void => {
     for (const k of Object.keys(raw)) if (k !== 'op' && !allowed.includes(k)) throw new ValidationError(`${p}.${k}`, raw[k], 'unknown field');

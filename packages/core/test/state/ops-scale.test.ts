@@ -1,6 +1,6 @@
 /** Issue 16: a transaction of n operations was O(n^2) (a scan of every service, or real server, per operation). */
 import { describe, expect, it } from 'vitest';
-import { applyOps, emptyState, firstFailingOp, parseOps, type StateOp } from '@vsd/core';
+import { applyOps, emptyState, firstFailingOp, parseOps, parseOpsInTurns, type StateOp } from '@vsd/core';
 
 /** Parsed once, then copied with other addresses: zod on 100k operations would dominate the timing. */
 function restoreOps(services: number, perService: number): StateOp[] {
@@ -58,5 +58,18 @@ describe('transactions at scale', () => {
     const state = applyOps(emptyState(), ops);
     expect(state.services.map((s) => s.realServers.length)).toEqual([1]);
     expect(firstFailingOp(state, parseOps([{ op: 'add-server', service: svc, server: rs }])).index).toBe(0);
+  });
+
+  it('validates a large transaction in turns: same operations and errors as parseOps, and the loop keeps ticking', async () => {
+    const raw = Array.from({ length: 20_000 }, (_, i) => ({ op: 'add-service', service: { protocol: 'tcp', address: '10.0.0.1', port: 1 + (i % 60000), scheduler: 'rr' } }));
+    let ticks = 0;
+    const t = setInterval(() => ticks++, 1);
+    const parsed = await parseOpsInTurns(raw);
+    clearInterval(t);
+    expect(parsed).toEqual(parseOps(raw));
+    expect(ticks).toBeGreaterThan(2);
+    const bad = [...raw.slice(0, 1234), { op: 'add-service', service: { protocol: 'tcp', address: '10.0.0.1', port: 1, scheduler: 'rr', weight: 1 } }, ...raw.slice(1234)];
+    await expect(parseOpsInTurns(bad)).rejects.toThrow(/^ops\.1234\.service\.weight: unknown field/);
+    await expect(parseOpsInTurns([...raw, 7])).rejects.toThrow(/^ops\.20000: expected an operation object/);
   });
 });

@@ -80,7 +80,7 @@ describe('fuzz: keepalived.conf', () => {
     await fuzz<string>({
       name: 'keepalived',
       seeds: [CONF, CONF.replace(/\n/g, '\r\n'), 'virtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 { weight 1 } }\n'],
-      mutate: (rng, s, corpus) => mutateText(rng, s, TOKENS, corpus),
+      mutate: (rng, s, corpus) => (rng.chance(0.02) ? `${s}\n${'x {\n'.repeat(20_000)}` : mutateText(rng, s, TOKENS, corpus)),
       random: (rng) => Buffer.from(rng.bytes(rng.int(300))).toString('latin1'),
       serialize: (s) => s,
       check(text) {

@@ -29,7 +29,7 @@ export interface FuzzStats {
   slowestMs: number;
 }
 
-export const DEFAULT_BUDGET_MS = Number(process.env.VSD_FUZZ_MS ?? 6000);
+export const DEFAULT_BUDGET_MS = Number(process.env.VSD_FUZZ_MS ?? 5000);
 
 export async function fuzz<I>(t: FuzzTarget<I>): Promise<FuzzStats> {
   const seed = (fuzzSeed() ^ hashName(t.name)) >>> 0;

@@ -54,6 +54,9 @@ function tokenize(text: string): Token[] {
   return out;
 }
 
+/** keepalived.conf nests a few levels (virtual_server > real_server > HTTP_GET > url); far deeper is not a config. */
+export const MAX_BLOCK_DEPTH = 32;
+
 export function parseKeepalived(text: string): Statement[] {
   const tokens = tokenize(text);
   let pos = 0;
@@ -73,6 +76,8 @@ export function parseKeepalived(text: string): Statement[] {
         const prev = list[list.length - 1];
         const stmt: Statement = !words.length && prev && prev.children === null ? list.pop()! : { words, children: null, line: line || t.line };
         words = [];
+        // The reader recurses per block: a bound keeps a pathological file a syntax error, not a stack overflow.
+        if (depth + 1 > MAX_BLOCK_DEPTH) throw new KeepalivedSyntaxError(t.line, `blocks nested deeper than ${MAX_BLOCK_DEPTH}`);
         stmt.children = block(depth + 1, t.line);
         list.push(stmt);
       } else if (t.text === '}' && !t.quoted) {

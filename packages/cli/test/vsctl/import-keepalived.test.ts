@@ -160,4 +160,9 @@ describe('vsctl import-keepalived', () => {
     expect(r2.warnings).toEqual(['line 1: a\\u000avirtual_servers: 7\\u001b is not imported']);
     expect(r2.yaml).toBe('# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b is not imported\n{}\n');
   });
+
+  it('regression (fuzz): blocks nested 10,000 deep are a syntax error, not a stack overflow', () => {
+    expect(() => parseKeepalived(`a ${'b {\n'.repeat(10_000)}${'}\n'.repeat(10_000)}`)).toThrow(/line 33: blocks nested deeper than 32/);
+    expect(parseKeepalived(`${'b {\n'.repeat(32)}${'}\n'.repeat(32)}`)).toHaveLength(1);
+  });
 });

@@ -83,6 +83,8 @@ export interface LinkStats {
 
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING = 8;
+/** The bytes "GET " as a big-endian length: how a version-1 peer's WebSocket upgrade request starts. */
+const V1_UPGRADE_REQUEST = 0x47455420;
 /** Extra unauthenticated slots for connections from the configured peer's address. */
 const PEER_RESERVED = 2;
 
@@ -317,6 +319,13 @@ export class LinkManager {
       } catch (err) {
         if (!(err instanceof FrameTooLargeError)) throw err;
         this.stats.refused.oversizeFrames++;
+        // "GET " read as a length: a version-1 node (WebSocket) knocking. Say so, it is an upgrade mismatch.
+        if (!conn.authenticated && err.size === V1_UPGRADE_REQUEST)
+          this.limited.warn(
+            'v1-peer',
+            { peer: conn.from, code: 'VSD_ERR_PEER_REFUSED' },
+            'a peer speaking peer-sync protocol version 1 (WebSocket) was refused: run the same vsd version on both dispatchers',
+          );
         this.limited.warn(
           conn.authenticated ? 'oversize' : 'oversize-preauth',
           { peer: conn.from, bytes: err.size, limit: err.limit, authenticated: conn.authenticated, code: 'VSD_ERR_PEER_REFUSED' },

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { StateStore, parseState, type DesiredState } from '@vsd/core';
@@ -164,6 +165,17 @@ describe('peer sync under hostile input', () => {
 
     const a = await node('lvs1', { peerPort: b.port });
     await until('link after the flood', () => a.sync.status().inSync && b.sync.status().inSync);
+  });
+
+  it('names a version-1 (WebSocket) peer in the refusal', async () => {
+    const b = await node('lvs2');
+    const c = connect(b.port, '127.0.0.1');
+    c.on('error', () => undefined);
+    c.resume();
+    c.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    await new Promise((r) => c.on('close', r));
+    expect(b.sync.status().refused.oversizeFrames).toBe(1);
+    expect(b.lines.some((l) => String(l.msg).includes('protocol version 1'))).toBe(true);
   });
 
   it('refuses a frame above max_frame_bytes from an authenticated peer and counts it', async () => {

@@ -51,12 +51,26 @@ export function parseClaimEntry(text: string): ClaimEntry | null {
 
 const claimEntry = z.string().refine((s) => parseClaimEntry(s) !== null, 'expected ADDR:PORT, [V6]:PORT or ADDR');
 
-/** `agent_keys` value: a key file, or a key file and the real servers that name may speak for. */
-const agentKey = z.union([
-  z.string().min(1),
-  z.object({ key_file: z.string().min(1), real_servers: z.array(claimEntry).min(1).max(1024) }).strict(),
-]);
-export type AgentKeyConfig = z.infer<typeof agentKey>;
+const boundAgentKey = z.object({ key_file: z.string().min(1), real_servers: z.array(claimEntry).min(1).max(1024) }).strict();
+export type AgentKeyConfig = string | z.infer<typeof boundAgentKey>;
+
+/**
+ * `agent_keys` value: a key file, or a key file and the real servers that name may speak for. Not a z.union: its
+ * "Invalid input" would hide which key of the object form is wrong (a misspelt `real_server` gets its hint this way).
+ */
+const agentKey = z.unknown().transform((v, ctx): AgentKeyConfig => {
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected a key file path, or { key_file, real_servers }' });
+    return z.NEVER;
+  }
+  const r = boundAgentKey.safeParse(v);
+  if (r.success) return r.data;
+  // A misspelt key first: "real_servers: Required" would not say why.
+  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  for (const issue of issues) ctx.addIssue(issue);
+  return z.NEVER;
+});
 
 export function agentKeyFile(entry: AgentKeyConfig): string {
   return typeof entry === 'string' ? entry : entry.key_file;

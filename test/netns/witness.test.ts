@@ -131,7 +131,11 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
     await cut('lvs1', { peer: '10.77.0.12' });
     await cut('lvs2', { peer: '10.77.0.11' });
     await new Promise((r) => setTimeout(r, 500)); // several Master_Down_Intervals: lvs2 has stopped hearing lvs1
+    const t0 = Date.now();
     const seen = await sample(4000);
+    // Between the samples too: no transition at all on either side while cut (no flapping the polls could miss).
+    expect(transitionAt('lvs1', 'BACKUP', t0)).toBeUndefined();
+    expect(transitionAt('lvs2', 'MASTER', t0)).toBeUndefined();
     const bad = seen.filter((m) => m.length !== 1);
     process.stdout.write(`witness (a): ${seen.length} samples with the VRRP link cut, MASTER sets: ${JSON.stringify([...new Set(seen.map((m) => m.join('+')))])}\n`);
     expect(bad).toEqual([]);

@@ -208,7 +208,9 @@ function dispatchers(snap: Snapshot): DispatcherRow[] {
   }
   for (const v of snap.vrrp) {
     const instance = snap.vrrp.length > 1 ? ` (${v.instance})` : '';
-    rows.push({ which: 'this node', name: `${snap.node}${instance}`, address: v.primaryAddress, state: v.state, priority: v.priority, source: 'this node\'s VRRP instance', vips: v.vipsHeld });
+    const w = snap.witness?.instances.find((i) => i.vrid === v.vrid);
+    const guard = w ? `; witness ${w.quorum}${w.votesNeeded ? `, votes ${w.votesHeld.length}/${w.votesNeeded}` : ''}${v.contending ? ' (waiting for the votes to become MASTER)' : ''}` : '';
+    rows.push({ which: 'this node', name: `${snap.node}${instance}`, address: v.primaryAddress, state: v.state, priority: v.priority, source: `this node's VRRP instance${guard}`, vips: v.vipsHeld });
     rows.push(peerRow(v, sync?.connected ?? null, sync?.peerId ?? sync?.peer ?? null, instance));
   }
   return rows;

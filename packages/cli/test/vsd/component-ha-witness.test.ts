@@ -45,6 +45,7 @@ async function setup(witness: unknown) {
       reconfigure: async () => [],
       status: () => ({ instance: c.instance, vrid: c.vrid, state: 'BACKUP' }) as unknown as VrrpStatus,
       onStateChange: (_l: (t: Transition) => void) => () => undefined,
+      onMasterChange: () => () => undefined,
     } as unknown as VrrpInstance;
   };
   const component = new HaComponent(create);

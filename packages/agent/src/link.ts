@@ -43,6 +43,16 @@ export interface LinkStatus {
   lastError: string | null;
 }
 
+/**
+ * Close codes after which the dispatcher can no longer count our votes: 1006 (the socket ended without a close
+ * frame: its process is gone), 1000/1001 (normal, going away) and the hub's own 4000-4999 (it drops the votes of a
+ * connection before closing it). Not the protocol errors the ws library closes with on its own (1002, 1007, 1009,
+ * ...): the hub learns of those only when the close completes, so the lease is left to run out.
+ */
+function dispatcherDroppedVotes(code: number): boolean {
+  return code === 1006 || code === 1000 || code === 1001 || (code >= 4000 && code <= 4999);
+}
+
 export class DispatcherLink {
   private ws: WebSocket | null = null;
   private state: LinkState = 'stopped';
@@ -167,7 +177,7 @@ export class DispatcherLink {
     // The dispatcher's side ended the connection (its process exited, or it closed us after dropping our votes):
     // it holds nothing any more, so its leases go now rather than at expiry — a crashed master's peer gets the
     // votes after one round trip. When we end it ourselves the dispatcher may not know yet: the lease runs out.
-    if (this.opts.voter && !this.closingByUs) {
+    if (this.opts.voter && !this.closingByUs && dispatcherDroppedVotes(code)) {
       const freed = this.opts.voter.releaseAll(this.opts.dispatcher);
       if (freed.length) this.log.info({ vrids: freed, code }, 'dispatcher connection ended: its witness leases released');
     }

@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { AgentHub, silentLogger, WeightOverlay, type DesiredState, type Vote } from '@vsd/core';
+import { AgentHub, dispatcherProof, newNonce, silentLogger, WeightOverlay, type DesiredState, type Vote } from '@vsd/core';
 import { DispatcherLink } from '../src/link.js';
 import { Voter } from '../src/voter.js';
 
@@ -96,6 +96,42 @@ describe('witness votes over the agent channel', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(l.ready).toBe(true);
     expect(l.status().connects).toBe(1);
+  });
+
+  it('frees the leases when the dispatcher closed with its own code or vanished, not on a ws protocol-error close', async () => {
+    // A minimal dispatcher: the real handshake, one vote-request, then a close with the code under test.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    let closeWith = 4002;
+    wss.on('connection', (ws) => {
+      const nonce = newNonce();
+      ws.on('message', (d) => {
+        const m = JSON.parse(d.toString()) as { type: string; agent?: string; nonce?: string };
+        if (m.type === 'hello') {
+          const proof = dispatcherProof(KEY, { agent: m.agent!, dispatcher: 'stub', agentNonce: m.nonce!, dispatcherNonce: nonce });
+          ws.send(JSON.stringify({ v: 1, type: 'challenge', dispatcher: 'stub', nonce, proof }));
+        } else if (m.type === 'auth') {
+          ws.send(JSON.stringify({ v: 1, type: 'welcome', silentAfter: 3 }));
+          ws.send(JSON.stringify({ v: 1, type: 'vote-request', vrid: 51, seq: 1, leaseMs: 60_000 }));
+        } else if (m.type === 'vote') {
+          if (closeWith === 1006) ws.terminate();
+          else ws.close(closeWith);
+        }
+      });
+    });
+    const port = (wss.address() as { port: number }).port;
+    const dispatcher = `127.0.0.1:${port}`;
+    for (const [code, freed] of [[4002, true], [1006, true], [1009, false], [1002, false]] as const) {
+      closeWith = code;
+      const voter = new Voter();
+      const l = new DispatcherLink({ dispatcher, key: KEY, agent: 'web1', addresses: ['10.0.0.1'], interval: 1, logger: silentLogger, voter, minBackoffMs: 5000 });
+      l.start();
+      await until(`lease granted (${code})`, () => voter.leasesNow().length === 1 || l.status().connects > 0);
+      await until(`closed (${code})`, () => l.status().state === 'backoff');
+      expect([code, voter.leasesNow().length === 0]).toEqual([code, freed]);
+      l.stop();
+    }
   });
 
   it('against an older dispatcher that refuses `features` in hello, the agent says hello again without them', async () => {

@@ -77,6 +77,13 @@ describe('the .deb packages', () => {
     }
   });
 
+  it('satisfy apt on this host (nodejs >= 20 installed): a simulated `apt install ./vsd*.deb` resolves', async () => {
+    const r = await sh('apt-get', ['install', '-s', '--no-install-recommends', debs.vsd, debs.agent]);
+    expect({ code: r.code, stderr: r.stderr.replace(/^W: .*\n?/gm, '') }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^Inst vsd \(/m);
+    expect(r.stdout).toMatch(/^Inst vsd-agent \(/m);
+  });
+
   it('hold the binaries, units, man pages and a pruned production tree', async () => {
     const list = async (deb: string) => (await sh('dpkg-deb', ['--contents', deb])).stdout.split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\.\//, '/'));
     const vsd = await list(debs.vsd);

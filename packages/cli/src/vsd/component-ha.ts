@@ -103,6 +103,7 @@ export class HaComponent implements DaemonComponent {
         logger: ctx.logger,
         persistIntervalMs: peer.persist_interval * 1000,
         divergencePath: ctx.statePath ? `${ctx.statePath}.divergence.json` : null,
+        unsyncedPath: ctx.statePath ? `${ctx.statePath}.unsynced.json` : null,
         link: { maxFrameBytes: peer.max_frame_bytes, authTimeoutMs: peer.handshake_timeout * 1000, maxPending: peer.max_unauthenticated },
       });
       await this.sync.start();

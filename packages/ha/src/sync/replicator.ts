@@ -37,6 +37,7 @@ import { knownDigest, stateDigest } from './digest.js';
 import type { PeerMessage } from './protocol.js';
 import { splitHostPort } from './config.js';
 import { DivergenceRecord } from './divergence.js';
+import { UnsyncedMark } from './unsynced-mark.js';
 import { LimitedLog } from './log-limit.js';
 import { mergeDivergent, type DivergenceEntry, type JournalEntry, type MergeOutcome } from './merge.js';
 import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
@@ -56,6 +57,8 @@ export interface PeerSyncOptions {
   persistIntervalMs?: number;
   /** File of the divergence record (kept transactions of a partition heal); null/absent: memory only. */
   divergencePath?: string | null;
+  /** File of the unsynced mark (unsynced-mark.ts); null/absent: not kept across restarts. */
+  unsyncedPath?: string | null;
   /** Limits and timers of the link (frame sizes, handshake deadline, unauthenticated connections). */
   link?: Pick<
     LinkManagerOptions,
@@ -142,6 +145,14 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     if (hashes.size > HASH_HISTORY) hashes.delete(hashes.keys().next().value!);
   };
   remember(store.generation, stateDigest(store.state));
+  const mark = new UnsyncedMark(options.unsyncedPath ?? null, log);
+  const marked = mark.read();
+  if (marked && marked.generation <= store.generation) {
+    // Restarted with changes the peer may not have: the divergence began at the marked point, not at our generation.
+    remember(marked.generation, marked.hash);
+    lastAgreed = marked.generation;
+    log.warn({ since: marked.generation, generation: store.generation }, 'this node has changes made while not in sync with its peer; the next heal merges from the marked point');
+  }
 
   const announce = (link: PeerLink): void => link.send({ t: 'announce', generation: store.generation, hash: stateDigest(store.state) });
   const sendSnapshot = (link: PeerLink): void => {
@@ -172,6 +183,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     return false;
   };
   const agreed = (generation: number): void => {
+    if (generation === store.generation) mark.clear();
     inSync = true;
     lastAgreed = generation;
     lastSyncAt = Date.now();
@@ -318,22 +330,27 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     const common = commonPoint(theirHistory);
     const local = store.since(common);
     if (local === null) {
-      // Our journal does not reach back to the common point: what we changed cannot be told transaction by
-      // transaction. Keep the differences between the two documents instead (our values), then take the winner's.
+      // Our journal does not reach back to the common point (a restart, or more transactions than it keeps): what we
+      // changed cannot be told transaction by transaction. Keep each key where we hold a value the winner does not
+      // (an entry per key, so the operator replays them one by one), then take the winner's document. Keys we lack
+      // are left out: our deletion and the winner's addition cannot be told apart, and replaying one would delete.
       const patch = diffStates(incoming, store.state, [{ op: 'clear' }]);
-      const entry = {
-        id: record.newId(),
-        recordedAt: Date.now(),
-        generation: store.generation,
-        origin: 'unknown',
-        at: Date.now(),
-        ops: [],
-        reason: `this side's journal does not reach back to the last common generation ${common}: the differences between the documents are kept`,
-        keys: Object.keys(patch).map((key) => ({ key, ours: patch[key]!, theirs: keyValue(incoming, key) })),
-        patch,
-      };
+      const now = Date.now();
+      const kept = Object.entries(patch)
+        .filter(([, ours]) => ours !== null)
+        .map(([key, ours]) => ({
+          id: record.newId(),
+          recordedAt: now,
+          generation: store.generation,
+          origin: 'unknown',
+          at: now,
+          ops: [],
+          reason: `this side's journal does not reach back to the last common generation ${common} (restarted since?): our value differs from the peer's`,
+          keys: [{ key, ours, theirs: keyValue(incoming, key) }],
+          patch: { [key]: ours },
+        }));
       await install(incoming);
-      if (entry.keys.length) await keepDivergence({ reapplied: [], kept: [entry], empty: [] }, incoming.generation, common);
+      if (kept.length) await keepDivergence({ reapplied: [], kept, empty: [] }, incoming.generation, common);
       return;
     }
     const divergent = local.filter((c) => c.origin !== 'peer');
@@ -464,6 +481,10 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
           remember(change.generation, stateDigest(change.state));
           if (change.origin === 'peer') return;
           const link = links.link;
+          if (!(link && inSync)) {
+            const h = hashes.get(lastAgreed);
+            if (h) mark.set({ generation: lastAgreed, hash: h });
+          }
           if (link && inSync) sendTx(link, change);
           else if (link) announce(link);
         }),

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, connect, type Socket } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { StateStore, type Dataplane, type PersistenceEntry, type StateOp } from '@vsd/core';
 import { createPeerSync, type PeerSync } from '../../src/sync/index.js';
@@ -23,13 +26,25 @@ interface Node {
   lines: Array<Record<string, unknown>>;
 }
 
-async function node(id: string, opts: { peerPort?: number; key?: Buffer; dataplane?: Partial<Dataplane>; store?: StateStore } = {}): Promise<Node> {
+async function node(
+  id: string,
+  opts: {
+    peerPort?: number;
+    key?: Buffer;
+    dataplane?: Partial<Dataplane>;
+    store?: StateStore;
+    listenPort?: number;
+    paths?: { divergence: string; unsynced: string };
+  } = {},
+): Promise<Node> {
   const store = opts.store ?? (await StateStore.open({ path: null }));
   const { logger, lines } = capture();
   const sync = createPeerSync({
     id,
     key: opts.key ?? KEY,
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: opts.listenPort ?? 0 },
+    divergencePath: opts.paths?.divergence,
+    unsyncedPath: opts.paths?.unsynced,
     peer: opts.peerPort ? `127.0.0.1:${opts.peerPort}` : undefined,
     store,
     dataplane: opts.dataplane as Dataplane | undefined,
@@ -178,6 +193,38 @@ describe('peer sync', () => {
     expect(b.sync.divergence()).toEqual([]);
   });
 
+  it('keeps the changes of a node restarted during the partition (unsynced mark), key by key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsd-sync-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const paths = { state: join(dir, 'state.json'), divergence: join(dir, 'state.json.divergence.json'), unsynced: join(dir, 'state.json.unsynced.json') };
+    const open = () => StateStore.open({ path: paths.state });
+    const bPort = await freePort();
+    const b1 = await node('lvs2', { store: await open(), listenPort: bPort, paths });
+    const relay = await cuttableRelay(bPort);
+    const a = await node('lvs1', { peerPort: relay.port });
+    a.sync.setRole('master');
+    b1.sync.setRole('backup');
+    await a.store.apply(addService(80));
+    await until('replication', () => b1.store.generation === 1 && a.sync.status().inSync);
+    relay.cut();
+    await until('partition', () => !a.sync.status().connected && !b1.sync.status().connected);
+    b1.sync.setRole('master');
+    await b1.store.apply(addService(2001));
+    expect(existsSync(paths.unsynced)).toBe(true);
+    await b1.sync.stop(); // restart lvs2 during the partition: its journal is gone, its state file is not
+    const b = await node('lvs2', { store: await open(), listenPort: bPort, paths });
+    b.sync.setRole('backup');
+    for (const p of [1001, 1002, 1003]) await a.store.apply(addService(p));
+    relay.heal();
+    await until('convergence', () => a.sync.status().inSync && b.sync.status().inSync && b.store.generation === a.store.generation, 8000);
+    const kept = b.sync.divergence();
+    expect(kept.map((e) => e.keys[0]!.key)).toEqual(['service|tcp 10.77.0.100:2001']);
+    expect(existsSync(paths.unsynced)).toBe(false);
+    expect(JSON.parse(readFileSync(paths.divergence, 'utf8')).entries).toHaveLength(1);
+    await b.sync.replayDivergence([kept[0]!.id]);
+    await until('replayed', () => a.store.state.services.some((s) => 'port' in s && s.port === 2001) && a.sync.status().inSync);
+  });
+
   it('refuses a peer with the wrong key and logs it', async () => {
     const b = await node('lvs2');
     const a = await node('lvs1', { peerPort: b.port, key: Buffer.from('another-key-of-enough-length') });
@@ -223,7 +270,13 @@ async function cuttableRelay(target: number): Promise<{ port: number; cut(): voi
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => server.close(() => r())));
+  cleanups.push(
+    () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
   return {
     port: (server.address() as { port: number }).port,
     cut() {
@@ -234,4 +287,12 @@ async function cuttableRelay(target: number): Promise<{ port: number; cut(): voi
       open = true;
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Logger } from '@vsd/core';
 import { decode, type PeerMessage } from './protocol.js';
 
@@ -14,7 +14,8 @@ export interface DecodeRequest {
   id: number;
   payload: Uint8Array;
 }
-export type DecodeReply = { id: number; msg: PeerMessage; digest?: string } | { id: number; error: string };
+/** `parts`: a snapshot whose services follow on the parts port, in that many messages. */
+export type DecodeReply = { id: number; msg: PeerMessage; digest?: string; parts?: number } | { id: number; error: string };
 
 export interface Decoded {
   msg: PeerMessage;
@@ -34,6 +35,9 @@ export function decodeThreadScript(): string | null {
 
 export class FrameDecoder {
   private worker: Worker | null = null;
+  private parts: MessagePort | null = null;
+  /** Replies are completed one at a time: their parts share one port. */
+  private completing: Promise<void> = Promise.resolve();
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(d: Decoded | string): void }>();
   private warned = false;
@@ -67,9 +71,35 @@ export class FrameDecoder {
     this.closed = true;
     const w = this.worker;
     this.worker = null;
+    this.parts?.close();
+    this.parts = null;
     for (const [, p] of this.waiting) p.resolve('peer sync stopped');
     this.waiting.clear();
     await w?.terminate();
+  }
+
+  /**
+   * Resolve a reply; a snapshot's services are read from the parts port one part per loop turn (each read copies that
+   * part only), so timers run in between.
+   */
+  private async complete(r: DecodeReply): Promise<void> {
+    const parts = 'error' in r ? 0 : (r.parts ?? 0);
+    const services: unknown[] = [];
+    for (let i = 0; i < parts; i++) {
+      await new Promise((res) => setImmediate(res));
+      const m = this.parts ? receiveMessageOnPort(this.parts) : undefined;
+      if (!m) break;
+      for (const s of m.message as unknown[]) services.push(s);
+    }
+    const p = this.waiting.get(r.id);
+    if (!p) return;
+    this.waiting.delete(r.id);
+    if ('error' in r) return p.resolve(r.error);
+    if (parts && r.msg.t === 'snapshot') {
+      if (services.length === 0 && parts > 0) return p.resolve('decode thread: snapshot parts lost');
+      r.msg.state.services = services as typeof r.msg.state.services;
+    }
+    p.resolve({ msg: r.msg, digest: r.digest });
   }
 
   private inline(payload: Buffer): Decoded | string {
@@ -85,15 +115,18 @@ export class FrameDecoder {
     if (this.worker) return this.worker;
     const worker = new Worker(this.script!, { name: 'vsd-peer-decode' });
     worker.unref();
+    const channel = new MessageChannel();
+    this.parts = channel.port1;
+    channel.port1.unref();
+    worker.postMessage({ parts: channel.port2 }, [channel.port2]);
     worker.on('message', (r: DecodeReply) => {
-      const p = this.waiting.get(r.id);
-      if (!p) return;
-      this.waiting.delete(r.id);
-      p.resolve('error' in r ? r.error : { msg: r.msg, digest: r.digest });
+      this.completing = this.completing.then(() => this.complete(r));
     });
     const lost = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = null;
+      this.parts?.close();
+      this.parts = null;
       this.log.error({ reason: why }, 'peer-sync decode thread lost; frames waiting on it are dropped');
       for (const [, p] of this.waiting) p.resolve(`decode thread lost: ${why}`);
       this.waiting.clear();

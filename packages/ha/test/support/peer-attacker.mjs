@@ -2,12 +2,23 @@
 // event loop under test. Usage:
 //   node peer-attacker.mjs junk PORT MIB      one frame header announcing MIB MiB, then that much junk, as fast as taken
 //   node peer-attacker.mjs idle PORT COUNT    COUNT connections that never send a byte, held until stdin closes
-// Prints one JSON line when done: {"sent":bytes,"closedMs":ms} or {"opened":n,"closedEarly":n,"closedByDeadline":n}.
+// Prints "ready" once started and waits for a line on stdin before attacking (so the test's event-loop probe does not
+// measure this process's start-up), then one JSON line when done: {"sent":bytes,"closedMs":ms} or
+// {"opened":n,"closedEarly":n,"closedByDeadline":n}.
 import { connect } from 'node:net';
 
 const [mode, portText, nText] = process.argv.slice(2);
 const port = Number(portText);
 const n = Number(nText);
+
+let go;
+const started = new Promise((r) => (go = r));
+let lines = 0;
+process.stdin.on('data', () => {
+  if (lines++ === 0) go();
+});
+process.stdout.write('ready\n');
+await started;
 
 if (mode === 'junk') {
   const total = n * 1024 * 1024;
@@ -47,7 +58,6 @@ if (mode === 'junk') {
     s.on('close', () => (greeted ? closedByDeadline++ : closedEarly++));
     sockets.push(s);
   }
-  process.stdin.on('data', () => undefined);
   process.stdin.on('end', () => {
     process.stdout.write(`${JSON.stringify({ opened, closedEarly, closedByDeadline })}\n`);
     for (const s of sockets) s.destroy();

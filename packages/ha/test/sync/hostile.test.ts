@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { StateStore, parseState, type DesiredState } from '@vsd/core';
@@ -62,15 +63,25 @@ function lagProbe(): { stop(): number } {
   };
 }
 
-function attacker(args: string[]): { done: Promise<Record<string, number>>; end(): void } {
+/** Start an attacker process and wait until it is up; `go()` starts the attack. */
+async function attacker(args: string[]): Promise<{ go(): void; done: Promise<Record<string, number>>; end(): void }> {
   const child = spawn(process.execPath, [ATTACKER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => void child.kill());
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<Record<string, number>>((resolve, reject) => {
-    child.on('exit', () => (out.trim() ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error('attacker printed nothing'))));
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n')) readyResolve();
   });
-  return { done, end: () => child.stdin.end() };
+  const done = new Promise<Record<string, number>>((resolve, reject) => {
+    child.on('exit', () => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      return last.startsWith('{') ? resolve(JSON.parse(last) as Record<string, number>) : reject(new Error('attacker printed nothing'));
+    });
+  });
+  await ready;
+  return { go: () => void child.stdin.write('go\n'), done, end: () => child.stdin.end() };
 }
 
 async function until(what: string, probe: () => boolean, ms = 5000): Promise<void> {
@@ -94,40 +105,52 @@ function bigState(services: number, perService: number): DesiredState {
 const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
 
 /**
- * The host runs other test files at the same time: a timer can be late because this process was not scheduled. A
- * stall of our own code shows in every round, so what is judged is the best round, less the host's own noise (the best
- * of three idle probes of 300 ms); every round must also stay far below the seconds the old parser held the loop.
+ * CPU time this thread (the event loop's) has run, from the kernel's scheduler statistics: what our own code costs
+ * the loop, whatever else the host runs.
  */
-async function judge(what: string, lags: number[]): Promise<number> {
-  const idle: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const p = lagProbe();
-    await new Promise((r) => setTimeout(r, 300));
-    idle.push(p.stop());
-  }
-  const noise = Math.min(...idle);
-  const best = Math.min(...lags);
-  process.stdout.write(`peer sync: ${what}: loop lag per round ${lags.map((l) => l.toFixed(1)).join(', ')} ms; idle host ${noise.toFixed(1)} ms\n`);
-  for (const l of lags) expect(l).toBeLessThan(500);
-  return best - noise;
+function loopCpuMs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+}
+
+/**
+ * The host runs other test files at the same time (2 cores, many processes): a timer can be late by tens of ms only
+ * because this process was not scheduled, so a timer probe alone cannot tell our code from the neighbours. What is
+ * asserted: the CPU time the loop's thread spent in a round (if our code ran less than 50 ms in total, no task of it
+ * held the loop for 50 ms), best of the rounds; and, on the timer probe, that no round came near the seconds the old
+ * parser held the loop. Both figures are printed.
+ */
+function judge(what: string, rounds: Array<{ lag: number; cpu: number }>): number {
+  process.stdout.write(
+    `peer sync: ${what}: loop CPU per round ${rounds.map((r) => r.cpu.toFixed(1)).join(', ')} ms; timer lag ${rounds.map((r) => r.lag.toFixed(1)).join(', ')} ms\n`,
+  );
+  for (const r of rounds) expect(r.lag).toBeLessThan(500);
+  return Math.min(...rounds.map((r) => r.cpu));
+}
+
+/** The timer probe and the loop's CPU clock over one round. */
+function measure(): { stop(): { lag: number; cpu: number } } {
+  const probe = lagProbe();
+  const cpu0 = loopCpuMs();
+  return { stop: () => ({ lag: probe.stop(), cpu: loopCpuMs() - cpu0 }) };
 }
 
 describe('peer sync under hostile input', () => {
   it('refuses a 64 MiB junk frame before authentication unread, and keeps its loop answering', async () => {
     const b = await node('lvs2');
     const rss0 = rssMb();
-    const lags: number[] = [];
+    const lags: Array<{ lag: number; cpu: number }> = [];
     for (let round = 0; round < 3; round++) {
-      const run = attacker(['junk', String(b.port), '64']);
-      const probe = lagProbe();
+      const run = await attacker(['junk', String(b.port), '64']);
+      const m = measure();
+      run.go();
       const r = await run.done;
-      lags.push(probe.stop());
+      lags.push(m.stop());
       process.stdout.write(`peer sync: 64 MiB junk frame closed after ${r.closedMs} ms (${(r.sent! / 2 ** 20).toFixed(1)} MiB taken by the socket)\n`);
       expect(r.closedMs).toBeLessThan(2000);
     }
     const grew = rssMb() - rss0;
     process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after three 64 MiB junk frames\n`);
-    expect(await judge('64 MiB junk frame', lags)).toBeLessThan(50);
+    expect(judge('64 MiB junk frame', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
     expect(b.sync.status().refused.oversizeFrames).toBe(3);
     // Rate-limited: one line for the three refusals.
@@ -141,14 +164,15 @@ describe('peer sync under hostile input', () => {
   it('holds at most max_unauthenticated idle connections, drops them at the handshake deadline, and logs a flood once', async () => {
     const b = await node('lvs2', { link: { authTimeoutMs: 300, maxPending: 8 } });
     const rss0 = rssMb();
-    const lags: number[] = [];
+    const lags: Array<{ lag: number; cpu: number }> = [];
     for (let round = 1; round <= 5; round++) {
-      const idle = attacker(['idle', String(b.port), '300']);
-      const probe = lagProbe();
+      const idle = await attacker(['idle', String(b.port), '300']);
+      const m = measure();
+      idle.go();
       await until('refusals', () => b.sync.status().refused.tooManyPending >= 292 * round);
       expect(b.sync.status().pendingConnections).toBeLessThanOrEqual(8);
       await until('deadline', () => b.sync.status().pendingConnections === 0 && b.sync.status().refused.handshakeTimeouts === 8 * round);
-      lags.push(probe.stop());
+      lags.push(m.stop());
       await new Promise((r) => setTimeout(r, 200)); // the attacker sees its closes
       idle.end();
       const r = await idle.done;
@@ -158,7 +182,7 @@ describe('peer sync under hostile input', () => {
     }
     const grew = rssMb() - rss0;
     process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after 5 x 300 idle connections\n`);
-    expect(await judge('300 idle connections', lags)).toBeLessThan(50);
+    expect(judge('300 idle connections', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
     expect(b.lines.filter((l) => l.msg === 'peer-sync connection refused: too many unauthenticated connections')).toHaveLength(1);
     expect(b.lines.filter((l) => l.msg === 'peer authentication failed')).toHaveLength(1);
@@ -188,7 +212,7 @@ describe('peer sync under hostile input', () => {
     expect(a.store.generation).toBe(7);
   });
 
-  it('installs an authenticated snapshot of 10,000 real servers with the main loop kept under 50 ms', async () => {
+  it('installs an authenticated snapshot of 10,000 real servers costing the main loop under 50 ms', async () => {
     expect(decodeThreadScript(), 'the decode thread is built (pnpm build)').not.toBeNull();
     const sender = spawn(process.execPath, [SENDER, KEY.toString(), '1000', '10'], { stdio: ['pipe', 'pipe', 'inherit'] });
     cleanups.push(() => void sender.kill());
@@ -198,19 +222,19 @@ describe('peer sync under hostile input', () => {
     });
     const expected = bigState(1000, 10);
     const bytes = JSON.stringify(expected).length;
-    const lags: number[] = [];
+    const lags: Array<{ lag: number; cpu: number }> = [];
     for (let round = 0; round < 5; round++) {
-      const probe = lagProbe();
+      const m = measure();
       const t0 = performance.now();
       const b = await node(`lvs2-${round}`, { peerPort: port });
       await until('snapshot installed', () => b.store.generation === 7 && b.sync.status().inSync, 15_000);
       const ms = performance.now() - t0;
-      lags.push(probe.stop());
+      lags.push(m.stop());
       process.stdout.write(`peer sync: snapshot of 1000 services x 10 real servers (${(bytes / 2 ** 20).toFixed(2)} MiB) installed in ${ms.toFixed(0)} ms\n`);
       expect(b.store.state.services).toEqual(expected.services);
       await b.sync.stop();
     }
     sender.stdin.end();
-    expect(await judge('snapshot of 10,000 real servers', lags)).toBeLessThan(50);
+    expect(judge('snapshot of 10,000 real servers', lags)).toBeLessThan(50);
   });
 });

@@ -40,7 +40,8 @@ async function realServer(name: string): Promise<number> {
 
 function http(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 5000 }, (res) => {
+    // A fresh connection each time (no keep-alive agent): a closed listener must show as refused, not as a hung-up old socket.
+    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 5000, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

@@ -12,6 +12,8 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export class MetricFamily {
   private readonly samples: string[] = [];
   private readonly seen = new Set<string>();
+  /** Label names already validated: a scrape of thousands of real servers checks each name once. */
+  private readonly labelNames = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -26,11 +28,15 @@ export class MetricFamily {
   /** One sample; a repeated label set is dropped (the scrape would be refused as a whole otherwise). */
   add(labels: Labels, value: number | boolean | null | undefined): void {
     if (value === null || value === undefined) return;
-    const pairs = Object.entries(labels).map(([k, v]) => {
-      if (!LABEL.test(k) || k.startsWith('__')) throw new Error(`invalid label name ${k} on ${this.name}`);
-      return `${k}="${escapeLabelValue(String(v))}"`;
-    });
-    const labelText = pairs.length ? `{${pairs.join(',')}}` : '';
+    let labelText = '';
+    for (const k in labels) {
+      if (!this.labelNames.has(k)) {
+        if (!LABEL.test(k) || k.startsWith('__')) throw new Error(`invalid label name ${k} on ${this.name}`);
+        this.labelNames.add(k);
+      }
+      labelText += `${labelText ? ',' : '{'}${k}="${escapeLabelValue(String(labels[k]))}"`;
+    }
+    if (labelText) labelText += '}';
     if (this.seen.has(labelText)) return;
     this.seen.add(labelText);
     this.samples.push(`${this.name}${labelText} ${formatValue(typeof value === 'boolean' ? Number(value) : value)}`);
@@ -79,6 +85,7 @@ export class Exposition {
 }
 
 export function escapeLabelValue(value: string): string {
+  if (!/[\\"\n]/.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 

@@ -43,9 +43,10 @@ export class GarpSchedule {
   start(vips: readonly string[]): void {
     this.stop();
     this.vips = vips;
-    // The new master's own bursts already re-announce: a lower-priority advert heard meanwhile (the node we
-    // preempted, yielding) needs no extra one.
-    this.reassertUntil = this.timers.now() + Math.max(this.options.delayMs, MIN_REASSERT_GAP_MS);
+    // The new master's first burst has just re-announced: the advert of the node it preempted, yielding, arrives
+    // within milliseconds and needs no extra burst. Only that long: a split brain that starts and heals before our
+    // second burst (master_delay) must still get its burst at the heal.
+    this.reassertUntil = this.timers.now() + MIN_REASSERT_GAP_MS;
     const gen = this.generation;
     this.burst(vips, this.options.repeat, gen);
     if (this.options.delayMs > 0) this.later(this.options.delayMs, () => this.burst(this.vips, this.options.repeat, gen));

@@ -20,6 +20,7 @@
  */
 import {
   diffStates,
+  HaStateError,
   keyValue,
   MAX_GENERATION,
   patchToOps,
@@ -414,6 +415,10 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
 
   /** Replay divergence entries (all when `ids` is empty) on the current document; each replayed entry leaves the record. */
   async function replayDivergence(ids: readonly string[]): Promise<Array<{ id: string; ok: boolean; generation?: number; error?: string }>> {
+    // On the BACKUP a replay is allowed because it reaches the MASTER at once; with the link down it would only make
+    // this node diverge again.
+    if (role === 'backup' && !(links.link && inSync))
+      throw new HaStateError('replay-divergence', 'BACKUP and not in sync with its peer', `run it on the MASTER${master ? ` (${master})` : ''}, or here once \`vsctl sync\` says in sync`);
     const chosen = ids.length ? ids.map((id) => record.get(id) ?? id) : [...record.list()];
     const results: Array<{ id: string; ok: boolean; generation?: number; error?: string }> = [];
     for (const e of chosen) {

@@ -186,6 +186,7 @@ describe('peer sync', () => {
 
     // The operator takes our version: one call, on the node that kept it (a BACKUP too), and it reaches the peer.
     b.sync.setRole('backup');
+    expect(b.sync.status().inSync).toBe(true);
     const r = await b.sync.replayDivergence([]);
     expect(r).toEqual([{ id: kept[0]!.id, ok: true, generation: 6 }]);
     await until('replayed on both', () => a.store.generation === 6 && a.sync.status().inSync && b.sync.status().inSync);
@@ -223,6 +224,12 @@ describe('peer sync', () => {
     expect(JSON.parse(readFileSync(paths.divergence, 'utf8')).entries).toHaveLength(1);
     await b.sync.replayDivergence([kept[0]!.id]);
     await until('replayed', () => a.store.state.services.some((s) => 'port' in s && s.port === 2001) && a.sync.status().inSync);
+  });
+
+  it('refuses a replay on a BACKUP that is not in sync with its peer', async () => {
+    const b = await node('lvs2');
+    b.sync.setRole('backup', '10.77.0.11');
+    await expect(b.sync.replayDivergence([])).rejects.toMatchObject({ code: 'VSD_ERR_HA_STATE', message: expect.stringContaining('10.77.0.11') });
   });
 
   it('refuses a peer with the wrong key and logs it', async () => {

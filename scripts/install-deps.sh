@@ -9,7 +9,8 @@ PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]"
 DEBS=(iproute2 nftables kmod keepalived ipvsadm user-mode-linux haproxy nginx-light libnginx-mod-stream wrk tcpdump arping
   iputils-ping curl procps psmisc fuse3 util-linux nfs-kernel-server nfs-common rpcbind
   prometheus prometheus-node-exporter chromium # metrics listener: promtool, node_exporter's ipvs collector to compare with; status page: headless chromium (unit tier)
-  systemd systemd-container groff-base man-db) # systemd-analyze/-sysusers/-nspawn, groff, man: the .deb and unit tests (netns tier), the man pages (unit tier)
+  systemd systemd-container groff-base man-db # systemd-analyze/-sysusers/-nspawn, groff, man: the .deb and unit tests (netns tier), the man pages (unit tier)
+  gcc libc6-dev) # the LD_PRELOAD shim that lets user-mode-linux 6.1 restore FPU state on AVX-512/AMX hosts (uml tier)
 
 if [ "$(id -u)" = 0 ]; then
   missing=()

@@ -8,7 +8,8 @@
 // host directory created here. /lib/modules does not exist on the host and must never be created:
 // modules are found through `modprobe -d <guest tmpfs root>` instead, and the kernel's own
 // request_module() goes through the same wrapper via /proc/sys/kernel/modprobe.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -66,6 +67,27 @@ export function umlModulesAvailable(names) {
   return names.filter((n) => have.has(n) || have.has(n.replace(/-/g, '_')));
 }
 
+/**
+ * Builds (once per source version) the LD_PRELOAD shim that lets UML 6.1 restore FPU state on hosts with a large
+ * XSAVE area (AVX-512, AMX); see shim/xstate-ptrace.c. Harmless where sizes already match. Returns its path, or
+ * undefined when no C compiler is there (the guest may then die at init, and the error says why).
+ */
+function xstateShim() {
+  const src = join(REPO_ROOT, 'test/uml/shim/xstate-ptrace.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const out = join(process.env.VSD_UML_WORK ?? '/var/tmp', `vsd-uml-xstate-${hash}.so`);
+  if (existsSync(out)) return out;
+  const tmpOut = `${out}.${process.pid}`;
+  const r = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', tmpOut, src, '-ldl'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    shimProblem = `the UML FPU shim did not build (${r.error?.message ?? r.stderr.trim()}); install gcc`;
+    return undefined;
+  }
+  spawnSync('mv', ['-f', tmpOut, out]);
+  return out;
+}
+let shimProblem = '';
+
 function initScript({ release, workGuest, modules, env }) {
   const exports = Object.entries(env)
     .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
@@ -75,6 +97,9 @@ function initScript({ release, workGuest, modules, env }) {
   return `#!/bin/bash
 export PATH=/run/vsd-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C LC_ALL=C
+# UML keeps only the FPU state up to AVX per guest thread (see shim/xstate-ptrace.c): glibc must not pick its
+# AVX-512 (EVEX) string functions, whose registers another guest thread could overwrite.
+export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD
 W=${shellQuote(workGuest)}
 exec >"$W/init.log" 2>&1
 mount -t proc proc /proc
@@ -158,13 +183,14 @@ function boot({ init, work, memMb, timeoutMs, tmp }) {
     'ssl=null',
     'quiet',
   ];
+  const shim = xstateShim();
   return new Promise((resolve, reject) => {
     let out = '';
     let settled = false;
     const child = spawn(UML_KERNEL, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group: UML forks helper processes that must die with it
-      env: { ...process.env, TMPDIR: tmp },
+      env: { ...process.env, TMPDIR: tmp, ...(shim ? { LD_PRELOAD: shim } : {}) },
     });
     const onData = (d) => {
       out += d.toString();
@@ -209,7 +235,7 @@ function readIfExists(path) {
 function collect(work, consoleText, elapsedMs) {
   const initLog = readIfExists(join(work, 'init.log'));
   if (!existsSync(join(work, 'booted'))) {
-    throw new UmlUnavailableError('guest did not reach the init script', tail(consoleText + initLog));
+    throw new UmlUnavailableError(`guest did not reach the init script${shimProblem ? `; ${shimProblem}` : ''}`, tail(consoleText + initLog));
   }
   const failed = readIfExists(join(work, 'modules-failed')).trim();
   if (failed) throw new UmlUnavailableError(`modprobe failed in the guest for: ${failed}`, tail(initLog));

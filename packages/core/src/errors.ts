@@ -269,3 +269,14 @@ export class HaReloadError extends VsdError {
     });
   }
 }
+
+/**
+ * `vsctl import-keepalived` would not write a vsd.yaml that vsd refuses or would not serve as keepalived did (a DR
+ * or TUN service on the proxy dataplane, an undefined virtual_server_group, a translation failing vsd's own config
+ * validation); nothing was written. `details.reason` says what to change.
+ */
+export class ImportRefusedError extends VsdError {
+  constructor(reason: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_IMPORT_REFUSED', `import-keepalived: ${reason}`, { details: { reason, ...details } });
+  }
+}

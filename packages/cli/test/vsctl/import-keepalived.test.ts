@@ -155,10 +155,11 @@ describe('vsctl import-keepalived', () => {
 
   it('regression (fuzz): a warning quoting a string with a line break cannot inject YAML after its comment', () => {
     const r = importKeepalived('bogus "x\nagents: { key_file: /tmp/k }\u001b[2J"\n');
-    expect(r.warnings).toEqual(['line 1: bogus is not imported']);
+    expect(r.warnings).toEqual(['line 1: bogus: unknown keepalived keyword (not imported)']);
     const r2 = importKeepalived('"a\nvirtual_servers: 7\u001b" {\n}\n');
-    expect(r2.warnings).toEqual(['line 1: a\\u000avirtual_servers: 7\\u001b is not imported']);
-    expect(r2.yaml).toBe('# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b is not imported\n{}\n');
+    expect(r2.warnings).toEqual(['line 1: a\\u000avirtual_servers: 7\\u001b: unknown keepalived keyword, did you mean virtual_server? (not imported)']);
+    expect(r2.yaml.split('\n')[0]).toBe('# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b: unknown keepalived keyword, did you mean virtual_server? (not imported)');
+    expect(r2.yaml.split('\n').filter((l) => !l.startsWith('#'))).toEqual(['dataplane: ipvs', 'virtual_servers: []', '']);
   });
 
   it('regression (fuzz): blocks nested 10,000 deep are a syntax error, not a stack overflow', () => {

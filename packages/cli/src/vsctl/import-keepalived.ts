@@ -67,6 +67,8 @@ function addressOf(s: Statement): string {
 
 type Warn = (s: Statement, what: string, kind?: WarningKind) => void;
 
+const whereOf = (s: Statement): string => (s.file ? `${s.file}:${s.line}` : `line ${s.line}`);
+
 /** "X is not imported" for a keyword keepalived has, a did-you-mean hint for one it does not. */
 function unhandled(warn: Warn, s: Statement, context: string, known: readonly string[]): void {
   const k = s.words[0]!;
@@ -96,7 +98,7 @@ interface Script {
 function translate(statements: Statement[], includeProblems: IncludeProblem[], skipped: NonNullable<ParseOptions['skipped']>, opts: ImportOptions): ImportResult {
   const dataplane = opts.dataplane ?? 'ipvs';
   const details: ImportWarning[] = [];
-  const warn: Warn = (s, what, kind = 'ignored') => void details.push({ kind, where: s.file ? `${s.file}:${s.line}` : `line ${s.line}`, text: printable(what) });
+  const warn: Warn = (s, what, kind = 'ignored') => void details.push({ kind, where: whereOf(s), text: printable(what) });
   for (const p of includeProblems) warn(p.stmt, p.what, 'ignored');
   if (skipped.length)
     details.push({
@@ -152,7 +154,7 @@ function translate(statements: Statement[], includeProblems: IncludeProblem[], s
     const g = groups.get(v.group);
     if (!g) {
       const near = closestKey(v.group, [...groups.keys()]);
-      throw new ImportRefusedError(`${v.stmt.file ?? 'line'} ${v.stmt.line}: virtual_server group ${v.group}: no virtual_server_group of that name${near ? `, did you mean ${near}?` : ''}`, { group: v.group });
+      throw new ImportRefusedError(`${whereOf(v.stmt)}: virtual_server group ${v.group}: no virtual_server_group of that name${near ? `, did you mean ${near}?` : ''}`, { group: v.group });
     }
     usedGroups.add(v.group);
     for (const member of expandGroup(g)) services.push({ ...member, ...v.vs });
@@ -417,14 +419,14 @@ function expandGroup(g: Statement): Array<Record<string, unknown>> {
       const base = v6 ? 16 : 10;
       const from = parseInt(range[2]!, base);
       const to = parseInt(range[3]!, base);
-      if (!(to >= from) || to > (v6 ? 0xffff : 255)) throw new ImportRefusedError(`line ${m.line}: virtual_server_group ${g.words[1]} range ${a}: the end is below the start or out of range`);
+      if (!(to >= from) || to > (v6 ? 0xffff : 255)) throw new ImportRefusedError(`${whereOf(m)}: virtual_server_group ${g.words[1]} range ${a}: the end is below the start or out of range`);
       if (out.length + to - from + 1 > MAX_GROUP_MEMBERS)
-        throw new ImportRefusedError(`line ${m.line}: virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services; split it or use a fwmark service`);
+        throw new ImportRefusedError(`${whereOf(m)}: virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services; split it or use a fwmark service`);
       for (let n = from; n <= to; n++) out.push({ address: hostPort(`${range[1]}${n.toString(v6 ? 16 : 10)}`, b) });
     }
     if (out.length > MAX_GROUP_MEMBERS) throw new ImportRefusedError(`virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services`);
   }
-  if (!out.length) throw new ImportRefusedError(`line ${g.line}: virtual_server_group ${g.words[1]} has no members`);
+  if (!out.length) throw new ImportRefusedError(`${whereOf(g)}: virtual_server_group ${g.words[1]} has no members`);
   return out;
 }
 

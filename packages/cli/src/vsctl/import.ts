@@ -44,7 +44,7 @@ export const importKeepalivedCommand: VsctlCommand = {
       r = importKeepalivedFile(file, { dataplane: dataplane as ImportDataplane, configId: values['config-id'] });
     } catch (e) {
       if (e instanceof KeepalivedSyntaxError || e instanceof VsdError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
-        err((e as Error).message);
+        err((e as Error).message.replace(/^import-keepalived: /, ''));
         return 2;
       }
       throw e;

@@ -66,6 +66,7 @@ describe('import-keepalived: the dataplane', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/need kernel IPVS: import with --dataplane ipvs/);
+    expect(r.stderr).toMatch(/^vsctl import-keepalived: --dataplane proxy cannot serve this configuration/);
     expect((await runImport([write('dr.conf', VS('DR')), '--dataplane', 'kernel'])).code).toBe(2);
   });
 });

@@ -1,8 +1,8 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient } from '@vsd/core';
-import { runVsctl, spawnVsd, TempDir, type VsdProcess } from './harness.js';
+import { freePort, listen, runVsctl, spawnVsd, TempDir, type VsdProcess } from './harness.js';
 
 let dir: TempDir;
 let running: VsdProcess | null = null;
@@ -13,18 +13,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
   dir?.remove();
 });
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-/** A free loopback port for the VIP (the config needs a fixed one). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.each([1, 2])('vsd SIGTERM with the proxy dataplane (proxy_threads: %i)', (threads) => {
   it('stops accepting, lets an open connection drain up to --drain-timeout, then exits 0', async () => {

@@ -3,6 +3,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,3 +120,39 @@ virtual_servers:
       - address: 10.0.1.2:8080
         weight: 3
 `;
+
+/** Listen on an ephemeral loopback port; resolves with the port. */
+export function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+/** A loopback port free when asked, for config that needs a fixed one (a VIP, a listener). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  const port = await listen(s);
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A loopback real server answering every connection with `name` and closing; its close goes into `cleanups`. */
+export async function realServer(name: string, cleanups: Array<() => void>): Promise<number> {
+  const s = createServer((c) => {
+    c.on('error', () => undefined);
+    c.end(`${name}\n`);
+  });
+  const port = await listen(s);
+  cleanups.push(() => s.close());
+  return port;
+}
+
+/** One connection to a loopback VIP, read until the real server closes it. */
+export function throughVip(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    let data = '';
+    c.on('data', (d) => (data += d.toString()));
+    c.on('end', () => resolve(data));
+    c.on('error', reject);
+    c.setTimeout(5000, () => c.destroy(new Error('VIP connection timed out')));
+  });
+}

@@ -1,9 +1,8 @@
 import { request } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient } from '@vsd/core';
-import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
+import { freePort, realServer, spawnVsd, TempDir, throughVip, type VsdProcess } from './harness.js';
 import { promtoolCheck } from './promtool.js';
 
 let dir: TempDir;
@@ -15,28 +14,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
   dir?.remove();
 });
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A loopback real server answering every connection with `name` and closing. */
-async function realServer(name: string): Promise<number> {
-  const s = createServer((c) => {
-    c.on('error', () => undefined);
-    c.end(`${name}\n`);
-  });
-  const port = await listen(s);
-  cleanups.push(() => s.close());
-  return port;
-}
 
 function http(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -53,20 +30,9 @@ function http(port: number, method: string, path: string, headers: Record<string
   });
 }
 
-function fetchThroughVip(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1');
-    let data = '';
-    c.on('data', (d) => (data += d.toString()));
-    c.on('end', () => resolve(data));
-    c.on('error', reject);
-    c.setTimeout(5000, () => c.destroy(new Error('VIP connection timed out')));
-  });
-}
-
 async function startWithMetrics(metrics: string, extra = ''): Promise<{ vsd: VsdProcess; port: number; vip: number; rs: number[] }> {
   dir = new TempDir();
-  const rs = [await realServer('rs-a'), await realServer('rs-b')];
+  const rs = [await realServer('rs-a', cleanups), await realServer('rs-b', cleanups)];
   const vip = await freePort();
   const config = dir.file(
     'vsd.yaml',
@@ -82,7 +48,7 @@ async function startWithMetrics(metrics: string, extra = ''): Promise<{ vsd: Vsd
 describe('vsd metrics listener (read-only, own port)', () => {
   it('serves Prometheus text that promtool accepts, with node_exporter ipvs labels and live counters', async () => {
     const { port, vip, rs } = await startWithMetrics('{ listen: "127.0.0.1:0" }');
-    const got = [await fetchThroughVip(vip), await fetchThroughVip(vip), await fetchThroughVip(vip)];
+    const got = [await throughVip(vip), await throughVip(vip), await throughVip(vip)];
     expect(got.sort()).toEqual(['rs-a\n', 'rs-a\n', 'rs-b\n']);
     const r = await http(port, 'GET', '/metrics');
     expect(r.status).toBe(200);

@@ -9,13 +9,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isFwmark, type DataplaneService } from '@vsd/core';
 import { renderPrometheus } from '../../src/vsd/metrics/render.js';
 import { readIpvsTotals, type Snapshot } from '../../src/vsd/metrics/snapshot.js';
+import { freePort } from './harness.js';
 import { fixtureSnapshot } from './metrics-fixture.js';
 
 const cleanups: Array<() => void> = [];
@@ -48,14 +48,6 @@ function procIpVsStats(snap: Snapshot): string {
   for (const s of snap.status) for (const k of Object.keys(t) as Array<keyof typeof t>) t[k] += s.counters[k];
   const row = (v: typeof t) => `${hex(v.conns, 8)} ${hex(v.inPkts, 8)} ${hex(v.outPkts, 8)} ${hex(v.inBytes, 16)} ${hex(v.outBytes, 16)}`;
   return `   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n${row(t)}\n\n Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n${row({ conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 })}\n`;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function get(port: number): Promise<string | null> {

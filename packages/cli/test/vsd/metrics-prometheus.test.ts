@@ -5,10 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
+import { freePort, realServer, spawnVsd, TempDir, type VsdProcess } from './harness.js';
 
 let dir: TempDir;
 let running: VsdProcess | null = null;
@@ -19,27 +19,6 @@ afterEach(async () => {
   running = null;
   dir?.remove();
 });
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function realServer(name: string): Promise<number> {
-  const s = createServer((c) => {
-    c.on('error', () => undefined);
-    c.end(`${name}\n`);
-  });
-  const port = await listen(s);
-  cleanups.push(() => s.close());
-  return port;
-}
 
 function getJson<T>(port: number, path: string): Promise<T | null> {
   return new Promise((resolve) => {
@@ -64,8 +43,8 @@ interface Targets {
 describe('Prometheus scraping the metrics listener', () => {
   it('scrapes with the metrics token; PromQL sees the series and labels; a scrape without the token is down', async () => {
     dir = new TempDir();
-    const a = await realServer('rs-a');
-    const b = await realServer('rs-b');
+    const a = await realServer('rs-a', cleanups);
+    const b = await realServer('rs-b', cleanups);
     const vip = await freePort();
     const metricsPort = await freePort();
     const token = dir.file('metrics.token', 'prometheus-reads-this\n');

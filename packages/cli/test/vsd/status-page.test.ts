@@ -1,10 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient } from '@vsd/core';
-import { spawnVsd, TempDir, type VsdProcess } from './harness.js';
+import { freePort, realServer, spawnVsd, TempDir, throughVip, type VsdProcess } from './harness.js';
 import { artifactsDir, dumpDom, screenshot } from './chromium.js';
 import { renderStatusPage } from '../../src/vsd/metrics/status-html.js';
 import { buildStatusView } from '../../src/vsd/metrics/status-view.js';
@@ -20,27 +19,6 @@ afterEach(async () => {
   dir?.remove();
 });
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function realServer(name: string): Promise<number> {
-  const s = createServer((c) => {
-    c.on('error', () => undefined);
-    c.end(`${name}\n`);
-  });
-  const port = await listen(s);
-  cleanups.push(() => s.close());
-  return port;
-}
-
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
@@ -51,17 +29,6 @@ function get(port: number, path: string): Promise<{ status: number; type: string
     })
       .on('error', reject)
       .end();
-  });
-}
-
-function throughVip(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1');
-    let data = '';
-    c.on('data', (d) => (data += d.toString()));
-    c.on('end', () => resolve(data));
-    c.on('error', reject);
-    c.setTimeout(5000, () => c.destroy(new Error('VIP connection timed out')));
   });
 }
 
@@ -82,9 +49,9 @@ const text = (fragment: string) => fragment.replace(/<[^>]+>/g, ' ').replace(/\s
 describe('vsd status page in headless Chromium', () => {
   it('shows services, weights and why a server is drained or quiesced; screenshot in the artifacts dir', async () => {
     dir = new TempDir();
-    const a = await realServer('rs-a');
-    const b = await realServer('rs-b');
-    const c = await realServer('rs-c');
+    const a = await realServer('rs-a', cleanups);
+    const b = await realServer('rs-b', cleanups);
+    const c = await realServer('rs-c', cleanups);
     const closed = await freePort();
     const vip = await freePort();
     const config = dir.file(

@@ -112,9 +112,31 @@ const COUNTERS: Array<[string, keyof Counters, string]> = [
   ['out_bytes_total', 'outBytes', 'Bytes to clients.'],
 ];
 
+type Sample = number | boolean | null | undefined;
+
+/**
+ * Families that each take one value of the same record (a service's counters, the agent hub's): declared here, before
+ * the record is known to exist, so they are printed even without samples; the function returned adds one sample to
+ * each family from one record.
+ */
+function fromRecord<R>(x: Exposition, type: 'counter' | 'gauge', rows: ReadonlyArray<readonly [name: string, help: string, read: (r: R) => Sample]>): (labels: Labels, r: R) => void {
+  const families = rows.map(([name, help, read]) => [x.family(name, type, help), read] as const);
+  return (labels, r) => {
+    for (const [f, read] of families) f.add(labels, read(r));
+  };
+}
+
+function ipvsCounters(x: Exposition, prefix: string, per: string): (labels: Labels, c: Counters) => void {
+  return fromRecord<Counters>(
+    x,
+    'counter',
+    COUNTERS.map(([suffix, field, help]) => [`${prefix}${suffix}`, `${help} ${per}`, (c) => c[field]] as const),
+  );
+}
+
 function services(x: Exposition, snap: Snapshot): void {
-  const svcCounters = COUNTERS.map(([suffix, field, help]) => [x.counter(`vsd_service_${suffix}`, `${help} Per virtual service.`), field] as const);
-  const rsCounters = COUNTERS.map(([suffix, field, help]) => [x.counter(`vsd_real_server_${suffix}`, `${help} Per real server.`), field] as const);
+  const svcCounters = ipvsCounters(x, 'vsd_service_', 'Per virtual service.');
+  const rsCounters = ipvsCounters(x, 'vsd_real_server_', 'Per real server.');
   const cps = x.gauge('vsd_service_connections_per_second', 'Connection rate, 2-second average as IPVS estimates it.');
   const inBps = x.gauge('vsd_service_in_bytes_per_second', 'Bytes from clients per second, 2-second average.');
   const outBps = x.gauge('vsd_service_out_bytes_per_second', 'Bytes to clients per second, 2-second average.');
@@ -122,13 +144,13 @@ function services(x: Exposition, snap: Snapshot): void {
   const inactive = x.gauge('vsd_real_server_inactive_connections', 'Inactive connections (InActConn).');
   const persistent = x.gauge('vsd_real_server_persistent_connections', 'Persistence templates pointing at the real server (PersistConn).');
   for (const svc of snap.status) {
-    for (const [f, field] of svcCounters) f.add({ service: svc.key }, svc.counters[field]);
+    svcCounters({ service: svc.key }, svc.counters);
     cps.add({ service: svc.key }, svc.counters.cps);
     inBps.add({ service: svc.key }, svc.counters.inBps);
     outBps.add({ service: svc.key }, svc.counters.outBps);
     for (const d of svc.dests) {
       const labels = { service: svc.key, real_server: d.key };
-      for (const [f, field] of rsCounters) f.add(labels, d.counters[field]);
+      rsCounters(labels, d.counters);
       active.add(labels, d.activeConns);
       inactive.add(labels, d.inactiveConns);
       persistent.add(labels, d.persistConns);
@@ -163,10 +185,12 @@ function vrrp(x: Exposition, snap: Snapshot): void {
   const vips = x.gauge('vsd_vrrp_vips_held', 'Virtual IP addresses this node holds now.');
   const transitions = x.counter('vsd_vrrp_transitions_total', 'VRRP state transitions since start.');
   const lastTransition = x.gauge('vsd_vrrp_last_transition_timestamp_seconds', 'Time of the last VRRP state transition.');
-  const sent = x.counter('vsd_vrrp_adverts_sent_total', 'VRRP advertisements sent.');
-  const received = x.counter('vsd_vrrp_adverts_received_total', 'VRRP advertisements received and accepted.');
-  const zeroSent = x.counter('vsd_vrrp_priority_zero_sent_total', 'Priority-0 advertisements sent (this node gave up mastership).');
-  const zeroReceived = x.counter('vsd_vrrp_priority_zero_received_total', 'Priority-0 advertisements received (the master gave up).');
+  const adverts = fromRecord<Snapshot['vrrp'][number]['counters']>(x, 'counter', [
+    ['vsd_vrrp_adverts_sent_total', 'VRRP advertisements sent.', (c) => c.advertsSent],
+    ['vsd_vrrp_adverts_received_total', 'VRRP advertisements received and accepted.', (c) => c.advertsReceived],
+    ['vsd_vrrp_priority_zero_sent_total', 'Priority-0 advertisements sent (this node gave up mastership).', (c) => c.priorityZeroSent],
+    ['vsd_vrrp_priority_zero_received_total', 'Priority-0 advertisements received (the master gave up).', (c) => c.priorityZeroReceived],
+  ]);
   const dropped = x.counter('vsd_vrrp_adverts_dropped_total', 'VRRP packets dropped, by reason.');
   const announcements = x.counter('vsd_vrrp_announcements_sent_total', 'Gratuitous ARP and unsolicited neighbour advertisements sent.');
   const errors = x.counter('vsd_vrrp_errors_total', 'Send and address errors of the VRRP instance.');
@@ -182,10 +206,7 @@ function vrrp(x: Exposition, snap: Snapshot): void {
     vips.add(l, v.vipsHeld.length);
     transitions.add(l, v.counters.transitions);
     if (v.lastTransition) lastTransition.add(l, v.lastTransition.at / 1000);
-    sent.add(l, v.counters.advertsSent);
-    received.add(l, v.counters.advertsReceived);
-    zeroSent.add(l, v.counters.priorityZeroSent);
-    zeroReceived.add(l, v.counters.priorityZeroReceived);
+    adverts(l, v.counters);
     for (const [reason, n] of Object.entries(v.counters.dropped)) dropped.add({ ...l, reason }, n);
     announcements.add(l, v.counters.announcementsSent);
     errors.add(l, v.counters.errors);
@@ -262,26 +283,21 @@ function agents(x: Exposition, snap: Snapshot): void {
   const badFrames = x.counter('vsd_agent_bad_frames_total', 'Invalid frames from the agent.');
   const storageOk = x.gauge('vsd_agent_storage_ok', '1 while the watched mount is healthy (mounted as expected, responsive, writable).');
   const storageProblems = x.gauge('vsd_agent_storage_problems', 'Storage problems that drain the agent\'s real servers (mounts and sentinel mismatches).');
-  const accepted = x.counter('vsd_agents_connections_accepted_total', 'Agent connections authenticated.');
-  const refused = x.counter('vsd_agents_connections_refused_total', 'Agent connections refused (bad key, unknown agent).');
-  const hubBad = x.counter('vsd_agents_bad_frames_total', 'Invalid frames from all agents.');
-  const closed = x.counter('vsd_agents_closed_for_bad_frames_total', 'Agent connections closed for too many invalid frames.');
-  const claims = x.counter('vsd_agents_claims_refused_total', '(agent, real server) claims refused: the agent may not speak for that real server.');
-  const forgotten = x.counter('vsd_agents_forgotten_total', 'Agent records dropped (silent past forget_after, or making room at max_agents).');
-  const full = x.counter('vsd_agents_refused_full_total', 'New agent names refused at max_agents.');
-  const busy = x.counter('vsd_agents_refused_busy_total', 'Connections closed at accept because max_preauth were unauthenticated.');
+  const hub = fromRecord<NonNullable<Snapshot['agents']>['counters']>(x, 'counter', [
+    ['vsd_agents_connections_accepted_total', 'Agent connections authenticated.', (c) => c.accepted],
+    ['vsd_agents_connections_refused_total', 'Agent connections refused (bad key, unknown agent).', (c) => c.refused],
+    ['vsd_agents_bad_frames_total', 'Invalid frames from all agents.', (c) => c.badFrames],
+    ['vsd_agents_closed_for_bad_frames_total', 'Agent connections closed for too many invalid frames.', (c) => c.closedForBadFrames],
+    ['vsd_agents_claims_refused_total', '(agent, real server) claims refused: the agent may not speak for that real server.', (c) => c.claimsRefused ?? 0],
+    ['vsd_agents_forgotten_total', 'Agent records dropped (silent past forget_after, or making room at max_agents).', (c) => c.forgotten ?? 0],
+    ['vsd_agents_refused_full_total', 'New agent names refused at max_agents.', (c) => c.refusedFull ?? 0],
+    ['vsd_agents_refused_busy_total', 'Connections closed at accept because max_preauth were unauthenticated.', (c) => c.refusedBusy ?? 0],
+  ]);
   const preAuth = x.gauge('vsd_agents_preauth_connections', 'Connections accepted and not authenticated yet.');
   const refusedClaims = x.gauge('vsd_agent_refused_claims', 'Real servers at an address the agent claims that it may not speak for.');
   const a = snap.agents;
   if (!a) return;
-  accepted.add({}, a.counters.accepted);
-  refused.add({}, a.counters.refused);
-  hubBad.add({}, a.counters.badFrames);
-  closed.add({}, a.counters.closedForBadFrames);
-  claims.add({}, a.counters.claimsRefused ?? 0);
-  forgotten.add({}, a.counters.forgotten ?? 0);
-  full.add({}, a.counters.refusedFull ?? 0);
-  busy.add({}, a.counters.refusedBusy ?? 0);
+  hub({}, a.counters);
   preAuth.add({}, a.preAuth ?? 0);
   for (const ag of a.agents) {
     const l = { agent: ag.agent };
@@ -314,9 +330,11 @@ function sync(x: Exposition, snap: Snapshot): void {
   const applyLag = x.gauge('vsd_sync_apply_lag_seconds', 'Time from the peer\'s commit of the last replicated transaction to its application here.');
   const last = x.gauge('vsd_sync_last_sync_timestamp_seconds', 'Time the two dispatchers were last seen in sync.');
   const role = x.gauge('vsd_sync_role', 'Peer-sync role taken from VRRP: 1 for the current role, 0 for the others.');
-  const divergences = x.counter('vsd_sync_divergences_total', 'Times the two desired states were found to differ and a snapshot was exchanged.');
-  const badFrames = x.counter('vsd_sync_bad_frames_total', 'Invalid frames on the peer link.');
-  const authFailures = x.counter('vsd_sync_auth_failures_total', 'Failed peer handshakes.');
+  const counters = fromRecord<NonNullable<Snapshot['sync']>>(x, 'counter', [
+    ['vsd_sync_divergences_total', 'Times the two desired states were found to differ and a snapshot was exchanged.', (s) => s.divergences],
+    ['vsd_sync_bad_frames_total', 'Invalid frames on the peer link.', (s) => s.badFrames],
+    ['vsd_sync_auth_failures_total', 'Failed peer handshakes.', (s) => s.authFailures],
+  ]);
   const s = snap.sync;
   if (!s) return;
   connected.add({}, s.connected);
@@ -329,25 +347,22 @@ function sync(x: Exposition, snap: Snapshot): void {
   if (s.lastApplyLagMs !== null) applyLag.add({}, s.lastApplyLagMs / 1000);
   if (s.lastSyncAt !== null) last.add({}, s.lastSyncAt / 1000);
   role.addStateSet({}, 'role', SYNC_ROLES, s.role ?? 'none');
-  divergences.add({}, s.divergences);
-  badFrames.add({}, s.badFrames);
-  authFailures.add({}, s.authFailures);
+  counters({}, s);
 }
 
 function proxy(x: Exposition, snap: Snapshot): void {
-  const failures = x.counter('vsd_proxy_connect_failures_total', 'Connection attempts to a real server that were refused, reset or timed out.');
-  const retries = x.counter('vsd_proxy_retries_total', 'Connections moved to another real server after such a failure.');
-  const noDest = x.counter('vsd_proxy_no_destination_total', 'Connections or flows dropped because no real server was available.');
-  const workers = x.counter('vsd_proxy_forwarded_by_workers_total', 'Connections forwarded by worker processes (node engine with workers).');
+  const counters = fromRecord<NonNullable<Snapshot['proxy']>['counters']>(x, 'counter', [
+    ['vsd_proxy_connect_failures_total', 'Connection attempts to a real server that were refused, reset or timed out.', (c) => c.connectFailures],
+    ['vsd_proxy_retries_total', 'Connections moved to another real server after such a failure.', (c) => c.retries],
+    ['vsd_proxy_no_destination_total', 'Connections or flows dropped because no real server was available.', (c) => c.noDestination],
+    ['vsd_proxy_forwarded_by_workers_total', 'Connections forwarded by worker processes (node engine with workers).', (c) => c.forwardedByWorkers],
+  ]);
   const live = x.gauge('vsd_proxy_connections', 'Proxied connections and UDP flows alive now.');
   const threadAccepted = x.counter('vsd_proxy_thread_accepted_total', 'TCP connections accepted by each epoll engine thread.');
   const threadLive = x.gauge('vsd_proxy_thread_connections', 'TCP connections alive on each epoll engine thread.');
   const p = snap.proxy;
   if (!p) return;
-  failures.add({}, p.counters.connectFailures);
-  retries.add({}, p.counters.retries);
-  noDest.add({}, p.counters.noDestination);
-  workers.add({}, p.counters.forwardedByWorkers);
+  counters({}, p.counters);
   live.add({}, p.liveConnections);
   p.threads.forEach((t, i) => {
     threadAccepted.add({ thread: i }, t.accepted);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseHaConfig, type HaConfigInput } from '../src/config.js';
 import { createVrrpInstance, type VrrpInstance } from '../src/instance.js';
-import type { AddressManager } from '../src/io/rtnetlink.js';
 import type { ReceivedPacket, VrrpTransport } from '../src/io/vrrp-socket.js';
 import { FakeTimers } from './fake-timers.js';
+import { FakeAddresses } from './support/fake-pair.js';
 
 /** A shared segment: every packet reaches every other transport one tick later, as on a wire. */
 class FakeSegment {
@@ -33,22 +33,6 @@ class FakeSegment {
       },
     };
   }
-}
-
-class FakeAddresses implements AddressManager {
-  readonly present = new Set<string>();
-  readonly log: string[] = [];
-  async add(vip: string): Promise<boolean> {
-    this.log.push(`add ${vip}`);
-    const had = this.present.has(vip);
-    this.present.add(vip);
-    return !had;
-  }
-  async remove(vip: string): Promise<boolean> {
-    this.log.push(`del ${vip}`);
-    return this.present.delete(vip);
-  }
-  async close(): Promise<void> {}
 }
 
 function node(seg: FakeSegment, timers: FakeTimers, ip: string, overrides: Partial<HaConfigInput> = {}) {

@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, StateStore, WeightOverlay, type Dataplane, type SyncDaemon } from '@vsd/core';
+import { StateStore, type Dataplane, type SyncDaemon } from '@vsd/core';
 import { parseHaSection, type HaConfig, type Transition, type VrrpInstance, type VrrpStatus } from '@vsd/ha';
 import { HaComponent } from '../../src/vsd/component-ha.js';
-import type { DaemonContext } from '../../src/vsd/component.js';
 import type { VsdConfig } from '../../src/vsd/config.js';
+import { componentContext } from './component-context.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -70,18 +70,7 @@ async function setup(section: unknown = ha, withPeer = false) {
   const dataplane = { name: 'ipvs', syncDaemons: async (d: readonly SyncDaemon[]) => void daemons.push([...d]) } as unknown as Dataplane;
   const peer = withPeer ? { listen: '127.0.0.1:0', key_file: keyFile } : undefined;
   let config = { ha: parseHaSection(section), peer, virtual_servers: [] } as unknown as VsdConfig;
-  const ctx = {
-    store,
-    overlay: new WeightOverlay(),
-    dataplane,
-    logger: silentLogger,
-    get config() {
-      return config;
-    },
-    loaded: { services: [] },
-    statePath: null,
-    addRoutes: () => () => undefined,
-  } as unknown as DaemonContext;
+  const ctx = componentContext(store, dataplane, () => config);
   const fakes = fakeFactory();
   const component = new HaComponent(fakes.create);
   await component.start(ctx);

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, StateStore, WeightOverlay, type Dataplane } from '@vsd/core';
+import { StateStore, type Dataplane } from '@vsd/core';
 import { parseHaSection, type HaConfig, type MasterGate, type Transition, type VrrpInstance, type VrrpStatus } from '@vsd/ha';
 import { agentVotes } from '../../src/vsd/component-agents.js';
 import { HaComponent } from '../../src/vsd/component-ha.js';
-import type { DaemonContext } from '../../src/vsd/component.js';
 import type { VsdConfig } from '../../src/vsd/config.js';
+import { componentContext } from './component-context.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -24,18 +24,7 @@ const agents = { listen: '127.0.0.1:0', key_file: '/unused', agent_keys: {}, req
 async function setup(witness: unknown) {
   const store = await StateStore.open({ path: null });
   let config = { ha: parseHaSection(section(witness)), agents, virtual_servers: [] } as unknown as VsdConfig;
-  const ctx = {
-    store,
-    overlay: new WeightOverlay(),
-    dataplane: { name: 'none' } as unknown as Dataplane,
-    logger: silentLogger,
-    get config() {
-      return config;
-    },
-    loaded: { services: [] },
-    statePath: null,
-    addRoutes: () => () => undefined,
-  } as unknown as DaemonContext;
+  const ctx = componentContext(store, { name: 'none' } as unknown as Dataplane, () => config);
   const gates = new Map<string, MasterGate | undefined>();
   const create = (c: HaConfig, deps: { gate?: MasterGate }) => {
     gates.set(c.instance, deps.gate);

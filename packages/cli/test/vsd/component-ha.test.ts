@@ -2,10 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, StateStore, WeightOverlay, type Dataplane, type SyncDaemon } from '@vsd/core';
+import { StateStore, type Dataplane, type SyncDaemon } from '@vsd/core';
 import type { Transition, VrrpInstance, VrrpStatus } from '@vsd/ha';
 import { HaComponent } from '../../src/vsd/component-ha.js';
-import type { DaemonContext } from '../../src/vsd/component.js';
+import type { VsdConfig } from '../../src/vsd/config.js';
+import { componentContext } from './component-context.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -44,20 +45,12 @@ async function setup(withPeer: boolean) {
   const store = await StateStore.open({ path: null });
   const daemons: SyncDaemon[][] = [];
   const dataplane = { name: 'ipvs', syncDaemons: async (d: readonly SyncDaemon[]) => void daemons.push([...d]) } as unknown as Dataplane;
-  const ctx = {
-    store,
-    overlay: new WeightOverlay(),
-    dataplane,
-    logger: silentLogger,
-    config: {
-      ha: { interface: 'eth0', vrid: 51, vips: ['10.77.0.100/24'] },
-      peer: withPeer ? { listen: '127.0.0.1:0', key_file: keyFile } : undefined,
-      virtual_servers: [],
-    },
-    loaded: { services: [] },
-    statePath: null,
-    addRoutes: () => () => undefined,
-  } as unknown as DaemonContext;
+  const config = {
+    ha: { interface: 'eth0', vrid: 51, vips: ['10.77.0.100/24'] },
+    peer: withPeer ? { listen: '127.0.0.1:0', key_file: keyFile } : undefined,
+    virtual_servers: [],
+  } as unknown as VsdConfig;
+  const ctx = componentContext(store, dataplane, () => config);
   const fake = fakeVrrp();
   const component = new HaComponent(() => fake.vrrp);
   await component.start(ctx);

@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/vsd/config-load.js';
-
-const parse = (text: string) => parseConfigText(text, 'vsd.yaml');
-function refusal(text: string): string {
-  try {
-    parse(text);
-  } catch (err) {
-    expect((err as { code: string }).code).toBe('VSD_ERR_CONFIG');
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+import { parse, refusal } from './config-parse.js';
 
 const ha = (witness: string, agents = 'agents: { key_file: /etc/vsd/agent.key }') => `
 ${agents}

@@ -95,6 +95,16 @@ function openRaw(port: number): Promise<Socket> {
   });
 }
 
+/** An open WebSocket to the hub that has sent nothing yet; `closed` resolves with the hub's close code. */
+async function openUnauthenticated(port: number): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  sockets.push(ws);
+  const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
+  ws.on('error', () => {});
+  await new Promise((r) => ws.on('open', r));
+  return { ws, closed };
+}
+
 describe('agent hub before authentication', () => {
   it('bounds unauthenticated connections: a flood is closed at accept, authenticated agents do not count', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
@@ -120,11 +130,7 @@ describe('agent hub logging under junk', () => {
   it('a refused peer streaming junk costs O(1) log lines and is closed at once', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
     const { hub, port, lines } = await startHub(store);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    sockets.push(ws);
-    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
-    ws.on('error', () => {});
-    await new Promise((r) => ws.on('open', r));
+    const { ws, closed } = await openUnauthenticated(port);
     const t0 = Date.now();
     // 40,000 frames from 880 KB logged 40,000 lines before the fix.
     for (let i = 0; i < 40_000 && ws.readyState === WebSocket.OPEN; i++) ws.send(`{"junk":${i},"pad":"xx"}`);
@@ -140,11 +146,7 @@ describe('agent hub logging under junk', () => {
   it('a refused peer sending a huge frame before auth is refused without parsing it', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
     const { lines, port } = await startHub(store);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    sockets.push(ws);
-    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
-    ws.on('error', () => {});
-    await new Promise((r) => ws.on('open', r));
+    const { ws, closed } = await openUnauthenticated(port);
     ws.send(JSON.stringify({ v: 1, type: 'hello', agent: 'x', addresses: ['10.0.0.1'], nonce: 'n'.repeat(32), interval: 1, software: 'y'.repeat(30_000) }));
     expect(await closed).toBe(4002);
     expect(lines.find((l) => l.msg === 'agent refused')!.reason).toMatch(/before authentication/);
@@ -153,11 +155,7 @@ describe('agent hub logging under junk', () => {
   it('regression (fuzz): a hello whose version is nested 8,000 deep is refused and the hub keeps working', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
     const { hub, port, lines } = await startHub(store);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    sockets.push(ws);
-    const closed = new Promise<number>((r) => ws.on('close', (c) => r(c)));
-    ws.on('error', () => {});
-    await new Promise((r) => ws.on('open', r));
+    const { ws, closed } = await openUnauthenticated(port);
     ws.send(`{"v":${'['.repeat(8000)}${']'.repeat(8000)},"type":"hello"}`);
     expect(await closed).toBe(4002);
     expect(lines.find((l) => l.msg === 'agent refused')!.reason).toBe('bad hello: unsupported protocol version an array');

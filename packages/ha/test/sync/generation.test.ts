@@ -5,10 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MAX_GENERATION, parseState, StateStore, type StateOp } from '@vsd/core';
+import { MAX_GENERATION, parseState, StateStore } from '@vsd/core';
 import { createPeerSync, stateDigest, type PeerSync } from '../../src/sync/index.js';
 import { LinkManager, type PeerLink } from '../../src/sync/link.js';
 import type { PeerMessage } from '../../src/sync/protocol.js';
+import { addService, svc } from './services.js';
 
 const KEY = Buffer.from('0123456789abcdef-shared-key');
 const cleanups: Array<() => Promise<void>> = [];
@@ -16,18 +17,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const svc = (port: number) => ({
-  protocol: 'tcp' as const,
-  address: '10.77.0.100',
-  port,
-  scheduler: 'rr',
-  schedFlags: [],
-  persistence: { timeout: 0 },
-  pe: null,
-  onePacket: false,
-  realServers: [],
-});
-const add = (port: number): StateOp[] => [{ op: 'add-service', service: svc(port) }];
 
 async function victim(): Promise<{ store: StateStore; sync: PeerSync; port: number; lines: Array<Record<string, unknown>> }> {
   const store = await StateStore.open({ path: null });
@@ -37,7 +26,7 @@ async function victim(): Promise<{ store: StateStore; sync: PeerSync; port: numb
   const { port } = await sync.start();
   sync.setRole('master');
   cleanups.push(() => sync.stop());
-  for (const p of [80, 443, 8080]) await store.apply(add(p));
+  for (const p of [80, 443, 8080]) await store.apply(addService(p));
   return { store, sync, port, lines };
 }
 
@@ -84,7 +73,7 @@ describe('peer sync generation rules', () => {
     const line = v.lines.find((l) => l.code === 'VSD_ERR_PEER_GENERATION');
     expect(line).toMatchObject({ peerGeneration: 2 ** 53, reason: 'not a safe integer' });
     // The counter still moves.
-    await v.store.apply(add(9000));
+    await v.store.apply(addService(9000));
     expect(v.store.generation).toBe(4);
   });
 
@@ -136,7 +125,7 @@ describe('partition-heal merge against a scripted winner', () => {
   it('holds the snapshot until the winner says which keys it changed, ignores a stale answer, then merges', async () => {
     const v = await victim(); // generations 1..3: services 80, 443, 8080
     const common = await StateStore.open({ path: null });
-    await common.apply(add(80));
+    await common.apply(addService(80));
     const r = await rogue(v.port);
     const winner = { ...emptyAt(5), services: [svc(80), svc(9000)] };
     const winnerHash = stateDigest(parseStateForTest(winner));
@@ -160,7 +149,7 @@ describe('store generation bounds', () => {
   it('refuses to count past MAX_GENERATION and to install a document above it', async () => {
     const store = await StateStore.open({ path: null });
     await store.install({ ...(emptyAt(MAX_GENERATION) as never), syncDaemons: [] }, 'test');
-    await expect(store.apply(add(80))).rejects.toMatchObject({ code: 'VSD_ERR_GENERATION' });
+    await expect(store.apply(addService(80))).rejects.toMatchObject({ code: 'VSD_ERR_GENERATION' });
     await expect(store.install({ ...(emptyAt(2 ** 53) as never), syncDaemons: [] }, 'test')).rejects.toMatchObject({ code: 'VSD_ERR_GENERATION' });
     expect(store.generation).toBe(MAX_GENERATION);
   });

@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { StateStore, type Dataplane, type PersistenceEntry, type StateOp } from '@vsd/core';
+import { StateStore, type Dataplane, type PersistenceEntry } from '@vsd/core';
 import { createPeerSync, type PeerSync } from '../../src/sync/index.js';
+import { addService, svc } from './services.js';
 
 const KEY = Buffer.from('0123456789abcdef-shared-key');
 const cleanups: Array<() => Promise<void>> = [];
@@ -65,22 +66,6 @@ const rs = (address: string, port: number) => ({
   lowerThreshold: 0,
   tunnel: null,
 });
-const addService = (port: number): StateOp[] => [
-  { op: 'add-service', service: svc(port) },
-];
-function svc(port: number) {
-  return {
-    protocol: 'tcp' as const,
-    address: '10.77.0.100',
-    port,
-    scheduler: 'rr',
-    schedFlags: [],
-    persistence: { timeout: 0 },
-    pe: null,
-    onePacket: false,
-    realServers: [],
-  };
-}
 
 async function until(what: string, probe: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

@@ -31,8 +31,11 @@ class Family {
   }
 }
 
-/** The counters exported for both services and real servers: [metric suffix, Counters field, help]. */
-const COUNTERS: Array<[string, keyof Counters, string]> = [
+/**
+ * The IPVS counters exported for both services and real servers: [metric suffix, Counters field, help]. The control
+ * API's /metrics and the metrics listener both name them from this list, so the two never disagree.
+ */
+export const SERVICE_COUNTER_SERIES: ReadonlyArray<readonly [string, keyof Counters, string]> = [
   ['connections_total', 'conns', 'Connections scheduled.'],
   ['in_packets_total', 'inPkts', 'Packets from clients.'],
   ['out_packets_total', 'outPkts', 'Packets to clients.'],
@@ -45,15 +48,15 @@ export function renderMetrics(input: MetricsInput): string {
   generation.add({}, input.generation);
   const families: Family[] = [generation];
 
-  const svcFamilies = COUNTERS.map(([suffix, , help]) => new Family(`vsd_service_${suffix}`, 'counter', help));
-  const rsFamilies = COUNTERS.map(([suffix, , help]) => new Family(`vsd_real_server_${suffix}`, 'counter', help));
+  const svcFamilies = SERVICE_COUNTER_SERIES.map(([suffix, , help]) => new Family(`vsd_service_${suffix}`, 'counter', help));
+  const rsFamilies = SERVICE_COUNTER_SERIES.map(([suffix, , help]) => new Family(`vsd_real_server_${suffix}`, 'counter', help));
   const active = new Family('vsd_real_server_active_connections', 'gauge', 'Active connections (ActiveConn).');
   const inactive = new Family('vsd_real_server_inactive_connections', 'gauge', 'Inactive connections (InActConn).');
   for (const svc of input.status) {
-    COUNTERS.forEach(([, field], i) => svcFamilies[i]!.add({ service: svc.key }, svc.counters[field]));
+    SERVICE_COUNTER_SERIES.forEach(([, field], i) => svcFamilies[i]!.add({ service: svc.key }, svc.counters[field]));
     for (const d of svc.dests) {
       const labels = { service: svc.key, real_server: d.key };
-      COUNTERS.forEach(([, field], i) => rsFamilies[i]!.add(labels, d.counters[field]));
+      SERVICE_COUNTER_SERIES.forEach(([, field], i) => rsFamilies[i]!.add(labels, d.counters[field]));
       active.add(labels, d.activeConns);
       inactive.add(labels, d.inactiveConns);
     }

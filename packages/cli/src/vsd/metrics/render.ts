@@ -4,7 +4,7 @@
  * reason a weight is lowered, VRRP, health checks, agents and their storage, peer sync, and the proxy's counters.
  * Every series is listed in docs/metrics.md; a name or label change there is a breaking change for dashboards.
  */
-import { isFwmark, mountProblem, type Counters, type DataplaneService } from '@vsd/core';
+import { isFwmark, mountProblem, SERVICE_COUNTER_SERIES, type Counters, type DataplaneService } from '@vsd/core';
 import { Exposition, type Labels } from './exposition.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -104,14 +104,6 @@ function general(x: Exposition, snap: Snapshot): void {
   for (const [source, state] of Object.entries(snap.sources)) if (state !== 'absent') up.add({ source }, state === 'ok' ? 1 : 0);
 }
 
-const COUNTERS: Array<[string, keyof Counters, string]> = [
-  ['connections_total', 'conns', 'Connections scheduled.'],
-  ['in_packets_total', 'inPkts', 'Packets from clients.'],
-  ['out_packets_total', 'outPkts', 'Packets to clients.'],
-  ['in_bytes_total', 'inBytes', 'Bytes from clients.'],
-  ['out_bytes_total', 'outBytes', 'Bytes to clients.'],
-];
-
 type Sample = number | boolean | null | undefined;
 
 /**
@@ -130,7 +122,7 @@ function ipvsCounters(x: Exposition, prefix: string, per: string): (labels: Labe
   return fromRecord<Counters>(
     x,
     'counter',
-    COUNTERS.map(([suffix, field, help]) => [`${prefix}${suffix}`, `${help} ${per}`, (c) => c[field]] as const),
+    SERVICE_COUNTER_SERIES.map(([suffix, field, help]) => [`${prefix}${suffix}`, `${help} ${per}`, (c) => c[field]] as const),
   );
 }
 

@@ -16,6 +16,8 @@ export interface Reconciler {
   stop(): void;
   /** Resolves when the dataplane reflects everything committed so far. */
   settled(): Promise<void>;
+  /** Programs the table again although neither state nor overlay changed (a dataplane option read per reconcile did). */
+  refresh(): void;
 }
 
 export function createReconciler(deps: { store: StateStore; overlay: WeightOverlay; dataplane: Dataplane; logger?: Logger }): Reconciler {
@@ -65,6 +67,7 @@ export function createReconciler(deps: { store: StateStore; overlay: WeightOverl
     stop() {
       for (const u of unsubs.splice(0)) u();
     },
+    refresh: schedule,
     async settled() {
       await store.flush();
       let last: Promise<void>;

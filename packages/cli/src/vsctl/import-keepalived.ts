@@ -188,7 +188,7 @@ function dataplaneNotes(config: Record<string, unknown>, dataplane: ImportDatapl
       where: '--dataplane proxy',
       text:
         'NAT services on the proxy dataplane: real servers see the dispatcher as the client (keepalived NAT keeps the client address); ' +
-        'vsd.yaml has no key yet for the PROXY protocol v2 header the proxy dataplane can send, so the client IP is lost. Use --dataplane ipvs to keep it',
+        'the client IP is lost unless the real servers accept a PROXY protocol v2 header (set proxy_protocol: true on the virtual server) or --dataplane ipvs is used',
     });
 }
 

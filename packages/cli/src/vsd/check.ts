@@ -4,7 +4,7 @@
  * since the operator asked for a service that would not be served. Used by the unit's ExecStartPre.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { agentKeyFile, proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
+import { agentKeyFile, ConfigError, proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
 import { loadConfig, type LoadedConfig } from './config-load.js';
 
 export interface CheckResult {
@@ -33,6 +33,18 @@ export function dataplaneProblems(dataplane: DataplaneName, services: readonly V
     });
   });
   return problems;
+}
+
+/** `proxy_protocol` asks for a header only a full proxy can write: IPVS forwards the client's own packets. */
+export function proxyProtocolProblems(dataplane: DataplaneName, loaded: LoadedConfig): string[] {
+  if (dataplane === 'proxy' || loaded.proxyProtocolPairs.length === 0) return [];
+  return [`proxy_protocol is set for ${loaded.proxyProtocolPairs.length} real server(s) but the ${dataplane} dataplane cannot send a PROXY header (it needs the proxy dataplane; on ipvs the real servers see the client's address anyway with DR, TUN or NAT)`];
+}
+
+/** Start and reload refuse what proxyProtocolProblems finds, so --check and the daemon agree. */
+export function assertProxyProtocolServable(dataplane: DataplaneName, loaded: LoadedConfig): void {
+  const [problem] = proxyProtocolProblems(dataplane, loaded);
+  if (problem) throw new ConfigError(loaded.path, problem);
 }
 
 /** Key and token files the daemon reads at start: a missing or short one stops it then, so say so now. */
@@ -67,7 +79,7 @@ export async function checkConfigFile(path: string, dataplaneOption?: DataplaneN
   const loaded = await loadConfig(path);
   const dataplane = dataplaneOption ?? loaded.config.dataplane ?? 'proxy';
   if (loaded.absent) return { ok: false, dataplane, errors: [`${path}: no such file`], warnings: [], services: 0 };
-  const errors = [...dataplaneProblems(dataplane, loaded.services), ...secretProblems(loaded)];
+  const errors = [...dataplaneProblems(dataplane, loaded.services), ...proxyProtocolProblems(dataplane, loaded), ...secretProblems(loaded)];
   const warnings: string[] = [];
   if (dataplane === 'ipvs' && existsSync('/proc/net') && !existsSync('/proc/net/ip_vs'))
     warnings.push('the ip_vs kernel module is not loaded here; vsd runs `modprobe ip_vs` at start, which needs CAP_SYS_MODULE (the packaged unit does not have it: load it at boot with /etc/modules-load.d)');

@@ -35,6 +35,13 @@ export interface LoadedConfig {
   services: VirtualService[];
   /** sha256 of the virtual-service table the file describes (comments, ha: etc. do not change it). */
   servicesHash: string;
+  /** (service, real server) pairs that get a PROXY protocol v2 header, as {@link proxyProtocolPair} keys. */
+  proxyProtocolPairs: string[];
+}
+
+/** The key of one (virtual service, real server) pair in {@link LoadedConfig.proxyProtocolPairs}. */
+export function proxyProtocolPair(serviceKeyText: string, realServerKeyText: string): string {
+  return `${serviceKeyText} ${realServerKeyText}`;
 }
 
 const FORWARDING: Record<'NAT' | 'DR' | 'TUN', ForwardingMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
@@ -104,7 +111,19 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
     if (err instanceof VsdError) throw new ConfigError(path, err.message, err.details);
     throw err;
   }
-  return { path, absent: false, config: r.data, services, servicesHash: hashServices(services) };
+  return { path, absent: false, config: r.data, services, servicesHash: hashServices(services), proxyProtocolPairs: proxyProtocolPairs(r.data, services) };
+}
+
+/** Which real servers of which services the file asks a PROXY v2 header for (a real server's key wins). */
+function proxyProtocolPairs(config: VsdConfig, services: readonly VirtualService[]): string[] {
+  const pairs: string[] = [];
+  config.virtual_servers.forEach((vs, i) => {
+    const svc = serviceKey(services[i]!);
+    vs.real_servers.forEach((rs, j) => {
+      if (rs.proxy_protocol ?? vs.proxy_protocol) pairs.push(proxyProtocolPair(svc, realServerKey(services[i]!.realServers[j]!)));
+    });
+  });
+  return pairs;
 }
 
 export function hashServices(services: readonly VirtualService[]): string {

@@ -63,6 +63,8 @@ export const realServerConfigSchema = strictObject({
   lb_kind: z.enum(['NAT', 'DR', 'TUN']).optional(),
   /** keepalived allows inhibit_on_failure per real server too; it overrides the virtual server's. */
   inhibit_on_failure: z.boolean().optional(),
+  /** PROXY protocol v2 header toward this real server (proxy dataplane); default: the virtual server's. */
+  proxy_protocol: z.boolean().optional(),
   checks: checksSection,
 });
 
@@ -86,6 +88,11 @@ export const virtualServerConfigSchema = strictObject({
   /** One-packet scheduling (UDP). */
   ops: z.boolean().default(false),
   sched_flags: z.array(z.enum(['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 'flag-1', 'flag-2', 'flag-3'])).default([]),
+  /**
+   * Send a PROXY protocol v2 header to the real servers (proxy dataplane only), so they see the client's address
+   * as HAProxy's `send-proxy-v2` gives it; a real server's own `proxy_protocol` overrides this.
+   */
+  proxy_protocol: z.boolean().default(false),
   ...virtualServerHealthFields,
   real_servers: z.array(realServerConfigSchema).default([]),
 });

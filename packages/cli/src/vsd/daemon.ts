@@ -17,7 +17,8 @@ import {
   type Logger,
 } from '@vsd/core';
 import { applyConfig, type ApplyOutcome } from './config-apply.js';
-import { loadConfig, type LoadedConfig } from './config-load.js';
+import { loadConfig, proxyProtocolPair, type LoadedConfig } from './config-load.js';
+import { assertProxyProtocolServable } from './check.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { componentFactories } from './components.js';
 import { createDataplane } from './dataplane.js';
@@ -69,12 +70,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stateExisted = options.statePath !== null && existsSync(options.statePath);
     const store = await StateStore.open({ path: options.statePath, logger: options.logger });
     const overlay = new WeightOverlay();
+    const dataplaneName = typeof options.dataplane === 'object' ? options.dataplane.name : (options.dataplane ?? cfg.dataplane ?? 'proxy');
+    assertProxyProtocolServable(dataplaneName, loaded);
+    // Read per reconcile, so a reload that only changes proxy_protocol takes effect with reconciler.refresh().
+    let proxyProtocolPairs = new Set(loaded.proxyProtocolPairs);
     const dataplane =
       typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, {
             proxyEngine: cfg.proxy_engine,
             proxyThreads: cfg.proxy_threads,
             udpMaxFlows: cfg.proxy_udp_max_flows,
             udpMaxFlowsPerService: cfg.proxy_udp_max_flows_per_service,
+            proxyProtocol: (svc, rs) => proxyProtocolPairs.has(proxyProtocolPair(svc, rs)),
           });
     const drainMs = options.drainTimeoutMs ?? (cfg.drain_timeout !== undefined ? cfg.drain_timeout * 1000 : DEFAULT_DRAIN_MS);
     log.info({ config: options.configPath, state: options.statePath, dataplane: dataplane.name, generation: store.generation }, 'vsd starting');
@@ -123,9 +129,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reload = async () => {
       try {
         const next = await loadConfig(options.configPath);
+        assertProxyProtocolServable(dataplane.name, next);
         for (const c of components) c.checkReload?.(next.config);
         const outcome = await applyConfig({ store, loaded: next, statePath: options.statePath, stateExisted: true, log, reason: 'reload', memory });
         loaded = next;
+        proxyProtocolPairs = new Set(next.proxyProtocolPairs);
+        reconciler.refresh();
         for (const c of components) await c.reload?.(ctx);
         await reconciler.settled();
         return { ok: true, outcome };

@@ -15,6 +15,8 @@ export interface DataplaneChoice {
   /** Its bound on UDP flows (config keys `proxy_udp_max_flows`, `proxy_udp_max_flows_per_service`). */
   udpMaxFlows?: number;
   udpMaxFlowsPerService?: number;
+  /** Which (service key, real server key) pairs get a PROXY protocol v2 header (config key `proxy_protocol`). */
+  proxyProtocol?: (serviceKey: string, realServerKey: string) => boolean;
 }
 
 export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
@@ -24,7 +26,7 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
     throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
   const options =
     name === 'proxy'
-      ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService }
+      ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService, proxyProtocol: choice.proxyProtocol }
       : { logger };
   return (factory as (options: { logger: Logger }) => Dataplane)(options);
 }

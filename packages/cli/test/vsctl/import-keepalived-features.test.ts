@@ -48,12 +48,13 @@ describe('import-keepalived: the dataplane', () => {
     expect(check.dataplane).toBe('ipvs');
   });
 
-  it('--dataplane proxy for NAT says the client IP is lost (no PROXY v2 key in vsd.yaml yet)', () => {
+  it('--dataplane proxy for NAT says the client IP is lost unless proxy_protocol is set', () => {
     const r = importKeepalived(VS('NAT'), { dataplane: 'proxy' });
     expect(r.config.dataplane).toBe('proxy');
     const w = r.details.find((d) => d.where === '--dataplane proxy');
     expect(w?.text).toMatch(/real servers see the dispatcher as the client/);
     expect(w?.text).toMatch(/PROXY protocol v2/);
+    expect(w?.text).toMatch(/proxy_protocol: true/);
     expect(r.lossy).toBe(true);
     expect(vsdAccepts(r.yaml).dataplane).toBe('proxy');
   });

@@ -277,7 +277,10 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
       return want(link);
     }
     if (generation <= store.generation) {
-      if (hashes.get(generation) !== hash) announce(link); // we diverged: settle it the announce way
+      // Either we diverged (settled the announce way) or we hold it already: a resend after the link was replaced,
+      // the acknowledgement of the first copy gone with the old link. Both need our announce, or the sender never
+      // learns that we have it and the pair never reads "in sync".
+      announce(link);
       return;
     }
     if (generation !== store.generation + 1) return want(link);

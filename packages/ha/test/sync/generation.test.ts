@@ -121,6 +121,26 @@ describe('peer sync generation rules', () => {
   });
 });
 
+describe('acknowledgements', () => {
+  it('answers a transaction it already holds with an announce (a resend after the link was replaced)', async () => {
+    // Both dispatchers dial each other and the link with the smaller initiator id replaces the other; a transaction
+    // sent just before that is applied here but its acknowledgement leaves on the closed link. The sender, having
+    // learnt our older generation from the new link, sends it again: without an answer it never reads "in sync".
+    const v = await victim(); // generations 1..3
+    const r = await rogue(v.port);
+    const hash = stateDigest(v.store.state);
+    await until('the victim announces itself on link up', () => r.got.some((m) => m.t === 'announce'));
+    r.link.send({ t: 'announce', generation: 3, hash });
+    await until('in sync', () => v.sync.status().inSync);
+    const announcesBefore = r.got.filter((m) => m.t === 'announce').length;
+    r.link.send({ t: 'tx', generation: 3, ops: add(8080) as unknown[], hash, at: Date.now() });
+    await until('the resent transaction acknowledged', () => r.got.filter((m) => m.t === 'announce').length > announcesBefore);
+    expect(r.got.filter((m) => m.t === 'announce').at(-1)).toMatchObject({ t: 'announce', generation: 3, hash });
+    expect(v.store.generation).toBe(3); // not applied twice
+    expect(v.store.state.services).toHaveLength(3);
+  });
+});
+
 describe('partition-heal merge against a scripted winner', () => {
   it('holds the snapshot until the winner says which keys it changed, ignores a stale answer, then merges', async () => {
     const v = await victim(); // generations 1..3: services 80, 443, 8080

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient, type DesiredState } from '@vsd/core';
+import { worstLag } from '../../../core/test/loop-lag.js';
 import { startVsd, TempDir, type VsdProcess } from './harness.js';
 
 const DIST = fileURLToPath(new URL('../../dist/vsd/config-load.js', import.meta.url));
@@ -28,26 +29,6 @@ function bigConfig(bytes: number, w = 1): string {
   return out;
 }
 
-/** The worst gap between 10 ms ticks while `fn` runs. */
-async function worstLag<T>(fn: () => Promise<T>): Promise<{ value: T; lagMs: number; ms: number }> {
-  let last = performance.now();
-  let worst = 0;
-  const t = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 10);
-    last = now;
-  }, 10);
-  const t0 = performance.now();
-  try {
-    const value = await fn();
-    const ms = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 30));
-    return { value, lagMs: worst, ms };
-  } finally {
-    clearInterval(t);
-  }
-}
-
 let dir: TempDir | undefined;
 let running: VsdProcess | null = null;
 afterEach(async () => {
@@ -62,8 +43,8 @@ describe('large config files (issue 16)', () => {
     dir = new TempDir();
     const path = dir.file('vsd.yaml', bigConfig(1_000_000));
     const text = bigConfig(1_000_000);
-    const before = await worstLag(async () => parseConfigText(text, path));
-    const after = await worstLag(() => loadConfig(path));
+    const before = await worstLag(async () => parseConfigText(text, path), 30);
+    const after = await worstLag(() => loadConfig(path), 30);
     expect(after.value.services).toEqual(before.value.services);
     expect(after.value.servicesHash).toBe(before.value.servicesHash);
     console.log(

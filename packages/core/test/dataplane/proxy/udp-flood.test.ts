@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
 import { defaultUdpMaxFlows, openFileLimit } from '../../../src/dataplane/proxy/udp-flows.js';
+import { worstLag } from '../../loop-lag.js';
 import { freePort, nameBackend, nameOf, table, udpBackend, udpClient, until } from './helpers.js';
 
 /** One datagram from each of `n` sources 127.N.x.y:ephemeral; never more than one socket open at a time. */
@@ -21,23 +22,6 @@ async function flood(port: number, n: number, from = 0): Promise<void> {
     await new Promise<void>((r) => s.close(() => r()));
     // Sender and dataplane share this loop: a pause now and then lets the listener drain its receive buffer.
     if (i % 32 === 31) await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
-/** The largest gap between 10 ms ticks while `fn` runs: how long the loop was blocked at worst. */
-async function worstLag<T>(fn: () => Promise<T>): Promise<{ value: T; lagMs: number }> {
-  let last = performance.now();
-  let worst = 0;
-  const t = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 10);
-    last = now;
-  }, 10);
-  try {
-    const value = await fn();
-    return { value, lagMs: worst };
-  } finally {
-    clearInterval(t);
   }
 }
 

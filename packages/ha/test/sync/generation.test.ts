@@ -133,7 +133,7 @@ describe('acknowledgements', () => {
     r.link.send({ t: 'announce', generation: 3, hash });
     await until('in sync', () => v.sync.status().inSync);
     const announcesBefore = r.got.filter((m) => m.t === 'announce').length;
-    r.link.send({ t: 'tx', generation: 3, ops: add(8080) as unknown[], hash, at: Date.now() });
+    r.link.send({ t: 'tx', generation: 3, ops: addService(8080) as unknown[], hash, at: Date.now() });
     await until('the resent transaction acknowledged', () => r.got.filter((m) => m.t === 'announce').length > announcesBefore);
     expect(r.got.filter((m) => m.t === 'announce').at(-1)).toMatchObject({ t: 'announce', generation: 3, hash });
     expect(v.store.generation).toBe(3); // not applied twice

@@ -50,6 +50,9 @@ for ns in rs1 rs2; do ip -n $ns route del 10.0.0.0/24 dev eth0; ip -n $ns route 
 step nat-programmed
 echo "$(hits 10)" > "$VSD_OUT/nat.txt"
 step nat-traffic
+# The kernel's counters reach what netlink reads (kstats) only when the estimator folds the per-CPU counters in,
+# every 2 s: read them after one fold past the last request, or the last connections may not be counted yet.
+sleep 2.5
 prog - status > "$VSD_OUT/nat-status.json"
 # ipvsadm first, ours right after: entries can only expire in between, so ours must be a subset.
 timeout 20 ipvsadm -Lnc > "$VSD_OUT/nat-ipvsadm-conns.txt"

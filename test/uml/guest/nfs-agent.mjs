@@ -370,7 +370,8 @@ virtual_servers:
 
   await phase('unmounted', async (p) => {
     await sh(`umount -l ${MNT}`, 20_000);
-    const v = await until(p, 'reported not mounted', (x) => x.mount?.present === false, 20_000);
+    // The agent's record and the dispatcher's verdict (the overlay reason) are updated apart: wait for both.
+    const v = await until(p, 'reported not mounted', (x) => x.mount?.present === false && /not mounted/.test(x.storageReason ?? ''), 20_000);
     p.reason = v.storageReason;
     await until(p, 'drained', (x) => x.effectiveWeight === 0, 20_000);
     p.agentCheck = await agentCheck();
@@ -378,7 +379,7 @@ virtual_servers:
 
   await phase('wrong-source', async (p) => {
     await sh(`timeout -s KILL 30 mount -t nfs4 -o ${MOUNT_OPTS} ${WRONG_SOURCE} ${MNT}`, 40_000);
-    const v = await until(p, 'reported from the wrong source', (x) => x.mount?.present === true && x.mount?.source === WRONG_SOURCE, 20_000);
+    const v = await until(p, 'reported from the wrong source', (x) => x.mount?.present === true && x.mount?.source === WRONG_SOURCE && (x.storageReason ?? '').includes(WRONG_SOURCE), 20_000);
     p.reason = v.storageReason;
     p.mount = v.mount;
     p.effectiveWeight = v.effectiveWeight;
@@ -387,7 +388,7 @@ virtual_servers:
 
   await phase('wrong-fstype', async (p) => {
     await sh(`mount -t tmpfs -o size=1m impostor ${MNT} && printf x > ${MNT}/${SENTINEL}`, 20_000);
-    const v = await until(p, 'reported with the wrong filesystem type', (x) => x.mount?.present === true && x.mount?.fstype === 'tmpfs', 20_000);
+    const v = await until(p, 'reported with the wrong filesystem type', (x) => x.mount?.present === true && x.mount?.fstype === 'tmpfs' && (x.storageReason ?? '').includes('tmpfs'), 20_000);
     p.reason = v.storageReason;
     p.effectiveWeight = v.effectiveWeight;
     await sh(`umount -l ${MNT}`, 20_000);

@@ -46,7 +46,10 @@ for u in vsd vsd-agent; do pid=$(systemctl show $u -p MainPID --value); for f in
 echo "page1=$(curl -s --max-time 3 http://10.77.0.100/)"
 echo "page2=$(curl -s --max-time 3 http://10.77.0.100/)"
 echo "agents=$(/mnt/usr/bin/vsctl agents | grep -c 'web1  up')"
-systemctl reload vsd; echo "reload.rc=$?"; echo "vsd.reloaded=$(systemctl show vsd -p StatusText --value)"
+systemctl reload vsd; echo "reload.rc=$?"
+# ExecReload (kill -HUP) can return before vsd has sent RELOADING=1, so the job may end first: wait for the outcome.
+for i in $(seq 1 100); do case "$(systemctl show vsd -p StatusText --value)" in reloaded:*|*refused*) break ;; esac; sleep 0.1; done
+echo "vsd.reloaded=$(systemctl show vsd -p StatusText --value)"
 systemd-analyze security vsd vsd-agent | awk '/\\.service/ { print "exposure." $1 "=" $2 }'
 systemctl stop vsd vsd-agent
 echo "stopped.vsd=$(systemctl show vsd -p ActiveState --value)/$(systemctl show vsd -p Result --value)"

@@ -25,7 +25,9 @@ const SEEDS: Buffer[] = [
 
 function post(path: string, body: Buffer, contentType: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: h.socket, method: 'POST', path, headers: { 'content-type': contentType } }, (res) => {
+    // One connection per body, as the control client does: Node 20's global agent keeps sockets alive, and a
+    // reused one the server had closed (after a refusal with connection: close) failed with EPIPE outside any request.
+    const req = request({ socketPath: h.socket, method: 'POST', path, agent: false, headers: { 'content-type': contentType } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

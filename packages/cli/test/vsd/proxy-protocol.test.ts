@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnVsd, TempDir, VSD_BIN, type VsdProcess } from './harness.js';
+import { freePort, listen, spawnVsd, TempDir, VSD_BIN, type VsdProcess } from './harness.js';
 
 // PROXY protocol v2 signature (12 bytes), then version 2 / PROXY command.
 const SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a21', 'hex');
@@ -16,10 +16,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
   dir?.remove();
 });
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
 
 /** A real server that records the first bytes of each connection and answers once the request has arrived. */
 async function recordingServer(name: string): Promise<{ port: number; first: Buffer[] }> {
@@ -54,13 +50,6 @@ function get(port: number): Promise<string> {
     c.on('error', reject);
     c.setTimeout(5000, () => c.destroy(new Error('timed out')));
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {

@@ -4,6 +4,7 @@
  * where the IPVS kernel API has an equivalent, the errno name that ipvsadm would have received, so that
  * vsadm can print ipvsadm's exact message for the same failure.
  */
+import { errnoName as nameOfErrno, strerror } from './sys/errno.js';
 
 export type Errno =
   | 'EEXIST'
@@ -19,6 +20,13 @@ export type Errno =
   | 'ENOPROTOOPT'
   | 'EMSGSIZE'
   | 'ENOBUFS';
+
+const ERRNOS: ReadonlySet<string> = new Set<Errno>(['EEXIST', 'ESRCH', 'ENOENT', 'ERANGE', 'EINVAL', 'EPERM', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'ENOMEM', 'ENODEV', 'ENOPROTOOPT', 'EMSGSIZE', 'ENOBUFS']);
+
+/** The name as an {@link Errno} when it is one IPVS returns (and vsadm has a message for), else undefined. */
+export function asErrno(name: string): Errno | undefined {
+  return ERRNOS.has(name) ? (name as Errno) : undefined;
+}
 
 export interface VsdErrorOptions {
   errno?: Errno;
@@ -203,7 +211,41 @@ export class BadMessageError extends VsdError {
   }
 }
 
-/** A netlink socket operation failed (socket/bind/send/recv, or a reply that does not parse). */
+/**
+ * A system call failed, or the kernel refused a netlink request with -errno (the request then stands for the call:
+ * `RTM_NEWADDR`, `IPVS NEW_SERVICE`). One class for every syscall wrapper in vsd: `syscall` says what was called,
+ * `errnoNumber`/`errnoName` why it failed, `context` what it was for (interface, address, path), all in `details`
+ * too. EPERM/EACCES from socket() or a netlink request almost always means a missing CAP_NET_RAW/CAP_NET_ADMIN.
+ */
+export class SyscallError extends VsdError {
+  constructor(syscall: string, errnoNumber: number, context: Readonly<Record<string, string | number>> = {}) {
+    const n = Math.abs(errnoNumber);
+    const name = nameOfErrno(n);
+    const where = Object.entries(context)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    super('VSD_ERR_SYSCALL', `${syscall}${where ? ` (${where})` : ''}: ${strerror(n)} (${name})`, {
+      errno: asErrno(name),
+      details: { syscall, errnoNumber: n, errnoName: name, context: { ...context } },
+    });
+  }
+
+  get syscall(): string {
+    return this.details.syscall as string;
+  }
+  /** The positive errno. */
+  get errnoNumber(): number {
+    return this.details.errnoNumber as number;
+  }
+  get errnoName(): string {
+    return this.details.errnoName as string;
+  }
+  get context(): Readonly<Record<string, string | number>> {
+    return this.details.context as Record<string, string | number>;
+  }
+}
+
+/** A netlink exchange went wrong without an errno from a call: a reply that does not parse, overrun, no reply in time. */
 export class NetlinkError extends VsdError {
   constructor(operation: string, errnoName: string, message: string, errno?: Errno) {
     super('VSD_ERR_NETLINK', `netlink ${operation}: ${message}`, { errno, details: { operation, errnoName } });
@@ -232,13 +274,6 @@ export class HaNotConfiguredError extends VsdError {
     super('VSD_ERR_HA_NOT_CONFIGURED', `${what} is not configured on this dispatcher (add an \`ha:\`/\`peer:\` section to vsd.yaml)`, {
       details: { what },
     });
-  }
-}
-
-/** A unix datagram socket call failed (the service manager's notification socket, sd_notify). */
-export class UnixSocketError extends VsdError {
-  constructor(call: string, errnoValue: number, path: string, text: string) {
-    super('VSD_ERR_UNIX_SOCKET', `${call} ${path}: ${text} (errno ${errnoValue})`, { details: { call, errnoValue, path } });
   }
 }
 

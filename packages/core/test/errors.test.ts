@@ -34,4 +34,20 @@ describe('error catalogue', () => {
       details: { service: 'tcp 10.0.0.1:80' },
     });
   });
+
+  it('names the call, its context and the errno (name, number, text) in one SyscallError', async () => {
+    const core = await import('@vsd/core');
+    const e = new core.SyscallError('bind', -99, { interface: 'eth0', address: 'fe80::1' });
+    expect(e).toBeInstanceOf(core.VsdError);
+    expect(e.message).toBe('bind (interface eth0, address fe80::1): Cannot assign requested address (EADDRNOTAVAIL)');
+    expect([e.code, e.syscall, e.errnoNumber, e.errnoName, e.context]).toEqual(['VSD_ERR_SYSCALL', 'bind', 99, 'EADDRNOTAVAIL', { interface: 'eth0', address: 'fe80::1' }]);
+    // An errno IPVS answers with is the catalogue's errno too, so vsadm prints ipvsadm's message for it.
+    expect(e.errno).toBeUndefined();
+    expect(new core.SyscallError('socket(AF_NETLINK)', 1).errno).toBe('EPERM');
+    expect(JSON.parse(JSON.stringify(new core.SyscallError('sendto', 4095)))).toEqual({
+      code: 'VSD_ERR_SYSCALL',
+      message: 'sendto: Unknown error 4095 (errno 4095)',
+      details: { syscall: 'sendto', errnoNumber: 4095, errnoName: 'errno 4095', context: {} },
+    });
+  });
 });

@@ -5,11 +5,11 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
-import { silentLogger, type Logger } from '@vsd/core';
+import { silentLogger, SyscallError, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
 import { intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
-import { ifIndex, SyscallError } from './io/libc.js';
+import { ifIndex } from './io/libc.js';
 import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
 import { processVipLedger, type VipLedger } from './io/vip-ledger.js';
 import { openVmac, type VmacLink } from './io/vmac.js';
@@ -179,7 +179,7 @@ class Instance implements VrrpInstance {
         if (lastLog > -Infinity) this.log.info({ src: options.src, waitedMs: Date.now() - started }, 'VRRP source address usable');
         return t;
       } catch (err) {
-        const unusable = err instanceof SyscallError && err.errnoValue === EADDRNOTAVAIL;
+        const unusable = err instanceof SyscallError && err.errnoNumber === EADDRNOTAVAIL;
         if (!unusable || this.stopped || Date.now() - started > SOURCE_WAIT_MS) throw err;
         if (Date.now() - lastLog >= 10_000) {
           lastLog = Date.now();

@@ -418,7 +418,7 @@ describe('VrrpInstance start while the source address is not usable yet', () => 
     const lines: Array<Record<string, unknown>> = [];
     const { pino } = await import('pino');
     const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
-    const { SyscallError } = await import('../src/io/libc.js');
+    const { SyscallError } = await import('@vsd/core');
     let attempts = 0;
     const config = parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['fd00:77::100/64'] });
     const deps = {

@@ -10,9 +10,9 @@ export function getFamilyRequest(name: string): Buffer {
   return Buffer.concat([genlHeader(CTRL_CMD_GETFAMILY, 1), attrString(CTRL_ATTR_FAMILY_NAME, name)]);
 }
 
-/** The family id, or throws NetlinkKernelError ENOENT when no such family is registered (module not loaded). */
+/** The family id, or throws SyscallError ENOENT when no such family is registered (module not loaded). */
 export function resolveFamily(sock: NetlinkSocket, name: string): number {
-  const replies = sock.request(GENL_ID_CTRL, 0, getFamilyRequest(name), `resolve generic family ${name}`);
+  const replies = sock.request(GENL_ID_CTRL, 0, getFamilyRequest(name), 'CTRL_CMD_GETFAMILY', { family: name });
   for (const m of replies) {
     const id = getU16(parseAttrs(parseGenl(m.payload).body), CTRL_ATTR_FAMILY_ID);
     if (id !== undefined) return id;

@@ -8,10 +8,12 @@
  * is not echoed), which keeps a batch's ACKs well inside the receive buffer.
  */
 import { libcErrno, libcLibrary } from '../sys/libc.js';
-import { NetlinkError, type Errno } from '../errors.js';
+import { NetlinkError, SyscallError } from '../errors.js';
 import {
   AF_NETLINK,
   NETLINK_CAP_ACK,
+  NETLINK_GENERIC,
+  NETLINK_ROUTE,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_REQUEST,
@@ -29,7 +31,6 @@ import {
   SOL_NETLINK,
   SOL_SOCKET,
 } from './constants.js';
-import { errnoName, strerror } from './errno.js';
 import { encodeMessage, errorCode, parseMessages, type NlMessage } from './message.js';
 
 interface Libc {
@@ -59,15 +60,6 @@ function loadLibc(): Libc {
 const MSG_TRUNC = 0x20;
 /** Largest batch handed to one sendto(). */
 const BATCH_BYTES = 48 * 1024;
-
-/** The kernel answered a request with -errno. `errnoNumber` is the positive errno. */
-export class NetlinkKernelError extends NetlinkError {
-  readonly errnoNumber: number;
-  constructor(operation: string, errnoNumber: number) {
-    super(operation, errnoName(errnoNumber), `${strerror(errnoNumber)} (${errnoName(errnoNumber)})`, errnoName(errnoNumber) as Errno);
-    this.errnoNumber = errnoNumber;
-  }
-}
 
 export interface NetlinkSocketOptions {
   /** Longest wait for a reply; default 5000 ms. */
@@ -102,13 +94,13 @@ export class NetlinkSocket {
   static open(protocol: number, opts: NetlinkSocketOptions = {}): NetlinkSocket {
     const c = loadLibc();
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    if (fd < 0) throw sysError('socket', libcErrno());
+    if (fd < 0) throw new SyscallError('socket(AF_NETLINK)', libcErrno(), { protocol: protocolName(protocol) });
     const sock = new NetlinkSocket(fd, protocol);
     try {
       const sa = Buffer.alloc(12);
       sa.writeUInt16LE(AF_NETLINK, 0);
-      if (c.bind(fd, sa, sa.length) < 0) throw sysError('bind', libcErrno());
-      sock.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      if (c.bind(fd, sa, sa.length) < 0) throw sock.error('bind(AF_NETLINK)', libcErrno());
+      sock.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1, 'setsockopt(NETLINK_CAP_ACK)');
       const size = opts.rcvbuf ?? 4 << 20;
       // FORCE needs CAP_NET_ADMIN; without it the plain option still gets what rmem_max allows.
       if (!sock.trySetInt(SOL_SOCKET, SO_RCVBUFFORCE, size)) sock.trySetInt(SOL_SOCKET, SO_RCVBUF, size);
@@ -117,7 +109,7 @@ export class NetlinkSocket {
       const tv = Buffer.alloc(16);
       tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
       tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) < 0) throw sysError('setsockopt(SO_RCVTIMEO)', libcErrno());
+      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) < 0) throw sock.error('setsockopt(SO_RCVTIMEO)', libcErrno());
     } catch (err) {
       sock.close();
       throw err;
@@ -131,17 +123,20 @@ export class NetlinkSocket {
     loadLibc().close(this.fd);
   }
 
-  /** One request; throws NetlinkKernelError on -errno. Returns its reply messages (empty for a plain ACK). */
-  request(type: number, flags: number, payload: Uint8Array, operation = `request type ${type}`): NlMessage[] {
+  /**
+   * One request; the kernel's -errno answer throws a SyscallError whose `syscall` is `operation` (the request stands
+   * for the call). Returns its reply messages (empty for a plain ACK).
+   */
+  request(type: number, flags: number, payload: Uint8Array, operation = `netlink request type ${type}`, context: Record<string, string | number> = {}): NlMessage[] {
     const [r] = this.batch([{ type, flags: flags | NLM_F_REQUEST | NLM_F_ACK, payload }]);
-    if (r!.errno) throw new NetlinkKernelError(operation, r!.errno);
+    if (r!.errno) throw new SyscallError(operation, r!.errno, context);
     return r!.messages;
   }
 
   /** A dump request: all NLM_F_MULTI parts up to NLMSG_DONE. */
-  dump(type: number, payload: Uint8Array, operation = `dump type ${type}`): NlMessage[] {
+  dump(type: number, payload: Uint8Array, operation = `netlink dump type ${type}`, context: Record<string, string | number> = {}): NlMessage[] {
     const [r] = this.batch([{ type, flags: NLM_F_REQUEST | NLM_F_DUMP, payload }]);
-    if (r!.errno) throw new NetlinkKernelError(operation, r!.errno);
+    if (r!.errno) throw new SyscallError(operation, r!.errno, context);
     return r!.messages;
   }
 
@@ -212,7 +207,7 @@ export class NetlinkSocket {
     const sa = Buffer.alloc(12);
     sa.writeUInt16LE(AF_NETLINK, 0);
     const n = loadLibc().sendto(this.fd, buf, buf.length, 0, sa, 12);
-    if (n < 0) throw sysError('sendto', libcErrno());
+    if (n < 0) throw this.error('sendto(AF_NETLINK)', libcErrno());
   }
 
   private receive(): NlMessage[] {
@@ -221,15 +216,19 @@ export class NetlinkSocket {
     if (n < 0) {
       const e = libcErrno();
       if (e === 11) throw new NetlinkError('recv', 'ETIMEDOUT', 'no reply from the kernel before the timeout');
-      throw sysError('recv', e);
+      throw this.error('recv(AF_NETLINK)', e);
     }
     if (n > this.rbuf.length) throw new NetlinkError('recv', 'EMSGSIZE', `reply of ${n} bytes truncated`, 'EMSGSIZE');
     // Copy: the receive buffer is reused by the next call.
     return parseMessages(Buffer.from(this.rbuf.subarray(0, n)));
   }
 
-  private setInt(level: number, name: number, v: number): void {
-    if (!this.trySetInt(level, name, v)) throw sysError(`setsockopt(${level}, ${name})`, libcErrno());
+  private setInt(level: number, name: number, v: number, call: string): void {
+    if (!this.trySetInt(level, name, v)) throw this.error(call, libcErrno());
+  }
+
+  private error(call: string, errno: number): SyscallError {
+    return new SyscallError(call, errno, { protocol: protocolName(this.protocol) });
   }
 
   private trySetInt(level: number, name: number, v: number): boolean {
@@ -245,7 +244,5 @@ export class NetlinkSocket {
 
 const isDump = (r: NetlinkRequest): boolean => (r.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
-function sysError(op: string, errno: number): NetlinkKernelError {
-  return new NetlinkKernelError(op, errno);
-}
+const protocolName = (p: number): string => (p === NETLINK_ROUTE ? 'NETLINK_ROUTE' : p === NETLINK_GENERIC ? 'NETLINK_GENERIC' : String(p));
 

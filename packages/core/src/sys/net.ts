@@ -7,6 +7,7 @@
  * normal answers here, and an exception per would-block costs more than the syscall.
  */
 import { isIPv6 } from 'node:net';
+import { SyscallError } from '../errors.js';
 import { addressBytes, ipv6ToText } from '../model/address.js';
 import { libcLibrary, loadKoffi } from './libc.js';
 
@@ -44,10 +45,7 @@ export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CTL_MOD = 3;
 
-export const EINTR = 4;
-export const EAGAIN = 11;
-export const EINPROGRESS = 115;
-export const EADDRNOTAVAIL = 99;
+export { EADDRNOTAVAIL, EAGAIN, EINPROGRESS, EINTR, errnoName } from './errno.js';
 
 /**
  * struct epoll_event: x86-64 packs it (4-byte events + 8-byte data = 12 bytes); every other Linux ABI aligns
@@ -72,7 +70,6 @@ export interface NetCalls {
   eventfd(initval: number, flags: number): number;
   read(fd: number, buf: Buffer, len: number): number;
   write(fd: number, buf: Buffer, len: number): number;
-  strerror(errnum: number): string;
 }
 
 /**
@@ -199,7 +196,6 @@ export function netCalls(): NetCalls {
   const eventfd = e(f('int eventfd(unsigned int, int)'));
   const read = e(f('intptr_t read(int, void *, size_t)'));
   const write = e(f('intptr_t write(int, void *, size_t)'));
-  const strerror = lib.func('const char *strerror(int)') as unknown as (n: number) => string;
   cached = {
     socket,
     setsockopt,
@@ -214,7 +210,6 @@ export function netCalls(): NetCalls {
     eventfd,
     read,
     write,
-    strerror,
   } as NetCalls;
   return cached;
 }
@@ -273,46 +268,6 @@ export function socketFamily(address: string): number {
   return isIPv6(address) ? AF_INET6 : AF_INET;
 }
 
-/** An Error carrying errno and the syscall, like Node's own system errors. */
-export function sysError(calls: NetCalls, what: string, negErrno: number): NodeJS.ErrnoException {
-  const errnum = -negErrno;
-  const err: NodeJS.ErrnoException = new Error(`${what}: ${calls.strerror(errnum)}`);
-  err.errno = errnum;
-  err.syscall = what;
-  err.code = ERRNO_CODES[errnum] ?? `E${errnum}`;
-  return err;
-}
-
-const ERRNO_CODES: Record<number, string> = {
-  1: 'EPERM',
-  9: 'EBADF',
-  11: 'EAGAIN',
-  12: 'ENOMEM',
-  13: 'EACCES',
-  22: 'EINVAL',
-  23: 'ENFILE',
-  24: 'EMFILE',
-  32: 'EPIPE',
-  97: 'EAFNOSUPPORT',
-  98: 'EADDRINUSE',
-  99: 'EADDRNOTAVAIL',
-  100: 'ENETDOWN',
-  101: 'ENETUNREACH',
-  103: 'ECONNABORTED',
-  104: 'ECONNRESET',
-  105: 'ENOBUFS',
-  110: 'ETIMEDOUT',
-  111: 'ECONNREFUSED',
-  112: 'EHOSTDOWN',
-  113: 'EHOSTUNREACH',
-};
-
-/** Name of an errno for logs ("ECONNREFUSED"), from a positive or negative number. */
-export function errnoName(n: number): string {
-  const e = Math.abs(n);
-  return ERRNO_CODES[e] ?? `errno ${e}`;
-}
-
 export interface ListenOptions {
   backlog?: number;
   /** Bind an address that is not on the host (IP_FREEBIND / IPV6_FREEBIND). */
@@ -326,18 +281,19 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
-/** A non-blocking listening TCP socket on address:port; throws a system error naming the failed call. */
+/** A non-blocking listening TCP socket on address:port; throws a SyscallError naming the failed call and the address. */
 export function openTcpListener(address: string, port: number, opts: ListenOptions = {}): number {
   const c = netCalls();
   const v6 = isIPv6(address);
   const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw sysError(c, 'socket', fd);
+  const where = { address: v6 ? `[${address}]:${port}` : `${address}:${port}` };
+  if (fd < 0) throw new SyscallError('socket', fd, where);
   const one = Buffer.alloc(4);
   one.writeInt32LE(1);
   const check = (rc: number, what: string): void => {
     if (rc >= 0) return;
     c.close(fd);
-    throw sysError(c, what, rc);
+    throw new SyscallError(what, rc, where);
   };
   check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), 'setsockopt(SO_REUSEADDR)');
   if (opts.reusePort) check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4), 'setsockopt(SO_REUSEPORT)');
@@ -347,7 +303,7 @@ export function openTcpListener(address: string, port: number, opts: ListenOptio
   }
   if (opts.noDelay) check(c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4), 'setsockopt(TCP_NODELAY)');
   const sa = encodeSockaddr(address, port);
-  check(c.bind(fd, sa, sa.length), `bind(${address}:${port})`);
+  check(c.bind(fd, sa, sa.length), 'bind');
   check(c.listen(fd, opts.backlog ?? 511), 'listen');
   return fd;
 }
@@ -365,7 +321,7 @@ export interface SockFilter {
 /**
  * Give the SO_REUSEPORT group of `fd` a classic BPF program that returns the index of the socket (in the order the
  * group's sockets started listening) to hand each new connection to; an index out of range falls back to the
- * kernel's hash. One program serves the whole group: attaching again replaces it. Throws a system error.
+ * kernel's hash. One program serves the whole group: attaching again replaces it. Throws a SyscallError.
  */
 export function attachReuseportProgram(fd: number, program: readonly SockFilter[]): void {
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: written here for little-endian 64-bit
@@ -384,5 +340,5 @@ export function attachReuseportProgram(fd: number, program: readonly SockFilter[
   fprog.writeUInt16LE(program.length, 0);
   fprog.writeBigUInt64LE(BigInt(insns.addr), 8);
   const rc = c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, 16);
-  if (rc < 0) throw sysError(c, 'setsockopt(SO_ATTACH_REUSEPORT_CBPF)', rc);
+  if (rc < 0) throw new SyscallError('setsockopt(SO_ATTACH_REUSEPORT_CBPF)', rc, { fd });
 }

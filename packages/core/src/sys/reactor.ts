@@ -17,12 +17,12 @@ import {
   netCalls,
   pinned,
   rawNetCalls,
-  sysError,
   writeEpollEvent,
   type NetCalls,
   type Pinned,
   type RawNetCalls,
 } from './net.js';
+import { SyscallError } from '../errors.js';
 
 export type IoHandler = (events: number) => void;
 
@@ -84,7 +84,7 @@ export class Reactor {
     private readonly owned: Uint8Array | null = null,
   ) {
     const fd = this.calls.epollCreate();
-    if (fd < 0) throw sysError(this.calls, 'epoll_create1', fd);
+    if (fd < 0) throw new SyscallError('epoll_create1', fd);
     this.epfd = fd;
     this.own(fd, true);
     const drain = Buffer.alloc(8);
@@ -98,7 +98,7 @@ export class Reactor {
   add(fd: number, events: number, handler: IoHandler): void {
     writeEpollEvent(this.ev, events, fd);
     const rc = this.raw.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, this.evPin.addr);
-    if (rc < 0) throw sysError(this.calls, 'epoll_ctl(ADD)', rc);
+    if (rc < 0) throw new SyscallError('epoll_ctl(ADD)', rc, { fd });
     if (fd >= this.handlers.length) this.grow(fd);
     this.handlers[fd] = handler;
     this.own(fd, true);
@@ -199,7 +199,7 @@ export class Reactor {
       const n = this.raw.epollWait(this.epfd, this.eventsPin.addr, MAX_EVENTS, this.waitMs());
       this.now = Date.now();
       this.turn++;
-      if (n < 0 && n !== -EINTR && n !== -EAGAIN) throw sysError(calls, 'epoll_wait', n);
+      if (n < 0 && n !== -EINTR && n !== -EAGAIN) throw new SyscallError('epoll_wait', n);
       for (let i = 0; i < n; i++) {
         const fd = epollEventFd(events, i);
         if (this.closedInTurn[fd] === this.turn) continue;

@@ -3,7 +3,7 @@
  * service manager's notification socket (sd_notify) and for a receiver that plays the service manager in tests.
  * A path starting with '@' is in the abstract namespace (a leading NUL byte, no file), as systemd writes it.
  */
-import { UnixSocketError } from '../errors.js';
+import { SyscallError } from '../errors.js';
 import { libcErrno, libcLibrary } from './libc.js';
 
 export const AF_UNIX = 1;
@@ -21,7 +21,6 @@ interface UnixCalls {
   sendto: Fn;
   recv: Fn;
   close: Fn;
-  strerror: (errnum: number) => string;
 }
 
 let calls: UnixCalls | undefined;
@@ -35,13 +34,12 @@ function unixCalls(): UnixCalls {
     sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)') as unknown as Fn,
     recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)') as unknown as Fn,
     close: lib.func('int close(int)') as unknown as Fn,
-    strerror: lib.func('const char *strerror(int)') as unknown as (n: number) => string,
   };
   return calls;
 }
 
-function fail(call: string, errno: number, path: string): UnixSocketError {
-  return new UnixSocketError(call, errno, path, unixCalls().strerror(errno));
+function fail(call: string, errno: number, path: string): SyscallError {
+  return new SyscallError(call, errno, { path });
 }
 
 /** struct sockaddr_un for a path or an '@abstract' name, and the length to pass with it. */
@@ -64,7 +62,7 @@ function openDgram(path: string): number {
   return fd;
 }
 
-/** Send one datagram to the socket at `path`; throws UnixSocketError when the kernel refuses it. */
+/** Send one datagram to the socket at `path`; throws SyscallError when the kernel refuses it. */
 export function sendUnixDatagram(path: string, data: Buffer): void {
   const c = unixCalls();
   const { addr, len } = unixSockaddr(path);

@@ -60,7 +60,10 @@ describe('netlink socket on this host', () => {
   it('opens a generic netlink socket and gets ENOENT for a family that is not registered', () => {
     const s = netlink.NetlinkSocket.open(netlink.NETLINK_GENERIC, { timeoutMs: 2000 });
     try {
-      expect(() => netlink.resolveFamily(s, 'VSDNOFAM')).toThrowError(/ENOENT/);
+      expect(() => netlink.resolveFamily(s, 'VSDNOFAM')).toThrowError(/^CTRL_CMD_GETFAMILY \(family VSDNOFAM\): No such file or directory \(ENOENT\)$/);
+      expect(() => netlink.resolveFamily(s, 'VSDNOFAM')).toThrowError(
+        expect.objectContaining({ code: 'VSD_ERR_SYSCALL', syscall: 'CTRL_CMD_GETFAMILY', errnoNumber: 2, errnoName: 'ENOENT', context: { family: 'VSDNOFAM' } }),
+      );
       // The controller itself always resolves.
       expect(netlink.resolveFamily(s, 'nlctrl')).toBe(netlink.GENL_ID_CTRL);
     } finally {

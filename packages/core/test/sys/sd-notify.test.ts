@@ -93,8 +93,10 @@ describe('service manager notifications (sd_notify)', () => {
     n.status('b');
     const warns = lines.filter((l) => l.msg === 'cannot notify the service manager (NOTIFY_SOCKET)');
     expect(warns).toHaveLength(1);
-    expect((warns[0]!.err as { code: string }).code).toBe('VSD_ERR_UNIX_SOCKET');
-    expect((warns[0]!.err as { message: string }).message).toMatch(/^sendto .*No such file or directory \(errno 2\)$/);
+    const err = warns[0]!.err as { code: string; message: string; details: Record<string, unknown> };
+    expect(err.code).toBe('VSD_ERR_SYSCALL');
+    expect(err.message).toMatch(/^sendto \(path .*vsd-no-such-.*\.sock\): No such file or directory \(ENOENT\)$/);
+    expect(err.details).toMatchObject({ syscall: 'sendto', errnoNumber: 2, errnoName: 'ENOENT', context: { path: expect.stringContaining('vsd-no-such-') } });
   });
 
   it('sends WATCHDOG=1 every half WATCHDOG_USEC once ready, only when WATCHDOG_PID is this process', async () => {

@@ -2,8 +2,7 @@
  * The few libc calls Node lacks (raw IP, AF_PACKET and netlink sockets), bound with koffi. Loaded lazily so
  * that importing @vsd/ha costs nothing where no socket is opened (unit tests, non-Linux tools).
  */
-import { VsdError } from '@vsd/core';
-import { libcErrno, libcLibrary, loadKoffi } from '@vsd/core';
+import { SyscallError, libcErrno, libcLibrary, loadKoffi } from '@vsd/core';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -98,23 +97,10 @@ export function errno(): number {
   return libcErrno();
 }
 
-/**
- * A raw-socket, AF_PACKET or rtnetlink call failed (VSD_ERR_HA_IO); `details.errnoValue` is the errno.
- * EPERM here almost always means the process lacks CAP_NET_RAW / CAP_NET_ADMIN.
- */
-export class SyscallError extends VsdError {
-  constructor(
-    readonly call: string,
-    readonly errnoValue: number,
-  ) {
-    super('VSD_ERR_HA_IO', `${call}: ${libc().strerror(errnoValue) as string} (errno ${errnoValue})`, { details: { call, errnoValue } });
-  }
-}
-
 /** Throws a SyscallError when a libc call returned a negative value. */
-export function check(call: string, result: number | bigint): number {
+export function check(call: string, result: number | bigint, context: Record<string, string | number> = {}): number {
   const n = Number(result);
-  if (n < 0) throw new SyscallError(call, errno());
+  if (n < 0) throw new SyscallError(call, errno(), context);
   return n;
 }
 
@@ -126,7 +112,7 @@ export function setIntOption(fd: number, level: number, name: number, value: num
 
 export function ifIndex(name: string): number {
   const index = libc().if_nametoindex(name) as number;
-  if (!index) throw new SyscallError(`if_nametoindex(${name})`, errno());
+  if (!index) throw new SyscallError('if_nametoindex', errno(), { interface: name });
   return index;
 }
 

@@ -5,7 +5,8 @@
  */
 import { addressBytes, parseCidr, type Family } from '../vrrp/addr.js';
 import { FdWatcher } from './fd-watcher.js';
-import { AF_INET, AF_INET6, AF_NETLINK, EADDRNOTAVAIL, EAGAIN, EEXIST, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SyscallError, check, errno, libc } from './libc.js';
+import { AF_INET, AF_INET6, AF_NETLINK, EADDRNOTAVAIL, EAGAIN, EEXIST, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, check, errno, libc } from './libc.js';
+import { SyscallError } from '@vsd/core';
 
 export const NETLINK_ROUTE = 0;
 export const RTM_NEWLINK = 16;

@@ -3,13 +3,14 @@
  * `apply()` to send many changes in one batched exchange (reconcile at thousands of services).
  */
 import { execFileSync } from 'node:child_process';
-import type { VsdError } from '../../errors.js';
+import { SyscallError, type VsdError } from '../../errors.js';
 import type { ServiceId, SyncDaemon, Timeouts, VirtualService } from '../../model/schema.js';
 import { serviceFamily } from '../../model/schema.js';
 import { parseGenl, type NlMessage } from '../../netlink/message.js';
-import { NetlinkKernelError, NetlinkSocket, type NetlinkRequest } from '../../netlink/socket.js';
+import { NetlinkSocket, type NetlinkRequest } from '../../netlink/socket.js';
 import { NETLINK_GENERIC, NLM_F_DUMP, NLM_F_ACK } from '../../netlink/constants.js';
 import { resolveFamily } from '../../netlink/genl.js';
+import { ENOENT } from '../../sys/errno.js';
 import {
   daemonAttrs,
   decodeDaemon,
@@ -163,7 +164,7 @@ export class IpvsClient {
     try {
       return this.sock.request(this.family, 0, payload, `IPVS ${command}`);
     } catch (err) {
-      if (err instanceof NetlinkKernelError && err.details.operation === `IPVS ${command}`) throw ipvsError(err.errnoNumber, { command, ...ctx });
+      if (err instanceof SyscallError && err.syscall === `IPVS ${command}`) throw ipvsError(err.errnoNumber, { command, ...ctx });
       throw err;
     }
   }
@@ -172,7 +173,7 @@ export class IpvsClient {
     try {
       return this.sock.dump(this.family, payload, `IPVS ${command}`);
     } catch (err) {
-      if (err instanceof NetlinkKernelError && err.details.operation === `IPVS ${command}`) throw ipvsError(err.errnoNumber, { command, ...ctx });
+      if (err instanceof SyscallError && err.syscall === `IPVS ${command}`) throw ipvsError(err.errnoNumber, { command, ...ctx });
       throw err;
     }
   }
@@ -228,7 +229,7 @@ function resolveIpvs(sock: NetlinkSocket, loadModule: boolean): number {
   try {
     return resolveFamily(sock, IPVS_GENL_NAME);
   } catch (err) {
-    if (!(err instanceof NetlinkKernelError) || err.errnoNumber !== 2) throw err;
+    if (!(err instanceof SyscallError) || err.syscall !== 'CTRL_CMD_GETFAMILY' || err.errnoNumber !== ENOENT) throw err;
   }
   if (loadModule) {
     try {

@@ -14,19 +14,15 @@ import {
   ServiceNotFoundError,
   SyncDaemonError,
   ThresholdRangeError,
-  type Errno,
+  asErrno,
   type VsdError,
 } from '../../errors.js';
 import { hostPort } from '../../model/address.js';
 import { serviceKey } from '../../model/keys.js';
 import type { ServiceId } from '../../model/schema.js';
-import { errnoName, strerror } from '../../netlink/errno.js';
+import { errnoName, strerror } from '../../sys/errno.js';
 import type { IpvsCommand } from './constants.js';
 import type { DestSpec } from './codec.js';
-
-const ERRNO_NAMES: readonly Errno[] = [
-  'EEXIST', 'ESRCH', 'ENOENT', 'ERANGE', 'EINVAL', 'EPERM', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'ENOMEM', 'ENODEV', 'ENOPROTOOPT', 'EMSGSIZE', 'ENOBUFS',
-];
 
 /** What the failed request was about, to name it in the error. */
 export interface IpvsErrorContext {
@@ -58,7 +54,7 @@ export function ipvsError(errno: number, ctx: IpvsErrorContext): VsdError {
   } else if (name === 'ERANGE' && isDestCmd) {
     err = new ThresholdRangeError(dest, ctx.dest?.upperThreshold ?? 0, ctx.dest?.lowerThreshold ?? 0);
   }
-  err ??= new IpvsKernelError(ctx.command, name, strerror(errno), (ERRNO_NAMES as string[]).includes(name) ? (name as Errno) : undefined);
+  err ??= new IpvsKernelError(ctx.command, name, strerror(errno), asErrno(name));
   (err.details as Record<string, unknown>).command = ctx.command;
   return err;
 }

@@ -5,8 +5,9 @@
  * go on with Node sockets.
  */
 import { Worker } from 'node:worker_threads';
+import { SyscallError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls, sysError } from '../../sys/net.js';
+import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../sys/thread-entry.js';
 import { fail, type Checker, type CheckResult, type CheckSignal } from '../checker.js';
 import type { ProbeAdd, ProbeData, ProbeDef, ProbeMessage, ProbeRequest, ProbeSchedule } from './protocol.js';
@@ -73,7 +74,7 @@ export class ProbeThread implements ProbeHost {
     if (!script) throw new Error('the probe thread is not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw sysError(calls, 'eventfd', fd);
+    if (fd < 0) throw new SyscallError('eventfd', fd);
     this.wakeFd = fd;
     const workerData: ProbeData = { wakeFd: fd };
     // The thread allocates little (results, a reader per HTTP check): a small young generation keeps it small.

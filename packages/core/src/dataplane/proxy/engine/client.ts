@@ -3,8 +3,9 @@
  * with an eventfd, re-logs its records, and reads its counters from shared memory.
  */
 import { Worker } from 'node:worker_threads';
+import { SyscallError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls, sysError } from '../../../sys/net.js';
+import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
 import type { ProxyCounters } from '../context.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, OWNED_FDS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
@@ -50,7 +51,7 @@ export class EpollEngine {
     if (!script) throw new Error('the epoll engine thread is not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw sysError(calls, 'eventfd', fd);
+    if (fd < 0) throw new SyscallError('eventfd', fd);
     this.wakeFd = fd;
     const workerData: EngineData = { options: this.options, wakeFd: fd, counters: this.sab, owned: this.owned, index: this.index };
     const worker = new Worker(script, { workerData, name: this.index ? `vsd-proxy-engine-${this.index}` : 'vsd-proxy-engine' });

@@ -19,6 +19,7 @@ import {
   openTcpListener,
   pinned,
 } from '../../../sys/net.js';
+import { SyscallError } from '../../../errors.js';
 import { familyOf } from '../../../model/address.js';
 import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
@@ -64,7 +65,7 @@ export class EngineTcpListener {
     try {
       fd = openTcpListener(address, port, { noDelay: true, reusePort });
     } catch (err) {
-      if (!bindFreely || (err as NodeJS.ErrnoException).errno !== EADDRNOTAVAIL) throw err;
+      if (!bindFreely || !(err instanceof SyscallError) || err.errnoNumber !== EADDRNOTAVAIL) throw err;
       fd = openTcpListener(address, port, { noDelay: true, freebind: true, reusePort });
       this.ctx.log.info({ service: this.svc.key }, 'VIP not on this host: listening with IP_FREEBIND');
     }

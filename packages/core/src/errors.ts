@@ -277,6 +277,23 @@ export class HaNotConfiguredError extends VsdError {
   }
 }
 
+/** `vsctl bgp` (GET /v1/bgp, drain, undrain) on a dispatcher without a `bgp:` section. */
+export class BgpNotConfiguredError extends VsdError {
+  constructor() {
+    super('VSD_ERR_BGP_NOT_CONFIGURED', 'BGP is not configured on this dispatcher (add a `bgp:` section to vsd.yaml)');
+  }
+}
+
+/**
+ * The routing daemon (BIRD) could not be reached or refused a command: its control socket is absent, it timed out,
+ * or it answered with a run-time/parse error (BIRD reply codes 8xxx/9xxx). Kept in the BGP status and retried.
+ */
+export class BgpDaemonError extends VsdError {
+  constructor(daemon: string, socket: string, command: string, reason: string, replyCode?: number) {
+    super('VSD_ERR_BGP_DAEMON', `${daemon} at ${socket}: ${command}: ${reason}`, { details: { daemon, socket, command, reason, ...(replyCode !== undefined ? { replyCode } : {}) } });
+  }
+}
+
 /** `vsd keygen` could not write a key file (it exists and --force was not given, or the directory refuses). */
 export class KeyFileError extends VsdError {
   constructor(path: string, reason: string) {

@@ -6,6 +6,7 @@
 import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
 import type { PeerSyncStatus } from '@vsd/ha';
 import { renderAgents } from './agents.js';
+import { renderBgp, type BgpDoc } from './bgp.js';
 import type { VsctlCommand } from './command.js';
 import { instanceArg, renderHa, renderSync, type HaDoc } from './ha.js';
 
@@ -21,6 +22,7 @@ export const statusSections: StatusSection[] = [
   { name: 'ha', path: '/v1/ha', render: (d) => renderHa(d as HaDoc) },
   { name: 'sync', path: '/v1/sync', render: (d) => renderSync(d as PeerSyncStatus) },
   { name: 'agents', path: '/v1/agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
+  { name: 'bgp', path: '/v1/bgp', render: (d) => renderBgp(d as BgpDoc) },
 ];
 
 interface StatusDoc {

@@ -23,6 +23,8 @@ export interface DaemonContext {
   readonly statePath: string | null;
   /** Add control API routes at any time; returns their removal. */
   addRoutes(routes: readonly ControlRoute[]): () => void;
+  /** Add a section to GET /v1/status (read at each request; undefined leaves it out). Absent in some tests. */
+  addStatus?(name: string, read: () => unknown): void;
   /** GET a control API route in-process (another component's status); throws VSD_ERR_NO_ROUTE when it is absent. */
   readRoute(path: string): Promise<unknown>;
 }

@@ -5,6 +5,7 @@
  */
 import type { ComponentFactory } from './component.js';
 import { agentsComponent } from './component-agents.js';
+import { bgpComponent } from './component-bgp.js';
 import { haComponent } from './component-ha.js';
 import { healthComponent } from './component-health.js';
 import { metricsComponent } from './component-metrics.js';
@@ -14,6 +15,8 @@ export const componentFactories: ComponentFactory[] = [
   agentsComponent,
   // VRRP and peer sync (@vsd/ha), one component
   haComponent,
+  // after the ones that set weights; stops before them, so SIGTERM withdraws the VIPs first
+  bgpComponent,
   // last: the read-only metrics listener and status page read the others' status routes
   metricsComponent,
 ];

@@ -5,7 +5,7 @@
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { agentsConfigSchema, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
+import { agentsConfigSchema, canonicalAddress, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
 import { checkWitnessElectorate, haSectionSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
 import { metricsConfigSchema } from './metrics/config.js';
@@ -97,6 +97,30 @@ export const virtualServerConfigSchema = strictObject({
   real_servers: z.array(realServerConfigSchema).default([]),
 });
 
+/**
+ * `bgp:`: announce the VIPs this dispatcher can serve through a routing daemon (BIRD 2), withdraw them on health
+ * loss, `vsctl bgp drain` and shutdown. docs/bgp.md has the BIRD side.
+ */
+export const bgpConfigSchema = strictObject({
+  daemon: z.literal('bird').default('bird'),
+  /** The daemon's control socket (BIRD: what `birdc -s` takes). */
+  socket: z.string().min(1).default('/run/bird/bird.ctl'),
+  /** BIRD: each VIP is the static protocol PREFIX + the VIP with `.`/`:` as `_` (vsd_192_0_2_10). */
+  protocol_prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a BIRD symbol: letters, digits, _ (not starting with a digit)').default('vsd_'),
+  /** VIPs to announce; default: the addresses of the configured virtual servers. */
+  vips: z
+    .array(z.string().refine((s) => canonicalAddress(s) !== null, 'not an IPv4 or IPv6 address'))
+    .optional(),
+  /** Expect BFD sessions in the daemon: shown in the status, warned about when none is up. */
+  bfd: z.boolean().default(false),
+  /** Seconds a VIP must stay servable before it is announced (again): a hold-down against flapping health. */
+  announce_delay: seconds.max(3600).default(1),
+  /** Seconds between the withdraw and the connection drain on SIGTERM, for the upstream router to move new flows. */
+  shutdown_delay: seconds.max(300).default(1),
+  /** Seconds between checks of the daemon's routes (re-asserted after a BIRD restart or `configure`), and retries. */
+  check_interval: seconds.min(0.1).max(300).default(1),
+});
+
 export const vsdConfigSchema = strictObject({
   dataplane: z.enum(['proxy', 'ipvs', 'none']).optional(),
   /**
@@ -133,6 +157,7 @@ export const vsdConfigSchema = strictObject({
   peer: peerSection,
   agents: agentsSection,
   metrics: metricsSection,
+  bgp: bgpConfigSchema.optional(),
   virtual_servers: z.array(virtualServerConfigSchema).default([]),
 }).superRefine((c, ctx) => {
   // ha.witness against the agents section: an electorate that can never give a majority is refused here.
@@ -145,4 +170,5 @@ export const vsdConfigSchema = strictObject({
 
 export type VsdConfig = z.output<typeof vsdConfigSchema>;
 export type VirtualServerConfig = z.output<typeof virtualServerConfigSchema>;
+export type BgpConfig = z.output<typeof bgpConfigSchema>;
 export type RealServerConfig = z.output<typeof realServerConfigSchema>;

@@ -94,6 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await applyConfig({ store, loaded, statePath: options.statePath, stateExisted, log, reason: 'start', memory });
     await reconciler.settled();
 
+    const statusSections = new Map<string, () => unknown>();
     let reload: () => Promise<ReloadResult> = async () => ({ ok: false, error: new Error('vsd is starting') });
     const control = await createControlServer({
       store,
@@ -105,6 +106,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       tokenFile: options.tokenFile ?? cfg.control?.token_file,
       settled: reconciler.settled,
       extraRoutes: [reloadRoute(() => reload())],
+      statusSections: async () => {
+        const out: Record<string, unknown> = {};
+        for (const [name, read] of statusSections) {
+          const v = await read();
+          if (v !== undefined) out[name] = v;
+        }
+        return out;
+      },
     });
     cleanup.push(() => control.close(Math.min(drainMs, 2000)));
 
@@ -121,6 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       statePath: options.statePath,
       addRoutes: (routes: readonly ControlRoute[]) => control.addRoutes(routes),
+      addStatus: (name: string, read: () => unknown) => void statusSections.set(name, read),
       readRoute: (path: string) => control.read(path),
     };
     const components = await startComponents(options.components ?? componentFactories, ctx, cleanup, log);

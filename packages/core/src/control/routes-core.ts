@@ -19,6 +19,8 @@ export interface CoreRouteDeps {
   settled?: () => Promise<void>;
   /** Body limit of POST /v1/transactions; default MAX_TRANSACTION_BYTES. */
   maxTransactionBytes?: number;
+  /** Sections optional components add to GET /v1/status (`bgp`); an undefined value is left out. */
+  statusSections?: () => Promise<Record<string, unknown>>;
 }
 
 /** Body limit of POST /v1/transactions. */
@@ -48,6 +50,7 @@ export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
         info: await dataplane.info(),
         generation: store.generation,
         services: await dataplane.status(),
+        ...(await deps.statusSections?.()),
       }),
     },
     { method: 'GET', path: '/v1/connections', handler: async () => ({ connections: await dataplane.connections() }) },

@@ -54,6 +54,8 @@ export interface ControlServerOptions {
   extraRoutes?: readonly ControlRoute[];
   /** Resolves when the dataplane reflects every committed transaction. */
   settled?: () => Promise<void>;
+  /** Sections optional components add to GET /v1/status. */
+  statusSections?: () => Promise<Record<string, unknown>>;
   /** Body limit of routes without their own (`ControlRoute.maxBodyBytes`); default 1 MiB. */
   maxBodyBytes?: number;
   /** Body limit of POST /v1/transactions (a whole `vsadm -R`); default 64 MiB. */

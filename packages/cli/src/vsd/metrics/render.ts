@@ -28,6 +28,7 @@ export function renderPrometheus(snap: Snapshot, options: RenderOptions): string
   health(x, snap);
   agents(x, snap);
   sync(x, snap);
+  bgp(x, snap);
   proxy(x, snap);
   return x.render();
 }
@@ -341,6 +342,29 @@ function sync(x: Exposition, snap: Snapshot): void {
   role.addStateSet({}, 'role', SYNC_ROLES, s.role ?? 'none');
   counters({}, s);
 }
+
+function bgp(x: Exposition, snap: Snapshot): void {
+  const b = snap.bgp;
+  if (!b) return;
+  x.gauge('vsd_bgp_daemon_up', '1 while the routing daemon (BIRD) answers on its control socket.').add({ daemon: b.daemon }, b.reachable === true);
+  x.gauge('vsd_bgp_drained', '1 while vsctl bgp drain holds every VIP withdrawn.').add({}, b.drained);
+  const announced = x.gauge('vsd_bgp_vip_announced', '1 while the routing daemon announces the VIP (0 withdrawn or unknown).');
+  const servable = x.gauge('vsd_bgp_vip_servable', '1 while a virtual service on the VIP has a real server with weight > 0.');
+  for (const v of b.vips) {
+    announced.add({ vip: v.vip }, v.state === 'announced');
+    servable.add({ vip: v.vip }, v.servable);
+  }
+  x.gauge('vsd_bgp_sessions_established', 'BGP sessions of the routing daemon in state Established.').add({}, b.sessions.filter((s) => s.info.startsWith('Established')).length);
+  x.gauge('vsd_bgp_sessions', 'BGP sessions configured in the routing daemon.').add({}, b.sessions.length);
+  if (b.bfd.expected) x.gauge('vsd_bgp_bfd_sessions_up', 'BFD sessions up in the routing daemon (bgp.bfd).').add({}, b.bfd.up);
+  fromRecord<BgpStatusCounters>(x, 'counter', [
+    ['vsd_bgp_announcements_total', 'VIP announcements seen through (a VIP going to announced).', (c) => c.announcements],
+    ['vsd_bgp_withdrawals_total', 'VIP withdrawals (health loss, drain, shutdown, removed from the list).', (c) => c.withdrawals],
+    ['vsd_bgp_daemon_errors_total', 'Sync passes that failed: the routing daemon down, hung or refusing.', (c) => c.daemonErrors],
+  ])({}, b.counters);
+}
+
+type BgpStatusCounters = NonNullable<Snapshot['bgp']>['counters'];
 
 function proxy(x: Exposition, snap: Snapshot): void {
   const counters = fromRecord<NonNullable<Snapshot['proxy']>['counters']>(x, 'counter', [

@@ -21,6 +21,7 @@ import {
   type WeightOverlay,
 } from '@vsd/core';
 import type { PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
+import type { BgpStatus } from '../component-bgp.js';
 
 /** The kernel's global IPVS totals (/proc/net/ip_vs_stats), the source node_exporter reads. */
 export interface IpvsTotals {
@@ -57,12 +58,14 @@ export interface Snapshot {
   sync: PeerSyncStatus | null;
   health: HealthStatus | null;
   agents: AgentsStatus | null;
+  /** The BGP announcer (GET /v1/bgp); null without a `bgp:` section. Optional: snapshots built before it have none. */
+  bgp?: BgpStatus | null;
   /** Sources that are configured: the keys of `failed` plus the ones read fine. */
   sources: Record<SourceName, 'ok' | 'absent' | 'failed'>;
   failed: Partial<Record<SourceName, string>>;
 }
 
-export type SourceName = 'dataplane' | 'ha' | 'health' | 'agents';
+export type SourceName = 'dataplane' | 'ha' | 'health' | 'agents' | 'bgp';
 
 export interface SnapshotDeps {
   store: StateStore;
@@ -83,7 +86,7 @@ interface ProxyLike {
 }
 
 export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
-  const sources: Snapshot['sources'] = { dataplane: 'ok', ha: 'absent', health: 'absent', agents: 'absent' };
+  const sources: Snapshot['sources'] = { dataplane: 'ok', ha: 'absent', health: 'absent', agents: 'absent', bgp: 'absent' };
   const failed: Snapshot['failed'] = {};
   const read = async <T>(name: SourceName, path: string): Promise<T | null> => {
     try {
@@ -92,7 +95,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
       return v;
     } catch (err) {
       // Routes of components that are not configured are absent; anything else is a failure worth showing.
-      if (err instanceof VsdError && (err.code === 'VSD_ERR_NO_ROUTE' || err.code === 'VSD_ERR_HA_NOT_CONFIGURED')) return null;
+      if (err instanceof VsdError && (err.code === 'VSD_ERR_NO_ROUTE' || err.code === 'VSD_ERR_HA_NOT_CONFIGURED' || err.code === 'VSD_ERR_BGP_NOT_CONFIGURED')) return null;
       sources[name] = 'failed';
       failed[name] = (err as Error).message;
       return null;
@@ -105,7 +108,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
   const table = buildTable(state, deps.overlay);
   const views = realServers(deps).services;
 
-  const [status, info, ha, health, agents, ipvsTotals] = await Promise.all([
+  const [status, info, ha, health, agents, ipvsTotals, bgp] = await Promise.all([
     deps.dataplane.status().catch((err: Error) => {
       sources.dataplane = 'failed';
       failed.dataplane = err.message;
@@ -116,6 +119,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
     read<HealthStatus>('health', '/v1/health'),
     read<AgentsStatus>('agents', '/v1/agents'),
     deps.dataplane.name === 'ipvs' ? readIpvsTotals(deps.ipvsStatsPath ?? '/proc/net/ip_vs_stats') : Promise.resolve(null),
+    read<BgpStatus>('bgp', '/v1/bgp'),
   ]);
 
   // `instances` lists every VRRP instance (`vrrp` is the primary one only).
@@ -139,6 +143,7 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
     // An always-present health component with nothing to check is "no health checks", not an empty success.
     health: health && health.services.length > 0 ? health : null,
     agents,
+    bgp,
     sources: { ...sources, health: health && health.services.length === 0 ? 'absent' : sources.health },
     failed,
   };

@@ -4,7 +4,7 @@
  * segment of its own behind the router. Used by the bgp-*.test.ts files.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, waitFor, type Host, type Lab } from '../lib/netns.js';
 import { startVsd, waitReady, type VsdProcess } from '../lib/vsd-proc.js';
@@ -163,4 +163,39 @@ export async function startDispatcher(l: BgpLab, d: Host, o: { vip: string; conf
     freshState: true,
     config: { ...o.config, bgp: { socket: birdSocket(l.dir, d), announce_delay: 0, shutdown_delay: 0.5, check_interval: 0.5, bfd: true, ...(o.config.bgp as object | undefined) } },
   });
+}
+
+/** FRR's bgpd on a dispatcher without zebra (-Z): `network` statements need no route in a RIB (import-check off). */
+export function dispatcherFrrConf(d: Host): string {
+  return [
+    'frr defaults traditional',
+    `router bgp ${DISPATCHER_AS}`,
+    ` bgp router-id ${d.ip}`,
+    ' no bgp ebgp-requires-policy',
+    ' no bgp network import-check',
+    ` neighbor ${ROUTER_IP} remote-as ${ROUTER_AS}`,
+    ` neighbor ${ROUTER_IP} timers connect 1`,
+    ' address-family ipv4 unicast',
+    ' exit-address-family',
+  ].join('\n');
+}
+
+/** bgpd in the foreground, its vty socket in a directory of its own (`frrVtySocket`); resolves once it answers. */
+export async function startFrr(h: Host, dir: string, conf: string): Promise<ChildProcess> {
+  const vtyDir = join(dir, `frr-${h.name}`);
+  mkdirSync(vtyDir, { recursive: true });
+  const file = join(vtyDir, 'bgpd.conf');
+  writeFileSync(file, `${conf}\n`);
+  const p = h.spawn('/usr/lib/frr/bgpd', ['-Z', '-S', '-P', '0', '-f', file, '-i', join(vtyDir, 'bgpd.pid'), '--vty_socket', vtyDir]);
+  let err = '';
+  p.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  await waitFor(`bgpd on ${h.name}`, async () => {
+    if (p.exitCode !== null) throw new Error(`bgpd on ${h.name} exited ${p.exitCode}: ${err}`);
+    return (await h.exec('vtysh', ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary'])).code === 0;
+  }, 10_000, 50);
+  return p;
+}
+
+export function frrVtySocket(dir: string, h: Host): string {
+  return join(dir, `frr-${h.name}`, 'bgpd.vty');
 }

@@ -1,6 +1,6 @@
 /**
  * N active dispatchers behind ECMP (vsd.yaml `bgp:`): each VIP this dispatcher can serve is announced through the
- * local routing daemon (BIRD 2), and withdrawn when it can no longer serve it (no real server with weight > 0),
+ * local routing daemon (BIRD 2, or FRR's bgpd), and withdrawn when it can no longer serve it (no real server with weight > 0),
  * on `vsctl bgp drain`, and first thing on shutdown (SIGTERM: withdraw, wait shutdown_delay, then the dataplane
  * drains). vsd drives the daemon; it does not speak BGP.
  *
@@ -15,11 +15,24 @@ import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BgpNotConfiguredError, canonicalAddress, VsdError, type ControlRoute, type Logger } from '@vsd/core';
 import { createBirdDaemon, type DaemonView, type RouteDaemon, type VipRouteState } from './bgp/bird-daemon.js';
+import { createFrrDaemon } from './bgp/frr-daemon.js';
 import { configuredVips, servability } from './bgp/servable.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import type { BgpConfig } from './config.js';
 
 const DAEMON_TIMEOUT_MS = 2000;
+export const DEFAULT_DAEMON_SOCKET = { bird: '/run/bird/bird.ctl', frr: '/var/run/frr/bgpd.vty' } as const;
+
+function socketOf(cfg: BgpConfig): string {
+  return cfg.socket ?? DEFAULT_DAEMON_SOCKET[cfg.daemon];
+}
+
+function createDaemon(cfg: BgpConfig): RouteDaemon {
+  const socket = socketOf(cfg);
+  return cfg.daemon === 'frr'
+    ? createFrrDaemon({ socket, timeoutMs: DAEMON_TIMEOUT_MS })
+    : createBirdDaemon({ socket, protocolPrefix: cfg.protocol_prefix, timeoutMs: DAEMON_TIMEOUT_MS });
+}
 /** Bound on the withdraw pass at shutdown: a hung daemon must not hold SIGTERM forever. */
 const STOP_PASS_MS = 3000;
 
@@ -120,7 +133,7 @@ export class BgpComponent implements DaemonComponent {
     this.schedule();
     const done = this.idle().then(() => true);
     const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), STOP_PASS_MS).unref());
-    if (!(await Promise.race([done, timedOut]))) this.log.error({ socket: this.cfg.socket }, 'BGP withdraw at shutdown did not finish in time');
+    if (!(await Promise.race([done, timedOut]))) this.log.error({ socket: socketOf(this.cfg) }, 'BGP withdraw at shutdown did not finish in time');
     const withdrawn = [...this.vips.values()].every((v) => v.state !== 'announced' && v.state !== 'unknown');
     if (wasAnnounced && withdrawn && this.cfg.shutdown_delay > 0) {
       this.log.info({ shutdownDelay: this.cfg.shutdown_delay }, 'VIPs withdrawn; waiting for the router before draining connections');
@@ -145,7 +158,7 @@ export class BgpComponent implements DaemonComponent {
     const bfd = this.view.bfd ?? [];
     return {
       daemon: cfg.daemon,
-      socket: cfg.socket,
+      socket: socketOf(cfg),
       reachable: this.reachable,
       error: this.error,
       drained: this.drained,
@@ -190,12 +203,12 @@ export class BgpComponent implements DaemonComponent {
   private configure(next: BgpConfig | null): void {
     const prev = this.daemon;
     const vips = next ? (next.vips ?? configuredVips(this.ctx.loaded.services)).map((v) => canonicalAddress(v) ?? v) : [];
-    const sameDaemon = prev && next && this.cfg && this.cfg.socket === next.socket && this.cfg.protocol_prefix === next.protocol_prefix;
+    const sameDaemon = prev && next && this.cfg && this.cfg.daemon === next.daemon && socketOf(this.cfg) === socketOf(next) && this.cfg.protocol_prefix === next.protocol_prefix;
     // VIPs leaving (or all of them, when the daemon or the naming changes) are withdrawn through the daemon that announced them.
     for (const vip of this.vips.keys()) if (prev && (!sameDaemon || !vips.includes(vip))) this.retired.set(vip, prev);
     for (const vip of [...this.vips.keys()]) if (!vips.includes(vip) || !sameDaemon) this.vips.delete(vip);
     this.cfg = next;
-    this.daemon = next ? (sameDaemon ? prev : createBirdDaemon({ socket: next.socket, protocolPrefix: next.protocol_prefix, timeoutMs: DAEMON_TIMEOUT_MS })) : null;
+    this.daemon = next ? (sameDaemon ? prev : createDaemon(next)) : null;
     const now = Date.now();
     for (const vip of vips) {
       this.retired.delete(vip);
@@ -204,7 +217,7 @@ export class BgpComponent implements DaemonComponent {
     if (this.timer) clearInterval(this.timer);
     this.timer = next ? setInterval(() => this.schedule(), next.check_interval * 1000) : null;
     this.timer?.unref();
-    if (next) this.log.info({ daemon: next.daemon, socket: next.socket, vips, bfd: next.bfd, announceDelay: next.announce_delay }, 'BGP announcer configured');
+    if (next) this.log.info({ daemon: next.daemon, socket: socketOf(next), vips, bfd: next.bfd, announceDelay: next.announce_delay }, 'BGP announcer configured');
   }
 
   private wants(t: VipTrack, now: number): boolean {
@@ -259,7 +272,7 @@ export class BgpComponent implements DaemonComponent {
       this.view = view;
       this.lastPassAt = Date.now();
       this.counters.passes++;
-      if (this.reachable === false) this.log.info({ socket: this.cfg.socket }, 'BGP daemon answers again');
+      if (this.reachable === false) this.log.info({ socket: socketOf(this.cfg) }, 'BGP daemon answers again');
       this.reachable = true;
       this.error = null;
       for (const [vip, t] of this.vips) this.observe(vip, t, view.vips.get(vip) ?? 'unknown');
@@ -285,7 +298,7 @@ export class BgpComponent implements DaemonComponent {
   private observe(vip: string, t: VipTrack, state: VipTrack['state']): void {
     if (state === 'missing' && !this.missingLogged.has(vip)) {
       this.missingLogged.add(vip);
-      this.log.error({ vip, route: this.daemon!.routeName(vip), socket: this.cfg!.socket }, `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`);
+      this.log.error({ vip, route: this.daemon!.routeName(vip), socket: socketOf(this.cfg!) }, `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`);
     }
     if (state !== 'missing') this.missingLogged.delete(vip);
     if (state === t.state) return;
@@ -305,7 +318,7 @@ export class BgpComponent implements DaemonComponent {
   private checkBfd(view: DaemonView): void {
     if (!this.cfg!.bfd || !view.bfd) return;
     const up = view.bfd.filter((s) => s.state.toLowerCase() === 'up').length;
-    if (up === 0 && !this.bfdWarned) this.log.warn({ socket: this.cfg!.socket, sessions: view.bfd.length }, 'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time');
+    if (up === 0 && !this.bfdWarned) this.log.warn({ socket: socketOf(this.cfg!), sessions: view.bfd.length }, 'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time');
     this.bfdWarned = up === 0;
   }
 
@@ -314,7 +327,7 @@ export class BgpComponent implements DaemonComponent {
     const code = err instanceof VsdError ? err.code : 'VSD_ERR_BGP_DAEMON';
     const message = (err as Error).message;
     if (this.error?.message !== message) {
-      this.log.error({ err, socket: this.cfg?.socket, retryIn: this.cfg?.check_interval }, 'BGP daemon unavailable: routes not changed, retrying');
+      this.log.error({ err, socket: this.cfg ? socketOf(this.cfg) : undefined, retryIn: this.cfg?.check_interval }, 'BGP daemon unavailable: routes not changed, retrying');
       this.error = { code, message, since: Date.now() };
     }
     this.reachable = false;

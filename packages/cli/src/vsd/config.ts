@@ -102,9 +102,9 @@ export const virtualServerConfigSchema = strictObject({
  * loss, `vsctl bgp drain` and shutdown. docs/bgp.md has the BIRD side.
  */
 export const bgpConfigSchema = strictObject({
-  daemon: z.literal('bird').default('bird'),
-  /** The daemon's control socket (BIRD: what `birdc -s` takes). */
-  socket: z.string().min(1).default('/run/bird/bird.ctl'),
+  daemon: z.enum(['bird', 'frr']).default('bird'),
+  /** The daemon's control socket: BIRD's (`birdc -s`, default /run/bird/bird.ctl) or FRR bgpd's vty socket (default /var/run/frr/bgpd.vty). */
+  socket: z.string().min(1).optional(),
   /** BIRD: each VIP is the static protocol PREFIX + the VIP with `.`/`:` as `_` (vsd_192_0_2_10). */
   protocol_prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a BIRD symbol: letters, digits, _ (not starting with a digit)').default('vsd_'),
   /** VIPs to announce; default: the addresses of the configured virtual servers. */

@@ -8,7 +8,9 @@ import { bgpComponent, type BgpStatus } from '../../src/vsd/component-bgp.js';
 import { MetricsComponent, metricsComponent } from '../../src/vsd/component-metrics.js';
 import { startDaemon, type Daemon } from '../../src/vsd/daemon.js';
 import { refusal } from './config-parse.js';
+import { startFakeBgpd } from './fake-bgpd.js';
 import { startFakeBird, type FakeBird } from './fake-bird.js';
+import { parseRunningConfig } from '../../src/vsd/bgp/frr-daemon.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -175,6 +177,27 @@ describe('vsd bgp component', () => {
     expect(await daemon.reload()).toMatchObject({ ok: true });
     await waitFor('withdraw of a VIP no longer listed', () => announced(bird).length === 0);
     expect((await client.get<BgpStatus>('/v1/bgp')).vips.map((v) => v.vip)).toEqual(['192.0.2.20']);
+  });
+
+  it('drives FRR bgpd over its vty socket: network statements added and removed, sessions read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsd-bgp-frr-'));
+    const bgpd = await startFakeBgpd(join(dir, 'bgpd.vty'));
+    cleanup.push(() => bgpd.close());
+    bgpd.networks.add('192.0.2.20/32');
+    writeFileSync(join(dir, 'vsd.yaml'), yaml(dir, '  daemon: frr\n  announce_delay: 0\n  shutdown_delay: 0\n  check_interval: 0.1').replace(join(dir, 'bird.ctl'), join(dir, 'bgpd.vty')));
+    const daemon = await startDaemon({ configPath: join(dir, 'vsd.yaml'), statePath: null, logger: silentLogger, socketPath: join(dir, 'vsd.sock'), components: [bgpComponent] });
+    let stopped = false;
+    cleanup.push(() => (stopped ? undefined : daemon.stop()));
+    const client = createControlClient({ socket: join(dir, 'vsd.sock') });
+    const st = await client.get<BgpStatus>('/v1/bgp');
+    expect(st).toMatchObject({ daemon: 'frr', reachable: true, sessions: [{ name: '10.0.0.254', state: 'up', info: 'Established' }] });
+    expect(st.vips.map((v) => [v.route, v.state])).toEqual([['network 192.0.2.10/32', 'announced'], ['network 192.0.2.20/32', 'withdrawn']]);
+    expect([...bgpd.networks]).toEqual(['192.0.2.10/32']);
+    expect(bgpd.commands).toEqual(expect.arrayContaining(['enable', 'configure terminal', 'router bgp 65001', 'address-family ipv4 unicast', 'network 192.0.2.10/32', 'no network 192.0.2.20/32', 'end']));
+    stopped = true;
+    await daemon.stop();
+    expect([...bgpd.networks]).toEqual([]);
+    expect(parseRunningConfig('router bgp 65010 vrf red\n network 1.2.3.4/32\nrouter bgp 65001\n address-family ipv4 unicast\n  network 10.0.0.1/32\n exit-address-family\nexit\nline vty\n network x\n')).toEqual({ asn: 65001, networks: new Set(['10.0.0.1/32']) });
   });
 
   it('answers VSD_ERR_BGP_NOT_CONFIGURED without a bgp: section', async () => {

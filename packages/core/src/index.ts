@@ -22,6 +22,6 @@ export * from './health/index.js';
 export * from './dataplane/proxy/index.js';
 export * as netlink from './netlink/index.js';
 export * from './dataplane/ipvs/index.js';
-export { libcErrno, libcLibrary, loadKoffi } from './sys/libc.js';
+export * as sys from './sys/index.js';
 export { createServiceNotifier, encodeNotifyFields, type ServiceNotifier, type ServiceNotifierOptions } from './sys/sd-notify.js';
 export { sendUnixDatagram, unixSockaddr, UnixDatagramReceiver } from './sys/unix-dgram.js';

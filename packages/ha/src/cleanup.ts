@@ -3,8 +3,8 @@
  * systemd unit's ExecStopPost, so a vsd killed with SIGKILL does not leave a second MAC answering ARP for a VIP
  * until it restarts. Idempotent: absent VIPs and interfaces are not errors.
  */
+import { sys } from '@vsd/core';
 import { vmacName, type HaConfig } from './config.js';
-import { ifIndex } from './io/libc.js';
 import { deleteLinkSync, removeAddressesSync } from './io/rtnetlink.js';
 
 export interface CleanupResult {
@@ -25,7 +25,7 @@ export function cleanupInstanceSync(config: HaConfig): CleanupResult {
   }
   let ifindex: number;
   try {
-    ifindex = ifIndex(config.interface);
+    ifindex = sys.ifIndex(config.interface);
   } catch {
     // No interface, no address on it.
     return out;

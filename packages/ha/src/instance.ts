@@ -5,11 +5,10 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
-import { silentLogger, SyscallError, type Logger } from '@vsd/core';
+import { silentLogger, sys, SyscallError, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
 import { intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
-import { ifIndex } from './io/libc.js';
 import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
 import { processVipLedger, type VipLedger } from './io/vip-ledger.js';
 import { openVmac, type VmacLink } from './io/vmac.js';
@@ -27,7 +26,7 @@ export function createVrrpInstance(config: HaConfig, deps: VrrpInstanceDeps = {}
 
 /** The interface's index and the address VRRP uses as its own: the first non-VIP IPv4, or the IPv6 link-local. */
 export function systemInterfaceInfo(ifname: string, family: Family, exclude: readonly string[]): InterfaceInfo {
-  const ifindex = ifIndex(ifname);
+  const ifindex = sys.ifIndex(ifname);
   const addrs = networkInterfaces()[ifname] ?? [];
   const pick = addrs.find((a) =>
     family === 4 ? a.family === 'IPv4' && !exclude.includes(a.address) : a.family === 'IPv6' && a.address.startsWith('fe80:'),

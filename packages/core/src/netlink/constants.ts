@@ -1,5 +1,5 @@
 /** Netlink constants from include/uapi/linux/netlink.h and genetlink.h (numbers are kernel ABI). */
-export const AF_NETLINK = 16;
+export { AF_NETLINK } from '../sys/constants.js';
 export const NETLINK_ROUTE = 0;
 export const NETLINK_GENERIC = 16;
 
@@ -37,16 +37,8 @@ export const CTRL_ATTR_FAMILY_ID = 1;
 export const CTRL_ATTR_FAMILY_NAME = 2;
 export const CTRL_ATTR_VERSION = 3;
 
-export const SOL_SOCKET = 1;
-export const SO_SNDBUF = 7;
-export const SO_RCVBUF = 8;
-export const SO_RCVTIMEO = 20;
-export const SO_SNDBUFFORCE = 32;
-export const SO_RCVBUFFORCE = 33;
+export { SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE } from '../sys/constants.js';
 export const SOL_NETLINK = 270;
 export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
-
-export const SOCK_RAW = 3;
-export const SOCK_CLOEXEC = 0o2000000;

@@ -7,7 +7,7 @@
  * other (netlink_rcv_skb) and each gets its own ACK; dumps are the exception and go one at a time. NETLINK_CAP_ACK keeps error ACKs small (the request
  * is not echoed), which keeps a batch's ACKs well inside the receive buffer.
  */
-import { libcErrno, libcLibrary } from '../sys/libc.js';
+import { libc as loadLibc, libcErrno } from '../sys/libc.js';
 import { NetlinkError, SyscallError } from '../errors.js';
 import {
   AF_NETLINK,
@@ -31,33 +31,10 @@ import {
   SOL_NETLINK,
   SOL_SOCKET,
 } from './constants.js';
+import { MSG_TRUNC } from '../sys/constants.js';
+import { EAGAIN } from '../sys/errno.js';
 import { encodeMessage, errorCode, parseMessages, type NlMessage } from './message.js';
 
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number) => number;
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
-  close: (fd: number) => number;
-}
-
-let libc: Libc | undefined;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  const lib = libcLibrary();
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
-    recv: lib.func('intptr_t recv(int, void *, size_t, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-  };
-  return libc;
-}
-
-const MSG_TRUNC = 0x20;
 /** Largest batch handed to one sendto(). */
 const BATCH_BYTES = 48 * 1024;
 
@@ -215,7 +192,7 @@ export class NetlinkSocket {
     const n = loadLibc().recv(this.fd, this.rbuf, this.rbuf.length, MSG_TRUNC);
     if (n < 0) {
       const e = libcErrno();
-      if (e === 11) throw new NetlinkError('recv', 'ETIMEDOUT', 'no reply from the kernel before the timeout');
+      if (e === EAGAIN) throw new NetlinkError('recv', 'ETIMEDOUT', 'no reply from the kernel before the timeout');
       throw this.error('recv(AF_NETLINK)', e);
     }
     if (n > this.rbuf.length) throw new NetlinkError('recv', 'EMSGSIZE', `reply of ${n} bytes truncated`, 'EMSGSIZE');

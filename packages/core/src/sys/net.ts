@@ -9,31 +9,51 @@
 import { isIPv6 } from 'node:net';
 import { SyscallError } from '../errors.js';
 import { addressBytes, ipv6ToText } from '../model/address.js';
-import { libcLibrary, loadKoffi } from './libc.js';
+import {
+  AF_INET,
+  AF_INET6,
+  IP_FREEBIND,
+  IPPROTO_TCP,
+  IPV6_FREEBIND,
+  IPV6_V6ONLY,
+  SO_ATTACH_REUSEPORT_CBPF,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_IP,
+  SOL_IPV6,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from './constants.js';
+import { libc, loadKoffi } from './libc.js';
 
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const SOCK_STREAM = 1;
-export const SOCK_NONBLOCK = 0o4000;
-export const SOCK_CLOEXEC = 0o2000000;
-export const SOL_SOCKET = 1;
-export const SO_REUSEADDR = 2;
-export const SO_ERROR = 4;
-export const SO_LINGER = 13;
-export const SO_REUSEPORT = 15;
-export const SO_ATTACH_REUSEPORT_CBPF = 51;
-export const SOL_IP = 0;
-export const IP_FREEBIND = 15;
-export const SOL_IPV6 = 41;
-export const IPV6_V6ONLY = 26;
-export const IPV6_FREEBIND = 78;
-export const IPPROTO_TCP = 6;
-export const TCP_NODELAY = 1;
-export const SHUT_WR = 1;
-export const MSG_NOSIGNAL = 0x4000;
-export const MSG_MORE = 0x8000;
-export const EFD_CLOEXEC = 0o2000000;
-export const EFD_NONBLOCK = 0o4000;
+export {
+  AF_INET,
+  AF_INET6,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  IP_FREEBIND,
+  IPPROTO_TCP,
+  IPV6_FREEBIND,
+  IPV6_V6ONLY,
+  MSG_MORE,
+  MSG_NOSIGNAL,
+  SHUT_WR,
+  SO_ATTACH_REUSEPORT_CBPF,
+  SO_ERROR,
+  SO_LINGER,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_IP,
+  SOL_IPV6,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from './constants.js';
 
 export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
@@ -54,8 +74,6 @@ export { EADDRNOTAVAIL, EAGAIN, EINPROGRESS, EINTR, errnoName } from './errno.js
 export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 
-type Num = (...args: unknown[]) => number;
-
 export interface NetCalls {
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
@@ -73,9 +91,8 @@ export interface NetCalls {
 }
 
 /**
- * The hot calls (recv, send, accept4, epoll_ctl, epoll_wait, setsockopt), with every pointer passed as a plain
- * number (the address of a pinned buffer, see `pinned()`): koffi then converts numbers only, which costs about half
- * of converting a Buffer argument. Their Buffer-taking forms are not bound at all.
+ * The hot calls (recv, send, accept4, epoll_ctl, epoll_wait, setsockopt) in their raw forms (libc().raw: every
+ * pointer a plain number, the address of a pinned buffer, see `pinned()`), each returning -errno on failure.
  */
 export interface RawNetCalls {
   recv(fd: number, buf: number, len: number, flags: number): number;
@@ -93,27 +110,10 @@ export interface RawNetCalls {
 let cached: NetCalls | undefined;
 let cachedRaw: RawNetCalls | undefined;
 
-const withErrno =
-  (fn: (...args: unknown[]) => number) =>
-  (...args: unknown[]): number => {
-    const r = fn(...args);
-    return r < 0 ? -loadKoffi().errno() : r;
-  };
-
 export function rawNetCalls(): RawNetCalls {
   if (cachedRaw) return cachedRaw;
-  const lib = libcLibrary();
   const koffi = loadKoffi();
-  const recv = lib.func('intptr_t recv(int, uintptr_t, size_t, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
-  const send = lib.func('intptr_t send(int, uintptr_t, size_t, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
-  const setsockopt = lib.func('int setsockopt(int, int, int, uintptr_t, uint32_t)') as unknown as (a: number, b: number, c: number, d: number, e: number) => number;
-  const accept4 = lib.func('int accept4(int, uintptr_t, uintptr_t, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
-  const epollCtl = lib.func('int epoll_ctl(int, int, int, uintptr_t)') as unknown as (a: number, b: number, c: number, d: number) => number;
-  const epollWait = lib.func('int epoll_wait(int, uintptr_t, int, int)') as unknown as (a: number, b: number, c: number, d: number) => number;
-  const socket = lib.func('int socket(int, int, int)') as unknown as (a: number, b: number, c: number) => number;
-  const connect = lib.func('int connect(int, uintptr_t, uint32_t)') as unknown as (a: number, b: number, c: number) => number;
-  const shutdown = lib.func('int shutdown(int, int)') as unknown as (a: number, b: number) => number;
-  const close = lib.func('int close(int)') as unknown as (a: number) => number;
+  const { recv, send, setsockopt, accept4, epoll_ctl: epollCtl, epoll_wait: epollWait, socket, connect, shutdown, close } = libc().raw;
   // Fixed arity, no rest arguments: these run several times per proxied connection.
   cachedRaw = {
     recv: (a, b, c, d) => {
@@ -176,41 +176,33 @@ export function pinned(size: number): Pinned {
   return { buf, addr: Number(loadKoffi().address(buf)) };
 }
 
-/** The libc calls, bound once per thread (koffi keeps errno per thread). Throws if koffi or libc cannot load. */
+/** The calls of the TCP paths, each returning -errno on failure. Throws if koffi or libc cannot load. */
 export function netCalls(): NetCalls {
   if (cached) return cached;
-  const lib = libcLibrary();
-  const f = (sig: string): Num => lib.func(sig) as unknown as Num;
+  const c = libc();
+  const koffi = loadKoffi();
   // A negative result becomes -errno right here, so callers test one number.
-  const e = (fn: Num): Num => withErrno(fn);
-  const socket = e(f('int socket(int, int, int)'));
-  const setsockopt = e(f('int setsockopt(int, int, int, void *, uint32_t)'));
-  const getsockopt = e(f('int getsockopt(int, int, int, void *, void *)'));
-  const bind = e(f('int bind(int, void *, uint32_t)'));
-  const listen = e(f('int listen(int, int)'));
-  const connect = e(f('int connect(int, void *, uint32_t)'));
-  const send = e(f('intptr_t send(int, void *, size_t, int)'));
-  const shutdown = e(f('int shutdown(int, int)'));
-  const close = e(f('int close(int)'));
-  const epollCreate1 = e(f('int epoll_create1(int)'));
-  const eventfd = e(f('int eventfd(unsigned int, int)'));
-  const read = e(f('intptr_t read(int, void *, size_t)'));
-  const write = e(f('intptr_t write(int, void *, size_t)'));
+  const e =
+    <A extends unknown[]>(fn: (...args: A) => number) =>
+    (...args: A): number => {
+      const r = fn(...args);
+      return r < 0 ? -koffi.errno() : r;
+    };
   cached = {
-    socket,
-    setsockopt,
-    getsockopt,
-    bind,
-    listen,
-    connect,
-    send,
-    shutdown,
-    close,
-    epollCreate: () => epollCreate1(SOCK_CLOEXEC),
-    eventfd,
-    read,
-    write,
-  } as NetCalls;
+    socket: e(c.socket),
+    setsockopt: e(c.setsockopt),
+    getsockopt: e(c.getsockopt),
+    bind: e(c.bind),
+    listen: e(c.listen),
+    connect: e(c.connect),
+    send: e(c.send),
+    shutdown: e(c.shutdown),
+    close: e(c.close),
+    epollCreate: e(() => c.epoll_create1(SOCK_CLOEXEC)),
+    eventfd: e(c.eventfd),
+    read: e(c.read),
+    write: e(c.write),
+  };
   return cached;
 }
 
@@ -229,21 +221,29 @@ export function epollEventFd(buf: Buffer, i: number): number {
   return buf.readUInt32LE(i * EPOLL_EVENT_SIZE + EPOLL_DATA_OFFSET);
 }
 
-/** sockaddr_in / sockaddr_in6 for address:port (family in host order, port big-endian). */
-export function encodeSockaddr(address: string, port: number): Buffer {
-  const bytes = addressBytes(address);
-  if (bytes.length === 4) {
-    const b = Buffer.alloc(16);
-    b.writeUInt16LE(AF_INET, 0);
-    b.writeUInt16BE(port, 2);
-    b.set(bytes, 4);
-    return b;
-  }
+/** struct sockaddr_in (16 bytes) for 4 address bytes: family in host order, port big-endian. */
+export function sockaddrIn(address: Uint8Array, port = 0): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(AF_INET, 0);
+  b.writeUInt16BE(port, 2);
+  b.set(address, 4);
+  return b;
+}
+
+/** struct sockaddr_in6 (28 bytes) for 16 address bytes; `scopeId` is the interface of a link-local address. */
+export function sockaddrIn6(address: Uint8Array, scopeId = 0, port = 0): Buffer {
   const b = Buffer.alloc(28);
   b.writeUInt16LE(AF_INET6, 0);
   b.writeUInt16BE(port, 2);
-  b.set(bytes, 8);
+  b.set(address, 8);
+  b.writeUInt32LE(scopeId, 24);
   return b;
+}
+
+/** sockaddr_in / sockaddr_in6 for address:port. */
+export function encodeSockaddr(address: string, port: number): Buffer {
+  const bytes = addressBytes(address);
+  return bytes.length === 4 ? sockaddrIn(bytes, port) : sockaddrIn6(bytes, 0, port);
 }
 
 /** The address and port of a sockaddr filled by accept4/getsockname; IPv4-mapped IPv6 comes back as IPv4. */

@@ -4,39 +4,13 @@
  * A path starting with '@' is in the abstract namespace (a leading NUL byte, no file), as systemd writes it.
  */
 import { SyscallError } from '../errors.js';
-import { libcErrno, libcLibrary } from './libc.js';
+import { AF_UNIX, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
+import { EAGAIN } from './errno.js';
+import { libc, libcErrno } from './libc.js';
 
-export const AF_UNIX = 1;
-export const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
+export { AF_UNIX, SOCK_DGRAM };
 /** sizeof(sun_path) on Linux. */
 const SUN_PATH_MAX = 108;
-
-type Fn = (...args: unknown[]) => number;
-interface UnixCalls {
-  socket: Fn;
-  bind: Fn;
-  sendto: Fn;
-  recv: Fn;
-  close: Fn;
-}
-
-let calls: UnixCalls | undefined;
-
-function unixCalls(): UnixCalls {
-  if (calls) return calls;
-  const lib = libcLibrary();
-  calls = {
-    socket: lib.func('int socket(int, int, int)') as unknown as Fn,
-    bind: lib.func('int bind(int, void *, uint32_t)') as unknown as Fn,
-    sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)') as unknown as Fn,
-    recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)') as unknown as Fn,
-    close: lib.func('int close(int)') as unknown as Fn,
-  };
-  return calls;
-}
 
 function fail(call: string, errno: number, path: string): SyscallError {
   return new SyscallError(call, errno, { path });
@@ -56,7 +30,7 @@ export function unixSockaddr(path: string): { addr: Buffer; len: number } {
 }
 
 function openDgram(path: string): number {
-  const c = unixCalls();
+  const c = libc();
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw fail('socket', libcErrno(), path);
   return fd;
@@ -64,7 +38,7 @@ function openDgram(path: string): number {
 
 /** Send one datagram to the socket at `path`; throws SyscallError when the kernel refuses it. */
 export function sendUnixDatagram(path: string, data: Buffer): void {
-  const c = unixCalls();
+  const c = libc();
   const { addr, len } = unixSockaddr(path);
   const fd = openDgram(path);
   try {
@@ -80,7 +54,7 @@ export class UnixDatagramReceiver {
   private readonly buf = Buffer.alloc(65536);
 
   constructor(readonly path: string) {
-    const c = unixCalls();
+    const c = libc();
     this.fd = openDgram(path);
     const { addr, len } = unixSockaddr(path);
     if (c.bind(this.fd, addr, len) < 0) {
@@ -92,10 +66,10 @@ export class UnixDatagramReceiver {
 
   /** The next queued datagram, or null when none is waiting. */
   tryReceive(): Buffer | null {
-    const n = unixCalls().recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT);
+    const n = libc().recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT);
     if (n >= 0) return Buffer.from(this.buf.subarray(0, n));
     const errno = libcErrno();
-    if (errno === 11) return null; // EAGAIN
+    if (errno === EAGAIN) return null;
     throw fail('recv', errno, this.path);
   }
 
@@ -111,7 +85,7 @@ export class UnixDatagramReceiver {
   }
 
   close(): void {
-    if (this.fd >= 0) unixCalls().close(this.fd);
+    if (this.fd >= 0) libc().close(this.fd);
     this.fd = -1;
   }
 }

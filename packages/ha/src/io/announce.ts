@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { addressBytes, familyOf } from '../vrrp/addr.js';
 import { internetChecksum, pseudoHeader } from '../vrrp/checksum.js';
-import { AF_PACKET, SOCK_CLOEXEC, SOCK_RAW, check, libc } from './libc.js';
+import { sys } from '@vsd/core';
+
+const { AF_PACKET, SOCK_CLOEXEC, SOCK_RAW, checkSyscall, libc } = sys;
 
 const ETH_P_ARP = 0x0806;
 const ETH_P_IPV6 = 0x86dd;
@@ -79,7 +81,7 @@ export interface Announcer {
 }
 
 export function openAnnouncer(ifname: string, ifindex: number): Announcer {
-  const fd = check('socket(AF_PACKET)', libc().socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  const fd = checkSyscall('socket(AF_PACKET)', libc().socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), { interface: ifname });
   const mac = readMac(ifname);
   let open = true;
   return {
@@ -94,7 +96,7 @@ export function openAnnouncer(ifname: string, ifindex: number): Announcer {
       sll.writeInt32LE(ifindex, 4);
       sll[11] = 6;
       (v6 ? ALL_NODES_MAC : BROADCAST).copy(sll, 12);
-      check(`sendto(AF_PACKET, ${address})`, libc().sendto(fd, frame, frame.length, 0, sll, 20));
+      checkSyscall('sendto(AF_PACKET)', libc().sendto(fd, frame, frame.length, 0, sll, 20), { interface: ifname, vip: address });
     },
     close(): void {
       if (open) libc().close(fd);

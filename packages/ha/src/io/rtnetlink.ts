@@ -4,9 +4,9 @@
  * The message encoders are pure and unit-tested; the socket part is a few koffi calls.
  */
 import { addressBytes, parseCidr, type Family } from '../vrrp/addr.js';
-import { FdWatcher } from './fd-watcher.js';
-import { AF_INET, AF_INET6, AF_NETLINK, EADDRNOTAVAIL, EAGAIN, EEXIST, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, check, errno, libc } from './libc.js';
-import { SyscallError } from '@vsd/core';
+import { SyscallError, sys } from '@vsd/core';
+
+const { AF_INET, AF_INET6, AF_NETLINK, EADDRNOTAVAIL, EAGAIN, EEXIST, FdWatcher, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, checkSyscall: check, libc, libcErrno: errno } = sys;
 
 export const NETLINK_ROUTE = 0;
 export const RTM_NEWLINK = 16;

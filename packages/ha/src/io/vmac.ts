@@ -12,8 +12,7 @@
  * at the real MAC (seen in test/netns/vrrp-faults.test.ts). All restored on close.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Logger } from '@vsd/core';
-import { ifIndex } from './libc.js';
+import { sys, type Logger } from '@vsd/core';
 import { createMacvlanSync, deleteLinkSync, setLinkUpSync } from './rtnetlink.js';
 import type { VipLedger } from './vip-ledger.js';
 
@@ -91,7 +90,7 @@ export const openVmac: OpenVmac = (o, ledger, log) => {
   if (deleteLinkSync(o.name)) log.warn({ vmac: o.name }, 'removed a leftover vmac interface of an earlier run');
   ledger.addLink(o.name);
   createMacvlanSync({ name: o.name, parent: o.parentIndex, mac: o.mac, mode: o.mode });
-  const ifindex = ifIndex(o.name);
+  const ifindex = sys.ifIndex(o.name);
   // No EUI-64 link-local from the shared virtual MAC (a duplicate on the segment; the BACKUP's would also make
   // switches learn the virtual MAC on its port). Absent when IPv6 is disabled.
   // Absent when IPv6 is disabled: nothing is generated then.

@@ -5,11 +5,13 @@
  */
 import { addressBytes, bytesToAddress, type Family } from '../vrrp/addr.js';
 import { IPPROTO_VRRP, parseIpv4, type DropReason } from '../vrrp/codec.js';
-import { FdWatcher } from './fd-watcher.js';
-import {
+import { sys } from '@vsd/core';
+
+const {
   AF_INET,
   AF_INET6,
   EAGAIN,
+  FdWatcher,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPV6_ADD_MEMBERSHIP,
@@ -36,13 +38,13 @@ import {
   SO_BINDTODEVICE,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
-  check,
-  errno,
+  checkSyscall,
   libc,
+  libcErrno,
   setIntOption,
   sockaddrIn,
   sockaddrIn6,
-} from './libc.js';
+} = sys;
 
 export type ReceivedPacket =
   | { ok: true; src: string; dst: string; ttl: number | undefined; payload: Buffer; checksumVerified: boolean }
@@ -80,7 +82,7 @@ abstract class RawTransport implements VrrpTransport {
   protected sendFd = -1;
   protected handler: (packet: ReceivedPacket) => void = () => {};
   protected readonly buf = Buffer.alloc(RECV_BUF);
-  private watcher: FdWatcher | undefined;
+  private watcher: sys.FdWatcher | undefined;
 
   constructor(protected readonly options: VrrpTransportOptions) {
     try {
@@ -110,20 +112,29 @@ abstract class RawTransport implements VrrpTransport {
 
   protected enlargeReceiveBuffer(fd: number): void {
     try {
-      setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES);
+      this.setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES, 'setsockopt(SO_RCVBUFFORCE)');
     } catch {
       // Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max.
-      setIntOption(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES);
+      this.setInt(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES, 'setsockopt(SO_RCVBUF)');
     }
+  }
+
+  /** Throws a SyscallError naming the call and the VRRP interface when `rc` is negative. */
+  protected check(call: string, rc: number | bigint, context: Record<string, string> = {}): number {
+    return checkSyscall(call, rc, { interface: this.options.interface, ...context });
+  }
+
+  protected setInt(fd: number, level: number, name: number, value: number, call: string): void {
+    setIntOption(fd, level, name, value, call, { interface: this.options.interface });
   }
 
   protected bindToDevice(fd: number): void {
     const name = Buffer.from(`${this.options.interface}\0`);
-    check('setsockopt(SO_BINDTODEVICE)', libc().setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length));
+    this.check('setsockopt(SO_BINDTODEVICE)', libc().setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length));
   }
 
   protected socket(family: number): number {
-    return check('socket(SOCK_RAW, 112)', libc().socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP));
+    return this.check('socket(SOCK_RAW, 112)', libc().socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP));
   }
 
   private drain(): void {
@@ -156,25 +167,25 @@ class Ipv4Transport extends RawTransport {
       const mreqn = Buffer.alloc(12);
       addressBytes(group).copy(mreqn, 0);
       mreqn.writeInt32LE(ifindex, 8);
-      check('setsockopt(IP_ADD_MEMBERSHIP)', libc().setsockopt(this.recvFd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, 12));
+      this.check('setsockopt(IP_ADD_MEMBERSHIP)', libc().setsockopt(this.recvFd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, 12));
     }
     this.sendFd = this.socket(AF_INET);
-    setIntOption(this.sendFd, SOL_SOCKET, SO_RCVBUF, 0);
+    this.setInt(this.sendFd, SOL_SOCKET, SO_RCVBUF, 0, 'setsockopt(SO_RCVBUF)');
     this.bindToDevice(this.sendFd);
-    setIntOption(this.sendFd, IPPROTO_IP, IP_TOS, 0xc0);
-    setIntOption(this.sendFd, IPPROTO_IP, IP_TTL, 255);
-    setIntOption(this.sendFd, IPPROTO_IP, IP_MULTICAST_TTL, 255);
-    setIntOption(this.sendFd, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    this.setInt(this.sendFd, IPPROTO_IP, IP_TOS, 0xc0, 'setsockopt(IP_TOS)');
+    this.setInt(this.sendFd, IPPROTO_IP, IP_TTL, 255, 'setsockopt(IP_TTL)');
+    this.setInt(this.sendFd, IPPROTO_IP, IP_MULTICAST_TTL, 255, 'setsockopt(IP_MULTICAST_TTL)');
+    this.setInt(this.sendFd, IPPROTO_IP, IP_MULTICAST_LOOP, 0, 'setsockopt(IP_MULTICAST_LOOP)');
     const ifreq = Buffer.alloc(12);
     srcBytes.copy(ifreq, 4);
     ifreq.writeInt32LE(ifindex, 8);
-    check('setsockopt(IP_MULTICAST_IF)', libc().setsockopt(this.sendFd, IPPROTO_IP, IP_MULTICAST_IF, ifreq, 12));
-    check('bind', libc().bind(this.sendFd, sockaddrIn(srcBytes), 16));
+    this.check('setsockopt(IP_MULTICAST_IF)', libc().setsockopt(this.sendFd, IPPROTO_IP, IP_MULTICAST_IF, ifreq, 12));
+    this.check('bind', libc().bind(this.sendFd, sockaddrIn(srcBytes), 16), { address: this.options.src });
   }
 
   send(payload: Buffer, dst: string): void {
     const n = Number(libc().sendto(this.sendFd, payload, payload.length, 0, sockaddrIn(addressBytes(dst)), 16));
-    if (n < 0 && errno() !== EAGAIN) check(`sendto(${dst})`, n);
+    if (n < 0 && libcErrno() !== EAGAIN) this.check('sendto', n, { destination: dst });
   }
 
   protected receiveOne(): ReceivedPacket | undefined {
@@ -199,31 +210,31 @@ class Ipv6Transport extends RawTransport {
     this.recvFd = this.socket(AF_INET6);
     this.enlargeReceiveBuffer(this.recvFd);
     // The kernel then verifies the checksum on receive (dropping bad ones) and fills it on send, as keepalived relies on.
-    setIntOption(this.recvFd, IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+    this.setInt(this.recvFd, IPPROTO_IPV6, IPV6_CHECKSUM, 6, 'setsockopt(IPV6_CHECKSUM)');
     this.bindToDevice(this.recvFd);
-    setIntOption(this.recvFd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
-    setIntOption(this.recvFd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    this.setInt(this.recvFd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, 'setsockopt(IPV6_RECVHOPLIMIT)');
+    this.setInt(this.recvFd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'setsockopt(IPV6_RECVPKTINFO)');
     if (group) {
       const mreq = Buffer.alloc(20);
       addressBytes(group).copy(mreq, 0);
       mreq.writeInt32LE(ifindex, 16);
-      check('setsockopt(IPV6_ADD_MEMBERSHIP)', libc().setsockopt(this.recvFd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, 20));
+      this.check('setsockopt(IPV6_ADD_MEMBERSHIP)', libc().setsockopt(this.recvFd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, 20));
     }
     this.sendFd = this.socket(AF_INET6);
-    setIntOption(this.sendFd, SOL_SOCKET, SO_RCVBUF, 0);
-    setIntOption(this.sendFd, IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+    this.setInt(this.sendFd, SOL_SOCKET, SO_RCVBUF, 0, 'setsockopt(SO_RCVBUF)');
+    this.setInt(this.sendFd, IPPROTO_IPV6, IPV6_CHECKSUM, 6, 'setsockopt(IPV6_CHECKSUM)');
     this.bindToDevice(this.sendFd);
-    setIntOption(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
-    setIntOption(this.sendFd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255);
-    setIntOption(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex);
-    setIntOption(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
-    check('bind', libc().bind(this.sendFd, sockaddrIn6(srcBytes, ifindex), 28));
+    this.setInt(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255, 'setsockopt(IPV6_MULTICAST_HOPS)');
+    this.setInt(this.sendFd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255, 'setsockopt(IPV6_UNICAST_HOPS)');
+    this.setInt(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, 'setsockopt(IPV6_MULTICAST_IF)');
+    this.setInt(this.sendFd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, 'setsockopt(IPV6_MULTICAST_LOOP)');
+    this.check('bind', libc().bind(this.sendFd, sockaddrIn6(srcBytes, ifindex), 28), { address: this.options.src });
   }
 
   send(payload: Buffer, dst: string): void {
     const sa = sockaddrIn6(addressBytes(dst), this.options.ifindex);
     const n = Number(libc().sendto(this.sendFd, payload, payload.length, 0, sa, 28));
-    if (n < 0 && errno() !== EAGAIN) check(`sendto(${dst})`, n);
+    if (n < 0 && libcErrno() !== EAGAIN) this.check('sendto', n, { destination: dst });
   }
 
   protected receiveOne(): ReceivedPacket | undefined {

@@ -1,14 +1,15 @@
 /**
- * Gateway witnesses: ICMP echo requests over raw sockets (real packets, through the libc door in ../io), one
+ * Gateway witnesses: ICMP echo requests over raw sockets (real packets, through @vsd/core's libc door), one
  * socket per address family, replies matched by identifier and sequence. A gateway counts as reached while it
  * answered within the witness window. Raw sockets see every ICMP packet the host receives, so replies are
  * filtered by our identifier and by the gateways we asked.
  */
 import { randomInt } from 'node:crypto';
-import { FdWatcher } from '../io/fd-watcher.js';
-import { AF_INET, AF_INET6, EAGAIN, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, check, errno, libc, sockaddrIn, sockaddrIn6 } from '../io/libc.js';
+import { sys } from '@vsd/core';
 import { addressBytes, bytesToAddress, familyOf } from '../vrrp/addr.js';
 import { internetChecksum } from '../vrrp/checksum.js';
+
+const { AF_INET, AF_INET6, EAGAIN, FdWatcher, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, checkSyscall, libc, libcErrno, sockaddrIn, sockaddrIn6 } = sys;
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -57,7 +58,7 @@ export function openIcmpProber(gateways: readonly string[]): GatewayProber {
 class IcmpProber implements GatewayProber {
   private readonly id = randomInt(1, 0xffff);
   private seq = 0;
-  private readonly sockets = new Map<4 | 6, { fd: number; watcher: FdWatcher }>();
+  private readonly sockets = new Map<4 | 6, { fd: number; watcher: sys.FdWatcher }>();
   private handler: (gateway: string) => void = () => {};
   private readonly buf = Buffer.alloc(RECV_BUF);
   private readonly name = Buffer.alloc(28);
@@ -67,7 +68,7 @@ class IcmpProber implements GatewayProber {
     const families = new Set(gateways.map((g) => familyOf(g)!));
     try {
       for (const f of families) {
-        const fd = check(`socket(SOCK_RAW, ${f === 4 ? 'ICMP' : 'ICMPv6'})`, libc().socket(f === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, f === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+        const fd = checkSyscall(`socket(SOCK_RAW, ${f === 4 ? 'ICMP' : 'ICMPv6'})`, libc().socket(f === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, f === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
         const watcher = new FdWatcher(fd, () => this.drain(f, fd));
         this.sockets.set(f, { fd, watcher });
         watcher.start();
@@ -91,7 +92,7 @@ class IcmpProber implements GatewayProber {
     const sa = f === 4 ? sockaddrIn(addressBytes(gateway)) : sockaddrIn6(addressBytes(gateway));
     const n = Number(libc().sendto(s.fd, pkt, pkt.length, 0, sa, sa.length));
     // No route / host unreachable are the very conditions being probed: an unanswered probe says it already.
-    if (n < 0 && errno() !== EAGAIN) return;
+    if (n < 0 && libcErrno() !== EAGAIN) return;
   }
 
   private drain(f: 4 | 6, fd: number): void {

@@ -2,11 +2,11 @@
 // between two lab hosts. Usage: node io-echo.mjs echo|ping IFACE SRC [PEER] [COUNT]. Prints one JSON line.
 import dgram from 'node:dgram';
 import { openVrrpTransport } from '../../dist/io/vrrp-socket.js';
-import { ifIndex } from '../../dist/io/libc.js';
+import { sys } from '@vsd/core';
 
 const [role, dev, src, peer, countText] = process.argv.slice(2);
 const count = Number(countText ?? 300);
-const transport = openVrrpTransport({ family: 4, interface: dev, ifindex: ifIndex(dev), src });
+const transport = openVrrpTransport({ family: 4, interface: dev, ifindex: sys.ifIndex(dev), src });
 const udp = dgram.createSocket('udp4');
 
 if (role === 'echo') {

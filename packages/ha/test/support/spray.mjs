@@ -1,12 +1,12 @@
 // Sends COUNT malformed or spoofed protocol-112 packets to 224.0.0.18 as fast as the socket takes them.
 // Usage: node spray.mjs IFACE SRC COUNT. Prints {"sent":N}.
 import { openVrrpTransport } from '../../dist/io/vrrp-socket.js';
-import { ifIndex } from '../../dist/io/libc.js';
+import { sys } from '@vsd/core';
 import { encodeAdvert } from '../../dist/vrrp/codec.js';
 
 const [dev, src, countText] = process.argv.slice(2);
 const count = Number(countText);
-const t = openVrrpTransport({ family: 4, interface: dev, ifindex: ifIndex(dev), src });
+const t = openVrrpTransport({ family: 4, interface: dev, ifindex: sys.ifIndex(dev), src });
 let seed = 7;
 const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const kinds = [

@@ -4,7 +4,8 @@
  * One pool thread stays parked per watcher (libuv's pool has 4 by default; set UV_THREADPOOL_SIZE if a process
  * runs many instances).
  */
-import { EAGAIN, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, check, libc } from './libc.js';
+import { POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
+import { checkSyscall, libc } from './libc.js';
 
 export class FdWatcher {
   private readonly pipe: [number, number];
@@ -19,8 +20,8 @@ export class FdWatcher {
   ) {
     const fds = new Int32Array(2);
     // pipe2 flags share values with socket's O_NONBLOCK / O_CLOEXEC.
-    check('pipe2', libc().pipe2(fds, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    this.pipe = [fds[0], fds[1]];
+    checkSyscall('pipe2', libc().pipe2(fds, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    this.pipe = [fds[0]!, fds[1]!];
     this.pollfds.writeInt32LE(fd, 0);
     this.pollfds.writeInt16LE(POLLIN, 4);
     this.pollfds.writeInt32LE(this.pipe[0], 8);
@@ -69,12 +70,7 @@ export class FdWatcher {
 
   private pollOnce(): Promise<number> {
     return new Promise((resolve) => {
-      libc().poll.async(this.pollfds, 2, -1, (err: unknown, res: number) => resolve(err ? -1 : res));
+      libc().poll.async(this.pollfds, 2, -1, (err, res) => resolve(err ? -1 : res));
     });
   }
-}
-
-/** Reads until the fd would block; used by watchers whose callback drains a socket. */
-export function isWouldBlock(errnoValue: number): boolean {
-  return errnoValue === EAGAIN;
 }

@@ -119,7 +119,8 @@ export function birdSocket(dir: string, h: Host): string {
 
 /** An HTTP server on a real server answering "NAME PEER" (PEER: the address the connection came from). */
 export async function startEchoServer(h: Host, port: number, address = '0.0.0.0'): Promise<ChildProcess> {
-  const code = `require('http').createServer((q,s)=>{s.end(${JSON.stringify(h.name)}+' '+q.socket.remoteAddress+'\\n')}).listen(${port},${JSON.stringify(address)},()=>console.log('ready'))`;
+  // Keep-alive for a minute: the survival test holds one connection across a dispatcher's death.
+  const code = `const v=require('http').createServer((q,s)=>{s.end(${JSON.stringify(h.name)}+' '+q.socket.remoteAddress+'\\n')});v.keepAliveTimeout=60000;v.listen(${port},${JSON.stringify(address)},()=>console.log('ready'))`;
   const p = h.spawn(process.execPath, ['-e', code]);
   await waitReady(p, `web server on ${h.name}`);
   return p;
@@ -155,11 +156,12 @@ export async function load(h: Host, vip: string, port: number, o: { count: numbe
   return JSON.parse(r.stdout) as Array<[number, string]>;
 }
 
-export async function startDispatcher(l: BgpLab, d: Host, o: { vip: string; config: Record<string, unknown>; dataplane?: 'proxy' | 'ipvs' | 'none' }): Promise<VsdProcess> {
+export async function startDispatcher(l: BgpLab, d: Host, o: { vip: string; config: Record<string, unknown>; dataplane?: 'proxy' | 'ipvs' | 'xdp' | 'none' }): Promise<VsdProcess> {
   return startVsd(d, {
     dir: l.dir,
     name: d.name,
-    dataplane: o.dataplane ?? 'proxy',
+    // startVsd passes it through as --dataplane.
+    dataplane: (o.dataplane ?? 'proxy') as 'proxy',
     freshState: true,
     config: { ...o.config, bgp: { socket: birdSocket(l.dir, d), announce_delay: 0, shutdown_delay: 0.5, check_interval: 0.5, bfd: true, ...(o.config.bgp as object | undefined) } },
   });
@@ -198,4 +200,56 @@ export async function startFrr(h: Host, dir: string, conf: string): Promise<Chil
 
 export function frrVtySocket(dir: string, h: Host): string {
   return join(dir, `frr-${h.name}`, 'bgpd.vty');
+}
+
+/**
+ * One keep-alive HTTP connection from the client, driven from the test: each `request()` sends a GET on the same
+ * TCP connection and resolves with the answer and the connection's local port (the same port = the same connection).
+ */
+export interface HeldConnection {
+  request(): Promise<{ body: string; localPort: number; reused: boolean }>;
+  close(): void;
+}
+
+const HELD_SCRIPT = `
+const http = require('http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const [vip, port] = process.argv.slice(1);
+require('readline').createInterface({ input: process.stdin }).on('line', () => {
+  const req = http.get({ host: vip, port: Number(port), path: '/', agent, timeout: 5000 }, (res) => {
+    let b = ''; res.on('data', (c) => (b += c));
+    res.on('end', () => console.log(JSON.stringify({ body: b.trim(), localPort: res.socket ? res.socket.localPort : req.socket.localPort, reused: req.reusedSocket })));
+  });
+  req.on('timeout', () => { req.destroy(); console.log(JSON.stringify({ error: 'timeout' })); });
+  req.on('error', (e) => console.log(JSON.stringify({ error: e.code || e.message })));
+});
+`;
+
+export function holdConnection(h: Host, vip: string, port: number): HeldConnection {
+  const p = h.spawn(process.execPath, ['-e', HELD_SCRIPT, vip, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting: Array<(line: string) => void> = [];
+  let buf = '';
+  p.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  return {
+    request: () =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('held connection: no answer in 8 s')), 8000);
+        waiting.push((line) => {
+          clearTimeout(t);
+          const r = JSON.parse(line) as { body: string; localPort: number; reused: boolean; error?: string };
+          if (r.error) reject(new Error(`held connection: ${r.error}`));
+          else resolve(r);
+        });
+        p.stdin!.write('go\n');
+      }),
+    close: () => p.kill('SIGTERM'),
+  };
 }

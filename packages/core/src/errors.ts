@@ -143,6 +143,18 @@ export class IpvsUnavailableError extends VsdError {
   }
 }
 
+/**
+ * The xdp dataplane cannot start: the BPF object is missing (built without clang), libbpf is missing, the kernel
+ * refused the program (the verifier's reason in `details.verifierLog`), or XDP cannot be attached to the interface.
+ */
+export class XdpLoadError extends VsdError {
+  constructor(iface: string, stage: 'object' | 'libbpf' | 'load' | 'attach' | 'config', reason: string, verifierLog?: string) {
+    super('VSD_ERR_XDP_LOAD', `xdp dataplane on ${iface}: ${reason}`, {
+      details: { interface: iface, stage, reason, ...(verifierLog ? { verifierLog } : {}) },
+    });
+  }
+}
+
 export class SyncDaemonError extends VsdError {
   constructor(state: 'master' | 'backup', running: boolean) {
     super(

@@ -23,5 +23,6 @@ export * from './dataplane/proxy/index.js';
 export * as netlink from './netlink/index.js';
 export * from './dataplane/ipvs/index.js';
 export * as sys from './sys/index.js';
+export * from './dataplane/xdp/index.js';
 export { createServiceNotifier, encodeNotifyFields, type ServiceNotifier, type ServiceNotifierOptions } from './sys/sd-notify.js';
 export { sendUnixDatagram, unixSockaddr, UnixDatagramReceiver } from './sys/unix-dgram.js';

@@ -83,6 +83,9 @@ export function createReconciler(deps: { store: StateStore; overlay: WeightOverl
 export function assertSupported(dataplane: Dataplane, state: Readonly<DesiredState>): void {
   for (const svc of state.services)
     for (const rs of svc.realServers)
-      if (!dataplane.supports(rs.forwarding))
+      if (!dataplane.supports(rs.forwarding)) {
+        if (rs.forwarding === 'masq') throw new UnsupportedByDataplaneError(dataplane.name, `NAT (masquerading, -m) to ${rs.address}`, 'proxy or ipvs');
         throw new UnsupportedByDataplaneError(dataplane.name, `${rs.forwarding === 'route' ? 'direct routing (-g)' : 'IP tunnelling (-i)'} to ${rs.address}`, 'ipvs');
+      }
+  dataplane.validate?.(state);
 }

@@ -5,7 +5,11 @@
 import * as core from '@vsd/core';
 import { ConfigError, createNoneDataplane, type Dataplane, type DataplaneName, type Logger } from '@vsd/core';
 
-const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = { proxy: 'createProxyDataplane', ipvs: 'createIpvsDataplane' };
+const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = {
+  proxy: 'createProxyDataplane',
+  ipvs: 'createIpvsDataplane',
+  xdp: 'createXdpDataplane',
+};
 
 export interface DataplaneChoice {
   /** The proxy dataplane's TCP engine (config key `proxy_engine`). */
@@ -17,6 +21,8 @@ export interface DataplaneChoice {
   udpMaxFlowsPerService?: number;
   /** Which (service key, real server key) pairs get a PROXY protocol v2 header (config key `proxy_protocol`). */
   proxyProtocol?: (serviceKey: string, realServerKey: string) => boolean;
+  /** The xdp dataplane's interface, attach mode and IPIP source (config section `xdp:`). */
+  xdp?: { interface: string; mode?: 'native' | 'generic' | 'auto'; tunnelSource?: string | null };
 }
 
 export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
@@ -24,9 +30,12 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
   const factory = (core as unknown as Record<string, unknown>)[FACTORIES[name]];
   if (typeof factory !== 'function')
     throw new ConfigError('dataplane', `the ${name} dataplane is not available in this build of vsd; run with --dataplane none (or the other dataplane)`);
+  if (name === 'xdp' && !choice.xdp) throw new ConfigError('xdp.interface', 'dataplane xdp needs the interface to attach to (xdp: { interface: eth0 })');
   const options =
     name === 'proxy'
       ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService, proxyProtocol: choice.proxyProtocol }
-      : { logger };
+      : name === 'xdp'
+        ? { logger, iface: choice.xdp!.interface, mode: choice.xdp!.mode, tunnelSource: choice.xdp!.tunnelSource }
+        : { logger };
   return (factory as (options: { logger: Logger }) => Dataplane)(options);
 }

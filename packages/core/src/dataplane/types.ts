@@ -3,9 +3,9 @@
  * kernel IPVS, or nothing) and reports counters and connections back. It holds no state the desired-state
  * document and the weight overlay do not explain: `reconcile` is idempotent and always given the whole table.
  */
-import type { ForwardingMethod, RealServer, SyncDaemon, Timeouts, VirtualService } from '../model/schema.js';
+import type { DesiredState, ForwardingMethod, RealServer, SyncDaemon, Timeouts, VirtualService } from '../model/schema.js';
 
-export type DataplaneName = 'proxy' | 'ipvs' | 'none';
+export type DataplaneName = 'proxy' | 'ipvs' | 'xdp' | 'none';
 
 /** A real server as the dataplane must program it. */
 export interface DataplaneDest extends RealServer {
@@ -96,6 +96,8 @@ export interface Dataplane {
   readonly name: DataplaneName;
   /** Whether this dataplane can forward with `method`; the control plane refuses the rest with a typed error. */
   supports(method: ForwardingMethod): boolean;
+  /** Refuse, with a typed error, a desired state this dataplane cannot serve (beyond forwarding methods). */
+  validate?(state: Readonly<DesiredState>): void;
   start(): Promise<void>;
   /** Make forwarding equal to `table`. Called with the whole table after every change. */
   reconcile(table: readonly DataplaneService[]): Promise<void>;

@@ -1,0 +1,243 @@
+/**
+ * Loads vsd's XDP object (packages/core/bpf/xdp_lb.c, compiled by scripts/build-bpf.sh into dist/bpf/) through
+ * libbpf, attaches it to an interface and hands out its maps. Every failure is an XdpLoadError naming the
+ * interface and the reason; a program the verifier refuses carries the tail of the verifier's log.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { XdpLoadError } from '../../errors.js';
+import { libc } from '../../sys/libc.js';
+import {
+  BPF_ANY,
+  errnoName,
+  lastErrno,
+  libbpf,
+  testRunXdp,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+  XDP_FLAGS_UPDATE_IF_NOEXIST,
+  type TestRunResult,
+} from '../../sys/libbpf.js';
+
+export type XdpMode = 'native' | 'generic' | 'auto';
+export type XdpAttachedMode = 'native' | 'generic';
+
+/** Where the build leaves the object: packages/core/dist/bpf/xdp_lb.o (the same from src/ and dist/). */
+export const DEFAULT_XDP_OBJECT = fileURLToPath(new URL('../../../dist/bpf/xdp_lb.o', import.meta.url));
+export const XDP_PROGRAM_NAME = 'vsd_xdp_lb';
+const LOG_SIZE = 1 << 20;
+
+/** A BPF map by file descriptor, with fixed key and value sizes (per-CPU maps: one value per possible CPU). */
+export class BpfMap {
+  /** Bytes of one lookup result: value size, or for per-CPU maps round_up(value, 8) x possible CPUs. */
+  readonly valueBytes: number;
+
+  constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    readonly perCpu = 0,
+  ) {
+    this.valueBytes = perCpu > 0 ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
+  }
+
+  update(key: Buffer, value: Buffer, flags = BPF_ANY): void {
+    const rc = libbpf().mapUpdate(this.fd, key, value, flags);
+    if (rc < 0) throw new Error(`bpf map ${this.name}: update failed: ${errnoName(rc)}`);
+  }
+
+  /** The value, or null when the key is absent. */
+  lookup(key: Buffer): Buffer | null {
+    const value = Buffer.alloc(this.valueBytes);
+    const rc = libbpf().mapLookup(this.fd, key, value);
+    if (rc === -2) return null;
+    if (rc < 0) throw new Error(`bpf map ${this.name}: lookup failed: ${errnoName(rc)}`);
+    return value;
+  }
+
+  /** True when the key was there. */
+  delete(key: Buffer): boolean {
+    const rc = libbpf().mapDelete(this.fd, key);
+    if (rc === -2) return false;
+    if (rc < 0) throw new Error(`bpf map ${this.name}: delete failed: ${errnoName(rc)}`);
+    return true;
+  }
+
+  /** Every key now in the map (a hash map changing meanwhile may skip or repeat some, as get_next_key does). */
+  keys(limit = 1 << 22): Buffer[] {
+    const out: Buffer[] = [];
+    let prev: Buffer | null = null;
+    while (out.length < limit) {
+      const next = Buffer.alloc(this.keySize);
+      const rc = libbpf().mapNextKey(this.fd, prev, next);
+      if (rc === -2) break;
+      if (rc < 0) throw new Error(`bpf map ${this.name}: get_next_key failed: ${errnoName(rc)}`);
+      out.push(next);
+      prev = next;
+    }
+    return out;
+  }
+}
+
+export interface XdpProgramOptions {
+  /** The interface the program is for, named in errors. */
+  iface: string;
+  objectPath?: string;
+  /** Connection-table entries (vsd_conns max_entries). */
+  connTableSize?: number;
+}
+
+interface MapShape {
+  keySize: number;
+  valueSize: number;
+  perCpu: boolean;
+}
+
+/** Key and value sizes of the maps in xdp_lb.h (the object's BTF says the same). */
+const MAPS: Record<string, MapShape> = {
+  vsd_services: { keySize: 20, valueSize: 16, perCpu: false },
+  vsd_ring: { keySize: 4, valueSize: 4, perCpu: false },
+  vsd_seq_pos: { keySize: 4, valueSize: 8, perCpu: false },
+  vsd_dests: { keySize: 4, valueSize: 28, perCpu: false },
+  vsd_conns: { keySize: 40, valueSize: 16, perCpu: false },
+  vsd_stats: { keySize: 4, valueSize: 24, perCpu: true },
+  vsd_config: { keySize: 4, valueSize: 24, perCpu: false },
+};
+export type XdpMapName = keyof typeof MAPS;
+
+/** The loaded program and its maps; attach() puts it on an interface. */
+export class XdpProgram {
+  private attached: { ifindex: number; flags: number } | null = null;
+  private readonly maps = new Map<string, BpfMap>();
+  readonly possibleCpus: number;
+
+  private constructor(
+    private obj: unknown,
+    readonly progFd: number,
+    readonly iface: string,
+  ) {
+    this.possibleCpus = libbpf().possibleCpus();
+  }
+
+  /** Open and load the object: the kernel verifies the program here. */
+  static load(options: XdpProgramOptions): XdpProgram {
+    const iface = options.iface;
+    const path = options.objectPath ?? DEFAULT_XDP_OBJECT;
+    if (!existsSync(path)) {
+      throw new XdpLoadError(iface, 'object', `BPF object ${path} is missing: the build compiles it with clang (apt-get install clang llvm libbpf-dev) and skipped it; run pnpm build again once clang is installed`);
+    }
+    let lib: ReturnType<typeof libbpf>;
+    try {
+      lib = libbpf();
+    } catch (err) {
+      throw new XdpLoadError(iface, 'libbpf', (err as Error).message);
+    }
+    const obj = lib.openFile(path, null);
+    if (!obj) throw new XdpLoadError(iface, 'object', `cannot open BPF object ${path}: ${errnoName(lastErrno())}`);
+    const prog = lib.findProgram(obj, XDP_PROGRAM_NAME);
+    if (!prog) {
+      lib.close(obj);
+      throw new XdpLoadError(iface, 'object', `BPF object ${path} has no program ${XDP_PROGRAM_NAME}`);
+    }
+    // Log level 0 with a buffer: libbpf loads without a log and, only when that fails, loads again at level 1
+    // into this buffer, so a refused program comes back with the verifier's reason and a good one costs nothing.
+    const log = Buffer.alloc(LOG_SIZE);
+    lib.setLogBuf(prog, log, LOG_SIZE);
+    lib.setLogLevel(prog, 0);
+    if (options.connTableSize !== undefined) {
+      const conns = lib.findMap(obj, 'vsd_conns');
+      if (conns) lib.setMaxEntries(conns, options.connTableSize);
+    }
+    const rc = lib.load(obj);
+    if (rc < 0) {
+      const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0)));
+      lib.close(obj);
+      const tail = verifierTail(text);
+      throw new XdpLoadError(iface, 'load', `the kernel refused the BPF program (${errnoName(rc)})${tail ? `: ${tail.reason}` : ''}`, tail?.log);
+    }
+    const fd = lib.programFd(prog);
+    const program = new XdpProgram(obj, fd, iface);
+    for (const [name, shape] of Object.entries(MAPS)) {
+      const m = lib.findMap(obj, name);
+      const mfd = m ? lib.mapFd(m) : -1;
+      if (mfd < 0) {
+        program.close();
+        throw new XdpLoadError(iface, 'object', `BPF object ${path} has no map ${name}`);
+      }
+      program.maps.set(name, new BpfMap(name, mfd, shape.keySize, shape.valueSize, shape.perCpu ? program.possibleCpus : 0));
+    }
+    return program;
+  }
+
+  map(name: XdpMapName): BpfMap {
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`xdp program closed or map ${name} unknown`);
+    return m;
+  }
+
+  /**
+   * Attach to `iface` (by name, in this thread's network namespace). `auto` tries native (driver) mode and falls
+   * back to generic (skb) mode. Refuses to replace a program someone else attached. Returns the mode in use.
+   */
+  attach(mode: XdpMode): XdpAttachedMode {
+    const ifindex = interfaceIndex(this.iface);
+    if (ifindex === 0) throw new XdpLoadError(this.iface, 'attach', `no interface ${this.iface} in this network namespace`);
+    const tryMode = (m: XdpAttachedMode): number => {
+      const flags = XDP_FLAGS_UPDATE_IF_NOEXIST | (m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+      const rc = libbpf().xdpAttach(ifindex, this.progFd, flags, null);
+      if (rc === 0) this.attached = { ifindex, flags };
+      return rc;
+    };
+    if (mode !== 'generic') {
+      const rc = tryMode('native');
+      if (rc === 0) return 'native';
+      if (mode === 'native') throw new XdpLoadError(this.iface, 'attach', `cannot attach XDP in native mode: ${attachReason(rc)}`);
+    }
+    const rc = tryMode('generic');
+    if (rc === 0) return 'generic';
+    throw new XdpLoadError(this.iface, 'attach', `cannot attach XDP in generic mode: ${attachReason(rc)}`);
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    const { ifindex, flags } = this.attached;
+    this.attached = null;
+    // Mode flag only: detaching with UPDATE_IF_NOEXIST would be refused.
+    libbpf().xdpDetach(ifindex, flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, null);
+  }
+
+  /** One BPF_PROG_TEST_RUN of the program over a frame (tests; needs root, not an attached interface). */
+  testRun(frame: Buffer, ingressIfindex = 0): TestRunResult {
+    return testRunXdp(this.progFd, frame, ingressIfindex);
+  }
+
+  close(): void {
+    this.detach();
+    if (this.obj) {
+      libbpf().close(this.obj);
+      this.obj = null;
+      this.maps.clear();
+    }
+  }
+}
+
+function attachReason(rc: number): string {
+  if (rc === -16) return `${errnoName(rc)}: another XDP program is attached to the interface`;
+  if (rc === -95) return `${errnoName(rc)}: the driver has no native XDP (use mode generic or auto)`;
+  return errnoName(rc);
+}
+
+/** The verifier's reason (its last lines before the statistics) and a bounded tail of the log. */
+export function verifierTail(text: string): { reason: string; log: string } | null {
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  if (lines.length === 0) return null;
+  const meaningful = lines.filter((l) => !/^processed \d+ insns|^-- END|^verification time/.test(l));
+  const reason = meaningful.slice(-1)[0] ?? lines[lines.length - 1]!;
+  return { reason, log: lines.slice(-30).join('\n') };
+}
+
+/** if_nametoindex(3): 0 when there is no such interface. */
+export function interfaceIndex(name: string): number {
+  return libc().if_nametoindex(name);
+}

@@ -91,6 +91,25 @@ describe('BGP ECMP over three vsd dispatchers', () => {
     await waitFor('three paths again', async () => (await l.paths(VIP)).length === 3, 5000, 10);
   });
 
+  it('keeps serving while its BIRD is down (logged once, in the status), and re-announces once BIRD is back', async () => {
+    const d = l.dispatchers[0]!;
+    l.birds.get(d.name)!.kill('SIGKILL');
+    await waitFor('the router drops the path of the dispatcher whose BIRD died', async () => !(await l.paths(VIP)).includes(d.ip), 10_000, 20);
+    await waitFor('vsd sees BIRD down', async () => (await vsd.d1!.api<{ reachable: boolean }>('/v1/bgp')).reachable === false, 5000, 50);
+    const shown = await vsd.d1!.vsctl('bgp');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/UNREACHABLE/);
+    expect(vsd.d1!.proc.exitCode).toBeNull();
+    const t0 = Date.now();
+    l.birds.set(d.name, await startBird(d, l.dir, dispatcherBirdConf(d, [VIP])));
+    await waitFor('three paths after the BIRD restart', async () => (await l.paths(VIP)).length === 3, 30_000, 50);
+    console.log(`[bgp-ecmp] BIRD restart: the VIP was re-announced and the router had 3 paths ${Date.now() - t0} ms after BIRD started (BGP session set-up included)`);
+    const errors = vsd.d1!.logs.filter((e) => e.msg === 'BGP daemon unavailable: routes not changed, retrying');
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors.length).toBeLessThanOrEqual(3);
+    expect(vsd.d1!.logs.some((e) => e.msg === 'BGP daemon answers again')).toBe(true);
+  });
+
   it('loses a dispatcher node under load: BFD drops its path within about a second, new connections go to the others', async () => {
     const victim = l.dispatchers[1]!;
     // A bounded loop: at most 400 connections or 12 s, a 300 ms connect+answer timeout each, 10 ms apart.

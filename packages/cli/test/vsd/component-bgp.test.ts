@@ -143,6 +143,9 @@ describe('vsd bgp component', () => {
     expect(m).toContain('vsd_bgp_sessions_established 1');
     expect(m).toContain('vsd_bgp_bfd_sessions_up 1');
     expect(m).toMatch(/vsd_bgp_announcements_total 1\b/);
+    const page = await (await fetch(`http://127.0.0.1:${metricsAt.port}/status`)).text();
+    expect(page).toMatch(/<h2>BGP<\/h2>[\s\S]*bird: <b>reachable<\/b>, BGP sessions 1\/2 established/);
+    expect(page).toMatch(/<td>192\.0\.2\.10<\/td><td><span class="badge ok">announced<\/span>/);
     await bird.close();
     await waitFor('error', async () => (await client.get<BgpStatus>('/v1/bgp')).reachable === false);
     const st = await client.get<BgpStatus>('/v1/bgp');

@@ -48,6 +48,10 @@ const STATE_CLASS: Record<string, string> = {
   down: 'down',
   silent: 'down',
   pending: 'warn',
+  announced: 'ok',
+  withdrawn: 'maint',
+  missing: 'down',
+  unknown: 'warn',
 };
 
 const STYLE = `
@@ -81,6 +85,7 @@ ${Object.entries(view.failed).map(([source, message]) => html`<div class="err" i
 ${dispatchersTable(view)}
 ${view.services.length === 0 ? html`<p>No virtual services.</p>` : view.services.map(serviceTable)}
 ${agentsTable(view)}
+${bgpTable(view)}
 ${view.proxy ? html`<h2>Proxy</h2><table id="proxy"><tr><th>live connections</th><th>connect failures</th><th>retries</th><th>no real server</th></tr>
 <tr><td class="n">${view.proxy.liveConnections}</td><td class="n">${view.proxy.connectFailures}</td><td class="n">${view.proxy.retries}</td><td class="n">${view.proxy.noDestination}</td></tr></table>` : ''}
 </body></html>
@@ -126,6 +131,16 @@ function healthCell(h: NonNullable<RealServerRow['health']>): Markup {
   // While up, the last check says more than the reason of the last transition ("initial state").
   const detail = h.state === 'up' && h.last ? `${h.last.checker}: ${h.last.ok ? 'ok' : 'failed'}, ${h.last.reason}, ${h.last.durationMs} ms` : `${h.checker ?? ''} ${h.reason}`;
   return html`${badge(h.state)} <span class="small">${detail} (${h.state} since ${h.since}, ${h.transitions} transitions)</span>`;
+}
+
+function bgpTable(view: StatusView): Markup {
+  const b = view.bgp;
+  if (!b) return html``;
+  return html`<h2>BGP</h2>
+<div class="meta" id="bgp">${b.daemon}: <b>${b.reachable === null ? 'not asked yet' : b.reachable ? 'reachable' : 'unreachable'}</b>${b.error ? html` (${b.error})` : ''}${b.drained ? html`, <b>drained</b>` : ''}, BGP sessions ${b.sessions}</div>
+<table id="bgp-vips"><tr><th>VIP</th><th>route</th><th>why</th></tr>
+${b.vips.map((v) => html`<tr class="bgp-vip"><td>${v.vip}</td><td>${badge(v.state)}</td><td class="small">${v.reason}</td></tr>`)}
+</table>`;
 }
 
 function agentsTable(view: StatusView): Markup {

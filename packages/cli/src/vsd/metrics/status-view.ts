@@ -80,6 +80,15 @@ export interface StatusView {
   services: ServiceRow[];
   agents: Array<{ name: string; state: AgentStatus['state']; connected: boolean; weightPct: number | null; loadPerCore: number | null; ageSeconds: number | null; storage: string[]; mounts: Array<{ path: string; problem: string | null }>; realServers: string[] }>;
   proxy: { connectFailures: number; retries: number; noDestination: number; liveConnections: number } | null;
+  /** The BGP announcer; null without a `bgp:` section. */
+  bgp: {
+    daemon: string;
+    reachable: boolean | null;
+    error: string | null;
+    drained: boolean;
+    sessions: string;
+    vips: Array<{ vip: string; state: string; reason: string }>;
+  } | null;
   /** Sources that failed this time: the page says so instead of showing stale or empty data as fact. */
   failed: Record<string, string>;
 }
@@ -156,6 +165,16 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
     })),
     proxy: snap.proxy
       ? { connectFailures: snap.proxy.counters.connectFailures, retries: snap.proxy.counters.retries, noDestination: snap.proxy.counters.noDestination, liveConnections: snap.proxy.liveConnections }
+      : null,
+    bgp: snap.bgp
+      ? {
+          daemon: snap.bgp.daemon,
+          reachable: snap.bgp.reachable,
+          error: snap.bgp.error?.message ?? null,
+          drained: snap.bgp.drained,
+          sessions: `${snap.bgp.sessions.filter((x) => x.info.startsWith('Established')).length}/${snap.bgp.sessions.length} established`,
+          vips: snap.bgp.vips.map((v) => ({ vip: v.vip, state: v.state, reason: v.reason })),
+        }
       : null,
     failed: { ...snap.failed },
   };

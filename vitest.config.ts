@@ -3,7 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 // Tests import workspace packages from src/, so no build is needed to run the unit tier.
-const alias = [{ find: /^@vsd\/(core|ha|agent|cli)$/, replacement: `${root}packages/$1/src/index.ts` }];
+const alias = [
+  { find: /^@vsd\/daemon\/config$/, replacement: `${root}packages/daemon/src/config-contract.ts` },
+  { find: /^@vsd\/(core|ha|agent|daemon|cli)$/, replacement: `${root}packages/$1/src/index.ts` },
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -86,7 +86,7 @@ function fetchText(path, opts = {}) {
 
 function startVsd(dataplane) {
   const out = openSync(logFile, 'a');
-  const args = [join(root, 'packages/cli/bin/vsd.js'), '--config', config, '--socket', socket, '--state', state, '--dataplane', dataplane];
+  const args = [join(root, 'packages/daemon/bin/vsd.js'), '--config', config, '--socket', socket, '--state', state, '--dataplane', dataplane];
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));

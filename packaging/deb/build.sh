@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the two Debian packages with dpkg-deb:
-#   vsd_<version>_<arch>.deb        dispatchers: vsd, vsadm, vsctl; vsd.service; /etc/vsd/vsd.yaml
+#   vsd_<version>_<arch>.deb        dispatchers: vsd (@vsd/daemon), vsadm and vsctl (@vsd/cli); vsd.service; /etc/vsd/vsd.yaml
 #   vsd-agent_<version>_<arch>.deb  real servers: vsd-agent; vsd-agent.service; /etc/vsd/agent.yaml
 # Each carries its own tree under /usr/lib (the compiled workspace packages and their production npm dependencies,
 # koffi's native library for this architecture only) and runs on the nodejs package (>= 20; Debian 12's own is 18:
@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mkdir -p "${1:-$root/packaging/deb/out}" && cd "${1:-$root/packaging/deb/out}" && pwd)
 compress=${DEB_COMPRESS:-xz}
-version="$(node -p "require('$root/packages/cli/package.json').version")-${DEB_REVISION:-1}"
+version="$(node -p "require('$root/packages/daemon/package.json').version")-${DEB_REVISION:-1}"
 arch=$(dpkg --print-architecture)
 case "$arch" in
   amd64) triplet=linux_x64 ;;
@@ -32,19 +32,20 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 [ -n "${SKIP_BUILD:-}" ] || (cd "$root" && pnpm -s build)
-for p in core ha agent cli; do
+for p in core ha agent daemon cli; do
   [ -f "$root/packages/$p/dist/index.js" ] || { echo "build.sh: packages/$p/dist is missing (pnpm build)" >&2; exit 1; }
 done
 
-# stage_tree DEST FILTER PACKAGE...: the named workspace packages (package.json, bin, dist) with a flat
+# stage_tree DEST FILTERS PACKAGE...: the named workspace packages (package.json, bin, dist) with a flat
 # production node_modules installed from the lockfile, then pruned to what runs.
 stage_tree() {
-  local dest=$1 filter=$2 p
+  local dest=$1 filters=() f p
+  for f in $2; do filters+=(--filter "$f"); done
   shift 2
   mkdir -p "$dest"
   cp "$root/package.json" "$root/pnpm-lock.yaml" "$root/pnpm-workspace.yaml" "$dest/"
   # Every workspace package.json, so the frozen lockfile matches; code only for the packages this tree runs.
-  for p in core ha agent cli; do
+  for p in core ha agent daemon cli; do
     mkdir -p "$dest/packages/$p"
     cp "$root/packages/$p/package.json" "$dest/packages/$p/"
   done
@@ -52,13 +53,13 @@ stage_tree() {
     cp -r "$root/packages/$p/dist" "$dest/packages/$p/"
     if [ -d "$root/packages/$p/bin" ]; then cp -r "$root/packages/$p/bin" "$dest/packages/$p/"; fi
   done
-  local install=(pnpm install --prod --frozen-lockfile --ignore-scripts --config.node-linker=hoisted --filter "$filter")
+  local install=(pnpm install --prod --frozen-lockfile --ignore-scripts --config.node-linker=hoisted "${filters[@]}")
   (cd "$dest" && { "${install[@]}" --offline >"$work/pnpm.log" 2>&1 || "${install[@]}" --prefer-offline >"$work/pnpm.log" 2>&1; }) ||
     { cat "$work/pnpm.log" >&2; echo "build.sh: pnpm install of the production dependencies failed" >&2; exit 1; }
 
   # What does not run: the workspace's own packages this tree does not ship (and links to them), pnpm's
   # bookkeeping, TypeScript (sources and declarations; Node runs the compiled .js), source maps, koffi's sources and its builds for other systems.
-  for p in core ha agent cli; do
+  for p in core ha agent daemon cli; do
     if [[ " $* " != *" $p "* ]]; then rm -rf "${dest:?}/packages/$p"; fi
   done
   rm -rf "$dest/pnpm-lock.yaml" "$dest/pnpm-workspace.yaml" "$dest/node_modules/.bin" "$dest/node_modules/.pnpm" \
@@ -136,8 +137,8 @@ build() { # build PKGDIR NAME
 
 # ---- vsd: the dispatcher ----
 d="$work/vsd"
-stage_tree "$d/usr/lib/vsd" '@vsd/cli...' core ha agent cli
-wrapper "$d/usr/bin/vsd" vsd/packages/cli/bin/vsd.js
+stage_tree "$d/usr/lib/vsd" '@vsd/daemon... @vsd/cli...' core ha agent daemon cli
+wrapper "$d/usr/bin/vsd" vsd/packages/daemon/bin/vsd.js
 wrapper "$d/usr/bin/vsadm" vsd/packages/cli/bin/vsadm.js
 wrapper "$d/usr/bin/vsctl" vsd/packages/cli/bin/vsctl.js
 install -D -m 0644 "$root/packaging/systemd/vsd.service" "$d/lib/systemd/system/vsd.service"

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@vsd/core';
-import { parseConfigText } from '../../packages/cli/src/vsd/config-load.js';
+import { parseConfigText } from '../../packages/daemon/src/config-load.js';
 import { mutateText } from './lib/mutate.js';
 import { expectTyped, fuzz } from './lib/run.js';
 
-// vsd.yaml (packages/cli/src/vsd/config-load.ts): every problem must be a ConfigError naming the key and the value.
+// vsd.yaml (packages/daemon/src/config-load.ts): every problem must be a ConfigError naming the key and the value.
 const EXAMPLE = readFileSync(new URL('../../examples/vsd.yaml', import.meta.url), 'utf8');
 // The example with its commented sections switched on, so that the ha/peer/agents/metrics schemas are fuzzed too.
 const UNCOMMENTED = EXAMPLE.replace(/^# (ha|peer|agents|metrics):/gm, '$1:').replace(/^#( {2,}[a-z_]+:)/gm, '$1');

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ImportRefusedError } from '@vsd/core';
-import { parseConfigText } from '../../packages/cli/src/vsd/config-load.js';
+import { parseConfigText } from '../../packages/daemon/src/config-load.js';
 import { importKeepalived } from '../../packages/cli/src/vsctl/import-keepalived.js';
 import { KeepalivedSyntaxError, parseKeepalived } from '../../packages/cli/src/vsctl/keepalived-parse.js';
 import { mutateText } from './lib/mutate.js';

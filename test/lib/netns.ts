@@ -1,2 +1,2 @@
-// The namespace lab lives in @vsd/cli (it also drives `pnpm lab`); the tests use it from source.
-export * from '../../packages/cli/src/lab/netns.js';
+// The namespace lab lives in @vsd/daemon (it also drives `pnpm lab`); the tests use it from source.
+export * from '../../packages/daemon/src/lab/netns.js';

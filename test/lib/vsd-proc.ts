@@ -10,14 +10,14 @@ import { jsonLines, waitFor, type ExecResult, type Host } from './netns.js';
 
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 export const BIN = {
-  vsd: join(REPO, 'packages/cli/bin/vsd.js'),
+  vsd: join(REPO, 'packages/daemon/bin/vsd.js'),
   vsadm: join(REPO, 'packages/cli/bin/vsadm.js'),
   vsctl: join(REPO, 'packages/cli/bin/vsctl.js'),
   agent: join(REPO, 'packages/agent/bin/vsd-agent.js'),
 };
 
 export function requireBuild(): void {
-  if (!existsSync(join(REPO, 'packages/cli/dist/bin/vsd.js'))) throw new Error('run `pnpm build` before the namespace tier');
+  if (!existsSync(join(REPO, 'packages/daemon/dist/bin/vsd.js'))) throw new Error('run `pnpm build` before the namespace tier');
 }
 
 export function tempDir(tag: string): string {

@@ -16,7 +16,7 @@ import type { Host } from '../lib/netns.js';
 import { jsonLines, waitFor } from '../lib/netns.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const VSD_BIN = join(ROOT, 'packages/cli/bin/vsd.js');
+export const VSD_BIN = join(ROOT, 'packages/daemon/bin/vsd.js');
 export const AGENT_BIN = join(ROOT, 'packages/agent/bin/vsd-agent.js');
 export const KEY = 'netns-agent-key-0123456789abcdef';
 /** The flags of vsd-agent's shebang: how it runs in production (RSS under 60 MB). */

@@ -43,7 +43,7 @@ beforeAll(async () => {
   const r = await sh('bash', [join(REPO, 'packaging/deb/build.sh'), out], { SKIP_BUILD: '1', DEB_COMPRESS: 'gzip' });
   if (r.code !== 0) throw new Error(`build.sh failed (${r.code}): ${r.stderr}`);
   const arch = (await sh('dpkg', ['--print-architecture'])).stdout.trim();
-  const version = JSON.parse(readFileSync(join(REPO, 'packages/cli/package.json'), 'utf8')).version as string;
+  const version = JSON.parse(readFileSync(join(REPO, 'packages/daemon/package.json'), 'utf8')).version as string;
   debs = { vsd: join(out, `vsd_${version}-1_${arch}.deb`), agent: join(out, `vsd-agent_${version}-1_${arch}.deb`) };
   expect(r.stdout.trim().split('\n')).toEqual([debs.vsd, debs.agent]);
   root = join(dir, 'root');
@@ -98,7 +98,7 @@ describe('the .deb packages', () => {
       expect(new Set(files.filter((f) => /koffi\/build\/koffi\/[^/]+\/$/.test(f)).map((f) => f.split('/').at(-2)))).toEqual(new Set([process.arch === 'x64' ? 'linux_x64' : `linux_${process.arch}`]));
     }
     // The agent's tree has no dispatcher code (no VRRP, no CLI).
-    expect(agent.some((f) => f.includes('/packages/ha/') || f.includes('/packages/cli/'))).toBe(false);
+    expect(agent.some((f) => f.includes('/packages/ha/') || f.includes('/packages/daemon/') || f.includes('/packages/cli/'))).toBe(false);
   });
 
   it('install with dpkg: users from the maintainer scripts, files in place, nothing started', async () => {
@@ -123,6 +123,10 @@ describe('the .deb packages', () => {
     const agentConfig = join(dir, 'agent.yaml');
     writeFileSync(agentConfig, readFileSync(join(root, 'etc/vsd/agent.yaml'), 'utf8').replace('/etc/vsd/agent.key', key));
     expect(await sh(bin('vsd-agent'), ['--check', '--config', agentConfig])).toMatchObject({ code: 0, stderr: '' });
+    // vsctl finds the vsd.yaml contract of @vsd/daemon in the installed tree (it loads it, it does not depend on it).
+    const keepalived = join(dir, 'keepalived.conf');
+    writeFileSync(keepalived, 'virtual_server 192.0.2.10 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 192.0.2.21 80 {\n  }\n}\n');
+    expect(await sh(bin('vsctl'), ['import-keepalived', keepalived])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^virtual_servers:$/m) });
   });
 
   it('accepts the deployment guide’s configs (installed vsd --check, vsd-agent --check) and its nftables ruleset (nft -c)', async () => {

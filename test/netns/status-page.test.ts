@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, SEED_HOSTS, waitFor, type Lab } from '../lib/netns.js';
 import { requireBuild, startVsd, startWebServer, tempDir, waitReady, writeFile, type VsdProcess } from '../lib/vsd-proc.js';
-import { artifactsDir, dumpDom, screenshot } from '../../packages/cli/test/vsd/chromium.js';
-import { promtoolCheck } from '../../packages/cli/test/vsd/promtool.js';
+import { artifactsDir, dumpDom, screenshot } from '../../packages/daemon/test/chromium.js';
+import { promtoolCheck } from '../../packages/daemon/test/promtool.js';
 
 const VIP = '10.77.0.100';
 

@@ -262,7 +262,7 @@ describe('split brain and heal in namespaces', () => {
   it('an uncaught exception in a process holding VIPs removes them synchronously on the way out', async () => {
     // The real exit guard and ledger from the build, in a process that adds a VIP over rtnetlink and then throws.
     const code = `
-      const { installExitGuard } = await import(${JSON.stringify(`${REPO}/packages/cli/dist/vsd/exit-guard.js`)});
+      const { installExitGuard } = await import(${JSON.stringify(`${REPO}/packages/daemon/dist/exit-guard.js`)});
       const ha = await import(${JSON.stringify(`${REPO}/packages/ha/dist/index.js`)});
       const { createLogger } = await import(${JSON.stringify(`${REPO}/packages/core/dist/index.js`)});
       installExitGuard(createLogger({ level: 'info' }));

@@ -100,7 +100,7 @@ function vsctlSnapshot(tag: string): any {
 }
 
 beforeAll(async () => {
-  for (const bin of ['packages/cli/dist/bin/vsd.js', 'packages/cli/dist/bin/vsctl.js', 'packages/agent/dist/bin/vsd-agent.js'])
+  for (const bin of ['packages/daemon/dist/bin/vsd.js', 'packages/cli/dist/bin/vsctl.js', 'packages/agent/dist/bin/vsd-agent.js'])
     if (!existsSync(join(root, bin))) throw new Error(`${bin} is missing: run \`pnpm build\` before the uml tier (the guest runs the built binaries)`);
   const missing = NFS_USERSPACE.filter((f) => !existsSync(f));
   if (missing.length)

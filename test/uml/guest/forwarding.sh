@@ -121,7 +121,7 @@ snap() { # name: ipvsadm and vsadm listings at one moment (counters only move wi
 diag() { # name: kernel view for a failed phase
   { ipvsadm -Lnc; ipvsadm -Ln --stats; for ns in client rs1 rs2; do echo "== $ns"; ip -n $ns -s link; ip -n $ns addr; ip -n $ns route; ip netns exec $ns sysctl net.ipv4.conf.all.rp_filter net.ipv4.conf.all.arp_ignore; done; } > "$VSD_OUT/$1-diag.txt" 2>&1
 }
-node "$REPO/packages/cli/bin/vsd.js" --config "$W/vsd-none.yaml" --socket "$SOCK" --state none --dataplane ipvs --log-level info > "$VSD_OUT/vsd.log" 2>&1 &
+node "$REPO/packages/daemon/bin/vsd.js" --config "$W/vsd-none.yaml" --socket "$SOCK" --state none --dataplane ipvs --log-level info > "$VSD_OUT/vsd.log" 2>&1 &
 VSD_PID=$!
 for i in $(seq 1 150); do vsadm -L -n 2>/dev/null && break; sleep 0.2; done
 step vsd-up

@@ -286,7 +286,7 @@ virtual_servers:
       - { address: 127.0.0.2:${PORT_LOCAL}, weight: 100 }
 `,
   );
-  const vsd = spawnLogged('vsd', [join(ROOT, 'packages/cli/bin/vsd.js'), '--config', join(WORK, 'vsd.yaml'), '--socket', join(WORK, 'vsd.sock'), '--state', 'none', '--dataplane', 'proxy', '--log-level', 'info']);
+  const vsd = spawnLogged('vsd', [join(ROOT, 'packages/daemon/bin/vsd.js'), '--config', join(WORK, 'vsd.yaml'), '--socket', join(WORK, 'vsd.sock'), '--state', 'none', '--dataplane', 'proxy', '--log-level', 'info']);
   results.pids = { vsd: vsd.pid };
   const vsdUp = Date.now() + 120_000;
   for (;;) {

@@ -7,8 +7,7 @@
  */
 import { closestKey, ImportRefusedError, VsdError } from '@vsd/core';
 import { stringify } from 'yaml';
-import { dataplaneProblems } from '../vsd/check.js';
-import { parseConfigText } from '../vsd/config-load.js';
+import { vsdConfigContract } from './config-contract.js';
 import { parseKeepalivedFile, type IncludeProblem } from './keepalived-include.js';
 import * as KW from './keepalived-keywords.js';
 import { KeepalivedSyntaxError, parseKeepalived, type ParseOptions, type Statement } from './keepalived-parse.js';
@@ -194,6 +193,9 @@ function dataplaneNotes(config: Record<string, unknown>, dataplane: ImportDatapl
 
 /** Run the output through vsd's own config parser (what `vsd --check` runs) and the dataplane's refusals. */
 function validate(yaml: string, dataplane: ImportDataplane): void {
+  if (!vsdConfigContract)
+    throw new ImportRefusedError('the translation cannot be checked: vsd\'s config parser (@vsd/daemon, installed with vsd) is not installed; install vsd (nothing was written)', { problem: 'no @vsd/daemon' });
+  const { parseConfigText, dataplaneProblems } = vsdConfigContract;
   let services;
   try {
     services = parseConfigText(yaml, 'import-keepalived output').services;

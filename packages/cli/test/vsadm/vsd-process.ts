@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const VSD_BIN = join(CLI_ROOT, 'bin/vsd.js');
+export const VSD_BIN = join(CLI_ROOT, '../daemon/bin/vsd.js');
 export const VSADM_BIN = join(CLI_ROOT, 'bin/vsadm.js');
 
 export function builtBinaries(): boolean {
-  return existsSync(join(CLI_ROOT, 'dist/bin/vsd.js')) && existsSync(join(CLI_ROOT, 'dist/bin/vsadm.js'));
+  return existsSync(join(CLI_ROOT, '../daemon/dist/bin/vsd.js')) && existsSync(join(CLI_ROOT, 'dist/bin/vsadm.js'));
 }
 
 export interface VsdProcess {

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImportRefusedError } from '@vsd/core';
 import { importKeepalived, importKeepalivedFile } from '../../src/vsctl/import-keepalived.js';
-import { checkConfigFile } from '../../src/vsd/check.js';
-import { parseConfigText } from '../../src/vsd/config-load.js';
+import { checkConfigFile, parseConfigText } from '@vsd/daemon/config';
 import { runImport, vsdAccepts } from './import-keepalived-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsd-import-'));

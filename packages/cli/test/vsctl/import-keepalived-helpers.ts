@@ -1,8 +1,7 @@
 /** Helpers of the import-keepalived tests: vsd's verdict on a translation, and the command run as vsctl runs it. */
 import { expect, vi } from 'vitest';
 import { importKeepalivedCommand } from '../../src/vsctl/import.js';
-import { dataplaneProblems } from '../../src/vsd/check.js';
-import { parseConfigText } from '../../src/vsd/config-load.js';
+import { dataplaneProblems, parseConfigText } from '@vsd/daemon/config';
 
 /** vsd's own verdict on a translation: parses, and the dataplane it names serves every service. */
 export function vsdAccepts(yaml: string): { dataplane: string; services: number } {

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importKeepalivedFile } from '../../src/vsctl/import-keepalived.js';
-import { checkConfigFile } from '../../src/vsd/check.js';
+import { checkConfigFile } from '@vsd/daemon/config';
 import { runImport, vsdAccepts } from './import-keepalived-helpers.js';
 
 const SAMPLE_DIR = '/usr/share/doc/keepalived/samples';

@@ -1,9 +1,0 @@
-import { main } from '../vsd/main.js';
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`vsd: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);

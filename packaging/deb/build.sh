@@ -164,7 +164,7 @@ install -D -m 0644 "$root/packaging/deb/sysusers/vsd-agent.conf" "$d/usr/lib/sys
 install -D -m 0644 "$root/examples/agent.yaml" "$d/etc/vsd/agent.yaml"
 manpage "$d" vsd-agent.8
 docs "$d" vsd-agent packages/agent/README.md docs/deploy.md
-control "$d" vsd-agent 'nodejs (>= 20), adduser | systemd' 'iproute2, kmod' \
+control "$d" vsd-agent 'nodejs (>= 20), adduser | systemd' 'iproute2, kmod, libbpf1' \
   'real-server agent for vsd dispatchers (health, load, shared storage)' \
   'vsd-agent runs on each real server behind vsd dispatchers: it reports a local service probe, a weight from load (load average, CPU, memory, connections) and the state of shared storage mounts (mounted, responsive, writable, consistent) to both dispatchers, answers HAProxy agent-check, and prepares the server for DR or TUN forwarding (setup-dr, setup-tun, teardown).'
 echo /etc/vsd/agent.yaml >"$d/DEBIAN/conffiles"

@@ -53,20 +53,32 @@ describe('agents: real-server setup for DR and TUN', () => {
     expect((await agent('teardown')).stdout).toBe('nothing to undo\n');
   });
 
-  it('setup-tun either reports the missing ipip module clearly, changing nothing, or sets up tunl0 and undoes it', async () => {
+  it('setup-tun --decap ipip either reports the missing ipip module clearly, changing nothing, or sets up tunl0 and undoes it', async () => {
     const ipip = (await run('modprobe', ['-n', 'ipip'])).code === 0;
     if (ipip) await run('modprobe', ['ipip']);
     const before = await snapshot(web);
-    const r = await agent('setup-tun', '--vip', '10.77.0.100');
+    const r = await agent('setup-tun', '--vip', '10.77.0.100', '--decap', 'ipip');
     if (!ipip) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/TUN needs the ipip kernel module for the tunl0 device, and it is not available here \(modprobe ipip: .*\); use DR or a kernel with ipip \[VSD_ERR_RS_SETUP\]/);
+      expect(r.stderr).toMatch(/TUN needs the ipip kernel module for the tunl0 device, and it is not available here \(modprobe ipip: .*\); use --decap bpf, DR or a kernel with ipip \[VSD_ERR_RS_SETUP\]/);
     } else {
       expect(r.code, r.stderr).toBe(0);
       expect((await web.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'tunl0'])).stdout).toContain('inet 10.77.0.100/32');
       expect((await web.exec('cat', ['/proc/sys/net/ipv4/conf/tunl0/rp_filter', '/proc/sys/net/ipv4/conf/all/rp_filter'])).stdout).toBe('0\n0\n');
       expect((await agent('teardown')).code).toBe(0);
     }
+    expect(await snapshot(web)).toBe(before);
+  });
+
+  it('setup-tun --decap bpf attaches the decapsulator to eth0 with the VIP on lo, and teardown restores everything', async () => {
+    const before = await snapshot(web);
+    const r = await agent('setup-tun', '--vip', '10.77.0.100', '--decap', 'bpf', '--dev', 'eth0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).changed.map((c: { kind: string }) => c.kind)).toEqual(['addr', 'sysctl', 'sysctl', 'xdp-decap', 'decap-addr']);
+    expect((await web.exec('ip', ['-o', 'link', 'show', 'dev', 'eth0'])).stdout).toMatch(/prog\/xdp id \d+/);
+    const td = await agent('teardown');
+    expect(td.code, td.stdout).toBe(0);
+    expect((await web.exec('ip', ['-o', 'link', 'show', 'dev', 'eth0'])).stdout).not.toMatch(/xdp/);
     expect(await snapshot(web)).toBe(before);
   });
 });

@@ -11,4 +11,5 @@ export * from './service-probe.js';
 export * from './setup/errors.js';
 export * from './setup/setup.js';
 export * from './setup/system.js';
+export * from './setup/decap.js';
 export * from './voter.js';

@@ -344,3 +344,17 @@ export class ImportRefusedError extends VsdError {
     super('VSD_ERR_IMPORT_REFUSED', `import-keepalived: ${reason}`, { details: { reason, ...details } });
   }
 }
+
+/**
+ * A libbpf call failed: loading (the verifier's refusal is in the message), attaching XDP, or a map operation.
+ * `details.call` names the call, `details.errnoName` the errno; EPERM/EACCES mean CAP_BPF + CAP_NET_ADMIN are missing.
+ */
+export class BpfError extends VsdError {
+  constructor(call: string, errnoValue: number, reason?: string, details: Record<string, unknown> = {}) {
+    // 524 is the kernel-internal ENOTSUPP, which BPF helpers and the verifier return and glibc has no name for.
+    const errnoName = errnoValue === 524 ? 'ENOTSUPP' : nameOfErrno(errnoValue);
+    const text = errnoValue === 524 ? 'Operation is not supported' : strerror(errnoValue);
+    const why = reason ?? (errnoValue === 1 || errnoValue === 13 ? `${text} (${errnoName}): BPF is not permitted here (needs root or CAP_BPF and CAP_NET_ADMIN)` : `${text} (${errnoName})`);
+    super('VSD_ERR_BPF', `${call} failed: ${why}`, { details: { call, errnoValue, errnoName, ...details } });
+  }
+}

@@ -26,3 +26,4 @@ export * as sys from './sys/index.js';
 export * from './dataplane/xdp/index.js';
 export { createServiceNotifier, encodeNotifyFields, type ServiceNotifier, type ServiceNotifierOptions } from './sys/sd-notify.js';
 export { sendUnixDatagram, unixSockaddr, UnixDatagramReceiver } from './sys/unix-dgram.js';
+export { BpfObject, closeFd, mapFdById, mapInfo, progFdById, progInfo, xdpAttachFd, xdpDetachMode, xdpProgId, type XdpAttachMode } from './sys/bpf-object.js';

@@ -3,14 +3,16 @@ import { parseArgs } from 'node:util';
 import { createLogger, createServiceNotifier, newKeyText, readKeyFile, VsdError, writeKeyFile } from '@vsd/core';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
-import { DEFAULT_SETUP_STATE, setupDr, setupTun, teardown, type SetupChange } from '../setup/setup.js';
+import { DEFAULT_SETUP_STATE, decapStatus, setupDr, setupTun, teardown, type DecapMethod, type SetupChange } from '../setup/setup.js';
 import { hostSystem } from '../setup/system.js';
 
 const USAGE = `usage:
   vsd-agent --config FILE                 run the agent (reports to the dispatchers, agent-check responder)
   vsd-agent setup-dr --vip VIP [--state FILE]
-  vsd-agent setup-tun --vip VIP [--state FILE]
+  vsd-agent setup-tun --vip VIP [--decap auto|ipip|bpf] [--dev IF] [--gue-port PORT] [--state FILE]
+  vsd-agent setup-tun --remove [--state FILE]   same as teardown
   vsd-agent teardown [--state FILE]       undo what setup-dr/setup-tun changed
+  vsd-agent decap-status [--state FILE]   the BPF decapsulators setup-tun attached: VIPs, counters
   vsd-agent --check --config FILE         validate the config and its key file, then exit
   vsd-agent keygen [--force] FILE|-       write a new key (mode 0600; - prints it); existing FILE kept unless --force
   vsd-agent --version | --help
@@ -24,6 +26,9 @@ function version(): string {
 function describe(c: SetupChange): string {
   if (c.kind === 'addr') return `address ${c.cidr} on ${c.dev}`;
   if (c.kind === 'sysctl') return `${c.name} ${c.before} -> ${c.after}`;
+  if (c.kind === 'xdp-decap') return `BPF decapsulator on ${c.dev} (XDP ${c.mode}, program id ${c.progId})`;
+  if (c.kind === 'decap-addr') return `VIP ${c.addr} decapsulated on ${c.dev}`;
+  if (c.kind === 'decap-gue') return `GUE port ${c.before || 'off'} -> ${c.after || 'off'} on ${c.dev}`;
   return `link ${c.dev} up`;
 }
 
@@ -57,6 +62,10 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'V' },
       check: { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
+      decap: { type: 'string' },
+      dev: { type: 'string' },
+      'gue-port': { type: 'string' },
+      remove: { type: 'boolean' },
     },
   });
   const cmd = positionals[0];
@@ -86,22 +95,27 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const statePath = values.state ?? DEFAULT_SETUP_STATE;
+  const tunOnly = (['decap', 'dev', 'gue-port', 'remove'] as const).filter((k) => values[k] !== undefined);
+  if (cmd !== 'setup-tun' && tunOnly.length) throw new UsageError(`--${tunOnly[0]} is a setup-tun option`);
+  if (cmd === 'setup-tun' && values.remove) return teardownCommand(statePath, values.json === true);
   if (cmd === 'setup-dr' || cmd === 'setup-tun') {
     if (!values.vip) throw new UsageError(`${cmd} needs --vip VIP`);
-    const made = await (cmd === 'setup-dr' ? setupDr : setupTun)(hostSystem(), values.vip, statePath);
+    const made = cmd === 'setup-dr' ? await setupDr(hostSystem(), values.vip, statePath) : await setupTun(hostSystem(), values.vip, statePath, tunOptions(values));
     if (values.json) process.stdout.write(`${JSON.stringify({ changed: made, state: statePath })}\n`);
     else process.stdout.write(made.length ? made.map((c) => `changed: ${describe(c)}\n`).join('') : 'nothing to change\n');
     return 0;
   }
-  if (cmd === 'teardown') {
-    const r = await teardown(hostSystem(), statePath);
-    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-    else {
-      for (const c of r.reverted) process.stdout.write(`reverted: ${describe(c)}\n`);
-      for (const s of r.skipped) process.stdout.write(`left alone: ${describe(s.change)} (${s.reason})\n`);
-      if (!r.reverted.length && !r.skipped.length) process.stdout.write('nothing to undo\n');
-    }
-    return r.skipped.length ? 1 : 0;
+  if (cmd === 'teardown') return teardownCommand(statePath, values.json === true);
+  if (cmd === 'decap-status') {
+    const st = decapStatus(hostSystem(), statePath);
+    if (values.json) process.stdout.write(`${JSON.stringify(st)}\n`);
+    else if (!st.length) process.stdout.write('no BPF decapsulator recorded\n');
+    else
+      for (const d of st) {
+        const counters = d.stats ? Object.entries(d.stats).map(([k, v]) => `${k}=${v}`).join(' ') : 'no counters';
+        process.stdout.write(`${d.dev}: ${d.attached ? `attached (XDP ${d.mode}, program id ${d.progId})` : 'NOT attached'} vips=${d.vips.join(',') || '-'} gue_port=${d.guePort || 'off'} ${counters}\n`);
+      }
+    return st.every((d) => d.attached) ? 0 : 1;
   }
   if (cmd === undefined || cmd === 'run') {
     if (!values.config) throw new UsageError('--config FILE is required');
@@ -112,6 +126,32 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+async function teardownCommand(statePath: string, json: boolean): Promise<number> {
+  const r = await teardown(hostSystem(), statePath);
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    for (const c of r.reverted) process.stdout.write(`reverted: ${describe(c)}\n`);
+    for (const s of r.skipped) process.stdout.write(`left alone: ${describe(s.change)} (${s.reason})\n`);
+    if (!r.reverted.length && !r.skipped.length) process.stdout.write('nothing to undo\n');
+  }
+  return r.skipped.length ? 1 : 0;
+}
+
+function tunOptions(values: { decap?: string; dev?: string; 'gue-port'?: string }): { decap?: DecapMethod; dev?: string; guePort?: number } {
+  const out: { decap?: DecapMethod; dev?: string; guePort?: number } = {};
+  if (values.decap !== undefined) {
+    if (values.decap !== 'auto' && values.decap !== 'ipip' && values.decap !== 'bpf') throw new UsageError(`--decap must be auto, ipip or bpf (got ${JSON.stringify(values.decap)})`);
+    out.decap = values.decap;
+  }
+  if (values.dev !== undefined) out.dev = values.dev;
+  if (values['gue-port'] !== undefined) {
+    const p = Number(values['gue-port']);
+    if (!/^\d+$/.test(values['gue-port']) || p < 1 || p > 65535) throw new UsageError(`--gue-port must be a UDP port 1-65535 (got ${JSON.stringify(values['gue-port'])})`);
+    out.guePort = p;
+  }
+  return out;
+}
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,10 +1,12 @@
 /**
  * What real-server setup needs of the host, behind one interface so the logic is unit-tested against a fake:
- * iproute2 for addresses and links, /proc/sys for sysctls, modprobe for the ipip module.
+ * iproute2 for addresses and links, /proc/sys for sysctls, modprobe for the ipip module, libbpf for the BPF
+ * decapsulator.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bpfDecapHost, type DecapHost } from './decap.js';
 
 export interface RunResult {
   code: number;
@@ -18,6 +20,8 @@ export interface RsSystem {
   /** Dotted sysctl name (net.ipv4.conf.all.arp_ignore) -> value, or null when it does not exist. */
   readSysctl(name: string): string | null;
   writeSysctl(name: string, value: string): void;
+  /** The BPF decapsulator (TUN without ipip); absent where it cannot exist, and then setup says so. */
+  decap?: DecapHost;
 }
 
 function run(cmd: string, args: string[]): Promise<RunResult> {
@@ -47,5 +51,6 @@ export function hostSystem(sysctlRoot = '/proc/sys'): RsSystem {
     writeSysctl(name, value) {
       writeFileSync(sysctlPath(sysctlRoot, name), `${value}\n`);
     },
+    decap: bpfDecapHost(),
   };
 }

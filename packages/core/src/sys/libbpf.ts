@@ -48,6 +48,11 @@ interface LibbpfCalls {
   mapNextKey(fd: number, key: Buffer | null, next: Buffer): number;
   testRun(fd: number, opts: Buffer): number;
   possibleCpus(): number;
+  /** The id of the program attached in the mode `flags` names (XDP_FLAGS_DRV_MODE / _SKB_MODE), 0 for none. */
+  xdpQueryId(ifindex: number, flags: number, id: number[]): number;
+  mapFdById(id: number): number;
+  progFdById(id: number): number;
+  objInfo(fd: number, info: Buffer, len: number[]): number;
 }
 
 let calls: LibbpfCalls | undefined;
@@ -86,6 +91,10 @@ export function libbpf(): LibbpfCalls {
     mapNextKey: f('int bpf_map_get_next_key(int fd, void *key, void *next)'),
     testRun: f('int bpf_prog_test_run_opts(int fd, void *opts)'),
     possibleCpus: f('int libbpf_num_possible_cpus(void)'),
+    xdpQueryId: f('int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *prog_id)'),
+    mapFdById: f('int bpf_map_get_fd_by_id(uint32_t id)'),
+    progFdById: f('int bpf_prog_get_fd_by_id(uint32_t id)'),
+    objInfo: f('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
   };
   // libbpf prints to stderr by default; vsd reports through its own errors and logs instead.
   calls.setPrint(null);

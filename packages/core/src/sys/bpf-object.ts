@@ -1,0 +1,134 @@
+/**
+ * Generic BPF objects over the libbpf door (./libbpf.ts), for programs other than the xdp dataplane's: open and load
+ * any object (a verifier refusal carries its log), attach an XDP program and leave it attached when the process
+ * exits, find it again from another process by id (bpf_xdp_query_id, bpf_map_get_fd_by_id) and read its maps'
+ * names. vsd-agent's real-server decapsulator uses it. Every failure is a BpfError naming the call and the errno.
+ */
+import { existsSync } from 'node:fs';
+import { BpfError } from '../errors.js';
+import { libc } from './libc.js';
+import { lastErrno, libbpf, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST } from './libbpf.js';
+
+export type XdpAttachMode = 'native' | 'generic';
+
+function check(call: string, rc: number, details: Record<string, unknown> = {}): number {
+  if (rc < 0) throw new BpfError(call, -rc, undefined, details);
+  return rc;
+}
+
+function door(): ReturnType<typeof libbpf> {
+  try {
+    return libbpf();
+  } catch (err) {
+    throw new BpfError('load libbpf.so.1', 2, (err as Error).message);
+  }
+}
+
+/** A loaded object; close() unloads what nothing else (an XDP attachment) holds. */
+export class BpfObject {
+  private obj: unknown;
+
+  private constructor(obj: unknown, readonly path: string) {
+    this.obj = obj;
+  }
+
+  /** Open `path` and load it, with a verifier log buffer on `program` (retried at level 1 only when refused). */
+  static load(path: string, program: string): BpfObject {
+    if (!existsSync(path)) throw new BpfError('bpf_object__open_file', 2, `${path} does not exist (the build compiles it with clang: pnpm build)`, { path });
+    const lib = door();
+    const obj = lib.openFile(path, null);
+    if (!obj) throw new BpfError('bpf_object__open_file', -lastErrno(), undefined, { path });
+    const prog = lib.findProgram(obj, program);
+    if (!prog) {
+      lib.close(obj);
+      throw new BpfError('bpf_object__find_program_by_name', 2, `no program ${program} in ${path}`, { path });
+    }
+    const log = Buffer.alloc(1 << 20);
+    lib.setLogBuf(prog, log, log.length);
+    lib.setLogLevel(prog, 0);
+    const rc = lib.load(obj);
+    if (rc < 0) {
+      lib.close(obj);
+      const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim();
+      throw new BpfError('bpf_object__load', -rc, text ? `the verifier refused ${program}: ${text.slice(-2000)}` : undefined, { path });
+    }
+    return new BpfObject(obj, path);
+  }
+
+  progFd(name: string): number {
+    const p = this.obj ? door().findProgram(this.obj, name) : null;
+    if (!p) throw new BpfError('bpf_object__find_program_by_name', 2, `no program ${name} in ${this.path}`);
+    return check('bpf_program__fd', door().programFd(p));
+  }
+
+  mapFd(name: string): number {
+    const m = this.obj ? door().findMap(this.obj, name) : null;
+    if (!m) throw new BpfError('bpf_object__find_map_by_name', 2, `no map ${name} in ${this.path}`);
+    return check('bpf_map__fd', door().mapFd(m));
+  }
+
+  close(): void {
+    if (this.obj) door().close(this.obj);
+    this.obj = null;
+  }
+}
+
+const modeFlag = (m: XdpAttachMode): number => (m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+
+/**
+ * Attach `progFd` to `ifindex`, refusing if a program is there (EBUSY). 'auto' is native, else generic when the
+ * driver has no native XDP (EOPNOTSUPP/EINVAL). The attachment outlives the process and the object.
+ */
+export function xdpAttachFd(ifindex: number, progFd: number, mode: XdpAttachMode | 'auto'): XdpAttachMode {
+  const tries: XdpAttachMode[] = mode === 'auto' ? ['native', 'generic'] : [mode];
+  let rc = 0;
+  for (const m of tries) {
+    rc = door().xdpAttach(ifindex, progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | modeFlag(m), null);
+    if (rc === 0) return m;
+    if (rc !== -95 && rc !== -22 && rc !== -524) break;
+  }
+  throw new BpfError('bpf_xdp_attach', -rc, undefined, { ifindex, mode });
+}
+
+/** Id of the XDP program attached to `ifindex` in `mode`, 0 for none. */
+export function xdpProgId(ifindex: number, mode: XdpAttachMode): number {
+  const id = [0];
+  check('bpf_xdp_query_id', door().xdpQueryId(ifindex, modeFlag(mode), id), { ifindex });
+  return id[0]!;
+}
+
+export function xdpDetachMode(ifindex: number, mode: XdpAttachMode): void {
+  check('bpf_xdp_detach', door().xdpDetach(ifindex, modeFlag(mode), null), { ifindex, mode });
+}
+
+/** A new fd for the map with this id (ENOENT once it is gone); close it with closeFd. */
+export function mapFdById(id: number): number {
+  return check('bpf_map_get_fd_by_id', door().mapFdById(id), { id });
+}
+
+export function progFdById(id: number): number {
+  return check('bpf_prog_get_fd_by_id', door().progFdById(id), { id });
+}
+
+export function closeFd(fd: number): void {
+  if (fd >= 0) libc().close(fd);
+}
+
+function cString(b: Buffer): string {
+  const nul = b.indexOf(0);
+  return b.toString('latin1', 0, nul < 0 ? b.length : nul);
+}
+
+/** struct bpf_map_info (uapi): type, id, key_size, value_size, max_entries, map_flags, name[16] at 24. */
+export function mapInfo(fd: number): { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; name: string } {
+  const b = Buffer.alloc(96);
+  check('bpf_obj_get_info_by_fd', door().objInfo(fd, b, [b.length]));
+  return { type: b.readUInt32LE(0), id: b.readUInt32LE(4), keySize: b.readUInt32LE(8), valueSize: b.readUInt32LE(12), maxEntries: b.readUInt32LE(16), name: cString(b.subarray(24, 40)) };
+}
+
+/** struct bpf_prog_info (uapi): type, id, tag[8], ... name[16] at 64. */
+export function progInfo(fd: number): { type: number; id: number; name: string } {
+  const b = Buffer.alloc(256);
+  check('bpf_obj_get_info_by_fd', door().objInfo(fd, b, [b.length]));
+  return { type: b.readUInt32LE(0), id: b.readUInt32LE(4), name: cString(b.subarray(64, 80)) };
+}

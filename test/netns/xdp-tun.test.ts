@@ -1,0 +1,154 @@
+/**
+ * LVS TUN on this kernel, which has no ipip module: real servers prepared by `vsd-agent setup-tun` get the BPF
+ * decapsulator (XDP on eth0). Topology on one lab bridge: client, dispatcher, rs1, rs2; the VIP on the real
+ * servers' lo. The dispatcher sends hand-made IPIP (and GUE) packets carrying the client's UDP datagram to the VIP;
+ * each real server answers the client directly, from the VIP, naming the client address it saw.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, waitFor, type Host, type Lab } from '../lib/netns.js';
+import { AGENT_BIN } from './agent-helpers.js';
+
+const SENDER = fileURLToPath(new URL('../lib/ipip-packets.mjs', import.meta.url));
+const VIP = '10.77.0.100';
+const PORT = 9000;
+const GUE_PORT = 6080;
+
+const ECHO = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+s.on('message', (m, r) => s.send(process.argv[1] + ' saw ' + r.address + ':' + r.port + ' ' + m, r.port, r.address));
+s.bind(${PORT}, process.argv[2], () => process.stdout.write('listening\\n'));
+`;
+
+const RECEIVE = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+const t = setTimeout(() => { process.stdout.write(JSON.stringify({ timeout: true }) + '\\n'); process.exit(0); }, Number(process.argv[2]));
+s.on('message', (m, r) => { clearTimeout(t); process.stdout.write(JSON.stringify({ from: r.address + ':' + r.port, text: String(m) }) + '\\n'); process.exit(0); });
+s.bind(Number(process.argv[1]), () => process.stdout.write('ready\\n'));
+`;
+
+interface Reply {
+  timeout?: boolean;
+  from?: string;
+  text?: string;
+}
+
+describe('TUN real servers with the BPF decapsulator (no ipip module)', () => {
+  let lab: Lab;
+  let dir: string;
+  let client: Host;
+  let dispatcher: Host;
+  let rs: Host[];
+  let sport = 41000;
+  const state = (h: Host) => join(dir, `${h.name}.json`);
+  const agent = (h: Host, ...args: string[]) => h.exec(process.execPath, [AGENT_BIN, ...args, '--state', state(h)]);
+  const status = async (h: Host) => JSON.parse((await agent(h, 'decap-status', '--json')).stdout) as Array<{ attached: boolean; vips: string[]; stats: Record<string, number> | null }>;
+
+  /** One UDP datagram client -> VIP, tunnelled by the dispatcher to `to`; the client's view of the answer. */
+  async function request(to: Host, o: { encap?: 'ipip' | 'gue0' | 'gue1'; innerDst?: string; waitMs?: number } = {}): Promise<Reply> {
+    const port = sport++;
+    const rx = client.spawn(process.execPath, ['-e', RECEIVE, String(port), String(o.waitMs ?? 5000)]);
+    let out = '';
+    rx.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor('receiver ready', () => out.includes('ready'), 10_000);
+    const spec = { outerSrc: dispatcher.ip, outerDst: to.ip, innerSrc: client.ip, innerDst: o.innerDst ?? VIP, sport: port, dport: PORT, payload: 'hello', encap: o.encap ?? 'ipip', guePort: GUE_PORT };
+    const sent = await dispatcher.exec(process.execPath, [SENDER, 'send', JSON.stringify(spec)]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const line = await waitFor('receiver verdict', () => out.split('\n').find((l) => l.startsWith('{')), (o.waitMs ?? 5000) + 5000);
+    return JSON.parse(line) as Reply;
+  }
+
+  beforeAll(async () => {
+    lab = await createLab([
+      { name: 'client', address: '10.77.0.10/24' },
+      { name: 'dispatcher', address: '10.77.0.2/24' },
+      { name: 'rs1', address: '10.77.0.21/24' },
+      { name: 'rs2', address: '10.77.0.22/24' },
+    ]);
+    dir = mkdtempSync(join(tmpdir(), 'vsdt-xdp-tun-'));
+    client = lab.host('client');
+    dispatcher = lab.host('dispatcher');
+    rs = [lab.host('rs1'), lab.host('rs2')];
+  });
+
+  afterAll(async () => {
+    await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('this kernel has no ipip device, so --decap ipip refuses clearly and auto attaches the BPF decapsulator', async () => {
+    const ipip = await rs[0]!.exec('ip', ['link', 'add', 'vsdtipip', 'type', 'ipip']);
+    if (ipip.code === 0) {
+      await rs[0]!.exec('ip', ['link', 'del', 'vsdtipip']);
+      return; // a kernel with ipip: auto takes tunl0, the agent-setup test covers it
+    }
+    const refused = await agent(rs[0]!, 'setup-tun', '--vip', VIP, '--decap', 'ipip');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/TUN needs the ipip kernel module .*use --decap bpf, DR or a kernel with ipip \[VSD_ERR_RS_SETUP\]/);
+    for (const h of rs) {
+      const r = await agent(h, 'setup-tun', '--vip', VIP, '--dev', 'eth0', ...(h.name === 'rs2' ? ['--gue-port', String(GUE_PORT)] : []));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`changed: address ${VIP}/32 on lo`);
+      expect(r.stdout).toMatch(/changed: BPF decapsulator on eth0 \(XDP native, program id \d+\)/);
+      expect(r.stdout).toContain(`changed: VIP ${VIP} decapsulated on eth0`);
+      expect((await h.exec('ip', ['-o', 'link', 'show', 'dev', 'eth0'])).stdout).toMatch(/xdp/);
+      expect((await agent(h, 'setup-tun', '--vip', VIP, '--dev', 'eth0')).stdout).toBe('nothing to change\n');
+    }
+    const [st] = await status(rs[0]!);
+    expect(st).toMatchObject({ attached: true, vips: [VIP] });
+  });
+
+  it('each real server answers the client directly from the VIP and sees the client address', async () => {
+    for (const h of rs) {
+      const echo = h.spawn(process.execPath, ['-e', ECHO, h.name, VIP]);
+      let out = '';
+      echo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor(`${h.name} echo listening`, () => out.includes('listening'), 10_000);
+    }
+    for (const h of rs) {
+      const before = (await status(h))[0]!.stats!.decapIpip!;
+      const r = await request(h);
+      expect(r.from).toBe(`${VIP}:${PORT}`);
+      expect(r.text).toMatch(new RegExp(`^${h.name} saw ${client.ip.replace(/\./g, '\\.')}:\\d+ hello$`));
+      expect((await status(h))[0]!.stats!.decapIpip).toBe(before + 1);
+    }
+  });
+
+  it('strips GUE where --gue-port asked for it, and leaves tunnelled packets for another VIP alone', async () => {
+    for (const encap of ['gue0', 'gue1'] as const) expect((await request(rs[1]!, { encap })).text).toMatch(/^rs2 saw 10\.77\.0\.10:/);
+    expect((await status(rs[1]!))[0]!.stats).toMatchObject({ decapGue: 2 });
+    const before = (await status(rs[0]!))[0]!.stats!.notOurs!;
+    const r = await request(rs[0]!, { innerDst: '10.77.0.101', waitMs: 1000 });
+    expect(r.timeout).toBe(true);
+    expect((await status(rs[0]!))[0]!.stats!.notOurs).toBe(before + 1);
+  });
+
+  it('names a missing interface and refuses when BPF is not permitted, changing nothing', async () => {
+    const h = rs[0]!;
+    const other = join(dir, 'other.json');
+    const missing = await h.exec(process.execPath, [AGENT_BIN, 'setup-tun', '--vip', '10.77.0.102', '--decap', 'bpf', '--dev', 'nope0', '--state', other]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('interface nope0 does not exist [VSD_ERR_RS_DECAP]');
+    // root without CAP_BPF/CAP_SYS_ADMIN/CAP_PERFMON: the address and sysctl steps work, the BPF step is refused
+    const denied = await h.exec('setpriv', ['--bounding-set', '-bpf,-sys_admin,-perfmon', '--inh-caps', '-bpf,-sys_admin,-perfmon', '--', process.execPath, AGENT_BIN, 'setup-tun', '--vip', '10.77.0.102', '--decap', 'bpf', '--dev', 'lo', '--state', other]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/BPF is not permitted here \(.*: EPERM\); attaching the decapsulator to lo needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON \[VSD_ERR_RS_DECAP\]/);
+    expect((await h.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'])).stdout).not.toContain('10.77.0.102');
+  });
+
+  it('setup-tun --remove detaches the decapsulator and removes the VIP; the tunnel stops answering', async () => {
+    const h = rs[0]!;
+    const r = await agent(h, 'setup-tun', '--remove');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/reverted: BPF decapsulator on eth0/);
+    expect((await h.exec('ip', ['-o', 'link', 'show', 'dev', 'eth0'])).stdout).not.toMatch(/xdp/);
+    expect((await h.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'])).stdout).not.toContain(VIP);
+    expect((await request(h, { waitMs: 1000 })).timeout).toBe(true);
+    expect((await agent(h, 'decap-status')).stdout).toBe('no BPF decapsulator recorded\n');
+  });
+});

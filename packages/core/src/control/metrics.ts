@@ -3,7 +3,7 @@
  * counters from the dataplane, configured and effective weights from the desired state and the overlay.
  */
 import type { Counters, ServiceStatus } from '../dataplane/types.js';
-import type { ServiceRealServers } from './routes-core.js';
+import type { ServiceRealServers } from './real-servers.js';
 
 export interface MetricsInput {
   generation: number;

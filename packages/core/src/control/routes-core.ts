@@ -10,6 +10,9 @@ import type { StateStore } from '../state/store.js';
 import { effectiveWeight, type WeightOverlay } from '../weights/overlay.js';
 import { renderMetrics } from './metrics.js';
 import { RawResponse, type ControlRoute } from './routes.js';
+import type { ServiceRealServers } from './real-servers.js';
+
+export type { RealServerView, ServiceRealServers } from './real-servers.js';
 
 export interface CoreRouteDeps {
   store: StateStore;
@@ -72,26 +75,6 @@ async function parseTransaction(body: unknown) {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', body, 'expected an object { "ops": [...] }');
   for (const k of Object.keys(body)) if (k !== 'ops') throw new ValidationError(`body.${k}`, (body as Record<string, unknown>)[k], 'unknown field');
   return parseOpsInTurns((body as { ops?: unknown }).ops);
-}
-
-export interface RealServerView {
-  key: string;
-  address: string;
-  port: number;
-  forwarding: string;
-  weight: number;
-  effectiveWeight: number;
-  /** Taken out of the dataplane by a source (health check without inhibit_on_failure). */
-  removed: boolean;
-  sources: Record<string, { factor: number; remove?: boolean; reason?: string }>;
-}
-
-export interface ServiceRealServers {
-  key: string;
-  scheduler: string;
-  /** Set while the service has lost quorum and the sorry server replaces its real servers. */
-  sorryServer: string | null;
-  realServers: RealServerView[];
 }
 
 export function realServers(deps: Pick<CoreRouteDeps, 'store' | 'overlay'>): { generation: number; services: ServiceRealServers[] } {

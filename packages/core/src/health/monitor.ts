@@ -15,7 +15,7 @@ import { createScriptChecker } from './script.js';
 import { ProbeThread, probeThreadUnavailable } from './probe/client.js';
 import { probeDef } from './probe/spec.js';
 import type { HealthEvent, HealthRealServerSpec, HealthServiceSpec, HealthStatus, ServiceHealthStatus } from './types.js';
-import { realServerStatus } from './status.js';
+import { realServerStatus, type RsEntry } from './status.js';
 
 export interface HealthMonitorOptions {
   overlay: WeightOverlay;
@@ -48,20 +48,6 @@ export interface HealthMonitor {
   status(): HealthStatus;
   /** Every real-server and quorum transition (for metrics and diagnostics). */
   onEvent(listener: (event: HealthEvent) => void): () => void;
-}
-
-export interface RsEntry {
-  spec: HealthRealServerSpec;
-  key: string;
-  fingerprint: string;
-  runner: RealServerRunner;
-  alive: boolean;
-  weight: number | undefined;
-  transitions: number;
-  failures: number;
-  since: number;
-  checker: string | null;
-  reason: string;
 }
 
 interface SvcEntry {

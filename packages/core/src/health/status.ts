@@ -1,6 +1,22 @@
-/** The status() view of one real server. */
-import type { RsEntry } from './monitor.js';
-import type { CheckerStatus, RealServerHealthStatus } from './types.js';
+/** The health monitor's record of one real server, and its status() view. */
+import type { RealServerRunner } from './runner.js';
+import type { CheckerStatus, HealthRealServerSpec, RealServerHealthStatus } from './types.js';
+
+/** One real server as the monitor (monitor.ts) keeps it. */
+export interface RsEntry {
+  spec: HealthRealServerSpec;
+  key: string;
+  fingerprint: string;
+  runner: RealServerRunner;
+  alive: boolean;
+  weight: number | undefined;
+  transitions: number;
+  failures: number;
+  since: number;
+  checker: string | null;
+  reason: string;
+}
+
 
 export function realServerStatus(rs: RsEntry, healthWeight: number): RealServerHealthStatus {
   return {

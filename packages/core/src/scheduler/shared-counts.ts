@@ -3,7 +3,7 @@
  * least-connection family (lc, wlc, sed, nq, and the overhead rules of lblc/lblcr/twos/ovf) and the thresholds see
  * every thread's connections, as the kernel's one set of counters does.
  *
- * Each thread keeps counting in its own {@link TrackedSchedDest} and mirrors its active and inactive counts into its
+ * Each thread keeps counting in its own destination (dest.ts's TrackedSchedDest) and mirrors its active and inactive counts into its
  * own column of a shared Int32Array: one writer per cell, so plain stores suffice and nothing is lost to races. A
  * {@link SharedCountView} sums the columns of one destination; schedulers are given views instead of the thread's
  * destinations. Views are not tracked, so the index-backed schedulers fall back to the kernel's own scan (a view's
@@ -14,7 +14,6 @@
  * the OVERLOAD flag, which any thread sets or clears from the totals (as the kernel's one flag per destination);
  * a race between two threads leaves it to the next bind or unbind to settle.
  */
-import type { TrackedSchedDest } from './dest.js';
 import type { SchedDest } from './types.js';
 
 export interface SharedCountCells {
@@ -62,7 +61,8 @@ export class SharedCountView implements SchedDest {
   private readonly flagAt: number;
 
   constructor(
-    private readonly local: TrackedSchedDest,
+    /** The thread's own destination (a TrackedSchedDest; typed by what is read, so dest.ts can import this file). */
+    private readonly local: SchedDest,
     private readonly layout: SharedCountCells,
     private readonly slot: number,
   ) {

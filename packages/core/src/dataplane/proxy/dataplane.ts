@@ -3,26 +3,22 @@
  * server sees the dispatcher as its client unless PROXY protocol v2 is on), scheduled by the IPVS
  * schedulers over effective weights, with IPVS's counters, connection table, persistence, quiesce and
  * thresholds. See the "Proxy dataplane" section of docs/ARCHITECTURE.md for the choices made.
+ *
+ * Two forwarders share the table: the TCP engine chosen at start (tcp-forwarder.ts) and UDP, served in this thread.
+ * This file splits the table between them and merges their answers; it knows neither engine.
  */
 import { ValidationError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
-import { CONN_TAB_SIZE, DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
-import { isFwmark, type ForwardingMethod, type InetService, type Timeouts } from '../../model/schema.js';
+import { CONN_TAB_SIZE, IPVS_VERSION } from '../../model/constants.js';
+import type { ForwardingMethod, Timeouts } from '../../model/schema.js';
 import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';
-import { proxyProtocolPredicate, type ProxyContext, type ProxyCounters, type ProxyDataplaneOptions } from './context.js';
+import { createProxyContext, forkContext, sumProxyCounters } from './context.js';
+import { LocalForwarder } from './local.js';
 import { proxyIgnoreReason } from './servable.js';
-import { ProxyService } from './service.js';
-import { applyServiceTable } from './service-table.js';
-import { Estimator } from './stats.js';
-import { TcpListener } from './tcp-listener.js';
+import { startTcpForwarder } from './tcp-forwarder.js';
+import type { EngineThreadCounts, Forwarder, ProxyCounters, ProxyDataplaneOptions, ServableService, TcpForwarder } from './types.js';
 import { UdpListener } from './udp.js';
 import { defaultUdpMaxFlows, UdpFlowBudget, type UdpFlowLimits } from './udp-flows.js';
-import { defaultWorkerScript, WorkerPool } from './workers.js';
-import { epollEngineUnavailable } from './engine/client.js';
-import { EngineGroup } from './engine/group.js';
-import { proxyProtocolPair } from './engine/protocol.js';
-import { steeringPrefix } from './engine/steer.js';
-import { availableParallelism } from 'node:os';
 
 export interface ProxyDataplane extends Dataplane {
   readonly name: 'proxy';
@@ -31,7 +27,7 @@ export interface ProxyDataplane extends Dataplane {
   /** Live proxied connections and UDP flows, all services (retired ones included). */
   connectionCount(): number;
   /** Per epoll engine thread, in thread order: TCP connections accepted since start and alive now ([] without the engine). */
-  engineThreads(): Array<{ accepted: number; connections: number }>;
+  engineThreads(): EngineThreadCounts[];
 }
 
 function udpFlowLimits(options: ProxyDataplaneOptions): UdpFlowLimits {
@@ -42,40 +38,21 @@ function udpFlowLimits(options: ProxyDataplaneOptions): UdpFlowLimits {
   return { max, perService: Math.min(perService, max) };
 }
 
-interface Entry {
-  svc: ProxyService;
-  listener: TcpListener | UdpListener | null;
-  retryTimer: NodeJS.Timeout | undefined;
-}
-
 export function createProxyDataplane(options: ProxyDataplaneOptions = {}): ProxyDataplane {
   const log = (options.logger ?? silentLogger).child({ component: 'dataplane', dataplane: 'proxy' });
-  const counters: ProxyCounters = { connectFailures: 0, retries: 0, noDestination: 0, forwardedByWorkers: 0, udpFlowsEvicted: 0, udpFlowsRefused: 0 };
-  const ctx: ProxyContext = {
-    log,
-    timeouts: { ...DEFAULT_TIMEOUTS },
-    udpIdleTimeoutMs: options.udpIdleTimeoutMs,
-    connectTimeoutMs: options.connectTimeoutMs ?? 3000,
-    expireQuiescentTemplate: options.expireQuiescentTemplate ?? false,
-    estimator: new Estimator(),
-    counters,
-    proxyProtocol: proxyProtocolPredicate(options.proxyProtocol),
-    udpFlows: new UdpFlowBudget(udpFlowLimits(options), counters, log),
-    pool: null,
-  };
-  const bindFreely = options.bindFreely ?? true;
-  const listenRetryMs = options.listenRetryMs ?? 1000;
-  const services = new Map<string, Entry>();
-  /** Removed services whose connections have not ended yet. */
-  const retired = new Map<string, Entry>();
+  const ctx = createProxyContext(options, log);
+  const settings = { bindFreely: options.bindFreely ?? true, listenRetryMs: options.listenRetryMs ?? 1000, sweepIntervalMs: options.sweepIntervalMs ?? 1000 };
+  const udpCtx = forkContext(ctx);
+  const udpFlows = new UdpFlowBudget(udpFlowLimits(options), udpCtx.counters, log);
+  const udp = new LocalForwarder(udpCtx, { ...settings, listener: (svc, c) => new UdpListener(svc, c, udpFlows) });
+  /** Chosen at start; a table given before that is applied then. */
+  let tcp: TcpForwarder | null = null;
+  const parts = (): Forwarder[] => (tcp ? [udp, tcp] : [udp]);
   const warned = new Set<string>();
   let order: readonly DataplaneService[] = [];
-  let sweepTimer: NodeJS.Timeout | undefined;
   let closing = false;
-  /** The epoll engine threads that own the TCP services, when they run (see `engine` and `threads` in the options). */
-  let engine: EngineGroup | null = null;
 
-  const servable = (entry: DataplaneService): entry is DataplaneService & { service: InetService } => {
+  const servable = (entry: DataplaneService): entry is ServableService => {
     const reason = proxyIgnoreReason(entry.service);
     if (reason === null) return true;
     if (!warned.has(entry.key)) {
@@ -85,131 +62,43 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
     return false;
   };
 
-  const openListener = async (e: Entry): Promise<void> => {
-    clearTimeout(e.retryTimer);
-    e.retryTimer = undefined;
-    if (e.listener instanceof UdpListener && e.listener.isOpen) return;
-    const l = e.listener ?? (e.svc.service.protocol === 'udp' ? new UdpListener(e.svc, ctx) : new TcpListener(e.svc, ctx));
-    try {
-      await l.open(bindFreely);
-      e.listener = l;
-      if (l instanceof TcpListener) ctx.pool?.share(e.svc, l.netServer);
-      log.info({ service: e.svc.key }, 'listening');
-    } catch (err) {
-      e.listener = null;
-      log.error({ err, service: e.svc.key, retryMs: listenRetryMs }, 'cannot listen on the virtual service; retrying');
-      e.retryTimer = setTimeout(() => {
-        if (services.get(e.svc.key) === e && !closing) void openListener(e);
-      }, listenRetryMs);
-      e.retryTimer.unref();
-    }
-  };
-
-  const retire = async (e: Entry): Promise<void> => {
-    clearTimeout(e.retryTimer);
-    e.svc.retired = true;
-    services.delete(e.svc.key);
-    retired.set(e.svc.key, e);
-    ctx.pool?.unshare(e.svc.key);
-    await e.listener?.close();
-    if (e.listener instanceof TcpListener) e.listener = null;
-    reap();
-  };
-
-  /** Dispose of retired services whose last connection ended. */
-  const reap = (): void => {
-    for (const [key, e] of retired) {
-      if (e.svc.conns.size > 0) continue;
-      if (e.listener instanceof UdpListener) e.listener.release();
-      e.svc.dispose();
-      retired.delete(key);
-    }
-  };
-
-  const sweep = (): void => {
-    const now = Date.now();
-    for (const e of services.values()) e.svc.sweep(now);
-    for (const e of retired.values()) e.svc.sweep(now);
-    reap();
+  /** The table's servable entries for each forwarder: [UDP, TCP]. */
+  const split = (table: readonly DataplaneService[]): [ServableService[], ServableService[]] => {
+    const byProtocol: [ServableService[], ServableService[]] = [[], []];
+    for (const entry of table) if (servable(entry)) byProtocol[entry.service.protocol === 'tcp' ? 1 : 0].push(entry);
+    return byProtocol;
   };
 
   const reconcile = async (table: readonly DataplaneService[]): Promise<void> => {
     if (closing) return;
     order = table;
-    const local: DataplaneService[] = [];
-    const engineTable: DataplaneService[] = [];
-    const proxyProtocolPairs: string[] = [];
-    for (const entry of table) {
-      if (!servable(entry)) continue;
-      if (engine && entry.service.protocol === 'tcp') {
-        engineTable.push(entry);
-        for (const d of entry.dests) if (ctx.proxyProtocol(entry.key, d.key)) proxyProtocolPairs.push(proxyProtocolPair(entry.key, d.key));
-      } else local.push(entry);
-    }
-    const create = (entry: DataplaneService): Entry => ({ svc: new ProxyService(entry.key, entry.service as InetService, ctx), listener: null, retryTimer: undefined });
-    const { added, removed } = applyServiceTable(local, services, retired, create, log);
-    for (const e of added) await openListener(e);
-    for (const e of removed) await retire(e);
-    if (engine) await engine.reconcile(engineTable, proxyProtocolPairs);
+    const [udpTable, tcpTable] = split(table);
+    await udp.reconcile(udpTable);
+    if (tcp) await tcp.reconcile(tcpTable);
   };
 
-  const all = (): Entry[] => [...services.values(), ...retired.values()];
-
-  /** The epoll engine for TCP unless the options ask for Node's sockets or forwarding worker processes. */
-  const startEngine = async (): Promise<void> => {
-    const wanted = options.engine ?? 'auto';
-    if (engine || wanted === 'node' || (wanted === 'auto' && (options.workers ?? 0) > 0)) return;
-    const why = options.engineScript ? null : epollEngineUnavailable();
-    if (why) {
-      if (wanted === 'epoll') throw new Error(why);
-      log.warn({ reason: why }, 'TCP forwarded with Node sockets (the epoll engine is unavailable)');
-      return;
-    }
-    const threads = options.threads === 'auto' ? availableParallelism() : (options.threads ?? 1);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ValidationError('threads', options.threads, 'must be an integer 1..64 or "auto"');
-    const e = new EngineGroup(log, {
-      logLevel: log.level,
-      timeouts: ctx.timeouts,
-      connectTimeoutMs: ctx.connectTimeoutMs,
-      expireQuiescentTemplate: ctx.expireQuiescentTemplate,
-      bindFreely,
-      sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-      listenRetryMs,
-      threads,
-    }, options.engineScript);
-    try {
-      await e.start();
-    } catch (err) {
-      if (wanted === 'epoll') throw err;
-      log.warn({ err }, 'TCP forwarded with Node sockets (the epoll engine thread did not start)');
-      return;
-    }
-    engine = e;
-    log.info({ threads }, threads > 1 ? 'TCP forwarded by the epoll engine threads' : 'TCP forwarded by the epoll engine thread');
-  };
+  const gather = async <T>(ask: (f: Forwarder) => Promise<T[]>): Promise<T[]> => (await Promise.all(parts().map(ask))).flat();
 
   return {
     name: 'proxy',
     supports: (method: ForwardingMethod) => method === 'masq',
     async start() {
+      if (tcp) return;
       ctx.estimator.start();
-      await startEngine();
-      const n = engine ? 0 : (options.workers ?? 0);
-      if (n > 0 && !ctx.pool) {
-        ctx.pool = new WorkerPool(ctx, n, options.workerScript ?? defaultWorkerScript());
-        await ctx.pool.start();
-      }
-      sweepTimer = setInterval(sweep, options.sweepIntervalMs ?? 1000);
-      sweepTimer.unref();
+      await udp.start();
+      const t = await startTcpForwarder(options, forkContext(ctx), log, settings);
+      tcp = t;
+      if (order.length > 0) await t.reconcile(split(order)[1]);
     },
     reconcile,
     async status(): Promise<ServiceStatus[]> {
-      const remote = engine ? await engine.status(order.map((e) => e.key)) : {};
+      const keys = order.map((e) => e.key);
+      const answers = await Promise.all(parts().map((f) => f.status(keys)));
       return order.map((entry) => {
-        const e = services.get(entry.key);
-        if (e) return e.svc.status();
-        const r = remote[entry.key];
-        if (r) return r;
+        for (const a of answers) {
+          const s = a.get(entry.key);
+          if (s) return s;
+        }
         return {
           key: entry.key,
           counters: zeroCounters(),
@@ -217,71 +106,38 @@ export function createProxyDataplane(options: ProxyDataplaneOptions = {}): Proxy
         };
       });
     },
-    async connections(): Promise<ConnectionEntry[]> {
-      const remote = engine ? await engine.connections() : [];
-      const now = Date.now();
-      return [...all().flatMap((e) => e.svc.entries(now)), ...remote];
-    },
+    connections: (): Promise<ConnectionEntry[]> => gather((f) => f.connections()),
     async zero(serviceKey?: string) {
-      for (const e of all()) if (serviceKey === undefined || e.svc.key === serviceKey) e.svc.zero();
-      if (engine) await engine.zero(serviceKey);
+      await Promise.all(parts().map((f) => f.zero(serviceKey)));
     },
-    info: async () => ({
-      version: IPVS_VERSION,
-      connTableSize: CONN_TAB_SIZE,
-      ...(engine && engine.threads > 1 ? { engineThreads: engine.perThread() } : {}),
-      engine: engine ? (engine.threads > 1 ? `epoll, ${engine.threads} threads` : 'epoll') : ctx.pool ? `node, ${options.workers} workers` : 'node',
-      udpFlows: { live: ctx.udpFlows.used, ...ctx.udpFlows.limits, evicted: counters.udpFlowsEvicted, refused: counters.udpFlowsRefused },
-    }),
+    info: async () => {
+      const threads = tcp?.engineThreads() ?? [];
+      const c = udp.counters();
+      return {
+        version: IPVS_VERSION,
+        connTableSize: CONN_TAB_SIZE,
+        ...(threads.length > 1 ? { engineThreads: threads } : {}),
+        engine: tcp?.describe() ?? 'node',
+        udpFlows: { live: udpFlows.used, ...udpFlows.limits, evicted: c.udpFlowsEvicted, refused: c.udpFlowsRefused },
+      };
+    },
     async setTimeouts(t: Timeouts) {
       // 0 means "leave unchanged", as ipvsadm --set does.
-      ctx.timeouts = { tcp: t.tcp || ctx.timeouts.tcp, tcpfin: t.tcpfin || ctx.timeouts.tcpfin, udp: t.udp || ctx.timeouts.udp };
-      if (engine) await engine.setTimeouts(ctx.timeouts);
+      const cur = ctx.timeouts;
+      ctx.timeouts = { tcp: t.tcp || cur.tcp, tcpfin: t.tcpfin || cur.tcpfin, udp: t.udp || cur.udp };
+      await Promise.all(parts().map((f) => f.setTimeouts(ctx.timeouts)));
     },
-    async exportPersistence(): Promise<PersistenceEntry[]> {
-      const now = Date.now();
-      const local = [...services.values()].flatMap((e) => e.svc.exportTemplates(now).map((t) => ({ service: e.svc.key, ...t })));
-      return engine ? [...local, ...(await engine.exportPersistence())] : local;
-    },
+    exportPersistence: (): Promise<PersistenceEntry[]> => gather((f) => f.exportPersistence()),
     importPersistence(entries: readonly PersistenceEntry[]) {
-      const now = Date.now();
-      for (const p of entries) services.get(p.service)?.svc.importTemplate(p.client, p.dest, p.expiresAt, now);
-      if (!engine) return;
-      const byKey = new Map(order.map((e) => [e.key, e.service]));
-      const prefixOf = (key: string): number | null => {
-        const s = byKey.get(key);
-        return s && !isFwmark(s) ? steeringPrefix(s) : null;
-      };
-      engine.importPersistence(entries, prefixOf).catch((err: unknown) => log.error({ err }, 'persistence import failed'));
+      for (const f of parts()) f.importPersistence(entries);
     },
-    proxyCounters: () => {
-      const c = { ...ctx.counters };
-      if (engine) {
-        const e = engine.counters();
-        c.connectFailures += e.connectFailures;
-        c.retries += e.retries;
-        c.noDestination += e.noDestination;
-      }
-      return c;
-    },
-    engineThreads: () => engine?.perThread() ?? [],
-    connectionCount: () => all().reduce((n, e) => n + e.svc.conns.size, 0) + (engine?.counters().connections ?? 0),
+    proxyCounters: () => sumProxyCounters(parts().map((f) => f.counters())),
+    engineThreads: () => tcp?.engineThreads() ?? [],
+    connectionCount: () => parts().reduce((n, f) => n + f.connectionCount(), 0),
     async close(drainMs = 0) {
       if (closing) return;
       closing = true;
-      const engineStopped = engine?.stop(drainMs);
-      for (const e of [...services.values()]) await retire(e);
-      const deadline = Date.now() + drainMs;
-      while (Date.now() < deadline && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 25));
-      for (const e of all()) for (const c of [...e.svc.conns]) c.destroy();
-      // Destroyed sockets report 'close' once libuv has closed their handles, a loop turn or two later.
-      const until = Date.now() + 1000;
-      while (Date.now() < until && all().some((e) => e.svc.conns.size > 0)) await new Promise((r) => setTimeout(r, 5));
-      for (const e of all()) if (e.listener instanceof UdpListener) e.listener.release();
-      reap();
-      await engineStopped;
-      await ctx.pool?.stop();
-      clearInterval(sweepTimer);
+      await Promise.all(parts().map((f) => f.close(drainMs)));
       ctx.estimator.stop();
     },
   };

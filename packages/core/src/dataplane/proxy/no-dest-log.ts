@@ -1,4 +1,4 @@
-import type { ProxyContext } from './context.js';
+import type { ProxyContext } from './types.js';
 
 /** "no destination available", counted every time and logged at most once a second per service (as the kernel rate-limits it). */
 export class NoDestinationLog {

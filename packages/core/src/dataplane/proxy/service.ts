@@ -1,7 +1,7 @@
 /**
  * One virtual service in the proxy: its real servers as scheduler destinations with counters, its scheduler
  * (one decision stream for every connection of the service), its persistence templates and its live
- * connections. Listening sockets live in tcp.ts / udp.ts and ask this object where a new client goes.
+ * connections. Listening sockets live in the forwarders (node/, epoll/, udp.ts) and ask this object where a new client goes.
  */
 import { hostPort, foldAddress, maskAddress } from '../../model/address.js';
 import type { InetService } from '../../model/schema.js';
@@ -16,31 +16,10 @@ import {
   type SharedCountCells,
   type SharedPosition,
 } from '../../scheduler/index.js';
-import type { TrackedSchedDest } from '../../scheduler/dest.js';
 import type { ConnectionEntry, DataplaneDest, DataplaneService, ServiceStatus } from '../types.js';
-import type { ProxyContext } from './context.js';
+import type { ProxyContext, ProxyDest, TrackedConn } from './types.js';
 import { Stats } from './stats.js';
 import { Template } from './template.js';
-
-export interface ProxyDest {
-  readonly key: string;
-  readonly sched: TrackedSchedDest;
-  /** Its slot in the threads' shared counts (see ProxyService.sharedCounts), when it has one. */
-  countSlot: number | undefined;
-  readonly stats: Stats;
-  config: DataplaneDest;
-  proxyProtocol: boolean;
-  /** False once removed from the service: kept, like the kernel's dest trash, while connections still use it. */
-  listed: boolean;
-}
-
-/** A proxied TCP connection or UDP flow, as the connection table and the sweep see it. */
-export interface TrackedConn {
-  entry(now: number): ConnectionEntry;
-  /** Close it when idle past its state's timeout. */
-  sweep(now: number): void;
-  destroy(): void;
-}
 
 export interface Binding {
   dest: ProxyDest;

@@ -1,6 +1,6 @@
 /**
  * What every proxied TCP connection does for the connection table and the schedulers, whichever engine moves its
- * bytes (Node sockets here, a forwarding worker, the epoll thread): IPVS's states and counts,
+ * bytes (Node sockets, a forwarding worker, the epoll thread): IPVS's states and counts,
  *
  * - SYN_RECV while the real server is being connected: an inactive connection;
  * - ESTABLISHED once both legs are up: active;
@@ -14,8 +14,8 @@
  */
 import { bindConnection, connectionBecameActive, connectionBecameInactive, unbindConnection } from '../../scheduler/index.js';
 import type { ConnectionEntry } from '../types.js';
-import type { ProxyContext } from './context.js';
-import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
+import type { ProxyService } from './service.js';
+import type { ProxyContext, ProxyDest, TrackedConn } from './types.js';
 import type { Template } from './template.js';
 
 export type TcpState = 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE';

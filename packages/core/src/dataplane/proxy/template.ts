@@ -3,7 +3,7 @@
  * It lives while connections of that client use it and for the persistence timeout after the last one
  * ended; every new connection re-arms it (ip_vs_conn_put restarts the template's timer).
  */
-import type { ProxyDest } from './service.js';
+import type { ProxyDest } from './types.js';
 
 export class Template {
   conns = 0;

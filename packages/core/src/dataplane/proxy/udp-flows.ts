@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../../logger.js';
-import type { ProxyCounters } from './context.js';
+import type { ProxyCounters } from './types.js';
 
 /** A listener's side of the bound: how many sockets it holds, and giving one up. */
 export interface UdpFlowHolder {

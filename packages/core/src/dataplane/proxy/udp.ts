@@ -20,13 +20,14 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { bindConnection, unbindConnection } from '../../scheduler/index.js';
 import type { ConnectionEntry } from '../types.js';
-import { udpIdleMs, type ProxyContext } from './context.js';
+import { udpIdleMs } from './context.js';
 import { enableNonlocalBind } from './freebind.js';
 import { NoDestinationLog } from './no-dest-log.js';
 import { encodeProxyV2, unmapped } from './proxy-protocol.js';
-import type { ProxyDest, ProxyService, TrackedConn } from './service.js';
+import type { ProxyService } from './service.js';
 import type { Template } from './template.js';
-import type { UdpFlowHolder } from './udp-flows.js';
+import type { ProxyContext, ProxyDest, TrackedConn } from './types.js';
+import type { UdpFlowBudget, UdpFlowHolder } from './udp-flows.js';
 
 /** A flow or a path that has not seen traffic both ways yet: the first to go when the table is full. */
 interface Evictable {
@@ -47,6 +48,8 @@ export class UdpListener implements UdpFlowHolder {
   constructor(
     private readonly svc: ProxyService,
     private readonly ctx: ProxyContext,
+    /** The bound on UDP flows, shared by every UDP service of the dataplane. */
+    readonly budget: UdpFlowBudget,
   ) {
     this.noDest = new NoDestinationLog(ctx, svc.key);
     this.socket = createSocket({ type: isIPv6(svc.service.address) ? 'udp6' : 'udp4', reuseAddr: false });
@@ -59,7 +62,7 @@ export class UdpListener implements UdpFlowHolder {
     const key = `${rinfo.address}|${rinfo.port}`;
     let flow = this.flows.get(key);
     if (!flow) {
-      if (this.svc.retired || !this.ctx.udpFlows.admit(this)) return;
+      if (this.svc.retired || !this.budget.admit(this)) return;
       const caddr = unmapped(rinfo.address);
       const now = Date.now();
       const b = this.svc.schedule(caddr, rinfo.port, now);
@@ -74,7 +77,7 @@ export class UdpListener implements UdpFlowHolder {
   private receiveOnePacket(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.svc.retired) return;
     // A path may exist for the client whatever the pick; asking first keeps a refused datagram from being scheduled.
-    if (!this.ctx.udpFlows.admit(this)) return;
+    if (!this.budget.admit(this)) return;
     const caddr = unmapped(rinfo.address);
     const now = Date.now();
     const b = this.svc.schedule(caddr, rinfo.port, now);
@@ -155,7 +158,7 @@ export class UdpListener implements UdpFlowHolder {
       await this.bind(address, port);
     }
     this.open_ = true;
-    this.ctx.udpFlows.join(this);
+    this.budget.join(this);
   }
 
   private bind(address: string, port: number): Promise<void> {
@@ -180,7 +183,7 @@ export class UdpListener implements UdpFlowHolder {
   release(): void {
     if (!this.open_) return;
     this.open_ = false;
-    this.ctx.udpFlows.leave(this);
+    this.budget.leave(this);
     for (const key of [...this.paths.keys()]) this.dropPath(key);
     clearInterval(this.pathSweep);
     this.pathSweep = undefined;
@@ -220,7 +223,7 @@ class UdpUpstream {
   constructor(
     private readonly svc: ProxyService,
     private readonly ctx: ProxyContext,
-    listener: UdpListener,
+    private readonly listener: UdpListener,
     caddr: string,
     rinfo: RemoteInfo,
     private readonly dest: ProxyDest,
@@ -228,7 +231,7 @@ class UdpUpstream {
     private readonly onAssured: () => void,
   ) {
     this.last = now;
-    ctx.udpFlows.used++;
+    listener.budget.used++;
     const { address, port } = dest.sched;
     this.header = dest.proxyProtocol
       ? encodeProxyV2({ protocol: 'udp', source: { address: caddr, port: rinfo.port }, destination: { address: svc.service.address, port: svc.service.port } })
@@ -267,7 +270,7 @@ class UdpUpstream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ctx.udpFlows.used--;
+    this.listener.budget.used--;
     this.socket.close();
   }
 }

@@ -7,11 +7,10 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { pino } from 'pino';
 import type { InetService } from '../../../model/schema.js';
 import type { ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
-import type { ProxyContext, ProxyCounters } from '../context.js';
 import { ProxyService } from '../service.js';
 import { applyServiceTable } from '../service-table.js';
 import { Estimator } from '../stats.js';
-import { UdpFlowBudget } from '../udp-flows.js';
+import type { ProxyContext, ProxyCounters } from '../types.js';
 import { COUNT_SLOTS, COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
 import type { SharedCountCells } from '../../../scheduler/index.js';
 import { Reactor } from '../../../sys/reactor.js';
@@ -67,9 +66,6 @@ const ctx: ProxyContext = {
   estimator: new Estimator(),
   counters,
   proxyProtocol: (s, d) => proxyProtocol.has(proxyProtocolPair(s, d)),
-  // UDP stays in the main thread: this budget is never asked.
-  udpFlows: new UdpFlowBudget({ max: 0, perService: 0 }, counters, log),
-  pool: null,
 };
 const services = new Map<string, Entry>();
 const retired = new Map<string, Entry>();

@@ -7,12 +7,12 @@
  * header is not counted). "in" is client -> real server, "out" is real server -> client, as for IPVS/NAT.
  */
 import { connect, type Socket } from 'node:net';
-import type { ProxyContext } from './context.js';
+import { encodeProxyV2 } from '../proxy-protocol.js';
+import type { ProxyService } from '../service.js';
+import { TrackedTcpConn } from '../tcp-tracked.js';
+import type { Template } from '../template.js';
+import type { ProxyContext, ProxyDest } from '../types.js';
 import { pipeBothWays } from './pipe.js';
-import { encodeProxyV2 } from './proxy-protocol.js';
-import type { ProxyDest, ProxyService } from './service.js';
-import type { Template } from './template.js';
-import { TrackedTcpConn } from './tcp-tracked.js';
 
 export class TcpConn extends TrackedTcpConn {
   /** The real-server leg once connected; `pending` while connecting. */

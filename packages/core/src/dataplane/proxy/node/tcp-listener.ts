@@ -4,14 +4,15 @@
  * real server is connected.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ProxyContext } from './context.js';
-import { freebindTcpListener } from './freebind.js';
-import { unmapped } from './proxy-protocol.js';
-import type { ProxyService } from './service.js';
+import { freebindTcpListener } from '../freebind.js';
+import type { ServiceListener } from '../local.js';
+import { NoDestinationLog } from '../no-dest-log.js';
+import { unmapped } from '../proxy-protocol.js';
+import type { ProxyService } from '../service.js';
+import type { ProxyContext } from '../types.js';
 import { TcpConn } from './tcp-conn.js';
-import { NoDestinationLog } from './no-dest-log.js';
 
-export class TcpListener {
+export class TcpListener implements ServiceListener {
   private readonly server: Server;
   private readonly noDest: NoDestinationLog;
   private lastAcceptError = -Infinity;
@@ -84,6 +85,13 @@ export class TcpListener {
       });
     });
   }
+
+  get isOpen(): boolean {
+    return this.server.listening;
+  }
+
+  /** Nothing outlives close(): accepted connections hold their own sockets. */
+  release(): void {}
 
   /** The listening server, shared with forwarding workers when there are any. */
   get netServer(): Server {

@@ -7,12 +7,12 @@ import { SyscallError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
-import type { ProxyCounters } from '../context.js';
+import type { ProxyCounters } from '../types.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, OWNED_FDS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
 
-/** The compiled engine thread (dist/dataplane/proxy/engine/thread.js), or null when this build has none. */
+/** The compiled engine thread (dist/dataplane/proxy/epoll/thread.js), or null when this build has none. */
 export function engineScript(): string | null {
-  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/dataplane/proxy/engine/thread.js');
+  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/dataplane/proxy/epoll/thread.js');
 }
 
 /** Why the epoll engine cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread). */

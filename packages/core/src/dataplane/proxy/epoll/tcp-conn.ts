@@ -1,7 +1,7 @@
 /**
  * One proxied TCP connection in the epoll engine: the client's socket, the real server's socket, and bytes moved
  * between them with recv()/send() through one scratch buffer. Same contract as the Node engine's TcpConn
- * (../tcp-conn.ts): backpressure (a side whose peer cannot take more is not read) and half-close (a FIN is passed
+ * (../node/tcp-conn.ts): backpressure (a side whose peer cannot take more is not read) and half-close (a FIN is passed
  * on once what came before it is written); states, counts, the retry and expiry are TrackedTcpConn's (each recv()
  * is one packet, "in" is client -> real server).
  *
@@ -30,13 +30,13 @@ import {
   TCP_NODELAY,
   errnoName,
 } from '../../../sys/net.js';
-import type { ProxyContext } from '../context.js';
-import { encodeProxyV2 } from '../proxy-protocol.js';
-import type { ProxyDest, ProxyService } from '../service.js';
-import type { Template } from '../template.js';
 import type { Reactor } from '../../../sys/reactor.js';
-import { EngineShared } from './shared.js';
+import { encodeProxyV2 } from '../proxy-protocol.js';
+import type { ProxyService } from '../service.js';
 import { TrackedTcpConn } from '../tcp-tracked.js';
+import type { Template } from '../template.js';
+import type { ProxyContext, ProxyDest } from '../types.js';
+import type { EngineShared } from './shared.js';
 
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 /**

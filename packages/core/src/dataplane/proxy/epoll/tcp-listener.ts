@@ -21,9 +21,9 @@ import {
 } from '../../../sys/net.js';
 import { SyscallError } from '../../../errors.js';
 import { familyOf } from '../../../model/address.js';
-import type { ProxyContext } from '../context.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
+import type { ProxyContext } from '../types.js';
 import type { Reactor, ReactorTimer } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 import { EngineTcpConn } from './tcp-conn.js';

@@ -1,7 +1,6 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
 import { encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
 import type { SchedDest } from '../../../scheduler/types.js';
-import type { EngineTcpConn } from './tcp-conn.js';
 
 /**
  * One recv() takes up to this much. Large enough that a bulk transfer moves a loopback socket's whole queue in
@@ -28,7 +27,7 @@ export class EngineShared {
   readonly intBuf = Buffer.alloc(4);
   readonly lenBuf = Buffer.alloc(4);
   /** Connections whose real server is being connected, checked against their deadline by a timer. */
-  readonly connecting = new Set<EngineTcpConn>();
+  readonly connecting = new Set<Connecting>();
   /** Connections alive in the engine, for the main thread's connectionCount(). */
   liveConns = 0;
   /** Connections this thread's listeners accepted since start. */
@@ -49,6 +48,12 @@ export class EngineShared {
     }
     return a;
   }
+}
+
+/** A connection whose real server is being connected (an EngineTcpConn), as the connect-timeout timer sees it. */
+export interface Connecting {
+  readonly connectDeadline: number;
+  connectTimedOut(): void;
 }
 
 /** A real server's sockaddr in pinned memory (its address and length for connect()), and its family for socket(). */

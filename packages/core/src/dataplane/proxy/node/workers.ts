@@ -13,20 +13,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ValidationError } from '../../errors.js';
-import type { ProxyContext } from './context.js';
-import { NoDestinationLog } from './no-dest-log.js';
-import { encodeProxyV2, unmapped } from './proxy-protocol.js';
-import type { ProxyDest, ProxyService } from './service.js';
-import type { Template } from './template.js';
+import { ValidationError } from '../../../errors.js';
+import { NoDestinationLog } from '../no-dest-log.js';
+import { encodeProxyV2, unmapped } from '../proxy-protocol.js';
+import type { ProxyService } from '../service.js';
+import { TrackedTcpConn } from '../tcp-tracked.js';
+import type { Template } from '../template.js';
+import type { ProxyContext, ProxyDest } from '../types.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
-import { TrackedTcpConn } from './tcp-tracked.js';
 
 /** The compiled worker entry: next to this module in dist, or in dist when running from src (tests). */
 export function defaultWorkerScript(): string {
   const here = new URL('./worker.js', import.meta.url);
   if (existsSync(here)) return fileURLToPath(here);
-  return fileURLToPath(new URL('../../../dist/dataplane/proxy/worker.js', import.meta.url));
+  return fileURLToPath(new URL('../../../../dist/dataplane/proxy/node/worker.js', import.meta.url));
 }
 
 interface Worker {

@@ -4,7 +4,19 @@
  * since the operator asked for a service that would not be served. Used by the unit's ExecStartPre.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { agentKeyFile, ConfigError, proxyIgnoreReason, readKeyFile, serviceKey, type DataplaneName, type VirtualService } from '@vsd/core';
+import {
+  agentKeyFile,
+  ConfigError,
+  createXdpDataplane,
+  DEFAULT_XDP_OBJECT,
+  interfaceIndex,
+  proxyIgnoreReason,
+  readKeyFile,
+  serviceKey,
+  type DataplaneName,
+  type DesiredState,
+  type VirtualService,
+} from '@vsd/core';
 import { loadConfig, type LoadedConfig } from './config-load.js';
 
 export interface CheckResult {
@@ -21,6 +33,7 @@ const METHOD: Record<string, string> = { route: 'DR (direct routing)', tunnel: '
 
 /** What the dataplane refuses (start fails) or ignores (the service is not served). */
 export function dataplaneProblems(dataplane: DataplaneName, services: readonly VirtualService[]): string[] {
+  if (dataplane === 'xdp') return xdpServiceProblems(services);
   if (dataplane !== 'proxy') return [];
   const problems: string[] = [];
   services.forEach((s, i) => {
@@ -33,6 +46,38 @@ export function dataplaneProblems(dataplane: DataplaneName, services: readonly V
     });
   });
   return problems;
+}
+
+/** What the xdp dataplane's validator refuses, one service at a time so that every refused service is named. */
+function xdpServiceProblems(services: readonly VirtualService[]): string[] {
+  const dp = createXdpDataplane({ iface: 'check' });
+  const problems: string[] = [];
+  services.forEach((s, i) => {
+    const one: DesiredState = { version: 1, generation: 0, services: [s], timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, syncDaemons: [] };
+    try {
+      for (const rs of s.realServers)
+        if (!dp.supports(rs.forwarding)) throw new Error(`the xdp dataplane cannot do NAT (lb_kind NAT) to ${rs.address}; NAT stays on the proxy and ipvs dataplanes`);
+      dp.validate!(one);
+    } catch (err) {
+      problems.push(`virtual_servers.${i} (${serviceKey(s)}): ${(err as Error).message}`);
+    }
+  });
+  return problems;
+}
+
+/** The xdp section and what start needs here: the interface, the BPF object the build makes with clang. */
+function xdpSetupProblems(loaded: LoadedConfig): { errors: string[]; warnings: string[] } {
+  const x = loaded.config.xdp;
+  if (!x) return { errors: ['dataplane xdp needs an xdp: section naming the interface (xdp: { interface: eth0 })'], warnings: [] };
+  const found: string[] = [];
+  if (!existsSync(DEFAULT_XDP_OBJECT)) found.push(`xdp: the BPF object ${DEFAULT_XDP_OBJECT} is missing (built without clang: apt-get install clang llvm libbpf-dev, then pnpm build)`);
+  try {
+    if (interfaceIndex(x.interface) === 0) found.push(`xdp.interface: no interface ${x.interface} here`);
+  } catch {
+    /* libc unavailable: start will say */
+  }
+  // With a fallback the daemon still starts: the same findings are then only warnings.
+  return x.fallback === 'off' ? { errors: found, warnings: [] } : { errors: [], warnings: found.map((f) => `${f}; vsd would start the ${x.fallback} dataplane instead (xdp.fallback)`) };
 }
 
 /** `proxy_protocol` asks for a header only a full proxy can write: IPVS forwards the client's own packets. */
@@ -81,6 +126,11 @@ export async function checkConfigFile(path: string, dataplaneOption?: DataplaneN
   if (loaded.absent) return { ok: false, dataplane, errors: [`${path}: no such file`], warnings: [], services: 0 };
   const errors = [...dataplaneProblems(dataplane, loaded.services), ...proxyProtocolProblems(dataplane, loaded), ...secretProblems(loaded)];
   const warnings: string[] = [];
+  if (dataplane === 'xdp') {
+    const x = xdpSetupProblems(loaded);
+    errors.push(...x.errors);
+    warnings.push(...x.warnings);
+  }
   if (dataplane === 'ipvs' && existsSync('/proc/net') && !existsSync('/proc/net/ip_vs'))
     warnings.push('the ip_vs kernel module is not loaded here; vsd runs `modprobe ip_vs` at start, which needs CAP_SYS_MODULE (the packaged unit does not have it: load it at boot with /etc/modules-load.d)');
   return { ok: errors.length === 0, dataplane, errors, warnings, services: loaded.services.length };

@@ -121,8 +121,26 @@ export const bgpConfigSchema = strictObject({
   check_interval: seconds.min(0.1).max(300).default(1),
 });
 
+/** `xdp:`: the xdp dataplane's interface and options (read only with `dataplane: xdp`). */
+export const xdpConfigSchema = strictObject({
+  /** The interface VIP traffic arrives on; DR packets leave by it too. */
+  interface: z.string().min(1).max(15).regex(/^[^\s/]+$/, 'an interface name'),
+  /** native (driver), generic (skb) or auto (native, else generic). */
+  mode: z.enum(['native', 'generic', 'auto']).default('auto'),
+  /** Outer source address of IPIP packets (default: the interface's first IPv4 address). */
+  tunnel_source: z
+    .string()
+    .refine((s) => canonicalAddress(s) !== null && !s.includes(':'), 'an IPv4 address')
+    .optional(),
+  /** Connection-table entries (LRU; default 65536). */
+  conn_table_size: z.number().int().min(1024).max(16_777_216).optional(),
+  /** When the program cannot start (no clang at build, verifier, no XDP): start `proxy` or `none` instead (logged), or `off`: fail. */
+  fallback: z.enum(['proxy', 'none', 'off']).default('off'),
+});
+
 export const vsdConfigSchema = strictObject({
-  dataplane: z.enum(['proxy', 'ipvs', 'none']).optional(),
+  dataplane: z.enum(['proxy', 'ipvs', 'xdp', 'none']).optional(),
+  xdp: xdpConfigSchema.optional(),
   /**
    * Who moves TCP bytes in the proxy dataplane: `epoll` (a dedicated thread on libc sockets), `node` (Node's net
    * sockets), `auto` (epoll when it can run here). Ignored by the other dataplanes.
@@ -171,4 +189,5 @@ export const vsdConfigSchema = strictObject({
 export type VsdConfig = z.output<typeof vsdConfigSchema>;
 export type VirtualServerConfig = z.output<typeof virtualServerConfigSchema>;
 export type BgpConfig = z.output<typeof bgpConfigSchema>;
+export type XdpConfig = z.output<typeof xdpConfigSchema>;
 export type RealServerConfig = z.output<typeof realServerConfigSchema>;

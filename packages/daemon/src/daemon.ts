@@ -21,7 +21,7 @@ import { loadConfig, proxyProtocolPair, type LoadedConfig } from './config-load.
 import { assertProxyProtocolServable } from './check.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { componentFactories } from './components.js';
-import { createDataplane } from './dataplane.js';
+import { createDataplane, startDataplane } from './dataplane.js';
 import { haAbsentRoutes, reloadRoute } from './routes.js';
 
 export const DEFAULT_CONFIG = '/etc/vsd/vsd.yaml';
@@ -74,18 +74,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     assertProxyProtocolServable(dataplaneName, loaded);
     // Read per reconcile, so a reload that only changes proxy_protocol takes effect with reconciler.refresh().
     let proxyProtocolPairs = new Set(loaded.proxyProtocolPairs);
-    const dataplane =
-      typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, {
-            proxyEngine: cfg.proxy_engine,
-            proxyThreads: cfg.proxy_threads,
-            udpMaxFlows: cfg.proxy_udp_max_flows,
-            udpMaxFlowsPerService: cfg.proxy_udp_max_flows_per_service,
-            proxyProtocol: (svc, rs) => proxyProtocolPairs.has(proxyProtocolPair(svc, rs)),
-          });
+    const choice = {
+      proxyEngine: cfg.proxy_engine,
+      proxyThreads: cfg.proxy_threads,
+      udpMaxFlows: cfg.proxy_udp_max_flows,
+      udpMaxFlowsPerService: cfg.proxy_udp_max_flows_per_service,
+      proxyProtocol: (svc: string, rs: string) => proxyProtocolPairs.has(proxyProtocolPair(svc, rs)),
+      xdp: cfg.xdp && { interface: cfg.xdp.interface, mode: cfg.xdp.mode, tunnelSource: cfg.xdp.tunnel_source ?? null, connTableSize: cfg.xdp.conn_table_size },
+    };
+    const chosen = typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, choice);
     const drainMs = options.drainTimeoutMs ?? (cfg.drain_timeout !== undefined ? cfg.drain_timeout * 1000 : DEFAULT_DRAIN_MS);
-    log.info({ config: options.configPath, state: options.statePath, dataplane: dataplane.name, generation: store.generation }, 'vsd starting');
+    log.info({ config: options.configPath, state: options.statePath, dataplane: chosen.name, generation: store.generation }, 'vsd starting');
 
-    await dataplane.start();
+    const dataplane = await startDataplane(chosen, cfg.xdp?.fallback ?? 'off', (name) => createDataplane(name, options.logger, choice), options.logger);
     cleanup.push(() => dataplane.close(drainMs));
     const reconciler = createReconciler({ store, overlay, dataplane, logger: options.logger });
     await reconciler.start();

@@ -3,7 +3,7 @@
  * `--dataplane none` works) whichever of them a given @vsd/core provides.
  */
 import * as core from '@vsd/core';
-import { ConfigError, createNoneDataplane, type Dataplane, type DataplaneName, type Logger } from '@vsd/core';
+import { ConfigError, createNoneDataplane, XdpLoadError, type Dataplane, type DataplaneName, type Logger } from '@vsd/core';
 
 const FACTORIES: Record<Exclude<DataplaneName, 'none'>, string> = {
   proxy: 'createProxyDataplane',
@@ -22,7 +22,7 @@ export interface DataplaneChoice {
   /** Which (service key, real server key) pairs get a PROXY protocol v2 header (config key `proxy_protocol`). */
   proxyProtocol?: (serviceKey: string, realServerKey: string) => boolean;
   /** The xdp dataplane's interface, attach mode and IPIP source (config section `xdp:`). */
-  xdp?: { interface: string; mode?: 'native' | 'generic' | 'auto'; tunnelSource?: string | null };
+  xdp?: { interface: string; mode?: 'native' | 'generic' | 'auto'; tunnelSource?: string | null; connTableSize?: number };
 }
 
 export function createDataplane(name: DataplaneName, logger: Logger, choice: DataplaneChoice = {}): Dataplane {
@@ -35,7 +35,24 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
     name === 'proxy'
       ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService, proxyProtocol: choice.proxyProtocol }
       : name === 'xdp'
-        ? { logger, iface: choice.xdp!.interface, mode: choice.xdp!.mode, tunnelSource: choice.xdp!.tunnelSource }
+        ? { logger, iface: choice.xdp!.interface, mode: choice.xdp!.mode, tunnelSource: choice.xdp!.tunnelSource, connTableSize: choice.xdp!.connTableSize }
         : { logger };
   return (factory as (options: { logger: Logger }) => Dataplane)(options);
+}
+
+/**
+ * Start the dataplane; when it is xdp and cannot start, start `fallback` instead if the config asks for one
+ * (`xdp.fallback`), saying so in the log. Returns the dataplane that runs.
+ */
+export async function startDataplane(dataplane: Dataplane, fallback: 'proxy' | 'none' | 'off', make: (name: 'proxy' | 'none') => Dataplane, logger: Logger): Promise<Dataplane> {
+  try {
+    await dataplane.start();
+    return dataplane;
+  } catch (err) {
+    if (dataplane.name !== 'xdp' || fallback === 'off' || !(err instanceof XdpLoadError)) throw err;
+    logger.warn({ err, component: 'daemon', fallback }, `the xdp dataplane cannot start (${err.message}); starting the ${fallback} dataplane instead, as xdp.fallback says`);
+    const other = make(fallback);
+    await other.start();
+    return other;
+  }
 }

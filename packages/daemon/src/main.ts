@@ -21,7 +21,7 @@ Options:
   -c, --config FILE         YAML config (default ${DEFAULT_CONFIG}); absent = start empty
   -s, --socket PATH         control API unix socket (default: config control.socket, else ${DEFAULT_SOCKET})
       --state FILE          desired-state file (default ${DEFAULT_STATE}); "none" keeps it in memory
-  -d, --dataplane NAME      proxy | ipvs | none (default: config dataplane, else proxy)
+  -d, --dataplane NAME      proxy | ipvs | xdp | none (default: config dataplane, else proxy)
       --listen HOST:PORT    also serve the control API on TCP (needs --token-file)
       --token-file FILE     bearer token for the TCP listener
       --drain-timeout SEC   on SIGTERM, let connections finish for up to SEC seconds (default ${DEFAULT_DRAIN_MS / 1000})
@@ -75,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const dataplane = values.dataplane as string | undefined;
-  if (dataplane !== undefined && !['proxy', 'ipvs', 'none'].includes(dataplane)) return usageError(`--dataplane must be proxy, ipvs or none (got ${dataplane})`);
+  if (dataplane !== undefined && !['proxy', 'ipvs', 'xdp', 'none'].includes(dataplane)) return usageError(`--dataplane must be proxy, ipvs, xdp or none (got ${dataplane})`);
   const level = (values['log-level'] as string | undefined) ?? process.env.VSD_LOG_LEVEL ?? 'info';
   if (!LEVELS.includes(level)) return usageError(`--log-level must be one of ${LEVELS.join(', ')} (got ${level})`);
   const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);

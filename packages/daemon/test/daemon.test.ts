@@ -89,7 +89,7 @@ describe('vsd daemon', () => {
   it('prints usage errors with exit 2 and --version', async () => {
     const bad = spawnVsd(['--dataplane', 'fast']);
     expect((await bad.exited).code).toBe(2);
-    expect(bad.stderr).toMatch(/--dataplane must be proxy, ipvs or none/);
+    expect(bad.stderr).toMatch(/--dataplane must be proxy, ipvs, xdp or none/);
     const v = spawnVsd(['--version']);
     let out = '';
     v.child.stdout!.removeAllListeners('data');

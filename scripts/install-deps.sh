@@ -12,7 +12,7 @@ DEBS=(iproute2 nftables kmod keepalived ipvsadm user-mode-linux haproxy nginx-li
   systemd systemd-container groff-base man-db # systemd-analyze/-sysusers/-nspawn, groff, man: the .deb and unit tests (netns tier), the man pages (unit tier)
   bird2 frr # the routing daemons of the BGP scale-out (netns tier: an upstream router and the dispatchers' BIRD)
   gcc libc6-dev # the LD_PRELOAD shim that lets user-mode-linux 6.1 restore FPU state on AVX-512/AMX hosts (uml tier)
-  clang llvm libbpf-dev libbpf1 bpftool) # the xdp dataplane: clang compiles packages/core/bpf at build time, libbpf1 loads it, bpftool to inspect
+  clang llvm libbpf-dev libbpf1 bpftool ethtool) # the xdp dataplane: clang compiles packages/core/bpf at build time, libbpf1 loads it, bpftool to inspect; ethtool: its netns test turns off a veth's checksum offload
 
 if [ "$(id -u)" = 0 ]; then
   missing=()

@@ -41,7 +41,7 @@ export interface StartVsdOptions {
   dir: string;
   name: string;
   config: Record<string, unknown>;
-  dataplane?: 'proxy' | 'ipvs' | 'none';
+  dataplane?: 'proxy' | 'ipvs' | 'xdp' | 'none';
   /** Keep the state file of an earlier run (restart), or start from an empty one. */
   freshState?: boolean;
   extraArgs?: string[];

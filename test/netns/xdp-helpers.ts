@@ -107,3 +107,32 @@ export function serviceEntry(
     dests: service.realServers.map((rs) => ({ ...rs, key: `${rs.address}:${rs.port}`, effectiveWeight: rs.weight, sorry: false })),
   };
 }
+
+function ip6Bytes(ip: string): Buffer {
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i));
+  return b;
+}
+
+/** An Ethernet + IPv6 + TCP frame (no extension headers). */
+export function frame6(spec: Omit<FrameSpec, 'protocol' | 'tos'>): Buffer {
+  const payload = spec.payload ?? Buffer.alloc(0);
+  const l4 = Buffer.alloc(20);
+  l4.writeUInt16BE(spec.sport, 0);
+  l4.writeUInt16BE(spec.dport, 2);
+  l4[12] = 5 << 4;
+  l4[13] = spec.flags ?? 0x02;
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(l4.length + payload.length, 4);
+  ip[6] = 6;
+  ip[7] = 64;
+  ip6Bytes(spec.src).copy(ip, 8);
+  ip6Bytes(spec.dst).copy(ip, 24);
+  const eth = Buffer.from([...macBytes(spec.dstMac), ...macBytes(spec.srcMac ?? '02:77:00:00:00:aa'), 0x86, 0xdd]);
+  return Buffer.concat([eth, ip, l4, payload]);
+}

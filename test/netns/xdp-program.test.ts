@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMhScheduler,
+  foldAddress,
   createScheduler,
   createSchedDest,
   createXdpDataplane,
@@ -22,7 +23,7 @@ import {
   type XdpDataplane,
 } from '@vsd/core';
 import { createLab, requireRoot, type Lab } from '../lib/netns.js';
-import { enterNetns, frame, ipAt, ipv4Checksum, macAt, serviceEntry } from './xdp-helpers.js';
+import { enterNetns, frame, frame6, ipAt, ipv4Checksum, macAt, serviceEntry } from './xdp-helpers.js';
 
 const VIP = '10.77.0.100';
 const CLIENT_MAC = '02:77:00:00:00:aa';
@@ -47,6 +48,13 @@ beforeAll(async () => {
     const h = lab.host(name);
     macToHost.set(h.mac, h.ip);
     execFileSync('ip', ['-n', lb.ns, 'neigh', 'replace', h.ip, 'lladdr', h.mac, 'dev', 'eth0', 'nud', 'permanent']);
+  }
+  // The same hosts over IPv6 (nodad: usable at once).
+  execFileSync('ip', ['-n', lb.ns, 'addr', 'add', 'fd00:77::11/64', 'dev', 'eth0', 'nodad']);
+  for (const [i, name] of ['web1', 'web2', 'web3'].entries()) {
+    const h = lab.host(name);
+    macToHost.set(`v6 ${h.mac}`, `fd00:77::${21 + i}`);
+    execFileSync('ip', ['-n', lb.ns, 'neigh', 'replace', `fd00:77::${21 + i}`, 'lladdr', h.mac, 'dev', 'eth0', 'nud', 'permanent']);
   }
   // A tunnelled real server elsewhere, reached through web3 as the gateway.
   execFileSync('ip', ['-n', lb.ns, 'route', 'add', '10.88.0.0/24', 'via', '10.77.0.23']);
@@ -158,6 +166,39 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     }
   });
 
+  it('picks like the TS sh scheduler (hash_32 of the source, with and without sh-port), and dh sends a service to one', async () => {
+    for (const flags of [[], ['sh-port']]) {
+      const entry = serviceEntry(
+        { protocol: 'tcp', address: VIP, port: 80, scheduler: 'sh', schedFlags: flags },
+        ['10.77.0.21', '10.77.0.22', '10.77.0.23'].map((address, i) => ({ address, port: 80, weight: [3, 1, 2][i] })),
+      );
+      await dp.reconcile([]);
+      await dp.reconcile([entry]);
+      const ts = createScheduler('sh', { flags: flags as ['sh-port'] });
+      ts.update(schedList(entry));
+      const seen = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        const a = (0x0b000000 + ((i * 2246822519) >>> 8)) >>> 0;
+        const src = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+        const sport = 1024 + ((i * 104729) % 60000);
+        const got = pickedBy(tcp(src, sport));
+        expect(got).toBe(ts.pick({ saddr: a, sport, daddr: 0, dport: 80 })!.address);
+        seen.add(got);
+      }
+      expect(seen.size).toBe(3);
+    }
+    const entry = serviceEntry(
+      { protocol: 'tcp', address: VIP, port: 80, scheduler: 'dh' },
+      ['10.77.0.21', '10.77.0.22', '10.77.0.23'].map((address) => ({ address, port: 80 })),
+    );
+    await dp.reconcile([]);
+    await dp.reconcile([entry]);
+    const dh = createScheduler('dh');
+    dh.update(schedList(entry));
+    const want = dh.pick({ saddr: 0, sport: 0, daddr: foldAddress(VIP), dport: 80 })!.address;
+    for (let i = 0; i < 20; i++) expect(pickedBy(tcp(`10.12.0.${i + 1}`, 7000 + i))).toBe(want);
+  });
+
   it('keeps established flows on their real server across a weight change, quiesces weight 0, reschedules a removed one', async () => {
     const reals = (w: number[]) => ['10.77.0.21', '10.77.0.22'].map((address, i) => ({ address, port: 80, weight: w[i] }));
     await dp.reconcile([]);
@@ -186,6 +227,31 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     ]);
     const after = acks.map(pickedBy);
     after.forEach((host, i) => expect(host).toBe(first[i] === '10.77.0.21' ? '10.77.0.22' : first[i]));
+  });
+
+  it('forwards IPv6 DR and picks like the TS mh scheduler for IPv6 clients (address folded by XOR of its words)', async () => {
+    const vip6 = 'fd00:77::100';
+    const entry = serviceEntry(
+      { protocol: 'tcp', address: vip6, port: 80, scheduler: 'mh' },
+      ['fd00:77::21', 'fd00:77::22', 'fd00:77::23'].map((address, i) => ({ address, port: 80, weight: [1, 2, 3][i] })),
+    );
+    await dp.reconcile([entry]);
+    const ts = createMhScheduler();
+    ts.update(schedList(entry));
+    const seen = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      const src = `2001:db8:${((i * 40503) & 0xffff).toString(16)}::${(((i * 2654435761) >>> 16) & 0xffff).toString(16)}`;
+      const f = frame6({ dstMac: lbMac, src, dst: vip6, sport: 1000 + i, dport: 80 });
+      const { verdict, out } = run(f);
+      expect(verdict).toBe(XDP_TX);
+      expect(macAt(out, 6)).toBe(lbMac);
+      expect(out.subarray(12).equals(f.subarray(12))).toBe(true);
+      const got = macToHost.get(`v6 ${macAt(out, 0)}`);
+      const want = ts.pick({ saddr: foldAddress(src), sport: 1000 + i, daddr: 0, dport: 80 })!.address;
+      expect(got).toBe(want);
+      seen.add(got!);
+    }
+    expect(seen.size).toBe(3);
   });
 
   it('drops packets for a service with no available real server', async () => {

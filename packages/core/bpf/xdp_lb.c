@@ -172,6 +172,16 @@ static __always_inline __u32 vsd_schedule(const struct vsd_svc *svc, const struc
 		if (svc->flags & VSD_SVC_HASH_PORT)
 			v += bpf_ntohs(p->key.sport);
 		slot = vsd_hsiphash_u32(v) % len;
+	} else if (svc->sched == VSD_SCHED_SH) {
+		/* hash_32() of include/linux/hash.h, as scheduler/hash.ts hash32. */
+		__u32 bits = (svc->flags >> VSD_SVC_BITS_SHIFT) & 0x1f;
+		__u32 v = vsd_fold(p->key.saddr, p->key.family);
+
+		if (bits == 0 || (1u << bits) != len)
+			return VSD_DEST_NONE;
+		if (svc->flags & VSD_SVC_HASH_PORT)
+			v += bpf_ntohs(p->key.sport);
+		slot = (v * 0x61c88647u) >> (32 - bits);
 	} else if (svc->sched == VSD_SCHED_SEQ) {
 		__u64 *pos = bpf_map_lookup_elem(&vsd_seq_pos, &id);
 

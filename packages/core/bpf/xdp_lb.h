@@ -17,10 +17,12 @@
 
 /* vsd_svc.sched */
 #define VSD_SCHED_HASH 1 /* ring indexed by hsiphash(source) % ring_len (mh) */
-#define VSD_SCHED_SEQ 2  /* ring indexed by a shared counter % ring_len (rr, wrr) */
+#define VSD_SCHED_SEQ 2  /* ring indexed by a shared counter % ring_len (rr, wrr; dh: one slot) */
+#define VSD_SCHED_SH 3   /* ring indexed by hash_32(source, bits) (sh); bits in vsd_svc.flags >> 8 */
 
 /* vsd_svc.flags */
-#define VSD_SVC_HASH_PORT 1 /* mh-port: the source port is added to the hashed value */
+#define VSD_SVC_HASH_PORT 1 /* mh-port, sh-port: the source port is added to the hashed value */
+#define VSD_SVC_BITS_SHIFT 8 /* sh: the table's bits (ring_len = 1 << bits) */
 
 /* vsd_dest.method */
 #define VSD_FWD_DR 1

@@ -44,7 +44,7 @@ import {
   type L4,
 } from './layout.js';
 import { XdpProgram, type XdpAttachedMode, type XdpMode } from './loader.js';
-import { createMhFor, mhRing, sequenceRing, XDP_SCHEDULERS, type Ring } from './rings.js';
+import { createMhFor, dhRing, mhRing, sequenceRing, shRing, XDP_SCHEDULERS, type Ring } from './rings.js';
 
 export interface XdpDataplaneOptions {
   /** The interface packets for the VIPs arrive on (and DR packets leave by). */
@@ -136,9 +136,11 @@ class Xdp implements XdpDataplane {
       if ('fwmark' in svc) throw new UnsupportedByDataplaneError('xdp', `firewall-mark services (${name})`, 'ipvs');
       if (svc.protocol === 'sctp') throw new UnsupportedByDataplaneError('xdp', `SCTP services (${name})`, 'ipvs');
       if (!XDP_SCHEDULERS.includes(svc.scheduler))
-        throw new UnsupportedByDataplaneError('xdp', `the ${svc.scheduler} scheduler (${name}; it needs live connection counts; xdp schedules with ${XDP_SCHEDULERS.join(', ')})`, 'proxy or ipvs');
+        throw new UnsupportedByDataplaneError('xdp', `the ${svc.scheduler} scheduler (${name}; xdp schedules only without live connection counts, with ${XDP_SCHEDULERS.join(', ')})`, 'proxy or ipvs');
       if (svc.schedFlags.includes('mh-fallback') || (svc.scheduler === 'mh' && svc.schedFlags.includes('flag-1')))
         throw new UnsupportedByDataplaneError('xdp', `mh-fallback (${name})`, 'proxy or ipvs');
+      if (svc.schedFlags.includes('sh-fallback') || (svc.scheduler === 'sh' && svc.schedFlags.includes('flag-1')))
+        throw new UnsupportedByDataplaneError('xdp', `sh-fallback (${name})`, 'proxy or ipvs');
       if (svc.persistence.timeout > 0) throw new UnsupportedByDataplaneError('xdp', `persistence (-p, ${name})`, 'proxy or ipvs');
       if (svc.pe) throw new UnsupportedByDataplaneError('xdp', `persistence engine ${svc.pe} (${name})`, 'proxy or ipvs');
       if (svc.onePacket) throw new UnsupportedByDataplaneError('xdp', `one-packet scheduling (-o, ${name})`, 'proxy or ipvs');
@@ -284,7 +286,13 @@ class Xdp implements XdpDataplane {
       if (ds) list.push(ds.sched);
     }
     const indexOf = (d: SchedDest): number => st.dests.get(d.key)!.index;
-    const ring: Ring = st.mh ? mhRing(st.mh, svc.schedFlags, list, indexOf) : sequenceRing(svc.scheduler as 'rr' | 'wrr', list, indexOf);
+    const ring: Ring = st.mh
+      ? mhRing(st.mh, svc.schedFlags, list, indexOf)
+      : svc.scheduler === 'sh'
+        ? shRing(svc.schedFlags, list, indexOf)
+        : svc.scheduler === 'dh'
+          ? dhRing(foldAddress(svc.address), list, indexOf)
+          : sequenceRing(svc.scheduler as 'rr' | 'wrr', list, indexOf);
     if (ring.truncated)
       this.log.warn({ service: entry.key, slots: VSD_RING_STRIDE }, 'the wrr cycle is longer than the ring: its first picks are used, the proportions are approximate');
     this.writeRing(program, st, ring);

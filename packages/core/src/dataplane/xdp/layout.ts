@@ -13,6 +13,8 @@ export const VSD_DEST_NONE = 0xffffffff;
 
 export const VSD_SCHED_HASH = 1;
 export const VSD_SCHED_SEQ = 2;
+export const VSD_SCHED_SH = 3;
+export const VSD_SVC_BITS_SHIFT = 8;
 export const VSD_SVC_HASH_PORT = 1;
 export const VSD_FWD_DR = 1;
 export const VSD_FWD_TUN = 2;

@@ -6,10 +6,11 @@
 import { createMhScheduler, type MhScheduler } from '../../scheduler/mh.js';
 import { createScheduler } from '../../scheduler/registry.js';
 import type { SchedDest, SchedFlag } from '../../scheduler/types.js';
-import { VSD_DEST_NONE, VSD_RING_STRIDE, VSD_SCHED_HASH, VSD_SCHED_SEQ, VSD_SVC_HASH_PORT } from './layout.js';
+import { GOLDEN_RATIO_32 } from '../../scheduler/hash.js';
+import { VSD_DEST_NONE, VSD_RING_STRIDE, VSD_SCHED_HASH, VSD_SCHED_SEQ, VSD_SCHED_SH, VSD_SVC_BITS_SHIFT, VSD_SVC_HASH_PORT } from './layout.js';
 
 /** Schedulers the program can run without live connection counts. */
-export const XDP_SCHEDULERS: readonly string[] = Object.freeze(['rr', 'wrr', 'mh']);
+export const XDP_SCHEDULERS: readonly string[] = Object.freeze(['rr', 'wrr', 'mh', 'sh', 'dh']);
 
 export interface Ring {
   sched: number;
@@ -67,4 +68,45 @@ export function mhRing(mh: MhScheduler, flags: readonly SchedFlag[], dests: read
 
 export function createMhFor(flags: readonly SchedFlag[]): MhScheduler {
   return createMhScheduler({ flags });
+}
+
+/** GOLDEN_RATIO_32^-1 mod 2^32: turns a bucket back into a value that hash_32 sends there. */
+const GOLDEN_INVERSE = (() => {
+  const m = 1n << 32n;
+  let [r0, r1, t0, t1] = [m, BigInt(GOLDEN_RATIO_32), 0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [t0, t1] = [t1, t0 - q * t1];
+  }
+  return Number(((t0 % m) + m) % m);
+})();
+
+export const SH_XDP_BITS = 8;
+
+/**
+ * sh: its bucket table read back through pick(): for each bucket, a source that hash_32 sends there, so the
+ * ring is what the TS sh answers bucket by bucket (unavailable buckets empty, as sh answers none there).
+ */
+export function shRing(flags: readonly SchedFlag[], dests: readonly SchedDest[], indexOf: (d: SchedDest) => number): Ring {
+  const sched = createScheduler('sh', { flags: flags.filter((f) => f === 'sh-port' || f === 'flag-2'), shTabBits: SH_XDP_BITS });
+  sched.update(dests);
+  const size = 1 << SH_XDP_BITS;
+  const slots = new Uint32Array(size);
+  const packet = { saddr: 0, sport: 0, daddr: 0, dport: 0 };
+  for (let b = 0; b < size; b++) {
+    packet.saddr = Math.imul(b << (32 - SH_XDP_BITS), GOLDEN_INVERSE) | 0;
+    const d = sched.pick(packet);
+    slots[b] = d ? indexOf(d) : VSD_DEST_NONE;
+  }
+  const port = flags.includes('sh-port') || flags.includes('flag-2');
+  return { sched: VSD_SCHED_SH, flags: (SH_XDP_BITS << VSD_SVC_BITS_SHIFT) | (port ? VSD_SVC_HASH_PORT : 0), slots, truncated: false };
+}
+
+/** dh hashes the destination address: for one virtual service that is one bucket, so one slot. */
+export function dhRing(vipFold: number, dests: readonly SchedDest[], indexOf: (d: SchedDest) => number): Ring {
+  const sched = createScheduler('dh');
+  sched.update(dests);
+  const d = sched.pick({ saddr: 0, sport: 0, daddr: vipFold, dport: 0 });
+  return { sched: VSD_SCHED_SEQ, flags: 0, slots: Uint32Array.of(d ? indexOf(d) : VSD_DEST_NONE), truncated: false };
 }

@@ -7,11 +7,12 @@ import {
   createXdpDataplane,
   cycleLength,
   fwmarkServiceSchema,
+  hash32,
   inetServiceSchema,
   UnsupportedByDataplaneError,
   type DesiredState,
 } from '@vsd/core';
-import { mhRing, sequenceRing } from '../../../src/dataplane/xdp/rings.js';
+import { mhRing, sequenceRing, shRing } from '../../../src/dataplane/xdp/rings.js';
 import { VSD_DEST_NONE } from '../../../src/dataplane/xdp/layout.js';
 
 function state(services: unknown[]): DesiredState {
@@ -24,8 +25,8 @@ const svc = (over: Record<string, unknown> = {}, rs: Record<string, unknown> = {
 describe('xdp dataplane validation (no kernel needed)', () => {
   const dp = createXdpDataplane({ iface: 'eth0' });
 
-  it('accepts DR and TUN with rr, wrr and mh', () => {
-    for (const scheduler of ['rr', 'wrr', 'mh'])
+  it('accepts DR and TUN with rr, wrr, mh, sh and dh', () => {
+    for (const scheduler of ['rr', 'wrr', 'mh', 'sh', 'dh'])
       for (const forwarding of ['route', 'tunnel']) expect(() => assertSupported(dp, state([svc({ scheduler }, { forwarding })]))).not.toThrow();
   });
 
@@ -43,7 +44,7 @@ describe('xdp dataplane validation (no kernel needed)', () => {
   });
 
   it('refuses schedulers that need live connection counts, naming the scheduler and the dataplane', () => {
-    for (const scheduler of ['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'sh', 'dh'])
+    for (const scheduler of ['lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'fo', 'ovf', 'twos'])
       expect(() => assertSupported(dp, state([svc({ scheduler })]))).toThrow(new RegExp(`^the xdp dataplane cannot do the ${scheduler} scheduler`));
   });
 
@@ -51,6 +52,7 @@ describe('xdp dataplane validation (no kernel needed)', () => {
     expect(() => assertSupported(dp, state([svc({ persistence: { timeout: 300 } })]))).toThrow(/persistence/);
     expect(() => assertSupported(dp, state([svc({ scheduler: 'mh', schedFlags: ['mh-fallback'] })]))).toThrow(/mh-fallback/);
     expect(() => assertSupported(dp, state([svc({ protocol: 'sctp' })]))).toThrow(/SCTP/);
+    expect(() => assertSupported(dp, state([svc({ scheduler: 'sh', schedFlags: ['sh-fallback'] })]))).toThrow(/sh-fallback/);
     expect(() => assertSupported(dp, state([fwmarkServiceSchema.parse({ fwmark: 1 })]))).toThrow(/firewall-mark/);
     expect(() => assertSupported(dp, state([svc({ address: '2001:db8::1' }, { address: '2001:db8::2', forwarding: 'tunnel' })]))).toThrow(/IPv6/);
     expect(() => assertSupported(dp, state([svc({}, { upperThreshold: 10 })]))).toThrow(/thresholds/);
@@ -72,6 +74,21 @@ describe('xdp dataplane validation (no kernel needed)', () => {
     const ring = mhRing(createMhScheduler(), [], dests, indexOf);
     mh.update(dests);
     expect([...ring.slots]).toEqual(mh.lookupTable().map((d) => (d ? indexOf(d) : VSD_DEST_NONE)));
+  });
+
+  it('builds an sh ring whose bucket b answers what the TS sh answers for a source hashing to b', () => {
+    const dests = [3, 1, 0, 2].map((weight, i) => createSchedDest({ address: `10.0.1.${i + 1}`, port: 80, weight }));
+    const indexOf = (d: { key: string }) => dests.findIndex((x) => x.key === d.key);
+    const ring = shRing([], dests, indexOf);
+    expect(ring.slots.length).toBe(256);
+    const sh = createScheduler('sh');
+    sh.update(dests);
+    for (let i = 0; i < 2000; i++) {
+      const saddr = (Math.imul(i, 2654435761) ^ 0x0a000000) >>> 0;
+      const d = sh.pick({ saddr, sport: 0, daddr: 0, dport: 0 });
+      expect(ring.slots[hash32(saddr, 8)]).toBe(d ? indexOf(d) : VSD_DEST_NONE);
+    }
+    expect(new Set(ring.slots).has(2)).toBe(false); // weight 0: its bucket answers none
   });
 
   it('says it is not started rather than failing obscurely', async () => {

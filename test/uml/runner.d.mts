@@ -15,6 +15,8 @@ export interface UmlOptions {
   umlTmp?: string;
   /** Keep the work dir for debugging. */
   keepWork?: boolean;
+  /** Aborting kills the guest's process group and rejects (a benchmark's Ctrl-C). */
+  signal?: AbortSignal;
 }
 export interface UmlResult {
   stdout: string;

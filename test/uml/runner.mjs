@@ -163,14 +163,14 @@ export async function runInUml(script, opts = {}) {
   chmodSync(init, 0o755);
   const started = Date.now();
   try {
-    const consoleText = await boot({ init, work, memMb, timeoutMs, tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) });
+    const consoleText = await boot({ init, work, memMb, timeoutMs, signal: opts.signal, tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) });
     return collect(work, consoleText, Date.now() - started);
   } finally {
     if (!opts.keepWork) rmSync(work, { recursive: true, force: true });
   }
 }
 
-function boot({ init, work, memMb, timeoutMs, tmp }) {
+function boot({ init, work, memMb, timeoutMs, signal, tmp }) {
   const args = [
     `mem=${memMb}M`,
     'rootfstype=hostfs',
@@ -210,12 +210,23 @@ function boot({ init, work, memMb, timeoutMs, tmp }) {
       killGroup();
       reject(new UmlTimeoutError(timeoutMs, out + readIfExists(join(work, 'init.log'))));
     }, timeoutMs);
+    // opts.signal (a benchmark's Ctrl-C): the guest's whole process group goes, as on a timeout.
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      killGroup();
+      reject(new Error('user-mode-linux guest aborted'));
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
       clearTimeout(timer);
       if (!settled) reject(new UmlUnavailableError(`cannot execute ${UML_KERNEL}: ${err.message}`));
       settled = true;
     });
     child.on('exit', () => {
+      signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       killGroup(); // leftover helper processes, if any
       if (!settled) resolve(out);

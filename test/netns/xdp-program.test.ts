@@ -314,6 +314,36 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     expect((await dp.info()).engine).toBe('xdp unattached on eth0');
   });
 
+  it('drains on close: no new flows, established ones forwarded until idle, bounded by the drain time', async () => {
+    const dp2 = createXdpDataplane({ iface: 'eth0', attach: false, neighbourRefreshMs: 0 });
+    await dp2.start();
+    const run2 = (f: Buffer) => dp2.program!.testRun(f, ifindex).retval;
+    await dp2.reconcile([
+      serviceEntry({ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr' }, [
+        { address: '10.77.0.21', port: 80 },
+        { address: '10.77.0.22', port: 80 },
+      ]),
+    ]);
+    expect(run2(tcp('10.22.0.1', 8000))).toBe(XDP_TX);
+    const t0 = Date.now();
+    const closing = dp2.close(8000);
+    let closed = false;
+    void closing.then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run2(tcp('10.22.0.2', 8001))).toBe(XDP_DROP);
+    // The established flow keeps going for 1.5 s, packets every 300 ms; the drain waits for it.
+    for (let i = 0; i < 5; i++) {
+      expect(closed).toBe(false);
+      expect(run2(tcp('10.22.0.1', 8000, 80, 0x10))).toBe(XDP_TX);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await closing;
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(1500);
+    expect(took).toBeLessThan(7900);
+    expect(dp2.program).toBeNull();
+  });
+
   it('turns a program the verifier refuses into a startup error with the interface and the reason', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsd-xdp-bad-'));
     try {

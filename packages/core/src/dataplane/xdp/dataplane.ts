@@ -94,6 +94,8 @@ export interface XdpDataplane extends Dataplane {
   destIndex(service: string, dest: string): number | undefined;
 }
 
+/** A flow not seen for this long is taken as finished when draining (last-seen is refreshed once a second). */
+const IDLE_MS = 2500;
 const ZERO_SUM: CounterSum = Object.freeze({ packets: 0, bytes: 0, conns: 0 });
 
 export function createXdpDataplane(options: XdpDataplaneOptions): XdpDataplane {
@@ -439,7 +441,8 @@ class Xdp implements XdpDataplane {
     };
   }
 
-  async close(): Promise<void> {
+  async close(drainMs = 0): Promise<void> {
+    if (this.program && drainMs > 0) await this.drain(this.program, drainMs);
     if (this.statsTimer) clearInterval(this.statsTimer);
     if (this.neighbourTimer) clearInterval(this.neighbourTimer);
     this.statsTimer = this.neighbourTimer = undefined;
@@ -449,6 +452,42 @@ class Xdp implements XdpDataplane {
     this.program?.close();
     this.program = null;
     this.log.info('xdp program detached');
+  }
+
+  /**
+   * No new flows (every destination unavailable), while flows already in the table keep being forwarded, until none
+   * has been seen for IDLE_MS or `drainMs` passes: the program has no connection state to wait for, only last-seen
+   * times (refreshed once a second).
+   */
+  private async drain(program: XdpProgram, drainMs: number): Promise<void> {
+    const dests = program.map('vsd_dests');
+    for (const st of this.services.values())
+      for (const ds of st.dests.values()) {
+        if (!ds.written || ds.written[24] === 0) continue;
+        const value = Buffer.from(ds.written);
+        value[24] = 0;
+        dests.update(u32Key(ds.index), value);
+        ds.written = value;
+      }
+    const deadline = Date.now() + drainMs;
+    const started = Date.now();
+    while (Date.now() < deadline && this.lastFlowAgeMs(program) < IDLE_MS)
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(250, deadline - Date.now()))));
+    this.log.info({ drainMs, waitedMs: Date.now() - started }, 'xdp drain over');
+  }
+
+  /** Milliseconds since the most recently seen flow of a current destination (Infinity: none). */
+  private lastFlowAgeMs(program: XdpProgram): number {
+    const conns = program.map('vsd_conns');
+    let newest = -1n;
+    for (const k of conns.keys(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
+      const v = conns.lookup(k);
+      if (!v) continue;
+      const c = decodeConn(v);
+      const owner = this.byIndex.get(c.dest);
+      if (owner && owner.dest.gen === c.gen && c.seenNs > newest) newest = c.seenNs;
+    }
+    return newest < 0n ? Infinity : Number((process.hrtime.bigint() - newest) / 1_000_000n);
   }
 
   private need(): XdpProgram {

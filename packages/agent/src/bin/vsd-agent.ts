@@ -5,6 +5,7 @@ import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { DEFAULT_SETUP_STATE, decapStatus, setupDr, setupTun, teardown, type DecapMethod, type SetupChange } from '../setup/setup.js';
 import { hostSystem } from '../setup/system.js';
+import { ADDR_VIP } from '../setup/decap.js';
 
 const USAGE = `usage:
   vsd-agent --config FILE                 run the agent (reports to the dispatchers, agent-check responder)
@@ -27,7 +28,7 @@ function describe(c: SetupChange): string {
   if (c.kind === 'addr') return `address ${c.cidr} on ${c.dev}`;
   if (c.kind === 'sysctl') return `${c.name} ${c.before} -> ${c.after}`;
   if (c.kind === 'xdp-decap') return `BPF decapsulator on ${c.dev} (XDP ${c.mode}, program id ${c.progId})`;
-  if (c.kind === 'decap-addr') return `VIP ${c.addr} decapsulated on ${c.dev}`;
+  if (c.kind === 'decap-addr') return c.kinds & ADDR_VIP ? `VIP ${c.addr} decapsulated on ${c.dev}` : `tunnelled packets to ${c.addr} accepted on ${c.dev}`;
   if (c.kind === 'decap-gue') return `GUE port ${c.before || 'off'} -> ${c.after || 'off'} on ${c.dev}`;
   return `link ${c.dev} up`;
 }

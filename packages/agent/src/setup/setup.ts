@@ -22,7 +22,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalAddress, familyOf, VsdError } from '@vsd/core';
-import { ADDR_VIP, DECAP_ADDRS_MAP, DECAP_CONF_MAP, DECAP_PROGRAM, DECAP_STATS_MAP, type AttachMode, type DecapHost, type DecapStats } from './decap.js';
+import { ADDR_LOCAL, ADDR_VIP, DECAP_ADDRS_MAP, DECAP_CONF_MAP, DECAP_PROGRAM, DECAP_STATS_MAP, type AttachMode, type DecapHost, type DecapStats } from './decap.js';
 import { RealServerDecapError, RealServerSetupError } from './errors.js';
 import type { RsSystem } from './system.js';
 
@@ -135,7 +135,11 @@ class Recorder {
     const known = [...this.prior, ...this.made]
       .filter((c): c is XdpDecapChange => c.kind === 'xdp-decap' && c.dev === dev)
       .find((c) => attached[c.mode] === c.progId);
-    if (known) return known;
+    if (known) {
+      // Addresses given to the interface since: accepted as outer destinations too (recorded, so teardown clears them).
+      for (const a of await ipv4Addresses(this.sys, dev)) this.decapAddr(decap, known, a, ADDR_LOCAL);
+      return known;
+    }
     for (const mode of ['native', 'generic'] as const) {
       if (attached[mode] === 0) continue;
       const name = decap.progName(attached[mode]);

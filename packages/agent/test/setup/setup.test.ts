@@ -285,6 +285,9 @@ describe('setup-tun with the BPF decapsulator', () => {
       { kind: 'decap-gue', dev: 'eth0', confMapId: 102, before: 0, after: 6080 },
     ]);
     expect(await setupTun(h, '10.0.0.101', p, { decap: 'bpf', dev: 'eth0', guePort: 6080 })).toEqual([]);
+    // an address added to eth0 since becomes an accepted outer destination on the next setup-tun
+    h.addrs.get('eth0')!.push('10.0.0.6/24');
+    expect(await setupTun(h, '10.0.0.101', p, { dev: 'eth0' })).toEqual([{ kind: 'decap-addr', dev: 'eth0', addrsMapId: 101, addr: '10.0.0.6', kinds: ADDR_LOCAL }]);
     expect(h.decap.attached.size).toBe(1);
     await teardown(h, p);
     expect(h.decap.attached.size).toBe(0);

@@ -95,11 +95,11 @@ export function ipAt(buf: Buffer, at: number): string {
 /** A DataplaneService as the reconciler builds it, weights given per real server (effective = configured). */
 export function serviceEntry(
   svc: { protocol: 'tcp' | 'udp'; address: string; port: number; scheduler: string; schedFlags?: string[] },
-  reals: Array<{ address: string; port: number; weight?: number; forwarding?: 'route' | 'tunnel' }>,
+  reals: Array<{ address: string; port: number; weight?: number; forwarding?: 'route' | 'tunnel'; tunnel?: { type: 'ipip' | 'gue'; port?: number } }>,
 ): DataplaneService {
   const service = inetServiceSchema.parse({
     ...svc,
-    realServers: reals.map((r) => ({ address: r.address, port: r.port, weight: r.weight ?? 1, forwarding: r.forwarding ?? 'route' })),
+    realServers: reals.map((r) => ({ address: r.address, port: r.port, weight: r.weight ?? 1, forwarding: r.forwarding ?? 'route', ...(r.tunnel ? { tunnel: r.tunnel } : {}) })),
   }) as InetService;
   return {
     key: `${svc.protocol} ${svc.address}:${svc.port}`,

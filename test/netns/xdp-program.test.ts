@@ -283,6 +283,34 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     expect(out.subarray(34).equals(f.subarray(14))).toBe(true);
   });
 
+  it('encapsulates TUN in GUE (UDP to the tunnel port, GUE v0 carrying IPIP) when the real server asks for it', async () => {
+    await dp.reconcile([
+      serviceEntry({ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr' }, [
+        { address: '10.88.0.6', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } },
+      ]),
+    ]);
+    const f = tcp('10.77.0.2', 41000);
+    const { verdict, out } = run(f);
+    expect(verdict).toBe(XDP_TX);
+    expect(out.length).toBe(f.length + 32);
+    expect(macAt(out, 0)).toBe(lab.host('web3').mac);
+    const outer = out.subarray(14, 34);
+    expect(outer[9]).toBe(17);
+    expect(outer.readUInt16BE(2)).toBe(f.length - 14 + 32);
+    expect(ipAt(outer, 12)).toBe('10.77.0.11');
+    expect(ipAt(outer, 16)).toBe('10.88.0.6');
+    expect(ipv4Checksum(outer)).toBe(0);
+    const udp = out.subarray(34, 42);
+    expect(udp.readUInt16BE(0)).toBeGreaterThanOrEqual(49152);
+    expect(udp.readUInt16BE(2)).toBe(6080);
+    expect(udp.readUInt16BE(4)).toBe(f.length - 14 + 12);
+    expect(udp.readUInt16BE(6)).toBe(0);
+    expect([...out.subarray(42, 46)]).toEqual([0, 4, 0, 0]);
+    expect(out.subarray(46).equals(f.subarray(14))).toBe(true);
+    // The same flow always gets the same UDP source port (ECMP keeps it on one path).
+    expect(run(tcp('10.77.0.2', 41000, 80, 0x10)).out.readUInt16BE(34)).toBe(udp.readUInt16BE(0));
+  });
+
   it('counts packets, bytes and new connections per service and per real server, and zeroes them', async () => {
     const entry = serviceEntry({ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr' }, [
       { address: '10.77.0.21', port: 80 },

@@ -203,9 +203,24 @@ static __always_inline __u16 vsd_csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Prepend an IPIP header (outer source from the config) in front of the IPv4 packet. */
-static __always_inline int vsd_encap_ipip(struct xdp_md *ctx, const struct vsd_pkt *p, __be32 src, __be32 dst)
+#define VSD_GUE_OVERHEAD (sizeof(struct iphdr) + 8 + 4)
+
+/* An ECMP-friendly UDP source port for GUE (49152..65535), from the inner flow, as udp_flow_src_port() intends. */
+static __always_inline __u16 vsd_gue_sport(const struct vsd_pkt *p)
 {
+	__u32 v = vsd_fold(p->key.saddr, p->key.family) ^ (((__u32)p->key.sport << 16) | p->key.dport);
+
+	return 49152 + (vsd_hsiphash_u32(v) & 0x3fff);
+}
+
+/*
+ * Prepend an outer IPv4 header (source from the config) in front of the IPv4 packet: IPIP, or with gue_port
+ * (network order) UDP to that port and a 4-byte GUE version 0 header carrying IPPROTO_IPIP, as IPVS's GUE
+ * tunnels send (UDP checksum 0: nocsum).
+ */
+static __always_inline int vsd_encap(struct xdp_md *ctx, const struct vsd_pkt *p, __be32 src, __be32 dst, __be16 gue_port)
+{
+	int extra = gue_port ? VSD_GUE_OVERHEAD : sizeof(struct iphdr);
 	void *data, *data_end;
 	struct ethhdr *eth;
 	struct iphdr *outer;
@@ -213,23 +228,23 @@ static __always_inline int vsd_encap_ipip(struct xdp_md *ctx, const struct vsd_p
 	__u32 sum = 0;
 	int i;
 
-	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+	if (bpf_xdp_adjust_head(ctx, -extra))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
 	outer = data + sizeof(*eth);
-	if ((void *)(outer + 1) + sizeof(struct iphdr) > data_end)
+	if ((void *)outer + VSD_GUE_OVERHEAD > data_end)
 		return -1;
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	outer->version = 4;
 	outer->ihl = 5;
 	outer->tos = p->tos;
-	outer->tot_len = bpf_htons(p->l3_len + sizeof(struct iphdr));
+	outer->tot_len = bpf_htons(p->l3_len + extra);
 	outer->id = 0;
 	outer->frag_off = p->df ? bpf_htons(IP_DF) : 0;
 	outer->ttl = 64;
-	outer->protocol = IPPROTO_IPIP;
+	outer->protocol = gue_port ? IPPROTO_UDP : IPPROTO_IPIP;
 	outer->check = 0;
 	outer->saddr = src;
 	outer->daddr = dst;
@@ -238,6 +253,19 @@ static __always_inline int vsd_encap_ipip(struct xdp_md *ctx, const struct vsd_p
 	for (i = 0; i < (int)(sizeof(struct iphdr) / 2); i++)
 		sum += words[i];
 	outer->check = vsd_csum_fold(sum);
+	if (gue_port) {
+		__u8 *udp = (__u8 *)(outer + 1);
+		__u16 *u = (__u16 *)udp;
+
+		u[0] = bpf_htons(vsd_gue_sport(p));
+		u[1] = gue_port;
+		u[2] = bpf_htons(p->l3_len + 8 + 4);
+		u[3] = 0;
+		udp[8] = 0;            /* version 0, control 0, hlen 0 */
+		udp[9] = IPPROTO_IPIP; /* proto_ctype */
+		udp[10] = 0;
+		udp[11] = 0;
+	}
 	return 0;
 }
 
@@ -321,16 +349,16 @@ static __always_inline int vsd_forward_tun(struct xdp_md *ctx, const struct vsd_
 	__builtin_memcpy(&dst, d->addr, 4);
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.family = AF_INET;
-	fib.l4_protocol = IPPROTO_IPIP;
+	fib.l4_protocol = d->tun_port ? IPPROTO_UDP : IPPROTO_IPIP;
 	fib.tos = p->tos;
-	fib.tot_len = p->l3_len + sizeof(struct iphdr);
+	fib.tot_len = p->l3_len + (d->tun_port ? VSD_GUE_OVERHEAD : sizeof(struct iphdr));
 	fib.ipv4_src = src;
 	fib.ipv4_dst = dst;
 	/* Looked up before the packet is touched, so a pass to the stack hands it over unchanged. */
 	v = vsd_fib_verdict(vsd_fib(ctx, &fib));
 	if (v >= 0)
 		return v;
-	if (vsd_encap_ipip(ctx, p, src, dst))
+	if (vsd_encap(ctx, p, src, dst, d->tun_port))
 		return XDP_DROP;
 	return vsd_xmit(ctx, &fib);
 }

@@ -55,7 +55,8 @@ struct vsd_dest {
 	__u8 family;
 	__u8 method;     /* VSD_FWD_* */
 	__u8 available;  /* weight > 0: may take new connections */
-	__u8 pad[3];
+	__u8 pad;
+	__be16 tun_port; /* VSD_FWD_TUN: 0 = IPIP, else GUE to this UDP port */
 };
 
 /* A flow, as the client sent it. 40 bytes. */

@@ -151,8 +151,9 @@ class Xdp implements XdpDataplane {
           throw new UnsupportedByDataplaneError('xdp', `NAT (masquerading, -m) to ${rs.address}; NAT stays on the proxy and ipvs dataplanes`, 'proxy or ipvs');
         if (rs.forwarding === 'tunnel' && (!isIPv4(svc.address) || !isIPv4(rs.address)))
           throw new UnsupportedByDataplaneError('xdp', `IP tunnelling of IPv6 (${name} to ${rs.address}); xdp tunnels IPv4 in IPIP`, 'ipvs');
-        if (rs.tunnel && rs.tunnel.type !== 'ipip')
-          throw new UnsupportedByDataplaneError('xdp', `${rs.tunnel.type} tunnels to ${rs.address}`, 'ipvs');
+        if (rs.tunnel && rs.tunnel.type === 'gre') throw new UnsupportedByDataplaneError('xdp', `gre tunnels to ${rs.address}`, 'ipvs');
+        if (rs.tunnel && rs.tunnel.csum !== 'nocsum')
+          throw new UnsupportedByDataplaneError('xdp', `GUE checksums (${rs.tunnel.csum}) to ${rs.address}; xdp sends GUE without a UDP checksum`, 'ipvs');
         if (rs.upperThreshold > 0 || rs.lowerThreshold > 0)
           throw new UnsupportedByDataplaneError('xdp', `connection thresholds (-x/-y) on ${rs.address}`, 'proxy or ipvs');
         if (isIPv4(svc.address) !== isIPv4(rs.address) && rs.forwarding === 'route')
@@ -273,6 +274,7 @@ class Xdp implements XdpDataplane {
         gen: ds.gen,
         method: d.forwarding === 'tunnel' ? VSD_FWD_TUN : VSD_FWD_DR,
         available: d.effectiveWeight > 0,
+        tunPort: d.forwarding === 'tunnel' && d.tunnel?.type === 'gue' ? d.tunnel.port : 0,
       });
       if (!ds.written || !ds.written.equals(value)) {
         program.map('vsd_dests').update(u32Key(ds.index), value);

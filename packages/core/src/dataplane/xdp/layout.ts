@@ -76,6 +76,8 @@ export interface DestValue {
   gen: number;
   method: number;
   available: boolean;
+  /** TUN: 0 = IPIP, else GUE to this UDP port. */
+  tunPort?: number;
 }
 
 export function destValue(v: DestValue): Buffer {
@@ -86,6 +88,7 @@ export function destValue(v: DestValue): Buffer {
   b[22] = familyOf(v.address);
   b[23] = v.method;
   b[24] = v.available ? 1 : 0;
+  b.writeUInt16BE(v.tunPort ?? 0, 26);
   return b;
 }
 

@@ -56,6 +56,9 @@ describe('xdp dataplane validation (no kernel needed)', () => {
     expect(() => assertSupported(dp, state([fwmarkServiceSchema.parse({ fwmark: 1 })]))).toThrow(/firewall-mark/);
     expect(() => assertSupported(dp, state([svc({ address: '2001:db8::1' }, { address: '2001:db8::2', forwarding: 'tunnel' })]))).toThrow(/IPv6/);
     expect(() => assertSupported(dp, state([svc({}, { upperThreshold: 10 })]))).toThrow(/thresholds/);
+    expect(() => assertSupported(dp, state([svc({}, { forwarding: 'tunnel', tunnel: { type: 'gre' } })]))).toThrow(/gre tunnels/);
+    expect(() => assertSupported(dp, state([svc({}, { forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, csum: 'csum' } })]))).toThrow(/GUE checksums/);
+    expect(() => assertSupported(dp, state([svc({}, { forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } })]))).not.toThrow();
   });
 
   it('builds an rr/wrr ring that is one cycle of the TS scheduler, and an mh ring equal to its table', () => {

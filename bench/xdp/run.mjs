@@ -6,7 +6,8 @@
 // Usage: pnpm bench:xdp [-- --seconds 3 --rounds 3 --flows 16384 --ports-per-addr 256 --scheduler mh
 //                          --uml-rounds 9 --uml-seconds 2 --skip-host --skip-generators --skip-xdp --skip-uml --write]
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,7 @@ const tools = buildTools();
 const topo = new Topology({ prefix: `xb${(process.pid % 46656).toString(36)}`, tools, dispatcherCpu, otherCpu });
 let vsd = null;
 const uml = new AbortController();
+let interrupted = false;
 
 function cleanup() {
   if (vsd) {
@@ -70,6 +72,7 @@ process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     say(`${sig}: cleaning up`);
+    interrupted = true;
     uml.abort();
     cleanup();
     // runInUml removes its work dir once the aborted guest is gone; give it a moment, bounded.
@@ -237,16 +240,72 @@ async function hostPhase() {
   return results;
 }
 
+/** Host CPU seconds used so far by a process group (utime + stime + reaped children's, USER_HZ = 100). */
+function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100;
+}
+
 async function umlPhase() {
   const rounds = Math.min(Math.max(Math.trunc(Number(opt['uml-rounds'])), 1), 30);
   const seconds = Math.min(Math.max(Number(opt['uml-seconds']), 0.5), 30);
   const script = `bash ${root}bench/xdp/uml-guest.sh ${tools.dir} ${seconds} ${rounds} ${FLOWS} ${PPA}`;
-  const r = await runInUml(script, { modules: ['veth', 'ip_vs', 'ip_vs_rr'], timeoutMs: 900_000, memMb: 768, signal: uml.signal });
-  if (r.exitCode !== 0) throw new Error(`UML phase failed (exit ${r.exitCode}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
+  // The guest's sender marks the start and end of each measured send in a host file (hostfs); at each mark the
+  // UML process group's host CPU time is read: the guest's packets per host CPU second do not follow the host's
+  // load the way its packets per second do. Not under /tmp (the guest has its own).
+  const marksDir = mkdtempSync(join('/var/tmp', 'vsd-xdpbench-marks-'));
+  const marks = join(marksDir, 'marks');
+  writeFileSync(marks, '');
+  let pgid = 0;
+  let seen = 0;
+  const samples = []; // { what, cpu }
+  const poll = setInterval(() => {
+    if (!pgid) return;
+    const text = readFileSync(marks, 'utf8');
+    if (text.length === seen) return;
+    const lines = text.slice(seen).split('\n').filter(Boolean);
+    seen = text.length;
+    const cpu = groupCpuSeconds(pgid);
+    for (const what of lines) samples.push({ what, cpu, shared: lines.length > 1 });
+  }, 5);
+  try {
+    const r = await runInUml(script, {
+      modules: ['veth', 'ip_vs', 'ip_vs_rr'],
+      timeoutMs: 900_000,
+      memMb: 768,
+      signal: uml.signal,
+      env: { XB_MARKS: marks },
+      onSpawn: (pid) => (pgid = pid),
+    });
+    if (r.exitCode !== 0) throw new Error(`UML phase failed (exit ${r.exitCode}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    const rows = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    // k-th row = k-th start/end pair; a pair read in one poll (both marks at once) has no usable window.
+    for (const [k, row] of rows.entries()) {
+      const st = samples[2 * k];
+      const en = samples[2 * k + 1];
+      const ok = st?.what === 'start' && en?.what === 'end' && !st.shared && !en.shared && en.cpu > st.cpu;
+      row.hostCpu = ok ? en.cpu - st.cpu : null;
+      row.chain = row.rs;
+      row.perCore = ok ? (row.rs * row.seconds) / row.hostCpu : 0;
+      row.cpu = ok ? row.hostCpu / row.seconds : 0;
+    }
+    return rows;
+  } finally {
+    clearInterval(poll);
+    rmSync(marksDir, { recursive: true, force: true });
+  }
 }
 
 function summarize(rows) {
@@ -265,6 +324,9 @@ function summarize(rows) {
       rs: median(ms.map((m) => m.rs)),
       cpu: median(ms.map((m) => m.cpu)),
       perCore: median(ms.map((m) => m.perCore)),
+      chain: median(ms.map((m) => m.chain ?? m.rs)),
+      chainMin: Math.min(...ms.map((m) => m.chain ?? m.rs)),
+      chainMax: Math.max(...ms.map((m) => m.chain ?? m.rs)),
       perCoreMin: Math.min(...ms.map((m) => m.perCore)),
       perCoreMax: Math.max(...ms.map((m) => m.perCore)),
       offeredMin: Math.min(...ms.map((m) => m.offered)),
@@ -322,15 +384,15 @@ function report(host, umlRows, umlProblem) {
     const u = summarize(umlRows);
     umlFwd = u.get('kernel-forwarding/afpacket');
     umlIpvs = u.get('ipvs-dr/afpacket');
-    lines.push(`User-mode-linux guest (IPVS is there; no XDP), AF_PACKET generator; generator, dispatcher and real server all on the guest's one CPU; ${umlRows.length / 2} rounds of ${opt['uml-seconds']} s:`);
+    lines.push(`User-mode-linux guest (IPVS is there; no XDP), AF_PACKET generator; generator, dispatcher and real server all on the guest's one CPU; ${umlRows.length / 2} rounds of ${opt['uml-seconds']} s. Per host core = packets at the real server / host CPU seconds of the whole UML process group during the send:`);
     lines.push('');
-    lines.push('| path | packets per second at the real server, whole chain on one CPU (min-max) | taken by the dispatcher, Mpps | offered, Mpps | / kernel forwarding, same round (min-max) |');
+    lines.push('| path | packets per host core-second, whole chain (min-max) | guest CPU share of a host core | packets per second at the real server (min-max) | / kernel forwarding per host core, same round (min-max) |');
     lines.push('|---|---:|---:|---:|---:|');
     for (const [s, path, label] of [
       [umlFwd, 'kernel-forwarding', 'kernel IPv4 forwarding'],
       [umlIpvs, 'ipvs-dr', 'IPVS DR (ipvsadm -g, rr)'],
     ]) {
-      if (s) lines.push(`| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${mpps(s.handled)} | ${mpps(s.offered)} | ${fmtRatio(pairedRatio(umlRows, path, 'kernel-forwarding'))} |`);
+      if (s) lines.push(`| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${pct(s.cpu)} | ${mpps(s.chain)} M (${mpps(s.chainMin)}-${mpps(s.chainMax)}) | ${fmtRatio(pairedRatio(umlRows, path, 'kernel-forwarding'))} |`);
     }
     lines.push('');
   } else if (umlProblem) {
@@ -356,6 +418,10 @@ let umlProblem = null;
 if (!opt['skip-host']) {
   try {
     host = await hostPhase();
+  } catch (e) {
+    // After Ctrl-C the namespaces are gone under the measurement: the error that follows is expected.
+    if (interrupted) process.exit(130);
+    throw e;
   } finally {
     await stopVsd().catch(() => {});
     cleanup();
@@ -365,6 +431,7 @@ if (!opt['skip-uml'] && !uml.signal.aborted) {
   try {
     umlRows = await umlPhase();
   } catch (e) {
+    if (interrupted) process.exit(130);
     umlProblem = e.message.split('\n')[0];
     say(`UML phase: ${e.message}`);
   }

@@ -6,7 +6,9 @@
 # the real server within the generator's sendmmsg(), so the figure is what the whole chain does on one CPU. (A NAPI
 # thread per hop does not help here: UML charges CPU time by the 10 ms tick, and a wake-up per packet costs more
 # than the packet.) The real server drops the packets at IP input (the VIP is not its address and it does not
-# forward), counted on r0. One JSON line per measurement on stdout.
+# forward), counted on r0. One JSON line per measurement on stdout. With XB_MARKS set (a host path), the measured
+# sends mark their start and end there, and the host reads the UML process group's CPU time at each mark: that time
+# per packet is steady where the guest's own rate follows the host's load.
 # Usage: uml-guest.sh TOOLS_DIR SECONDS ROUNDS FLOWS PORTS_PER_ADDR
 set -eu
 T=$1 SECS=$2 ROUNDS=$3 FLOWS=$4 PPA=$5
@@ -51,13 +53,14 @@ set_path() {
 }
 
 send() { ip netns exec gen "$PKT" send g0 $D0 $G0 10.202.0.1 $VIP $PORT $FLOWS $PPA $1 $MAXP; }
+marked_send() { ip netns exec gen env ${XB_MARKS:+PKTSEND_MARKS=$XB_MARKS} "$PKT" send g0 $D0 $G0 10.202.0.1 $VIP $PORT $FLOWS $PPA $1 $MAXP; }
 
 measure() {
   local path=$1 round=$2
   send 0.5 >/dev/null # warm-up: every flow seen once (IPVS creates its connection entries here)
   local d0a r0a d0b r0b out
   d0a=$(rx dir d0); r0a=$(rx rs r0)
-  out=$(send $SECS)
+  out=$(marked_send $SECS)
   d0b=$(rx dir d0); r0b=$(rx rs r0)
   # perCore: packets at the real server per second of the one CPU, which did everything.
   echo "$out" | awk -v path=$path -v round=$round -v d="$((d0b - d0a))" -v r="$((r0b - r0a))" '{

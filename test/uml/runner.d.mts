@@ -17,6 +17,8 @@ export interface UmlOptions {
   keepWork?: boolean;
   /** Aborting kills the guest's process group and rejects (a benchmark's Ctrl-C). */
   signal?: AbortSignal;
+  /** Called with the UML kernel's pid once it runs; it leads its own process group (guest processes are in it). */
+  onSpawn?: (pid: number) => void;
 }
 export interface UmlResult {
   stdout: string;

@@ -163,14 +163,14 @@ export async function runInUml(script, opts = {}) {
   chmodSync(init, 0o755);
   const started = Date.now();
   try {
-    const consoleText = await boot({ init, work, memMb, timeoutMs, signal: opts.signal, tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) });
+    const consoleText = await boot({ init, work, memMb, timeoutMs, signal: opts.signal, onSpawn: opts.onSpawn, tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) });
     return collect(work, consoleText, Date.now() - started);
   } finally {
     if (!opts.keepWork) rmSync(work, { recursive: true, force: true });
   }
 }
 
-function boot({ init, work, memMb, timeoutMs, signal, tmp }) {
+function boot({ init, work, memMb, timeoutMs, signal, onSpawn, tmp }) {
   const args = [
     `mem=${memMb}M`,
     'rootfstype=hostfs',
@@ -192,6 +192,7 @@ function boot({ init, work, memMb, timeoutMs, signal, tmp }) {
       detached: true, // own process group: UML forks helper processes that must die with it
       env: { ...process.env, TMPDIR: tmp, ...(shim ? { LD_PRELOAD: shim } : {}) },
     });
+    if (child.pid) onSpawn?.(child.pid);
     const onData = (d) => {
       out += d.toString();
       if (out.length > 1_000_000) out = out.slice(-500_000);

@@ -5,7 +5,9 @@
  *   pktsend send IFNAME DSTMAC SRCMAC SRC_BASE DST DPORT FLOWS PORTS_PER_ADDR SECONDS MAX_PACKETS
  *     Raw AF_PACKET sender: 60-byte UDP frames, 64 per sendmmsg(), qdisc bypassed, each frame the next flow
  *     of a fixed set (source address SRC_BASE + flow / PORTS_PER_ADDR, source port 1024 + flow % PORTS_PER_ADDR).
- *     Stops after SECONDS or MAX_PACKETS. Prints one JSON line: {"sent":N,"seconds":S,"errors":E}.
+ *     Stops after SECONDS or MAX_PACKETS. Prints one JSON line: {"sent":N,"seconds":S,"errors":E}. With
+ *     PKTSEND_MARKS set, appends "start" and "end" lines to that file right around the send loop (the UML guest's
+ *     host sees them through hostfs and reads the guest's CPU time there).
  *   pktsend stats IFNAME
  *     Prints the driver's statistics (what `ethtool -S` shows) as one JSON object.
  *   pktsend gro|tso IFNAME on|off
@@ -64,6 +66,14 @@ static int cmd_feature(int argc, char **argv)
 	ifr.ifr_data = (void *)&ev;
 	if (s < 0 || ioctl(s, SIOCETHTOOL, &ifr) < 0) { fprintf(stderr, "pktsend: %s %s on %s: %s\n", argv[1], argv[3], argv[2], strerror(errno)); return 1; }
 	return 0;
+}
+
+static void mark(const char *what)
+{
+	const char *path = getenv("PKTSEND_MARKS");
+	if (!path) return;
+	FILE *f = fopen(path, "a");
+	if (f) { fprintf(f, "%s\n", what); fclose(f); }
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -138,6 +148,7 @@ static int cmd_send(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	uint64_t sent = 0, errors = 0, flow = 0;
+	mark("start");
 	double t0 = now();
 	for (uint64_t round = 0; sent < maxp; round++) {
 		/* The clock is read once per 16 calls: cheap, and still well inside the bound. */
@@ -160,7 +171,9 @@ static int cmd_send(int argc, char **argv)
 		}
 		sent += n;
 	}
-	printf("{\"sent\":%llu,\"seconds\":%.6f,\"errors\":%llu}\n", (unsigned long long)sent, now() - t0, (unsigned long long)errors);
+	double secs = now() - t0;
+	mark("end");
+	printf("{\"sent\":%llu,\"seconds\":%.6f,\"errors\":%llu}\n", (unsigned long long)sent, secs, (unsigned long long)errors);
 	return 0;
 }
 

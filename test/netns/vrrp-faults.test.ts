@@ -264,10 +264,11 @@ describe('split brain and heal in namespaces', () => {
     const code = `
       const { installExitGuard } = await import(${JSON.stringify(`${REPO}/packages/daemon/dist/exit-guard.js`)});
       const ha = await import(${JSON.stringify(`${REPO}/packages/ha/dist/index.js`)});
-      const { createLogger } = await import(${JSON.stringify(`${REPO}/packages/core/dist/index.js`)});
+      const core = await import(${JSON.stringify(`${REPO}/packages/core/dist/index.js`)});
+      const { createLogger } = core;
       installExitGuard(createLogger({ level: 'info' }));
       const idx = Number((await import('node:fs')).readFileSync('/sys/class/net/eth0/ifindex', 'utf8'));
-      const nl = ha.openRtnetlink();
+      const nl = core.netlink.openRtnetlink();
       ha.processVipLedger.addAddress('${VIP}/24', idx);
       await nl.add('${VIP}/24', idx);
       console.log(JSON.stringify({ msg: 'added' }));

@@ -3,9 +3,8 @@
  * systemd unit's ExecStopPost, so a vsd killed with SIGKILL does not leave a second MAC answering ARP for a VIP
  * until it restarts. Idempotent: absent VIPs and interfaces are not errors.
  */
-import { sys } from '@vsd/core';
+import { netlink, sys } from '@vsd/core';
 import { vmacName, type HaConfig } from './config.js';
-import { deleteLinkSync, removeAddressesSync } from './io/rtnetlink.js';
 
 export interface CleanupResult {
   instance: string;
@@ -19,7 +18,7 @@ export function cleanupInstanceSync(config: HaConfig): CleanupResult {
   const out: CleanupResult = { instance: config.instance, interface: config.interface, removed: [], links: [], errors: [] };
   const vmac = vmacName(config);
   try {
-    if (vmac && deleteLinkSync(vmac)) out.links.push(vmac);
+    if (vmac && netlink.deleteLinkSync(vmac)) out.links.push(vmac);
   } catch (err) {
     out.errors.push((err as Error).message);
   }
@@ -31,7 +30,7 @@ export function cleanupInstanceSync(config: HaConfig): CleanupResult {
     return out;
   }
   try {
-    const r = removeAddressesSync(config.vips.map((vip) => ({ vip, ifindex })));
+    const r = netlink.removeAddressesSync(config.vips.map((vip) => ({ vip, ifindex })));
     out.removed.push(...r.removed);
     out.errors.push(...r.errors.map((e) => `${e.vip}: errno ${e.errno}`));
   } catch (err) {

@@ -9,18 +9,6 @@ export * from './vrrp/codec.js';
 export * from './vrrp/garp-schedule.js';
 export * from './vrrp/state-machine.js';
 export { openVrrpTransport, type ReceivedPacket, type VrrpTransport, type VrrpTransportOptions } from './io/vrrp-socket.js';
-export {
-  openRtnetlink,
-  encodeAddrRequest,
-  encodeLinkDelete,
-  encodeMacvlanRequest,
-  parseAck,
-  removeAddressesSync,
-  deleteLinkSync,
-  type AddressManager,
-  type AddrRequest,
-  type MacvlanRequest,
-} from './io/rtnetlink.js';
 export { VipLedger, processVipLedger, type LedgerRelease } from './io/vip-ledger.js';
 export { openAnnouncer, buildGratuitousArp, buildUnsolicitedNa, type Announcer } from './io/announce.js';
 export * from './sync/index.js';

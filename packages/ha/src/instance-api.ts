@@ -2,7 +2,7 @@
 import type { Logger } from '@vsd/core';
 import type { HaConfig } from './config.js';
 import type { Announcer } from './io/announce.js';
-import type { AddressManager } from './io/rtnetlink.js';
+import type { netlink } from '@vsd/core';
 import type { VipLedger } from './io/vip-ledger.js';
 import type { OpenVmac } from './io/vmac.js';
 import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
@@ -22,7 +22,7 @@ export interface VrrpInstanceDeps {
   logger?: Logger;
   timers?: Timers;
   openTransport?: (options: VrrpTransportOptions) => VrrpTransport;
-  addresses?: AddressManager;
+  addresses?: netlink.AddressManager;
   openAnnouncer?: (ifname: string, ifindex: number) => Announcer;
   interfaceInfo?: (ifname: string, family: Family, exclude: readonly string[]) => InterfaceInfo;
   linkUp?: (ifname: string) => Promise<boolean> | boolean;

@@ -5,11 +5,10 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
-import { silentLogger, sys, SyscallError, type Logger } from '@vsd/core';
+import { netlink, silentLogger, sys, SyscallError, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
 import { intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
-import { openRtnetlink, type AddressManager } from './io/rtnetlink.js';
 import { processVipLedger, type VipLedger } from './io/vip-ledger.js';
 import { openVmac, type VmacLink } from './io/vmac.js';
 import { openVrrpTransport, type ReceivedPacket, type VrrpTransport } from './io/vrrp-socket.js';
@@ -72,7 +71,7 @@ class Instance implements VrrpInstance {
   private sm!: VrrpStateMachine;
   private info!: InterfaceInfo;
   private transport: VrrpTransport | undefined;
-  private addresses: AddressManager | undefined;
+  private addresses: netlink.AddressManager | undefined;
   private announcer: Announcer | undefined;
   private garp!: GarpSchedule;
   private local!: LocalView;
@@ -117,7 +116,7 @@ class Instance implements VrrpInstance {
       ownAddresses: [src, this.info.primary],
       peers: c.unicast_peers,
     };
-    this.addresses = this.deps.addresses ?? openRtnetlink();
+    this.addresses = this.deps.addresses ?? netlink.openRtnetlink();
     const vmac = vmacName(c);
     if (vmac) {
       const options = { name: vmac, parent: c.interface, parentIndex: this.info.ifindex, mac: virtualMac(c.vrid, this.family), mode: c.vmac_mode, family: this.family };

@@ -42,3 +42,23 @@ export const SOL_NETLINK = 270;
 export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
+
+/** rtnetlink (include/uapi/linux/rtnetlink.h, if_addr.h, if_link.h): addresses and links. */
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_F_NODAD = 0x02;
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_LINK = 5;
+export const IFLA_LINKINFO = 18;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_MACVLAN_MODE = 1;
+export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4 } as const;
+export const IFF_UP = 1;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_LINK = 253;

@@ -4,3 +4,4 @@ export * from './message.js';
 export * from './errno.js';
 export * from './socket.js';
 export * from './genl.js';
+export * from './rtnetlink.js';

@@ -43,6 +43,8 @@ export interface NetlinkSocketOptions {
   timeoutMs?: number;
   /** Receive buffer (SO_RCVBUF[FORCE]); default 4 MiB. */
   rcvbuf?: number;
+  /** Largest datagram one recv() reads (dump parts come in datagrams of up to 32 KiB); default 1 MiB. */
+  readBytes?: number;
 }
 
 /** One request of a batch; `seq` is assigned by the socket. */
@@ -60,19 +62,22 @@ export interface NetlinkOutcome {
 
 export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x10000000);
-  private readonly rbuf = Buffer.alloc(1 << 20);
+  private readonly rbuf: Buffer;
   private closed = false;
 
   private constructor(
     private readonly fd: number,
     readonly protocol: number,
-  ) {}
+    readBytes: number,
+  ) {
+    this.rbuf = Buffer.alloc(readBytes);
+  }
 
   static open(protocol: number, opts: NetlinkSocketOptions = {}): NetlinkSocket {
     const c = loadLibc();
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new SyscallError('socket(AF_NETLINK)', libcErrno(), { protocol: protocolName(protocol) });
-    const sock = new NetlinkSocket(fd, protocol);
+    const sock = new NetlinkSocket(fd, protocol, opts.readBytes ?? 1 << 20);
     try {
       const sa = Buffer.alloc(12);
       sa.writeUInt16LE(AF_NETLINK, 0);

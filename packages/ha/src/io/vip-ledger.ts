@@ -4,7 +4,7 @@
  * hangs past its deadline, process.exit(). Only SIGKILL (and a kernel panic) escape it; for those the systemd unit's
  * ExecStopPost (`vsd cleanup-vips`) and the next start's leftover sweep remain (docs/ARCHITECTURE.md, "Stale VIPs").
  */
-import { deleteLinkSync, removeAddressesSync } from './rtnetlink.js';
+import { netlink } from '@vsd/core';
 
 export interface LedgerRelease {
   removed: string[];
@@ -13,15 +13,15 @@ export interface LedgerRelease {
 }
 
 export interface LedgerOps {
-  removeAddresses: typeof removeAddressesSync;
-  deleteLink: typeof deleteLinkSync;
+  removeAddresses: typeof netlink.removeAddressesSync;
+  deleteLink: typeof netlink.deleteLinkSync;
 }
 
 export class VipLedger {
   private readonly addresses = new Map<string, { vip: string; ifindex: number }>();
   private readonly linkNames = new Set<string>();
 
-  constructor(private readonly ops: LedgerOps = { removeAddresses: removeAddressesSync, deleteLink: deleteLinkSync }) {}
+  constructor(private readonly ops: LedgerOps = { removeAddresses: netlink.removeAddressesSync, deleteLink: netlink.deleteLinkSync }) {}
 
   addAddress(vip: string, ifindex: number): void {
     this.addresses.set(`${ifindex} ${vip}`, { vip, ifindex });

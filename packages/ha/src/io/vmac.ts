@@ -12,8 +12,7 @@
  * at the real MAC (seen in test/netns/vrrp-faults.test.ts). All restored on close.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { sys, type Logger } from '@vsd/core';
-import { createMacvlanSync, deleteLinkSync, setLinkUpSync } from './rtnetlink.js';
+import { netlink, sys, type Logger } from '@vsd/core';
 import type { VipLedger } from './vip-ledger.js';
 
 export interface VmacOptions {
@@ -87,9 +86,9 @@ function releaseParentSysctl(path: string): void {
 
 export const openVmac: OpenVmac = (o, ledger, log) => {
   // A link of that name is ours from an earlier run (SIGKILL before cleanup): its addresses go with it.
-  if (deleteLinkSync(o.name)) log.warn({ vmac: o.name }, 'removed a leftover vmac interface of an earlier run');
+  if (netlink.deleteLinkSync(o.name)) log.warn({ vmac: o.name }, 'removed a leftover vmac interface of an earlier run');
   ledger.addLink(o.name);
-  createMacvlanSync({ name: o.name, parent: o.parentIndex, mac: o.mac, mode: o.mode });
+  netlink.createMacvlanSync({ name: o.name, parent: o.parentIndex, mac: o.mac, mode: o.mode });
   const ifindex = sys.ifIndex(o.name);
   // No EUI-64 link-local from the shared virtual MAC (a duplicate on the segment; the BACKUP's would also make
   // switches learn the virtual MAC on its port). Absent when IPv6 is disabled.
@@ -105,7 +104,7 @@ export const openVmac: OpenVmac = (o, ledger, log) => {
     if (readSysctl(conf('all', 'rp_filter')) === '1')
       log.warn({ vmac: o.name }, 'net.ipv4.conf.all.rp_filter is 1 (strict): replies to clients may be dropped on the vmac interface; set it to 0 or 2');
   }
-  setLinkUpSync(ifindex, true);
+  netlink.setLinkUpSync(ifindex, true);
   log.info({ vmac: o.name, ifindex, mac: [...o.mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), mode: o.mode, parent: o.parent }, 'vmac interface created');
   let open = true;
   return {
@@ -115,7 +114,7 @@ export const openVmac: OpenVmac = (o, ledger, log) => {
       if (!open) return;
       open = false;
       try {
-        deleteLinkSync(o.name);
+        netlink.deleteLinkSync(o.name);
       } catch (err) {
         log.error({ vmac: o.name, err: (err as Error).message }, 'deleting the vmac interface failed');
       }

@@ -4,7 +4,7 @@
  */
 import { parseHaConfig, type HaConfig, type HaConfigInput } from '../../src/config.js';
 import { createVrrpInstance, type VrrpInstance } from '../../src/instance.js';
-import type { AddressManager } from '../../src/io/rtnetlink.js';
+import type { netlink } from '@vsd/core';
 import type { ReceivedPacket, VrrpTransport } from '../../src/io/vrrp-socket.js';
 import type { Transition } from '../../src/vrrp/state-machine.js';
 import { FakeTimers } from '../fake-timers.js';
@@ -33,7 +33,7 @@ export class FakeSegment {
 }
 
 /** The addresses of one node's interface, shared by its instances; `log` is every add/del in order. */
-export class FakeAddresses implements AddressManager {
+export class FakeAddresses implements netlink.AddressManager {
   readonly present = new Set<string>();
   readonly log: string[] = [];
   async add(vip: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeAddrRequest, parseAck } from '../../src/io/rtnetlink.js';
+import { errorCode, parseMessages } from '../../src/netlink/message.js';
+import { addrRequest, encodeAddrRequest, encodeLinkDelete, encodeLinkUp, encodeMacvlanRequest } from '../../src/netlink/rtnetlink.js';
 
 describe('rtnetlink address messages', () => {
   it('encodes RTM_NEWADDR for an IPv4 VIP like ip addr add', () => {
@@ -19,23 +20,30 @@ describe('rtnetlink address messages', () => {
     expect(v6.length).toBe(16 + 8 + 20 + 20);
     expect([...v6.subarray(16, 20)]).toEqual([10, 64, 0x02, 253]);
   });
-  it('reads the errno of the matching ack', () => {
+  it('reads the errno of the matching ack with the shared netlink decoder', () => {
     const ack = Buffer.alloc(36);
     ack.writeUInt32LE(36, 0);
     ack.writeUInt16LE(2, 4);
     ack.writeUInt32LE(7, 8);
     ack.writeInt32LE(-17, 16);
-    expect(parseAck(ack, 7)).toBe(17);
-    expect(parseAck(ack, 8)).toBeUndefined();
+    const [m] = parseMessages(ack);
+    expect([m!.type, m!.seq, errorCode(m!.payload)]).toEqual([2, 7, -17]);
+    expect(parseMessages(ack).filter((x) => x.seq === 8)).toEqual([]);
     ack.writeInt32LE(0, 16);
-    expect(parseAck(ack, 7)).toBe(0);
-    expect(parseAck(ack.subarray(0, 10), 7)).toBeUndefined();
+    expect(errorCode(parseMessages(ack)[0]!.payload)).toBe(0);
+    expect(parseMessages(ack.subarray(0, 10))).toEqual([]);
+  });
+  it('hands the socket the request without its header (type, flags, payload)', () => {
+    const r = addrRequest('add', '10.77.0.100/24', 3);
+    expect([r.type, r.flags]).toEqual([20, 0x605]);
+    expect(Buffer.from(r.payload)).toEqual(encodeAddrRequest({ op: 'add', vip: '10.77.0.100/24', ifindex: 3, seq: 7 }).subarray(16));
+    expect(() => addrRequest('add', '10.77.0.100/33', 3)).toThrow(/prefix/);
+    expect(() => addrRequest('add', 'eth0/24', 3)).toThrow(/not an IP address/);
   });
 });
 
 describe('rtnetlink link messages (use_vmac)', () => {
   it('encodes RTM_NEWLINK for a macvlan like ip link add NAME link PARENT address MAC up type macvlan mode private', async () => {
-    const { encodeMacvlanRequest, encodeLinkDelete, encodeLinkUp } = await import('../../src/io/rtnetlink.js');
     const up = encodeLinkUp(7, true, 3);
     expect(up.toString('hex')).toBe('20000000' + '1000' + '0500' + '03000000' + '00000000' + '0000' + '0000' + '07000000' + '01000000' + '01000000');
     expect(encodeLinkUp(7, false, 3).readUInt32LE(24)).toBe(0);
@@ -67,5 +75,26 @@ describe('rtnetlink link messages (use_vmac)', () => {
     expect(d.readUInt16LE(4)).toBe(17);
     expect(d.readUInt16LE(6)).toBe(0x5);
     expect(d.subarray(32 + 4, 32 + 11).toString()).toBe('vsd.51\0');
+  });
+});
+
+describe('rtnetlink on this host (requests that change nothing)', () => {
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)('answers per request through the shared socket: ENODEV for what is not there, a SyscallError naming the request', async () => {
+    const { deleteLinkSync, openRtnetlink, removeAddressesSync, rtnetlinkSync, linkDeleteRequest } = await import('../../src/netlink/rtnetlink.js');
+    expect(deleteLinkSync('vsd-nosuch0')).toBe(false);
+    // A batch: each request gets its own ACK, in order.
+    expect(rtnetlinkSync([linkDeleteRequest('vsd-nosuch0'), addrRequest('del', '192.0.2.1/32', 0x7ffffff0)])).toEqual([19, 19]);
+    expect(removeAddressesSync([{ vip: '192.0.2.1/32', ifindex: 0x7ffffff0 }])).toEqual({ removed: [], errors: [] });
+    const nl = openRtnetlink();
+    try {
+      await expect(nl.remove('192.0.2.1/32', 0x7ffffff0)).rejects.toMatchObject({
+        code: 'VSD_ERR_SYSCALL',
+        message: 'RTM_DELADDR (vip 192.0.2.1/32, ifindex 2147483632): No such device (ENODEV)',
+        details: { syscall: 'RTM_DELADDR', errnoNumber: 19, errnoName: 'ENODEV', context: { vip: '192.0.2.1/32', ifindex: 0x7ffffff0 } },
+      });
+    } finally {
+      await nl.close();
+    }
   });
 });

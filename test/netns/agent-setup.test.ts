@@ -81,4 +81,21 @@ describe('agents: real-server setup for DR and TUN', () => {
     expect((await web.exec('ip', ['-o', 'link', 'show', 'dev', 'eth0'])).stdout).not.toMatch(/xdp/);
     expect(await snapshot(web)).toBe(before);
   });
+
+  it('a decapsulator someone detached since is reported, set up anew by setup-tun, and left alone by teardown', async () => {
+    const before = await snapshot(web);
+    expect((await agent('setup-tun', '--vip', '10.77.0.100', '--decap', 'bpf', '--dev', 'eth0')).code).toBe(0);
+    expect((await web.exec('ip', ['link', 'set', 'dev', 'eth0', 'xdp', 'off'])).code).toBe(0);
+    const st = await agent('decap-status');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/^eth0: NOT attached vips=- /);
+    // as after a reboot: the record is stale, so setup-tun attaches a new decapsulator (and records it)
+    const again = await agent('setup-tun', '--vip', '10.77.0.100', '--decap', 'bpf', '--dev', 'eth0');
+    expect(again.stdout).toMatch(/changed: BPF decapsulator on eth0/);
+    expect((await agent('decap-status', '--json')).stdout).toMatch(/"attached":true/);
+    const td = await agent('teardown');
+    expect(td.code).toBe(1);
+    expect(td.stdout).toMatch(/left alone: BPF decapsulator on eth0 \(XDP native, program id \d+\) \(the decapsulator \(program id \d+\) is no longer attached to eth0\)/);
+    expect(await snapshot(web)).toBe(before);
+  });
 });

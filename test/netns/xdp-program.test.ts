@@ -330,9 +330,19 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     for (const d of svc!.dests) {
       expect(d.counters.conns).toBe(2);
       expect(d.counters.inPkts).toBe(4);
+      // The connection table, read in batches: this service's 4 TCP flows, 2 per real server.
+      expect(d.activeConns).toBe(2);
+      expect(d.inactiveConns).toBe(0);
     }
-    const conns = await dp.connections();
-    const mine = conns.filter((c) => c.client.address === '10.33.0.1');
+    // Batched reads across many chunks give what get_next_key + lookup give.
+    const conns = dp.program!.map('vsd_conns');
+    const viaKeys = new Set(conns.keys().map((k) => k.toString('hex')));
+    const viaBatch = conns.entries(1 << 20, 16);
+    expect(viaKeys.size).toBeGreaterThan(100);
+    expect(new Set(viaBatch.map(([k]) => k.toString('hex')))).toEqual(viaKeys);
+    expect(viaBatch.every(([k, v]) => v.equals(conns.lookup(k)!))).toBe(true);
+    const list = await dp.connections();
+    const mine = list.filter((c) => c.client.address === '10.33.0.1');
     expect(mine).toHaveLength(4);
     expect(mine.every((c) => c.protocol === 'TCP' && c.virtual.address === VIP && c.virtual.port === 80)).toBe(true);
     await dp.zero(entry.key);

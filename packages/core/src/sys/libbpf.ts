@@ -47,6 +47,7 @@ interface LibbpfCalls {
   mapDelete(fd: number, key: Buffer): number;
   mapNextKey(fd: number, key: Buffer | null, next: Buffer): number;
   testRun(fd: number, opts: Buffer): number;
+  lookupBatch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: Buffer, opts: null): number;
   possibleCpus(): number;
   /** The id of the program attached in the mode `flags` names (XDP_FLAGS_DRV_MODE / _SKB_MODE), 0 for none. */
   xdpQueryId(ifindex: number, flags: number, id: number[]): number;
@@ -90,6 +91,7 @@ export function libbpf(): LibbpfCalls {
     mapDelete: f('int bpf_map_delete_elem(int fd, void *key)'),
     mapNextKey: f('int bpf_map_get_next_key(int fd, void *key, void *next)'),
     testRun: f('int bpf_prog_test_run_opts(int fd, void *opts)'),
+    lookupBatch: f('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)'),
     possibleCpus: f('int libbpf_num_possible_cpus(void)'),
     xdpQueryId: f('int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *prog_id)'),
     mapFdById: f('int bpf_map_get_fd_by_id(uint32_t id)'),

@@ -378,17 +378,43 @@ class Xdp implements XdpDataplane {
   }
 
   async status(): Promise<ServiceStatus[]> {
-    this.need();
+    const program = this.need();
     this.refreshStats(false);
+    const counts = this.connCounts(program);
     const out: ServiceStatus[] = [];
     for (const st of this.services.values()) {
       out.push({
         key: st.key,
         counters: st.stats.snapshot(),
-        dests: [...st.dests.values()].map((ds) => ({ key: ds.key, activeConns: 0, inactiveConns: 0, persistConns: 0, counters: ds.stats.snapshot() })),
+        dests: [...st.dests.values()].map((ds) => {
+          const c = counts.get(ds.index);
+          return { key: ds.key, activeConns: c?.active ?? 0, inactiveConns: c?.inactive ?? 0, persistConns: 0, counters: ds.stats.snapshot() };
+        }),
       });
     }
     return out;
+  }
+
+  /**
+   * Flows per destination index, as IPVS shows them: TCP flows seen within the TCP timeout are active, UDP flows seen
+   * within the UDP timeout inactive (the program keeps no TCP state, so a closed connection stays "active" until idle).
+   */
+  private connCounts(program: XdpProgram): Map<number, { active: number; inactive: number }> {
+    const now = process.hrtime.bigint();
+    const counts = new Map<number, { active: number; inactive: number }>();
+    for (const [k, v] of program.map('vsd_conns').entries(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
+      const c = decodeConn(v);
+      const owner = this.byIndex.get(c.dest);
+      if (!owner || owner.dest.gen !== c.gen) continue;
+      const tcp = k[36] === IPPROTO_TCP;
+      const idle = Number((now - c.seenNs) / 1_000_000_000n);
+      if (idle > (tcp ? this.timeouts.tcp : this.timeouts.udp)) continue;
+      let e = counts.get(c.dest);
+      if (!e) counts.set(c.dest, (e = { active: 0, inactive: 0 }));
+      if (tcp) e.active++;
+      else e.inactive++;
+    }
+    return counts;
   }
 
   async connections(): Promise<ConnectionEntry[]> {
@@ -396,15 +422,14 @@ class Xdp implements XdpDataplane {
     const conns = program.map('vsd_conns');
     const now = process.hrtime.bigint();
     const out: ConnectionEntry[] = [];
-    for (const k of conns.keys(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
-      const v = conns.lookup(k);
-      if (!v) continue;
+    for (const [k, v] of conns.entries(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
       const c = decodeConn(v);
       const owner = this.byIndex.get(c.dest);
       if (!owner || owner.dest.gen !== c.gen) continue;
       const key = decodeConnKey(k);
       const tcp = key.protocol === IPPROTO_TCP;
       const idle = Number((now - c.seenNs) / 1_000_000_000n);
+      if (idle > (tcp ? this.timeouts.tcp : this.timeouts.udp)) continue;
       out.push({
         protocol: tcp ? 'TCP' : 'UDP',
         expires: Math.max(0, (tcp ? this.timeouts.tcp : this.timeouts.udp) - idle),
@@ -482,9 +507,7 @@ class Xdp implements XdpDataplane {
   private lastFlowAgeMs(program: XdpProgram): number {
     const conns = program.map('vsd_conns');
     let newest = -1n;
-    for (const k of conns.keys(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
-      const v = conns.lookup(k);
-      if (!v) continue;
+    for (const [, v] of conns.entries(this.options.connTableSize ?? VSD_CONN_MAX_DEFAULT)) {
       const c = decodeConn(v);
       const owner = this.byIndex.get(c.dest);
       if (owner && owner.dest.gen === c.gen && c.seenNs > newest) newest = c.seenNs;

@@ -64,6 +64,40 @@ export class BpfMap {
     return true;
   }
 
+  /**
+   * Every (key, value) now in the map, read in batches of `chunk` (BPF_MAP_LOOKUP_BATCH: one syscall per chunk
+   * instead of two per entry); falls back to get_next_key + lookup where the kernel has no batch ops for the map.
+   */
+  entries(limit = 1 << 22, chunk = 1024): Array<[Buffer, Buffer]> {
+    const lib = libbpf();
+    const out: Array<[Buffer, Buffer]> = [];
+    const token = [Buffer.alloc(Math.max(8, this.keySize)), Buffer.alloc(Math.max(8, this.keySize))];
+    const keys = Buffer.alloc(this.keySize * chunk);
+    const values = Buffer.alloc(this.valueBytes * chunk);
+    const count = Buffer.alloc(4);
+    let first = true;
+    for (;;) {
+      count.writeUInt32LE(chunk, 0);
+      const rc = lib.lookupBatch(this.fd, first ? null : token[0]!, token[1]!, keys, values, count, null);
+      if (rc < 0 && rc !== -2) {
+        if (first) {
+          for (const k of this.keys(limit)) {
+            const v = this.lookup(k);
+            if (v) out.push([k, v]);
+          }
+          return out;
+        }
+        throw new Error(`bpf map ${this.name}: lookup_batch failed: ${errnoName(rc)}`);
+      }
+      const n = count.readUInt32LE(0);
+      for (let i = 0; i < n && out.length < limit; i++)
+        out.push([Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)), Buffer.from(values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes))]);
+      if (rc === -2 || out.length >= limit) return out;
+      token.reverse();
+      first = false;
+    }
+  }
+
   /** Every key now in the map (a hash map changing meanwhile may skip or repeat some, as get_next_key does). */
   keys(limit = 1 << 22): Buffer[] {
     const out: Buffer[] = [];

@@ -12,7 +12,6 @@ const service = parseVirtualService({
 });
 const dp = createProxyDataplane({
   engine: process.env.VSD_PROXY_ENGINE ?? 'auto',
-  workers: Number(process.env.VSD_PROXY_WORKERS ?? 0) || undefined,
   threads: Number(process.env.VSD_PROXY_THREADS ?? 1),
 });
 await dp.start();

@@ -173,7 +173,7 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
     status,
     realServers: realServers({ store, overlay }).services,
     ipvsTotals: null,
-    proxy: { counters: { connectFailures: 4, retries: 3, noDestination: 1, forwardedByWorkers: 0 }, liveConnections: 6, threads: [] },
+    proxy: { counters: { connectFailures: 4, retries: 3, noDestination: 1 }, liveConnections: 6, threads: [] },
     vrrp: [vrrp],
     witness: {
       enabled: true,

@@ -84,7 +84,7 @@ export interface PersistenceEntry {
 export interface DataplaneInfo {
   version: string;
   connTableSize: number;
-  /** Who moves the bytes, when a dataplane has a choice (proxy: "epoll", "node", "node, 2 workers"). */
+  /** Who moves the bytes, when a dataplane has a choice (proxy: "epoll", "epoll, 2 threads", "node"). */
   engine?: string;
   /** Proxy with several epoll engine threads: each thread's TCP connections accepted since start and alive now. */
   engineThreads?: Array<{ accepted: number; connections: number }>;

@@ -371,7 +371,6 @@ function proxy(x: Exposition, snap: Snapshot): void {
     ['vsd_proxy_connect_failures_total', 'Connection attempts to a real server that were refused, reset or timed out.', (c) => c.connectFailures],
     ['vsd_proxy_retries_total', 'Connections moved to another real server after such a failure.', (c) => c.retries],
     ['vsd_proxy_no_destination_total', 'Connections or flows dropped because no real server was available.', (c) => c.noDestination],
-    ['vsd_proxy_forwarded_by_workers_total', 'Connections forwarded by worker processes (node engine with workers).', (c) => c.forwardedByWorkers],
   ]);
   const live = x.gauge('vsd_proxy_connections', 'Proxied connections and UDP flows alive now.');
   const threadAccepted = x.counter('vsd_proxy_thread_accepted_total', 'TCP connections accepted by each epoll engine thread.');

@@ -16,7 +16,7 @@ export function proxyProtocolPredicate(option: ProxyProtocolOption | undefined):
 }
 
 export function zeroProxyCounters(): ProxyCounters {
-  return { connectFailures: 0, retries: 0, noDestination: 0, forwardedByWorkers: 0, udpFlowsEvicted: 0, udpFlowsRefused: 0 };
+  return { connectFailures: 0, retries: 0, noDestination: 0, udpFlowsEvicted: 0, udpFlowsRefused: 0 };
 }
 
 /** Every field of `parts` summed: the dataplane's counters are its forwarders' together. */

@@ -21,15 +21,14 @@ export interface ServiceListener {
   release(): void;
 }
 
-export interface LocalForwarderOptions<L extends ServiceListener> {
+export interface LocalForwarderSettings {
   bindFreely: boolean;
   listenRetryMs: number;
   sweepIntervalMs: number;
+}
+
+export interface LocalForwarderOptions<L extends ServiceListener> extends LocalForwarderSettings {
   listener(svc: ProxyService, ctx: ProxyContext): L;
-  /** A listener is open (after a bind or a retry). */
-  onListening?(svc: ProxyService, listener: L): void;
-  /** A service stops listening (removed, or the forwarder is closing). */
-  onRetire?(key: string): void;
 }
 
 interface Entry<L> {
@@ -64,7 +63,6 @@ export class LocalForwarder<L extends ServiceListener> implements Forwarder {
     try {
       await l.open(this.options.bindFreely);
       e.listener = l;
-      this.options.onListening?.(e.svc, l);
       log.info({ service: e.svc.key }, 'listening');
     } catch (err) {
       e.listener = null;
@@ -82,7 +80,6 @@ export class LocalForwarder<L extends ServiceListener> implements Forwarder {
     e.svc.retired = true;
     this.services.delete(e.svc.key);
     this.retired.set(e.svc.key, e);
-    this.options.onRetire?.(e.svc.key);
     await e.listener?.close();
     // A listener that closed for good is not reused by a revived service: it gets a new one.
     if (e.listener && !e.listener.isOpen) e.listener = null;

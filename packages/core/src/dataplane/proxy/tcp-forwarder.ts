@@ -1,5 +1,5 @@
 /**
- * The one place the proxy dataplane chooses who moves TCP bytes (`engine`, `threads`, `workers` in the options): the
+ * The one place the proxy dataplane chooses who moves TCP bytes (`engine`, `threads` in the options): the
  * epoll engine threads where they can run and were not declined, else Node's sockets. Chosen once, at start.
  */
 import { availableParallelism } from 'node:os';
@@ -7,29 +7,23 @@ import { ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { EpollForwarder } from './epoll/forwarder.js';
 import { epollEngineUnavailable } from './epoll/client.js';
+import type { LocalForwarderSettings } from './local.js';
 import { NodeForwarder } from './node/forwarder.js';
-import { defaultWorkerScript } from './node/workers.js';
 import type { ProxyContext, ProxyDataplaneOptions, TcpForwarder } from './types.js';
 
-export interface TcpForwarderSettings {
-  bindFreely: boolean;
-  listenRetryMs: number;
-  sweepIntervalMs: number;
-}
-
 /** Start the TCP engine the options ask for; `auto` falls back to Node's sockets (with a warning) when epoll cannot run. */
-export async function startTcpForwarder(options: ProxyDataplaneOptions, ctx: ProxyContext, log: Logger, settings: TcpForwarderSettings): Promise<TcpForwarder> {
+export async function startTcpForwarder(options: ProxyDataplaneOptions, ctx: ProxyContext, log: Logger, settings: LocalForwarderSettings): Promise<TcpForwarder> {
   const epoll = await startEpoll(options, ctx, log, settings);
   if (epoll) return epoll;
-  const node = new NodeForwarder(ctx, { ...settings, workers: options.workers ?? 0, workerScript: options.workerScript ?? defaultWorkerScript() });
+  const node = new NodeForwarder(ctx, settings);
   await node.start();
   return node;
 }
 
-/** The epoll engine, or null when the options ask for Node's sockets (or workers) or `auto` finds it unavailable. */
-async function startEpoll(options: ProxyDataplaneOptions, ctx: ProxyContext, log: Logger, settings: TcpForwarderSettings): Promise<EpollForwarder | null> {
+/** The epoll engine, or null when the options ask for Node's sockets or `auto` finds it unavailable. */
+async function startEpoll(options: ProxyDataplaneOptions, ctx: ProxyContext, log: Logger, settings: LocalForwarderSettings): Promise<EpollForwarder | null> {
   const wanted = options.engine ?? 'auto';
-  if (wanted === 'node' || (wanted === 'auto' && (options.workers ?? 0) > 0)) return null;
+  if (wanted === 'node') return null;
   const why = options.engineScript ? null : epollEngineUnavailable();
   if (why) {
     if (wanted === 'epoll') throw new Error(why);

@@ -1,6 +1,6 @@
 /**
  * What every proxied TCP connection does for the connection table and the schedulers, whichever engine moves its
- * bytes (Node sockets, a forwarding worker, the epoll thread): IPVS's states and counts,
+ * bytes (Node sockets, the epoll thread): IPVS's states and counts,
  *
  * - SYN_RECV while the real server is being connected: an inactive connection;
  * - ESTABLISHED once both legs are up: active;

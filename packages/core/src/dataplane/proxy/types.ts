@@ -44,14 +44,9 @@ export interface ProxyDataplaneOptions {
   /** Delay before retrying a listener that failed to bind. Default 1000. */
   listenRetryMs?: number;
   /**
-   * Forwarding worker processes for TCP (0 = forward in this process, the default). Scheduling, counters
-   * and the connection table stay in this process either way.
-   */
-  workers?: number;
-  /**
    * Who moves TCP bytes. `epoll`: a dedicated thread running its own epoll loop over libc sockets (Linux; the
    * TCP services, their schedulers and connections live in that thread). `node`: Node's net sockets in this
-   * thread (or in `workers` processes). `auto` (default): epoll when available and no `workers` are asked for.
+   * thread. `auto` (default): epoll when available.
    * UDP always uses Node's dgram in this thread.
    */
   engine?: 'auto' | 'epoll' | 'node';
@@ -64,8 +59,6 @@ export interface ProxyDataplaneOptions {
   threads?: number | 'auto';
   /** The compiled epoll engine thread (dist/dataplane/proxy/epoll/thread.js); found automatically unless overridden. */
   engineScript?: string;
-  /** The compiled worker entry (dist/dataplane/proxy/node/worker.js); found automatically unless overridden. */
-  workerScript?: string;
 }
 
 /** Retries and failures the proxy adds to what IPVS counts (IPVS never retries a real server). */
@@ -76,8 +69,6 @@ export interface ProxyCounters {
   retries: number;
   /** Connections or flows dropped because no real server was available. */
   noDestination: number;
-  /** Connections accepted and forwarded by worker processes (`workers` > 0); the rest were forwarded here. */
-  forwardedByWorkers: number;
   /** UDP flows closed to make room for a new one (the table was full; see udp-flows.ts). */
   udpFlowsEvicted: number;
   /** New UDP flows refused, their datagram dropped (the table was full of flows in a conversation). */
@@ -157,7 +148,7 @@ export interface EngineThreadCounts {
  */
 export interface TcpForwarder extends Forwarder {
   readonly engine: 'epoll' | 'node';
-  /** What `info().engine` says: "epoll", "epoll, 2 threads", "node", "node, 2 workers". */
+  /** What `info().engine` says: "epoll", "epoll, 2 threads", "node". */
   describe(): string;
   /** Per epoll engine thread, in thread order ([] for an engine without threads). */
   engineThreads(): EngineThreadCounts[];

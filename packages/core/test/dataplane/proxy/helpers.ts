@@ -172,9 +172,3 @@ export async function udpClient(): Promise<{ ask(port: number, msg: string): Pro
 
 /** Both TCP engines of the proxy dataplane: its own epoll thread, and Node's sockets. */
 export const ENGINES = [{ engine: 'epoll' as const }, { engine: 'node' as const }];
-/** The engines, plus Node's sockets spread over forwarding worker processes. */
-export const ENGINE_MATRIX = [
-  { engine: 'epoll' as const, workers: 0 },
-  { engine: 'node' as const, workers: 0 },
-  { engine: 'node' as const, workers: 2 },
-];

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, PROXY_V2_SIGNATURE, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
-import { freePort, LOCAL, nameBackend, table, until, type Backend, ENGINE_MATRIX } from './helpers.js';
+import { freePort, LOCAL, nameBackend, table, until, type Backend, ENGINES } from './helpers.js';
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -19,7 +19,7 @@ function readAll(s: Socket): Promise<Buffer> {
   });
 }
 
-describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $workers): bytes, half-close, backpressure, PROXY v2', ({ engine, workers }) => {
+describe.each(ENGINES)('proxy dataplane (engine: $engine): bytes, half-close, backpressure, PROXY v2', ({ engine }) => {
   let dp: ProxyDataplane;
   let backends: Backend[] = [];
   let vport: number;
@@ -45,7 +45,7 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
     });
     backends.push(sink);
     sink.server.on('connection', () => undefined);
-    dp = createProxyDataplane({ engine, workers });
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: sink.port }] }));
     const c = await open(vport);
@@ -69,7 +69,7 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
   it('shows FIN_WAIT and an inactive count after the client half-closes', async () => {
     const b = await nameBackend('H', (s) => s.resume(), { allowHalfOpen: true });
     backends.push(b);
-    dp = createProxyDataplane({ engine, workers });
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
@@ -100,7 +100,7 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
       pump();
     });
     backends.push(src);
-    dp = createProxyDataplane({ engine, workers });
+    dp = createProxyDataplane({ engine });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: src.port }] }));
     const c = await open(vport);
@@ -122,7 +122,7 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
     const firstBytes: Buffer[] = [];
     const b = await nameBackend('X', (s) => s.on('data', (d) => firstBytes.push(d)));
     backends.push(b);
-    dp = createProxyDataplane({ engine, workers, proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
+    dp = createProxyDataplane({ engine, proxyProtocol: (svc, rs) => svc.startsWith('tcp ') && rs === `${LOCAL}:${b.port}` });
     await dp.start();
     await dp.reconcile(table({ port: vport, dests: [{ port: b.port }] }));
     const c = await open(vport);
@@ -146,7 +146,7 @@ describe.each(ENGINE_MATRIX)('proxy dataplane (engine: $engine, workers: $worker
     const firstBytes: Buffer[] = [];
     const b = await nameBackend('X', (s) => s.on('data', (d) => firstBytes.push(d)));
     backends.push(b);
-    dp = createProxyDataplane({ engine, workers, proxyProtocol: (_svc, rs) => rs === `${LOCAL}:${b.port}` });
+    dp = createProxyDataplane({ engine, proxyProtocol: (_svc, rs) => rs === `${LOCAL}:${b.port}` });
     await dp.start();
     await dp.reconcile(table({ port: vport, scheduler: 'rr', dests: [{ port: b.port }, { port: dead }] }));
     const c = connect({ host: LOCAL, port: vport });

@@ -49,7 +49,6 @@ const counters: ProxyCounters = {
   set noDestination(v) {
     sab[COUNTER_SLOTS.noDestination] = v;
   },
-  forwardedByWorkers: 0,
   udpFlowsEvicted: 0,
   udpFlowsRefused: 0,
 };

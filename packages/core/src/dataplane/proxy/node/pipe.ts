@@ -1,7 +1,7 @@
 /**
  * Forward bytes both ways between a client and its real server with backpressure (a full write pauses the other
- * side until `drain`) and half-close (each side's end is passed on after `onEnd`). The one forwarding loop of the
- * proxy, used in the primary (tcp-conn.ts) and in the workers (worker.ts); `onIn`/`onOut` count each chunk.
+ * side until `drain`) and half-close (each side's end is passed on after `onEnd`). The forwarding loop of the
+ * node engine (tcp-conn.ts); `onIn`/`onOut` count each chunk.
  */
 import type { Socket } from 'node:net';
 

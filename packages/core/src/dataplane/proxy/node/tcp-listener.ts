@@ -93,11 +93,6 @@ export class TcpListener implements ServiceListener {
   /** Nothing outlives close(): accepted connections hold their own sockets. */
   release(): void {}
 
-  /** The listening server, shared with forwarding workers when there are any. */
-  get netServer(): Server {
-    return this.server;
-  }
-
   /**
    * Stop accepting; connections already accepted are left alone. The listening handle closes at once;
    * only close()'s callback would wait for the accepted connections, so it is not awaited.

@@ -16,6 +16,7 @@ import { createLab, waitFor, type Host, type Lab } from '../lib/netns.js';
 import { AGENT_BIN, startDispatcher, type Dispatcher } from './agent-helpers.js';
 
 const SENDER = fileURLToPath(new URL('../lib/ipip-packets.mjs', import.meta.url));
+const VSADM_BIN = fileURLToPath(new URL('../../packages/cli/bin/vsadm.js', import.meta.url));
 const ETHTOOL = fileURLToPath(new URL('../lib/ethtool-ioctl.mjs', import.meta.url));
 const DECAP_OBJECT = fileURLToPath(new URL('../../packages/agent/dist/bpf/rs_decap.o', import.meta.url));
 const VIP = '10.77.0.100';
@@ -253,6 +254,19 @@ ${reals().replace(/WEIGHT_(\w+)/g, (_, n: string) => String(w[n]))}
       expect(await ask(4)).toBe(first);
       expect(out).not.toContain('closed');
       conn.kill();
+    });
+
+    it('reaches a real server through GUE when its tunnel says gue (vsadm --tun-type gue), decapsulated by setup-tun --gue-port', async () => {
+      await reload({ rs1: 1, rs2: 1 });
+      const edit = await dispatcher.exec(process.execPath, [VSADM_BIN, '--socket', join(dir, 'vsd.sock'), '-e', '-t', `${VIP}:80`, '-r', `${rs[1]!.ip}:80`, '-i', '--tun-type', 'gue', '--tun-port', String(GUE_PORT), '-w', '1']);
+      expect(edit.code, edit.stderr).toBe(0);
+      const before = (await status(rs[1]!))[0]!.stats!;
+      const names: string[] = [];
+      for (let i = 0; i < 4; i++) names.push((await get()).split(' ')[0]!);
+      expect(names.filter((n) => n === 'rs2')).toHaveLength(2);
+      const after = (await status(rs[1]!))[0]!.stats!;
+      expect(after.decapGue! - before.decapGue!).toBeGreaterThanOrEqual(6); // 2 connections: SYN, ACK, request, ACK, FIN, ACK at least
+      expect(after.decapIpip).toBe(before.decapIpip);
     });
   });
 });

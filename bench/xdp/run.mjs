@@ -196,7 +196,7 @@ async function hostPhase() {
   let xdpProblem = null;
   if (opt['skip-xdp']) xdpProblem = 'skipped (--skip-xdp)';
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ['xdp', 'xdp-drop', 'kernel-forwarding'] : ['kernel-forwarding', 'xdp-drop', 'xdp'];
+    const order = r % 2 ? ['xdp', 'floors', 'kernel-forwarding'] : ['kernel-forwarding', 'floors', 'xdp'];
     for (const step of order) {
       if (step === 'kernel-forwarding') {
         await stopVsd();
@@ -206,15 +206,21 @@ async function hostPhase() {
         results.paths.push(m);
         continue;
       }
-      if (step === 'xdp-drop') {
-        // The floor: the same frames dropped by an XDP program on the dispatcher's veth (what receiving costs).
+      if (step === 'floors') {
+        // The floors: the same frames dropped by an XDP program on the dispatcher's veth (what receiving costs), and
+        // sent on by one that only rewrites the MACs and redirects (what moving a frame veth to veth costs).
         await stopVsd();
-        const sink = await topo.xdpSink('dir', topo.if.d0);
-        topo.pinNapi();
-        const m = await measure('xdp-drop', 'live', SECONDS, r);
-        await sink.stop();
-        say(`round ${r + 1} xdp-drop: ${mpps(m.perCore)} Mpps per core (${pct(m.cpu)} of it busy)`);
-        results.paths.push(m);
+        for (const [path, attach] of [
+          ['xdp-drop', () => topo.xdpSink('dir', topo.if.d0)],
+          ['xdp-redirect', () => topo.xdpRedirect()],
+        ]) {
+          const helper = await attach();
+          topo.pinNapi();
+          const m = await measure(path, 'live', SECONDS, r);
+          await helper.stop();
+          say(`round ${r + 1} ${path}: ${mpps(m.perCore)} Mpps per core (${pct(m.cpu)} of it busy, ${mpps(m.rs)} Mpps at the real server)`);
+          results.paths.push(m);
+        }
         continue;
       }
       if (xdpProblem) continue;
@@ -368,6 +374,7 @@ function report(host, umlRows, umlProblem) {
     ['kernel-forwarding/live', 'kernel IPv4 forwarding (ip_forward=1, routes, no XDP)'],
     ['xdp-dr/live', 'vsd xdp dataplane, DR'],
     ['xdp-tun/live', 'vsd xdp dataplane, TUN (IPIP)'],
+    ['xdp-redirect/live', 'floor: XDP MAC rewrite + bpf_redirect to the real server\'s veth, no lookup'],
     ['xdp-drop/live', 'floor: XDP_DROP on the dispatcher\'s veth (receive cost only)'],
   ]) {
     const s = p.get(k);

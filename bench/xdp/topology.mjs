@@ -147,8 +147,17 @@ export class Topology {
   }
 
   /** xdp_sink on one of the run's interfaces: { count(), stop() }. */
-  async xdpSink(ns, dev) {
-    const child = spawn('ip', ['netns', 'exec', this.ns[ns], this.tools.xdptool, 'sink', this.tools.bpfObject, dev], {
+  xdpSink(ns, dev) {
+    return this.xdpHelper(ns, dev, ['sink', this.tools.bpfObject, dev]);
+  }
+
+  /** xdp_fwd on the dispatcher's d0: every frame to the real server's MAC out of d1, no lookup. */
+  xdpRedirect() {
+    return this.xdpHelper('dir', this.if.d0, ['redirect', this.tools.bpfObject, this.if.d0, this.if.d1, this.mac.r0, this.mac.d1]);
+  }
+
+  async xdpHelper(ns, dev, args) {
+    const child = spawn('ip', ['netns', 'exec', this.ns[ns], this.tools.xdptool, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let err = '';

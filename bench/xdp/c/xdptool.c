@@ -6,6 +6,9 @@
  *     Traffic generator: xdp_gen run by BPF_PROG_TEST_RUN in live-frame mode with ingress IFNAME, so every
  *     repetition is a real frame sent out of IFNAME (XDP_TX). Stops after SECONDS or MAX_PACKETS, whichever
  *     comes first. Prints one JSON line: {"sent":N,"seconds":S}.
+ *   xdptool redirect OBJ IFNAME OUT_IFNAME DSTMAC SRCMAC
+ *     Attaches xdp_fwd (native) to IFNAME, sending every IPv4 frame out of OUT_IFNAME with the given MACs;
+ *     prints "ready" and detaches on EOF on stdin.
  *   xdptool sink OBJ IFNAME
  *     Attaches xdp_sink (native mode) to IFNAME, prints "ready", then answers each line on stdin with the
  *     packet count summed over CPUs; detaches on EOF (so the bench's exit, even a killed one, ends it).
@@ -21,6 +24,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 static double now(void)
@@ -59,6 +63,38 @@ static size_t build_frame(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, 
 	return len;
 }
 
+/*
+ * The address of one const volatile global in the object's .rodata, found through the section's BTF (the compiler
+ * lays globals out in any order). Valid until load.
+ */
+static void *rodata_var(struct bpf_object *obj, const char *name, size_t size)
+{
+	struct bpf_map *m, *rodata = NULL;
+	bpf_object__for_each_map(m, obj) if (strstr(bpf_map__name(m), ".rodata")) rodata = m;
+	struct btf *btf = bpf_object__btf(obj);
+	if (!rodata || !btf) return NULL;
+	size_t sz;
+	char *base = (char *)bpf_map__initial_value(rodata, &sz);
+	int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (!base || id < 0) return NULL;
+	const struct btf_type *sec = btf__type_by_id(btf, id);
+	const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, v++) {
+		const struct btf_type *var = btf__type_by_id(btf, v->type);
+		if (!strcmp(btf__name_by_offset(btf, var->name_off), name))
+			return v->size >= size && v->offset + size <= sz ? base + v->offset : NULL;
+	}
+	return NULL;
+}
+
+static void load_only(struct bpf_object *obj, const char *prog)
+{
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
+	int err = bpf_object__load(obj);
+	if (err) die("load", err);
+}
+
 static struct bpf_object *open_obj(const char *path)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
@@ -83,25 +119,18 @@ static int cmd_live(int argc, char **argv)
 	if (!flows || !ppa || seconds <= 0 || seconds > 600 || !maxp) { fprintf(stderr, "xdptool: bad bounds\n"); return 2; }
 
 	struct bpf_object *obj = open_obj(argv[2]);
-	struct bpf_map *rodata = NULL, *m;
-	bpf_object__for_each_map(m, obj) if (strstr(bpf_map__name(m), ".rodata")) rodata = m;
-	if (!rodata) { fprintf(stderr, "xdptool: no .rodata\n"); return 1; }
-	size_t sz;
-	/* struct gen_cfg of bench.bpf.c, the only read-only global there. */
 	struct gen_cfg {
 		uint32_t flows, ports_per_addr, src_base, sport_base;
 		uint32_t daddr;
 		uint16_t dport;
 		uint8_t dmac[6], smac[6], pad[2];
-	} *ro = (void *)bpf_map__initial_value(rodata, &sz);
-	if (!ro || sz < sizeof(*ro)) { fprintf(stderr, "xdptool: .rodata too small\n"); return 1; }
+	} *ro = rodata_var(obj, "gen_cfg", 36);
+	if (!ro) { fprintf(stderr, "xdptool: gen_cfg not found in .rodata\n"); return 1; }
 	ro->flows = flows; ro->ports_per_addr = ppa; ro->src_base = ntohl(src.s_addr); ro->sport_base = 1024;
 	ro->daddr = dst.s_addr; ro->dport = htons(dport);
 	memcpy(ro->dmac, dmac, 6); memcpy(ro->smac, smac, 6);
-	struct bpf_program *p = bpf_object__find_program_by_name(obj, "xdp_sink");
-	if (p) bpf_program__set_autoload(p, false);
-	int err = bpf_object__load(obj);
-	if (err) die("load", err);
+	load_only(obj, "xdp_gen");
+	int err;
 	int fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "xdp_gen"));
 
 	uint8_t frame[64];
@@ -131,11 +160,9 @@ static int cmd_sink(int argc, char **argv)
 	int ifindex = if_nametoindex(argv[3]);
 	if (!ifindex) die(argv[3], errno);
 	struct bpf_object *obj = open_obj(argv[2]);
-	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "xdp_gen"), false);
-	int err = bpf_object__load(obj);
-	if (err) die("load", err);
+	load_only(obj, "xdp_sink");
 	int pfd = bpf_program__fd(bpf_object__find_program_by_name(obj, "xdp_sink"));
-	err = bpf_xdp_attach(ifindex, pfd, XDP_FLAGS_DRV_MODE, NULL);
+	int err = bpf_xdp_attach(ifindex, pfd, XDP_FLAGS_DRV_MODE, NULL);
 	if (err) die("attach xdp_sink (native)", err);
 	int mfd = bpf_map__fd(bpf_object__find_map_by_name(obj, "sink_count"));
 	int ncpu = libbpf_num_possible_cpus();
@@ -155,11 +182,36 @@ static int cmd_sink(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_redirect(int argc, char **argv)
+{
+	if (argc != 7) { fprintf(stderr, "usage: xdptool redirect OBJ IFNAME OUT_IFNAME DSTMAC SRCMAC\n"); return 2; }
+	int ifindex = if_nametoindex(argv[3]), out = if_nametoindex(argv[4]);
+	if (!ifindex || !out) die("interface", errno);
+	struct { uint32_t ifindex; uint8_t dmac[6], smac[6]; } *cfg;
+	struct bpf_object *obj = open_obj(argv[2]);
+	if (!(cfg = rodata_var(obj, "fwd_cfg", 16))) { fprintf(stderr, "xdptool: fwd_cfg not found in .rodata\n"); return 1; }
+	cfg->ifindex = out;
+	if (parse_mac(argv[5], cfg->dmac) || parse_mac(argv[6], cfg->smac)) { fprintf(stderr, "xdptool: bad MAC\n"); return 2; }
+	load_only(obj, "xdp_fwd");
+	int err = bpf_xdp_attach(ifindex, bpf_program__fd(bpf_object__find_program_by_name(obj, "xdp_fwd")), XDP_FLAGS_DRV_MODE, NULL);
+	if (err) die("attach xdp_fwd (native)", err);
+	printf("ready\n");
+	fflush(stdout);
+	char line[64];
+	while (fgets(line, sizeof line, stdin)) {
+		printf("0\n"); /* same line protocol as sink; nothing is counted here */
+		fflush(stdout);
+	}
+	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	libbpf_set_print(NULL);
 	if (argc > 1 && !strcmp(argv[1], "live")) return cmd_live(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "sink")) return cmd_sink(argc, argv);
-	fprintf(stderr, "usage: xdptool live|sink ...\n");
+	if (argc > 1 && !strcmp(argv[1], "redirect")) return cmd_redirect(argc, argv);
+	fprintf(stderr, "usage: xdptool live|sink|redirect ...\n");
 	return 2;
 }

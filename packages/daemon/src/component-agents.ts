@@ -3,7 +3,7 @@
  * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
  */
 import { hostname } from 'node:os';
-import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, HubVotes, readKeyFile, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, HubVotes, readKeyFile, route, type AgentsConfig, type ControlRoute } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
@@ -67,6 +67,6 @@ class AgentsComponent implements DaemonComponent {
   }
 
   routes(): readonly ControlRoute[] {
-    return [{ method: 'GET', path: '/v1/agents', handler: () => this.hub!.status() }];
+    return [route('agents', () => this.hub!.status())];
   }
 }

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BgpNotConfiguredError, canonicalAddress, VsdError, type ControlRoute, type Logger } from '@vsd/core';
+import { BgpNotConfiguredError, canonicalAddress, route, VsdError, type ControlRoute, type Logger } from '@vsd/core';
 import { createBirdDaemon, type DaemonView, type RouteDaemon, type VipRouteState } from './bgp/bird-daemon.js';
 import { createFrrDaemon } from './bgp/frr-daemon.js';
 import { configuredVips, servability } from './bgp/servable.js';
@@ -146,9 +146,9 @@ export class BgpComponent implements DaemonComponent {
       if (!this.cfg) throw new BgpNotConfiguredError();
     };
     return [
-      { method: 'GET', path: '/v1/bgp', handler: () => (configured(), this.status()) },
-      { method: 'POST', path: '/v1/bgp/drain', handler: () => (configured(), this.setDrained(true)) },
-      { method: 'POST', path: '/v1/bgp/undrain', handler: () => (configured(), this.setDrained(false)) },
+      route('bgp', () => (configured(), this.status())),
+      route('bgp.drain', () => (configured(), this.setDrained(true))),
+      route('bgp.undrain', () => (configured(), this.setDrained(false))),
     ];
   }
 

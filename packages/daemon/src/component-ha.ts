@@ -26,6 +26,7 @@ import {
   HaReloadError,
   HaStateError,
   readKeyFile,
+  route,
   ValidationError,
   type ControlRoute,
   type Logger,
@@ -52,6 +53,7 @@ import {
   type VrrpInstance,
   type VrrpStatus,
 } from '@vsd/ha';
+import type { HaDoc, HaOperationReply } from '@vsd/protocol';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import { agentVotes } from './component-agents.js';
 import { syncRoutes } from './sync-routes.js';
@@ -232,10 +234,10 @@ export class HaComponent implements DaemonComponent {
 
   routes(): readonly ControlRoute[] {
     return [
-      { method: 'GET', path: '/v1/ha', handler: (req) => this.statusDoc(req) },
-      { method: 'POST', path: '/v1/ha/failover', handler: (req) => this.failover(req) },
-      { method: 'POST', path: '/v1/ha/takeover', handler: (req) => this.takeover(req) },
-      { method: 'POST', path: '/v1/ha/release', handler: (req) => this.release(req) },
+      route('ha', (req) => this.statusDoc(req)),
+      route('ha.failover', (req) => this.failover(req)),
+      route('ha.takeover', (req) => this.takeover(req)),
+      route('ha.release', (req) => this.release(req)),
       ...syncRoutes(() => this.sync),
     ];
   }
@@ -286,7 +288,7 @@ export class HaComponent implements DaemonComponent {
     }
   }
 
-  private statusDoc(req: RouteRequest): unknown {
+  private statusDoc(req: RouteRequest): HaDoc {
     const only = req.query?.get('instance') ?? undefined;
     const list = only ? [this.find(only)] : [...this.instances.values()];
     const statuses = list.map((r) => this.statusOf(r));
@@ -323,7 +325,7 @@ export class HaComponent implements DaemonComponent {
     return this.primary()!;
   }
 
-  private failover(req: RouteRequest): unknown {
+  private failover(req: RouteRequest): HaOperationReply {
     const r = this.target(req);
     const before = r.vrrp.status();
     if (!r.vrrp.resign())
@@ -336,7 +338,7 @@ export class HaComponent implements DaemonComponent {
     return { operation: 'failover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
   }
 
-  private takeover(req: RouteRequest): unknown {
+  private takeover(req: RouteRequest): HaOperationReply {
     const r = this.target(req);
     const before = r.vrrp.status();
     if (!r.vrrp.takeover())
@@ -345,7 +347,7 @@ export class HaComponent implements DaemonComponent {
     return { operation: 'takeover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
   }
 
-  private release(req: RouteRequest): unknown {
+  private release(req: RouteRequest): HaOperationReply {
     const r = this.target(req);
     const group = this.groups.find((g) => g.has(r.config.instance));
     if (group) group.release();

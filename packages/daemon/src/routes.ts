@@ -1,17 +1,13 @@
-import { ConfigError, HaNotConfiguredError, VsdError, type ControlRoute } from '@vsd/core';
+import { ConfigError, HaNotConfiguredError, route, VsdError, type ControlRoute } from '@vsd/core';
 import type { ReloadResult } from './daemon.js';
 
 /** POST /v1/reload: what SIGHUP does, with the outcome (or the refusal) as the answer. */
 export function reloadRoute(reload: () => Promise<ReloadResult>): ControlRoute {
-  return {
-    method: 'POST',
-    path: '/v1/reload',
-    handler: async () => {
-      const r = await reload();
-      if (r.ok) return { outcome: r.outcome };
-      throw r.error instanceof VsdError ? r.error : new ConfigError('reload', r.error.message);
-    },
-  };
+  return route('reload', async () => {
+    const r = await reload();
+    if (r.ok) return { outcome: r.outcome };
+    throw r.error instanceof VsdError ? r.error : new ConfigError('reload', r.error.message);
+  });
 }
 
 /**
@@ -23,10 +19,10 @@ export function haAbsentRoutes(): ControlRoute[] {
     throw new HaNotConfiguredError(what);
   };
   return [
-    { method: 'GET', path: '/v1/ha', handler: absent('HA (VRRP, peer sync)') },
-    { method: 'POST', path: '/v1/ha/failover', handler: absent('VRRP') },
-    { method: 'POST', path: '/v1/ha/takeover', handler: absent('VRRP') },
-    { method: 'POST', path: '/v1/ha/release', handler: absent('VRRP') },
-    { method: 'GET', path: '/v1/sync', handler: absent('peer sync') },
+    route('ha', absent('HA (VRRP, peer sync)')),
+    route('ha.failover', absent('VRRP')),
+    route('ha.takeover', absent('VRRP')),
+    route('ha.release', absent('VRRP')),
+    route('sync', absent('peer sync')),
   ];
 }

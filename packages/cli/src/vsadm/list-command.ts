@@ -7,6 +7,7 @@ import {
   type DesiredState,
   type ServiceStatus,
 } from '@vsd/core';
+import type { Reply, StatusReply } from '@vsd/protocol';
 import { serviceIdOfSpec } from './build.js';
 import type { ParsedCommand } from './command.js';
 import { fail } from './exit.js';
@@ -17,29 +18,23 @@ import { buildNamer, NUMERIC, type Namer } from './format/names.js';
 import { buildView, type Effective, type ServiceView } from './format/view.js';
 import type { Resolver } from './resolve.js';
 
-interface StatusDoc {
-  info?: Partial<IpvsInfo>;
-  services?: ServiceStatus[];
-}
+type StatusDoc = Partial<Pick<StatusReply, 'services'>> & { info?: Partial<IpvsInfo> };
 
 /** A failed fetch: ipvsadm prints the library's message and exits 1. */
-async function fetch<T>(client: ControlClient, path: string): Promise<T> {
+async function fetch<N extends 'state' | 'status' | 'connections'>(client: ControlClient, name: N): Promise<Reply<N>> {
   try {
-    return await client.get<T>(path);
+    return await client.call(name);
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
     throw fail(1, ipvsStrerror('get-service', (err as { errno?: string }).errno));
   }
 }
 
-interface RealServersDoc {
-  services?: { key: string; realServers: { key: string; effectiveWeight: number; removed: boolean }[] }[];
-}
 
 /** Effective weights are optional: an older vsd (or a test double) without /v1/realservers lists configured ones. */
 async function effectiveWeights(client: ControlClient): Promise<Map<string, Effective> | undefined> {
   try {
-    const doc = await client.get<RealServersDoc>('/v1/realservers');
+    const doc = await client.call('realservers');
     const out = new Map<string, Effective>();
     for (const s of doc.services ?? []) for (const r of s.realServers) out.set(`${s.key}|${r.key}`, r);
     return out;
@@ -56,15 +51,15 @@ async function namerFor(addresses: string[], ce: ParsedCommand, resolver: Resolv
 export async function runList(ce: ParsedCommand, client: ControlClient, resolver: Resolver): Promise<string> {
   const o = ce.options;
   if (o.has('connection')) {
-    const { connections } = await fetch<{ connections: ConnectionEntry[] }>(client, '/v1/connections');
+    const { connections } = await fetch(client, 'connections');
     const addrs = connections.flatMap((c) => [c.client.address, c.virtual.address, c.destination.address]);
     return formatConnections(connections, ce.format, await namerFor(addrs, ce, resolver));
   }
   const table = !(o.has('timeout') || o.has('daemon'));
   // -S saves the configuration (configured weights, every real server); listings show what runs.
   const [state, status, effective] = await Promise.all([
-    fetch<DesiredState>(client, '/v1/state'),
-    table ? fetch<StatusDoc>(client, '/v1/status') : Promise.resolve({} as StatusDoc),
+    fetch(client, 'state') as Promise<DesiredState>,
+    table ? (fetch(client, 'status') as Promise<StatusDoc>) : Promise.resolve({} as StatusDoc),
     table && !ce.format.rule ? effectiveWeights(client) : Promise.resolve(undefined),
   ]);
   const views = buildView(state, status.services ?? [], ce.format.nosort, effective);

@@ -61,7 +61,7 @@ export async function applyRestore(plan: readonly PlannedOp[], client: ControlCl
   if (plan.length === 0) return;
   try {
     // vsd answers once the whole table is validated, stored and programmed: about 0.1 ms per rule, with room.
-    await client.post('/v1/transactions', { ops: plan.map((p) => p.op) }, { timeoutMs: Math.max(10_000, plan.length) });
+    await client.call('transactions', { ops: plan.map((p) => p.op) }, { timeoutMs: Math.max(10_000, plan.length) });
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
     if (err instanceof ControlRequestError && err.code === 'VSD_ERR_BODY_TOO_LARGE') throw new VsadmExit(255, tooLarge(plan, err));
@@ -83,7 +83,7 @@ function tooLarge(plan: readonly PlannedOp[], err: ControlRequestError): string 
 
 /** One copy of the state and one pass over the plan (not a copy per line). */
 async function findFailingLine(plan: readonly PlannedOp[], client: ControlClient): Promise<PlannedOp | undefined> {
-  const state = await client.get<DesiredState>('/v1/state');
+  const state: DesiredState = await client.call('state');
   const { index } = firstFailingOp(state, plan.map((p) => p.op));
   return index < 0 ? undefined : plan[index];
 }

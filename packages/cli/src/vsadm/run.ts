@@ -86,7 +86,7 @@ async function execute(
   const op = buildOp(ce);
   if (!op) return '';
   try {
-    await client.post('/v1/transactions', { ops: [op] });
+    await client.call('transactions', { ops: [op] });
   } catch (err) {
     if ((err as { code?: string }).code === 'VSD_ERR_CONTROL_UNREACHABLE') throw err;
     throw new VsadmExit(255, `${describeRefusal(ce.cmd, err)}\n`);

@@ -38,7 +38,7 @@ export const agentsCommand: VsctlCommand = {
   summary: 'agents connected to this dispatcher: state, load weight, storage, mapped real servers',
   usage: '[--json]',
   async run(ctx) {
-    const st = await ctx.client.get<AgentsStatus>('/v1/agents');
+    const st = await ctx.client.call('agents');
     ctx.out.write(ctx.json ? `${JSON.stringify(st, null, 2)}\n` : renderAgents(st));
     return 0;
   },

@@ -4,20 +4,11 @@
  * connections already here keep being served), `undrain` announces again what can be served. A drain survives a
  * restart of vsd. drain/undrain return once the daemon has done it; the exit code is 1 when it could not.
  */
+import type { BgpStatus } from '@vsd/protocol';
 import type { VsctlCommand } from './command.js';
 
-export interface BgpDoc {
-  daemon: string;
-  socket: string;
-  reachable: boolean | null;
-  error: { code: string; message: string } | null;
-  drained: boolean;
-  stopping: boolean;
-  vips: Array<{ vip: string; route: string; servable: boolean; reason: string; announce: boolean; state: string; holdDownMs: number }>;
-  sessions: Array<{ name: string; state: string; info: string }>;
-  bfd: { expected: boolean; up: number; sessions: Array<{ address: string; iface: string; state: string }> };
-  counters: { announcements: number; withdrawals: number; daemonErrors: number };
-}
+/** GET /v1/bgp as @vsd/protocol declares it. */
+export type BgpDoc = BgpStatus;
 
 export function renderBgp(d: BgpDoc): string[] {
   const reach = d.reachable === null ? 'not asked yet' : d.reachable ? 'reachable' : `UNREACHABLE (${d.error?.message ?? 'error'})`;
@@ -41,7 +32,7 @@ export const bgpCommand: VsctlCommand = {
   async run({ client, json, out, args }) {
     const sub = args[0] ?? 'status';
     if (args.length > 1 || !['status', 'drain', 'undrain'].includes(sub)) throw new Error(`bgp: expected status, drain or undrain (got ${args.join(' ')})`);
-    const doc = sub === 'status' ? await client.get<BgpDoc>('/v1/bgp') : await client.post<BgpDoc>(`/v1/bgp/${sub}`, {});
+    const doc = await client.call(sub === 'status' ? 'bgp' : sub === 'drain' ? 'bgp.drain' : 'bgp.undrain');
     out.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderBgp(doc).join('\n')}\n`);
     if (sub === 'status') return 0;
     // Done when the daemon shows every VIP as vsd wants it (a VIP missing from the daemon's config cannot be announced).

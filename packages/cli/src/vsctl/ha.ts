@@ -4,19 +4,10 @@
  * its peer's generation; the divergence record of a partition heal, its replay and drop), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
  * optional when the dispatcher runs only one.
  */
-import type { DivergenceEntry, PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/ha';
+import type { DivergenceEntryDoc as DivergenceEntry, HaDoc, PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/protocol';
 import type { VsctlCommand } from './command.js';
 
-export interface HaDoc {
-  /** The primary instance (the first configured), or the one asked for. */
-  vrrp: VrrpStatus | null;
-  primary?: string | null;
-  instances?: VrrpStatus[];
-  syncGroups?: { name: string; instances: string[] }[];
-  sync: PeerSyncStatus | null;
-  /** The split-brain guard (absent from older daemons). */
-  witness?: WitnessStatus | { enabled: false };
-}
+export type { HaDoc };
 
 /** Every instance, the primary marked, then the sync groups (older daemons: the one `vrrp` document). */
 export function renderHa(doc: HaDoc): string[] {
@@ -79,7 +70,7 @@ function operation(name: 'failover' | 'takeover' | 'release', summary: string): 
     usage: '[INSTANCE] [--json]',
     async run({ client, json, out, args }) {
       const instance = instanceArg(name, args);
-      const r = await client.post<{ operation: string; before?: string; status: VrrpStatus }>(`/v1/ha/${name}`, instance ? { instance } : {});
+      const r = await client.call(`ha.${name}`, instance ? { instance } : {});
       out.write(json ? `${JSON.stringify(r, null, 2)}\n` : `${name}: done${r.before ? ` (was ${r.before})` : ''}\n${renderVrrp(r.status).join('\n')}\n`);
       return 0;
     },
@@ -98,10 +89,6 @@ export function instanceArg(command: string, args: readonly string[]): string | 
 export const failoverCommand = operation('failover', 'on the MASTER of INSTANCE: resign now (priority-0 advert), the BACKUP takes its VIPs');
 export const takeoverCommand = operation('takeover', 'on the BACKUP of INSTANCE: become MASTER now and take its VIPs');
 export const releaseCommand = operation('release', 'end the hold left by failover/takeover (normal priorities and preemption again)');
-
-interface DivergenceDoc {
-  entries: DivergenceEntry[];
-}
 
 const preview = (v: unknown): string => {
   const t = v === null ? 'absent' : JSON.stringify(v);
@@ -126,12 +113,12 @@ export const syncCommand: VsctlCommand = {
     const [flag, ...ids] = args;
     const print = (doc: unknown, text: string[]): void => void out.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${text.join('\n')}\n`);
     if (flag === '--divergence') {
-      const doc = await client.get<DivergenceDoc>('/v1/sync/divergence');
+      const doc = await client.call('sync.divergence');
       print(doc, renderDivergence(doc.entries));
       return 0;
     }
     if (flag === '--replay-divergence') {
-      const doc = await client.post<{ results: Array<{ id: string; ok: boolean; generation?: number; error?: string }> }>('/v1/sync/divergence/replay', { ids });
+      const doc = await client.call('sync.divergence.replay', { ids });
       const text = doc.results.length
         ? doc.results.map((r) => (r.ok ? `${r.id}: replayed (generation ${r.generation})` : `${r.id}: NOT replayed: ${r.error}`))
         : ['nothing to replay'];
@@ -140,12 +127,12 @@ export const syncCommand: VsctlCommand = {
     }
     if (flag === '--drop-divergence') {
       if (!ids.length) throw new Error('--drop-divergence needs the entry ids (or "all")');
-      const doc = await client.post<{ dropped: number }>('/v1/sync/divergence/drop', { ids: ids.includes('all') ? [] : ids });
+      const doc = await client.call('sync.divergence.drop', { ids: ids.includes('all') ? [] : ids });
       print(doc, [`${doc.dropped} divergence entr${doc.dropped === 1 ? 'y' : 'ies'} dropped`]);
       return 0;
     }
     if (flag !== undefined) throw new Error(`unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
-    const doc = await client.get<HaDoc>('/v1/ha');
+    const doc = await client.call('ha');
     out.write(json ? `${JSON.stringify(doc.sync, null, 2)}\n` : `${renderSync(doc.sync).join('\n')}\n`);
     return doc.sync ? 0 : 1;
   },

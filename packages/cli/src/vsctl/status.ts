@@ -4,7 +4,7 @@
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
 import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
-import type { PeerSyncStatus } from '@vsd/ha';
+import type { PeerSyncStatus, RouteName, StatusReply } from '@vsd/protocol';
 import { renderAgents } from './agents.js';
 import { renderBgp, type BgpDoc } from './bgp.js';
 import type { VsctlCommand } from './command.js';
@@ -13,24 +13,18 @@ import { instanceArg, renderHa, renderSync, type HaDoc } from './ha.js';
 /** Optional sections: fetched when the daemon serves them (404 = component not running). */
 export interface StatusSection {
   name: string;
-  path: string;
+  /** Its GET route in the contract (@vsd/protocol). */
+  route: RouteName & ('ha' | 'sync' | 'agents' | 'bgp');
   /** Text lines for the human form; default: the document's top-level fields. */
   render?(doc: unknown): string[];
 }
 
 export const statusSections: StatusSection[] = [
-  { name: 'ha', path: '/v1/ha', render: (d) => renderHa(d as HaDoc) },
-  { name: 'sync', path: '/v1/sync', render: (d) => renderSync(d as PeerSyncStatus) },
-  { name: 'agents', path: '/v1/agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
-  { name: 'bgp', path: '/v1/bgp', render: (d) => renderBgp(d as BgpDoc) },
+  { name: 'ha', route: 'ha', render: (d) => renderHa(d as HaDoc) },
+  { name: 'sync', route: 'sync', render: (d) => renderSync(d as PeerSyncStatus) },
+  { name: 'agents', route: 'agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
+  { name: 'bgp', route: 'bgp', render: (d) => renderBgp(d as BgpDoc) },
 ];
-
-interface StatusDoc {
-  dataplane: string;
-  info: DataplaneInfo;
-  generation: number;
-  services: ServiceStatus[];
-}
 
 export interface StatusReport {
   vsd: string;
@@ -56,8 +50,8 @@ function threadShares(t: Array<{ accepted: number; connections: number }> | unde
 /** `instance`: the HA section shows that VRRP instance only (the daemon refuses an unknown name). */
 export async function collectStatus(client: ControlClient, instance?: string): Promise<StatusReport> {
   const [status, rs] = await Promise.all([
-    client.get<StatusDoc>('/v1/status'),
-    client.get<{ generation: number; services: ServiceRealServers[] }>('/v1/realservers'),
+    client.call('status'),
+    client.call('realservers'),
   ]);
   const byKey = new Map(status.services.map((s) => [s.key, s]));
   const report: StatusReport = {
@@ -82,8 +76,7 @@ export async function collectStatus(client: ControlClient, instance?: string): P
   };
   for (const section of statusSections) {
     try {
-      const path = instance && section.name === 'ha' ? `${section.path}?instance=${encodeURIComponent(instance)}` : section.path;
-      report[section.name] = await client.get(path);
+      report[section.name] = await client.call(section.route, undefined, instance && section.name === 'ha' ? { query: { instance } } : {});
     } catch (err) {
       // 404 = the component does not run; a 404 with a code (an unknown instance) is an answer to report.
       if (!(err instanceof ControlRequestError && err.status === 404 && !(instance && section.name === 'ha' && err.code === 'VSD_ERR_HA_UNKNOWN_INSTANCE'))) throw err;

@@ -5,6 +5,7 @@ import {
   ControlUnreachableError,
   desiredStateSchema,
   parseOps,
+  typedClient,
   VsdError,
   type ControlClient,
   type DesiredState,
@@ -16,7 +17,7 @@ export interface FakeVsd extends ControlClient {
 }
 
 export function createFakeVsd(): FakeVsd {
-  const fake: FakeVsd = {
+  const fake = typedClient({
     where: 'fake',
     state: desiredStateSchema.parse({}) as DesiredState,
     transactions: 0,
@@ -38,7 +39,7 @@ export function createFakeVsd(): FakeVsd {
         throw err;
       }
     },
-  };
+  } as Omit<FakeVsd, 'call'>);
   return fake;
 }
 
@@ -46,5 +47,5 @@ export function unreachableClient(where: string): ControlClient {
   const fail = (): never => {
     throw new ControlUnreachableError(where, 'ENOENT');
   };
-  return { where, get: async () => fail(), post: async () => fail() };
+  return typedClient({ where, get: async () => fail(), post: async () => fail() });
 }

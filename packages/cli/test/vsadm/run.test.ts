@@ -1,4 +1,4 @@
-import { ControlRequestError, type ControlClient } from '@vsd/core';
+import { ControlRequestError, typedClient, type ControlClient } from '@vsd/core';
 import { describe, expect, it } from 'vitest';
 import { runVsadm, takeSocketOption } from '../../src/vsadm/run.js';
 import { createFakeVsd, unreachableClient } from './fake-vsd.js';
@@ -14,13 +14,13 @@ describe('runVsadm', () => {
   });
 
   it('exits 1 with the library message when a listing cannot be fetched', async () => {
-    const broken: ControlClient = {
+    const broken: ControlClient = typedClient({
       where: 'x',
       get: async () => {
         throw new ControlRequestError(500, { code: 'VSD_ERR_INTERNAL', message: 'boom', errno: 'EPERM' });
       },
       post: async () => ({}) as never,
-    };
+    });
     expect(await run(['-Ln'], broken)).toEqual({ code: 1, stdout: '', stderr: 'Permission denied (you must be root)\n' });
   });
 
@@ -38,13 +38,13 @@ describe('runVsadm', () => {
   });
 
   it('keeps vsd words for refusals the kernel has no errno for', async () => {
-    const refusing: ControlClient = {
+    const refusing: ControlClient = typedClient({
       where: 'x',
       get: async () => ({}) as never,
       post: async () => {
         throw new ControlRequestError(409, { code: 'VSD_ERR_NOT_MASTER', message: 'this dispatcher is BACKUP; change the master' });
       },
-    };
+    });
     expect(await run(['-C'], refusing)).toEqual({ code: 255, stdout: '', stderr: 'vsadm: this dispatcher is BACKUP; change the master\n' });
   });
 

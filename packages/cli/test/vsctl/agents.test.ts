@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentsStatus, ControlClient } from '@vsd/core';
+import { typedClient, type AgentsStatus, type ControlClient } from '@vsd/core';
 import { agentsCommand, renderAgents } from '../../src/vsctl/agents.js';
 
 const status: AgentsStatus = {
@@ -54,7 +54,7 @@ describe('vsctl agents', () => {
 
   it('prints the API document with --json', async () => {
     let out = '';
-    const client = { where: 'x', get: async () => status, post: async () => ({}) } as unknown as ControlClient;
+    const client = typedClient({ where: 'x', get: async () => status, post: async () => ({}) } as unknown as ControlClient);
     const code = await agentsCommand.run({ client, json: true, args: [], out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream });
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual(status);

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ControlRequestError, type ControlClient } from '@vsd/core';
+import { ControlRequestError, typedClient, type ControlClient } from '@vsd/core';
 import type { VrrpStatus } from '@vsd/ha';
 import { failoverCommand, instanceArg, renderHa } from '../../src/vsctl/ha.js';
 import { statusCommand } from '../../src/vsctl/status.js';
@@ -9,7 +9,7 @@ const vrrp = (instance: string, state: string, extra: Partial<VrrpStatus> = {}) 
   ({ instance, interface: 'eth0', vrid: instance === 'VI_1' ? 51 : 52, version: 3, state, priority: 100, basePriority: 100, masterAddress: null, vipsHeld: [], lastTransition: null, holds: { resign: false, takeover: false }, externalFaults: [], ...extra }) as unknown as VrrpStatus;
 
 function client(answers: Record<string, unknown>, calls: unknown[][]): ControlClient {
-  return {
+  return typedClient({
     where: 'test',
     get: async (p: string) => {
       calls.push(['GET', p]);
@@ -17,7 +17,7 @@ function client(answers: Record<string, unknown>, calls: unknown[][]): ControlCl
       return answers[p];
     },
     post: async (p: string, b?: unknown) => (calls.push(['POST', p, b]), { operation: 'failover', before: 'MASTER', status: vrrp('VI_2', 'BACKUP') }),
-  } as unknown as ControlClient;
+  } as unknown as ControlClient);
 }
 
 describe('vsctl with several VRRP instances', () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { ControlClient } from '@vsd/core';
+import { typedClient, type ControlClient } from '@vsd/core';
 import type { DivergenceEntry } from '@vsd/ha';
 import { syncCommand } from '../../src/vsctl/ha.js';
 
@@ -18,11 +18,11 @@ const entry: DivergenceEntry = {
 
 function run(args: string[], answers: Record<string, unknown>) {
   const calls: unknown[][] = [];
-  const client = {
+  const client = typedClient({
     where: 'test',
     get: async (p: string) => (calls.push(['GET', p]), answers[`GET ${p}`]),
     post: async (p: string, b?: unknown) => (calls.push(['POST', p, b]), answers[`POST ${p}`]),
-  } as unknown as ControlClient;
+  } as unknown as ControlClient);
   const out = new PassThrough();
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));

@@ -50,6 +50,8 @@ import { voteSchema } from './vote-protocol.js';
 import { AgentListener } from './listener.js';
 import { LogLimiter } from './log-limit.js';
 import { groupReferences, isSilent, judge, worse, type AgentRecordView, type AgentVerdict, type GroupReference } from './verdict.js';
+import type { AgentStatus, AgentsStatus, HubCounters } from '@vsd/protocol';
+export type { AgentStatus, AgentsStatus, HubCounters };
 
 export const AGENT_SOURCE = 'agent';
 /** What an admitted agent may send: reports, and answers to witness vote requests. */
@@ -99,57 +101,6 @@ export interface AgentHubOptions {
   now?: () => number;
   /** The witness vote channel to feed (one that outlives this hub); default: a new one, see `votes`. */
   votes?: HubVotes;
-}
-
-export interface AgentStatus {
-  agent: string;
-  addresses: string[];
-  remote: string | null;
-  connected: boolean;
-  interval: number;
-  lastReportAt: number | null;
-  ageMs: number | null;
-  /** up: serving at weightPct; drained: agent or storage says no new connections; silent; pending: no report yet. */
-  state: 'up' | 'drained' | 'silent' | 'pending';
-  reasons: string[];
-  weightPct: number | null;
-  storageProblems: string[];
-  realServers: Array<{ service: string; server: string }>;
-  /** Real servers at a claimed address that this agent may not speak for (claims.ts). */
-  refusedClaims: Array<{ service: string; server: string }>;
-  /** The config binds this name to a list of real servers. */
-  bound: boolean;
-  /** When a silent agent will be forgotten (ms since the epoch), null when it is not silent or never forgotten. */
-  forgetAt: number | null;
-  badFrames: number;
-  report: AgentReport | null;
-}
-
-export interface AgentsStatus {
-  listen: string | null;
-  silentAfter: number;
-  forgetAfter: number;
-  maxAgents: number;
-  /** Connections accepted but not authenticated yet. */
-  preAuth: number;
-  counters: HubCounters;
-  groups: GroupReference[];
-  agents: AgentStatus[];
-}
-
-export interface HubCounters {
-  accepted: number;
-  refused: number;
-  badFrames: number;
-  closedForBadFrames: number;
-  /** (agent, real server) pairs refused because the agent may not speak for that real server. */
-  claimsRefused: number;
-  /** Records dropped: silent past forget_after, or making room at max_agents. */
-  forgotten: number;
-  /** New names refused at max_agents with nobody silent to make room. */
-  refusedFull: number;
-  /** Connections closed at accept because max_preauth were pending. */
-  refusedBusy: number;
 }
 
 type RsRef = { service: string; server: string };

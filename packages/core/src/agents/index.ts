@@ -6,5 +6,4 @@ export * from './verdict.js';
 export * from './hub.js';
 export * from './claims.js';
 export * from './log-limit.js';
-export * from './vote-protocol.js';
 export * from './hub-votes.js';

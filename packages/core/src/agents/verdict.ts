@@ -14,6 +14,8 @@
  */
 import type { DestAdjustment } from '../weights/overlay.js';
 import { mountProblem, type AgentReport, type LoadReport } from './protocol.js';
+import type { GroupReference } from '@vsd/protocol';
+export type { GroupReference };
 
 export interface AgentRecordView {
   agent: string;
@@ -24,13 +26,6 @@ export interface AgentRecordView {
   since: number;
   lastReportAt: number | null;
   lastReport: AgentReport | null;
-}
-
-export interface GroupReference {
-  group: string;
-  reference: string | null;
-  basis: 'config' | 'majority' | 'undecided';
-  hashes: Record<string, string | null>;
 }
 
 export interface AgentVerdict {

@@ -2,6 +2,7 @@
  * Client of the vsd control API (docs/control-api.md): the only way the CLIs talk to a dispatcher.
  */
 import { request as httpRequest } from 'node:http';
+import { controlRoutes, type BodyOf, type Reply, type RouteName } from '@vsd/protocol/control';
 import { VsdError } from '../errors.js';
 
 export const DEFAULT_SOCKET = '/run/vsd/vsd.sock';
@@ -34,8 +35,22 @@ export class ControlRequestError extends VsdError {
   }
 }
 
+/** Options of one call. */
+export interface CallOptions {
+  /** This call's own answer deadline (a large transaction takes longer than the default). */
+  timeoutMs?: number;
+  /** Query string parameters (GET /v1/ha?instance=VI_1). */
+  query?: Record<string, string>;
+}
+
 export interface ControlClient {
   readonly where: string;
+  /**
+   * A route of the contract (@vsd/protocol's controlRoutes) by name, its reply typed as declared:
+   * `await client.call('status')` is a StatusReply. POST routes send `body` (default `{}`).
+   */
+  call<N extends RouteName>(name: N, body?: BodyOf<N>, opts?: CallOptions): Promise<Reply<N>>;
+  /** Untyped access by path (tests, paths outside the contract). */
   get<T = unknown>(path: string): Promise<T>;
   /** `timeoutMs`: this call's own answer deadline (a large transaction takes longer than the default). */
   post<T = unknown>(path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
@@ -47,7 +62,7 @@ export function createControlClient(options: ControlClientOptions = {}): Control
   const where = url ? url.origin : socket;
   const defaultTimeoutMs = options.timeoutMs ?? 10_000;
 
-  const call = <T>(method: string, path: string, body?: unknown, timeoutMs = defaultTimeoutMs): Promise<T> =>
+  const call = <T>(method: string, path: string, body?: unknown, timeoutMs = defaultTimeoutMs, asText = false): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string | number> = { accept: 'application/json' };
@@ -73,7 +88,7 @@ export function createControlClient(options: ControlClientOptions = {}): Control
             }
             const status = res.statusCode ?? 500;
             if (status >= 400) reject(new ControlRequestError(status, (doc as { error?: object }).error ?? {}));
-            else resolve(doc as T);
+            else resolve((asText ? text : doc) as T);
           });
         },
       );
@@ -82,5 +97,34 @@ export function createControlClient(options: ControlClientOptions = {}): Control
       req.end(payload);
     });
 
-  return { where, get: (p) => call('GET', p), post: (p, b, o) => call('POST', p, b ?? {}, o?.timeoutMs) };
+  return typedClient({
+    where,
+    get: (p) => call('GET', p),
+    post: (p, b, o) => call('POST', p, b ?? {}, o?.timeoutMs),
+    text: (method, p, b, o) => call(method, p, b, o?.timeoutMs, true),
+  });
+}
+
+/** The untyped side of a client: what a test double implements (`text` only for text routes). */
+export type RawControlClient = Pick<ControlClient, 'where' | 'get' | 'post'> & {
+  text?(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<string>;
+};
+
+/**
+ * Give `raw` (in place) a `call` that goes through its get/post, by the route table's method and path; get/post are
+ * looked up at each call, so a test double may swap them later.
+ */
+export function typedClient<T extends RawControlClient>(raw: T): T & ControlClient {
+  const client = raw as T & ControlClient;
+  client.call = function call<N extends RouteName>(name: N, body?: unknown, opts?: CallOptions): Promise<Reply<N>> {
+    const r = controlRoutes[name];
+    const path = opts?.query && Object.keys(opts.query).length ? `${r.path}?${new URLSearchParams(opts.query)}` : r.path;
+    if ('text' in r && r.text === true) {
+      if (!raw.text) return Promise.reject(new Error(`${name} answers text; this client reads JSON only`));
+      return raw.text(r.method, path, r.method === 'GET' ? undefined : (body ?? {}), opts) as Promise<Reply<N>>;
+    }
+    const timeout = opts?.timeoutMs === undefined ? undefined : { timeoutMs: opts.timeoutMs };
+    return r.method === 'GET' ? client.get<Reply<N>>(path) : client.post<Reply<N>>(path, body ?? {}, timeout);
+  };
+  return client;
 }

@@ -9,7 +9,8 @@ import { parseOpsInTurns } from '../state/ops.js';
 import type { StateStore } from '../state/store.js';
 import { effectiveWeight, type WeightOverlay } from '../weights/overlay.js';
 import { renderMetrics } from './metrics.js';
-import { RawResponse, type ControlRoute } from './routes.js';
+import { RawResponse, route, type ControlRoute } from './routes.js';
+import type { StatusReply } from '@vsd/protocol/control';
 import type { ServiceRealServers } from './real-servers.js';
 
 export type { RealServerView, ServiceRealServers } from './real-servers.js';
@@ -32,41 +33,36 @@ export const MAX_TRANSACTION_BYTES = 64 * 1024 * 1024;
 export function coreRoutes(deps: CoreRouteDeps): ControlRoute[] {
   const { store, dataplane } = deps;
   return [
-    { method: 'GET', path: '/v1/state', handler: () => store.state },
-    {
-      method: 'POST',
-      path: '/v1/transactions',
-      // A restore is one transaction (atomic): 100k ipvsadm lines are about 25 MB of operations.
-      maxBodyBytes: deps.maxTransactionBytes ?? MAX_TRANSACTION_BYTES,
-      handler: async ({ body }) => {
+    route('state', () => store.state),
+    route(
+      'transactions',
+      async ({ body }) => {
         const change = await store.apply(await parseTransaction(body), 'api');
         // Answer once the dataplane is programmed, so a client's next read (vsadm -L) sees its own change.
         await deps.settled?.();
         return { generation: change.generation };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/status',
-      handler: async () => ({
-        dataplane: dataplane.name,
-        info: await dataplane.info(),
-        generation: store.generation,
-        services: await dataplane.status(),
-        ...(await deps.statusSections?.()),
-      }),
-    },
-    { method: 'GET', path: '/v1/connections', handler: async () => ({ connections: await dataplane.connections() }) },
-    { method: 'GET', path: '/v1/realservers', handler: () => realServers(deps) },
-    {
-      method: 'GET',
-      path: '/metrics',
-      handler: async () =>
+      // A restore is one transaction (atomic): 100k ipvsadm lines are about 25 MB of operations.
+      { maxBodyBytes: deps.maxTransactionBytes ?? MAX_TRANSACTION_BYTES },
+    ),
+    route('status', async () => ({
+      dataplane: dataplane.name,
+      info: await dataplane.info(),
+      generation: store.generation,
+      services: await dataplane.status(),
+      // The components' sections (`bgp`) are theirs to type; the contract declares them on StatusReply.
+      ...((await deps.statusSections?.()) as Partial<StatusReply> | undefined),
+    })),
+    route('connections', async () => ({ connections: await dataplane.connections() })),
+    route('realservers', () => realServers(deps)),
+    route(
+      'metrics',
+      async () =>
         new RawResponse(
           renderMetrics({ generation: store.generation, realServers: realServers(deps), status: await dataplane.status() }),
           'text/plain; version=0.0.4; charset=utf-8',
         ),
-    },
+    ),
   ];
 }
 

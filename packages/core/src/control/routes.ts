@@ -3,13 +3,15 @@
  * health checks, peer sync) contribute their own endpoints without editing the core route table.
  */
 import type { IncomingMessage } from 'node:http';
+import { controlRoutes, type BodyOf, type HttpMethod, type Reply, type RouteContract, type RouteName } from '@vsd/protocol/control';
 import { ControlProtocolError, VsdError } from '../errors.js';
+import { parseWith } from '../model/schema.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type { HttpMethod };
 
-export interface RouteRequest {
-  /** Parsed JSON body (POST/PUT); undefined when the request had none. */
-  body: unknown;
+export interface RouteRequest<B = unknown> {
+  /** Parsed JSON body (POST/PUT); undefined when the request had none. A declared route's body schema has run. */
+  body: B;
   /** Values of `:name` segments of the route's path. */
   params: Record<string, string>;
   query: URLSearchParams;
@@ -29,6 +31,8 @@ export class RawResponse {
 }
 
 export interface ControlRoute {
+  /** Its name in the contract (@vsd/protocol's controlRoutes); routes made with `route()` carry it. */
+  name?: string;
   method: HttpMethod;
   /** "/v1/ha/failover", or with named segments: "/v1/agents/:id". */
   path: string;
@@ -37,6 +41,39 @@ export interface ControlRoute {
   /** The answer: any JSON value (200), or a RawResponse. Throwing a VsdError maps to its HTTP status. */
   handler(req: RouteRequest): unknown | Promise<unknown>;
 }
+
+/** What a declared route's handler may answer: its declared reply (a text route: a RawResponse). */
+export type RouteAnswer<N extends RouteName> = (typeof controlRoutes)[N] extends { text: true } ? RawResponse : Reply<N>;
+/** The body a handler sees: the body schema's output when the route declares one. */
+type ParsedBody<N extends RouteName> = (typeof controlRoutes)[N] extends { body: infer S } ? (S extends { _output: infer O } ? O : unknown) : unknown;
+
+/**
+ * A route of the contract: method and path come from the table, the body is parsed with its schema before the
+ * handler runs, and the handler's answer must be the declared reply type.
+ */
+export function route<N extends RouteName>(
+  name: N,
+  handler: (req: RouteRequest<ParsedBody<N>>) => RouteAnswer<N> | Promise<RouteAnswer<N>>,
+  options: { maxBodyBytes?: number } = {},
+): ControlRoute {
+  const c: RouteContract = controlRoutes[name];
+  const schema = c.body;
+  return {
+    name,
+    method: c.method,
+    path: c.path,
+    ...options,
+    handler: schema ? (req) => handler({ ...req, body: parseWith(schema, req.body ?? {}, 'body') }) : (handler as ControlRoute['handler']),
+  };
+}
+
+/** Routes whose method and path the contract does not declare (the server refuses to register them). */
+export function undeclaredRoutes(routes: readonly ControlRoute[], contract: Readonly<Record<string, RouteContract>> = controlRoutes): ControlRoute[] {
+  const declared = Object.values(contract);
+  return routes.filter((r) => !declared.some((c) => c.method === r.method && c.path === r.path));
+}
+
+export type { BodyOf };
 
 interface Compiled {
   route: ControlRoute;

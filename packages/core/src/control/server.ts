@@ -16,7 +16,9 @@ import type { StateStore } from '../state/store.js';
 import type { WeightOverlay } from '../weights/overlay.js';
 import { readJsonBody } from './body.js';
 import { coreRoutes } from './routes-core.js';
-import { errorBody, RawResponse, Router, statusForError, type ControlRoute } from './routes.js';
+import type { RouteContract } from '@vsd/protocol/control';
+import { controlRoutes } from '@vsd/protocol/control';
+import { errorBody, RawResponse, Router, statusForError, undeclaredRoutes, type ControlRoute } from './routes.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -60,6 +62,11 @@ export interface ControlServerOptions {
   maxBodyBytes?: number;
   /** Body limit of POST /v1/transactions (a whole `vsadm -R`); default 64 MiB. */
   maxTransactionBytes?: number;
+  /**
+   * The routes this server may register (default: @vsd/protocol's controlRoutes). A route outside it is refused at
+   * registration, so nothing is served without a declared contract; tests of the router widen it.
+   */
+  contract?: Readonly<Record<string, RouteContract>>;
   /** Override the connection limits of either listener (tests). */
   tcpLimits?: Partial<ControlConnectionLimits>;
   unixLimits?: Partial<ControlConnectionLimits>;
@@ -85,8 +92,14 @@ export async function createControlServer(options: ControlServerOptions): Promis
   const log = (options.logger ?? silentLogger).child({ component: 'control' });
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const router = new Router();
-  router.add(coreRoutes(options));
-  router.add(options.extraRoutes ?? []);
+  const contract = options.contract ?? controlRoutes;
+  const register = (routes: readonly ControlRoute[]): void => {
+    const undeclared = undeclaredRoutes(routes, contract);
+    if (undeclared.length) throw new Error(`control routes not declared in @vsd/protocol: ${undeclared.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    router.add(routes);
+  };
+  register(coreRoutes(options));
+  register(options.extraRoutes ?? []);
 
   if (options.listen && !options.tokenFile)
     throw new ConfigError('control.listen', `a TCP listener (${options.listen}) needs a token file (control.token_file / --token-file)`);
@@ -150,7 +163,7 @@ export async function createControlServer(options: ControlServerOptions): Promis
     socket: options.socket,
     tcpAddress,
     addRoutes(routes) {
-      router.add(routes);
+      register(routes);
       return () => router.remove(routes);
     },
     async read(path) {

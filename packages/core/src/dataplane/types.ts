@@ -4,6 +4,8 @@
  * document and the weight overlay do not explain: `reconcile` is idempotent and always given the whole table.
  */
 import type { DesiredState, ForwardingMethod, RealServer, SyncDaemon, Timeouts, VirtualService } from '../model/schema.js';
+import type { Counters, DestStatus, ServiceStatus, ConnectionEntry, DataplaneInfo } from '@vsd/protocol';
+export type { Counters, DestStatus, ServiceStatus, ConnectionEntry, DataplaneInfo };
 
 export type DataplaneName = 'proxy' | 'ipvs' | 'xdp' | 'none';
 
@@ -25,50 +27,6 @@ export interface DataplaneService {
   dests: DataplaneDest[];
 }
 
-/** Cumulative counters and 2-second-average rates, as IPVS keeps them per service and per destination. */
-export interface Counters {
-  conns: number;
-  inPkts: number;
-  outPkts: number;
-  inBytes: number;
-  outBytes: number;
-  cps: number;
-  inPps: number;
-  outPps: number;
-  inBps: number;
-  outBps: number;
-}
-
-export interface DestStatus {
-  key: string;
-  activeConns: number;
-  inactiveConns: number;
-  persistConns: number;
-  counters: Counters;
-}
-
-export interface ServiceStatus {
-  key: string;
-  counters: Counters;
-  dests: DestStatus[];
-}
-
-/** One connection-table entry, as `ipvsadm -Lc` shows it. */
-export interface ConnectionEntry {
-  protocol: 'TCP' | 'UDP' | 'SCTP' | 'IP';
-  /** Seconds until the entry expires. */
-  expires: number;
-  /** ESTABLISHED, FIN_WAIT, TIME_WAIT, CLOSE, SYN_RECV, ... ; UDP for UDP flows; NONE for templates. */
-  state: string;
-  client: { address: string; port: number };
-  virtual: { address: string; port: number };
-  destination: { address: string; port: number };
-  /** Persistence-engine name and data, when any. */
-  pe?: { name: string; data: string };
-  /** A persistence template rather than a real connection. */
-  template?: boolean;
-}
-
 /** A persistence template (client -> real server), replicated to the standby so a client keeps its real server. */
 export interface PersistenceEntry {
   /** serviceKey() */
@@ -79,17 +37,6 @@ export interface PersistenceEntry {
   dest: string;
   /** Absolute expiry, ms since the epoch (wall clock, so it means the same on both dispatchers). */
   expiresAt: number;
-}
-
-export interface DataplaneInfo {
-  version: string;
-  connTableSize: number;
-  /** Who moves the bytes, when a dataplane has a choice (proxy: "epoll", "epoll, 2 threads", "node"). */
-  engine?: string;
-  /** Proxy with several epoll engine threads: each thread's TCP connections accepted since start and alive now. */
-  engineThreads?: Array<{ accepted: number; connections: number }>;
-  /** Proxy: UDP flows held now, their limits, and since start those evicted and refused because the table was full. */
-  udpFlows?: { live: number; max: number; perService: number; evicted: number; refused: number };
 }
 
 export interface Dataplane {

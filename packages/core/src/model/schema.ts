@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { ThresholdRangeError, ValidationError } from '../errors.js';
-import { canonicalAddress, familyOf, hostPort } from './address.js';
+import { ipAddress } from '@vsd/protocol';
+import { familyOf, hostPort } from './address.js';
 import {
   DEFAULT_FORWARDING,
   DEFAULT_SCHEDULER,
@@ -19,16 +20,8 @@ import {
   MAX_GENERATION,
 } from './constants.js';
 
-export const ipAddress = z
-  .string()
-  .transform((s, ctx) => {
-    const c = canonicalAddress(s);
-    if (c === null) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not an IPv4 or IPv6 address' });
-      return z.NEVER;
-    }
-    return c;
-  });
+/** Declared with the wire formats (agent frames carry addresses too); one definition for both. */
+export { ipAddress };
 
 const port = z.number().int().min(0).max(65535);
 const u32 = z.number().int().min(0).max(0xffffffff);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlProtocolError, createControlClient } from '@vsd/core';
+import { controlRoutes } from '@vsd/protocol';
 import { addServer, addService, startHarness, type Harness } from './helpers.js';
 
 let h: Harness | null = null;
@@ -12,6 +13,8 @@ describe('control API: in-process reads (ControlServer.read)', () => {
   it('answers a GET route, components included, with path parameters and the query', async () => {
     let seen: unknown = null;
     h = await startHarness({
+      // A path parameter: no declared route has one, so the contract is widened for this router test.
+      contract: { ...controlRoutes, agent: { method: 'GET', path: '/v1/agents/:id' } },
       extraRoutes: [{ method: 'GET', path: '/v1/agents/:id', handler: (req) => ((seen = req.via), { id: req.params.id, q: req.query.get('q') }) }],
     });
     await createControlClient({ socket: h.socket }).post('/v1/transactions', { ops: [addService(), addServer('10.0.1.1')] });

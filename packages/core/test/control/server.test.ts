@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient, ControlRequestError, createControlServer, createNoneDataplane, StateStore, WeightOverlay } from '@vsd/core';
+import { controlRoutes } from '@vsd/protocol';
 import { addServer, addService, raw, startHarness, svc, type Harness } from './helpers.js';
 
 let h: Harness | null = null;
@@ -115,7 +116,11 @@ describe('control API: reads', () => {
   });
 
   it('serves routes registered by components, and removes them again', async () => {
-    h = await startHarness({ extraRoutes: [{ method: 'GET', path: '/v1/ha', handler: () => ({ state: 'MASTER' }) }] });
+    h = await startHarness({
+      // A path parameter: no declared route has one, so the contract is widened for this router test.
+      contract: { ...controlRoutes, agent: { method: 'GET', path: '/v1/agents/:id' } },
+      extraRoutes: [{ method: 'GET', path: '/v1/ha', handler: () => ({ state: 'MASTER' }) }],
+    });
     const client = createControlClient({ socket: h.socket });
     expect(await client.get('/v1/ha')).toEqual({ state: 'MASTER' });
     const remove = h.server.addRoutes([{ method: 'GET', path: '/v1/agents/:id', handler: ({ params }) => ({ id: params.id }) }]);

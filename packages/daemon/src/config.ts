@@ -5,7 +5,7 @@
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { agentsConfigSchema, canonicalAddress, checksConfigSchema, closestKey, KNOWN_SCHEDULERS, virtualServerHealthFields as healthFields } from '@vsd/core';
+import { agentsConfigSchema, canonicalAddress, checksConfigSchema, KNOWN_SCHEDULERS, strictObject as strictObjectWithHints, virtualServerHealthFields as healthFields } from '@vsd/core';
 import { checkWitnessElectorate, haSectionSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
 import { metricsConfigSchema } from './metrics/config.js';
@@ -35,22 +35,9 @@ const ALIASES: Record<string, string> = {
   timeout: 'persistence_timeout',
 };
 
-/**
- * An object schema that refuses unknown keys, naming the key and the closest known one
- * ("lb_algorithm: unknown key, did you mean lb_algo?"). Unknown keys are reported before any other problem:
- * a misspelt key usually also makes a required one look missing.
- */
+/** Every object of the file refuses unknown keys with a hint, keepalived's names pointed at ours. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.preprocess((input, ctx) => {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
-    for (const key of Object.keys(input)) {
-      if (known.includes(key)) continue;
-      const near = ALIASES[key] && known.includes(ALIASES[key]!) ? ALIASES[key] : closestKey(key, known);
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
-    }
-    return input;
-  }, z.object(shape).strip());
+  return strictObjectWithHints(shape, { aliases: ALIASES });
 }
 
 export const realServerConfigSchema = strictObject({

@@ -2,7 +2,7 @@
  * The `ha:` section of vsd.yaml (DESIGN.md §8), keepalived's names, durations in seconds with fractions.
  * Validated once at the boundary; the result is frozen.
  */
-import { closestKey, ValidationError } from '@vsd/core';
+import { closestKey, strictObject, unknownKeyMessage, ValidationError, withKnownKeys } from '@vsd/core';
 import { z } from 'zod';
 import { familyOf, parseCidr } from './vrrp/addr.js';
 import { witnessConfigSchema, type WitnessConfig } from './witness/config.js';
@@ -33,15 +33,9 @@ const cidr = z.string().refine((s) => {
 }, 'must be ADDRESS or ADDRESS/PREFIX');
 const seconds = z.number().finite().min(0);
 
-/** An object whose unknown keys are refused with the closest known one ("wieght: unknown key, did you mean weight?"). */
-function hinted<T extends z.ZodRawShape>(shape: T, fatal = true) {
-  return withKnownKeys(Object.keys(shape), z.object(shape).strip(), fatal);
-}
+const trackInterface = z.union([z.string().min(1), strictObject({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }, { fatal: false })]);
 
-// Not fatal inside a union: a fatal issue would turn into the union's bare "Invalid input".
-const trackInterface = z.union([z.string().min(1), hinted({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }, false)]);
-
-const trackScript = hinted({
+const trackScript = strictObject({
   name: z.string().min(1).optional(),
   script: z.string().min(1),
   interval: z.number().positive().default(1),
@@ -64,7 +58,7 @@ const instanceShape = {
   unicast_src_ip: ip.optional(),
   unicast_peers: z.array(ip).default([]),
   vips: z.array(cidr).min(1).max(255),
-  garp: hinted({
+  garp: strictObject({
     master_delay: seconds.default(DEFAULT_GARP.master_delay),
     master_repeat: z.number().int().min(1).max(255).default(DEFAULT_GARP.master_repeat),
     master_refresh: seconds.default(DEFAULT_GARP.master_refresh),
@@ -77,7 +71,7 @@ const instanceShape = {
   }).default({}),
   track_interfaces: z.array(trackInterface).default([]),
   track_scripts: z.array(trackScript).default([]),
-  notify: hinted({ master: z.string().optional(), backup: z.string().optional(), fault: z.string().optional(), stop: z.string().optional() }).default({}),
+  notify: strictObject({ master: z.string().optional(), backup: z.string().optional(), fault: z.string().optional(), stop: z.string().optional() }).default({}),
   /** keepalived `v3_checksum_as_v2`: send the RFC 9568 IPv4 checksum (no pseudo-header). */
   v3_checksum_as_v2: z.boolean().default(false),
   /** keepalived `lower_prio_no_advert`: a master stays silent when it hears a lower priority. */
@@ -156,18 +150,6 @@ export interface HaSection {
   readonly witness?: WitnessConfig;
 }
 
-function withKnownKeys<T extends z.ZodTypeAny>(known: readonly string[], schema: T, fatal = true) {
-  return z.preprocess((input, ctx) => {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
-    for (const key of Object.keys(input)) {
-      if (known.includes(key)) continue;
-      const near = closestKey(key, known);
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal });
-    }
-    return input;
-  }, schema);
-}
-
 const syncGroupSchema = withKnownKeys(
   ['name', 'instances'],
   z.object({ name: z.string().min(1), instances: z.array(z.string().min(1)).min(1) }).strip(),
@@ -191,8 +173,7 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
   const known = [...HA_INSTANCE_KEYS, ...SECTION_KEYS];
   for (const key of Object.keys(raw)) {
     if (known.includes(key)) continue;
-    const near = closestKey(key, known);
-    ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${near ? `, did you mean ${near}?` : ''}`, fatal: true });
+    ctx.addIssue({ code: 'custom', path: [key], message: unknownKeyMessage(key, known), fatal: true });
     return z.NEVER;
   }
   const { instances: list, sync_groups: groupsRaw, witness: witnessRaw, ...defaults } = raw;

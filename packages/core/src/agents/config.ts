@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { canonicalAddress } from '../model/address.js';
+import { strictObject } from '../model/strict.js';
 
 export const DEFAULT_AGENTS_LISTEN = '0.0.0.0:9182';
 export const DEFAULT_SILENT_AFTER = 3;
@@ -51,7 +52,7 @@ export function parseClaimEntry(text: string): ClaimEntry | null {
 
 const claimEntry = z.string().refine((s) => parseClaimEntry(s) !== null, 'expected ADDR:PORT, [V6]:PORT or ADDR');
 
-const boundAgentKey = z.object({ key_file: z.string().min(1), real_servers: z.array(claimEntry).min(1).max(1024) }).strict();
+const boundAgentKey = strictObject({ key_file: z.string().min(1), real_servers: z.array(claimEntry).min(1).max(1024) });
 export type AgentKeyConfig = string | z.infer<typeof boundAgentKey>;
 
 /**
@@ -66,9 +67,8 @@ const agentKey = z.unknown().transform((v, ctx): AgentKeyConfig => {
   }
   const r = boundAgentKey.safeParse(v);
   if (r.success) return r.data;
-  // A misspelt key first: "real_servers: Required" would not say why.
-  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
-  for (const issue of issues) ctx.addIssue(issue);
+  // strictObject reports a misspelt key first: "real_servers: Required" would not say why.
+  for (const issue of r.error.issues) ctx.addIssue(issue);
   return z.NEVER;
 });
 
@@ -86,30 +86,28 @@ export function agentBindings(keys: Readonly<Record<string, AgentKeyConfig>>): M
 
 const listen = z.string().refine((s) => parseListen(s) !== null, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)');
 
-export const agentsConfigSchema = z
-  .object({
-    listen: listen.default(DEFAULT_AGENTS_LISTEN),
-    key_file: z.string().min(1),
-    /** Agent name -> key file of its own: that agent must hold this key, not the shared one (see AgentHubOptions). */
-    agent_keys: z.record(z.string().min(1), agentKey).default({}),
-    /** Only agents listed in agent_keys may connect. */
-    require_agent_key: z.boolean().default(false),
-    /**
-     * Agents whose agent_keys entry lists no real_servers: `first` (a real server not bound in agent_keys belongs to
-     * the first name that claimed its address and is still remembered), `source` (additionally, only the address the
-     * agent's connection comes from counts).
-     */
-    unbound_claims: z.enum(['first', 'source']).default('first'),
-    /** Seconds a silent agent (drained for silence) is remembered; then it is forgotten and health checks alone decide. 0: never. */
-    forget_after: z.number().min(0).max(31_536_000).default(DEFAULT_FORGET_AFTER),
-    max_agents: z.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_AGENTS),
-    max_preauth: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_PREAUTH),
-    /** An agent silent for this many of its report intervals has its real servers drained. */
-    silent_after: z.number().int().min(1).max(1000).default(DEFAULT_SILENT_AFTER),
-    /** Invalid frames tolerated on one connection before it is closed. */
-    max_bad_frames: z.number().int().min(1).max(1000).default(DEFAULT_MAX_BAD_FRAMES),
-    /** Consistency group -> expected SHA-256 of its sentinel file. Groups not listed are judged by majority. */
-    sentinels: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256')).default({}),
-  })
-  .strict();
+export const agentsConfigSchema = strictObject({
+  listen: listen.default(DEFAULT_AGENTS_LISTEN),
+  key_file: z.string().min(1),
+  /** Agent name -> key file of its own: that agent must hold this key, not the shared one (see AgentHubOptions). */
+  agent_keys: z.record(z.string().min(1), agentKey).default({}),
+  /** Only agents listed in agent_keys may connect. */
+  require_agent_key: z.boolean().default(false),
+  /**
+   * Agents whose agent_keys entry lists no real_servers: `first` (a real server not bound in agent_keys belongs to
+   * the first name that claimed its address and is still remembered), `source` (additionally, only the address the
+   * agent's connection comes from counts).
+   */
+  unbound_claims: z.enum(['first', 'source']).default('first'),
+  /** Seconds a silent agent (drained for silence) is remembered; then it is forgotten and health checks alone decide. 0: never. */
+  forget_after: z.number().min(0).max(31_536_000).default(DEFAULT_FORGET_AFTER),
+  max_agents: z.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_AGENTS),
+  max_preauth: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_PREAUTH),
+  /** An agent silent for this many of its report intervals has its real servers drained. */
+  silent_after: z.number().int().min(1).max(1000).default(DEFAULT_SILENT_AFTER),
+  /** Invalid frames tolerated on one connection before it is closed. */
+  max_bad_frames: z.number().int().min(1).max(1000).default(DEFAULT_MAX_BAD_FRAMES),
+  /** Consistency group -> expected SHA-256 of its sentinel file. Groups not listed are judged by majority. */
+  sentinels: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256')).default({}),
+});
 export type AgentsConfig = z.infer<typeof agentsConfigSchema>;

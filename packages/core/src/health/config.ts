@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { canonicalAddress } from '../model/address.js';
-import { closestKey } from '../model/hint.js';
+import { strictObject as strictObjectWithHints } from '../model/strict.js';
 import { parseWith } from '../model/schema.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -28,21 +28,11 @@ const count = z.number().int().min(1).max(1000);
  * block instead of inside it is pointed there.
  */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.preprocess((input, ctx) => {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
-    for (const key of Object.keys(input)) {
-      if (known.includes(key)) continue;
-      ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${hint(key, known)}`, fatal: true });
-    }
-    return input;
-  }, z.object(shape).strip());
+  return strictObjectWithHints(shape, { hint: insideCheckerHint });
 }
 
-function hint(key: string, known: readonly string[]): string {
-  if (known.includes('tcp_check') && INNER_KEYS.has(key)) return ', it belongs inside the checker block (tcp_check, http_get, ssl_get, misc_check)';
-  const best = closestKey(key, known);
-  return best ? `, did you mean ${best}?` : '';
+function insideCheckerHint(key: string, known: readonly string[]): string | null {
+  return known.includes('tcp_check') && INNER_KEYS.has(key) ? ', it belongs inside the checker block (tcp_check, http_get, ssl_get, misc_check)' : null;
 }
 
 const statusCodes = z.union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))]).transform((v, ctx) => {

@@ -3,3 +3,4 @@ export * from './constants.js';
 export * from './keys.js';
 export * from './schema.js';
 export * from './hint.js';
+export * from './strict.js';

@@ -2,31 +2,30 @@
  * The `peer:` section of vsd.yaml: where this dispatcher listens for its peer, where the peer listens, and the
  * pre-shared key both use.
  */
+import { strictObject } from '@vsd/core';
 import { z } from 'zod';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT ([IPv6]:PORT)');
 
-export const peerConfigSchema = z
-  .object({
-    listen: hostPort.default('0.0.0.0:9181'),
-    /** The peer's listener; absent = only accept connections. */
-    address: hostPort.optional(),
-    key_file: z.string().min(1),
-    /** This node's name in the handshake and logs (default: host name and listen address). */
-    id: z.string().min(1).max(200).optional(),
-    /** Interval of persistence-template pushes, seconds. */
-    persist_interval: z.number().positive().max(60).default(0.2),
-    /**
-     * Largest frame accepted from the authenticated peer, bytes: the whole replicated table must fit (about 130 bytes
-     * per real server); before authentication the limit is 4 KiB whatever this says.
-     */
-    max_frame_bytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
-    /** Seconds a connection has to complete the key handshake. */
-    handshake_timeout: z.number().positive().max(60).default(3),
-    /** Unauthenticated connections held at once (two more are kept for the peer's own address). */
-    max_unauthenticated: z.number().int().min(1).max(1024).default(8),
-  })
-  .strict();
+export const peerConfigSchema = strictObject({
+  listen: hostPort.default('0.0.0.0:9181'),
+  /** The peer's listener; absent = only accept connections. */
+  address: hostPort.optional(),
+  key_file: z.string().min(1),
+  /** This node's name in the handshake and logs (default: host name and listen address). */
+  id: z.string().min(1).max(200).optional(),
+  /** Interval of persistence-template pushes, seconds. */
+  persist_interval: z.number().positive().max(60).default(0.2),
+  /**
+   * Largest frame accepted from the authenticated peer, bytes: the whole replicated table must fit (about 130 bytes
+   * per real server); before authentication the limit is 4 KiB whatever this says.
+   */
+  max_frame_bytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  /** Seconds a connection has to complete the key handshake. */
+  handshake_timeout: z.number().positive().max(60).default(3),
+  /** Unauthenticated connections held at once (two more are kept for the peer's own address). */
+  max_unauthenticated: z.number().int().min(1).max(1024).default(8),
+});
 
 export type PeerConfig = z.output<typeof peerConfigSchema>;
 

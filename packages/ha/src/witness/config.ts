@@ -10,6 +10,7 @@
  * A list that can never give a majority is refused here (empty, duplicates) or by checkWitnessElectorate (names
  * that can never connect), so the daemon never starts a dispatcher that could not become MASTER.
  */
+import { strictObject } from '@vsd/core';
 import { z } from 'zod';
 import { familyOf } from '../vrrp/addr.js';
 import { majority } from './quorum.js';
@@ -23,32 +24,29 @@ const ip = z
   // A link-local address needs a zone the probe socket does not carry: it would never be reached (no quorum, ever).
   .refine((s) => !/^fe[89ab]/i.test(s), 'an IPv6 link-local gateway cannot be probed: use its global address');
 
-export const witnessConfigSchema = z
-  .object({
-    /** Set false to keep the section but switch the guard off. */
-    enabled: z.boolean().default(true),
-    agents: z.union([z.literal('all'), z.array(agentName).max(64)]).default([]),
-    gateways: z.array(ip).max(16).default([]),
-    probe_interval: z.number().min(0.01).max(10).optional(),
-    lease: z.number().min(0.05).max(60).default(DEFAULT_WITNESS_LEASE),
-  })
-  .strict()
-  .superRefine((w, ctx) => {
-    if (!w.enabled) return;
-    const agents = w.agents === 'all' ? null : w.agents;
-    if (agents !== null && agents.length === 0 && w.gateways.length === 0)
-      ctx.addIssue({ code: 'custom', path: ['agents'], message: 'no witnesses: list agents (or `all`) and/or gateways, or set enabled: false' });
-    for (const [key, list] of [['agents', agents ?? []], ['gateways', w.gateways]] as const) {
-      const seen = new Set<string>();
-      list.forEach((x, i) => {
-        // A witness listed twice would count twice: a "majority" of such a list is not a majority of the witnesses.
-        if (seen.has(x)) ctx.addIssue({ code: 'custom', path: [key, i], message: `${x} is listed twice; each witness counts once` });
-        seen.add(x);
-      });
-    }
-    if (w.probe_interval !== undefined && w.lease < 2 * w.probe_interval)
-      ctx.addIssue({ code: 'custom', path: ['lease'], message: `must be at least twice probe_interval (${w.probe_interval} s): the MASTER renews its votes every probe_interval` });
-  });
+export const witnessConfigSchema = strictObject({
+  /** Set false to keep the section but switch the guard off. */
+  enabled: z.boolean().default(true),
+  agents: z.union([z.literal('all'), z.array(agentName).max(64)]).default([]),
+  gateways: z.array(ip).max(16).default([]),
+  probe_interval: z.number().min(0.01).max(10).optional(),
+  lease: z.number().min(0.05).max(60).default(DEFAULT_WITNESS_LEASE),
+}).superRefine((w, ctx) => {
+  if (!w.enabled) return;
+  const agents = w.agents === 'all' ? null : w.agents;
+  if (agents !== null && agents.length === 0 && w.gateways.length === 0)
+    ctx.addIssue({ code: 'custom', path: ['agents'], message: 'no witnesses: list agents (or `all`) and/or gateways, or set enabled: false' });
+  for (const [key, list] of [['agents', agents ?? []], ['gateways', w.gateways]] as const) {
+    const seen = new Set<string>();
+    list.forEach((x, i) => {
+      // A witness listed twice would count twice: a "majority" of such a list is not a majority of the witnesses.
+      if (seen.has(x)) ctx.addIssue({ code: 'custom', path: [key, i], message: `${x} is listed twice; each witness counts once` });
+      seen.add(x);
+    });
+  }
+  if (w.probe_interval !== undefined && w.lease < 2 * w.probe_interval)
+    ctx.addIssue({ code: 'custom', path: ['lease'], message: `must be at least twice probe_interval (${w.probe_interval} s): the MASTER renews its votes every probe_interval` });
+});
 
 export type WitnessConfigInput = z.input<typeof witnessConfigSchema>;
 export type WitnessConfig = z.output<typeof witnessConfigSchema>;

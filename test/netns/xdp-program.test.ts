@@ -383,6 +383,35 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     expect(dp2.program).toBeNull();
   });
 
+  it('attaches in generic and in native mode (auto picks native on veth), refuses a second program, detaches on close', async () => {
+    const link = () => execFileSync('ip', ['-d', 'link', 'show', 'eth0'], { encoding: 'utf8' });
+    const a = XdpProgram.load({ iface: 'eth0' });
+    try {
+      expect(a.attach('generic')).toBe('generic');
+      expect(link()).toMatch(/xdpgeneric/);
+      const b = XdpProgram.load({ iface: 'eth0' });
+      try {
+        expect(() => b.attach('auto')).toThrow(/^xdp dataplane on eth0: cannot attach XDP in (native|generic) mode: .*another XDP program is attached/);
+      } finally {
+        b.close();
+      }
+    } finally {
+      a.close();
+    }
+    expect(link()).not.toMatch(/prog\/xdp/);
+    const c = XdpProgram.load({ iface: 'eth0' });
+    expect(c.attach('auto')).toBe('native');
+    expect(link()).toMatch(/ xdp /);
+    c.close();
+    expect(link()).not.toMatch(/prog\/xdp/);
+    const d = XdpProgram.load({ iface: 'nosuch0' });
+    try {
+      expect(() => d.attach('auto')).toThrow(/^xdp dataplane on nosuch0: no interface nosuch0/);
+    } finally {
+      d.close();
+    }
+  });
+
   it('turns a program the verifier refuses into a startup error with the interface and the reason', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsd-xdp-bad-'));
     try {

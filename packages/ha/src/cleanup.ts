@@ -3,7 +3,7 @@
  * systemd unit's ExecStopPost, so a vsd killed with SIGKILL does not leave a second MAC answering ARP for a VIP
  * until it restarts. Idempotent: absent VIPs and interfaces are not errors.
  */
-import { netlink, sys } from '@vsd/core';
+import { netlink, sys, SyscallError } from '@vsd/core';
 import { vmacName, type HaConfig } from './config.js';
 
 export interface CleanupResult {
@@ -32,7 +32,7 @@ export function cleanupInstanceSync(config: HaConfig): CleanupResult {
   try {
     const r = netlink.removeAddressesSync(config.vips.map((vip) => ({ vip, ifindex })));
     out.removed.push(...r.removed);
-    out.errors.push(...r.errors.map((e) => `${e.vip}: errno ${e.errno}`));
+    out.errors.push(...r.errors.map((e) => new SyscallError('RTM_DELADDR', e.errno, { vip: e.vip }).message));
   } catch (err) {
     out.errors.push((err as Error).message);
   }

@@ -4,7 +4,7 @@
  * hangs past its deadline, process.exit(). Only SIGKILL (and a kernel panic) escape it; for those the systemd unit's
  * ExecStopPost (`vsd cleanup-vips`) and the next start's leftover sweep remain (docs/ARCHITECTURE.md, "Stale VIPs").
  */
-import { netlink } from '@vsd/core';
+import { netlink, SyscallError } from '@vsd/core';
 
 export interface LedgerRelease {
   removed: string[];
@@ -47,7 +47,7 @@ export class VipLedger {
     try {
       const r = this.ops.removeAddresses(entries);
       out.removed.push(...r.removed);
-      out.errors.push(...r.errors.map((e) => `${e.vip}: errno ${e.errno}`));
+      out.errors.push(...r.errors.map((e) => new SyscallError('RTM_DELADDR', e.errno, { vip: e.vip }).message));
     } catch (err) {
       out.errors.push((err as Error).message);
     }

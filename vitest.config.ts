@@ -5,7 +5,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // Tests import workspace packages from src/, so no build is needed to run the unit tier.
 const alias = [
   { find: /^@vsd\/daemon\/config$/, replacement: `${root}packages/daemon/src/config-contract.ts` },
-  { find: /^@vsd\/protocol\/(agent|control)$/, replacement: `${root}packages/protocol/src/$1/index.ts` },
+  { find: /^@vsd\/protocol\/(agent|control|peer)$/, replacement: `${root}packages/protocol/src/$1/index.ts` },
   { find: /^@vsd\/(protocol|core|ha|agent|daemon|cli)$/, replacement: `${root}packages/$1/src/index.ts` },
 ];
 

@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { cpus, networkInterfaces } from 'node:os';
-import { AGENT_PROTOCOL_VERSION, mountProblem, type AgentCheckInput, type AgentReport, type Logger, type ServiceProbeResult } from '@vsd/core';
+import type { Logger } from '@vsd/core';
+import { AGENT_PROTOCOL_VERSION, mountProblem, type AgentCheckInput, type AgentReport, type ServiceProbeResult } from '@vsd/protocol';
 import { AgentCheckServer } from './agent-check-server.js';
 import type { AgentConfig } from './config.js';
 import { DispatcherLink, type LinkStatus } from './link.js';

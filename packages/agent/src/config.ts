@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, ipAddress, parseListen, parseWith } from '@vsd/core';
+import { ConfigError, parseWith } from '@vsd/core';
+import { ipAddress, parseListen } from '@vsd/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 

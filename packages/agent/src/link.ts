@@ -13,8 +13,8 @@ import {
   parseFrame,
   parseListen,
   type AgentReport,
-  type Logger,
-} from '@vsd/core';
+} from '@vsd/protocol';
+import type { Logger } from '@vsd/core';
 import { WebSocket } from 'ws';
 import type { Voter } from './voter.js';
 

@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { parseListen, type ServiceProbeResult } from '@vsd/core';
+import { parseListen, type ServiceProbeResult } from '@vsd/protocol';
 import type { ProbeConfig } from './config.js';
 
 export function runServiceProbe(cfg: ProbeConfig): Promise<ServiceProbeResult> {

@@ -5,7 +5,7 @@
  * the moment it *sent* its request, so its view always ends before the agent's: the two dispatchers can never both
  * believe they hold this agent's vote. Time is monotonic (performance.now), never the wall clock.
  */
-import { MAX_LEASE_MS, MIN_LEASE_MS } from '@vsd/core';
+import { MAX_LEASE_MS, MIN_LEASE_MS } from '@vsd/protocol';
 
 export interface Lease {
   vrid: number;

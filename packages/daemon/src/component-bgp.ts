@@ -19,6 +19,8 @@ import { createFrrDaemon } from './bgp/frr-daemon.js';
 import { configuredVips, servability } from './bgp/servable.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import type { BgpConfig } from './config.js';
+import type { BgpVipStatus, BgpStatus } from '@vsd/protocol';
+export type { BgpVipStatus, BgpStatus };
 
 const DAEMON_TIMEOUT_MS = 2000;
 export const DEFAULT_DAEMON_SOCKET = { bird: '/run/bird/bird.ctl', frr: '/var/run/frr/bgpd.vty' } as const;
@@ -35,37 +37,6 @@ function createDaemon(cfg: BgpConfig): RouteDaemon {
 }
 /** Bound on the withdraw pass at shutdown: a hung daemon must not hold SIGTERM forever. */
 const STOP_PASS_MS = 3000;
-
-export interface BgpVipStatus {
-  vip: string;
-  /** The daemon-side name (BIRD: the static protocol). */
-  route: string;
-  servable: boolean;
-  reason: string;
-  /** What vsd wants the daemon to do now. */
-  announce: boolean;
-  /** What the daemon was last seen doing; unknown while it cannot be reached. */
-  state: VipRouteState | 'unknown';
-  /** ms since the epoch of the last change of `state`. */
-  since: number;
-  /** ms left of the hold-down (announce_delay) before a servable VIP is announced; 0 when none. */
-  holdDownMs: number;
-}
-
-export interface BgpStatus {
-  daemon: string;
-  socket: string;
-  /** null before the first pass. */
-  reachable: boolean | null;
-  error: { code: string; message: string; since: number } | null;
-  drained: boolean;
-  stopping: boolean;
-  vips: BgpVipStatus[];
-  sessions: DaemonView['sessions'];
-  bfd: { expected: boolean; up: number; sessions: NonNullable<DaemonView['bfd']> };
-  counters: { announcements: number; withdrawals: number; daemonErrors: number; passes: number };
-  lastPassAt: number | null;
-}
 
 interface VipTrack {
   servable: boolean;

@@ -11,6 +11,8 @@ import type { MasterGate } from './witness/witness.js';
 import type { Family } from './vrrp/addr.js';
 import type { DropReason } from './vrrp/codec.js';
 import type { Timers, Transition, VrrpState } from './vrrp/state-machine.js';
+import type { VrrpCounters, VrrpStatus } from '@vsd/protocol';
+export type { VrrpCounters, VrrpStatus };
 
 export interface InterfaceInfo {
   ifindex: number;
@@ -34,44 +36,6 @@ export interface VrrpInstanceDeps {
   openVmac?: OpenVmac;
   /** The split-brain guard's gate for this instance's vrid (Witness.gate); absent: no guard. */
   gate?: MasterGate;
-}
-
-export interface VrrpCounters {
-  advertsSent: number;
-  advertsReceived: number;
-  priorityZeroSent: number;
-  priorityZeroReceived: number;
-  dropped: Partial<Record<DropReason, number>>;
-  transitions: number;
-  announcementsSent: number;
-  errors: number;
-}
-
-export interface VrrpStatus {
-  instance: string;
-  interface: string;
-  vrid: number;
-  version: 2 | 3;
-  state: VrrpState;
-  priority: number;
-  basePriority: number;
-  advertisedPriority: number;
-  advertIntervalCs: number;
-  masterAdverIntervalCs: number;
-  masterAddress: string | null;
-  primaryAddress: string;
-  lastTransition: (Transition & { atIso: string }) | null;
-  vipsHeld: string[];
-  holds: { resign: boolean; takeover: boolean };
-  /** Would be MASTER but waits for the witnesses' votes (split-brain guard). */
-  contending: boolean;
-  /** Failing trackers of this instance (its own reason for FAULT). */
-  ownFault: boolean;
-  /** Sources outside the instance holding it in FAULT (`sync_group:G1`). */
-  externalFaults: string[];
-  /** Sync group this instance belongs to, if any. */
-  syncGroup?: string;
-  counters: VrrpCounters;
 }
 
 export interface VrrpInstance {

@@ -63,3 +63,19 @@ export function ipv6ToText(bytes: Uint8Array): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** "HOST:PORT" or "[V6]:PORT" -> { host, port }; null when malformed. */
+export function parseListen(text: string): ListenAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  const host = m[1] ?? m[2]!;
+  if (m[1] !== undefined && canonicalAddress(host) === null) return null;
+  return { host, port };
+}

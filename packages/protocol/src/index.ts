@@ -6,3 +6,5 @@ export * from './address.js';
 export * from './schema.js';
 export * from './control/index.js';
 export * from './agent/index.js';
+export * from './auth.js';
+export * from './peer/index.js';

@@ -19,21 +19,8 @@ export const DEFAULT_MAX_AGENTS = 4096;
 /** Connections not yet authenticated (TCP, HTTP upgrade or handshake) at one time. */
 export const DEFAULT_MAX_PREAUTH = 64;
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** "HOST:PORT" or "[V6]:PORT" -> { host, port }; null when malformed. */
-export function parseListen(text: string): ListenAddress | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  const host = m[1] ?? m[2]!;
-  if (m[1] !== undefined && canonicalAddress(host) === null) return null;
-  return { host, port };
-}
+import { parseListen } from '@vsd/protocol';
+export { parseListen, type ListenAddress } from '@vsd/protocol';
 
 /** One real server an agent may speak for: "ADDR:PORT", "[V6]:PORT", or a bare address (every port). */
 export interface ClaimEntry {

@@ -1,6 +1,5 @@
-export * from './protocol.js';
-export * from './handshake.js';
-export * from './agent-check.js';
+// The agent wire format (frames, votes, proofs, agent-check text) is @vsd/protocol's; the rest is the hub's.
+export * from '@vsd/protocol/agent';
 export * from './config.js';
 export * from './verdict.js';
 export * from './hub.js';

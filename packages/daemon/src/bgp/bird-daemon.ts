@@ -6,8 +6,8 @@
  */
 import { BgpDaemonError } from '@vsd/core';
 import { BirdSession, parseBfdSessions, parseProtocols, type BfdSession } from './bird.js';
-
-export type VipRouteState = 'announced' | 'withdrawn' | 'missing';
+import type { VipRouteState } from '@vsd/protocol';
+export type { VipRouteState };
 
 export interface DaemonView {
   vips: Map<string, VipRouteState>;

@@ -25,6 +25,8 @@ import {
   type PeerMessage,
   type PeerMessageBody,
 } from './protocol.js';
+import type { RefusedCounts } from '@vsd/protocol';
+export type { RefusedCounts };
 
 export interface PeerLink {
   readonly peerId: string;
@@ -60,15 +62,6 @@ export interface LinkManagerOptions {
   /** Frames above this size are decoded in the decode thread; tests set it. */
   inlineDecodeMax?: number;
   decodeScript?: string | null;
-}
-
-export interface RefusedCounts {
-  /** Inbound connections closed at once: `maxPending` unauthenticated ones were already open. */
-  tooManyPending: number;
-  /** Frames above the limit (the handshake's before authentication, `maxFrameBytes` after). */
-  oversizeFrames: number;
-  /** Connections that did not complete the handshake in time. */
-  handshakeTimeouts: number;
 }
 
 export interface LinkStats {

@@ -42,8 +42,8 @@ import { UnsyncedMark } from './unsynced-mark.js';
 import { LimitedLog } from './log-limit.js';
 import { mergeDivergent, type DivergenceEntry, type JournalEntry, type MergeOutcome } from './merge.js';
 import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
-
-export type PeerRole = 'master' | 'backup' | 'fault' | null;
+import type { PeerRole, PeerSyncStatus } from '@vsd/protocol';
+export type { PeerRole, PeerSyncStatus };
 
 export interface PeerSyncOptions {
   /** This node's id in the handshake (default: hostname + listen address). */
@@ -65,37 +65,6 @@ export interface PeerSyncOptions {
     LinkManagerOptions,
     'maxFrameBytes' | 'maxPending' | 'authTimeoutMs' | 'heartbeatMs' | 'deadAfterMs' | 'inlineDecodeMax' | 'decodeScript' | 'maxBadFrames'
   >;
-}
-
-export interface PeerSyncStatus {
-  id: string;
-  peer: string | null;
-  peerId: string | null;
-  connected: boolean;
-  inSync: boolean;
-  role: PeerRole;
-  generation: number;
-  peerGeneration: number | null;
-  /** Milliseconds from the peer's commit of the last transaction we applied to its application here (same clock in a lab). */
-  lastApplyLagMs: number | null;
-  lastSyncAt: number | null;
-  divergences: number;
-  /** Entries in the divergence record now (vsctl sync --divergence). */
-  divergenceEntries: number;
-  /** Content digest of this side's replicated document, and the last one the peer announced. */
-  digest: string;
-  peerDigest: string | null;
-  /** Peer generations refused as implausible (not a safe integer, above MAX_GENERATION, an absurd jump). */
-  refusedGenerations: number;
-  /** Peer snapshots refused because they do not win over our document. */
-  refusedSnapshots: number;
-  badFrames: number;
-  authFailures: number;
-  /** What the listener refused before authentication, and frames above the limit after it. */
-  refused: RefusedCounts;
-  /** Unauthenticated connections open now. */
-  pendingConnections: number;
-  lastError: string | null;
 }
 
 export interface PeerSync {

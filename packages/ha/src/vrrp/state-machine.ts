@@ -5,28 +5,8 @@
  */
 import { compareAddresses } from './addr.js';
 import type { VrrpAdvert } from './codec.js';
-
-export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
-
-export type TransitionReason =
-  | 'startup'
-  | 'startup-owner'
-  | 'master-down'
-  | 'higher-priority'
-  | 'resign'
-  | 'takeover'
-  | 'fault'
-  | 'fault-cleared'
-  | 'quorum-lost'
-  | 'shutdown';
-
-export interface Transition {
-  from: VrrpState;
-  to: VrrpState;
-  reason: TransitionReason;
-  /** Clock time (ms) of the transition. */
-  at: number;
-}
+import type { VrrpState, TransitionReason, Transition } from '@vsd/protocol';
+export type { VrrpState, TransitionReason, Transition };
 
 export type TimerHandle = unknown;
 

@@ -8,13 +8,13 @@
  * always ends before the agent's lease, by at least `guardMs` (room for removing the VIPs and a late timer), and an
  * agent grants a vrid to one dispatcher at a time: two dispatchers cannot both hold a majority of the same electorate.
  */
+import type { VoteView } from '@vsd/protocol';
+export type { VoteView };
 
 /** Smallest number of n witnesses that is more than half. */
 export function majority(n: number): number {
   return Math.floor(n / 2) + 1;
 }
-
-export type VoteView = 'held' | 'refused' | 'none';
 
 interface AgentVote {
   /** Our belief ends here (ms); undefined = not held. */

@@ -10,6 +10,8 @@ import { addressBytes, bytesToAddress } from '../vrrp/addr.js';
 import { systemTimers, type TimerHandle, type Timers } from '../vrrp/state-machine.js';
 import type { GatewayProber } from './icmp-probe.js';
 import { GatewayBook, VoteBook, majority, type VoteView } from './quorum.js';
+import type { WitnessInstanceStatus, WitnessStatus } from '@vsd/protocol';
+export type { WitnessInstanceStatus, WitnessStatus };
 
 /** The small hook a VRRP instance is given (VrrpInstanceDeps.gate). */
 export interface MasterGate {
@@ -40,25 +42,6 @@ export interface WitnessOptions {
   logger?: Logger;
   /** Random numbers in [0, 1) for the contention back-off; tests pass a fixed sequence. */
   random?: () => number;
-}
-
-export interface WitnessInstanceStatus {
-  vrid: number;
-  wanted: boolean;
-  /** allowed: may be MASTER; contending: reaches its witnesses but does not hold the votes; no-quorum: neither. */
-  quorum: 'allowed' | 'contending' | 'no-quorum';
-  votesHeld: string[];
-  votesNeeded: number;
-}
-
-export interface WitnessStatus {
-  enabled: true;
-  leaseMs: number;
-  probeIntervalMs: number;
-  agents: Array<{ agent: string; connected: boolean; votes: Array<{ vrid: number; vote: VoteView; remainingMs: number | null }> }>;
-  gateways: Array<{ address: string; reached: boolean; lastReplyAgoMs: number | null }>;
-  gatewaysNeeded: number;
-  instances: WitnessInstanceStatus[];
 }
 
 interface GateState {

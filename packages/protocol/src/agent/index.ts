@@ -1,2 +1,4 @@
 export * from './frames.js';
 export * from './vote.js';
+export * from './handshake.js';
+export * from './agent-check.js';

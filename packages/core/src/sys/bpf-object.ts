@@ -11,6 +11,8 @@ import { lastErrno, libbpf, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UP
 
 export type XdpAttachMode = 'native' | 'generic';
 
+const LOG_SIZE = 1 << 20;
+
 function check(call: string, rc: number, details: Record<string, unknown> = {}): number {
   if (rc < 0) throw new BpfError(call, -rc, undefined, details);
   return rc;
@@ -24,6 +26,59 @@ function door(): ReturnType<typeof libbpf> {
   }
 }
 
+/** Why openAndLoad() stopped; each caller turns it into its own catalogue error. rc is a negative errno. */
+export type BpfLoadFailure =
+  | { stage: 'missing' }
+  | { stage: 'libbpf'; message: string }
+  | { stage: 'open'; rc: number }
+  | { stage: 'program' }
+  | { stage: 'load'; rc: number; log: string };
+
+/** An opened and loaded object: the libbpf calls, the object and the named program. */
+export interface LoadedBpf {
+  lib: ReturnType<typeof libbpf>;
+  obj: unknown;
+  prog: unknown;
+}
+
+/**
+ * Open `path` and load it with a verifier log buffer on `program`: log level 0 with a buffer makes libbpf load
+ * without a log and, only when that fails, load again at level 1 into it, so a refused program comes back with
+ * the verifier's reason and a good one costs nothing. `prepare` runs between open and load (map sizes).
+ * Every failure goes through `fail`, which returns the error to throw; the object is closed first.
+ */
+export function openAndLoad(
+  path: string,
+  program: string,
+  fail: (failure: BpfLoadFailure) => Error,
+  prepare?: (loaded: LoadedBpf) => void,
+): LoadedBpf {
+  if (!existsSync(path)) throw fail({ stage: 'missing' });
+  let lib: ReturnType<typeof libbpf>;
+  try {
+    lib = libbpf();
+  } catch (err) {
+    throw fail({ stage: 'libbpf', message: (err as Error).message });
+  }
+  const obj = lib.openFile(path, null);
+  if (!obj) throw fail({ stage: 'open', rc: lastErrno() });
+  const prog = lib.findProgram(obj, program);
+  if (!prog) {
+    lib.close(obj);
+    throw fail({ stage: 'program' });
+  }
+  const log = Buffer.alloc(LOG_SIZE);
+  lib.setLogBuf(prog, log, log.length);
+  lib.setLogLevel(prog, 0);
+  prepare?.({ lib, obj, prog });
+  const rc = lib.load(obj);
+  if (rc < 0) {
+    lib.close(obj);
+    throw fail({ stage: 'load', rc, log: log.toString('utf8', 0, Math.max(0, log.indexOf(0))) });
+  }
+  return { lib, obj, prog };
+}
+
 /** A loaded object; close() unloads what nothing else (an XDP attachment) holds. */
 export class BpfObject {
   private obj: unknown;
@@ -34,24 +89,22 @@ export class BpfObject {
 
   /** Open `path` and load it, with a verifier log buffer on `program` (retried at level 1 only when refused). */
   static load(path: string, program: string): BpfObject {
-    if (!existsSync(path)) throw new BpfError('bpf_object__open_file', 2, `${path} does not exist (the build compiles it with clang: pnpm build)`, { path });
-    const lib = door();
-    const obj = lib.openFile(path, null);
-    if (!obj) throw new BpfError('bpf_object__open_file', -lastErrno(), undefined, { path });
-    const prog = lib.findProgram(obj, program);
-    if (!prog) {
-      lib.close(obj);
-      throw new BpfError('bpf_object__find_program_by_name', 2, `no program ${program} in ${path}`, { path });
-    }
-    const log = Buffer.alloc(1 << 20);
-    lib.setLogBuf(prog, log, log.length);
-    lib.setLogLevel(prog, 0);
-    const rc = lib.load(obj);
-    if (rc < 0) {
-      lib.close(obj);
-      const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim();
-      throw new BpfError('bpf_object__load', -rc, text ? `the verifier refused ${program}: ${text.slice(-2000)}` : undefined, { path });
-    }
+    const { obj } = openAndLoad(path, program, (f) => {
+      switch (f.stage) {
+        case 'missing':
+          return new BpfError('bpf_object__open_file', 2, `${path} does not exist (the build compiles it with clang: pnpm build)`, { path });
+        case 'libbpf':
+          return new BpfError('load libbpf.so.1', 2, f.message);
+        case 'open':
+          return new BpfError('bpf_object__open_file', -f.rc, undefined, { path });
+        case 'program':
+          return new BpfError('bpf_object__find_program_by_name', 2, `no program ${program} in ${path}`, { path });
+        case 'load': {
+          const text = f.log.trim();
+          return new BpfError('bpf_object__load', -f.rc, text ? `the verifier refused ${program}: ${text.slice(-2000)}` : undefined, { path });
+        }
+      }
+    });
     return new BpfObject(obj, path);
   }
 

@@ -3,14 +3,13 @@
  * libbpf, attaches it to an interface and hands out its maps. Every failure is an XdpLoadError naming the
  * interface and the reason; a program the verifier refuses carries the tail of the verifier's log.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { XdpLoadError } from '../../errors.js';
+import { openAndLoad } from '../../sys/bpf-object.js';
 import { libc } from '../../sys/libc.js';
 import {
   BPF_ANY,
   errnoName,
-  lastErrno,
   libbpf,
   testRunXdp,
   XDP_FLAGS_DRV_MODE,
@@ -25,7 +24,6 @@ export type XdpAttachedMode = 'native' | 'generic';
 /** Where the build leaves the object: packages/core/dist/bpf/xdp_lb.o (the same from src/ and dist/). */
 export const DEFAULT_XDP_OBJECT = fileURLToPath(new URL('../../../dist/bpf/xdp_lb.o', import.meta.url));
 export const XDP_PROGRAM_NAME = 'vsd_xdp_lb';
-const LOG_SIZE = 1 << 20;
 
 /** A BPF map by file descriptor, with fixed key and value sizes (per-CPU maps: one value per possible CPU). */
 export class BpfMap {
@@ -158,38 +156,31 @@ export class XdpProgram {
   static load(options: XdpProgramOptions): XdpProgram {
     const iface = options.iface;
     const path = options.objectPath ?? DEFAULT_XDP_OBJECT;
-    if (!existsSync(path)) {
-      throw new XdpLoadError(iface, 'object', `BPF object ${path} is missing: the build compiles it with clang (apt-get install clang llvm libbpf-dev) and skipped it; run pnpm build again once clang is installed`);
-    }
-    let lib: ReturnType<typeof libbpf>;
-    try {
-      lib = libbpf();
-    } catch (err) {
-      throw new XdpLoadError(iface, 'libbpf', (err as Error).message);
-    }
-    const obj = lib.openFile(path, null);
-    if (!obj) throw new XdpLoadError(iface, 'object', `cannot open BPF object ${path}: ${errnoName(lastErrno())}`);
-    const prog = lib.findProgram(obj, XDP_PROGRAM_NAME);
-    if (!prog) {
-      lib.close(obj);
-      throw new XdpLoadError(iface, 'object', `BPF object ${path} has no program ${XDP_PROGRAM_NAME}`);
-    }
-    // Log level 0 with a buffer: libbpf loads without a log and, only when that fails, loads again at level 1
-    // into this buffer, so a refused program comes back with the verifier's reason and a good one costs nothing.
-    const log = Buffer.alloc(LOG_SIZE);
-    lib.setLogBuf(prog, log, LOG_SIZE);
-    lib.setLogLevel(prog, 0);
-    if (options.connTableSize !== undefined) {
-      const conns = lib.findMap(obj, 'vsd_conns');
-      if (conns) lib.setMaxEntries(conns, options.connTableSize);
-    }
-    const rc = lib.load(obj);
-    if (rc < 0) {
-      const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0)));
-      lib.close(obj);
-      const tail = verifierTail(text);
-      throw new XdpLoadError(iface, 'load', `the kernel refused the BPF program (${errnoName(rc)})${tail ? `: ${tail.reason}` : ''}`, tail?.log);
-    }
+    const { lib, obj, prog } = openAndLoad(
+      path,
+      XDP_PROGRAM_NAME,
+      (f) => {
+        switch (f.stage) {
+          case 'missing':
+            return new XdpLoadError(iface, 'object', `BPF object ${path} is missing: the build compiles it with clang (apt-get install clang llvm libbpf-dev) and skipped it; run pnpm build again once clang is installed`);
+          case 'libbpf':
+            return new XdpLoadError(iface, 'libbpf', f.message);
+          case 'open':
+            return new XdpLoadError(iface, 'object', `cannot open BPF object ${path}: ${errnoName(f.rc)}`);
+          case 'program':
+            return new XdpLoadError(iface, 'object', `BPF object ${path} has no program ${XDP_PROGRAM_NAME}`);
+          case 'load': {
+            const tail = verifierTail(f.log);
+            return new XdpLoadError(iface, 'load', `the kernel refused the BPF program (${errnoName(f.rc)})${tail ? `: ${tail.reason}` : ''}`, tail?.log);
+          }
+        }
+      },
+      ({ lib, obj }) => {
+        if (options.connTableSize === undefined) return;
+        const conns = lib.findMap(obj, 'vsd_conns');
+        if (conns) lib.setMaxEntries(conns, options.connTableSize);
+      },
+    );
     const fd = lib.programFd(prog);
     const program = new XdpProgram(obj, fd, iface);
     for (const [name, shape] of Object.entries(MAPS)) {

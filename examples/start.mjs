@@ -35,7 +35,7 @@ if (!resume) for (const f of previous) rmSync(f, { force: true });
 function startWeb(web) {
   const { port, page } = web;
   return new Promise((resolve, reject) => {
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`${page}\n`);
     });

@@ -1,16 +1,24 @@
 #!/usr/bin/env node
-// Runs every test tier in turn and fails when any tier fails or runs no test.
-// Prints one closing line "N passed, N failed" over all tiers for CI.
+// Runs the lint check (scripts/lint.mjs, under a second) and then every test tier in turn; fails when lint has a
+// finding or any tier fails or runs no test. Prints one closing line "N passed, N failed" over all tiers for CI.
+// VSD_LINT=0 skips the lint check (e.g. a tier run by hand); CI never sets it.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const tiers = (process.env.VSD_TIERS ?? 'unit,fuzz,netns,uml').split(',').filter(Boolean);
 const out = mkdtempSync(join(tmpdir(), 'vsd-tests-'));
 let passed = 0;
 let failed = 0;
 const problems = [];
+
+if (process.env.VSD_LINT !== '0') {
+  process.stdout.write('\n=== lint ===\n');
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./lint.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (r.status !== 0) problems.push(`lint: exited ${r.status} (findings above; run pnpm lint)`);
+}
 
 for (const tier of tiers) {
   const report = join(out, `${tier}.json`);

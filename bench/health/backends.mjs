@@ -16,7 +16,7 @@ const tcp = [];
 for (let i = 0; i < tcpCount; i++) tcp.push(await listen(createTcp((s) => s.on('error', () => undefined).end())));
 const http = [];
 for (let i = 0; i < httpCount; i++) {
-  const server = createHttp((req, res) => {
+  const server = createHttp((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
     res.end('ok\n');
   });

@@ -365,7 +365,6 @@ function report(host, umlRows, umlProblem) {
     lines.push('');
   }
   const p = summarize(host.paths);
-  const fwd = p.get('kernel-forwarding/live');
   lines.push('Host kernel, the dispatcher namespace\'s receive work on one pinned core (live-frame generator):');
   lines.push('');
   lines.push('| path | packets per second per dispatcher core (min-max) | dispatcher core busy | at the real server, Mpps | offered, Mpps | per core / kernel forwarding, same round (min-max) |');

@@ -89,7 +89,7 @@ describe('fuzz: keepalived.conf', () => {
         } catch (err) {
           expectTyped(err, [KeepalivedSyntaxError]);
         }
-        let r;
+        let r: ReturnType<typeof importKeepalived>;
         try {
           r = importKeepalived(text);
         } catch (err) {

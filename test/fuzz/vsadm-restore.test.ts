@@ -31,7 +31,7 @@ describe('fuzz: vsadm -R (ipvsadm-save restore)', () => {
       random: (rng) => Buffer.from(rng.bytes(rng.int(300))).toString('latin1'),
       serialize: (s) => s,
       async check(text) {
-        let plan;
+        let plan: Awaited<ReturnType<typeof planRestore>>;
         try {
           plan = await planRestore(text, { program: 'ipvsadm', resolver: fakeResolver });
         } catch (err) {

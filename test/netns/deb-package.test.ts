@@ -108,6 +108,7 @@ describe('the .deb packages', () => {
     const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8');
     expect(passwd).toMatch(/^vsd:x:\d+:\d+:[^:]*:\/var\/lib\/vsd:\/usr\/sbin\/nologin$/m);
     expect(passwd).toMatch(/^vsd-agent:x:\d+:\d+:/m);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${Package} is dpkg-query's own field syntax, not a template.
     expect((await sh('dpkg-query', [`--root=${root}`, '-W', '-f=${Package} ${Status}\\n'])).stdout.trim().split('\n').sort()).toEqual(['vsd install ok installed', 'vsd-agent install ok installed']);
   });
 

@@ -51,7 +51,7 @@ describe('peer sync between two vsd processes', () => {
   });
 
   it('heals a partition: the losing side\'s change that does not conflict reaches both, the conflicting one is kept for vsctl sync --divergence and replayed with one command', async () => {
-    let r = await vsd.lvs1!.vsadm('-A', '-t', `${VIP}:80`, '-s', 'rr');
+    const r = await vsd.lvs1!.vsadm('-A', '-t', `${VIP}:80`, '-s', 'rr');
     expect(r.code).toBe(0);
     await waitFor('replicated', async () => (await ha('lvs2')).sync!.inSync && (await ha('lvs1')).sync!.inSync, 5000);
 

@@ -96,7 +96,7 @@ describe('VRRP between two vrrp-run processes (lvs1, lvs2)', () => {
     const lvs2 = start('lvs2', ha(100, { advert_int: 0.2 }));
     await lvs1.waitState('MASTER');
     await lvs2.waitState('BACKUP');
-    await waitFor('lvs2 hears adverts', () => (lvs2.lastStatus() ? true : false));
+    await waitFor('lvs2 hears adverts', () => !!lvs2.lastStatus());
     const t0 = Date.now();
     await lvs1.stop('SIGTERM');
     const m = await lvs2.waitState('MASTER', 3000);

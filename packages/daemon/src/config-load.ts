@@ -24,7 +24,7 @@ import {
   type VirtualService,
 } from '@vsd/core';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { vsdConfigSchema, type VirtualServerConfig, type VsdConfig } from './config.js';
 
 export interface LoadedConfig {

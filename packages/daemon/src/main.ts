@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_SOCKET, type DataplaneName } from '@vsd/core';
 import { daemonVersion } from './version.js';
 import { daemonNotifier } from './service-notify.js';
-import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon } from './daemon.js';
+import { DEFAULT_CONFIG, DEFAULT_DRAIN_MS, DEFAULT_STATE, startDaemon, type Daemon } from './daemon.js';
 import { installExitGuard } from './exit-guard.js';
 
 const USAGE = `Usage: vsd [options]
@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   const sd = daemonNotifier(logger);
   const state = (values.state as string | undefined) ?? DEFAULT_STATE;
   installExitGuard(logger);
-  let daemon;
+  let daemon: Daemon;
   try {
     daemon = await startDaemon({
       configPath,

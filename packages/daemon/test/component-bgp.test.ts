@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createControlClient, silentLogger } from '@vsd/core';
 import { BirdReplyParser, parseBfdSessions, parseProtocols } from '../src/bgp/bird.js';
 import { bgpComponent, type BgpStatus } from '../src/component-bgp.js';
-import { MetricsComponent, metricsComponent } from '../src/component-metrics.js';
+import { type MetricsComponent, metricsComponent } from '../src/component-metrics.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { refusal } from './config-parse.js';
 import { startFakeBgpd } from './fake-bgpd.js';

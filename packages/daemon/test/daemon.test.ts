@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlRequestError, createControlClient } from '@vsd/core';
+import { type ControlRequestError, createControlClient } from '@vsd/core';
 import { raw } from '../../core/test/control/helpers.js';
 import { ONE_SERVICE, spawnVsd, startVsd, TempDir, type VsdProcess } from './harness.js';
 

@@ -136,9 +136,9 @@ virtual_servers:
     const dom = await dumpDom(`file://${page}`);
     expect(dom).not.toMatch(/<script/i);
     const cells = [...dom.matchAll(/<tr class="agent"><td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
-    const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    const unescapeHtml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
     // Chromium serializes the text node back escaped; unescaped it is the name, newline and all.
-    expect(cells.map(unescape)).toContain(HOSTILE_AGENT);
+    expect(cells.map(unescapeHtml)).toContain(HOSTILE_AGENT);
     await screenshot(`file://${page}`, join(artifactsDir(), 'status-page-fixture.png'), '1400,1100');
   });
 });

@@ -9,8 +9,7 @@ import type { VrrpTransport, VrrpTransportOptions } from './io/vrrp-socket.js';
 import type { NotifyRunner } from './notify.js';
 import type { MasterGate } from './witness/witness.js';
 import type { Family } from './vrrp/addr.js';
-import type { DropReason } from './vrrp/codec.js';
-import type { Timers, Transition, VrrpState } from './vrrp/state-machine.js';
+import type { Timers, Transition } from './vrrp/state-machine.js';
 import type { VrrpCounters, VrrpStatus } from '@vsd/protocol';
 export type { VrrpCounters, VrrpStatus };
 

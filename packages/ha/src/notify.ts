@@ -2,7 +2,7 @@
  * notify hooks: the script runs with keepalived's `notify` arguments (INSTANCE <name> <STATE> <priority>),
  * without a shell and without waiting: a slow script never delays a transition.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '@vsd/core';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
@@ -13,7 +13,7 @@ export type NotifyRunner = (script: string, args: string[]) => void;
 export function spawnNotify(logger: Logger, timeoutMs = 30_000): NotifyRunner {
   return (script, args) => {
     const [command, ...extra] = script.split(/\s+/).filter(Boolean);
-    let child;
+    let child: ChildProcess;
     try {
       child = spawn(command, [...extra, ...args], { stdio: 'ignore' });
     } catch (err) {

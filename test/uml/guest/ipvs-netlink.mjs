@@ -2,7 +2,7 @@
 // what they did next to what the real ipvsadm sees. Results go to $VSD_OUT/*.json|txt for the vitest side.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createIpvsDataplane, IpvsClient, parseVirtualService, realServerKey, serviceKey } from '../../../packages/core/dist/index.js';
+import { createIpvsDataplane, parseVirtualService, realServerKey, serviceKey } from '../../../packages/core/dist/index.js';
 
 const out = process.env.VSD_OUT;
 const ipvsadm = (...args) => execFileSync('ipvsadm', args, { encoding: 'utf8' });

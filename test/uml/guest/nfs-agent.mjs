@@ -83,7 +83,7 @@ function api(path) {
       res.on('end', () => {
         try {
           resolve(JSON.parse(body));
-        } catch (e) {
+        } catch {
           reject(new Error(`${path}: ${res.statusCode} ${body.slice(0, 200)}`));
         }
       });
@@ -216,8 +216,8 @@ function listen(server, host) {
 }
 
 // Two real servers: 127.0.0.1 has the agent (its storage decides), 127.0.0.2 has none (stays in service).
-const webNfs = http.createServer((q, s) => s.end('nfs-web'));
-const webLocal = http.createServer((q, s) => s.end('local-web'));
+const webNfs = http.createServer((_q, s) => s.end('nfs-web'));
+const webLocal = http.createServer((_q, s) => s.end('local-web'));
 const PORT_NFS = await listen(webNfs, '127.0.0.1');
 const PORT_LOCAL = await listen(webLocal, '127.0.0.2');
 const RS_NFS = `127.0.0.1:${PORT_NFS}`;

@@ -2,10 +2,8 @@
 import {
   isFwmark,
   serviceKey,
-  type ConnectionEntry,
   type ControlClient,
   type DesiredState,
-  type ServiceStatus,
 } from '@vsd/core';
 import type { Reply, StatusReply } from '@vsd/protocol';
 import { serviceIdOfSpec } from './build.js';

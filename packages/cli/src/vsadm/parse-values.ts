@@ -92,7 +92,7 @@ export function parseSchedFlags(scheduler: string, text: string): number {
 export function parseMcastGroup(text: string): string {
   if (text.includes(':')) {
     const a = inetPton6(text);
-    if (!a || !a.startsWith('ff')) throw fail(2, `invalid IPv6 mcast-group \`${text}'`);
+    if (!a?.startsWith('ff')) throw fail(2, `invalid IPv6 mcast-group \`${text}'`);
     return a;
   }
   const a = inetPton4(text);

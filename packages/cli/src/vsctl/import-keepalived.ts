@@ -196,7 +196,7 @@ function validate(yaml: string, dataplane: ImportDataplane): void {
   if (!vsdConfigContract)
     throw new ImportRefusedError('the translation cannot be checked: vsd\'s config parser (@vsd/daemon, installed with vsd) is not installed; install vsd (nothing was written)', { problem: 'no @vsd/daemon' });
   const { parseConfigText, dataplaneProblems } = vsdConfigContract;
-  let services;
+  let services: ReturnType<typeof parseConfigText>['services'];
   try {
     services = parseConfigText(yaml, 'import-keepalived output').services;
   } catch (err) {

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { VsdError } from '@vsd/core';
 import type { VsctlCommand } from './command.js';
-import { importKeepalivedFile, type ImportDataplane } from './import-keepalived.js';
+import { importKeepalivedFile, type ImportDataplane, type ImportResult } from './import-keepalived.js';
 import { KeepalivedSyntaxError } from './keepalived-parse.js';
 
 export const importKeepalivedCommand: VsctlCommand = {
@@ -39,7 +39,7 @@ export const importKeepalivedCommand: VsctlCommand = {
       err(`--dataplane ${dataplane}: one of ipvs (kernel IPVS, what keepalived uses) or proxy`);
       return 2;
     }
-    let r;
+    let r: ImportResult;
     try {
       r = importKeepalivedFile(file, { dataplane: dataplane as ImportDataplane, configId: values['config-id'] });
     } catch (e) {

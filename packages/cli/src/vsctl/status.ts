@@ -4,7 +4,7 @@
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
 import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
-import type { PeerSyncStatus, RouteName, StatusReply } from '@vsd/protocol';
+import type { PeerSyncStatus, RouteName } from '@vsd/protocol';
 import { renderAgents } from './agents.js';
 import { renderBgp, type BgpDoc } from './bgp.js';
 import type { VsctlCommand } from './command.js';

@@ -43,7 +43,6 @@ import {
   helloSchema,
   parseFrame,
   reportSchema,
-  type AgentReport,
   type HelloMessage,
 } from './protocol.js';
 import { voteSchema } from './vote-protocol.js';

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostPort } from '../model/address.js';
-import { errorReason, fail, ok, type Checker, type CheckSignal, type CheckResult, type CheckTarget } from './checker.js';
+import { errorReason, fail, type Checker, type CheckSignal, type CheckResult, type CheckTarget } from './checker.js';
 import { HTTP_USER_AGENT } from './constants.js';
 import { ResponseReader } from './http-response.js';
 import type { StatusRange } from './status-codes.js';

@@ -6,7 +6,7 @@ import {
   ValidationError,
   type DesiredState,
   type StateOp,
-  VsdError,
+  type VsdError,
 } from '@vsd/core';
 
 const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 };

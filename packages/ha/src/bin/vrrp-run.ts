@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createLogger } from '@vsd/core';
 import { parse } from 'yaml';
-import { parseHaConfig } from '../config.js';
+import { parseHaConfig, type HaConfig } from '../config.js';
 import { createVrrpInstance } from '../instance.js';
 
 async function main(): Promise<void> {
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ base: { pid: process.pid } });
-  let config;
+  let config: HaConfig;
   try {
     const doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     config = parseHaConfig(doc && typeof doc === 'object' && 'ha' in doc ? doc.ha : doc);

@@ -41,7 +41,7 @@ import { DivergenceRecord } from './divergence.js';
 import { UnsyncedMark } from './unsynced-mark.js';
 import { LimitedLog } from './log-limit.js';
 import { mergeDivergent, type DivergenceEntry, type JournalEntry, type MergeOutcome } from './merge.js';
-import { LinkManager, type LinkManagerOptions, type PeerLink, type RefusedCounts } from './link.js';
+import { LinkManager, type LinkManagerOptions, type PeerLink } from './link.js';
 import type { PeerRole, PeerSyncStatus } from '@vsd/protocol';
 export type { PeerRole, PeerSyncStatus };
 
@@ -277,6 +277,7 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     hash: string,
     theirHistory: ReadonlyArray<readonly [number, string]>,
     digest: string | undefined,
+    // biome-ignore lint/suspicious/noConfusingVoidType: the branches return install()'s Promise<void> as is.
   ): Promise<void | 'held'> {
     if (!plausible(state.generation, 'snapshot')) return;
     // Only a snapshot that wins by the announce rule is installed (or one we asked for, which may carry our own

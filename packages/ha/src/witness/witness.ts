@@ -9,7 +9,7 @@ import { silentLogger, type Logger, type Vote, type VoteChannel } from '@vsd/cor
 import { addressBytes, bytesToAddress } from '../vrrp/addr.js';
 import { systemTimers, type TimerHandle, type Timers } from '../vrrp/state-machine.js';
 import type { GatewayProber } from './icmp-probe.js';
-import { GatewayBook, VoteBook, majority, type VoteView } from './quorum.js';
+import { GatewayBook, VoteBook, majority } from './quorum.js';
 import type { WitnessInstanceStatus, WitnessStatus } from '@vsd/protocol';
 export type { WitnessInstanceStatus, WitnessStatus };
 

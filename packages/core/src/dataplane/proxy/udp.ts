@@ -222,7 +222,7 @@ class UdpUpstream {
 
   constructor(
     private readonly svc: ProxyService,
-    private readonly ctx: ProxyContext,
+    ctx: ProxyContext,
     private readonly listener: UdpListener,
     caddr: string,
     rinfo: RemoteInfo,

@@ -276,7 +276,7 @@ class Xdp implements XdpDataplane {
         available: d.effectiveWeight > 0,
         tunPort: d.forwarding === 'tunnel' && d.tunnel?.type === 'gue' ? d.tunnel.port : 0,
       });
-      if (!ds.written || !ds.written.equals(value)) {
+      if (!ds.written?.equals(value)) {
         program.map('vsd_dests').update(u32Key(ds.index), value);
         ds.written = value;
       }
@@ -314,7 +314,7 @@ class Xdp implements XdpDataplane {
       st.ring = slots;
     }
     const value = svcValue({ id: st.id, sched: ring.sched, ringLen: slots.length, flags: ring.flags });
-    if (!st.written || !st.written.equals(value)) {
+    if (!st.written?.equals(value)) {
       program.map('vsd_services').update(st.mapKey, value);
       st.written = value;
     }

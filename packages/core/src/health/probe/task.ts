@@ -57,7 +57,7 @@ export interface ProbeShared {
   report(task: ProbeTask, result: CheckResult, durationMs: number): void;
 }
 
-const enum Phase {
+enum Phase {
   Idle,
   Connecting,
   Sending,

@@ -41,7 +41,7 @@ const CHURN_ENGINES = [...ENGINES.map((e) => ({ ...e, threads: 1 })), { engine: 
 
 describe.each(CHURN_ENGINES)('proxy dataplane (engine: $engine, threads: $threads): churn and edge timings', ({ engine, threads }) => {
   let dp: ProxyDataplane;
-  let backends: Backend[] = [];
+  const backends: Backend[] = [];
   let vport: number;
 
   beforeEach(async () => {

@@ -21,7 +21,7 @@ function readAll(s: Socket): Promise<Buffer> {
 
 describe.each(ENGINES)('proxy dataplane (engine: $engine): bytes, half-close, backpressure, PROXY v2', ({ engine }) => {
   let dp: ProxyDataplane;
-  let backends: Backend[] = [];
+  const backends: Backend[] = [];
   let vport: number;
 
   beforeEach(async () => {

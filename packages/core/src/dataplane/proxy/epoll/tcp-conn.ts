@@ -126,7 +126,7 @@ export class EngineTcpConn extends TrackedTcpConn {
     // A full read may have left more behind; the normal path reads the rest.
     if (n < scratch.length) this.client.readable = false;
     const w = this.dest.proxyProtocol ? -EAGAIN : raw.send(this.server.fd, scratchAddr, n, MSG_NOSIGNAL);
-    if (w < n) this.owe(this.server, Buffer.from(scratch.subarray(w < 0 ? 0 : w, n)));
+    if (w < n) this.owe(this.server, Buffer.from(scratch.subarray(Math.max(w, 0), n)));
     // The kernel took bytes, so the real server is connected: from here its failures are resets, not a reason to retry.
     if (w > 0) return this.established();
     if (w === -EAGAIN) return;
@@ -279,7 +279,7 @@ export class EngineTcpConn extends TrackedTcpConn {
         continue;
       }
       if (w < 0 && w !== -EAGAIN) return this.abort();
-      this.owe(dst, Buffer.from(scratch.subarray(w < 0 ? 0 : w, n)));
+      this.owe(dst, Buffer.from(scratch.subarray(Math.max(w, 0), n)));
       // flush() passes the FIN on once what is owed is written.
       if (last) this.ended(src, dst);
       break;

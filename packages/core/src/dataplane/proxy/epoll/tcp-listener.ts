@@ -101,7 +101,6 @@ export class EngineTcpListener {
   }
 
   private acceptAll(): void {
-    const { calls } = this.reactor;
     for (;;) {
       this.peer.buf.writeUInt32LE(28, 28);
       const fd = this.shared.raw.accept4(this.fd, this.peer.addr, this.peer.addr + 28, SOCK_NONBLOCK | SOCK_CLOEXEC);

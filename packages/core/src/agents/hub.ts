@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { newNonce } from '../auth/challenge.js';
+import { ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { canonicalAddress, hostPort } from '../model/address.js';
 import { realServerKey, serviceKey } from '../model/keys.js';
@@ -172,7 +173,7 @@ export class AgentHub {
 
   async start(): Promise<{ host: string; port: number }> {
     const at = parseListen(this.opts.listen);
-    if (!at) throw new Error(`agents.listen: expected HOST:PORT, got ${this.opts.listen}`);
+    if (!at) throw new ValidationError('agents.listen', this.opts.listen, 'expected HOST:PORT (e.g. 0.0.0.0:7443)');
     const listener = new AgentListener({
       host: at.host,
       port: at.port,

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { controlRoutes, type BodyOf, type HttpMethod, type Reply, type RouteContract, type RouteName } from '@vsd/protocol/control';
-import { ControlProtocolError, VsdError } from '../errors.js';
+import { ControlProtocolError, invariant, VsdError } from '../errors.js';
 import { parseWith } from '../model/schema.js';
 
 export type { HttpMethod };
@@ -85,8 +85,7 @@ export class Router {
 
   add(routes: readonly ControlRoute[]): void {
     for (const route of routes) {
-      if (this.routes.some((c) => c.route.method === route.method && c.route.path === route.path))
-        throw new Error(`control route ${route.method} ${route.path} is registered twice`);
+      invariant(!this.routes.some((c) => c.route.method === route.method && c.route.path === route.path), () => `control route ${route.method} ${route.path} is registered twice`);
       this.routes.push({ route, segments: split(route.path) });
     }
   }

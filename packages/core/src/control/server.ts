@@ -9,7 +9,7 @@ import { chmod, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { connect, isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
-import { ConfigError, ControlProtocolError, ControlSocketError } from '../errors.js';
+import { ConfigError, ControlProtocolError, ControlSocketError, invariant } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Dataplane } from '../dataplane/types.js';
 import type { StateStore } from '../state/store.js';
@@ -95,7 +95,7 @@ export async function createControlServer(options: ControlServerOptions): Promis
   const contract = options.contract ?? controlRoutes;
   const register = (routes: readonly ControlRoute[]): void => {
     const undeclared = undeclaredRoutes(routes, contract);
-    if (undeclared.length) throw new Error(`control routes not declared in @vsd/protocol: ${undeclared.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    invariant(!undeclared.length, () => `control routes not declared in @vsd/protocol: ${undeclared.map((r) => `${r.method} ${r.path}`).join(', ')}`);
     router.add(routes);
   };
   register(coreRoutes(options));

@@ -39,7 +39,8 @@ const statusCodes = z.union([z.number(), z.string(), z.array(z.union([z.number()
   try {
     return parseStatusCodes(v);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    // The issue's path names the field; the reason alone reads right after it.
+    ctx.addIssue({ code: 'custom', message: err instanceof ValidationError ? String(err.details.reason) : (err as Error).message });
     return z.NEVER;
   }
 });

@@ -4,6 +4,7 @@
  * as a factor of the configured weight) and, per virtual service, into quorum with hysteresis and the sorry
  * server. It never edits the desired state: the operator's configured weight stays as configured.
  */
+import { EngineUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { realServerKey } from '../model/keys.js';
 import type { WeightOverlay } from '../weights/overlay.js';
@@ -104,7 +105,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
         probesUnavailable = (err as Error).message;
       }
     }
-    if (engine === 'epoll') throw new Error(`health engine epoll: ${probesUnavailable}`);
+    if (engine === 'epoll') throw new EngineUnavailableError('health_engine epoll', probesUnavailable ?? 'the probe thread did not start');
     log.warn({ reason: probesUnavailable }, 'TCP and HTTP checks run with Node sockets (the probe thread is unavailable)');
     return null;
   };
@@ -269,7 +270,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       if (started) return;
       if (engine === 'epoll') {
         const why = probeThreadUnavailable(options.probeScript);
-        if (why) throw new Error(`health engine epoll: ${why}`);
+        if (why) throw new EngineUnavailableError('health_engine epoll', why);
       }
       started = true;
       probesUnavailable = undefined;

@@ -222,7 +222,7 @@ describe('health monitor: engine selection and fallback', () => {
       reason: `no probe thread at ${missing}`,
     });
     const strict = makeLab([{ port: b!.port, checks: [{ tcp_check: {}, ...fast }] }], {}, 'epoll', { probeScript: missing });
-    expect(() => strict.monitor.start()).toThrow(`health engine epoll: no probe thread at ${missing}`);
+    expect(() => strict.monitor.start()).toThrow(expect.objectContaining({ code: 'VSD_ERR_ENGINE_UNAVAILABLE', message: `health_engine epoll: no probe thread at ${missing}` }));
   });
 
   it('carries on with Node sockets when the thread dies', async () => {

@@ -3,7 +3,7 @@
  * `apply()` to send many changes in one batched exchange (reconcile at thousands of services).
  */
 import { execFileSync } from 'node:child_process';
-import { SyscallError, type VsdError } from '../../errors.js';
+import { NetlinkError, SyscallError, type VsdError } from '../../errors.js';
 import type { ServiceId, SyncDaemon, Timeouts, VirtualService } from '../../model/schema.js';
 import { serviceFamily } from '../../model/schema.js';
 import { parseGenl, type NlMessage } from '../../netlink/message.js';
@@ -185,7 +185,7 @@ export class IpvsClient {
 }
 
 function body(m: NlMessage | undefined): Buffer {
-  if (!m) throw new Error('IPVS reply missing');
+  if (!m) throw new NetlinkError('IPVS', 'ENOMSG', 'the kernel answered the request without a reply message');
   return parseGenl(m.payload).body;
 }
 

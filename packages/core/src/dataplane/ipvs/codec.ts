@@ -3,6 +3,7 @@
  * real server, forwarding method) and the kernel's attribute layout. Pure functions over buffers, so the
  * unit tests check them byte for byte without a kernel.
  */
+import { NetlinkError } from '../../errors.js';
 import type { Counters } from '../types.js';
 import type { ForwardingMethod, RealServer, ServiceId, SyncDaemon, Timeouts, TunnelOptions, VirtualService } from '../../model/schema.js';
 import { isFwmark, serviceFamily } from '../../model/schema.js';
@@ -261,7 +262,7 @@ const PROTO_NAME: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'udp'
 export function decodeService(body: Buffer): KernelService {
   const top = parseAttrs(body);
   const a = getNested(top, CMD_ATTR.SERVICE);
-  if (!a) throw new Error('IPVS service reply without a service attribute');
+  if (!a) throw new NetlinkError('IPVS GET_SERVICE', 'EBADMSG', 'service reply without a service attribute');
   const family = familyOfAf(getU16(a, SVC_ATTR.AF));
   const fwmark = getU32(a, SVC_ATTR.FWMARK) ?? 0;
   const id: ServiceId = fwmark
@@ -299,7 +300,7 @@ const CSUM_NAME: Record<number, TunnelOptions['csum']> = { 0: 'nocsum', 1: 'csum
 /** A NEW_DEST reply body; `serviceFamily` is used when the kernel is too old to send ADDR_FAMILY. */
 export function decodeDest(body: Buffer, svcFamily: Family): KernelDest {
   const a = getNested(parseAttrs(body), CMD_ATTR.DEST);
-  if (!a) throw new Error('IPVS dest reply without a dest attribute');
+  if (!a) throw new NetlinkError('IPVS GET_DEST', 'EBADMSG', 'dest reply without a dest attribute');
   const family = a.has(DEST_ATTR.ADDR_FAMILY) ? familyOfAf(getU16(a, DEST_ATTR.ADDR_FAMILY)) : svcFamily;
   const forwarding = FWD_NAME[(getU32(a, DEST_ATTR.FWD_METHOD) ?? 0) & FWD_MASK] ?? 'masq';
   const tunType = getU8(a, DEST_ATTR.TUN_TYPE);

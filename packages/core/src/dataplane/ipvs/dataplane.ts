@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../logger.js';
 import { serviceIdOf, parseServiceKey, realServerKey, serviceKey } from '../../model/keys.js';
 import type { SyncDaemon, Timeouts } from '../../model/schema.js';
-import type { VsdError } from '../../errors.js';
+import { ValidationError, type VsdError } from '../../errors.js';
 import type { ConnectionEntry, Dataplane, DataplaneInfo, DataplaneService, ServiceStatus } from '../types.js';
 import { IpvsClient, type IpvsClientOptions, type IpvsOp } from './client.js';
 import type { KernelDaemon } from './codec.js';
@@ -132,7 +132,7 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
     connections: (): Promise<ConnectionEntry[]> => readIpvsConn(options.connPath ?? IP_VS_CONN_PATH),
     async zero(key) {
       const id = key === undefined ? undefined : parseServiceKey(key);
-      if (id === null) throw new Error(`not a service key: ${key}`);
+      if (id === null) throw new ValidationError('service', key, 'not a virtual service key (e.g. tcp 10.0.0.1:80, fwmark 1)');
       c().zero(id);
     },
     async info(): Promise<DataplaneInfo> {

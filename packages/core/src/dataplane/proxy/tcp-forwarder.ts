@@ -3,7 +3,7 @@
  * epoll engine threads where they can run and were not declined, else Node's sockets. Chosen once, at start.
  */
 import { availableParallelism } from 'node:os';
-import { ValidationError } from '../../errors.js';
+import { EngineUnavailableError, ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { EpollForwarder } from './epoll/forwarder.js';
 import { epollEngineUnavailable } from './epoll/client.js';
@@ -26,7 +26,7 @@ async function startEpoll(options: ProxyDataplaneOptions, ctx: ProxyContext, log
   if (wanted === 'node') return null;
   const why = options.engineScript ? null : epollEngineUnavailable();
   if (why) {
-    if (wanted === 'epoll') throw new Error(why);
+    if (wanted === 'epoll') throw new EngineUnavailableError('proxy_engine epoll', why);
     log.warn({ reason: why }, 'TCP forwarded with Node sockets (the epoll engine is unavailable)');
     return null;
   }

@@ -5,7 +5,7 @@
  * go on with Node sockets.
  */
 import { Worker } from 'node:worker_threads';
-import { SyscallError } from '../../errors.js';
+import { EngineUnavailableError, SyscallError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../sys/thread-entry.js';
@@ -71,7 +71,7 @@ export class ProbeThread implements ProbeHost {
   /** Spawn the thread (requests may be sent at once: they wait for it). Throws if it cannot be spawned. */
   start(): void {
     const script = this.script ?? probeScript();
-    if (!script) throw new Error('the probe thread is not built (run pnpm build)');
+    if (!script) throw new EngineUnavailableError('health probe thread', 'not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw new SyscallError('eventfd', fd);

@@ -3,7 +3,7 @@
  * with an eventfd, re-logs its records, and reads its counters from shared memory.
  */
 import { Worker } from 'node:worker_threads';
-import { SyscallError } from '../../../errors.js';
+import { EngineUnavailableError, SyscallError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../../sys/net.js';
 import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
@@ -48,7 +48,7 @@ export class EpollEngine {
 
   async start(): Promise<void> {
     const script = this.script;
-    if (!script) throw new Error('the epoll engine thread is not built (run pnpm build)');
+    if (!script) throw new EngineUnavailableError('proxy epoll engine thread', 'not built (run pnpm build)');
     const calls = netCalls();
     const fd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw new SyscallError('eventfd', fd);

@@ -52,7 +52,10 @@ describe('large config files (issue 16)', () => {
         `off-thread ${after.ms.toFixed(0)} ms (worst loop lag ${after.lagMs.toFixed(0)} ms)`,
     );
     expect(before.lagMs).toBeGreaterThan(500);
-    expect(after.lagMs).toBeLessThan(300);
+    // The ticker's own lag on an idle loop for as long as the off-thread parse took: on a loaded machine the
+    // scheduler alone delays it; the parse may add at most 300 ms to that.
+    const idle = await worstLag(() => new Promise((r) => setTimeout(r, after.ms)), 30);
+    expect(after.lagMs).toBeLessThan(idle.lagMs + 300);
   }, 60_000);
 
   it('an error found off-thread is the same ConfigError, naming key and value', async () => {

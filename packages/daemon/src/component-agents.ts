@@ -3,7 +3,7 @@
  * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
  */
 import { hostname } from 'node:os';
-import { AgentHub, agentBindings, agentKeyFile, agentsConfigSchema, HubVotes, readKeyFile, route, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import { AgentHub, agentBindings, agentKeyFile, HubVotes, readKeyFile, route, type AgentsConfig, type ControlRoute } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
@@ -50,11 +50,16 @@ class AgentsComponent implements DaemonComponent {
   }
 
   async start(ctx: DaemonContext): Promise<void> {
-    await this.open(ctx, agentsConfigSchema.parse(ctx.config.agents));
+    await this.open(ctx, ctx.config.agents!);
   }
 
   async reload(ctx: DaemonContext): Promise<void> {
-    const cfg = agentsConfigSchema.parse(ctx.config.agents);
+    const cfg = ctx.config.agents;
+    if (!cfg) {
+      // Components are made at start: the hub of a removed section keeps running, as it always has, until a restart.
+      ctx.logger.child({ component: 'agents' }).warn('the agents: section was removed: the agent hub keeps running until vsd restarts');
+      return;
+    }
     // The key file may have changed on disk even when the section did not: reopen on every reload that changes anything.
     if (JSON.stringify(cfg) === this.applied) return;
     await this.hub?.stop();

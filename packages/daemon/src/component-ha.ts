@@ -40,8 +40,6 @@ import {
   familyOf,
   openIcmpProber,
   Witness,
-  parseHaSection,
-  peerConfigSchema,
   splitHostPort,
   SyncGroup,
   vmacName,
@@ -94,7 +92,7 @@ export class HaComponent implements DaemonComponent {
     this.log = ctx.logger.child({ component: 'ha' });
     this.peerConfig = ctx.config.peer;
     if (ctx.config.peer) {
-      const peer = peerConfigSchema.parse(ctx.config.peer);
+      const peer = ctx.config.peer;
       this.sync = createPeerSync({
         id: peer.id ?? `${hostname()}/${peer.listen}`,
         key: readKeyFile(peer.key_file),
@@ -111,7 +109,7 @@ export class HaComponent implements DaemonComponent {
       await this.sync.start();
     }
     if (ctx.config.ha) {
-      const ha = parseHaSection(ctx.config.ha);
+      const ha = ctx.config.ha;
       this.witness = this.openWitness(ha);
       // Until VRRP has decided, this node is BACKUP for peer sync: it must not accept changes the MASTER would overwrite.
       this.sync?.setRole('backup', null);
@@ -167,7 +165,7 @@ export class HaComponent implements DaemonComponent {
    */
   checkReload(next: VsdConfig): void {
     if (!next.ha) return;
-    const ha = parseHaSection(next.ha);
+    const ha = next.ha;
     // The electorate is part of every running election's safety: changing it under running instances could let a
     // node count votes the peer also counts. It takes a restart.
     if (JSON.stringify(ha.witness ?? null) !== this.witnessApplied && this.instances.size > 0)
@@ -180,7 +178,7 @@ export class HaComponent implements DaemonComponent {
 
   async reload(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
-    const ha: HaSection = ctx.config.ha ? parseHaSection(ctx.config.ha) : { instances: [], sync_groups: [] };
+    const ha: HaSection = ctx.config.ha ?? { instances: [], sync_groups: [] };
     this.checkReload(ctx.config);
     // A first `ha:` brought by a reload: its guard starts before its instances do.
     if (this.instances.size === 0 && !this.witness && ha.instances.length) this.witness = this.openWitness(ha);

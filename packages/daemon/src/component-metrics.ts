@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
-import { metricsConfigSchema, type MetricsConfig } from './metrics/config.js';
+import type { MetricsConfig } from './metrics/config.js';
 import { startMetricsListener, tokenDigest, type MetricsListener, type PageHandler } from './metrics/listener.js';
 import { renderPrometheus } from './metrics/render.js';
 import { collectSnapshot, type Snapshot } from './metrics/snapshot.js';
@@ -32,7 +32,7 @@ export class MetricsComponent implements DaemonComponent {
 
   async start(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
-    if (ctx.config.metrics) await this.open(metricsConfigSchema.parse(ctx.config.metrics));
+    if (ctx.config.metrics) await this.open(ctx.config.metrics);
   }
 
   async reload(ctx: DaemonContext): Promise<void> {
@@ -43,7 +43,7 @@ export class MetricsComponent implements DaemonComponent {
       await this.stop();
       return;
     }
-    const cfg = metricsConfigSchema.parse(ctx.config.metrics);
+    const cfg = ctx.config.metrics;
     // The token file may have changed on disk even when the section did not: reopen on every reload.
     if (JSON.stringify(cfg) === this.applied && !cfg.token_file && this.listener) return;
     await this.stop();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, type Dataplane, type SyncDaemon } from '@vsd/core';
-import { parseHaSection, type HaConfig, type Transition, type VrrpInstance, type VrrpStatus } from '@vsd/ha';
+import { parseHaSection, peerConfigSchema, type HaConfig, type Transition, type VrrpInstance, type VrrpStatus } from '@vsd/ha';
 import { HaComponent } from '../src/component-ha.js';
 import type { VsdConfig } from '../src/config.js';
 import { componentContext } from './component-context.js';
@@ -68,7 +68,7 @@ async function setup(section: unknown = ha, withPeer = false) {
   const store = await StateStore.open({ path: null });
   const daemons: SyncDaemon[][] = [];
   const dataplane = { name: 'ipvs', syncDaemons: async (d: readonly SyncDaemon[]) => void daemons.push([...d]) } as unknown as Dataplane;
-  const peer = withPeer ? { listen: '127.0.0.1:0', key_file: keyFile } : undefined;
+  const peer = withPeer ? peerConfigSchema.parse({ listen: '127.0.0.1:0', key_file: keyFile }) : undefined;
   let config = { ha: parseHaSection(section), peer, virtual_servers: [] } as unknown as VsdConfig;
   const ctx = componentContext(store, dataplane, () => config);
   const fakes = fakeFactory();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, type Dataplane, type SyncDaemon } from '@vsd/core';
-import type { Transition, VrrpInstance, VrrpStatus } from '@vsd/ha';
+import { parseHaSection, peerConfigSchema, type Transition, type VrrpInstance, type VrrpStatus } from '@vsd/ha';
 import { HaComponent } from '../src/component-ha.js';
 import type { VsdConfig } from '../src/config.js';
 import { componentContext } from './component-context.js';
@@ -46,8 +46,8 @@ async function setup(withPeer: boolean) {
   const daemons: SyncDaemon[][] = [];
   const dataplane = { name: 'ipvs', syncDaemons: async (d: readonly SyncDaemon[]) => void daemons.push([...d]) } as unknown as Dataplane;
   const config = {
-    ha: { interface: 'eth0', vrid: 51, vips: ['10.77.0.100/24'] },
-    peer: withPeer ? { listen: '127.0.0.1:0', key_file: keyFile } : undefined,
+    ha: parseHaSection({ interface: 'eth0', vrid: 51, vips: ['10.77.0.100/24'] }),
+    peer: withPeer ? peerConfigSchema.parse({ listen: '127.0.0.1:0', key_file: keyFile }) : undefined,
     virtual_servers: [],
   } as unknown as VsdConfig;
   const ctx = componentContext(store, dataplane, () => config);

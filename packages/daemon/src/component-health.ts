@@ -12,16 +12,11 @@ import {
   createHealthMonitor,
   healthRoutes,
   serviceKey,
-  realServerKey,
-  type CheckSpec,
   type ControlRoute,
-  type ForwardingMethod,
   type HealthMonitor,
   type HealthServiceSpec,
 } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
-
-const FORWARDING: Record<'NAT' | 'DR' | 'TUN', ForwardingMethod> = { NAT: 'masq', DR: 'route', TUN: 'tunnel' };
 
 /** Always present, so a reload can add the first checks; with none configured it checks nothing. */
 export const healthComponent: ComponentFactory = () => new HealthComponent();
@@ -54,39 +49,24 @@ class HealthComponent implements DaemonComponent {
   }
 }
 
-/** The monitor's input: every virtual server of the config that has a check or a sorry server. */
-export function healthSpecs(ctx: Pick<DaemonContext, 'config' | 'loaded' | 'store'>): HealthServiceSpec[] {
-  const specs: HealthServiceSpec[] = [];
+/** The monitor's input: every configured health configuration whose service is in the running table. */
+export function healthSpecs(ctx: Pick<DaemonContext, 'loaded' | 'store'>): HealthServiceSpec[] {
   const running = new Map(ctx.store.state.services.map((s) => [serviceKey(s), s]));
-  ctx.config.virtual_servers.forEach((vs, i) => {
-    const configured = ctx.loaded.services[i];
-    if (!configured) return;
-    const checks = new Map<string, CheckSpec[]>();
-    const inhibitOnFailure: Record<string, boolean> = {};
-    vs.real_servers.forEach((rs, j) => {
-      const model = configured.realServers[j];
-      if (model && rs.checks.length > 0) checks.set(realServerKey(model), rs.checks);
-      if (model && rs.inhibit_on_failure !== undefined) inhibitOnFailure[realServerKey(model)] = rs.inhibit_on_failure;
-    });
+  const specs: HealthServiceSpec[] = [];
+  for (const h of ctx.loaded.health) {
     // A service deleted at run time (vsadm -D) or not applied (the state file won) is not checked.
-    const service = running.get(serviceKey(configured));
-    if (!service || (checks.size === 0 && vs.sorry_server === undefined)) return;
-    const { real_servers: _rs, ...options } = vs;
+    const service = running.get(h.service);
+    if (!service) continue;
     specs.push(
       buildHealthService({
         service,
-        options: pickHealthOptions(options),
-        checks,
-        inhibitOnFailure,
-        sorryForwarding: FORWARDING[vs.lb_kind],
-        prefix: `virtual_servers.${i}`,
+        options: h.options,
+        checks: h.checks,
+        inhibitOnFailure: h.inhibitOnFailure,
+        sorryForwarding: h.sorryForwarding,
+        prefix: h.field,
       }),
     );
-  });
+  }
   return specs;
-}
-
-function pickHealthOptions(vs: Record<string, unknown>): Record<string, unknown> {
-  const keys = ['delay_loop', 'quorum', 'hysteresis', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'quorum_up', 'quorum_down'];
-  return Object.fromEntries(keys.filter((k) => vs[k] !== undefined).map((k) => [k, vs[k]]));
 }

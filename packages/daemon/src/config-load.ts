@@ -20,6 +20,7 @@ import {
   realServerKey,
   ValidationError,
   VsdError,
+  type CheckSpec,
   type ForwardingMethod,
   type VirtualService,
 } from '@vsd/core';
@@ -37,6 +38,28 @@ export interface LoadedConfig {
   servicesHash: string;
   /** (service, real server) pairs that get a PROXY protocol v2 header, as {@link proxyProtocolPair} keys. */
   proxyProtocolPairs: string[];
+  /** The health checks of each virtual service that has a check or a sorry server, carried with its service key. */
+  health: ServiceHealthConfig[];
+}
+
+/**
+ * One virtual server's health configuration, named by its service (and real servers) by key rather than by its
+ * place in the file: the health component looks services up in the running table, which vsadm and peer sync
+ * change. Plain records, so that it crosses from the parser thread as JSON.
+ */
+export interface ServiceHealthConfig {
+  /** serviceKey() of the virtual service. */
+  service: string;
+  /** Where it is in the file (virtual_servers.N), for the errors of the health monitor. */
+  field: string;
+  /** realServerKey() -> that real server's checks (real servers without checks are left out: always alive). */
+  checks: Record<string, CheckSpec[]>;
+  /** realServerKey() -> a real server's own inhibit_on_failure. */
+  inhibitOnFailure: Record<string, boolean>;
+  /** The virtual server's health keys (delay_loop, quorum, ... as in vsd.yaml), those the file sets. */
+  options: Record<string, unknown>;
+  /** How the sorry server is reached: the virtual server's lb_kind. */
+  sorryForwarding: ForwardingMethod;
 }
 
 /** The key of one (virtual service, real server) pair in {@link LoadedConfig.proxyProtocolPairs}. */
@@ -111,7 +134,15 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
     if (err instanceof VsdError) throw new ConfigError(path, err.message, err.details);
     throw err;
   }
-  return { path, absent: false, config: r.data, services, servicesHash: hashServices(services), proxyProtocolPairs: proxyProtocolPairs(r.data, services) };
+  return {
+    path,
+    absent: false,
+    config: r.data,
+    services,
+    servicesHash: hashServices(services),
+    proxyProtocolPairs: proxyProtocolPairs(r.data, services),
+    health: healthConfigs(r.data, services),
+  };
 }
 
 /** Which real servers of which services the file asks a PROXY v2 header for (a real server's key wins). */
@@ -124,6 +155,27 @@ function proxyProtocolPairs(config: VsdConfig, services: readonly VirtualService
     });
   });
   return pairs;
+}
+
+const HEALTH_KEYS = ['delay_loop', 'quorum', 'hysteresis', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'quorum_up', 'quorum_down'] as const;
+
+/** The health configuration of each virtual server, keyed by its service (services[i] is virtual_servers[i] here only). */
+function healthConfigs(config: VsdConfig, services: readonly VirtualService[]): ServiceHealthConfig[] {
+  const out: ServiceHealthConfig[] = [];
+  config.virtual_servers.forEach((vs, i) => {
+    const service = services[i]!;
+    const checks: Record<string, CheckSpec[]> = {};
+    const inhibitOnFailure: Record<string, boolean> = {};
+    vs.real_servers.forEach((rs, j) => {
+      const key = realServerKey(service.realServers[j]!);
+      if (rs.checks.length > 0) checks[key] = rs.checks;
+      if (rs.inhibit_on_failure !== undefined) inhibitOnFailure[key] = rs.inhibit_on_failure;
+    });
+    if (Object.keys(checks).length === 0 && vs.sorry_server === undefined) return;
+    const options = Object.fromEntries(HEALTH_KEYS.filter((k) => vs[k] !== undefined).map((k) => [k, vs[k]]));
+    out.push({ service: serviceKey(service), field: `virtual_servers.${i}`, checks, inhibitOnFailure, options, sorryForwarding: FORWARDING[vs.lb_kind] });
+  });
+  return out;
 }
 
 export function hashServices(services: readonly VirtualService[]): string {

@@ -6,7 +6,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const alias = [
   { find: /^@vsd\/daemon\/config$/, replacement: `${root}packages/daemon/src/config-contract.ts` },
   { find: /^@vsd\/protocol\/(agent|control|peer)$/, replacement: `${root}packages/protocol/src/$1/index.ts` },
-  { find: /^@vsd\/(protocol|core|ha|agent|daemon|cli)$/, replacement: `${root}packages/$1/src/index.ts` },
+  { find: /^@vsd\/sys\/netlink$/, replacement: `${root}packages/sys/src/netlink/index.ts` },
+  { find: /^@vsd\/(protocol|sys|core|ha|agent|daemon|cli)$/, replacement: `${root}packages/$1/src/index.ts` },
 ];
 
 export default defineConfig({

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildHealthService, createHealthMonitor, parseChecks } from '../../packages/core/dist/health/index.js';
 import { parseVirtualService } from '../../packages/core/dist/model/schema.js';
 import { WeightOverlay } from '../../packages/core/dist/weights/overlay.js';
-import { createLogger } from '../../packages/core/dist/logger.js';
+import { createLogger } from '../../packages/sys/dist/logger.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -32,7 +32,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 [ -n "${SKIP_BUILD:-}" ] || (cd "$root" && pnpm -s build)
-for p in protocol core ha agent daemon cli; do
+for p in protocol sys core ha agent daemon cli; do
   [ -f "$root/packages/$p/dist/index.js" ] || { echo "build.sh: packages/$p/dist is missing (pnpm build)" >&2; exit 1; }
 done
 
@@ -45,7 +45,7 @@ stage_tree() {
   mkdir -p "$dest"
   cp "$root/package.json" "$root/pnpm-lock.yaml" "$root/pnpm-workspace.yaml" "$dest/"
   # Every workspace package.json, so the frozen lockfile matches; code only for the packages this tree runs.
-  for p in protocol core ha agent daemon cli; do
+  for p in protocol sys core ha agent daemon cli; do
     mkdir -p "$dest/packages/$p"
     cp "$root/packages/$p/package.json" "$dest/packages/$p/"
   done
@@ -59,9 +59,37 @@ stage_tree() {
 
   # What does not run: the workspace's own packages this tree does not ship (and links to them), pnpm's
   # bookkeeping, TypeScript (sources and declarations; Node runs the compiled .js), source maps, koffi's sources and its builds for other systems.
-  for p in protocol core ha agent daemon cli; do
+  for p in protocol sys core ha agent daemon cli; do
     if [[ " $* " != *" $p "* ]]; then rm -rf "${dest:?}/packages/$p"; fi
   done
+  # The workspace root's own dependencies (every program) are installed whatever the filter says: keep in the flat
+  # node_modules only what the shipped packages reach through their dependencies (vsd-agent's tree has no lowdb).
+  node - "$dest" "$@" <<'JS'
+const { existsSync, readdirSync, readFileSync, rmSync } = require('node:fs');
+const { join } = require('node:path');
+const [dest, ...shipped] = process.argv.slice(2);
+const nm = join(dest, 'node_modules');
+const deps = (dir) => {
+  const j = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return Object.keys({ ...j.dependencies, ...j.optionalDependencies });
+};
+// The shipped packages' own links too: vsctl loads @vsd/daemon/config when it is there, without depending on it.
+const keep = new Set(shipped.map((p) => `@vsd/${p}`));
+const queue = shipped.flatMap((p) => deps(join(dest, 'packages', p)));
+while (queue.length > 0) {
+  const name = queue.pop();
+  if (keep.has(name)) continue;
+  keep.add(name);
+  const dir = join(nm, name);
+  if (existsSync(join(dir, 'package.json'))) queue.push(...deps(dir));
+}
+for (const entry of readdirSync(nm)) {
+  if (entry.startsWith('.')) continue;
+  const names = entry.startsWith('@') ? readdirSync(join(nm, entry)).map((n) => `${entry}/${n}`) : [entry];
+  for (const n of names) if (!keep.has(n)) rmSync(join(nm, n), { recursive: true, force: true });
+  if (entry.startsWith('@') && readdirSync(join(nm, entry)).length === 0) rmSync(join(nm, entry), { recursive: true });
+}
+JS
   rm -rf "$dest/pnpm-lock.yaml" "$dest/pnpm-workspace.yaml" "$dest/node_modules/.bin" "$dest/node_modules/.pnpm" \
     "$dest/node_modules/.modules.yaml" "$dest"/node_modules/.pnpm-workspace-state*.json "$dest"/packages/*/node_modules/.bin
   find "$dest" -xtype l -delete
@@ -137,7 +165,7 @@ build() { # build PKGDIR NAME
 
 # ---- vsd: the dispatcher ----
 d="$work/vsd"
-stage_tree "$d/usr/lib/vsd" '@vsd/daemon... @vsd/cli...' protocol core ha agent daemon cli
+stage_tree "$d/usr/lib/vsd" '@vsd/daemon... @vsd/cli...' protocol sys core ha agent daemon cli
 wrapper "$d/usr/bin/vsd" vsd/packages/daemon/bin/vsd.js
 wrapper "$d/usr/bin/vsadm" vsd/packages/cli/bin/vsadm.js
 wrapper "$d/usr/bin/vsctl" vsd/packages/cli/bin/vsctl.js
@@ -157,7 +185,7 @@ build "$d" vsd
 
 # ---- vsd-agent: the real-server agent ----
 d="$work/vsd-agent"
-stage_tree "$d/usr/lib/vsd-agent" '@vsd/agent...' protocol core agent
+stage_tree "$d/usr/lib/vsd-agent" '@vsd/agent...' protocol sys agent
 wrapper "$d/usr/bin/vsd-agent" vsd-agent/packages/agent/bin/vsd-agent.js --lite-mode --no-expose-wasm --max-semi-space-size=1 --max-old-space-size=24
 install -D -m 0644 "$root/packaging/systemd/vsd-agent.service" "$d/lib/systemd/system/vsd-agent.service"
 install -D -m 0644 "$root/packaging/deb/sysusers/vsd-agent.conf" "$d/usr/lib/sysusers.d/vsd-agent.conf"

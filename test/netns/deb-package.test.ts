@@ -97,8 +97,11 @@ describe('the .deb packages', () => {
       expect(files.filter((f) => /\.(d\.ts|ts|map)$/.test(f) || /\/(typescript|vitest|@types)\//.test(f))).toEqual([]);
       expect(new Set(files.filter((f) => /koffi\/build\/koffi\/[^/]+\/$/.test(f)).map((f) => f.split('/').at(-2)))).toEqual(new Set([process.arch === 'x64' ? 'linux_x64' : `linux_${process.arch}`]));
     }
-    // The agent's tree has no dispatcher code (no VRRP, no CLI).
-    expect(agent.some((f) => f.includes('/packages/ha/') || f.includes('/packages/daemon/') || f.includes('/packages/cli/'))).toBe(false);
+    // The agent's tree has no dispatcher code (no VRRP, no CLI, not even core: protocol and the OS door only), nor
+    // core's own dependencies (lowdb); the OS door ships in both.
+    expect(agent.filter((f) => /\/packages\/(core|ha|daemon|cli)\/|\/node_modules\/lowdb\//.test(f))).toEqual([]);
+    expect(agent).toContain('/usr/lib/vsd-agent/packages/sys/dist/index.js');
+    expect(vsd).toContain('/usr/lib/vsd/packages/sys/dist/index.js');
   });
 
   it('install with dpkg: users from the maintainer scripts, files in place, nothing started', async () => {

@@ -5,7 +5,7 @@
  * does not close within 2 s of its answer is destroyed, so a flood cannot hold the agent's descriptors.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import type { Logger } from '@vsd/core';
+import type { Logger } from '@vsd/sys';
 import { formatAgentCheck, parseListen, type AgentCheckInput } from '@vsd/protocol';
 
 export const DEFAULT_AGENT_CHECK_MAX_CONNECTIONS = 64;

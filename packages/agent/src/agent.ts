@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { cpus, networkInterfaces } from 'node:os';
-import type { Logger } from '@vsd/core';
+import type { Logger } from '@vsd/sys';
 import { AGENT_PROTOCOL_VERSION, mountProblem, type AgentCheckInput, type AgentReport, type ServiceProbeResult } from '@vsd/protocol';
 import { AgentCheckServer } from './agent-check-server.js';
 import type { AgentConfig } from './config.js';

@@ -12,8 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, parseWith } from '@vsd/core';
-import { ipAddress, parseListen } from '@vsd/protocol';
+import { ConfigError, ipAddress, parseListen, parseWith } from '@vsd/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 

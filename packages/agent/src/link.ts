@@ -14,7 +14,7 @@ import {
   parseListen,
   type AgentReport,
 } from '@vsd/protocol';
-import type { Logger } from '@vsd/core';
+import type { Logger } from '@vsd/sys';
 import { WebSocket } from 'ws';
 import type { Voter } from './voter.js';
 

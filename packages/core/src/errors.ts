@@ -4,60 +4,12 @@
  * where the IPVS kernel API has an equivalent, the errno name that ipvsadm would have received, so that
  * vsadm can print ipvsadm's exact message for the same failure.
  */
-import { errnoName as nameOfErrno, strerror } from './sys/errno.js';
+import { VsdError, type Errno } from '@vsd/protocol';
 
-export type Errno =
-  | 'EEXIST'
-  | 'ESRCH'
-  | 'ENOENT'
-  | 'ERANGE'
-  | 'EINVAL'
-  | 'EPERM'
-  | 'EOPNOTSUPP'
-  | 'EAFNOSUPPORT'
-  | 'ENOMEM'
-  | 'ENODEV'
-  | 'ENOPROTOOPT'
-  | 'EMSGSIZE'
-  | 'ENOBUFS';
-
-const ERRNOS: ReadonlySet<string> = new Set<Errno>(['EEXIST', 'ESRCH', 'ENOENT', 'ERANGE', 'EINVAL', 'EPERM', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'ENOMEM', 'ENODEV', 'ENOPROTOOPT', 'EMSGSIZE', 'ENOBUFS']);
-
-/** The name as an {@link Errno} when it is one IPVS returns (and vsadm has a message for), else undefined. */
-export function asErrno(name: string): Errno | undefined {
-  return ERRNOS.has(name) ? (name as Errno) : undefined;
-}
-
-export interface VsdErrorOptions {
-  errno?: Errno;
-  details?: Record<string, unknown>;
-  cause?: unknown;
-}
-
-export class VsdError extends Error {
-  readonly code: string;
-  readonly errno: Errno | undefined;
-  readonly details: Record<string, unknown>;
-
-  constructor(code: string, message: string, options: VsdErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.errno = options.errno;
-    this.details = options.details ?? {};
-  }
-
-  toJSON(): { code: string; message: string; errno?: Errno; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, ...(this.errno ? { errno: this.errno } : {}), details: this.details };
-  }
-}
-
-/** A value failed validation. `field` is a dotted path, `value` the rejected input. */
-export class ValidationError extends VsdError {
-  constructor(field: string, value: unknown, reason: string) {
-    super('VSD_ERR_VALIDATION', `${field}: ${reason} (got ${preview(value)})`, { errno: 'EINVAL', details: { field, value, reason } });
-  }
-}
+// The base and the config-boundary errors live in @vsd/protocol, the OS door's in @vsd/sys; re-exported so the
+// catalogue is still one import (`instanceof` holds: each is one class).
+export { asErrno, ConfigError, ValidationError, VsdError, type Errno, type VsdErrorOptions } from '@vsd/protocol';
+export { BpfError, KeyFileError, NetlinkError, SyscallError } from '@vsd/sys';
 
 export class ServiceExistsError extends VsdError {
   constructor(service: string) {
@@ -127,12 +79,6 @@ export class StateCorruptError extends VsdError {
   }
 }
 
-export class ConfigError extends VsdError {
-  constructor(path: string, reason: string, details: Record<string, unknown> = {}) {
-    super('VSD_ERR_CONFIG', `config ${path}: ${reason}`, { errno: 'EINVAL', details: { path, ...details } });
-  }
-}
-
 export class IpvsUnavailableError extends VsdError {
   constructor(reason: string) {
     super(
@@ -186,16 +132,6 @@ export class ControlProtocolError extends VsdError {
   }
 }
 
-function preview(value: unknown): string {
-  let s: string;
-  try {
-    s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 /** Changes go to the MASTER; the BACKUP refuses them so the pair never diverges outside a partition. */
 export class NotMasterError extends VsdError {
   constructor(state: string, master: string | null) {
@@ -220,47 +156,6 @@ export class GenerationError extends VsdError {
 export class BadMessageError extends VsdError {
   constructor(from: string, reason: string) {
     super('VSD_ERR_BAD_MESSAGE', `bad message from ${from}: ${reason}`, { errno: 'EINVAL', details: { from, reason } });
-  }
-}
-
-/**
- * A system call failed, or the kernel refused a netlink request with -errno (the request then stands for the call:
- * `RTM_NEWADDR`, `IPVS NEW_SERVICE`). One class for every syscall wrapper in vsd: `syscall` says what was called,
- * `errnoNumber`/`errnoName` why it failed, `context` what it was for (interface, address, path), all in `details`
- * too. EPERM/EACCES from socket() or a netlink request almost always means a missing CAP_NET_RAW/CAP_NET_ADMIN.
- */
-export class SyscallError extends VsdError {
-  constructor(syscall: string, errnoNumber: number, context: Readonly<Record<string, string | number>> = {}) {
-    const n = Math.abs(errnoNumber);
-    const name = nameOfErrno(n);
-    const where = Object.entries(context)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
-    super('VSD_ERR_SYSCALL', `${syscall}${where ? ` (${where})` : ''}: ${strerror(n)} (${name})`, {
-      errno: asErrno(name),
-      details: { syscall, errnoNumber: n, errnoName: name, context: { ...context } },
-    });
-  }
-
-  get syscall(): string {
-    return this.details.syscall as string;
-  }
-  /** The positive errno. */
-  get errnoNumber(): number {
-    return this.details.errnoNumber as number;
-  }
-  get errnoName(): string {
-    return this.details.errnoName as string;
-  }
-  get context(): Readonly<Record<string, string | number>> {
-    return this.details.context as Record<string, string | number>;
-  }
-}
-
-/** A netlink exchange went wrong without an errno from a call: a reply that does not parse, overrun, no reply in time. */
-export class NetlinkError extends VsdError {
-  constructor(operation: string, errnoName: string, message: string, errno?: Errno) {
-    super('VSD_ERR_NETLINK', `netlink ${operation}: ${message}`, { errno, details: { operation, errnoName } });
   }
 }
 
@@ -306,13 +201,6 @@ export class BgpDaemonError extends VsdError {
   }
 }
 
-/** `vsd keygen` could not write a key file (it exists and --force was not given, or the directory refuses). */
-export class KeyFileError extends VsdError {
-  constructor(path: string, reason: string) {
-    super('VSD_ERR_KEY_FILE', `${path}: ${reason}`, { details: { path, reason } });
-  }
-}
-
 /** A VRRP instance name that this dispatcher does not run (`vsctl failover VI_9`); nothing was changed. */
 export class HaInstanceNotFoundError extends VsdError {
   constructor(instance: string, known: readonly string[], hint: string | null) {
@@ -342,20 +230,6 @@ export class HaReloadError extends VsdError {
 export class ImportRefusedError extends VsdError {
   constructor(reason: string, details: Record<string, unknown> = {}) {
     super('VSD_ERR_IMPORT_REFUSED', `import-keepalived: ${reason}`, { details: { reason, ...details } });
-  }
-}
-
-/**
- * A libbpf call failed: loading (the verifier's refusal is in the message), attaching XDP, or a map operation.
- * `details.call` names the call, `details.errnoName` the errno; EPERM/EACCES mean CAP_BPF + CAP_NET_ADMIN are missing.
- */
-export class BpfError extends VsdError {
-  constructor(call: string, errnoValue: number, reason?: string, details: Record<string, unknown> = {}) {
-    // 524 is the kernel-internal ENOTSUPP, which BPF helpers and the verifier return and glibc has no name for.
-    const errnoName = errnoValue === 524 ? 'ENOTSUPP' : nameOfErrno(errnoValue);
-    const text = errnoValue === 524 ? 'Operation is not supported' : strerror(errnoValue);
-    const why = reason ?? (errnoValue === 1 || errnoValue === 13 ? `${text} (${errnoName}): BPF is not permitted here (needs root or CAP_BPF and CAP_NET_ADMIN)` : `${text} (${errnoName})`);
-    super('VSD_ERR_BPF', `${call} failed: ${why}`, { details: { call, errnoValue, errnoName, ...details } });
   }
 }
 

@@ -3,7 +3,7 @@
  * transactions and overlay updates arrive while a reconcile runs, the next one programs the latest table once.
  */
 import { UnsupportedByDataplaneError } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import { serviceKey } from './model/keys.js';
 import type { Dataplane } from './dataplane/types.js';
 import type { DesiredState } from './model/schema.js';

@@ -11,7 +11,7 @@ function codesIn(text: string): Set<string> {
 describe('error catalogue', () => {
   it('documents every code the sources throw, and no code that does not exist', async () => {
     const { execFileSync } = await import('node:child_process');
-    const src = execFileSync('grep', ['-rhoE', "'VSD_ERR_[A-Z0-9_]+'", 'packages/core/src', 'packages/ha/src', 'packages/agent/src', 'packages/daemon/src', 'packages/cli/src'], {
+    const src = execFileSync('grep', ['-rhoE', "'VSD_ERR_[A-Z0-9_]+'", 'packages/protocol/src', 'packages/sys/src', 'packages/core/src', 'packages/ha/src', 'packages/agent/src', 'packages/daemon/src', 'packages/cli/src'], {
       cwd: root,
       encoding: 'utf8',
     });

@@ -1,5 +1,5 @@
 /**
- * No import cycles in packages/core/src: a module's place in the package is readable from what it imports, and
+ * No import cycles in packages/core/src (nor in the OS door it stands on, packages/sys/src): a module's place in the package is readable from what it imports, and
  * shared types live in a types file the implementations import (dataplane/proxy/types.ts), not in one of them.
  * Type-only imports count too: they are erased at run time, but a circle of them still ties the files together.
  */
@@ -108,5 +108,12 @@ describe('import cycles', () => {
     expect(files.length).toBeGreaterThan(50);
     const found = cycles(graph(files)).map((scc) => scc.map((f) => relative(SRC, f)));
     expect(found).toEqual([]);
+  });
+
+  it('packages/sys/src (the OS door) has none', () => {
+    const dir = fileURLToPath(new URL('../../sys/src/', import.meta.url));
+    const files = tsFiles(dir);
+    expect(files.length).toBeGreaterThan(15);
+    expect(cycles(graph(files)).map((scc) => scc.map((f) => relative(dir, f)))).toEqual([]);
   });
 });

@@ -79,3 +79,12 @@ export function parseListen(text: string): ListenAddress | null {
   if (m[1] !== undefined && canonicalAddress(host) === null) return null;
   return { host, port };
 }
+
+/** Address as 4 (IPv4) or 16 (IPv6) network-order bytes. */
+export function addressBytes(address: string): Uint8Array {
+  if (isIPv4(address)) {
+    const n = ipv4ToUint(address);
+    return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  }
+  return ipv6ToBytes(address);
+}

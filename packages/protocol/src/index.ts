@@ -8,3 +8,4 @@ export * from './control/index.js';
 export * from './agent/index.js';
 export * from './auth.js';
 export * from './peer/index.js';
+export * from './errors.js';

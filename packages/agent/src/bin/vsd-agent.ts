@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger, createServiceNotifier, newKeyText, readKeyFile, VsdError, writeKeyFile } from '@vsd/core';
+import { VsdError } from '@vsd/protocol';
+import { createLogger, createServiceNotifier, newKeyText, readKeyFile, writeKeyFile } from '@vsd/sys';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { DEFAULT_SETUP_STATE, decapStatus, setupDr, setupTun, teardown, type DecapMethod, type SetupChange } from '../setup/setup.js';

@@ -1,6 +1,6 @@
 /**
  * The BPF decapsulator for TUN real servers on kernels without ipip (bpf/rs_decap.c): what setup needs of it,
- * behind one interface so setup's logic is unit-tested against a fake, and the real one over libbpf (@vsd/core).
+ * behind one interface so setup's logic is unit-tested against a fake, and the real one over libbpf (@vsd/sys).
  *
  * Nothing is pinned in bpffs: the XDP attachment holds the program and the program its maps. A later setup-tun or
  * teardown finds them again by the ids recorded in the state file (bpf_map_get_fd_by_id), and checks the name and
@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfError, BpfMap, BpfObject, closeFd, mapFdById, mapInfo, progFdById, progInfo, sys, xdpAttachFd, xdpDetachMode, xdpProgId } from '@vsd/core';
+import { BpfError, BpfMap, BpfObject, closeFd, libc, mapFdById, mapInfo, progFdById, progInfo, xdpAttachFd, xdpDetachMode, xdpProgId } from '@vsd/sys';
 
 /** Address kinds in vsd_decap_addrs (values of rs_decap.c's ADDR_VIP and ADDR_LOCAL). */
 export const ADDR_VIP = 1;
@@ -81,7 +81,7 @@ function withMap<T>(mapId: number, fn: (m: BpfMap) => T, valueSize = 4): T {
 /** The real decapsulator host: libbpf through koffi. */
 export function bpfDecapHost(objectPath = DECAP_OBJECT): DecapHost {
   return {
-    ifindex: (dev) => sys.libc().if_nametoindex(dev),
+    ifindex: (dev) => libc().if_nametoindex(dev),
     attachedProgId: (ifindex, mode) => xdpProgId(ifindex, mode),
     attach(ifindex, local, guePort) {
       const obj = BpfObject.load(objectPath, DECAP_PROGRAM);

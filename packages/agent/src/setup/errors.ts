@@ -1,4 +1,4 @@
-import { VsdError } from '@vsd/core';
+import { VsdError } from '@vsd/protocol';
 
 /** vsd-agent could not prepare a real server for DR/TUN (or read what it changed). */
 export class RealServerSetupError extends VsdError {

@@ -21,8 +21,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { VsdError } from '@vsd/core';
-import { canonicalAddress, familyOf } from '@vsd/protocol';
+import { canonicalAddress, familyOf, VsdError } from '@vsd/protocol';
 import { ADDR_LOCAL, ADDR_VIP, DECAP_ADDRS_MAP, DECAP_CONF_MAP, DECAP_PROGRAM, DECAP_STATS_MAP, type AttachMode, type DecapHost, type DecapStats } from './decap.js';
 import { RealServerDecapError, RealServerSetupError } from './errors.js';
 import type { RsSystem } from './system.js';

@@ -3,7 +3,7 @@
  * process, safe), responsiveness, writability and the sentinel hash from a child-process probe per mount.
  * Probes run on their own clock so a slow mount never delays reports: a report carries the latest result.
  */
-import type { Logger } from '@vsd/core';
+import type { Logger } from '@vsd/sys';
 import type { MountReport } from '@vsd/protocol';
 import type { MountConfig } from '../config.js';
 import { findMount, readMountinfo, type MountEntry } from './mountinfo.js';

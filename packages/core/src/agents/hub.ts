@@ -14,7 +14,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { newNonce } from '../auth/challenge.js';
 import { ValidationError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import { canonicalAddress, hostPort } from '../model/address.js';
 import { realServerKey, serviceKey } from '../model/keys.js';
 import type { DesiredState } from '../model/schema.js';

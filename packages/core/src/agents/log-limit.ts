@@ -3,7 +3,7 @@
  * frames): the first `perWindow` lines of a window are written, the rest only counted, and the count is written as
  * one line when the next window opens (or on flush()). A flood then costs O(1) lines per window, not one per frame.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '@vsd/sys';
 
 export class LogLimiter {
   private windowStart = Number.NEGATIVE_INFINITY;

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { connect, isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError, ControlProtocolError, ControlSocketError, invariant } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import type { Dataplane } from '../dataplane/types.js';
 import type { StateStore } from '../state/store.js';
 import type { WeightOverlay } from '../weights/overlay.js';

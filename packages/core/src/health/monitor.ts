@@ -5,7 +5,7 @@
  * server. It never edits the desired state: the operator's configured weight stays as configured.
  */
 import { EngineUnavailableError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import { realServerKey } from '../model/keys.js';
 import type { WeightOverlay } from '../weights/overlay.js';
 import { createChecker } from './checkers.js';

@@ -1,20 +1,11 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4ToUint, ipv6ToBytes, ipv6ToText } from '@vsd/protocol';
+import { addressBytes, ipv4ToUint, ipv6ToBytes, ipv6ToText } from '@vsd/protocol';
 
-export { canonicalAddress, familyOf, ipv4ToUint, ipv6ToBytes, ipv6ToText, type Family } from '@vsd/protocol';
+export { addressBytes, canonicalAddress, familyOf, ipv4ToUint, ipv6ToBytes, ipv6ToText, type Family } from '@vsd/protocol';
 
 /** "ADDR:PORT", with IPv6 in brackets, as ipvsadm prints it. */
 export function hostPort(address: string, port: number): string {
   return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** Address as 4 (IPv4) or 16 (IPv6) network-order bytes. */
-export function addressBytes(address: string): Uint8Array {
-  if (isIPv4(address)) {
-    const n = ipv4ToUint(address);
-    return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-  }
-  return ipv6ToBytes(address);
 }
 
 /** The scheduler's folded key: IPv4 as a host-order u32, IPv6 as the XOR of its four 32-bit words. */

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import { ThresholdRangeError, ValidationError } from '../errors.js';
-import { ipAddress } from '@vsd/protocol';
+import { ipAddress, parseWith } from '@vsd/protocol';
+
+export { parseWith } from '@vsd/protocol';
 import { familyOf, hostPort } from './address.js';
 import {
   DEFAULT_FORWARDING,
@@ -149,25 +151,6 @@ export function serviceFamily(svc: ServiceId | VirtualService): 'inet' | 'inet6'
   return isFwmark(svc) ? svc.family : familyOf(svc.address);
 }
 
-/** Parse with a schema; the first issue becomes a ValidationError naming `prefix.path` and the offending value. */
-export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, prefix: string): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  // A strict object reports unknown keys on the object itself: name the first unknown key instead.
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  const field = [prefix, ...path.map(String)].filter(Boolean).join('.');
-  throw new ValidationError(field, valueAt(input, path), issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message);
-}
-
-function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
-  let v: unknown = input;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[k];
-  }
-  return v;
-}
 
 /** A virtual service from any input, with cross-field rules IPVS enforces. */
 export function parseVirtualService(input: unknown, prefix = 'service'): VirtualService {

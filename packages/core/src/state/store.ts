@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { GenerationError, StateCorruptError, VsdError } from '../errors.js';
 import { MAX_GENERATION } from '../model/constants.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import { desiredStateSchema, parseVirtualService, parseWith, type DesiredState } from '../model/schema.js';
 import { DurableJsonFile } from './durable-file.js';
 import { diffStates, type Patch } from './journal.js';

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { newNonce } from '../../src/auth/challenge.js';
 import { agentProof, checkDispatcherProof } from '../../src/agents/handshake.js';
 import { AgentHub } from '../../src/agents/hub.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '@vsd/sys';
 import { parseVirtualService, type DesiredState } from '../../src/model/schema.js';
 import { WeightOverlay } from '../../src/weights/overlay.js';
 

@@ -9,7 +9,7 @@ import { createHttpChecker, type HttpCheckerOptions } from '../../src/health/htt
 import { ProbeThread, probeChecker } from '../../src/health/probe/client.js';
 import { probeDef } from '../../src/health/probe/spec.js';
 import { createTcpChecker, type TcpCheckerOptions } from '../../src/health/tcp.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '@vsd/sys';
 import { DEFAULT_DELAY_BEFORE_RETRY_HTTP } from '../../src/health/constants.js';
 
 export type Engine = 'auto' | 'epoll' | 'node';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/health/checker.js';
 import { ProbeThread, probeThreadUnavailable, type ProbeSink } from '../../src/health/probe/client.js';
 import type { ProbeDef, ProbeSchedule } from '../../src/health/probe/protocol.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '@vsd/sys';
 import { closedPort, startBlackhole, startHttpBackend, waitFor, type HttpBackend } from './backends.js';
 import { fast, makeLab } from './harness.js';
 

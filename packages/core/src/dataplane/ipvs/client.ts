@@ -6,11 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { NetlinkError, SyscallError, type VsdError } from '../../errors.js';
 import type { ServiceId, SyncDaemon, Timeouts, VirtualService } from '../../model/schema.js';
 import { serviceFamily } from '../../model/schema.js';
-import { parseGenl, type NlMessage } from '../../netlink/message.js';
-import { NetlinkSocket, type NetlinkRequest } from '../../netlink/socket.js';
-import { NETLINK_GENERIC, NLM_F_DUMP, NLM_F_ACK } from '../../netlink/constants.js';
-import { resolveFamily } from '../../netlink/genl.js';
-import { ENOENT } from '../../sys/errno.js';
+import { parseGenl, type NlMessage, NetlinkSocket, type NetlinkRequest, NETLINK_GENERIC, NLM_F_DUMP, NLM_F_ACK, resolveFamily } from '@vsd/sys/netlink';
+import { ENOENT } from '@vsd/sys';
 import {
   daemonAttrs,
   decodeDaemon,

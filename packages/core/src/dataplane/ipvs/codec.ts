@@ -8,25 +8,7 @@ import type { Counters } from '../types.js';
 import type { ForwardingMethod, RealServer, ServiceId, SyncDaemon, Timeouts, TunnelOptions, VirtualService } from '../../model/schema.js';
 import { isFwmark, serviceFamily } from '../../model/schema.js';
 import { addressBytes, ipv6ToText } from '../../model/address.js';
-import {
-  attr,
-  attrBe16,
-  attrNested,
-  attrString,
-  attrU16,
-  attrU32,
-  attrU8,
-  getBe16,
-  getNested,
-  getString,
-  getU16,
-  getU32,
-  getU64,
-  getU8,
-  parseAttrs,
-  type Attrs,
-} from '../../netlink/attrs.js';
-import { genlHeader } from '../../netlink/message.js';
+import { attr, attrBe16, attrNested, attrString, attrU16, attrU32, attrU8, getBe16, getNested, getString, getU16, getU32, getU64, getU8, parseAttrs, type Attrs, genlHeader } from '@vsd/sys/netlink';
 import {
   AF_INET,
   AF_INET6,

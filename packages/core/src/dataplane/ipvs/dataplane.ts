@@ -11,7 +11,7 @@
  * (ipvsadm by hand) is repaired at the latest one resync period later.
  */
 import type { Logger } from 'pino';
-import { silentLogger } from '../../logger.js';
+import { silentLogger } from '@vsd/sys';
 import { serviceIdOf, parseServiceKey, realServerKey, serviceKey } from '../../model/keys.js';
 import type { SyncDaemon, Timeouts } from '../../model/schema.js';
 import { ValidationError, type VsdError } from '../../errors.js';

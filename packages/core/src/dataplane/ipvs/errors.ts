@@ -20,7 +20,7 @@ import {
 import { hostPort } from '../../model/address.js';
 import { serviceKey } from '../../model/keys.js';
 import type { ServiceId } from '../../model/schema.js';
-import { errnoName, strerror } from '../../sys/errno.js';
+import { errnoName, strerror } from '@vsd/sys';
 import type { IpvsCommand } from './constants.js';
 import type { DestSpec } from './codec.js';
 

@@ -1,5 +1,5 @@
 /** The proxy dataplane's options resolved to the values its parts share (types.ts has the types). */
-import type { Logger } from '../../logger.js';
+import type { Logger } from '@vsd/sys';
 import { DEFAULT_TIMEOUTS } from '../../model/constants.js';
 import type { ProxyContext, ProxyCounters, ProxyDataplaneOptions, ProxyProtocolOption } from './types.js';
 import { Estimator } from './stats.js';

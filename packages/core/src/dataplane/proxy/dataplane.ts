@@ -8,7 +8,7 @@
  * This file splits the table between them and merges their answers; it knows neither engine.
  */
 import { ValidationError } from '../../errors.js';
-import { silentLogger } from '../../logger.js';
+import { silentLogger } from '@vsd/sys';
 import { CONN_TAB_SIZE, IPVS_VERSION } from '../../model/constants.js';
 import type { ForwardingMethod, Timeouts } from '../../model/schema.js';
 import { zeroCounters, type ConnectionEntry, type Dataplane, type DataplaneService, type PersistenceEntry, type ServiceStatus } from '../types.js';

@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { openTcpListener } from '../../sys/net.js';
+import { openTcpListener } from '@vsd/sys';
 
 /** A listening TCP socket on address:port with IP_FREEBIND set, as a file descriptor for `server.listen({ fd })`. */
 export function freebindTcpListener(address: string, port: number, backlog = 511): number {

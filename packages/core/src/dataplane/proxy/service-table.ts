@@ -3,7 +3,7 @@
  * new services are created (or revived, connections and all, if they were removed while connections lived),
  * existing ones updated, missing ones returned for retiring. Listeners are the caller's business.
  */
-import type { Logger } from '../../logger.js';
+import type { Logger } from '@vsd/sys';
 import type { DataplaneService } from '../types.js';
 import type { ProxyService } from './service.js';
 

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { EngineUnavailableError, ValidationError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '@vsd/sys';
 import { EpollForwarder } from './epoll/forwarder.js';
 import { epollEngineUnavailable } from './epoll/client.js';
 import type { LocalForwarderSettings } from './local.js';

@@ -4,7 +4,7 @@
  * Types only: every implementation file imports from here and this file imports no implementation of the proxy, so the
  * proxy has no import cycle (test/import-cycles.test.ts).
  */
-import type { Logger } from '../../logger.js';
+import type { Logger } from '@vsd/sys';
 import type { InetService, Timeouts } from '../../model/schema.js';
 import type { TrackedSchedDest } from '../../scheduler/dest.js';
 import type { ConnectionEntry, DataplaneDest, DataplaneService, PersistenceEntry, ServiceStatus } from '../types.js';

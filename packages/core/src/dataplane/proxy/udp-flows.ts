@@ -10,7 +10,7 @@
  * (its datagram dropped). Both are counted (proxy counters, `vsctl status`) and logged at most once a second.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '@vsd/sys';
 import type { ProxyCounters } from './types.js';
 
 /** A listener's side of the bound: how many sockets it holds, and giving one up. */

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { UnsupportedByDataplaneError, XdpLoadError } from '../../errors.js';
-import { silentLogger, type Logger } from '../../logger.js';
+import { silentLogger, type Logger } from '@vsd/sys';
 import { foldAddress } from '../../model/address.js';
 import { DEFAULT_TIMEOUTS, IPVS_VERSION } from '../../model/constants.js';
 import { serviceKey } from '../../model/keys.js';

@@ -5,18 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { XdpLoadError } from '../../errors.js';
-import { openAndLoad } from '../../sys/bpf-object.js';
-import { libc } from '../../sys/libc.js';
-import {
-  BPF_ANY,
-  errnoName,
-  libbpf,
-  testRunXdp,
-  XDP_FLAGS_DRV_MODE,
-  XDP_FLAGS_SKB_MODE,
-  XDP_FLAGS_UPDATE_IF_NOEXIST,
-  type TestRunResult,
-} from '../../sys/libbpf.js';
+import { BpfMap, bpfErrnoText, libbpf, libc, openAndLoad, testRunXdp, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST, type TestRunResult } from '@vsd/sys';
 
 export type XdpMode = 'native' | 'generic' | 'auto';
 export type XdpAttachedMode = 'native' | 'generic';
@@ -24,93 +13,6 @@ export type XdpAttachedMode = 'native' | 'generic';
 /** Where the build leaves the object: packages/core/dist/bpf/xdp_lb.o (the same from src/ and dist/). */
 export const DEFAULT_XDP_OBJECT = fileURLToPath(new URL('../../../dist/bpf/xdp_lb.o', import.meta.url));
 export const XDP_PROGRAM_NAME = 'vsd_xdp_lb';
-
-/** A BPF map by file descriptor, with fixed key and value sizes (per-CPU maps: one value per possible CPU). */
-export class BpfMap {
-  /** Bytes of one lookup result: value size, or for per-CPU maps round_up(value, 8) x possible CPUs. */
-  readonly valueBytes: number;
-
-  constructor(
-    readonly name: string,
-    readonly fd: number,
-    readonly keySize: number,
-    readonly valueSize: number,
-    readonly perCpu = 0,
-  ) {
-    this.valueBytes = perCpu > 0 ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
-  }
-
-  update(key: Buffer, value: Buffer, flags = BPF_ANY): void {
-    const rc = libbpf().mapUpdate(this.fd, key, value, flags);
-    if (rc < 0) throw new Error(`bpf map ${this.name}: update failed: ${errnoName(rc)}`);
-  }
-
-  /** The value, or null when the key is absent. */
-  lookup(key: Buffer): Buffer | null {
-    const value = Buffer.alloc(this.valueBytes);
-    const rc = libbpf().mapLookup(this.fd, key, value);
-    if (rc === -2) return null;
-    if (rc < 0) throw new Error(`bpf map ${this.name}: lookup failed: ${errnoName(rc)}`);
-    return value;
-  }
-
-  /** True when the key was there. */
-  delete(key: Buffer): boolean {
-    const rc = libbpf().mapDelete(this.fd, key);
-    if (rc === -2) return false;
-    if (rc < 0) throw new Error(`bpf map ${this.name}: delete failed: ${errnoName(rc)}`);
-    return true;
-  }
-
-  /**
-   * Every (key, value) now in the map, read in batches of `chunk` (BPF_MAP_LOOKUP_BATCH: one syscall per chunk
-   * instead of two per entry); falls back to get_next_key + lookup where the kernel has no batch ops for the map.
-   */
-  entries(limit = 1 << 22, chunk = 1024): Array<[Buffer, Buffer]> {
-    const lib = libbpf();
-    const out: Array<[Buffer, Buffer]> = [];
-    const token = [Buffer.alloc(Math.max(8, this.keySize)), Buffer.alloc(Math.max(8, this.keySize))];
-    const keys = Buffer.alloc(this.keySize * chunk);
-    const values = Buffer.alloc(this.valueBytes * chunk);
-    const count = Buffer.alloc(4);
-    let first = true;
-    for (;;) {
-      count.writeUInt32LE(chunk, 0);
-      const rc = lib.lookupBatch(this.fd, first ? null : token[0]!, token[1]!, keys, values, count, null);
-      if (rc < 0 && rc !== -2) {
-        if (first) {
-          for (const k of this.keys(limit)) {
-            const v = this.lookup(k);
-            if (v) out.push([k, v]);
-          }
-          return out;
-        }
-        throw new Error(`bpf map ${this.name}: lookup_batch failed: ${errnoName(rc)}`);
-      }
-      const n = count.readUInt32LE(0);
-      for (let i = 0; i < n && out.length < limit; i++)
-        out.push([Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)), Buffer.from(values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes))]);
-      if (rc === -2 || out.length >= limit) return out;
-      token.reverse();
-      first = false;
-    }
-  }
-
-  /** Every key now in the map (a hash map changing meanwhile may skip or repeat some, as get_next_key does). */
-  keys(limit = 1 << 22): Buffer[] {
-    const out: Buffer[] = [];
-    let prev: Buffer | null = null;
-    while (out.length < limit) {
-      const next = Buffer.alloc(this.keySize);
-      const rc = libbpf().mapNextKey(this.fd, prev, next);
-      if (rc === -2) break;
-      if (rc < 0) throw new Error(`bpf map ${this.name}: get_next_key failed: ${errnoName(rc)}`);
-      out.push(next);
-      prev = next;
-    }
-    return out;
-  }
-}
 
 export interface XdpProgramOptions {
   /** The interface the program is for, named in errors. */
@@ -166,12 +68,12 @@ export class XdpProgram {
           case 'libbpf':
             return new XdpLoadError(iface, 'libbpf', f.message);
           case 'open':
-            return new XdpLoadError(iface, 'object', `cannot open BPF object ${path}: ${errnoName(f.rc)}`);
+            return new XdpLoadError(iface, 'object', `cannot open BPF object ${path}: ${bpfErrnoText(f.rc)}`);
           case 'program':
             return new XdpLoadError(iface, 'object', `BPF object ${path} has no program ${XDP_PROGRAM_NAME}`);
           case 'load': {
             const tail = verifierTail(f.log);
-            return new XdpLoadError(iface, 'load', `the kernel refused the BPF program (${errnoName(f.rc)})${tail ? `: ${tail.reason}` : ''}`, tail?.log);
+            return new XdpLoadError(iface, 'load', `the kernel refused the BPF program (${bpfErrnoText(f.rc)})${tail ? `: ${tail.reason}` : ''}`, tail?.log);
           }
         }
       },
@@ -248,9 +150,9 @@ export class XdpProgram {
 }
 
 function attachReason(rc: number): string {
-  if (rc === -16) return `${errnoName(rc)}: another XDP program is attached to the interface`;
-  if (rc === -95) return `${errnoName(rc)}: the driver has no native XDP (use mode generic or auto)`;
-  return errnoName(rc);
+  if (rc === -16) return `${bpfErrnoText(rc)}: another XDP program is attached to the interface`;
+  if (rc === -95) return `${bpfErrnoText(rc)}: the driver has no native XDP (use mode generic or auto)`;
+  return bpfErrnoText(rc);
 }
 
 /** The verifier's reason (its last lines before the statistics) and a bounded tail of the log. */

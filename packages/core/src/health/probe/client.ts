@@ -6,15 +6,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EngineUnavailableError, SyscallError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../sys/net.js';
-import { threadEntry, threadUnavailable } from '../../sys/thread-entry.js';
+import { type Logger, EFD_CLOEXEC, EFD_NONBLOCK, netCalls, threadEntry, threadUnavailable } from '@vsd/sys';
 import { fail, type Checker, type CheckResult, type CheckSignal } from '../checker.js';
 import type { ProbeAdd, ProbeData, ProbeDef, ProbeMessage, ProbeRequest, ProbeSchedule } from './protocol.js';
 
 /** The compiled probe thread (dist/health/probe/thread.js), or null when this build has none. */
 export function probeScript(): string | null {
-  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/health/probe/thread.js');
+  return threadEntry(new URL('./thread.js', import.meta.url), new URL('../../../dist/health/probe/thread.js', import.meta.url));
 }
 
 /**

@@ -5,8 +5,7 @@
  * to libuv; messages are read when the main thread rings the eventfd, which it does after every post.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { pinned, rawNetCalls } from '../../sys/net.js';
-import { Reactor, type ReactorTimer } from '../../sys/reactor.js';
+import { pinned, rawNetCalls, Reactor, type ReactorTimer } from '@vsd/sys';
 import type { CheckResult } from '../checker.js';
 import type { ProbeData, ProbeMessage, ProbeRequest } from './protocol.js';
 import { ProbeTask, type ProbeShared } from './task.js';

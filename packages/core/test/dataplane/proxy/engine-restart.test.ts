@@ -1,7 +1,7 @@
 /** A dead epoll engine thread: its descriptors are closed by the main thread and a new thread takes its place. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineGroup } from '../../../src/dataplane/proxy/epoll/group.js';
-import { createLogger } from '../../../src/logger.js';
+import { createLogger } from '@vsd/sys';
 import { DEFAULT_TIMEOUTS } from '../../../src/model/constants.js';
 import { dial, freePort, nameBackend, nameOf, table, until, type Backend, type Client } from './helpers.js';
 

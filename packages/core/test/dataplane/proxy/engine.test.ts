@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
-import { createLogger } from '../../../src/logger.js';
+import { createLogger } from '@vsd/sys';
 import { freePort, nameBackend, nameOf, table, type Backend } from './helpers.js';
 
 function logLines(): { lines: Array<Record<string, unknown>>; stream: NodeJS.WritableStream } {

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProxyDataplane, type ProxyDataplane } from '../../../src/dataplane/proxy/index.js';
 import { steerIndex, steeringProgram } from '../../../src/dataplane/proxy/epoll/steer.js';
-import { attachReuseportProgram, netCalls, openTcpListener, rawNetCalls, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../../src/sys/net.js';
+import { attachReuseportProgram, netCalls, openTcpListener, rawNetCalls, SOCK_CLOEXEC, SOCK_NONBLOCK } from '@vsd/sys';
 import { ValidationError } from '../../../src/errors.js';
 import { realServerKey } from '../../../src/model/keys.js';
 import { dial, freePort, LOCAL, nameBackend, table, until, type Backend, type Client } from './helpers.js';

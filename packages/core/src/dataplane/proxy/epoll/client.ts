@@ -4,15 +4,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EngineUnavailableError, SyscallError } from '../../../errors.js';
-import type { Logger } from '../../../logger.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, netCalls } from '../../../sys/net.js';
-import { threadEntry, threadUnavailable } from '../../../sys/thread-entry.js';
+import { type Logger, EFD_CLOEXEC, EFD_NONBLOCK, netCalls, threadEntry, threadUnavailable } from '@vsd/sys';
 import type { ProxyCounters } from '../types.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, OWNED_FDS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
 
 /** The compiled engine thread (dist/dataplane/proxy/epoll/thread.js), or null when this build has none. */
 export function engineScript(): string | null {
-  return threadEntry(new URL('./thread.js', import.meta.url), 'dist/dataplane/proxy/epoll/thread.js');
+  return threadEntry(new URL('./thread.js', import.meta.url), new URL('../../../../dist/dataplane/proxy/epoll/thread.js', import.meta.url));
 }
 
 /** Why the epoll engine cannot run here, or null when it can (Linux, libc reachable through koffi, a built thread). */

@@ -2,7 +2,7 @@
  * The epoll engine as a TcpForwarder: its threads own the TCP services (./thread.ts) and this main-thread side sends
  * them the table, with the PROXY protocol decisions resolved here where the option lives, and merges their answers.
  */
-import type { Logger } from '../../../logger.js';
+import type { Logger } from '@vsd/sys';
 import type { Timeouts } from '../../../model/schema.js';
 import type { ConnectionEntry, PersistenceEntry, ServiceStatus } from '../../types.js';
 import { zeroProxyCounters } from '../context.js';

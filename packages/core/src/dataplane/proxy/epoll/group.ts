@@ -8,7 +8,7 @@
  * changes (rr/wrr keep one sequence through a shared position, lc/wlc/sed/nq and thresholds compare every thread's
  * connections through shared counts, and persistence stays exact).
  */
-import type { Logger } from '../../../logger.js';
+import type { Logger } from '@vsd/sys';
 import type { Counters, ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
 import type { Timeouts } from '../../../model/schema.js';
 import { clearSlot, clearThreadCounts, sharedCountCells, type SharedCountCells } from '../../../scheduler/index.js';

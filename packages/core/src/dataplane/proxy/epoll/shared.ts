@@ -1,5 +1,5 @@
 /** What every connection of the epoll engine borrows: the scratch buffer, small syscall arguments, cached addresses. */
-import { encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '../../../sys/net.js';
+import { encodeSockaddr, pinned, rawNetCalls, type Pinned, type RawNetCalls } from '@vsd/sys';
 import type { SchedDest } from '../../../scheduler/types.js';
 
 /**

@@ -11,7 +11,7 @@
  */
 import { familyOf, foldAddress, maskAddress } from '../../../model/address.js';
 import type { InetService } from '../../../model/schema.js';
-import type { SockFilter } from '../../../sys/net.js';
+import type { SockFilter } from '@vsd/sys';
 
 /** Fibonacci hashing's multiplier: masked addresses differ in their high bits, the product spreads them to all. */
 const MIX = 0x9e3779b1;

@@ -3,28 +3,12 @@
  * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
  * nearest a proxy has to IPVS's ICMP port unreachable.
  */
-import {
-  EADDRNOTAVAIL,
-  EAGAIN,
-  EPOLLET,
-  EPOLLIN,
-  SO_LINGER,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOL_SOCKET,
-  attachReuseportProgram,
-  decodeSockaddr,
-  foldSockaddr,
-  errnoName,
-  openTcpListener,
-  pinned,
-} from '../../../sys/net.js';
+import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, attachReuseportProgram, decodeSockaddr, foldSockaddr, errnoName, openTcpListener, pinned, type Reactor, type ReactorTimer } from '@vsd/sys';
 import { SyscallError } from '../../../errors.js';
 import { familyOf } from '../../../model/address.js';
 import { NoDestinationLog } from '../no-dest-log.js';
 import type { ProxyService } from '../service.js';
 import type { ProxyContext } from '../types.js';
-import type { Reactor, ReactorTimer } from '../../../sys/reactor.js';
 import type { EngineShared } from './shared.js';
 import { EngineTcpConn } from './tcp-conn.js';
 import { steeringPrefix, steeringProgram } from './steer.js';

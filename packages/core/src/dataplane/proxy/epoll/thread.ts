@@ -13,7 +13,7 @@ import { Estimator } from '../stats.js';
 import type { ProxyContext, ProxyCounters } from '../types.js';
 import { COUNT_SLOTS, COUNTER_COUNT, COUNTER_SLOTS, proxyProtocolPair, type EngineData, type EngineMessage, type EngineRequest } from './protocol.js';
 import type { SharedCountCells } from '../../../scheduler/index.js';
-import { Reactor } from '../../../sys/reactor.js';
+import { Reactor } from '@vsd/sys';
 import { EngineShared } from './shared.js';
 import { EngineTcpListener } from './tcp-listener.js';
 

@@ -1,12 +1,13 @@
 /**
- * Making a pre-shared key (peer sync, agents): 32 random bytes in base64 on one line, the form readKeyFile() reads
+ * Pre-shared key files (peer sync, agents). Making one: 32 random bytes in base64 on one line, the form readKeyFile() reads
  * (its trimmed text is the key). The file is created with mode 0600 and never replaced unless asked: a key
  * overwritten on one dispatcher silently splits the pair until it is copied again.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { KeyFileError } from '../errors.js';
+import { AuthError } from '@vsd/protocol';
+import { KeyFileError } from './errors.js';
 
 export const KEY_BYTES = 32;
 
@@ -47,4 +48,16 @@ export function writeKeyFile(path: string, options: WriteKeyOptions = {}): strin
     }
   }
   return text;
+}
+
+/** Read a key file: its trimmed content; at least 16 bytes so a typo'd empty file is not a valid key. */
+export function readKeyFile(path: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new AuthError(`cannot read key file ${path}: ${(err as Error).message}`, { path });
+  }
+  if (Buffer.byteLength(text) < 16) throw new AuthError(`key file ${path} holds fewer than 16 bytes`, { path });
+  return Buffer.from(text);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../src/sys/constants.js';
-import { FdWatcher } from '../../src/sys/fd-watcher.js';
-import { libc } from '../../src/sys/libc.js';
+import { SOCK_CLOEXEC, SOCK_NONBLOCK } from '../src/constants.js';
+import { FdWatcher } from '../src/fd-watcher.js';
+import { libc } from '../src/libc.js';
 
 describe('FdWatcher (poll on the libuv pool)', () => {
   it('reports readability without blocking the event loop, and close() returns at once', async () => {

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as KoffiModule from 'koffi';
-import { SyscallError } from '../errors.js';
+import { SyscallError } from './errors.js';
 
 type Koffi = typeof KoffiModule;
 type Library = ReturnType<Koffi['load']>;

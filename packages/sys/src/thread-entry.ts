@@ -9,11 +9,11 @@ import { netCalls } from './net.js';
 
 /**
  * `sibling` (new URL('./thread.js', import.meta.url) in the caller) when it exists, i.e. the caller runs from dist;
- * otherwise `distPath` (relative to packages/core/) in the build; null when neither exists.
+ * otherwise `dist`, the same entry in the caller's package build (new URL('../../dist/x/thread.js', import.meta.url));
+ * null when neither exists.
  */
-export function threadEntry(sibling: URL, distPath: string): string | null {
+export function threadEntry(sibling: URL, dist: URL): string | null {
   if (existsSync(sibling)) return fileURLToPath(sibling);
-  const dist = new URL(`../../${distPath}`, import.meta.url);
   return existsSync(dist) ? fileURLToPath(dist) : null;
 }
 

@@ -140,12 +140,12 @@ export function testRunXdp(progFd: number, packet: Buffer, ingressIfindex = 0, r
   }
   opts.writeInt32LE(repeat, 60);
   const rc = libbpf().testRun(progFd, opts);
-  if (rc < 0) throw Object.assign(new Error(`BPF_PROG_TEST_RUN failed: ${errnoName(rc)}`), { errno: rc });
+  if (rc < 0) throw Object.assign(new Error(`BPF_PROG_TEST_RUN failed: ${bpfErrnoText(rc)}`), { errno: rc });
   const size = opts.readUInt32LE(28);
   return { retval: opts.readUInt32LE(56), data: Buffer.from(out.subarray(0, size)), durationNs: opts.readUInt32LE(64) };
 }
 
 /** "EINVAL (-22)" for a negative errno, from the one errno table. */
-export function errnoName(rc: number): string {
+export function bpfErrnoText(rc: number): string {
   return `${tableErrnoName(rc)} (${rc})`;
 }

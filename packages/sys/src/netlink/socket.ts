@@ -7,7 +7,7 @@
  * other (netlink_rcv_skb) and each gets its own ACK; dumps are the exception and go one at a time. NETLINK_CAP_ACK keeps error ACKs small (the request
  * is not echoed), which keeps a batch's ACKs well inside the receive buffer.
  */
-import { libc as loadLibc, libcErrno } from '../sys/libc.js';
+import { libc as loadLibc, libcErrno } from '../libc.js';
 import { NetlinkError, SyscallError } from '../errors.js';
 import {
   AF_NETLINK,
@@ -31,8 +31,8 @@ import {
   SOL_NETLINK,
   SOL_SOCKET,
 } from './constants.js';
-import { MSG_TRUNC } from '../sys/constants.js';
-import { EAGAIN } from '../sys/errno.js';
+import { MSG_TRUNC } from '../constants.js';
+import { EAGAIN } from '../errno.js';
 import { encodeMessage, errorCode, parseMessages, type NlMessage } from './message.js';
 
 /** Largest batch handed to one sendto(). */

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { createServiceNotifier } from '../../src/sys/sd-notify.js';
-import { sendUnixDatagram, UnixDatagramReceiver, unixSockaddr } from '../../src/sys/unix-dgram.js';
+import { createLogger } from '../src/logger.js';
+import { createServiceNotifier } from '../src/sd-notify.js';
+import { sendUnixDatagram, UnixDatagramReceiver, unixSockaddr } from '../src/unix-dgram.js';
 
 const text = (b: Buffer) => b.toString('utf8');
 const cleanups: Array<() => void> = [];

@@ -22,7 +22,7 @@ import {
   type Pinned,
   type RawNetCalls,
 } from './net.js';
-import { SyscallError } from '../errors.js';
+import { SyscallError } from './errors.js';
 
 export type IoHandler = (events: number) => void;
 

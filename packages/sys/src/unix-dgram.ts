@@ -3,7 +3,7 @@
  * service manager's notification socket (sd_notify) and for a receiver that plays the service manager in tests.
  * A path starting with '@' is in the abstract namespace (a leading NUL byte, no file), as systemd writes it.
  */
-import { SyscallError } from '../errors.js';
+import { SyscallError } from './errors.js';
 import { AF_UNIX, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
 import { EAGAIN } from './errno.js';
 import { libc, libcErrno } from './libc.js';

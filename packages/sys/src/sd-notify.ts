@@ -4,7 +4,7 @@
  * call is a no-op, so the daemon calls it unconditionally. A failed send is logged once and never stops the daemon:
  * readiness is a courtesy to the service manager, the service itself is already up.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from './logger.js';
 import { sendUnixDatagram } from './unix-dgram.js';
 
 export interface ServiceNotifier {

@@ -11,9 +11,9 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { SyscallError } from '../errors.js';
-import { addressBytes } from '../model/address.js';
-import { AF_INET, AF_INET6 } from '../sys/constants.js';
-import { EADDRNOTAVAIL, EEXIST, ENODEV } from '../sys/errno.js';
+import { addressBytes } from '@vsd/protocol';
+import { AF_INET, AF_INET6 } from '../constants.js';
+import { EADDRNOTAVAIL, EEXIST, ENODEV } from '../errno.js';
 import { attr, attrNested, attrString, attrU32 } from './attrs.js';
 import {
   IFA_ADDRESS,

@@ -1,5 +1,5 @@
 /** Netlink constants from include/uapi/linux/netlink.h and genetlink.h (numbers are kernel ABI). */
-export { AF_NETLINK } from '../sys/constants.js';
+export { AF_NETLINK } from '../constants.js';
 export const NETLINK_ROUTE = 0;
 export const NETLINK_GENERIC = 16;
 
@@ -37,7 +37,7 @@ export const CTRL_ATTR_FAMILY_ID = 1;
 export const CTRL_ATTR_FAMILY_NAME = 2;
 export const CTRL_ATTR_VERSION = 3;
 
-export { SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE } from '../sys/constants.js';
+export { SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE } from '../constants.js';
 export const SOL_NETLINK = 270;
 export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_CAP_ACK = 10;

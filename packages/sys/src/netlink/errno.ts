@@ -1,2 +1,2 @@
 /** The errno names and texts netlink replies are read with: the one table in ../sys/errno.ts. */
-export { errnoName, errnoNumber, strerror } from '../sys/errno.js';
+export { errnoName, errnoNumber, strerror } from '../errno.js';

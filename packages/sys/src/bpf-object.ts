@@ -5,7 +5,7 @@
  * names. vsd-agent's real-server decapsulator uses it. Every failure is a BpfError naming the call and the errno.
  */
 import { existsSync } from 'node:fs';
-import { BpfError } from '../errors.js';
+import { BpfError } from './errors.js';
 import { libc } from './libc.js';
 import { lastErrno, libbpf, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST } from './libbpf.js';
 

@@ -7,8 +7,8 @@
  * normal answers here, and an exception per would-block costs more than the syscall.
  */
 import { isIPv6 } from 'node:net';
-import { SyscallError } from '../errors.js';
-import { addressBytes, ipv6ToText } from '../model/address.js';
+import { SyscallError } from './errors.js';
+import { addressBytes, ipv6ToText } from '@vsd/protocol';
 import {
   AF_INET,
   AF_INET6,

@@ -8,7 +8,17 @@ import { VsdError, type Errno } from '@vsd/protocol';
 
 // The base and the config-boundary errors live in @vsd/protocol, the OS door's in @vsd/sys; re-exported so the
 // catalogue is still one import (`instanceof` holds: each is one class).
-export { asErrno, ConfigError, ValidationError, VsdError, type Errno, type VsdErrorOptions } from '@vsd/protocol';
+export {
+  asErrno,
+  ConfigError,
+  InternalError,
+  invariant,
+  UsageError,
+  ValidationError,
+  VsdError,
+  type Errno,
+  type VsdErrorOptions,
+} from '@vsd/protocol';
 export { BpfError, KeyFileError, NetlinkError, SyscallError } from '@vsd/sys';
 
 export class ServiceExistsError extends VsdError {
@@ -234,16 +244,6 @@ export class ImportRefusedError extends VsdError {
 }
 
 /**
- * A command line a CLI cannot run (an unknown option, a missing or extra argument): `details.command` names the
- * command, the message the argument and what was expected. Nothing was sent to vsd.
- */
-export class UsageError extends VsdError {
-  constructor(command: string, reason: string, details: Record<string, unknown> = {}) {
-    super('VSD_ERR_USAGE', `${command}: ${reason}`, { errno: 'EINVAL', details: { command, reason, ...details } });
-  }
-}
-
-/**
  * A worker-thread engine cannot run here: not built, not Linux, or libc not reachable through koffi. Thrown where the
  * config asks for it by name (`health_engine: epoll`, `proxy_engine: epoll`); with `auto` the reason is logged and
  * Node's sockets do the work instead.
@@ -251,6 +251,17 @@ export class UsageError extends VsdError {
 export class EngineUnavailableError extends VsdError {
   constructor(engine: string, reason: string) {
     super('VSD_ERR_ENGINE_UNAVAILABLE', `${engine}: ${reason}`, { details: { engine, reason } });
+  }
+}
+
+/**
+ * A worker-thread engine that was running stopped: its thread exited (`details.exitCode`) or sent what the protocol
+ * does not allow. The engine's pending requests fail with it; what happens next is the owner's (the proxy dataplane
+ * fails over to a restart, the health monitor to Node's sockets) and is logged there.
+ */
+export class EngineFailedError extends VsdError {
+  constructor(engine: string, reason: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_ENGINE_FAILED', `${engine}: ${reason}`, { details: { engine, reason, ...details } });
   }
 }
 
@@ -262,18 +273,12 @@ export class InterfaceError extends VsdError {
 }
 
 /**
- * A broken internal invariant: a programming error in vsd (a route registered twice, a metric misnamed, options
- * wired wrongly), never something an operator did or can fix. Thrown only through {@link invariant} or here, so
- * `grep -rn "invariant(\|InternalError" packages/*\/src` lists every such assumption. The control API answers
- * HTTP 500 with this code for it, and for any other error that is not a VsdError.
+ * `vsd lab`, the demo cluster built in network namespaces, cannot run here (not root) or a step of it did not happen
+ * in time (`details.what`, `details.timeoutMs`: the last probe error is in the message). The lab's namespaces are
+ * removed on exit either way.
  */
-export class InternalError extends VsdError {
-  constructor(what: string, details: Record<string, unknown> = {}) {
-    super('VSD_ERR_INTERNAL', `internal error (a bug in vsd): ${what}`, { details: { what, ...details } });
+export class LabError extends VsdError {
+  constructor(reason: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_LAB', reason, { details: { reason, ...details } });
   }
-}
-
-/** Throws {@link InternalError} naming `what` unless `condition` holds. */
-export function invariant(condition: unknown, what: string | (() => string)): asserts condition {
-  if (!condition) throw new InternalError(typeof what === 'function' ? what() : what);
 }

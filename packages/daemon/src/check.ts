@@ -54,9 +54,12 @@ function xdpServiceProblems(services: readonly VirtualService[]): string[] {
   const problems: string[] = [];
   services.forEach((s, i) => {
     const one: DesiredState = { version: 1, generation: 0, services: [s], timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, syncDaemons: [] };
+    const nat = s.realServers.find((rs) => !dp.supports(rs.forwarding));
+    if (nat) {
+      problems.push(`virtual_servers.${i} (${serviceKey(s)}): the xdp dataplane cannot do NAT (lb_kind NAT) to ${nat.address}; NAT stays on the proxy and ipvs dataplanes`);
+      return;
+    }
     try {
-      for (const rs of s.realServers)
-        if (!dp.supports(rs.forwarding)) throw new Error(`the xdp dataplane cannot do NAT (lb_kind NAT) to ${rs.address}; NAT stays on the proxy and ipvs dataplanes`);
       dp.validate!(one);
     } catch (err) {
       problems.push(`virtual_servers.${i} (${serviceKey(s)}): ${(err as Error).message}`);

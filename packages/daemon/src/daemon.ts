@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import {
+  ConfigError,
   createControlServer,
   createReconciler,
   DEFAULT_SOCKET,
@@ -96,7 +97,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await reconciler.settled();
 
     const statusSections = new Map<string, () => unknown>();
-    let reload: () => Promise<ReloadResult> = async () => ({ ok: false, error: new Error('vsd is starting') });
+    let reload: () => Promise<ReloadResult> = async () => ({ ok: false, error: new ConfigError('reload', 'vsd is still starting; reload once it runs') });
     const control = await createControlServer({
       store,
       overlay,

@@ -80,3 +80,30 @@ export class AuthError extends VsdError {
     super('VSD_ERR_AUTH', `authentication failed: ${reason}`, { errno: 'EPERM', details: { reason, ...details } });
   }
 }
+
+/**
+ * A command line a CLI cannot run (an unknown option, a missing or extra argument): `details.command` names the
+ * command, the message the argument and what was expected. Nothing was sent to vsd.
+ */
+export class UsageError extends VsdError {
+  constructor(command: string, reason: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_USAGE', `${command}: ${reason}`, { errno: 'EINVAL', details: { command, reason, ...details } });
+  }
+}
+
+/**
+ * A broken internal invariant: a programming error in vsd (a route registered twice, a metric misnamed, options
+ * wired wrongly), never something an operator did or can fix. Thrown only through {@link invariant} or here, so
+ * `grep -rn "invariant(\|InternalError" packages/*\/src` lists every such assumption. The control API answers
+ * HTTP 500 with this code for it, and for any other error that is not a VsdError.
+ */
+export class InternalError extends VsdError {
+  constructor(what: string, details: Record<string, unknown> = {}) {
+    super('VSD_ERR_INTERNAL', `internal error (a bug in vsd): ${what}`, { details: { what, ...details } });
+  }
+}
+
+/** Throws {@link InternalError} naming `what` unless `condition` holds. */
+export function invariant(condition: unknown, what: string | (() => string)): asserts condition {
+  if (!condition) throw new InternalError(typeof what === 'function' ? what() : what);
+}

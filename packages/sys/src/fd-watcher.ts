@@ -4,6 +4,7 @@
  * One pool thread stays parked per watcher (libuv's pool has 4 by default; set UV_THREADPOOL_SIZE if a process
  * runs many instances).
  */
+import { VsdError } from '@vsd/protocol';
 import { POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
 import { checkSyscall, libc } from './libc.js';
 
@@ -52,7 +53,8 @@ export class FdWatcher {
       if (n < 0) {
         // EINTR is the usual cause; a persistent failure is reported and slowed down rather than spun on.
         if (++failures > 3) {
-          this.onError(new Error('poll failed repeatedly'));
+          // koffi runs the async call on its own thread, so errno is not ours to read: say what is known.
+          this.onError(new VsdError('VSD_ERR_SYSCALL', `poll failed ${failures} times in a row`, { details: { syscall: 'poll', failures } }));
           await new Promise((r) => setTimeout(r, 100));
         }
         continue;

@@ -7,6 +7,7 @@
  * (koffi externals); buffers are Node Buffers passed by address.
  */
 import { errnoName as tableErrnoName } from './errno.js';
+import { BpfError } from './errors.js';
 import { loadKoffi } from './libc.js';
 
 /** XDP attach flags (include/uapi/linux/if_link.h). */
@@ -68,7 +69,7 @@ export function libbpf(): LibbpfCalls {
   try {
     lib = koffi.load('libbpf.so.1');
   } catch (err) {
-    loadError = new Error(`cannot load libbpf.so.1 (Debian package libbpf1): ${(err as Error).message}`);
+    loadError = new BpfError('dlopen libbpf.so.1', 0, `cannot load libbpf.so.1 (Debian package libbpf1): ${(err as Error).message}`);
     throw loadError;
   }
   const f = <T>(decl: string): T => lib.func(decl) as unknown as T;
@@ -140,7 +141,7 @@ export function testRunXdp(progFd: number, packet: Buffer, ingressIfindex = 0, r
   }
   opts.writeInt32LE(repeat, 60);
   const rc = libbpf().testRun(progFd, opts);
-  if (rc < 0) throw Object.assign(new Error(`BPF_PROG_TEST_RUN failed: ${bpfErrnoText(rc)}`), { errno: rc });
+  if (rc < 0) throw new BpfError('BPF_PROG_TEST_RUN', -rc);
   const size = opts.readUInt32LE(28);
   return { retval: opts.readUInt32LE(56), data: Buffer.from(out.subarray(0, size)), durationNs: opts.readUInt32LE(64) };
 }

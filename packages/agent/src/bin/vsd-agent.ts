@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { VsdError } from '@vsd/protocol';
+import { UsageError, VsdError } from '@vsd/protocol';
 import { createLogger, createServiceNotifier, newKeyText, readKeyFile, writeKeyFile } from '@vsd/sys';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'keygen') {
     const file = positionals[1];
-    if (!file || positionals.length > 2) throw new UsageError('keygen needs one FILE (or - for stdout)');
+    if (!file || positionals.length > 2) throw new UsageError('keygen', 'needs one FILE (or - for stdout)');
     if (file === '-') process.stdout.write(newKeyText());
     else {
       writeKeyFile(file, { force: values.force });
@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.check) {
-    if (!values.config) throw new UsageError('--check needs --config FILE');
+    if (!values.config) throw new UsageError('--check', 'needs --config FILE');
     const config = loadAgentConfig(values.config);
     readKeyFile(config.key_file);
     process.stdout.write(`${values.config}: OK, agent ${config.name}, ${config.dispatchers.length} dispatcher(s), ${config.mounts.length} mount(s)\n`);
@@ -98,10 +98,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const statePath = values.state ?? DEFAULT_SETUP_STATE;
   const tunOnly = (['decap', 'dev', 'gue-port', 'remove'] as const).filter((k) => values[k] !== undefined);
-  if (cmd !== 'setup-tun' && tunOnly.length) throw new UsageError(`--${tunOnly[0]} is a setup-tun option`);
+  if (cmd !== 'setup-tun' && tunOnly.length) throw new UsageError(cmd ?? 'run', `--${tunOnly[0]} is a setup-tun option`);
   if (cmd === 'setup-tun' && values.remove) return teardownCommand(statePath, values.json === true);
   if (cmd === 'setup-dr' || cmd === 'setup-tun') {
-    if (!values.vip) throw new UsageError(`${cmd} needs --vip VIP`);
+    if (!values.vip) throw new UsageError(cmd, 'needs --vip VIP');
     const made = cmd === 'setup-dr' ? await setupDr(hostSystem(), values.vip, statePath) : await setupTun(hostSystem(), values.vip, statePath, tunOptions(values));
     if (values.json) process.stdout.write(`${JSON.stringify({ changed: made, state: statePath })}\n`);
     else process.stdout.write(made.length ? made.map((c) => `changed: ${describe(c)}\n`).join('') : 'nothing to change\n');
@@ -120,14 +120,12 @@ async function main(argv: string[]): Promise<number> {
     return st.every((d) => d.attached) ? 0 : 1;
   }
   if (cmd === undefined || cmd === 'run') {
-    if (!values.config) throw new UsageError('--config FILE is required');
+    if (!values.config) throw new UsageError(cmd ?? 'run', '--config FILE is required');
     await runAgent(values.config);
     return -1;
   }
-  throw new UsageError(`unknown command ${cmd}`);
+  throw new UsageError(cmd, 'unknown command');
 }
-
-class UsageError extends Error {}
 
 async function teardownCommand(statePath: string, json: boolean): Promise<number> {
   const r = await teardown(hostSystem(), statePath);
@@ -143,13 +141,13 @@ async function teardownCommand(statePath: string, json: boolean): Promise<number
 function tunOptions(values: { decap?: string; dev?: string; 'gue-port'?: string }): { decap?: DecapMethod; dev?: string; guePort?: number } {
   const out: { decap?: DecapMethod; dev?: string; guePort?: number } = {};
   if (values.decap !== undefined) {
-    if (values.decap !== 'auto' && values.decap !== 'ipip' && values.decap !== 'bpf') throw new UsageError(`--decap must be auto, ipip or bpf (got ${JSON.stringify(values.decap)})`);
+    if (values.decap !== 'auto' && values.decap !== 'ipip' && values.decap !== 'bpf') throw new UsageError('setup-tun', `--decap must be auto, ipip or bpf (got ${JSON.stringify(values.decap)})`);
     out.decap = values.decap;
   }
   if (values.dev !== undefined) out.dev = values.dev;
   if (values['gue-port'] !== undefined) {
     const p = Number(values['gue-port']);
-    if (!/^\d+$/.test(values['gue-port']) || p < 1 || p > 65535) throw new UsageError(`--gue-port must be a UDP port 1-65535 (got ${JSON.stringify(values['gue-port'])})`);
+    if (!/^\d+$/.test(values['gue-port']) || p < 1 || p > 65535) throw new UsageError('setup-tun', `--gue-port must be a UDP port 1-65535 (got ${JSON.stringify(values['gue-port'])})`);
     out.guePort = p;
   }
   return out;

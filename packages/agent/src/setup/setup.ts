@@ -58,13 +58,14 @@ interface SetupState {
 
 export function readSetupState(path: string): SetupState {
   if (!existsSync(path)) return { version: 1, changes: [] };
+  let doc: SetupState;
   try {
-    const doc = JSON.parse(readFileSync(path, 'utf8')) as SetupState;
-    if (doc.version !== 1 || !Array.isArray(doc.changes)) throw new Error('unknown format');
-    return doc;
+    doc = JSON.parse(readFileSync(path, 'utf8')) as SetupState;
   } catch (err) {
     throw new RealServerSetupError(`state file ${path} is unreadable: ${(err as Error).message}`, { path });
   }
+  if (doc?.version !== 1 || !Array.isArray(doc.changes)) throw new RealServerSetupError(`state file ${path} is unreadable: unknown format`, { path });
+  return doc;
 }
 
 function writeSetupState(path: string, state: SetupState): void {

@@ -339,3 +339,26 @@ describe('setup-tun with the BPF decapsulator', () => {
     expect([possibleCpus('0'), possibleCpus('0-3\n'), possibleCpus('0,2-5')]).toEqual([1, 4, 6]);
   });
 });
+
+describe('the setup state file', () => {
+  it('a file that is not JSON or not version 1 is a RealServerSetupError naming the path', async () => {
+    const { readSetupState } = await import('../../src/setup/setup.js');
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'vsd-setup-state-'));
+    try {
+      for (const [text, why] of [
+        ['{"version":2,"changes":[]}', 'unknown format'],
+        ['null', 'unknown format'],
+        ['{not json', 'JSON'],
+      ] as const) {
+        const path = join(dir, 'state.json');
+        writeFileSync(path, text);
+        expect(() => readSetupState(path)).toThrow(expect.objectContaining({ code: 'VSD_ERR_RS_SETUP', message: expect.stringContaining(why) }));
+        expect(() => readSetupState(path)).toThrow(`state file ${path} is unreadable`);
+      }
+      expect(readSetupState(join(dir, 'absent.json'))).toEqual({ version: 1, changes: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,7 @@
  * connections already here keep being served), `undrain` announces again what can be served. A drain survives a
  * restart of vsd. drain/undrain return once the daemon has done it; the exit code is 1 when it could not.
  */
-import type { BgpStatus } from '@vsd/protocol';
+import { UsageError, type BgpStatus } from '@vsd/protocol';
 import type { VsctlCommand } from './command.js';
 
 /** GET /v1/bgp as @vsd/protocol declares it. */
@@ -31,7 +31,7 @@ export const bgpCommand: VsctlCommand = {
   usage: '[status|drain|undrain] [--json]',
   async run({ client, json, out, args }) {
     const sub = args[0] ?? 'status';
-    if (args.length > 1 || !['status', 'drain', 'undrain'].includes(sub)) throw new Error(`bgp: expected status, drain or undrain (got ${args.join(' ')})`);
+    if (args.length > 1 || !['status', 'drain', 'undrain'].includes(sub)) throw new UsageError('bgp', `expected status, drain or undrain (got ${args.join(' ')})`);
     const doc = await client.call(sub === 'status' ? 'bgp' : sub === 'drain' ? 'bgp.drain' : 'bgp.undrain');
     out.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderBgp(doc).join('\n')}\n`);
     if (sub === 'status') return 0;

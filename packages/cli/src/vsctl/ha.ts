@@ -4,7 +4,7 @@
  * its peer's generation; the divergence record of a partition heal, its replay and drop), and the HA/sync sections of `vsctl status`. Each operation takes the VRRP instance name,
  * optional when the dispatcher runs only one.
  */
-import type { DivergenceEntryDoc as DivergenceEntry, HaDoc, PeerSyncStatus, VrrpStatus, WitnessStatus } from '@vsd/protocol';
+import { UsageError, type DivergenceEntryDoc as DivergenceEntry, type HaDoc, type PeerSyncStatus, type VrrpStatus, type WitnessStatus } from '@vsd/protocol';
 import type { VsctlCommand } from './command.js';
 
 export type { HaDoc };
@@ -81,8 +81,8 @@ function operation(name: 'failover' | 'takeover' | 'release', summary: string): 
 export function instanceArg(command: string, args: readonly string[]): string | undefined {
   const words = args.filter((a) => a !== '--json');
   const option = words.find((a) => a.startsWith('-'));
-  if (option) throw new Error(`${command}: unknown option ${option}; usage: vsctl ${command} [INSTANCE] [--json]`);
-  if (words.length > 1) throw new Error(`${command}: one VRRP instance at a time (got ${words.join(' ')})`);
+  if (option) throw new UsageError(command, `unknown option ${option}; usage: vsctl ${command} [INSTANCE] [--json]`);
+  if (words.length > 1) throw new UsageError(command, `one VRRP instance at a time (got ${words.join(' ')})`);
   return words[0];
 }
 
@@ -126,12 +126,12 @@ export const syncCommand: VsctlCommand = {
       return doc.results.every((r) => r.ok) ? 0 : 1;
     }
     if (flag === '--drop-divergence') {
-      if (!ids.length) throw new Error('--drop-divergence needs the entry ids (or "all")');
+      if (!ids.length) throw new UsageError('sync', '--drop-divergence needs the entry ids (or "all")');
       const doc = await client.call('sync.divergence.drop', { ids: ids.includes('all') ? [] : ids });
       print(doc, [`${doc.dropped} divergence entr${doc.dropped === 1 ? 'y' : 'ies'} dropped`]);
       return 0;
     }
-    if (flag !== undefined) throw new Error(`unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
+    if (flag !== undefined) throw new UsageError('sync', `unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
     const doc = await client.call('ha');
     out.write(json ? `${JSON.stringify(doc.sync, null, 2)}\n` : `${renderSync(doc.sync).join('\n')}\n`);
     return doc.sync ? 0 : 1;

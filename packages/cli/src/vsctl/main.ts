@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ControlUnreachableError, createControlClient, DEFAULT_SOCKET, VsdError } from '@vsd/core';
+import { ControlUnreachableError, createControlClient, DEFAULT_SOCKET, UsageError, VsdError } from '@vsd/core';
 import { cliVersion } from '../version.js';
 import { commands } from './commands.js';
 import { sanitizeJson, sanitizeText, sanitizing } from './safe-output.js';
@@ -84,6 +84,7 @@ export async function main(argv: string[], rawOut: NodeJS.WritableStream = proce
       return 1;
     }
     err.write(`vsctl: ${e instanceof VsdError ? e.message : (e as Error).message}\n`);
-    return 1;
+    // 2 as for a bad global option: the command line is wrong, nothing was asked of vsd.
+    return e instanceof UsageError ? 2 : 1;
   }
 }

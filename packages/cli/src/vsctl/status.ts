@@ -3,7 +3,7 @@
  * with its real servers (configured and effective weight, why they differ, connections), and the sections
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
-import { ControlRequestError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import { ControlRequestError, HaNotConfiguredError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
 import type { PeerSyncStatus, RouteName } from '@vsd/protocol';
 import { renderAgents } from './agents.js';
 import { renderBgp, type BgpDoc } from './bgp.js';
@@ -128,7 +128,7 @@ export const statusCommand: VsctlCommand = {
   async run({ client, json, out, args }) {
     const instance = instanceArg('status', args);
     const report = await collectStatus(client, instance);
-    if (instance && report.ha === undefined) throw new Error(`status ${instance}: VRRP is not configured on this dispatcher`);
+    if (instance && report.ha === undefined) throw new HaNotConfiguredError(`VRRP (asked for instance ${instance})`);
     out.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return 0;
   },

@@ -3,7 +3,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { controlRoutes, type BodyOf, type Reply, type RouteName } from '@vsd/protocol/control';
-import { VsdError } from '../errors.js';
+import { InternalError, VsdError } from '../errors.js';
 
 export const DEFAULT_SOCKET = '/run/vsd/vsd.sock';
 
@@ -120,7 +120,7 @@ export function typedClient<T extends RawControlClient>(raw: T): T & ControlClie
     const r = controlRoutes[name];
     const path = opts?.query && Object.keys(opts.query).length ? `${r.path}?${new URLSearchParams(opts.query)}` : r.path;
     if ('text' in r && r.text === true) {
-      if (!raw.text) return Promise.reject(new Error(`${name} answers text; this client reads JSON only`));
+      if (!raw.text) return Promise.reject(new InternalError(`${name} answers text; this client reads JSON only`));
       return raw.text(r.method, path, r.method === 'GET' ? undefined : (body ?? {}), opts) as Promise<Reply<N>>;
     }
     const timeout = opts?.timeoutMs === undefined ? undefined : { timeoutMs: opts.timeoutMs };

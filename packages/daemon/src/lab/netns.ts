@@ -7,6 +7,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
+import { invariant, LabError } from '@vsd/core';
 
 const run = promisify(execFile);
 
@@ -58,7 +59,7 @@ const live = new Set<Lab>();
 let hooksInstalled = false;
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('the namespace tier needs root (ip netns); run the tests as root');
+  if (process.getuid?.() !== 0) throw new LabError('the namespace tier needs root (ip netns); run the tests as root');
 }
 
 /** Remove namespaces left behind by a run that was killed with SIGKILL. */
@@ -171,7 +172,7 @@ export async function createLab(specs: HostSpec[] = SEED_HOSTS, options: { sysct
     hosts,
     host(name) {
       const h = hosts[name];
-      if (!h) throw new Error(`no host ${name} in lab ${prefix}`);
+      invariant(h, () => `no host ${name} in lab ${prefix}`);
       return h;
     },
     async destroy() {
@@ -264,7 +265,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`, { what, timeoutMs });
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -4,6 +4,8 @@
  * so a dashboard or an alert rule can tell "no real servers" from "vsd does not export this".
  */
 
+import { invariant } from '@vsd/core';
+
 export type Labels = Readonly<Record<string, string | number>>;
 
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -21,8 +23,8 @@ export class MetricFamily {
     readonly help: string,
   ) {
     // A bad name is a programming error: fail the first scrape in the tests, not a user's Prometheus.
-    if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
-    if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
+    invariant(NAME.test(name), () => `invalid metric name ${name}`);
+    invariant(type !== 'counter' || name.endsWith('_total'), () => `counter ${name} must end in _total`);
   }
 
   /** One sample; a repeated label set is dropped (the scrape would be refused as a whole otherwise). */
@@ -31,7 +33,7 @@ export class MetricFamily {
     let labelText = '';
     for (const k in labels) {
       if (!this.labelNames.has(k)) {
-        if (!LABEL.test(k) || k.startsWith('__')) throw new Error(`invalid label name ${k} on ${this.name}`);
+        invariant(LABEL.test(k) && !k.startsWith('__'), () => `invalid label name ${k} on ${this.name}`);
         this.labelNames.add(k);
       }
       labelText += `${labelText ? ',' : '{'}${k}="${escapeLabelValue(String(labels[k]))}"`;
@@ -63,7 +65,7 @@ export class Exposition {
   family(name: string, type: 'counter' | 'gauge', help: string): MetricFamily {
     const existing = this.families.get(name);
     if (existing) {
-      if (existing.type !== type) throw new Error(`metric ${name} declared as ${existing.type} and ${type}`);
+      invariant(existing.type === type, () => `metric ${name} declared as ${existing.type} and ${type}`);
       return existing;
     }
     const f = new MetricFamily(name, type, help);

@@ -5,7 +5,7 @@
  * go on with Node sockets.
  */
 import { Worker } from 'node:worker_threads';
-import { EngineUnavailableError, SyscallError } from '../../errors.js';
+import { EngineFailedError, EngineUnavailableError, SyscallError } from '../../errors.js';
 import { type Logger, EFD_CLOEXEC, EFD_NONBLOCK, netCalls, threadEntry, threadUnavailable } from '@vsd/sys';
 import { fail, type Checker, type CheckResult, type CheckSignal } from '../checker.js';
 import type { ProbeAdd, ProbeData, ProbeDef, ProbeMessage, ProbeRequest, ProbeSchedule } from './protocol.js';
@@ -85,7 +85,7 @@ export class ProbeThread implements ProbeHost {
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
       this.worker = null;
-      if (!this.stopping) this.fail(new Error(`probe thread exited with code ${code}`));
+      if (!this.stopping) this.fail(new EngineFailedError('health_engine epoll', `probe thread exited with code ${code}`, { exitCode: code }));
     });
   }
 

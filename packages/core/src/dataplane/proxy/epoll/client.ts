@@ -3,10 +3,12 @@
  * with an eventfd, re-logs its records, and reads its counters from shared memory.
  */
 import { Worker } from 'node:worker_threads';
-import { EngineUnavailableError, SyscallError } from '../../../errors.js';
+import { EngineFailedError, EngineUnavailableError, SyscallError, VsdError, type Errno } from '../../../errors.js';
 import { type Logger, EFD_CLOEXEC, EFD_NONBLOCK, netCalls, threadEntry, threadUnavailable } from '@vsd/sys';
 import type { ProxyCounters } from '../types.js';
 import { COUNTER_COUNT, COUNTER_SLOTS, OWNED_FDS, type EngineData, type EngineMessage, type EngineOptions, type EngineRequest } from './protocol.js';
+
+const ENGINE = 'proxy_engine epoll';
 
 /** The compiled engine thread (dist/dataplane/proxy/epoll/thread.js), or null when this build has none. */
 export function engineScript(): string | null {
@@ -57,11 +59,11 @@ export class EpollEngine {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         worker.once('error', onError);
-        worker.once('exit', (code) => reject(new Error(`epoll engine thread exited with code ${code} before it was ready`)));
+        worker.once('exit', (code) => reject(new EngineFailedError(ENGINE, `thread exited with code ${code} before it was ready`, { exitCode: code })));
         worker.once('message', (m: EngineMessage) => {
           worker.off('error', onError);
           if (m.t === 'ready') resolve();
-          else reject(new Error(`epoll engine sent ${m.t} before ready`));
+          else reject(new EngineFailedError(ENGINE, `sent ${m.t} before ready`));
         });
       });
     } catch (err) {
@@ -77,7 +79,7 @@ export class EpollEngine {
     worker.on('exit', (code) => {
       const died = this.worker === worker && !this.stopping && (code !== 0 || this.failure !== null);
       this.worker = null;
-      if (died) this.fail(this.failure ?? new Error(`epoll engine thread exited with code ${code}`));
+      if (died) this.fail(this.failure ?? new EngineFailedError(ENGINE, `thread exited with code ${code}`, { exitCode: code }));
     });
   }
 
@@ -111,7 +113,7 @@ export class EpollEngine {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (m.error !== undefined) p.reject(new Error(m.error));
+    if (m.error !== undefined) p.reject(new VsdError(m.code ?? 'VSD_ERR_INTERNAL', m.error, { errno: m.errno as Errno | undefined, details: m.details ?? {} }));
     else p.resolve(m.result);
   }
 
@@ -144,7 +146,7 @@ export class EpollEngine {
 
   call<T>(req: Body<EngineRequest>): Promise<T> {
     const worker = this.worker;
-    if (!worker) return Promise.reject(this.failure ?? new Error('the epoll engine is not running'));
+    if (!worker) return Promise.reject(this.failure ?? new EngineFailedError(ENGINE, 'not running'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

@@ -62,7 +62,8 @@ export type EngineRequest =
 
 export type EngineMessage =
   | { t: 'ready' }
-  | { t: 'reply'; id: number; result?: unknown; error?: string }
+  // A failed request carries the VsdError's code, errno and details so the dispatcher thread rethrows the same error.
+  | { t: 'reply'; id: number; result?: unknown; error?: string; code?: string; errno?: string; details?: Record<string, unknown> }
   | { t: 'log'; line: string };
 
 /** "service|realServer" pairs that get a PROXY v2 header (resolved in the main thread, where the option lives). */

@@ -5,6 +5,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
+import { VsdError } from '../../../errors.js';
 import type { InetService } from '../../../model/schema.js';
 import type { ConnectionEntry, DataplaneService, PersistenceEntry, ServiceStatus } from '../../types.js';
 import { ProxyService } from '../service.js';
@@ -176,7 +177,7 @@ function drainMessages(): void {
       // The close request is answered once the connections are gone (see afterTurn).
       if (req.op !== 'close') post({ t: 'reply', id: req.id, result });
     } catch (err) {
-      post({ t: 'reply', id: req.id, error: (err as Error).message });
+      post({ t: 'reply', id: req.id, ...replyError(err) });
     }
   }
 }
@@ -211,3 +212,9 @@ reactor.every(Math.max(10, Math.min(100, Math.floor(opts.connectTimeoutMs / 10))
 
 post({ t: 'ready' });
 reactor.run(afterTurn);
+
+/** A thrown error as the reply carries it: a VsdError keeps its code, errno and details (plain data, cloneable). */
+function replyError(err: unknown): { error: string; code?: string; errno?: string; details?: Record<string, unknown> } {
+  if (err instanceof VsdError) return { error: err.message, code: err.code, ...(err.errno ? { errno: err.errno } : {}), details: JSON.parse(JSON.stringify(err.details)) as Record<string, unknown> };
+  return { error: err instanceof Error ? err.message : String(err) };
+}

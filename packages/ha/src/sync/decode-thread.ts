@@ -5,20 +5,20 @@
  * part per turn of its loop (decoder.ts): no single copy holds the loop for long, whatever the table's size.
  */
 import { setPriority } from 'node:os';
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { stateDigest } from './digest.js';
 import { decode } from './protocol.js';
-import type { DecodeReply, DecodeRequest } from './decoder.js';
+import { DECODE_NICE, type DecodeReply, type DecodeRequest } from './decoder.js';
 
 /** Real servers (plus services) per part: about 130 KiB of document, well under a millisecond to copy. */
 export const PART_WEIGHT = 1000;
 
 let parts: MessagePort | null = null;
 
-// On Linux, setpriority(PRIO_PROCESS, 0) is this thread alone: the lowest priority, so that on a busy host the main
-// thread (VRRP adverts) gets the CPU before a big document's validation does.
+// On Linux, setpriority(PRIO_PROCESS, 0) is this thread alone: by default the lowest priority, so that on a busy host
+// the main thread (VRRP adverts) gets the CPU before a big document's validation does.
 try {
-  setPriority(19);
+  setPriority((workerData as { nice?: number } | null)?.nice ?? DECODE_NICE);
 } catch {
   // not permitted or not supported: decoding still works, at normal priority
 }

@@ -26,6 +26,9 @@ export interface Decoded {
 /** Frames up to this size are decoded inline (well under a millisecond); bigger ones go to the thread. */
 export const INLINE_DECODE_MAX = 64 * 1024;
 
+/** The decode thread's nice value: the lowest priority, so the main thread (VRRP adverts) gets the CPU first. */
+export const DECODE_NICE = 19;
+
 export function decodeThreadScript(): string | null {
   const sibling = new URL('./decode-thread.js', import.meta.url);
   if (existsSync(sibling)) return fileURLToPath(sibling);
@@ -47,6 +50,7 @@ export class FrameDecoder {
     private readonly log: Logger,
     private readonly script: string | null = decodeThreadScript(),
     private readonly inlineMax = INLINE_DECODE_MAX,
+    private readonly nice = DECODE_NICE,
   ) {}
 
   /** True when big frames go to the thread. */
@@ -113,7 +117,7 @@ export class FrameDecoder {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.script!, { name: 'vsd-peer-decode' });
+    const worker = new Worker(this.script!, { name: 'vsd-peer-decode', workerData: { nice: this.nice } });
     worker.unref();
     const channel = new MessageChannel();
     this.parts = channel.port1;

@@ -62,6 +62,11 @@ export interface LinkManagerOptions {
   /** Frames above this size are decoded in the decode thread; tests set it. */
   inlineDecodeMax?: number;
   decodeScript?: string | null;
+  /**
+   * Nice value of the decode thread (default 19: on a busy host the main thread, VRRP, runs first). Tests that
+   * measure the main loop's cost on a loaded host set 0, since at 19 any CPU-bound neighbour starves the thread.
+   */
+  decodeNice?: number;
 }
 
 export interface LinkStats {
@@ -138,7 +143,7 @@ export class LinkManager {
     private readonly events: LinkEvents,
   ) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.decoder = new FrameDecoder(opts.logger, opts.decodeScript, opts.inlineDecodeMax ?? INLINE_DECODE_MAX);
+    this.decoder = new FrameDecoder(opts.logger, opts.decodeScript, opts.inlineDecodeMax ?? INLINE_DECODE_MAX, opts.decodeNice);
     this.limited = new LimitedLog(opts.logger);
   }
 

@@ -63,7 +63,7 @@ export interface PeerSyncOptions {
   /** Limits and timers of the link (frame sizes, handshake deadline, unauthenticated connections). */
   link?: Pick<
     LinkManagerOptions,
-    'maxFrameBytes' | 'maxPending' | 'authTimeoutMs' | 'heartbeatMs' | 'deadAfterMs' | 'inlineDecodeMax' | 'decodeScript' | 'maxBadFrames'
+    'maxFrameBytes' | 'maxPending' | 'authTimeoutMs' | 'heartbeatMs' | 'deadAfterMs' | 'inlineDecodeMax' | 'decodeScript' | 'decodeNice' | 'maxBadFrames'
   >;
 }
 

@@ -1,7 +1,8 @@
 // An unauthenticated client of the peer-sync port, run in its own process so its work does not count against the
 // event loop under test. Usage:
 //   node peer-attacker.mjs junk PORT MIB      one frame header announcing MIB MiB, then that much junk, as fast as taken
-//   node peer-attacker.mjs idle PORT COUNT    COUNT connections that never send a byte, held until stdin closes
+//   node peer-attacker.mjs idle PORT COUNT    COUNT connections that never send a byte, held until all are closed
+//                                             by the other side (or stdin closes)
 // Prints "ready" once started and waits for a line on stdin before attacking (so the test's event-loop probe does not
 // measure this process's start-up), then one JSON line when done: {"sent":bytes,"closedMs":ms} or
 // {"opened":n,"closedEarly":n,"closedByDeadline":n}.
@@ -55,12 +56,18 @@ if (mode === 'junk') {
     // A connection refused on accept closes before the hello; one held until the deadline gets the hello first.
     s.on('data', () => (greeted = true));
     s.on('error', () => undefined);
-    s.on('close', () => (greeted ? closedByDeadline++ : closedEarly++));
+    s.on('close', () => {
+      if (greeted) closedByDeadline++;
+      else closedEarly++;
+      if (closedEarly + closedByDeadline === n) report();
+    });
     sockets.push(s);
   }
-  process.stdin.on('end', () => {
+  // Every connection is closed by the other side (refused, or at its deadline): the counts are final once all are.
+  const report = () => {
     process.stdout.write(`${JSON.stringify({ opened, closedEarly, closedByDeadline })}\n`);
     for (const s of sockets) s.destroy();
     process.exit(0);
-  });
+  };
+  process.stdin.on('end', report);
 }

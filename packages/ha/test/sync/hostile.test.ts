@@ -64,7 +64,7 @@ function lagProbe(): { stop(): number } {
 }
 
 /** Start an attacker process and wait until it is up; `go()` starts the attack. */
-async function attacker(args: string[]): Promise<{ go(): void; done: Promise<Record<string, number>>; end(): void }> {
+async function attacker(args: string[]): Promise<{ go(): void; done: Promise<Record<string, number>> }> {
   const child = spawn(process.execPath, [ATTACKER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => void child.kill());
   let out = '';
@@ -80,8 +80,11 @@ async function attacker(args: string[]): Promise<{ go(): void; done: Promise<Rec
       return last.startsWith('{') ? resolve(JSON.parse(last) as Record<string, number>) : reject(new Error('attacker printed nothing'));
     });
   });
+  // A test that fails before awaiting `done` has the attacker killed by the cleanup: that rejection is not news (the
+  // failure is), and unhandled it was reported as a second, misleading error.
+  done.catch(() => undefined);
   await ready;
-  return { go: () => void child.stdin.write('go\n'), done, end: () => child.stdin.end() };
+  return { go: () => void child.stdin.write('go\n'), done };
 }
 
 async function until(what: string, probe: () => boolean, ms = 5000): Promise<void> {
@@ -164,28 +167,41 @@ describe('peer sync under hostile input', () => {
   it('holds at most max_unauthenticated idle connections, drops them at the handshake deadline, and logs a flood once', async () => {
     const b = await node('lvs2', { link: { authTimeoutMs: 300, maxPending: 8 } });
     const rss0 = rssMb();
+    const t0 = Date.now();
     const lags: Array<{ lag: number; cpu: number }> = [];
     for (let round = 1; round <= 5; round++) {
+      const before = { ...b.sync.status().refused };
       const idle = await attacker(['idle', String(b.port), '300']);
+      let held = 0;
+      const sampler = setInterval(() => (held = Math.max(held, b.sync.status().pendingConnections)), 5);
       const m = measure();
       idle.go();
-      await until('refusals', () => b.sync.status().refused.tooManyPending >= 292 * round);
-      expect(b.sync.status().pendingConnections).toBeLessThanOrEqual(8);
-      await until('deadline', () => b.sync.status().pendingConnections === 0 && b.sync.status().refused.handshakeTimeouts === 8 * round);
-      lags.push(m.stop());
-      await new Promise((r) => setTimeout(r, 200)); // the attacker sees its closes
-      idle.end();
+      // The attacker reports once the other side closed every one of its connections.
       const r = await idle.done;
-      process.stdout.write(`peer sync: 300 idle connections: ${r.closedEarly} refused at once, ${r.closedByDeadline} closed at the 300 ms deadline\n`);
-      expect(r.closedEarly).toBe(292);
-      expect(r.closedByDeadline).toBe(8);
+      lags.push(m.stop());
+      clearInterval(sampler);
+      await until('pending released', () => b.sync.status().pendingConnections === 0);
+      const now = b.sync.status().refused;
+      const refused = now.tooManyPending - before.tooManyPending;
+      const timedOut = now.handshakeTimeouts - before.handshakeTimeouts;
+      process.stdout.write(`peer sync: 300 idle connections: ${r.closedEarly} refused at once, ${r.closedByDeadline} closed at the 300 ms deadline, at most ${held} held\n`);
+      // Each connection was either refused at accept or held (greeted) until its deadline, and both sides agree.
+      // 292 + 8 when the flood arrives within the 300 ms deadline; on a starved host it takes longer, slots freed
+      // at the deadline take more of it, and the split shifts, never the bound.
+      expect(r.closedEarly).toBe(refused);
+      expect(r.closedByDeadline).toBe(timedOut);
+      expect(refused + timedOut).toBe(300);
+      expect(timedOut).toBeGreaterThanOrEqual(8);
+      expect(held).toBeLessThanOrEqual(8);
     }
     const grew = rssMb() - rss0;
     process.stdout.write(`peer sync: RSS +${grew.toFixed(1)} MiB after 5 x 300 idle connections\n`);
     expect(judge('300 idle connections', lags)).toBeLessThan(50);
     expect(grew).toBeLessThan(32);
-    expect(b.lines.filter((l) => l.msg === 'peer-sync connection refused: too many unauthenticated connections')).toHaveLength(1);
-    expect(b.lines.filter((l) => l.msg === 'peer authentication failed')).toHaveLength(1);
+    // One line per reason per 10 s whatever the flood: once, unless a starved host stretched the rounds past 10 s.
+    const windows = Math.ceil((Date.now() - t0) / 10_000);
+    expect(b.lines.filter((l) => l.msg === 'peer-sync connection refused: too many unauthenticated connections').length).toBeLessThanOrEqual(windows);
+    expect(b.lines.filter((l) => l.msg === 'peer authentication failed').length).toBeLessThanOrEqual(windows);
 
     const a = await node('lvs1', { peerPort: b.port });
     await until('link after the flood', () => a.sync.status().inSync && b.sync.status().inSync);
@@ -226,7 +242,10 @@ describe('peer sync under hostile input', () => {
     for (let round = 0; round < 5; round++) {
       const m = measure();
       const t0 = performance.now();
-      const b = await node(`lvs2-${round}`, { peerPort: port });
+      // At nice 19 the decode thread gets ~1.5 % of a core next to one CPU-bound neighbour (another test file): the
+      // rounds then took 10 s each. What is measured here is the main loop's cost, which the thread's priority does
+      // not change.
+      const b = await node(`lvs2-${round}`, { peerPort: port, link: { decodeNice: 0 } });
       await until('snapshot installed', () => b.store.generation === 7 && b.sync.status().inSync, 15_000);
       const ms = performance.now() - t0;
       lags.push(m.stop());
@@ -236,5 +255,6 @@ describe('peer sync under hostile input', () => {
     }
     sender.stdin.end();
     expect(judge('snapshot of 10,000 real servers', lags)).toBeLessThan(50);
-  });
+    // Five rounds take 3 s on an idle host and 13 s next to two CPU-bound processes on 2 cores.
+  }, 60_000);
 });

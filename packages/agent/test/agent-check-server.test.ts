@@ -31,18 +31,27 @@ function ask(port: number, hold = false): Promise<{ sock: Socket; line: Promise<
   });
 }
 
+async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('agent-check responder', () => {
   it('bounds open connections: over max_connections a connection is closed at accept, and slots come back', async () => {
     const srv = new AgentCheckServer('127.0.0.1:0', () => ({ maintenance: false, downReason: null, weightPct: 100 }), silentLogger, 8);
     servers.push(srv);
     const { port } = await srv.start();
     const flood = await Promise.all(Array.from({ length: 40 }, () => ask(port, true)));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(srv.openConnections).toBeLessThanOrEqual(8);
-    expect(srv.refusedBusy).toBeGreaterThanOrEqual(32);
+    // Connected on this side is not yet accepted on the server's: wait for the server to have seen all 40 (the 8 it
+    // holds linger 2 s, far longer than accepting 40 connections takes), instead of a fixed 100 ms.
+    await until('40 accepted or refused', () => srv.refusedBusy >= 32);
+    expect(srv.openConnections).toBe(8);
+    expect(srv.refusedBusy).toBe(32);
     for (const f of flood) f.sock.destroy();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(srv.openConnections).toBe(0);
+    await until('slots back', () => srv.openConnections === 0);
     const polite = await ask(port);
     expect(await polite.line).toBe('up ready 100%\n');
   });

@@ -16,10 +16,6 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PENDING: Readonly<Record<string, string>> = {
   'packages/ha/src/instance.ts': 'the ha options change converts them',
   'packages/ha/src/witness/witness.ts': 'the ha options change converts them',
-  'packages/sys/src/bpf-map.ts': 'the OS door change converts them to BpfError',
-  'packages/sys/src/unix-dgram.ts': 'the OS door change converts it',
-  'packages/sys/src/net.ts': 'the OS door change converts it',
-  'packages/core/src/dataplane/xdp/loader.ts': 'the OS door change converts it',
 };
 
 function sources(dir: string): string[] {

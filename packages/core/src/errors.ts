@@ -19,7 +19,7 @@ export {
   type Errno,
   type VsdErrorOptions,
 } from '@vsd/protocol';
-export { BpfError, KeyFileError, NetlinkError, SyscallError } from '@vsd/sys';
+export { BpfError, KeyFileError, NetlinkError, SyscallError, UnsupportedPlatformError } from '@vsd/sys';
 
 export class ServiceExistsError extends VsdError {
   constructor(service: string) {

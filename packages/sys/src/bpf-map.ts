@@ -3,7 +3,8 @@
  * kernel can). Used by the xdp dataplane's maps and vsd-agent's decapsulator. Every failure is a BpfError naming
  * the map, the call and the errno.
  */
-import { BPF_ANY, bpfErrnoText, libbpf } from './libbpf.js';
+import { BpfError } from './errors.js';
+import { BPF_ANY, libbpf } from './libbpf.js';
 
 /** A BPF map by file descriptor, with fixed key and value sizes (per-CPU maps: one value per possible CPU). */
 export class BpfMap {
@@ -22,7 +23,7 @@ export class BpfMap {
 
   update(key: Buffer, value: Buffer, flags = BPF_ANY): void {
     const rc = libbpf().mapUpdate(this.fd, key, value, flags);
-    if (rc < 0) throw new Error(`bpf map ${this.name}: update failed: ${bpfErrnoText(rc)}`);
+    if (rc < 0) throw this.failed('bpf_map_update_elem', rc);
   }
 
   /** The value, or null when the key is absent. */
@@ -30,7 +31,7 @@ export class BpfMap {
     const value = Buffer.alloc(this.valueBytes);
     const rc = libbpf().mapLookup(this.fd, key, value);
     if (rc === -2) return null;
-    if (rc < 0) throw new Error(`bpf map ${this.name}: lookup failed: ${bpfErrnoText(rc)}`);
+    if (rc < 0) throw this.failed('bpf_map_lookup_elem', rc);
     return value;
   }
 
@@ -38,7 +39,7 @@ export class BpfMap {
   delete(key: Buffer): boolean {
     const rc = libbpf().mapDelete(this.fd, key);
     if (rc === -2) return false;
-    if (rc < 0) throw new Error(`bpf map ${this.name}: delete failed: ${bpfErrnoText(rc)}`);
+    if (rc < 0) throw this.failed('bpf_map_delete_elem', rc);
     return true;
   }
 
@@ -65,7 +66,7 @@ export class BpfMap {
           }
           return out;
         }
-        throw new Error(`bpf map ${this.name}: lookup_batch failed: ${bpfErrnoText(rc)}`);
+        throw this.failed('bpf_map_lookup_batch', rc);
       }
       const n = count.readUInt32LE(0);
       for (let i = 0; i < n && out.length < limit; i++)
@@ -84,10 +85,15 @@ export class BpfMap {
       const next = Buffer.alloc(this.keySize);
       const rc = libbpf().mapNextKey(this.fd, prev, next);
       if (rc === -2) break;
-      if (rc < 0) throw new Error(`bpf map ${this.name}: get_next_key failed: ${bpfErrnoText(rc)}`);
+      if (rc < 0) throw this.failed('bpf_map_get_next_key', rc);
       out.push(next);
       prev = next;
     }
     return out;
+  }
+
+  /** The error for a libbpf map call that returned `rc` (-errno). */
+  private failed(call: string, rc: number): BpfError {
+    return new BpfError(call, -rc, undefined, { map: this.name });
   }
 }

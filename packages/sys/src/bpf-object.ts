@@ -5,7 +5,7 @@
  * names. vsd-agent's real-server decapsulator uses it. Every failure is a BpfError naming the call and the errno.
  */
 import { existsSync } from 'node:fs';
-import { BpfError } from './errors.js';
+import { BpfError, bpfErrnoName } from './errors.js';
 import { libc } from './libc.js';
 import { lastErrno, libbpf, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST } from './libbpf.js';
 
@@ -126,32 +126,49 @@ export class BpfObject {
   }
 }
 
-const modeFlag = (m: XdpAttachMode): number => (m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+/** The attach (and detach) flag of a mode: XDP_FLAGS_DRV_MODE for native (in the driver), XDP_FLAGS_SKB_MODE for generic. */
+export function xdpModeFlag(mode: XdpAttachMode): number {
+  return mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
 
 /**
- * Attach `progFd` to `ifindex`, refusing if a program is there (EBUSY). 'auto' is native, else generic when the
- * driver has no native XDP (EOPNOTSUPP/EINVAL). The attachment outlives the process and the object.
+ * Whether 'auto' goes on to generic mode after native mode was refused with `errno` (positive). Not when a program is
+ * there (EBUSY: in native mode; EEXIST: in generic mode, which the kernel does not run beside a native one), nor when
+ * BPF is not permitted (EPERM, EACCES): generic would be refused too, and the error would name the wrong mode. Any
+ * other refusal (EOPNOTSUPP or ENOTSUPP: the driver has no native XDP; EINVAL, ENOMEM, ERANGE: it refuses this setup,
+ * its MTU or queues) leaves generic mode, which every device has, worth a try.
+ */
+function genericAfterNative(errno: number): boolean {
+  return errno !== 16 && errno !== 17 && errno !== 1 && errno !== 13;
+}
+
+/**
+ * Attach `progFd` to `ifindex`, refusing if a program is there (EBUSY, or EEXIST when it is in the other mode). 'auto'
+ * is native, else generic when native was refused for a reason generic mode may not have (see genericAfterNative).
+ * The one XDP attach of vsd: the xdp dataplane's loader and vsd-agent's decapsulator both go through it. Returns the
+ * mode in use; detach with that mode's flag. The attachment outlives the process and the object. A refusal is a
+ * BpfError whose `details.mode` is the mode refused last and, after a fallback, `details.nativeErrnoName` says why
+ * native mode was refused.
  */
 export function xdpAttachFd(ifindex: number, progFd: number, mode: XdpAttachMode | 'auto'): XdpAttachMode {
-  const tries: XdpAttachMode[] = mode === 'auto' ? ['native', 'generic'] : [mode];
-  let rc = 0;
-  for (const m of tries) {
-    rc = door().xdpAttach(ifindex, progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | modeFlag(m), null);
-    if (rc === 0) return m;
-    if (rc !== -95 && rc !== -22 && rc !== -524) break;
-  }
-  throw new BpfError('bpf_xdp_attach', -rc, undefined, { ifindex, mode });
+  const first: XdpAttachMode = mode === 'generic' ? 'generic' : 'native';
+  const rc = door().xdpAttach(ifindex, progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | xdpModeFlag(first), null);
+  if (rc === 0) return first;
+  if (mode !== 'auto' || !genericAfterNative(-rc)) throw new BpfError('bpf_xdp_attach', -rc, undefined, { ifindex, mode: first });
+  const again = door().xdpAttach(ifindex, progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_SKB_MODE, null);
+  if (again === 0) return 'generic';
+  throw new BpfError('bpf_xdp_attach', -again, undefined, { ifindex, mode: 'generic', nativeErrnoName: bpfErrnoName(-rc) });
 }
 
 /** Id of the XDP program attached to `ifindex` in `mode`, 0 for none. */
 export function xdpProgId(ifindex: number, mode: XdpAttachMode): number {
   const id = [0];
-  check('bpf_xdp_query_id', door().xdpQueryId(ifindex, modeFlag(mode), id), { ifindex });
+  check('bpf_xdp_query_id', door().xdpQueryId(ifindex, xdpModeFlag(mode), id), { ifindex });
   return id[0]!;
 }
 
 export function xdpDetachMode(ifindex: number, mode: XdpAttachMode): void {
-  check('bpf_xdp_detach', door().xdpDetach(ifindex, modeFlag(mode), null), { ifindex, mode });
+  check('bpf_xdp_detach', door().xdpDetach(ifindex, xdpModeFlag(mode), null), { ifindex, mode });
 }
 
 /** A new fd for the map with this id (ENOENT once it is gone); close it with closeFd. */

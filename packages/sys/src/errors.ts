@@ -1,7 +1,8 @@
 /**
  * The errors the OS door raises: a failed libc call or kernel-refused netlink request (`SyscallError`), a netlink
- * exchange gone wrong (`NetlinkError`), a libbpf call (`BpfError`), a key file (`KeyFileError`). Part of vsd's one
- * catalogue (docs/errors.md): they extend @vsd/protocol's `VsdError`, and @vsd/core re-exports them.
+ * exchange gone wrong (`NetlinkError`), a libbpf call (`BpfError`), a key file (`KeyFileError`), a feature this build
+ * cannot offer on the platform (`UnsupportedPlatformError`). Part of vsd's one catalogue (docs/errors.md): they extend
+ * @vsd/protocol's `VsdError`, and @vsd/core re-exports them.
  */
 import { asErrno, VsdError, type Errno } from '@vsd/protocol';
 import { errnoName as nameOfErrno, strerror } from './errno.js';
@@ -57,13 +58,31 @@ export class KeyFileError extends VsdError {
 /**
  * A libbpf call failed: loading (the verifier's refusal is in the message), attaching XDP, or a map operation.
  * `details.call` names the call, `details.errnoName` the errno; EPERM/EACCES mean CAP_BPF + CAP_NET_ADMIN are missing.
+ * `errnoValue` is the positive errno. The message names `details.map` (a map operation) and `details.mode` (an XDP
+ * attach or detach) when given.
  */
 export class BpfError extends VsdError {
   constructor(call: string, errnoValue: number, reason?: string, details: Record<string, unknown> = {}) {
-    // 524 is the kernel-internal ENOTSUPP, which BPF helpers and the verifier return and glibc has no name for.
-    const errnoName = errnoValue === 524 ? 'ENOTSUPP' : nameOfErrno(errnoValue);
+    const errnoName = bpfErrnoName(errnoValue);
     const text = errnoValue === 524 ? 'Operation is not supported' : strerror(errnoValue);
     const why = reason ?? (errnoValue === 1 || errnoValue === 13 ? `${text} (${errnoName}): BPF is not permitted here (needs root or CAP_BPF and CAP_NET_ADMIN)` : `${text} (${errnoName})`);
-    super('VSD_ERR_BPF', `${call} failed: ${why}`, { details: { call, errnoValue, errnoName, ...details } });
+    const on = [typeof details.map === 'string' ? `map ${details.map}` : '', typeof details.mode === 'string' ? `${details.mode} mode` : ''].filter((x) => x).join(', ');
+    super('VSD_ERR_BPF', `${call}${on ? ` (${on})` : ''} failed: ${why}`, { details: { call, errnoValue, errnoName, ...details } });
+  }
+}
+
+/** The name of a positive errno from libbpf or the kernel's BPF code, which glibc's table lacks one of. */
+export function bpfErrnoName(errnoValue: number): string {
+  // 524 is the kernel-internal ENOTSUPP, which BPF helpers, the verifier and XDP attach return.
+  return Math.abs(errnoValue) === 524 ? 'ENOTSUPP' : nameOfErrno(errnoValue);
+}
+
+/**
+ * This build of vsd cannot do `feature` on this platform (CPU architecture, OS): a limit of vsd's code, not a refusal
+ * by the kernel, so no system call was made. The caller says what the operator loses; nothing on the host changes it.
+ */
+export class UnsupportedPlatformError extends VsdError {
+  constructor(feature: string, platform: string, reason: string) {
+    super('VSD_ERR_PLATFORM', `${feature} is not supported on ${platform}: ${reason}`, { errno: 'EOPNOTSUPP', details: { feature, platform, reason } });
   }
 }

@@ -6,8 +6,7 @@
  * Calls return libbpf's convention: a negative errno on failure. Pointers to libbpf objects stay opaque
  * (koffi externals); buffers are Node Buffers passed by address.
  */
-import { errnoName as tableErrnoName } from './errno.js';
-import { BpfError } from './errors.js';
+import { BpfError, bpfErrnoName } from './errors.js';
 import { loadKoffi } from './libc.js';
 
 /** XDP attach flags (include/uapi/linux/if_link.h). */
@@ -146,7 +145,7 @@ export function testRunXdp(progFd: number, packet: Buffer, ingressIfindex = 0, r
   return { retval: opts.readUInt32LE(56), data: Buffer.from(out.subarray(0, size)), durationNs: opts.readUInt32LE(64) };
 }
 
-/** "EINVAL (-22)" for a negative errno, from the one errno table. */
+/** "EINVAL (-22)" for a negative errno, from the one errno table (and ENOTSUPP for -524, which it lacks). */
 export function bpfErrnoText(rc: number): string {
-  return `${tableErrnoName(rc)} (${rc})`;
+  return `${bpfErrnoName(rc)} (${rc})`;
 }

@@ -5,9 +5,12 @@
  *
  * The hot-path functions return the libc result (>= 0) or `-errno`, never throw: EAGAIN and EINPROGRESS are
  * normal answers here, and an exception per would-block costs more than the syscall.
+ *
+ * The socket ABI numbers and errnos are ./constants.ts's and ./errno.ts's, which the package exports as they are:
+ * importing them from here would be a second way to reach the same names.
  */
 import { isIPv6 } from 'node:net';
-import { SyscallError } from './errors.js';
+import { SyscallError, UnsupportedPlatformError } from './errors.js';
 import { addressBytes, ipv6ToText } from '@vsd/protocol';
 import {
   AF_INET,
@@ -29,32 +32,6 @@ import {
 } from './constants.js';
 import { libc, loadKoffi } from './libc.js';
 
-export {
-  AF_INET,
-  AF_INET6,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  IP_FREEBIND,
-  IPPROTO_TCP,
-  IPV6_FREEBIND,
-  IPV6_V6ONLY,
-  MSG_MORE,
-  MSG_NOSIGNAL,
-  SHUT_WR,
-  SO_ATTACH_REUSEPORT_CBPF,
-  SO_ERROR,
-  SO_LINGER,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
-  SOL_IP,
-  SOL_IPV6,
-  SOL_SOCKET,
-  TCP_NODELAY,
-} from './constants.js';
-
 export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
 export const EPOLLERR = 0x008;
@@ -64,8 +41,6 @@ export const EPOLLET = 0x80000000;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CTL_MOD = 3;
-
-export { EADDRNOTAVAIL, EAGAIN, EINPROGRESS, EINTR, errnoName } from './errno.js';
 
 /**
  * struct epoll_event: x86-64 packs it (4-byte events + 8-byte data = 12 bytes); every other Linux ABI aligns
@@ -321,12 +296,13 @@ export interface SockFilter {
 /**
  * Give the SO_REUSEPORT group of `fd` a classic BPF program that returns the index of the socket (in the order the
  * group's sockets started listening) to hand each new connection to; an index out of range falls back to the
- * kernel's hash. One program serves the whole group: attaching again replaces it. Throws a SyscallError.
+ * kernel's hash. One program serves the whole group: attaching again replaces it. Throws a SyscallError, or an
+ * UnsupportedPlatformError on a CPU architecture whose struct sock_fprog this code does not lay out.
  */
 export function attachReuseportProgram(fd: number, program: readonly SockFilter[]): void {
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: written here for little-endian 64-bit
   // ABIs, the pointer at offset 8.
-  if (!LE64.has(process.arch)) throw new Error(`SO_ATTACH_REUSEPORT_CBPF: struct sock_fprog is not laid out for ${process.arch} here`);
+  if (!LE64.has(process.arch)) throw new UnsupportedPlatformError('SO_ATTACH_REUSEPORT_CBPF', process.arch, `vsd lays out struct sock_fprog for little-endian 64-bit ABIs only (${[...LE64].join(', ')})`);
   const c = netCalls();
   // The kernel copies the instructions during the call; the pinned buffer only has to outlive it.
   const insns = pinned(program.length * 8);

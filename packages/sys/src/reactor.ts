@@ -5,9 +5,8 @@
  * tasks (connect timeouts checked every few tens of milliseconds, sweeps every second or two). The loop never
  * returns to libuv: everything the thread does goes through here.
  */
+import { EAGAIN, EINTR } from './errno.js';
 import {
-  EAGAIN,
-  EINTR,
   EPOLL_CTL_ADD,
   EPOLL_CTL_MOD,
   EPOLL_EVENT_SIZE,

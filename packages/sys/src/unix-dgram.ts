@@ -5,7 +5,7 @@
  */
 import { SyscallError } from './errors.js';
 import { AF_UNIX, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_DGRAM } from './constants.js';
-import { EAGAIN } from './errno.js';
+import { EAGAIN, ETIMEDOUT } from './errno.js';
 import { libc, libcErrno } from './libc.js';
 
 export { AF_UNIX, SOCK_DGRAM };
@@ -73,13 +73,16 @@ export class UnixDatagramReceiver {
     throw fail('recv', errno, this.path);
   }
 
-  /** Waits (polling every few ms) for the next datagram; rejects after `timeoutMs`. */
+  /**
+   * Waits (polling every few ms) for the next datagram. None within `timeoutMs` rejects with a SyscallError for
+   * `recv` with ETIMEDOUT, the socket's path and the wait in its context, as the other failures of this socket read.
+   */
   async receive(timeoutMs = 5000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const d = this.tryReceive();
       if (d) return d;
-      if (Date.now() >= deadline) throw new Error(`no datagram on ${this.path} within ${timeoutMs} ms`);
+      if (Date.now() >= deadline) throw new SyscallError('recv', ETIMEDOUT, { path: this.path, timeout: `${timeoutMs} ms` });
       await new Promise((r) => setTimeout(r, 5));
     }
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SyscallError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { createServiceNotifier } from '../src/sd-notify.js';
 import { sendUnixDatagram, UnixDatagramReceiver, unixSockaddr } from '../src/unix-dgram.js';
@@ -146,5 +147,13 @@ describe('service manager notifications (sd_notify)', () => {
     const r = receiver('abstract');
     sendUnixDatagram(r.path, Buffer.from('READY=1'));
     expect(text(await r.receive())).toBe('READY=1');
+  });
+
+  it('rejects a receive that waits past its timeout with a SyscallError for recv with ETIMEDOUT', async () => {
+    const r = receiver('path');
+    const err = await r.receive(20).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err).toMatchObject({ code: 'VSD_ERR_SYSCALL', details: { syscall: 'recv', errnoName: 'ETIMEDOUT', context: { path: r.path, timeout: '20 ms' } } });
+    expect((err as Error).message).toBe(`recv (path ${r.path}, timeout 20 ms): Connection timed out (ETIMEDOUT)`);
   });
 });

@@ -4,8 +4,8 @@
  * interface and the reason; a program the verifier refuses carries the tail of the verifier's log.
  */
 import { fileURLToPath } from 'node:url';
-import { XdpLoadError } from '../../errors.js';
-import { BpfMap, bpfErrnoText, libbpf, libc, openAndLoad, testRunXdp, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST, type TestRunResult } from '@vsd/sys';
+import { invariant, XdpLoadError } from '../../errors.js';
+import { BpfError, BpfMap, bpfErrnoText, libbpf, libc, openAndLoad, testRunXdp, xdpAttachFd, xdpModeFlag, type TestRunResult } from '@vsd/sys';
 
 export type XdpMode = 'native' | 'generic' | 'auto';
 export type XdpAttachedMode = 'native' | 'generic';
@@ -42,7 +42,7 @@ export type XdpMapName = keyof typeof MAPS;
 
 /** The loaded program and its maps; attach() puts it on an interface. */
 export class XdpProgram {
-  private attached: { ifindex: number; flags: number } | null = null;
+  private attached: { ifindex: number; mode: XdpAttachedMode } | null = null;
   private readonly maps = new Map<string, BpfMap>();
   readonly possibleCpus: number;
 
@@ -99,39 +99,36 @@ export class XdpProgram {
 
   map(name: XdpMapName): BpfMap {
     const m = this.maps.get(name);
-    if (!m) throw new Error(`xdp program closed or map ${name} unknown`);
+    invariant(m, () => `xdp program on ${this.iface}: map ${name} asked for after close() or not in MAPS`);
     return m;
   }
 
   /**
    * Attach to `iface` (by name, in this thread's network namespace). `auto` tries native (driver) mode and falls
-   * back to generic (skb) mode. Refuses to replace a program someone else attached. Returns the mode in use.
+   * back to generic (skb) mode by @vsd/sys's one rule (xdpAttachFd): not when a program is already there or BPF is
+   * not permitted. Refuses to replace a program someone else attached. Returns the mode in use.
    */
   attach(mode: XdpMode): XdpAttachedMode {
     const ifindex = interfaceIndex(this.iface);
     if (ifindex === 0) throw new XdpLoadError(this.iface, 'attach', `no interface ${this.iface} in this network namespace`);
-    const tryMode = (m: XdpAttachedMode): number => {
-      const flags = XDP_FLAGS_UPDATE_IF_NOEXIST | (m === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
-      const rc = libbpf().xdpAttach(ifindex, this.progFd, flags, null);
-      if (rc === 0) this.attached = { ifindex, flags };
-      return rc;
-    };
-    if (mode !== 'generic') {
-      const rc = tryMode('native');
-      if (rc === 0) return 'native';
-      if (mode === 'native') throw new XdpLoadError(this.iface, 'attach', `cannot attach XDP in native mode: ${attachReason(rc)}`);
+    try {
+      const attached = xdpAttachFd(ifindex, this.progFd, mode);
+      this.attached = { ifindex, mode: attached };
+      return attached;
+    } catch (err) {
+      if (!(err instanceof BpfError) || err.details.call !== 'bpf_xdp_attach') throw err;
+      const d = err.details as { mode: XdpAttachedMode; errnoValue: number; nativeErrnoName?: string };
+      const native = d.nativeErrnoName ? ` (native mode was refused first: ${d.nativeErrnoName})` : '';
+      throw new XdpLoadError(this.iface, 'attach', `cannot attach XDP in ${d.mode} mode: ${attachReason(-d.errnoValue, mode)}${native}`);
     }
-    const rc = tryMode('generic');
-    if (rc === 0) return 'generic';
-    throw new XdpLoadError(this.iface, 'attach', `cannot attach XDP in generic mode: ${attachReason(rc)}`);
   }
 
   detach(): void {
     if (!this.attached) return;
-    const { ifindex, flags } = this.attached;
+    const { ifindex, mode } = this.attached;
     this.attached = null;
-    // Mode flag only: detaching with UPDATE_IF_NOEXIST would be refused.
-    libbpf().xdpDetach(ifindex, flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, null);
+    // The mode flag alone: detaching with XDP_FLAGS_UPDATE_IF_NOEXIST would be refused.
+    libbpf().xdpDetach(ifindex, xdpModeFlag(mode), null);
   }
 
   /** One BPF_PROG_TEST_RUN of the program over a frame (tests; needs root, not an attached interface). */
@@ -149,9 +146,9 @@ export class XdpProgram {
   }
 }
 
-function attachReason(rc: number): string {
-  if (rc === -16) return `${bpfErrnoText(rc)}: another XDP program is attached to the interface`;
-  if (rc === -95) return `${bpfErrnoText(rc)}: the driver has no native XDP (use mode generic or auto)`;
+function attachReason(rc: number, asked: XdpMode): string {
+  if (rc === -16 || rc === -17) return `${bpfErrnoText(rc)}: another XDP program is attached to the interface`;
+  if ((rc === -95 || rc === -524) && asked === 'native') return `${bpfErrnoText(rc)}: the driver has no native XDP (use mode generic or auto)`;
   return bpfErrnoText(rc);
 }
 

@@ -112,14 +112,27 @@ describe('VRRP unicast peers and IPv6', () => {
 
   it('IPv6: an instance started while its link-local address is tentative waits for DAD, says so, then runs', async () => {
     const lvs2 = lab.host('lvs2');
-    await lvs2.exec('ip', ['link', 'set', 'eth0', 'down']);
-    await lvs2.exec('ip', ['link', 'set', 'eth0', 'up']);
-    // DAD takes about a second after the link comes up: the runner starts well inside it.
-    expect((await lvs2.exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])).stdout).toContain('tentative');
-    const r = start('lvs2', { interface: 'eth0', vrid: 57, priority: 150, advert_int: 0.1, vips: [`${VIP6}/64`] });
-    await r.waitState('MASTER', 8000);
-    expect(r.lines.some((l) => l.msg === 'VRRP source address not usable yet; waiting')).toBe(true);
-    expect(r.lines.some((l) => l.msg === 'VRRP source address usable')).toBe(true);
+    const linkLocal = async () => (await lvs2.exec('ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])).stdout;
+    // DAD is made to outlast the runner's start-up (100 probes, a second apart) and ended by the test once the
+    // runner said it waits: with the default single probe it ended within 1-2 s of the link coming up, before a
+    // runner started on a loaded host had tried the address, and the test saw no wait at all.
+    await lvs2.exec('sysctl', ['-qw', 'net.ipv6.conf.eth0.dad_transmits=100']);
+    try {
+      await lvs2.exec('ip', ['link', 'set', 'eth0', 'down']);
+      await lvs2.exec('ip', ['link', 'set', 'eth0', 'up']);
+      const address = await waitFor('a tentative link-local address', async () => /inet6 (fe80::[0-9a-f:]+\/64) .*tentative/.exec(await linkLocal())?.[1]);
+      const r = start('lvs2', { interface: 'eth0', vrid: 57, priority: 150, advert_int: 0.1, vips: [`${VIP6}/64`] });
+      await waitFor('the runner waits for DAD', () => r.lines.some((l) => l.msg === 'VRRP source address not usable yet; waiting'), 20_000);
+      expect(r.state()).not.toBe('MASTER');
+      // DAD ends: the same address, no longer tentative.
+      await lvs2.exec('ip', ['-6', 'addr', 'del', address!, 'dev', 'eth0']);
+      await lvs2.exec('ip', ['-6', 'addr', 'add', address!, 'dev', 'eth0', 'nodad']);
+      expect(await linkLocal()).not.toContain('tentative');
+      await r.waitState('MASTER', 8000);
+      expect(r.lines.some((l) => l.msg === 'VRRP source address usable')).toBe(true);
+    } finally {
+      await lvs2.exec('sysctl', ['-qw', 'net.ipv6.conf.eth0.dad_transmits=1']);
+    }
   });
 
   it('IPv6 interop: our master, keepalived backup, and back on priority 0', async () => {

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, ipAddress, parseListen, parseWith } from '@vsd/protocol';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlConfig, type YamlWarning } from '@vsd/sys';
 import { z } from 'zod';
 
 const hostPortText = z.string().refine((s) => parseListen(s) !== null, 'expected HOST:PORT (IPv6 as [ADDR]:PORT)');
@@ -95,18 +95,17 @@ export function parseAgentConfig(input: unknown): AgentConfig {
   return cfg;
 }
 
-export function loadAgentConfig(path: string): AgentConfig {
+/**
+ * Read and validate the agent's config file. `warnings` are the YAML parser's (an unresolved tag, ...), for the
+ * caller to log once its logger exists (the file sets the log level); a duplicate key is a ConfigError naming it.
+ */
+export function loadAgentConfig(path: string): { config: AgentConfig; warnings: YamlWarning[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(path, `cannot read: ${(err as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(path, `not YAML: ${(err as Error).message}`);
-  }
-  return parseAgentConfig(doc ?? {});
+  const { value, warnings } = parseYamlConfig(text, path);
+  return { config: parseAgentConfig(value ?? {}), warnings };
 }

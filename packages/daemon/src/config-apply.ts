@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger, StateStore } from '@vsd/core';
+import type { Logger, StateStore, YamlWarning } from '@vsd/core';
 import type { LoadedConfig } from './config-load.js';
 
 export interface AppliedRecord {
@@ -91,6 +91,7 @@ async function keepOnDamagedRecord(o: ApplyConfigOptions, damaged: string): Prom
 
 export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> {
   const { store, loaded, log } = o;
+  logYamlWarnings(log, loaded.path, loaded.warnings);
   const running = store.state.services.length;
   if (loaded.absent) {
     if (running === 0) log.info({ config: loaded.path }, 'no config file: starting with an empty table');
@@ -125,4 +126,10 @@ export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> 
       outcome === 'applied' ? 'config file applied: its virtual services replace the running table' : 'config file matches the running table',
     );
   return outcome;
+}
+
+/** The YAML parser's warnings on the file (an unresolved tag, ...): logged here, once per load, never printed by it. */
+export function logYamlWarnings(log: Logger, path: string, warnings: readonly YamlWarning[] | undefined): void {
+  for (const w of warnings ?? [])
+    log.warn({ config: path, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' }, 'config file: YAML warning');
 }

@@ -20,11 +20,12 @@ import {
   realServerKey,
   ValidationError,
   VsdError,
+  parseYamlConfig,
   type CheckSpec,
   type ForwardingMethod,
   type VirtualService,
+  type YamlWarning,
 } from '@vsd/core';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { vsdConfigSchema, type VirtualServerConfig, type VsdConfig } from './config.js';
 
@@ -40,6 +41,8 @@ export interface LoadedConfig {
   proxyProtocolPairs: string[];
   /** The health checks of each virtual service that has a check or a sorry server, carried with its service key. */
   health: ServiceHealthConfig[];
+  /** What the YAML parser warned about (an unresolved tag, ...), for the caller's logger: it prints nothing itself. */
+  warnings: YamlWarning[];
 }
 
 /**
@@ -118,12 +121,8 @@ export function parseOffThread(text: string, path: string): Promise<LoadedConfig
 
 /** Parse the text of a config file; every problem is a ConfigError naming the file, the key and the value. */
 export function parseConfigText(text: string, path: string): LoadedConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (err) {
-    throw new ConfigError(path, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
+  const { value, warnings } = parseYamlConfig(text, path);
+  const raw = value ?? {};
   const r = vsdConfigSchema.safeParse(raw);
   if (!r.success) throw configIssue(path, raw, r.error.issues[0]!);
   let services: VirtualService[];
@@ -142,6 +141,7 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
     servicesHash: hashServices(services),
     proxyProtocolPairs: proxyProtocolPairs(r.data, services),
     health: healthConfigs(r.data, services),
+    warnings,
   };
 }
 

@@ -3,12 +3,13 @@
  * agent alike). The one libc function table through koffi and its helpers, the errno table, the socket ABI numbers,
  * sockaddr encoding, FdWatcher, the epoll reactor of a dedicated thread, unix datagrams and sd_notify, libbpf (any
  * object, its maps, XDP attachments), the netlink layer (as `netlink`), and what a host process needs from the
- * bottom besides: the pino logger and key files. Failures are this package's catalogue errors (SyscallError,
+ * bottom besides: the pino logger, key files and config files' YAML (parseYamlConfig). Failures are this package's catalogue errors (SyscallError,
  * NetlinkError, BpfError, KeyFileError), all VsdError from @vsd/protocol.
  */
 export * from './errors.js';
 export * from './logger.js';
 export * from './keygen.js';
+export * from './config-yaml.js';
 export * from './constants.js';
 export * from './errno.js';
 export { checkSyscall, ifIndex, libc, libcErrno, loadKoffi, setIntOption, trySetIntOption, type AsyncCall, type Libc, type MsgHdr, type RawLibc } from './libc.js';

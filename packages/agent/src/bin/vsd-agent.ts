@@ -35,8 +35,10 @@ function describe(c: SetupChange): string {
 }
 
 async function runAgent(configPath: string): Promise<void> {
-  const config = loadAgentConfig(configPath);
+  const { config, warnings } = loadAgentConfig(configPath);
   const logger = createLogger({ level: process.env.VSD_LOG_LEVEL ?? config.log_level, base: { pid: process.pid } });
+  for (const w of warnings)
+    logger.warn({ config: configPath, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' }, 'config file: YAML warning');
   // systemd Type=notify: READY=1 once the agent runs (reports, agent-check responder), STOPPING=1 on a signal.
   const sd = createServiceNotifier({ logger });
   const agent = new Agent({ config, key: readKeyFile(config.key_file), logger });
@@ -91,8 +93,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.check) {
     if (!values.config) throw new UsageError('--check', 'needs --config FILE');
-    const config = loadAgentConfig(values.config);
+    const { config, warnings } = loadAgentConfig(values.config);
     readKeyFile(config.key_file);
+    for (const w of warnings) process.stderr.write(`${values.config}: warning: ${w.message}${w.line === null ? '' : ` (line ${w.line}, column ${w.column})`}\n`);
     process.stdout.write(`${values.config}: OK, agent ${config.name}, ${config.dispatchers.length} dispatcher(s), ${config.mounts.length} mount(s)\n`);
     return 0;
   }

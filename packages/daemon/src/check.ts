@@ -99,7 +99,7 @@ export function assertProxyProtocolServable(dataplane: DataplaneName, loaded: Lo
 function secretProblems(loaded: LoadedConfig): string[] {
   const c = loaded.config;
   const keys: Array<[string, string]> = [];
-  if (c.peer) keys.push(['peer.key_file', c.peer.key_file]);
+  if (c.peer) keys.push(['peer.key_file', c.peer.keyFile]);
   if (c.agents) {
     keys.push(['agents.key_file', c.agents.key_file]);
     for (const [name, entry] of Object.entries(c.agents.agent_keys ?? {})) keys.push([`agents.agent_keys.${name}`, agentKeyFile(entry)]);

@@ -95,16 +95,16 @@ export class HaComponent implements DaemonComponent {
       const peer = ctx.config.peer;
       this.sync = createPeerSync({
         id: peer.id ?? `${hostname()}/${peer.listen}`,
-        key: readKeyFile(peer.key_file),
+        key: readKeyFile(peer.keyFile),
         listen: splitHostPort(peer.listen),
         peer: peer.address,
         store: ctx.store,
         dataplane: ctx.dataplane,
         logger: ctx.logger,
-        persistIntervalMs: peer.persist_interval * 1000,
+        persistIntervalMs: peer.persistIntervalMs,
         divergencePath: ctx.statePath ? `${ctx.statePath}.divergence.json` : null,
         unsyncedPath: ctx.statePath ? `${ctx.statePath}.unsynced.json` : null,
-        link: { maxFrameBytes: peer.max_frame_bytes, authTimeoutMs: peer.handshake_timeout * 1000, maxPending: peer.max_unauthenticated },
+        link: { maxFrameBytes: peer.maxFrameBytes, authTimeoutMs: peer.handshakeTimeoutMs, maxPending: peer.maxUnauthenticated },
       });
       await this.sync.start();
     }
@@ -145,12 +145,12 @@ export class HaComponent implements DaemonComponent {
     if (unkeyed.length)
       this.log.warn({ agents: unkeyed }, 'agent witnesses without a key of their own (agents.agent_keys): any holder of the shared key could vote in their name');
     // Default renewal: every advert_int of the fastest instance, at least four per lease.
-    const advert = Math.min(...ha.instances.map((c) => c.advert_int));
+    const advertMs = Math.min(...ha.instances.map((c) => c.advertIntMs));
     const witness = new Witness({
       agents: r.electorate,
       gateways: w.gateways,
-      leaseMs: Math.round(w.lease * 1000),
-      probeIntervalMs: Math.round((w.probe_interval ?? Math.min(advert, w.lease / 4)) * 1000),
+      leaseMs: w.leaseMs,
+      probeIntervalMs: w.probeIntervalMs ?? Math.round(Math.min(advertMs, w.leaseMs / 4)),
       channel: r.electorate.length ? agentVotes(this.ctx) : null,
       prober: w.gateways.length ? openIcmpProber(w.gateways) : null,
       logger: this.ctx.logger,
@@ -178,7 +178,7 @@ export class HaComponent implements DaemonComponent {
 
   async reload(ctx: DaemonContext): Promise<void> {
     this.ctx = ctx;
-    const ha: HaSection = ctx.config.ha ?? { instances: [], sync_groups: [] };
+    const ha: HaSection = ctx.config.ha ?? { instances: [], syncGroups: [] };
     this.checkReload(ctx.config);
     // A first `ha:` brought by a reload: its guard starts before its instances do.
     if (this.instances.size === 0 && !this.witness && ha.instances.length) this.witness = this.openWitness(ha);
@@ -256,7 +256,7 @@ export class HaComponent implements DaemonComponent {
   }
 
   private buildGroups(ha: HaSection): void {
-    this.groups = ha.sync_groups.map((g) => new SyncGroup(g.name, new Map(g.instances.map((n) => [n, this.instances.get(n)!.vrrp])), this.ctx.logger));
+    this.groups = ha.syncGroups.map((g) => new SyncGroup(g.name, new Map(g.instances.map((n) => [n, this.instances.get(n)!.vrrp])), this.ctx.logger));
     for (const g of this.groups) g.attach();
   }
 
@@ -364,12 +364,12 @@ function checkInPlace(running: HaConfig, next: HaConfig): void {
   if (next.version !== running.version) throw new HaReloadError(name, `version ${running.version} -> ${next.version}`, hint);
   const fam = (c: HaConfig) => familyOf(c.vips[0]!.split('/')[0]!);
   if (fam(next) !== fam(running)) throw new HaReloadError(name, `VIP family IPv${fam(running)} -> IPv${fam(next)}`, hint);
-  if ((next.unicast_src_ip ?? null) !== (running.unicast_src_ip ?? null))
-    throw new HaReloadError(name, `unicast_src_ip ${running.unicast_src_ip ?? '(interface address)'} -> ${next.unicast_src_ip ?? '(interface address)'}`, hint);
+  if ((next.unicastSrcIp ?? null) !== (running.unicastSrcIp ?? null))
+    throw new HaReloadError(name, `unicast_src_ip ${running.unicastSrcIp ?? '(interface address)'} -> ${next.unicastSrcIp ?? '(interface address)'}`, hint);
   // The VIPs live on the vmac interface: switching it would move them.
   if ((vmacName(next) ?? null) !== (vmacName(running) ?? null))
     throw new HaReloadError(name, `use_vmac ${vmacName(running) ?? 'off'} -> ${vmacName(next) ?? 'off'}`, hint);
-  if (next.vmac_mode !== running.vmac_mode) throw new HaReloadError(name, `vmac_mode ${running.vmac_mode} -> ${next.vmac_mode}`, hint);
-  if ((next.unicast_peers.length > 0) !== (running.unicast_peers.length > 0))
-    throw new HaReloadError(name, `mode ${running.unicast_peers.length ? 'unicast' : 'multicast'} -> ${next.unicast_peers.length ? 'unicast' : 'multicast'}`, hint);
+  if (next.vmacMode !== running.vmacMode) throw new HaReloadError(name, `vmac_mode ${running.vmacMode} -> ${next.vmacMode}`, hint);
+  if ((next.unicastPeers.length > 0) !== (running.unicastPeers.length > 0))
+    throw new HaReloadError(name, `mode ${running.unicastPeers.length ? 'unicast' : 'multicast'} -> ${next.unicastPeers.length ? 'unicast' : 'multicast'}`, hint);
 }

@@ -71,6 +71,14 @@ describe('the HA component with the split-brain guard', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'vote-release', vrid: 52 });
   });
 
+  it('runs the witness on the parsed milliseconds: lease, probe_interval, or by default the fastest advert_int', async () => {
+    const status = (get: () => unknown) => (get() as { witness: { leaseMs: number; probeIntervalMs: number } }).witness;
+    expect(status((await setup({ agents: ['web1'], lease: 0.4 })).get)).toMatchObject({ leaseMs: 400, probeIntervalMs: 50 });
+    expect(status((await setup({ agents: ['web1'], lease: 0.4, probe_interval: 0.12 })).get)).toMatchObject({ leaseMs: 400, probeIntervalMs: 120 });
+    // At most a quarter of the lease: 0.1 s / 4 = 25 ms, below the 50 ms advert_int.
+    expect(status((await setup({ agents: ['web1'], lease: 0.1 })).get)).toMatchObject({ leaseMs: 100, probeIntervalMs: 25 });
+  });
+
   it('refuses a reload that changes ha.witness (nothing changed), takes one that keeps it', async () => {
     const { get, reload } = await setup({ agents: ['web1'] });
     await expect(reload({ agents: ['web1', 'web2'] })).rejects.toMatchObject({ code: 'VSD_ERR_HA_RELOAD', message: expect.stringContaining('ha.witness') });

@@ -13,8 +13,10 @@ ha:
 describe('vsd.yaml ha.witness (split-brain guard)', () => {
   it('takes agent names, gateways, probe_interval and lease', () => {
     const { config } = parse(ha('{ agents: [web1, web2], gateways: [192.0.2.1], probe_interval: 0.05, lease: 0.4 }'));
-    expect(config.ha!.witness).toEqual({ enabled: true, agents: ['web1', 'web2'], gateways: ['192.0.2.1'], probe_interval: 0.05, lease: 0.4 });
-    expect(parse(ha('{ gateways: [192.0.2.1, 192.0.2.2, 192.0.2.3] }')).config.ha!.witness!.lease).toBe(0.5);
+    expect(config.ha!.witness).toEqual({ enabled: true, agents: ['web1', 'web2'], gateways: ['192.0.2.1'], probeIntervalMs: 50, leaseMs: 400 });
+    const defaults = parse(ha('{ gateways: [192.0.2.1, 192.0.2.2, 192.0.2.3] }')).config.ha!.witness!;
+    expect(defaults.leaseMs).toBe(500);
+    expect(defaults.probeIntervalMs).toBeUndefined();
   });
 
   it('refuses a list that can never give a majority, naming the field', () => {

@@ -1,11 +1,16 @@
 /**
- * The `ha:` section of vsd.yaml (DESIGN.md §8), keepalived's names, durations in seconds with fractions.
- * Validated once at the boundary; the result is frozen.
+ * The `ha:` section of vsd.yaml (DESIGN.md §8): keepalived's names, durations in seconds with fractions. Parsed
+ * once at the boundary into {@link HaConfig}: camelCase options, durations in milliseconds, every default filled,
+ * frozen, so the instance code never converts units or looks at the file's spelling.
  */
 import { closestKey, strictObject, unknownKeyMessage, ValidationError, withKnownKeys } from '@vsd/core';
 import { z } from 'zod';
+import { deepFreeze, secondsToMs as ms } from './freeze.js';
+import type { ScriptTrackerOptions } from './track.js';
 import { familyOf, parseCidr } from './vrrp/addr.js';
 import { witnessConfigSchema, type WitnessConfig } from './witness/config.js';
+
+// The defaults are in the file's units (seconds); the parsed options carry milliseconds.
 
 /**
  * v3 default: 0.05 s. A client sees a crash failover after Master_Down_Interval = 3 x 0.05 + skew (at most 0.05)
@@ -129,11 +134,99 @@ function isCentiseconds(s: number): boolean {
 }
 
 export type HaConfigInput = z.input<typeof haConfigSchema>;
-type ParsedHa = z.output<typeof haConfigSchema>;
-export type HaConfig = Readonly<Omit<ParsedHa, 'garp'>> & {
-  readonly advert_int: number;
-  readonly garp: Readonly<ParsedHa['garp'] & { lower_prio_repeat: number; lower_prio_delay: number }>;
-};
+type HaFileConfig = z.output<typeof haConfigSchema>;
+
+/** The GARP/NA schedule of a master (keepalived garp_master_*, garp_lower_prio_*, vrrp_garp_interval). */
+export interface GarpConfig {
+  readonly masterDelayMs: number;
+  readonly masterRepeat: number;
+  readonly masterRefreshMs: number;
+  readonly masterRefreshRepeat: number;
+  readonly intervalMs: number;
+  /** 0 = no burst on hearing a lower priority. */
+  readonly lowerPrioRepeat: number;
+  /** 0 = no second such burst. */
+  readonly lowerPrioDelayMs: number;
+}
+
+export interface TrackInterfaceConfig {
+  readonly name: string;
+  readonly weight: number;
+}
+
+/** A track script with its defaults filled: the name (`scriptN`), the timeout (its interval). */
+export type TrackScriptConfig = Readonly<ScriptTrackerOptions>;
+
+export interface NotifyConfig {
+  readonly master?: string;
+  readonly backup?: string;
+  readonly fault?: string;
+  readonly stop?: string;
+}
+
+/**
+ * One VRRP instance as the code uses it: the keys of vsd.yaml in camelCase, durations in milliseconds (`...Ms`),
+ * the defaults that depend on other keys resolved (advert_int on the version, the lower-priority GARP on the master
+ * ones, a track script's name and timeout). Plain frozen data: it crosses from the config parser thread as JSON.
+ */
+export interface HaConfig {
+  readonly instance: string;
+  readonly interface: string;
+  readonly vrid: number;
+  readonly priority: number;
+  /** advert_int: a multiple of 10 ms with version 3, of 1000 ms with version 2. */
+  readonly advertIntMs: number;
+  readonly version: 2 | 3;
+  readonly preempt: boolean;
+  readonly preemptDelayMs: number;
+  readonly unicastSrcIp?: string;
+  readonly unicastPeers: readonly string[];
+  readonly vips: readonly string[];
+  readonly garp: GarpConfig;
+  /** The file's plain names are `{ name, weight: 0 }` here. */
+  readonly trackInterfaces: readonly TrackInterfaceConfig[];
+  readonly trackScripts: readonly TrackScriptConfig[];
+  readonly notify: NotifyConfig;
+  readonly v3ChecksumAsV2: boolean;
+  readonly lowerPrioNoAdvert: boolean;
+  readonly higherPrioSendAdvert: boolean;
+  /** false, true (`vsd.VRID` / `vsd6.VRID`, see {@link vmacName}) or the interface name. */
+  readonly useVmac: boolean | string;
+  readonly vmacMode: 'private' | 'bridge';
+  readonly dontTrackPrimary: boolean;
+  readonly trackIntervalMs: number;
+  readonly skipCheckAdvAddr: boolean;
+}
+
+/**
+ * Each option's key in vsd.yaml, for what is said back to operators (the keys a reload changed): they know the
+ * file's names, not the code's.
+ */
+export const HA_FILE_KEYS: Readonly<Record<keyof HaConfig, string>> = Object.freeze({
+  instance: 'instance',
+  interface: 'interface',
+  vrid: 'vrid',
+  priority: 'priority',
+  advertIntMs: 'advert_int',
+  version: 'version',
+  preempt: 'preempt',
+  preemptDelayMs: 'preempt_delay',
+  unicastSrcIp: 'unicast_src_ip',
+  unicastPeers: 'unicast_peers',
+  vips: 'vips',
+  garp: 'garp',
+  trackInterfaces: 'track_interfaces',
+  trackScripts: 'track_scripts',
+  notify: 'notify',
+  v3ChecksumAsV2: 'v3_checksum_as_v2',
+  lowerPrioNoAdvert: 'lower_prio_no_advert',
+  higherPrioSendAdvert: 'higher_prio_send_advert',
+  useVmac: 'use_vmac',
+  vmacMode: 'vmac_mode',
+  dontTrackPrimary: 'dont_track_primary',
+  trackIntervalMs: 'track_interval',
+  skipCheckAdvAddr: 'skip_check_adv_addr',
+});
 
 /** keepalived `vrrp_sync_group`: instances that change state together. */
 export interface SyncGroupConfig {
@@ -145,7 +238,8 @@ export interface SyncGroupConfig {
 export interface HaSection {
   /** In file order; the first is the primary instance (peer-sync role and connection sync daemon follow it). */
   readonly instances: readonly HaConfig[];
-  readonly sync_groups: readonly SyncGroupConfig[];
+  /** `sync_groups:`. */
+  readonly syncGroups: readonly SyncGroupConfig[];
   /** The split-brain guard (witness/config.ts), one for the dispatcher, shared by its instances; absent = off. */
   readonly witness?: WitnessConfig;
 }
@@ -195,7 +289,7 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
       for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as z.IssueData);
       return z.NEVER;
     }
-    instances.push(withAdvertInt(r.data));
+    instances.push(toHaConfig(r.data));
   }
   const groups = z.array(syncGroupSchema).default([]).safeParse(groupsRaw);
   if (!groups.success) {
@@ -249,26 +343,65 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
       member.set(name, g.name);
     });
   });
-  return Object.freeze({
-    instances: Object.freeze(instances),
-    sync_groups: Object.freeze(groups.data.map((g) => Object.freeze({ ...g }))),
-    ...(witness.data ? { witness: Object.freeze(witness.data) } : {}),
+  return deepFreeze({
+    instances,
+    syncGroups: groups.data,
+    ...(witness.data ? { witness: witness.data } : {}),
   });
 });
 
-/** The defaults that depend on other keys: advert_int on the version, the lower-priority GARP on the master ones. */
-function withAdvertInt(c: z.output<typeof haConfigSchema>): HaConfig {
-  const advert_int = c.advert_int ?? (c.version === 2 ? DEFAULT_ADVERT_INT_V2 : DEFAULT_ADVERT_INT_V3);
+/** The file's instance as options; resolves the defaults that depend on other keys. */
+function toHaConfig(c: HaFileConfig): HaConfig {
   const g = c.garp;
-  const garp = { ...g, lower_prio_repeat: g.lower_prio_repeat ?? g.master_repeat, lower_prio_delay: g.lower_prio_delay ?? g.master_delay };
-  return Object.freeze({ ...c, advert_int, garp });
+  return deepFreeze({
+    instance: c.instance,
+    interface: c.interface,
+    vrid: c.vrid,
+    priority: c.priority,
+    advertIntMs: ms(c.advert_int ?? (c.version === 2 ? DEFAULT_ADVERT_INT_V2 : DEFAULT_ADVERT_INT_V3)),
+    version: c.version,
+    preempt: c.preempt,
+    preemptDelayMs: ms(c.preempt_delay),
+    ...(c.unicast_src_ip !== undefined ? { unicastSrcIp: c.unicast_src_ip } : {}),
+    unicastPeers: c.unicast_peers,
+    vips: c.vips,
+    garp: {
+      masterDelayMs: ms(g.master_delay),
+      masterRepeat: g.master_repeat,
+      masterRefreshMs: ms(g.master_refresh),
+      masterRefreshRepeat: g.master_refresh_repeat,
+      intervalMs: ms(g.interval),
+      lowerPrioRepeat: g.lower_prio_repeat ?? g.master_repeat,
+      lowerPrioDelayMs: ms(g.lower_prio_delay ?? g.master_delay),
+    },
+    trackInterfaces: c.track_interfaces.map((t) => (typeof t === 'string' ? { name: t, weight: 0 } : t)),
+    trackScripts: c.track_scripts.map((s, i) => ({
+      name: s.name ?? `script${i}`,
+      script: s.script,
+      intervalMs: ms(s.interval),
+      timeoutMs: ms(s.timeout ?? s.interval),
+      weight: s.weight,
+      rise: s.rise,
+      fall: s.fall,
+      initFail: s.init_fail,
+    })),
+    notify: c.notify,
+    v3ChecksumAsV2: c.v3_checksum_as_v2,
+    lowerPrioNoAdvert: c.lower_prio_no_advert,
+    higherPrioSendAdvert: c.higher_prio_send_advert,
+    useVmac: c.use_vmac,
+    vmacMode: c.vmac_mode,
+    dontTrackPrimary: c.dont_track_primary,
+    trackIntervalMs: ms(c.track_interval),
+    skipCheckAdvAddr: c.skip_check_adv_addr,
+  });
 }
 
 /** Validates one instance (the single form of `ha:`); throws ValidationError naming the field (`ha.<path>`) and the value. */
 export function parseHaConfig(input: unknown, prefix = 'ha'): HaConfig {
   const r = haConfigSchema.safeParse(input);
   if (!r.success) throw issueError(input, r.error.issues[0]!, prefix);
-  return withAdvertInt(r.data);
+  return toHaConfig(r.data);
 }
 
 /** Validates the whole `ha:` section, either form; throws ValidationError naming the field and the value. */
@@ -290,9 +423,9 @@ function valueAt(input: unknown, path: (string | number)[]): unknown {
 }
 
 /** The vmac interface's name, or undefined without use_vmac. */
-export function vmacName(config: Pick<HaConfig, 'use_vmac' | 'vrid' | 'vips'>): string | undefined {
-  if (config.use_vmac === false) return undefined;
-  if (typeof config.use_vmac === 'string') return config.use_vmac;
+export function vmacName(config: Pick<HaConfig, 'useVmac' | 'vrid' | 'vips'>): string | undefined {
+  if (config.useVmac === false) return undefined;
+  if (typeof config.useVmac === 'string') return config.useVmac;
   return `${familyOf(config.vips[0].split('/')[0]) === 6 ? 'vsd6' : 'vsd'}.${config.vrid}`;
 }
 
@@ -301,7 +434,7 @@ export function virtualMac(vrid: number, family: 4 | 6): Buffer {
   return Buffer.from([0x00, 0x00, 0x5e, 0x00, family === 6 ? 0x02 : 0x01, vrid]);
 }
 
-/** Advertisement interval in centiseconds. */
-export function intervalCs(config: HaConfig): number {
-  return Math.round(config.advert_int * 100);
+/** Advertisement interval in centiseconds (the unit of the VRRPv3 header). */
+export function intervalCs(config: Pick<HaConfig, 'advertIntMs'>): number {
+  return Math.round(config.advertIntMs / 10);
 }

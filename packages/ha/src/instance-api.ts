@@ -60,8 +60,9 @@ export interface VrrpInstance {
    */
   setExternalFault(source: string, fault: boolean): void;
   /**
-   * Apply a reloaded config without leaving the current state (see instance.ts); resolves with the keys that
-   * changed. Throws, changing nothing, when the VRID, interface, version, VIP family or unicast source/mode differ.
+   * Apply a reloaded config without leaving the current state (see instance.ts); resolves with the vsd.yaml keys
+   * that changed (`preempt_delay`, not `preemptDelayMs`). Throws HaReloadError, changing nothing, when the VRID,
+   * interface, version, VIP family or unicast source/mode differ.
    */
   reconfigure(next: HaConfig): Promise<string[]>;
   /** Called when a BACKUP learns which address is MASTER (first advert, or another master). Returns an unsubscribe. */

@@ -5,9 +5,9 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { networkInterfaces } from 'node:os';
-import { netlink, silentLogger, sys, SyscallError, type Logger } from '@vsd/core';
+import { HaReloadError, InterfaceError, invariant, netlink, silentLogger, sys, SyscallError, type Logger } from '@vsd/core';
 import type { InterfaceInfo, VrrpCounters, VrrpInstance, VrrpInstanceDeps, VrrpStatus } from './instance-api.js';
-import { intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
+import { HA_FILE_KEYS, intervalCs, virtualMac, vmacName, type HaConfig } from './config.js';
 import { openAnnouncer, type Announcer } from './io/announce.js';
 import { processVipLedger, type VipLedger } from './io/vip-ledger.js';
 import { openVmac, type VmacLink } from './io/vmac.js';
@@ -30,7 +30,7 @@ export function systemInterfaceInfo(ifname: string, family: Family, exclude: rea
   const pick = addrs.find((a) =>
     family === 4 ? a.family === 'IPv4' && !exclude.includes(a.address) : a.family === 'IPv6' && a.address.startsWith('fe80:'),
   );
-  if (!pick) throw new Error(`interface ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address`);
+  if (!pick) throw new InterfaceError(ifname, `has no ${family === 4 ? 'IPv4 address besides the VIPs' : 'IPv6 link-local address'} (VRRP sends its adverts from it)`, { family });
   return { ifindex, primary: pick.address.split('%')[0] };
 }
 
@@ -99,12 +99,12 @@ class Instance implements VrrpInstance {
   }
 
   async start(): Promise<void> {
-    if (this.started) throw new Error(`VRRP instance ${this.config.instance} already started`);
+    invariant(!this.started, () => `VRRP instance ${this.config.instance} started twice`);
     this.started = true;
     const c = this.config;
     this.info = (this.deps.interfaceInfo ?? systemInterfaceInfo)(c.interface, this.family, this.vipAddresses);
-    const src = c.unicast_src_ip ?? this.info.primary;
-    const unicast = c.unicast_peers.length > 0;
+    const src = c.unicastSrcIp ?? this.info.primary;
+    const unicast = c.unicastPeers.length > 0;
     this.local = {
       version: c.version,
       vrid: c.vrid,
@@ -114,12 +114,12 @@ class Instance implements VrrpInstance {
       authType: 0,
       unicast,
       ownAddresses: [src, this.info.primary],
-      peers: c.unicast_peers,
+      peers: c.unicastPeers,
     };
     this.addresses = this.deps.addresses ?? netlink.openRtnetlink();
     const vmac = vmacName(c);
     if (vmac) {
-      const options = { name: vmac, parent: c.interface, parentIndex: this.info.ifindex, mac: virtualMac(c.vrid, this.family), mode: c.vmac_mode, family: this.family };
+      const options = { name: vmac, parent: c.interface, parentIndex: this.info.ifindex, mac: virtualMac(c.vrid, this.family), mode: c.vmacMode, family: this.family };
       this.vmac = (this.deps.openVmac ?? openVmac)(options, this.ledger, this.log);
     }
     this.vipIfindex = this.vmac?.ifindex ?? this.info.ifindex;
@@ -131,10 +131,10 @@ class Instance implements VrrpInstance {
         priority: c.priority,
         intervalCs: intervalCs(c),
         preempt: c.preempt,
-        preemptDelayMs: c.preempt_delay * 1000,
+        preemptDelayMs: c.preemptDelayMs,
         primaryAddress: src,
-        lowerPriorityAdvert: !c.lower_prio_no_advert,
-        higherPriorityAdvert: c.higher_prio_send_advert,
+        lowerPriorityAdvert: !c.lowerPrioNoAdvert,
+        higherPriorityAdvert: c.higherPrioSendAdvert,
         gate: this.deps.gate,
       },
       {
@@ -242,22 +242,24 @@ class Instance implements VrrpInstance {
       ['interface', c.interface, next.interface],
       ['version', c.version, next.version],
       ['VIP family', this.family, family],
-      ['unicast_src_ip', c.unicast_src_ip ?? null, next.unicast_src_ip ?? null],
-      ['unicast mode', c.unicast_peers.length > 0, next.unicast_peers.length > 0],
+      ['unicast_src_ip', c.unicastSrcIp ?? null, next.unicastSrcIp ?? null],
+      ['unicast mode', c.unicastPeers.length > 0, next.unicastPeers.length > 0],
       ['instance', c.instance, next.instance],
       // The VIPs live on the vmac interface: switching it would move them (a restart does that cleanly).
       ['use_vmac', vmacName(c) ?? null, vmacName(next) ?? null],
-      ['vmac_mode', c.vmac_mode, next.vmac_mode],
+      ['vmac_mode', c.vmacMode, next.vmacMode],
     ];
-    for (const [field, was, now] of fixed) if (was !== now) throw new Error(`VRRP instance ${c.instance}: ${field} cannot change in place (${String(was)} -> ${String(now)})`);
-    const changed = (Object.keys(next) as (keyof HaConfig)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(c[k]));
+    for (const [field, was, now] of fixed) if (was !== now) throw new HaReloadError(c.instance, field, `cannot change in place (${String(was)} -> ${String(now)})`);
+    const changed = (Object.keys(HA_FILE_KEYS) as (keyof HaConfig)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(c[k]));
+    // Said back in the file's names: the operator wrote track_interval, not trackIntervalMs.
+    const changedKeys = changed.map((k) => HA_FILE_KEYS[k]);
     if (changed.length === 0) return [];
     if (!this.started || this.stopped) {
       this.config = next;
       this.vipAddresses = next.vips.map((v) => v.split('/')[0]!);
-      return changed;
+      return changedKeys;
     }
-    const trackersChanged = ['track_interfaces', 'track_scripts', 'track_interval', 'dont_track_primary'].some((k) => changed.includes(k as keyof HaConfig));
+    const trackersChanged = (['trackInterfaces', 'trackScripts', 'trackIntervalMs', 'dontTrackPrimary'] as const).some((k) => changed.includes(k));
     // Trackers first: the only step that waits (interface priming); nothing is switched until they are ready.
     let trackers: Tracker[] | undefined;
     let dropped: Tracker[] = [];
@@ -271,14 +273,14 @@ class Instance implements VrrpInstance {
     const removed = c.vips.filter((v) => !next.vips.includes(v));
     this.config = next;
     this.vipAddresses = next.vips.map((v) => v.split('/')[0]!);
-    this.local = { ...this.local, addresses: this.vipAddresses, intervalCs: intervalCs(next), peers: next.unicast_peers };
+    this.local = { ...this.local, addresses: this.vipAddresses, intervalCs: intervalCs(next), peers: next.unicastPeers };
     this.sm.reconfigure({
       priority: next.priority,
       intervalCs: intervalCs(next),
       preempt: next.preempt,
-      preemptDelayMs: next.preempt_delay * 1000,
-      lowerPriorityAdvert: !next.lower_prio_no_advert,
-      higherPriorityAdvert: next.higher_prio_send_advert,
+      preemptDelayMs: next.preemptDelayMs,
+      lowerPriorityAdvert: !next.lowerPrioNoAdvert,
+      higherPriorityAdvert: next.higherPrioSendAdvert,
     });
     if (changed.includes('garp')) {
       this.garp.stop();
@@ -294,8 +296,8 @@ class Instance implements VrrpInstance {
     this.applyTrackers();
     if (this.sm.state === 'MASTER' && (added.length || removed.length)) this.queueVipChange(added, removed);
     if (changed.some((k) => k === 'vips' || k === 'priority')) this.sm.advertiseNow();
-    this.log.info({ changed, state: this.sm.state, vipsAdded: added, vipsRemoved: removed }, 'VRRP instance reconfigured in place');
-    return changed;
+    this.log.info({ changed: changedKeys, state: this.sm.state, vipsAdded: added, vipsRemoved: removed }, 'VRRP instance reconfigured in place');
+    return changedKeys;
   }
 
   onVipsChange(listener: (held: string[]) => void): () => void {
@@ -381,9 +383,9 @@ class Instance implements VrrpInstance {
   private async buildTrackers(c: HaConfig, keep: Map<string, Tracker>): Promise<Tracker[]> {
     const linkUp = this.deps.linkUp ?? sysfsLinkUp;
     const onChange = () => this.applyTrackers();
-    const intervalMs = c.track_interval * 1000;
-    const ifaces = c.track_interfaces.map((t) => (typeof t === 'string' ? { name: t, weight: 0 } : t));
-    if (!c.dont_track_primary && !ifaces.some((t) => t.name === c.interface)) ifaces.unshift({ name: c.interface, weight: 0 });
+    const intervalMs = c.trackIntervalMs;
+    const ifaces = [...c.trackInterfaces];
+    if (!c.dontTrackPrimary && !ifaces.some((t) => t.name === c.interface)) ifaces.unshift({ name: c.interface, weight: 0 });
     const out: Tracker[] = [];
     for (const t of ifaces) {
       const key = JSON.stringify(['if', t.name, t.weight, intervalMs]);
@@ -398,28 +400,18 @@ class Instance implements VrrpInstance {
       this.trackerKeys.set(tracker, key);
       out.push(tracker);
     }
-    c.track_scripts.forEach((s, i) => {
-      const options = {
-        name: s.name ?? `script${i}`,
-        script: s.script,
-        intervalMs: s.interval * 1000,
-        timeoutMs: (s.timeout ?? s.interval) * 1000,
-        weight: s.weight,
-        rise: s.rise,
-        fall: s.fall,
-        initFail: s.init_fail,
-      };
+    for (const options of c.trackScripts) {
       const key = JSON.stringify(['script', options]);
       const kept = keep.get(key);
       if (kept) {
         keep.delete(key);
         out.push(kept);
-        return;
+        continue;
       }
       const tracker = new ScriptTracker(options, this.timers, this.deps.runCommand ?? runCommand, onChange);
       this.trackerKeys.set(tracker, key);
       out.push(tracker);
-    });
+    }
     return out;
   }
 
@@ -446,10 +438,10 @@ class Instance implements VrrpInstance {
     const c = this.config;
     const advert = { version: c.version, vrid: c.vrid, priority, intervalCs: intervalCs(c), addresses: this.vipAddresses };
     const src = this.local.ownAddresses[0];
-    const dsts = this.local.unicast ? c.unicast_peers : [this.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6];
+    const dsts = this.local.unicast ? c.unicastPeers : [this.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6];
     for (const dst of dsts) {
       try {
-        const checksum = this.family === 6 ? 'unchecked' : c.v3_checksum_as_v2 ? 'plain' : 'pseudo';
+        const checksum = this.family === 6 ? 'unchecked' : c.v3ChecksumAsV2 ? 'plain' : 'pseudo';
         this.transport.send(encodeAdvert(advert, { family: this.family, src, dst, checksum }), dst);
         this.counters.advertsSent++;
         if (priority === 0) this.counters.priorityZeroSent++;
@@ -489,7 +481,7 @@ class Instance implements VrrpInstance {
    */
   private toleratedAddressMismatch(reason: DropReason, src: string, addresses: readonly string[]): boolean {
     if (reason !== 'addr_count' && reason !== 'addr_list') return false;
-    if (!this.config.skip_check_adv_addr || this.sm.state !== 'BACKUP' || this.sm.masterAddress !== src) return false;
+    if (!this.config.skipCheckAdvAddr || this.sm.state !== 'BACKUP' || this.sm.masterAddress !== src) return false;
     const list = addresses.join(' ');
     if (this.mismatchLogged !== `${src} ${list}`) {
       this.mismatchLogged = `${src} ${list}`;
@@ -556,13 +548,13 @@ class Instance implements VrrpInstance {
   private newGarpSchedule(c: HaConfig): GarpSchedule {
     return new GarpSchedule(
       {
-        delayMs: c.garp.master_delay * 1000,
-        repeat: c.garp.master_repeat,
-        refreshMs: c.garp.master_refresh * 1000,
-        refreshRepeat: c.garp.master_refresh_repeat,
-        intervalMs: c.garp.interval * 1000,
-        lowerPrioRepeat: c.garp.lower_prio_repeat,
-        lowerPrioDelayMs: c.garp.lower_prio_delay * 1000,
+        delayMs: c.garp.masterDelayMs,
+        repeat: c.garp.masterRepeat,
+        refreshMs: c.garp.masterRefreshMs,
+        refreshRepeat: c.garp.masterRefreshRepeat,
+        intervalMs: c.garp.intervalMs,
+        lowerPrioRepeat: c.garp.lowerPrioRepeat,
+        lowerPrioDelayMs: c.garp.lowerPrioDelayMs,
       },
       this.timers,
       (vip) => this.announce(vip),
@@ -604,7 +596,7 @@ class Instance implements VrrpInstance {
       }
       // Only the new VIPs get a burst now; the refreshes announce the new list from here on.
       this.garp.setVips(this.config.vips);
-      for (let r = 0; r < this.config.garp.master_repeat; r++) for (const vip of added) this.announce(vip);
+      for (let r = 0; r < this.config.garp.masterRepeat; r++) for (const vip of added) this.announce(vip);
     });
   }
 

@@ -15,20 +15,22 @@ describe('the ha: section with several instances', () => {
   it('the single-instance form is still one instance with its error paths unchanged', () => {
     const s = parseHaSection({ interface: 'eth0', vrid: 51, vips: ['192.0.2.100/24'] });
     expect(s.instances).toHaveLength(1);
-    expect(s.instances[0]).toMatchObject({ instance: 'VI_1', vrid: 51, priority: 100, advert_int: 0.05 });
-    expect(s.sync_groups).toEqual([]);
+    expect(s.instances[0]).toMatchObject({ instance: 'VI_1', vrid: 51, priority: 100, advertIntMs: 50 });
+    expect(s.syncGroups).toEqual([]);
     expect(() => parseHaSection({ interface: 'eth0', vrid: 300, vips: ['192.0.2.100/24'] })).toThrow(/^ha\.vrid: /);
-    expect(parseHaSection(s)).toEqual(s); // the parsed form parses to itself (the daemon re-reads it)
+    // Parsed once: the options are not the file's keys, so they are not vsd.yaml again.
+    expect(() => parseHaSection(s)).toThrow(/^ha\.syncGroups: unknown key/);
+    expect(Object.isFrozen(s) && Object.isFrozen(s.instances) && Object.isFrozen(s.instances[0]!.garp)).toBe(true);
   });
 
   it('instances inherit the keys beside them and keep their own', () => {
     const s = parseHaSection({ ...multi, priority: 120, instances: [...multi.instances, { instance: 'VI_3', vrid: 53, interface: 'eth1', vips: ['192.0.2.102/24'] }] });
-    expect(s.instances.map((c) => [c.instance, c.interface, c.vrid, c.priority, c.advert_int])).toEqual([
-      ['VI_1', 'eth0', 51, 150, 0.05],
-      ['VI_2', 'eth0', 52, 100, 0.05],
-      ['VI_3', 'eth1', 53, 120, 0.05],
+    expect(s.instances.map((c) => [c.instance, c.interface, c.vrid, c.priority, c.advertIntMs])).toEqual([
+      ['VI_1', 'eth0', 51, 150, 50],
+      ['VI_2', 'eth0', 52, 100, 50],
+      ['VI_3', 'eth1', 53, 120, 50],
     ]);
-    expect(s.sync_groups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
+    expect(s.syncGroups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
   });
 
   it('names the misspelt key with the closest known one, at the top, in an instance and in a sync group', () => {
@@ -42,7 +44,7 @@ describe('the ha: section with several instances', () => {
     expect(() => parseHaSection({ ...one, notify: { mastr: '/n.sh' } })).toThrow(/ha\.notify\.mastr: unknown key, did you mean master\?/);
     expect(() => parseHaSection({ ...one, track_scripts: [{ script: '/chk', wieght: 1 }] })).toThrow(/ha\.track_scripts\.0\.wieght: unknown key, did you mean weight\?/);
     expect(() => parseHaSection({ ...one, track_interfaces: ['eth1', { name: 'eth2', wieght: 1 }] })).toThrow(/ha\.track_interfaces\.1\.wieght: unknown key, did you mean weight\?/);
-    expect(parseHaSection(one).instances[0]!.garp).toMatchObject({ master_repeat: 5, master_delay: 5 });
+    expect(parseHaSection(one).instances[0]!.garp).toMatchObject({ masterRepeat: 5, masterDelayMs: 5000 });
   });
 
   it('refuses duplicate names, a VRID used twice on one interface and family, and bad sync groups', () => {

@@ -1,20 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADVERT_INT_V3, intervalCs, parseHaConfig } from '../src/config.js';
+import { HA_FILE_KEYS, HA_INSTANCE_KEYS, intervalCs, parseHaConfig } from '../src/config.js';
 
 const base = { interface: 'eth0', vrid: 51, vips: ['10.77.0.100/24'] };
 
 describe('ha config', () => {
   it('applies defaults: v3, 0.05 s, priority 100, preempt, keepalived GARP timings', () => {
     const c = parseHaConfig(base);
-    expect(c).toMatchObject({ instance: 'VI_1', version: 3, advert_int: DEFAULT_ADVERT_INT_V3, priority: 100, preempt: true, preempt_delay: 0 });
-    expect(c.garp).toEqual({ master_delay: 5, master_repeat: 5, master_refresh: 10, master_refresh_repeat: 1, interval: 0, lower_prio_repeat: 5, lower_prio_delay: 5 });
-    expect(c.higher_prio_send_advert).toBe(true);
+    expect(c).toMatchObject({ instance: 'VI_1', version: 3, advertIntMs: 50, priority: 100, preempt: true, preemptDelayMs: 0, trackIntervalMs: 100 });
+    expect(c.garp).toEqual({ masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 10_000, masterRefreshRepeat: 1, intervalMs: 0, lowerPrioRepeat: 5, lowerPrioDelayMs: 5000 });
+    expect(c.higherPrioSendAdvert).toBe(true);
+    expect(c.skipCheckAdvAddr).toBe(true);
     expect(intervalCs(c)).toBe(5);
     expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.garp) && Object.isFrozen(c.vips) && Object.isFrozen(c.trackScripts)).toBe(true);
+  });
+  it('converts once: camelCase options, seconds to milliseconds, the dependent defaults resolved', () => {
+    const c = parseHaConfig({
+      ...base,
+      advert_int: 0.07,
+      preempt_delay: 2.5,
+      track_interval: 0.25,
+      unicast_src_ip: '10.77.0.11',
+      unicast_peers: ['10.77.0.12'],
+      track_interfaces: ['eth1', { name: 'eth2', weight: -20 }],
+      track_scripts: [{ script: '/chk', interval: 0.5 }, { name: 'web', script: '/web', interval: 2, timeout: 0.3, weight: 10, rise: 2, fall: 3, init_fail: true }],
+      garp: { master_delay: 0.5, master_refresh: 0, interval: 0.001 },
+      v3_checksum_as_v2: true,
+      lower_prio_no_advert: true,
+      dont_track_primary: true,
+    });
+    expect(c).toMatchObject({ advertIntMs: 70, preemptDelayMs: 2500, trackIntervalMs: 250, unicastSrcIp: '10.77.0.11', unicastPeers: ['10.77.0.12'] });
+    expect(c).toMatchObject({ v3ChecksumAsV2: true, lowerPrioNoAdvert: true, dontTrackPrimary: true, useVmac: false, vmacMode: 'private' });
+    expect(c.trackInterfaces).toEqual([{ name: 'eth1', weight: 0 }, { name: 'eth2', weight: -20 }]);
+    expect(c.trackScripts).toEqual([
+      { name: 'script0', script: '/chk', intervalMs: 500, timeoutMs: 500, weight: 0, rise: 1, fall: 1, initFail: false },
+      { name: 'web', script: '/web', intervalMs: 2000, timeoutMs: 300, weight: 10, rise: 2, fall: 3, initFail: true },
+    ]);
+    expect(c.garp).toMatchObject({ masterDelayMs: 500, masterRefreshMs: 0, intervalMs: 1, lowerPrioDelayMs: 500 });
+    // Every option has its key of the file, for what is said back to operators.
+    expect(Object.keys(HA_FILE_KEYS).sort()).toEqual(Object.keys(c).sort());
+    expect(HA_INSTANCE_KEYS).toEqual(expect.arrayContaining(Object.values(HA_FILE_KEYS)));
   });
   it('garp.lower_prio_* default to the master_* values (as keepalived) and are validated', () => {
-    expect(parseHaConfig({ ...base, garp: { master_repeat: 2, master_delay: 1 } }).garp).toMatchObject({ lower_prio_repeat: 2, lower_prio_delay: 1 });
-    expect(parseHaConfig({ ...base, garp: { lower_prio_repeat: 0, lower_prio_delay: 0 } }).garp).toMatchObject({ lower_prio_repeat: 0, lower_prio_delay: 0 });
+    expect(parseHaConfig({ ...base, garp: { master_repeat: 2, master_delay: 1 } }).garp).toMatchObject({ lowerPrioRepeat: 2, lowerPrioDelayMs: 1000 });
+    expect(parseHaConfig({ ...base, garp: { lower_prio_repeat: 0, lower_prio_delay: 0 } }).garp).toMatchObject({ lowerPrioRepeat: 0, lowerPrioDelayMs: 0 });
     expect(() => parseHaConfig({ ...base, garp: { lower_prio_repeat: 256 } })).toThrow(/ha\.garp\.lower_prio_repeat/);
     expect(() => parseHaConfig({ ...base, garp: { lower_prio_delay: -1 } })).toThrow(/ha\.garp\.lower_prio_delay/);
   });
@@ -25,11 +54,11 @@ describe('ha config', () => {
     expect(parseHaSection({ ...two, instances: [{ instance: 'A', interface: 'eth0' }, { instance: 'B', interface: 'eth1', use_vmac: 'vsd.9b' }] }).instances.length).toBe(2);
   });
   it('v2 defaults to 1 s and wants whole seconds', () => {
-    expect(parseHaConfig({ ...base, version: 2 }).advert_int).toBe(1);
+    expect(parseHaConfig({ ...base, version: 2 }).advertIntMs).toBe(1000);
     expect(() => parseHaConfig({ ...base, version: 2, advert_int: 0.5 })).toThrow(/ha\.advert_int: must be whole seconds/);
   });
   it('v3 wants centiseconds below 40.96 s', () => {
-    expect(parseHaConfig({ ...base, advert_int: 0.07 }).advert_int).toBe(0.07);
+    expect(parseHaConfig({ ...base, advert_int: 0.07 }).advertIntMs).toBe(70);
     expect(() => parseHaConfig({ ...base, advert_int: 0.005 })).toThrow(/advert_int/);
     expect(() => parseHaConfig({ ...base, advert_int: 41 })).toThrow(/advert_int/);
   });

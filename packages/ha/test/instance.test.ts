@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseHaConfig, type HaConfigInput } from '../src/config.js';
-import { createVrrpInstance, type VrrpInstance } from '../src/instance.js';
+import { createVrrpInstance, systemInterfaceInfo, type VrrpInstance } from '../src/instance.js';
 import type { ReceivedPacket, VrrpTransport } from '../src/io/vrrp-socket.js';
 import { FakeTimers } from './fake-timers.js';
 import { FakeAddresses } from './support/fake-pair.js';
@@ -333,6 +333,26 @@ describe('VrrpInstance and VIPs left by an earlier run', () => {
   });
 });
 
+describe('VrrpInstance errors', () => {
+  it('an interface without the address VRRP sends from is an InterfaceError naming it', () => {
+    // lo has 127.0.0.1 (a VIP here, so excluded) and ::1, which is no link-local address.
+    expect(() => systemInterfaceInfo('lo', 4, ['127.0.0.1'])).toThrow(
+      expect.objectContaining({ code: 'VSD_ERR_INTERFACE', message: 'interface lo: has no IPv4 address besides the VIPs (VRRP sends its adverts from it)', details: expect.objectContaining({ interface: 'lo', family: 4 }) }),
+    );
+    expect(() => systemInterfaceInfo('lo', 6, [])).toThrow(expect.objectContaining({ code: 'VSD_ERR_INTERFACE', message: 'interface lo: has no IPv6 link-local address (VRRP sends its adverts from it)' }));
+  });
+
+  it('start() twice is a bug of the caller: an InternalError', async () => {
+    const timers = new FakeTimers();
+    const { inst } = node(new FakeSegment(timers), timers, '10.77.0.11');
+    await inst.start();
+    await expect(inst.start()).rejects.toMatchObject({ code: 'VSD_ERR_INTERNAL', message: 'internal error (a bug in vsd): VRRP instance VI_1 started twice' });
+    const stopping = inst.stop();
+    await flush(timers, 10, [inst]);
+    await stopping;
+  });
+});
+
 describe('VrrpInstance with use_vmac', () => {
   it('puts the VIPs on the macvlan with the RFC virtual MAC, announces from it, and deletes it on stop', async () => {
     const timers = new FakeTimers();
@@ -365,7 +385,7 @@ describe('VrrpInstance with use_vmac', () => {
     await flush(timers, 10, [inst]);
     await stopping;
     expect(closed).toEqual(['vsd.51']);
-    expect(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['fd00::1/64'], use_vmac: true }).use_vmac).toBe(true);
+    expect(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['fd00::1/64'], use_vmac: true }).useVmac).toBe(true);
     const { vmacName, virtualMac } = await import('../src/config.js');
     expect(vmacName(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['fd00::1/64'], use_vmac: true }))).toBe('vsd6.7');
     expect(vmacName(parseHaConfig({ interface: 'eth0', vrid: 7, vips: ['10.0.0.1/24'], use_vmac: 'vip0' }))).toBe('vip0');

@@ -116,8 +116,19 @@ describe('VrrpInstance.reconfigure (reload in place)', () => {
       { instance: 'VI_2' },
     ])
       await expect(i1.reconfigure(config({ ...base, priority: 200, ...bad } as never))).rejects.toThrow(/cannot change in place/);
+    await expect(i1.reconfigure(config({ ...base, vrid: 52 }))).rejects.toMatchObject({
+      code: 'VSD_ERR_HA_RELOAD',
+      message: 'reload refused for VRRP instance VI_1: vrid cannot change in place (51 -> 52); the running configuration stays',
+      details: { instance: 'VI_1', field: 'vrid' },
+    });
     await run(timers, 200, [n1, n2]);
     expect(i1.status()).toMatchObject({ state: 'MASTER', basePriority: before.basePriority, vrid: 51, vipsHeld: before.vipsHeld });
+  });
+
+  it('answers with the keys of vsd.yaml that changed, not the names of the parsed options', async () => {
+    const { i1 } = await pair();
+    const changed = await i1.reconfigure(config({ ...base, priority: 150, preempt_delay: 2, track_interval: 0.2, garp: { master_refresh: 5 }, skip_check_adv_addr: false }));
+    expect(changed.sort()).toEqual(['garp', 'preempt_delay', 'skip_check_adv_addr', 'track_interval']);
   });
 
   it('an unchanged config changes nothing', async () => {

@@ -157,11 +157,11 @@ describe('import-keepalived: vrrp_script, several instances, sync groups', () =>
     expect(ha.sync_groups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
     expect(r.warnings.some((w) => /track_script chk_wbe: no vrrp_script of that name, did you mean chk_web\?/.test(w))).toBe(true);
     const loaded = parseConfigText(r.yaml, 'test');
-    expect(loaded.config.ha!.instances.map((i) => [i.instance, i.track_scripts.length])).toEqual([
+    expect(loaded.config.ha!.instances.map((i) => [i.instance, i.trackScripts.length])).toEqual([
       ['VI_1', 1],
       ['VI_2', 1],
     ]);
-    expect(loaded.config.ha!.sync_groups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
+    expect(loaded.config.ha!.syncGroups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
   });
 
   it('keeps the flat form for one instance', () => {

@@ -1,9 +1,10 @@
 /**
  * The `peer:` section of vsd.yaml: where this dispatcher listens for its peer, where the peer listens, and the
- * pre-shared key both use.
+ * pre-shared key both use. Parsed into {@link PeerConfig}: camelCase, durations in milliseconds, frozen.
  */
 import { strictObject } from '@vsd/core';
 import { z } from 'zod';
+import { deepFreeze, secondsToMs } from '../freeze.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT ([IPv6]:PORT)');
 
@@ -25,9 +26,30 @@ export const peerConfigSchema = strictObject({
   handshake_timeout: z.number().positive().max(60).default(3),
   /** Unauthenticated connections held at once (two more are kept for the peer's own address). */
   max_unauthenticated: z.number().int().min(1).max(1024).default(8),
-});
+}).transform(
+  (p): PeerConfig =>
+    deepFreeze({
+      listen: p.listen,
+      ...(p.address !== undefined ? { address: p.address } : {}),
+      keyFile: p.key_file,
+      ...(p.id !== undefined ? { id: p.id } : {}),
+      persistIntervalMs: secondsToMs(p.persist_interval),
+      maxFrameBytes: p.max_frame_bytes,
+      handshakeTimeoutMs: secondsToMs(p.handshake_timeout),
+      maxUnauthenticated: p.max_unauthenticated,
+    }),
+);
 
-export type PeerConfig = z.output<typeof peerConfigSchema>;
+export interface PeerConfig {
+  readonly listen: string;
+  readonly address?: string;
+  readonly keyFile: string;
+  readonly id?: string;
+  readonly persistIntervalMs: number;
+  readonly maxFrameBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxUnauthenticated: number;
+}
 
 export function splitHostPort(s: string): { host: string; port: number } {
   const i = s.lastIndexOf(':');

@@ -8,13 +8,16 @@
  *     lease: 0.5                # seconds an agent's vote lasts without renewal
  *
  * A list that can never give a majority is refused here (empty, duplicates) or by checkWitnessElectorate (names
- * that can never connect), so the daemon never starts a dispatcher that could not become MASTER.
+ * that can never connect), so the daemon never starts a dispatcher that could not become MASTER. The parsed form,
+ * {@link WitnessConfig}, has its durations in milliseconds.
  */
 import { strictObject } from '@vsd/core';
 import { z } from 'zod';
+import { deepFreeze, secondsToMs } from '../freeze.js';
 import { familyOf } from '../vrrp/addr.js';
 import { majority } from './quorum.js';
 
+/** Seconds, as in the file. */
 export const DEFAULT_WITNESS_LEASE = 0.5;
 
 const agentName = z.string().min(1).max(253);
@@ -46,10 +49,29 @@ export const witnessConfigSchema = strictObject({
   }
   if (w.probe_interval !== undefined && w.lease < 2 * w.probe_interval)
     ctx.addIssue({ code: 'custom', path: ['lease'], message: `must be at least twice probe_interval (${w.probe_interval} s): the MASTER renews its votes every probe_interval` });
-});
+}).transform(
+  (w): WitnessConfig =>
+    deepFreeze({
+      enabled: w.enabled,
+      agents: w.agents,
+      gateways: w.gateways,
+      ...(w.probe_interval !== undefined ? { probeIntervalMs: Math.round(secondsToMs(w.probe_interval)) } : {}),
+      leaseMs: Math.round(secondsToMs(w.lease)),
+    }),
+);
 
 export type WitnessConfigInput = z.input<typeof witnessConfigSchema>;
-export type WitnessConfig = z.output<typeof witnessConfigSchema>;
+
+/** `ha.witness` as parsed: frozen, durations in whole milliseconds. */
+export interface WitnessConfig {
+  readonly enabled: boolean;
+  /** Agent names, or `all` (every name in agents.agent_keys: see checkWitnessElectorate). */
+  readonly agents: 'all' | readonly string[];
+  readonly gateways: readonly string[];
+  /** probe_interval; absent = the daemon's default (the fastest advert_int, at most a quarter of the lease). */
+  readonly probeIntervalMs?: number;
+  readonly leaseMs: number;
+}
 
 /** What the dispatcher's `agents:` section says about who can connect. */
 export interface AgentsAdmission {

@@ -5,7 +5,7 @@
  * dispatcher holds the votes of a majority of its agent witnesses and reaches a majority of its gateways. When the
  * instance leaves MASTER it releases the votes at once, so the peer does not wait for the leases to run out.
  */
-import { silentLogger, type Logger, type Vote, type VoteChannel } from '@vsd/core';
+import { invariant, silentLogger, type Logger, type Vote, type VoteChannel } from '@vsd/core';
 import { addressBytes, bytesToAddress } from '../vrrp/addr.js';
 import { systemTimers, type TimerHandle, type Timers } from '../vrrp/state-machine.js';
 import type { GatewayProber } from './icmp-probe.js';
@@ -76,8 +76,8 @@ export class Witness {
     // Guard: our belief ends a fifth of a lease before the agent's, time to remove the VIPs before the peer may add them.
     this.book = new VoteBook(opts.agents, opts.leaseMs, Math.round(opts.leaseMs / 5));
     this.gws = new GatewayBook(opts.gateways.map((g) => bytesToAddress(addressBytes(g))), opts.leaseMs);
-    if (opts.agents.length && !opts.channel) throw new Error('agent witnesses need the agents hub');
-    if (opts.gateways.length && !opts.prober) throw new Error('gateway witnesses need a prober');
+    invariant(!opts.agents.length || opts.channel, 'Witness: agent witnesses without the agents hub (WitnessOptions.channel)');
+    invariant(!opts.gateways.length || opts.prober, 'Witness: gateway witnesses without a prober (WitnessOptions.prober)');
   }
 
   start(): void {

@@ -100,6 +100,27 @@ describe('split brain and heal in namespaces', () => {
     await waitFor('client pulled to lvs2', async () => (await neighbourMac(client, VIP)) === lab.host('lvs2').mac, 3000);
   }
 
+  /**
+   * After a heal the client loses traffic only between lvs2 dropping the VIP (it yields on hearing lvs1, sending one
+   * last advert of its own) and lvs1's re-announcement (on hearing a lower advert, that one included) reaching it.
+   * Whether lvs1 re-announced before lvs2 yielded depends on where the 50 ms advert timers stood at the heal; when it
+   * did not, the gap is lvs1's reaction time, on a loaded host what the scheduler gives it. Read from both daemons'
+   * logs (one clock: the namespaces share the host's); 0 when lvs1 re-announced first.
+   */
+  function reannounceGapMs(healedAt: number): number {
+    const reannounced = vsd.lvs1!.logs.find(
+      (l) => l.msg === 'received advert with lower priority, forcing new election' && (l.sent as number) > 0 && (l.time as number) >= healedAt,
+    );
+    const yielded = vsd.lvs2!.logs.find((l) => l.msg === 'entering BACKUP state' && (l.time as number) >= healedAt);
+    expect(reannounced, 'lvs1 re-announced the VIP after the heal').toBeDefined();
+    expect(yielded, 'lvs2 yielded after the heal').toBeDefined();
+    const gap = (reannounced!.time as number) - (yielded!.time as number);
+    process.stdout.write(`split-brain heal (vsd): lvs1 re-announced ${gap} ms after lvs2 yielded\n`);
+    // Measured -54 to -1 ms (idle, and next to two busy loops); a second late is a lost advert, not a slow loop.
+    expect(gap).toBeLessThan(1000);
+    return Math.max(0, gap);
+  }
+
   it('vsd: after the heal the client loses at most 1 request (lower_prio GARP burst), and ends on lvs1', async () => {
     vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config(150) });
     vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config(100) });
@@ -122,7 +143,8 @@ describe('split brain and heal in namespaces', () => {
       `split-brain heal (vsd): ${failed.length} of ${after.length} HTTP requests failed after the heal ${JSON.stringify(failed.map((f) => f.error ?? f.body))}\n`,
     );
     expect(after.length).toBeGreaterThan(50);
-    expect(failed.length).toBeLessThanOrEqual(1);
+    // 1, plus one per 20 ms that lvs1 took to re-announce after lvs2 yielded (0 on an idle host).
+    expect(failed.length).toBeLessThanOrEqual(1 + Math.ceil(reannounceGapMs(healedAt) / 20));
     expect(await state('lvs1')).toBe('MASTER');
     expect(await state('lvs2')).toBe('BACKUP');
     expect(await neighbourMac(lab.host('client'), VIP)).toBe(lab.host('lvs1').mac);
@@ -154,7 +176,7 @@ describe('split brain and heal in namespaces', () => {
   });
 
   it('side by side: ICMP lost after the heal, vsd and keepalived (same cut, same client)', async () => {
-    const results: Record<string, { lost: number; sent: number }> = {};
+    const results: Record<string, { lost: number; sent: number; healedAt: number }> = {};
     const measure = async (who: string, isMaster: (n: string) => Promise<boolean>) => {
       await splitBrain(isMaster);
       const pingStart = Date.now();
@@ -169,7 +191,7 @@ describe('split brain and heal in namespaces', () => {
       const answered = pingAnswered(out);
       let lost = 0;
       for (let s = firstAfter; s <= 150; s++) if (!answered.has(s)) lost++;
-      results[who] = { lost, sent: 151 - firstAfter };
+      results[who] = { lost, sent: 151 - firstAfter, healedAt };
       process.stdout.write(`split-brain heal (${who}): ${lost} of ${151 - firstAfter} pings lost after the heal\n`);
     };
 
@@ -178,6 +200,8 @@ describe('split brain and heal in namespaces', () => {
     await waitFor('lvs1 MASTER', async () => (await state('lvs1')) === 'MASTER', 5000);
     await waitFor('lvs2 BACKUP', async () => (await state('lvs2')) === 'BACKUP', 5000);
     await measure('vsd', async (n) => (await state(n)) === 'MASTER');
+    // One ping lost, plus one per 20 ms that lvs1 took to re-announce after lvs2 yielded (see reannounceGapMs).
+    expect(results.vsd!.lost).toBeLessThanOrEqual(1 + Math.ceil(reannounceGapMs(results.vsd!.healedAt) / 20));
     for (const [name, v] of Object.entries(vsd)) {
       v.proc.kill('SIGTERM');
       await waitExit(v.proc, 8000);
@@ -193,7 +217,6 @@ describe('split brain and heal in namespaces', () => {
     await k2.waitState('BACKUP', 10_000);
     const kaMaster = (k: Keepalived) => async () => /Entering (MASTER|BACKUP|FAULT) STATE/g.test(k.output()) && [...k.output().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)].at(-1)?.[1] === 'MASTER';
     await measure('keepalived', (n) => (n === 'lvs1' ? kaMaster(k1) : kaMaster(k2))());
-    expect(results.vsd!.lost).toBeLessThanOrEqual(1);
   });
 
   /** The MACs answering ARP for the VIP, as the client sees them (3 requests, replies from every host that answers). */

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  agentKeyFile,
   ConfigError,
   createXdpDataplane,
   DEFAULT_XDP_OBJECT,
@@ -101,8 +100,8 @@ function secretProblems(loaded: LoadedConfig): string[] {
   const keys: Array<[string, string]> = [];
   if (c.peer) keys.push(['peer.key_file', c.peer.keyFile]);
   if (c.agents) {
-    keys.push(['agents.key_file', c.agents.key_file]);
-    for (const [name, entry] of Object.entries(c.agents.agent_keys ?? {})) keys.push([`agents.agent_keys.${name}`, agentKeyFile(entry)]);
+    keys.push(['agents.key_file', c.agents.keyFile]);
+    for (const [name, entry] of Object.entries(c.agents.agentKeys)) keys.push([`agents.agent_keys.${name}`, entry.keyFile]);
   }
   const problems: string[] = [];
   for (const [field, file] of keys) {

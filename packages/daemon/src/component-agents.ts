@@ -3,7 +3,7 @@
  * into the weight overlay (sources 'agent' and 'storage'). Route: GET /v1/agents.
  */
 import { hostname } from 'node:os';
-import { AgentHub, agentBindings, agentKeyFile, HubVotes, readKeyFile, route, type AgentsConfig, type ControlRoute } from '@vsd/core';
+import { AgentHub, agentBindings, HubVotes, readKeyFile, route, type AgentsConfig, type ControlRoute } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 export const agentsComponent: ComponentFactory = (ctx) => (ctx.config.agents ? new AgentsComponent() : null);
@@ -28,19 +28,19 @@ class AgentsComponent implements DaemonComponent {
   private async open(ctx: DaemonContext, cfg: AgentsConfig): Promise<void> {
     this.hub = new AgentHub({
       listen: cfg.listen,
-      key: readKeyFile(cfg.key_file),
-      agentKeys: new Map(Object.entries(cfg.agent_keys).map(([agent, entry]) => [agent, readKeyFile(agentKeyFile(entry))])),
-      requireAgentKey: cfg.require_agent_key,
-      bindings: agentBindings(cfg.agent_keys),
-      unboundClaims: cfg.unbound_claims,
-      forgetAfter: cfg.forget_after,
-      maxAgents: cfg.max_agents,
-      maxPreAuth: cfg.max_preauth,
+      key: readKeyFile(cfg.keyFile),
+      agentKeys: new Map(Object.entries(cfg.agentKeys).map(([agent, entry]) => [agent, readKeyFile(entry.keyFile)])),
+      requireAgentKey: cfg.requireAgentKey,
+      bindings: agentBindings(cfg.agentKeys),
+      unboundClaims: cfg.unboundClaims,
+      forgetAfterMs: cfg.forgetAfterMs,
+      maxAgents: cfg.maxAgents,
+      maxPreAuth: cfg.maxPreauth,
       id: hostname(),
       overlay: ctx.overlay,
       store: ctx.store,
-      silentAfter: cfg.silent_after,
-      maxBadFrames: cfg.max_bad_frames,
+      silentAfter: cfg.silentAfter,
+      maxBadFrames: cfg.maxBadFrames,
       sentinels: cfg.sentinels,
       logger: ctx.logger,
       votes: agentVotes(ctx),

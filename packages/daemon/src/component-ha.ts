@@ -138,10 +138,10 @@ export class HaComponent implements DaemonComponent {
       return null;
     }
     const agents = this.ctx.config.agents;
-    const r = checkWitnessElectorate(w, agents ? { named: Object.keys(agents.agent_keys), requireAgentKey: agents.require_agent_key } : null);
+    const r = checkWitnessElectorate(w, agents ? { named: Object.keys(agents.agentKeys), requireAgentKey: agents.requireAgentKey } : null);
     if ('message' in r) throw new ValidationError(`ha.witness.${r.path.join('.')}`, w.agents, r.message);
     // With the shared key anybody holding it can connect under a witness's name and vote as it.
-    const unkeyed = r.electorate.filter((a) => !Object.hasOwn(agents?.agent_keys ?? {}, a));
+    const unkeyed = r.electorate.filter((a) => !Object.hasOwn(agents?.agentKeys ?? {}, a));
     if (unkeyed.length)
       this.log.warn({ agents: unkeyed }, 'agent witnesses without a key of their own (agents.agent_keys): any holder of the shared key could vote in their name');
     // Default renewal: every advert_int of the fastest instance, at least four per lease.

@@ -168,7 +168,7 @@ export const vsdConfigSchema = strictObject({
   // ha.witness against the agents section: an electorate that can never give a majority is refused here.
   const w = c.ha?.witness;
   if (!w) return;
-  const admission = c.agents ? { named: Object.keys(c.agents.agent_keys), requireAgentKey: c.agents.require_agent_key } : null;
+  const admission = c.agents ? { named: Object.keys(c.agents.agentKeys), requireAgentKey: c.agents.requireAgentKey } : null;
   const r = checkWitnessElectorate(w, admission);
   if ('message' in r) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ha', 'witness', ...r.path], message: r.message });
 });

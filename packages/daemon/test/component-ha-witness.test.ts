@@ -19,7 +19,7 @@ const section = (witness: unknown) => ({
     { instance: 'VI_2', vrid: 52, vips: ['192.0.2.101/24'] },
   ],
 });
-const agents = { listen: '127.0.0.1:0', key_file: '/unused', agent_keys: {}, require_agent_key: false };
+const agents = { listen: '127.0.0.1:0', keyFile: '/unused', agentKeys: {}, requireAgentKey: false };
 
 async function setup(witness: unknown) {
   const store = await StateStore.open({ path: null });

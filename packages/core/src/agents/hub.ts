@@ -5,7 +5,7 @@
  * the sources 'agent' and 'storage'. It never edits the desired state.
  *
  * Bounded against hostile peers: pre-auth connections (listener.ts), pre-auth frame size, records (`maxAgents`,
- * and a silent agent is forgotten `forgetAfter` seconds after it was drained), log lines (log-limit.ts). Work on an
+ * and a silent agent is forgotten `forgetAfterMs` after it was drained), log lines (log-limit.ts). Work on an
  * idle tick is O(1): a full recompute runs only when a report, a state change or a silence/forget deadline calls for it.
  */
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +16,7 @@ import { newNonce } from '../auth/challenge.js';
 import { ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '@vsd/sys';
 import { canonicalAddress, hostPort } from '../model/address.js';
+import { secondsToMs } from '../model/freeze.js';
 import { realServerKey, serviceKey } from '../model/keys.js';
 import type { DesiredState } from '../model/schema.js';
 import type { DestAdjustment, WeightOverlay } from '../weights/overlay.js';
@@ -79,8 +80,8 @@ export interface AgentHubOptions {
   /** Name -> the real servers it alone may speak for (agents.agent_keys entries with real_servers); see claims.ts. */
   bindings?: ReadonlyMap<string, readonly ClaimEntry[]>;
   unboundClaims?: UnboundClaims;
-  /** Seconds a silent agent is remembered after it was drained for silence; 0: forever (default 600). */
-  forgetAfter?: number;
+  /** How long a silent agent is remembered after it was drained for silence, ms; 0: forever (default 600 s). */
+  forgetAfterMs?: number;
   /** Records kept at most; at the cap the longest-silent one makes room, else a new name is refused. */
   maxAgents?: number;
   /** Connections not yet authenticated at one time; more are closed at accept. */
@@ -140,7 +141,7 @@ export class AgentHub {
   private readonly noisy: LogLimiter;
   private readonly silentAfter: number;
   private readonly maxBadFrames: number;
-  private readonly forgetAfter: number;
+  private readonly forgetAfterMs: number;
   private readonly maxAgents: number;
   private readonly claims: ClaimRules;
   private readonly now: () => number;
@@ -166,7 +167,7 @@ export class AgentHub {
     this.noisy = new LogLimiter(this.log, 20, 10_000, this.now);
     this.silentAfter = opts.silentAfter ?? DEFAULT_SILENT_AFTER;
     this.maxBadFrames = opts.maxBadFrames ?? DEFAULT_MAX_BAD_FRAMES;
-    this.forgetAfter = opts.forgetAfter ?? DEFAULT_FORGET_AFTER;
+    this.forgetAfterMs = opts.forgetAfterMs ?? secondsToMs(DEFAULT_FORGET_AFTER);
     this.maxAgents = opts.maxAgents ?? DEFAULT_MAX_AGENTS;
     this.claims = new ClaimRules(opts.bindings ?? new Map(), opts.unboundClaims ?? 'first');
   }
@@ -229,7 +230,8 @@ export class AgentHub {
     return {
       listen: a ? hostPort(a.host, a.port) : null,
       silentAfter: this.silentAfter,
-      forgetAfter: this.forgetAfter,
+      // The status reply says seconds, as the file and vsctl do.
+      forgetAfter: this.forgetAfterMs / 1000,
       maxAgents: this.maxAgents,
       preAuth: this.listener?.pendingCount ?? 0,
       counters: { ...this.counters },
@@ -258,7 +260,7 @@ export class AgentHub {
       realServers: r.realServers,
       refusedClaims: r.refusedClaims,
       bound: this.claims.isBound(r.agent),
-      forgetAt: isSilent(r, now, this.silentAfter) && this.forgetAfter > 0 ? this.forgetAtOf(r) : null,
+      forgetAt: isSilent(r, now, this.silentAfter) && this.forgetAfterMs > 0 ? this.forgetAtOf(r) : null,
       badFrames: r.conn?.bad ?? 0,
       report: r.lastReport,
     };
@@ -440,7 +442,7 @@ export class AgentHub {
   }
 
   private forgetAtOf(r: AgentRecordView): number {
-    return silenceStart(r, this.silentAfter) + this.forgetAfter * 1000;
+    return silenceStart(r, this.silentAfter) + this.forgetAfterMs;
   }
 
   /** Apply reports together: a burst of them costs one recompute. */
@@ -460,8 +462,8 @@ export class AgentHub {
     if (this.pending) clearTimeout(this.pending);
     this.pending = null;
     const now = this.now();
-    if (this.forgetAfter > 0)
-      for (const r of [...this.records.values()]) if (isSilent(r, now, this.silentAfter) && now >= this.forgetAtOf(r)) this.forget(r, `silent for forget_after ${this.forgetAfter} s after draining`);
+    if (this.forgetAfterMs > 0)
+      for (const r of [...this.records.values()]) if (isSilent(r, now, this.silentAfter) && now >= this.forgetAtOf(r)) this.forget(r, `silent for forget_after ${this.forgetAfterMs / 1000} s after draining`);
     const records = [...this.records.values()];
     this.refs = groupReferences(records, now, this.silentAfter, this.opts.sentinels ?? {});
     const byAddress = new Map<string, AgentRecord[]>();
@@ -473,7 +475,7 @@ export class AgentHub {
       this.logTransition(r, r.verdict, v);
       r.verdict = v;
       r.realServers = [];
-      const due = v.silent ? (this.forgetAfter > 0 ? this.forgetAtOf(r) : Number.POSITIVE_INFINITY) : silenceStart(r, this.silentAfter) + 1;
+      const due = v.silent ? (this.forgetAfterMs > 0 ? this.forgetAtOf(r) : Number.POSITIVE_INFINITY) : silenceStart(r, this.silentAfter) + 1;
       if (due < nextDue) nextDue = due;
       for (const a of r.addresses) {
         const list = byAddress.get(a);

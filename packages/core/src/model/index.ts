@@ -4,3 +4,4 @@ export * from './keys.js';
 export * from './schema.js';
 export * from './hint.js';
 export * from './strict.js';
+export * from './freeze.js';

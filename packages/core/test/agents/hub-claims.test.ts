@@ -54,7 +54,7 @@ describe('agent claims binding', () => {
 
   it('unbound real servers: the first name keeps them, a later name cannot override (with the shared key)', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
-    const { hub, port, overlay, lines } = await startHub(store, new WeightOverlay(), { forgetAfter: 0.2 });
+    const { hub, port, overlay, lines } = await startHub(store, new WeightOverlay(), { forgetAfterMs: 200 });
     const web1 = await connect(port, KEY, 'web1', ['10.0.0.1']);
     sockets.push(web1.ws);
     web1.send(report({ load: { ...report().load, weightPct: 80 } }));

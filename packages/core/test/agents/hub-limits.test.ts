@@ -17,7 +17,7 @@ describe('agent hub limits', () => {
     const t0 = Date.now();
     let clock = t0;
     const store = new FakeStore(stateWith('10.0.0.1', '10.0.0.2'));
-    const { hub, port, overlay, lines } = await startHub(store, new WeightOverlay(), { forgetAfter: 0.3, now: () => clock });
+    const { hub, port, overlay, lines } = await startHub(store, new WeightOverlay(), { forgetAfterMs: 300, now: () => clock });
     const gone = await connect(port, KEY, 'web1', ['10.0.0.1'], 0.1);
     const hung = await connect(port, KEY, 'web2', ['10.0.0.2'], 0.1);
     sockets.push(gone.ws, hung.ws);
@@ -48,11 +48,14 @@ describe('agent hub limits', () => {
     expect(hub.status().counters.forgotten).toBe(2);
     expect(await hung.closed).toBe(CLOSE_FORGOTTEN);
     expect(lines.filter((l) => l.msg === 'agent forgotten: its real servers return to health-check control').map((l) => l.agent).sort()).toEqual(['web1', 'web2']);
+    // The option is in ms; the status reply and the log line say seconds, the file's forget_after.
+    expect(hub.status().forgetAfter).toBe(0.3);
+    expect(lines.find((l) => l.agent === 'web1' && l.why)?.why).toBe('silent for forget_after 0.3 s after draining');
   });
 
   it('caps records: at max_agents the longest-silent record makes room, a live table refuses the new name', async () => {
     const store = new FakeStore(stateWith('10.0.0.1'));
-    const { hub, port } = await startHub(store, new WeightOverlay(), { maxAgents: 2, forgetAfter: 0 });
+    const { hub, port } = await startHub(store, new WeightOverlay(), { maxAgents: 2, forgetAfterMs: 0 });
     const a = await connect(port, KEY, 'a', ['10.0.0.1'], 10);
     const b = await connect(port, KEY, 'b', ['10.0.0.1'], 0.05);
     sockets.push(a.ws, b.ws);

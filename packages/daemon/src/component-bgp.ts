@@ -19,21 +19,16 @@ import { createFrrDaemon } from './bgp/frr-daemon.js';
 import { configuredVips, servability } from './bgp/servable.js';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 import type { BgpConfig } from './config.js';
+export { DEFAULT_DAEMON_SOCKET } from './config.js';
 import type { BgpVipStatus, BgpStatus } from '@vsd/protocol';
 export type { BgpVipStatus, BgpStatus };
 
 const DAEMON_TIMEOUT_MS = 2000;
-export const DEFAULT_DAEMON_SOCKET = { bird: '/run/bird/bird.ctl', frr: '/var/run/frr/bgpd.vty' } as const;
-
-function socketOf(cfg: BgpConfig): string {
-  return cfg.socket ?? DEFAULT_DAEMON_SOCKET[cfg.daemon];
-}
 
 function createDaemon(cfg: BgpConfig): RouteDaemon {
-  const socket = socketOf(cfg);
   return cfg.daemon === 'frr'
-    ? createFrrDaemon({ socket, timeoutMs: DAEMON_TIMEOUT_MS })
-    : createBirdDaemon({ socket, protocolPrefix: cfg.protocol_prefix, timeoutMs: DAEMON_TIMEOUT_MS });
+    ? createFrrDaemon({ socket: cfg.socket, timeoutMs: DAEMON_TIMEOUT_MS })
+    : createBirdDaemon({ socket: cfg.socket, protocolPrefix: cfg.protocolPrefix, timeoutMs: DAEMON_TIMEOUT_MS });
 }
 /** Bound on the withdraw pass at shutdown: a hung daemon must not hold SIGTERM forever. */
 const STOP_PASS_MS = 3000;
@@ -104,11 +99,13 @@ export class BgpComponent implements DaemonComponent {
     this.schedule();
     const done = this.idle().then(() => true);
     const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), STOP_PASS_MS).unref());
-    if (!(await Promise.race([done, timedOut]))) this.log.error({ socket: socketOf(this.cfg) }, 'BGP withdraw at shutdown did not finish in time');
+    if (!(await Promise.race([done, timedOut]))) this.log.error({ socket: this.cfg.socket }, 'BGP withdraw at shutdown did not finish in time');
     const withdrawn = [...this.vips.values()].every((v) => v.state !== 'announced' && v.state !== 'unknown');
-    if (wasAnnounced && withdrawn && this.cfg.shutdown_delay > 0) {
-      this.log.info({ shutdownDelay: this.cfg.shutdown_delay }, 'VIPs withdrawn; waiting for the router before draining connections');
-      await new Promise((r) => setTimeout(r, this.cfg!.shutdown_delay * 1000));
+    const delayMs = this.cfg.shutdownDelayMs;
+    if (wasAnnounced && withdrawn && delayMs > 0) {
+      // The log says seconds, as bgp.shutdown_delay does.
+      this.log.info({ shutdownDelay: delayMs / 1000 }, 'VIPs withdrawn; waiting for the router before draining connections');
+      await new Promise((r) => setTimeout(r, delayMs));
     }
   }
 
@@ -129,7 +126,7 @@ export class BgpComponent implements DaemonComponent {
     const bfd = this.view.bfd ?? [];
     return {
       daemon: cfg.daemon,
-      socket: socketOf(cfg),
+      socket: cfg.socket,
       reachable: this.reachable,
       error: this.error,
       drained: this.drained,
@@ -160,7 +157,7 @@ export class BgpComponent implements DaemonComponent {
     if (drained !== this.drained) this.log.warn({ drained }, drained ? 'BGP drain: withdrawing every VIP' : 'BGP undrain: announcing the VIPs that can be served');
     this.drained = drained;
     // An undrain announces at once: the operator asked for it, the hold-down is for flapping health.
-    if (!drained) for (const t of this.vips.values()) t.servableSince = Math.min(t.servableSince, Date.now() - (this.cfg!.announce_delay * 1000));
+    if (!drained) for (const t of this.vips.values()) t.servableSince = Math.min(t.servableSince, Date.now() - this.cfg!.announceDelayMs);
     this.schedule();
     await this.idle();
     return this.status();
@@ -174,7 +171,7 @@ export class BgpComponent implements DaemonComponent {
   private configure(next: BgpConfig | null): void {
     const prev = this.daemon;
     const vips = next ? (next.vips ?? configuredVips(this.ctx.loaded.services)).map((v) => canonicalAddress(v) ?? v) : [];
-    const sameDaemon = prev && next && this.cfg && this.cfg.daemon === next.daemon && socketOf(this.cfg) === socketOf(next) && this.cfg.protocol_prefix === next.protocol_prefix;
+    const sameDaemon = prev && next && this.cfg && this.cfg.daemon === next.daemon && this.cfg.socket === next.socket && this.cfg.protocolPrefix === next.protocolPrefix;
     // VIPs leaving (or all of them, when the daemon or the naming changes) are withdrawn through the daemon that announced them.
     for (const vip of this.vips.keys()) if (prev && (!sameDaemon || !vips.includes(vip))) this.retired.set(vip, prev);
     for (const vip of [...this.vips.keys()]) if (!vips.includes(vip) || !sameDaemon) this.vips.delete(vip);
@@ -186,9 +183,9 @@ export class BgpComponent implements DaemonComponent {
       if (!this.vips.has(vip)) this.vips.set(vip, { servable: false, reason: 'not checked yet', servableSince: now, state: 'unknown', since: now });
     }
     if (this.timer) clearInterval(this.timer);
-    this.timer = next ? setInterval(() => this.schedule(), next.check_interval * 1000) : null;
+    this.timer = next ? setInterval(() => this.schedule(), next.checkIntervalMs) : null;
     this.timer?.unref();
-    if (next) this.log.info({ daemon: next.daemon, socket: socketOf(next), vips, bfd: next.bfd, announceDelay: next.announce_delay }, 'BGP announcer configured');
+    if (next) this.log.info({ daemon: next.daemon, socket: next.socket, vips, bfd: next.bfd, announceDelay: next.announceDelayMs / 1000 }, 'BGP announcer configured');
   }
 
   private wants(t: VipTrack, now: number): boolean {
@@ -196,7 +193,7 @@ export class BgpComponent implements DaemonComponent {
   }
 
   private holdDownLeft(t: VipTrack, now: number): number {
-    return t.servableSince + (this.cfg?.announce_delay ?? 0) * 1000 - now;
+    return t.servableSince + (this.cfg?.announceDelayMs ?? 0) - now;
   }
 
   private schedule(): void {
@@ -243,7 +240,7 @@ export class BgpComponent implements DaemonComponent {
       this.view = view;
       this.lastPassAt = Date.now();
       this.counters.passes++;
-      if (this.reachable === false) this.log.info({ socket: socketOf(this.cfg) }, 'BGP daemon answers again');
+      if (this.reachable === false) this.log.info({ socket: this.cfg.socket }, 'BGP daemon answers again');
       this.reachable = true;
       this.error = null;
       for (const [vip, t] of this.vips) this.observe(vip, t, view.vips.get(vip) ?? 'unknown');
@@ -269,7 +266,7 @@ export class BgpComponent implements DaemonComponent {
   private observe(vip: string, t: VipTrack, state: VipTrack['state']): void {
     if (state === 'missing' && !this.missingLogged.has(vip)) {
       this.missingLogged.add(vip);
-      this.log.error({ vip, route: this.daemon!.routeName(vip), socket: socketOf(this.cfg!) }, `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`);
+      this.log.error({ vip, route: this.daemon!.routeName(vip), socket: this.cfg!.socket }, `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`);
     }
     if (state !== 'missing') this.missingLogged.delete(vip);
     if (state === t.state) return;
@@ -289,7 +286,7 @@ export class BgpComponent implements DaemonComponent {
   private checkBfd(view: DaemonView): void {
     if (!this.cfg!.bfd || !view.bfd) return;
     const up = view.bfd.filter((s) => s.state.toLowerCase() === 'up').length;
-    if (up === 0 && !this.bfdWarned) this.log.warn({ socket: socketOf(this.cfg!), sessions: view.bfd.length }, 'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time');
+    if (up === 0 && !this.bfdWarned) this.log.warn({ socket: this.cfg!.socket, sessions: view.bfd.length }, 'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time');
     this.bfdWarned = up === 0;
   }
 
@@ -298,7 +295,7 @@ export class BgpComponent implements DaemonComponent {
     const code = err instanceof VsdError ? err.code : 'VSD_ERR_BGP_DAEMON';
     const message = (err as Error).message;
     if (this.error?.message !== message) {
-      this.log.error({ err, socket: this.cfg ? socketOf(this.cfg) : undefined, retryIn: this.cfg?.check_interval }, 'BGP daemon unavailable: routes not changed, retrying');
+      this.log.error({ err, socket: this.cfg?.socket, retryIn: this.cfg ? this.cfg.checkIntervalMs / 1000 : undefined }, 'BGP daemon unavailable: routes not changed, retrying');
       this.error = { code, message, since: Date.now() };
     }
     this.reachable = false;

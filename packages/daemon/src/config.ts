@@ -1,11 +1,21 @@
 /**
  * The vsd.yaml schema (DESIGN.md section 8): keepalived's key names, durations in seconds with fractions.
- * Misspelt and unknown keys are refused with a hint at the right one.
+ * Misspelt and unknown keys are refused with a hint at the right one. `bgp:` and `drain_timeout` come out as
+ * options in milliseconds (`BgpConfig`, `drainTimeoutMs`), like the sections of the other packages.
  *
  * The sections owned by other packages (`ha`, `peer`, `agents`, each real server's `checks`, the health keys of
  * a virtual server) are parsed by their packages' schemas: each is plugged in on one marked line below.
  */
-import { agentsConfigSchema, canonicalAddress, checksConfigSchema, KNOWN_SCHEDULERS, strictObject as strictObjectWithHints, virtualServerHealthFields as healthFields } from '@vsd/core';
+import {
+  agentsConfigSchema,
+  canonicalAddress,
+  checksConfigSchema,
+  deepFreeze,
+  KNOWN_SCHEDULERS,
+  secondsToMs,
+  strictObject as strictObjectWithHints,
+  virtualServerHealthFields as healthFields,
+} from '@vsd/core';
 import { checkWitnessElectorate, haSectionSchema, peerConfigSchema } from '@vsd/ha';
 import { z } from 'zod';
 import { metricsConfigSchema } from './metrics/config.js';
@@ -84,9 +94,28 @@ export const virtualServerConfigSchema = strictObject({
   real_servers: z.array(realServerConfigSchema).default([]),
 });
 
+/** The routing daemon's control socket when `bgp.socket` is not set. */
+export const DEFAULT_DAEMON_SOCKET = { bird: '/run/bird/bird.ctl', frr: '/var/run/frr/bgpd.vty' } as const;
+
+/**
+ * `bgp:` as the BGP component uses it: camelCase, durations in milliseconds, the socket's default filled, the VIPs
+ * canonical. Plain frozen data (it crosses from the config parser thread as JSON).
+ */
+export interface BgpConfig {
+  readonly daemon: 'bird' | 'frr';
+  readonly socket: string;
+  readonly protocolPrefix: string;
+  /** Absent: the addresses of the configured virtual servers. */
+  readonly vips?: readonly string[];
+  readonly bfd: boolean;
+  readonly announceDelayMs: number;
+  readonly shutdownDelayMs: number;
+  readonly checkIntervalMs: number;
+}
+
 /**
  * `bgp:`: announce the VIPs this dispatcher can serve through a routing daemon (BIRD 2), withdraw them on health
- * loss, `vsctl bgp drain` and shutdown. docs/bgp.md has the BIRD side.
+ * loss, `vsctl bgp drain` and shutdown. docs/bgp.md has the BIRD side. Parsed into {@link BgpConfig}.
  */
 export const bgpConfigSchema = strictObject({
   daemon: z.enum(['bird', 'frr']).default('bird'),
@@ -106,7 +135,19 @@ export const bgpConfigSchema = strictObject({
   shutdown_delay: seconds.max(300).default(1),
   /** Seconds between checks of the daemon's routes (re-asserted after a BIRD restart or `configure`), and retries. */
   check_interval: seconds.min(0.1).max(300).default(1),
-});
+}).transform(
+  (b): BgpConfig =>
+    deepFreeze({
+      daemon: b.daemon,
+      socket: b.socket ?? DEFAULT_DAEMON_SOCKET[b.daemon],
+      protocolPrefix: b.protocol_prefix,
+      ...(b.vips !== undefined ? { vips: b.vips.map((v) => canonicalAddress(v)!) } : {}),
+      bfd: b.bfd,
+      announceDelayMs: secondsToMs(b.announce_delay),
+      shutdownDelayMs: secondsToMs(b.shutdown_delay),
+      checkIntervalMs: secondsToMs(b.check_interval),
+    }),
+);
 
 /** `xdp:`: the xdp dataplane's interface and options (read only with `dataplane: xdp`). */
 export const xdpConfigSchema = strictObject({
@@ -171,10 +212,13 @@ export const vsdConfigSchema = strictObject({
   const admission = c.agents ? { named: Object.keys(c.agents.agentKeys), requireAgentKey: c.agents.requireAgentKey } : null;
   const r = checkWitnessElectorate(w, admission);
   if ('message' in r) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ha', 'witness', ...r.path], message: r.message });
-});
+}).transform(({ drain_timeout, ...c }) => ({
+  ...c,
+  /** drain_timeout in ms; absent: --drain-timeout or the daemon's default. */
+  ...(drain_timeout !== undefined ? { drainTimeoutMs: secondsToMs(drain_timeout) } : {}),
+}));
 
 export type VsdConfig = z.output<typeof vsdConfigSchema>;
 export type VirtualServerConfig = z.output<typeof virtualServerConfigSchema>;
-export type BgpConfig = z.output<typeof bgpConfigSchema>;
 export type XdpConfig = z.output<typeof xdpConfigSchema>;
 export type RealServerConfig = z.output<typeof realServerConfigSchema>;

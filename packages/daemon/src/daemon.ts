@@ -84,7 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       xdp: cfg.xdp && { interface: cfg.xdp.interface, mode: cfg.xdp.mode, tunnelSource: cfg.xdp.tunnel_source ?? null, connTableSize: cfg.xdp.conn_table_size },
     };
     const chosen = typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, choice);
-    const drainMs = options.drainTimeoutMs ?? (cfg.drain_timeout !== undefined ? cfg.drain_timeout * 1000 : DEFAULT_DRAIN_MS);
+    const drainMs = options.drainTimeoutMs ?? cfg.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
     log.info({ config: options.configPath, state: options.statePath, dataplane: chosen.name, generation: store.generation }, 'vsd starting');
 
     const dataplane = await startDataplane(chosen, cfg.xdp?.fallback ?? 'off', (name) => createDataplane(name, options.logger, choice), options.logger);

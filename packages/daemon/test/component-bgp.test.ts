@@ -7,7 +7,7 @@ import { BirdReplyParser, parseBfdSessions, parseProtocols } from '../src/bgp/bi
 import { bgpComponent, type BgpStatus } from '../src/component-bgp.js';
 import { type MetricsComponent, metricsComponent } from '../src/component-metrics.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
-import { refusal } from './config-parse.js';
+import { parse, refusal } from './config-parse.js';
 import { startFakeBgpd } from './fake-bgpd.js';
 import { startFakeBird, type FakeBird } from './fake-bird.js';
 import { parseRunningConfig } from '../src/bgp/frr-daemon.js';
@@ -219,5 +219,25 @@ describe('vsd bgp component', () => {
     expect(refusal('bgp: { daemon: quagga }')).toMatch(/bgp\.daemon: .*quagga/);
     expect(refusal('bgp: { protocol_prefix: 1vsd }')).toMatch(/bgp\.protocol_prefix: a BIRD symbol.*1vsd/);
     expect(refusal('bgp: { announce_delay: -1 }')).toMatch(/bgp\.announce_delay: .*-1/);
+    expect(refusal('bgp: { shutdown_dely: 1 }')).toMatch(/bgp\.shutdown_dely: unknown key, did you mean shutdown_delay\?/);
+    expect(refusal('bgp: { check_interval: 0.05 }')).toMatch(/bgp\.check_interval: .*0\.05/);
+  });
+
+  it('parses bgp: once into frozen camelCase options in ms, the socket default filled and the VIPs canonical', () => {
+    const bird = parse('bgp: { vips: ["2001:DB8:0::10", 192.0.2.10] }').config.bgp!;
+    expect(bird).toEqual({
+      daemon: 'bird',
+      socket: '/run/bird/bird.ctl',
+      protocolPrefix: 'vsd_',
+      vips: ['2001:db8::10', '192.0.2.10'],
+      bfd: false,
+      announceDelayMs: 1000,
+      shutdownDelayMs: 1000,
+      checkIntervalMs: 1000,
+    });
+    expect(Object.isFrozen(bird) && Object.isFrozen(bird.vips)).toBe(true);
+    const frr = parse('bgp: { daemon: frr, announce_delay: 0.4, shutdown_delay: 0, check_interval: 0.1 }').config.bgp!;
+    expect(frr).toEqual({ daemon: 'frr', socket: '/var/run/frr/bgpd.vty', protocolPrefix: 'vsd_', bfd: false, announceDelayMs: 400, shutdownDelayMs: 0, checkIntervalMs: 100 });
+    expect(parse('bgp: { daemon: frr, socket: /tmp/bgpd.vty }').config.bgp!.socket).toBe('/tmp/bgpd.vty');
   });
 });

@@ -68,6 +68,14 @@ virtual_servers:
     expect(refusal('proxy_threads: many\n')).toMatch(/proxy_threads: .*\(got "many"\)/);
   });
 
+  it('gives drain_timeout in ms (drainTimeoutMs), absent when the file has none', () => {
+    expect(parse('drain_timeout: 2.5\n').config.drainTimeoutMs).toBe(2500);
+    expect(parse('drain_timeout: 0.07\n').config.drainTimeoutMs).toBe(70);
+    expect(parse('').config).not.toHaveProperty('drainTimeoutMs');
+    expect(parse('drain_timeout: 3\n').config).not.toHaveProperty('drain_timeout');
+    expect(refusal('drain_timeout: -1\n')).toMatch(/drain_timeout: durations are seconds >= 0/);
+  });
+
   it('takes an empty file as an empty table', () => {
     expect(parse('').services).toEqual([]);
     expect(parse('# only a comment\n').services).toEqual([]);

@@ -54,17 +54,20 @@ describe('agent hub limits', () => {
   });
 
   it('caps records: at max_agents the longest-silent record makes room, a live table refuses the new name', async () => {
+    // On the test's clock: b is silent 3 x 0.05 s after it connected, however long the connects take here.
+    const t0 = Date.now();
+    let clock = t0;
     const store = new FakeStore(stateWith('10.0.0.1'));
-    const { hub, port } = await startHub(store, new WeightOverlay(), { maxAgents: 2, forgetAfterMs: 0 });
+    const { hub, port } = await startHub(store, new WeightOverlay(), { maxAgents: 2, forgetAfterMs: 0, now: () => clock });
     const a = await connect(port, KEY, 'a', ['10.0.0.1'], 10);
     const b = await connect(port, KEY, 'b', ['10.0.0.1'], 0.05);
     sockets.push(a.ws, b.ws);
     const c = await connect(port, KEY, 'c', ['10.0.0.1'], 10);
     sockets.push(c.ws);
-    // b is not silent yet (0.15 s): both live, c refused.
+    // b is not silent yet: both live, c refused.
     expect(c.welcome).toBe(false);
     expect(c.messages.at(-1)).toMatchObject({ type: 'refused', code: 'VSD_ERR_AGENT_LIMIT' });
-    await sleep(250);
+    clock = t0 + 151;
     const c2 = await connect(port, KEY, 'c', ['10.0.0.1'], 10);
     sockets.push(c2.ws);
     expect(c2.welcome).toBe(true);

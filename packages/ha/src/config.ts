@@ -3,9 +3,8 @@
  * once at the boundary into {@link HaConfig}: camelCase options, durations in milliseconds, every default filled,
  * frozen, so the instance code never converts units or looks at the file's spelling.
  */
-import { closestKey, strictObject, unknownKeyMessage, ValidationError, withKnownKeys } from '@vsd/core';
+import { closestKey, deepFreeze, secondsToMs as ms, strictObject, unknownKeyMessage, ValidationError, withKnownKeys } from '@vsd/core';
 import { z } from 'zod';
-import { deepFreeze, secondsToMs as ms } from './freeze.js';
 import type { ScriptTrackerOptions } from './track.js';
 import { familyOf, parseCidr } from './vrrp/addr.js';
 import { witnessConfigSchema, type WitnessConfig } from './witness/config.js';

@@ -2,9 +2,8 @@
  * The `peer:` section of vsd.yaml: where this dispatcher listens for its peer, where the peer listens, and the
  * pre-shared key both use. Parsed into {@link PeerConfig}: camelCase, durations in milliseconds, frozen.
  */
-import { strictObject } from '@vsd/core';
+import { deepFreeze, secondsToMs, strictObject } from '@vsd/core';
 import { z } from 'zod';
-import { deepFreeze, secondsToMs } from '../freeze.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT ([IPv6]:PORT)');
 

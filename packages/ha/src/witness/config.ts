@@ -11,9 +11,8 @@
  * that can never connect), so the daemon never starts a dispatcher that could not become MASTER. The parsed form,
  * {@link WitnessConfig}, has its durations in milliseconds.
  */
-import { strictObject } from '@vsd/core';
+import { deepFreeze, secondsToMs, strictObject } from '@vsd/core';
 import { z } from 'zod';
-import { deepFreeze, secondsToMs } from '../freeze.js';
 import { familyOf } from '../vrrp/addr.js';
 import { majority } from './quorum.js';
 

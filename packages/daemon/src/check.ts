@@ -127,7 +127,8 @@ export async function checkConfigFile(path: string, dataplaneOption?: DataplaneN
   const dataplane = dataplaneOption ?? loaded.config.dataplane ?? 'proxy';
   if (loaded.absent) return { ok: false, dataplane, errors: [`${path}: no such file`], warnings: [], services: 0 };
   const errors = [...dataplaneProblems(dataplane, loaded.services), ...proxyProtocolProblems(dataplane, loaded), ...secretProblems(loaded)];
-  const warnings: string[] = [];
+  // What the YAML parser let pass but noted (an unresolved tag, ...): vsd logs the same at start and on reload.
+  const warnings: string[] = loaded.warnings.map((w) => `${path}${w.line !== null ? `:${w.line}${w.column !== null ? `:${w.column}` : ''}` : ''}: YAML ${w.code}: ${w.message}`);
   if (dataplane === 'xdp') {
     const x = xdpSetupProblems(loaded);
     errors.push(...x.errors);

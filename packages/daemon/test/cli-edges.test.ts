@@ -86,6 +86,15 @@ virtual_servers:
     expect((await run(VSD_BIN, ['--check', '-d', 'proxy', '--config', dir.file('c.yaml', `dataplane: ipvs\n${DR}`)])).code).toBe(1);
   });
 
+  it('prints what the YAML parser noted (an unresolved tag) as a warning with its place, and still accepts the file', async () => {
+    dir = new TempDir();
+    const path = dir.file('vsd.yaml', `dataplane: !mytag ipvs\n${DR}`);
+    const r = await run(VSD_BIN, ['--check', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`vsd: warning: ${path}:1:12: YAML TAG_RESOLVE_FAILED: Unresolved tag: !mytag\n`);
+    expect(r.stderr).not.toMatch(/YAMLWarning/);
+  });
+
   it('refuses a firewall-mark service on the proxy (it would be ignored), accepts it on none and ipvs', async () => {
     dir = new TempDir();
     const file = dir.file('vsd.yaml', FWMARK);

@@ -128,7 +128,10 @@ try {
     const fixed = ['18080', '18081', '18082'];
     const ports = [VIP.port, ...WEBS.map((w) => w.port)];
     config = join(run, 'vsd-demo.yaml');
-    writeFileSync(config, fixed.reduce((t, f, i) => t.replaceAll(`127.0.0.1:${f}`, `127.0.0.1:${ports[i]}`), template));
+    writeFileSync(
+      config,
+      fixed.reduce((t, f, i) => t.replaceAll(`127.0.0.1:${f}`, `127.0.0.1:${ports[i]}`), template),
+    );
   }
   vsd = startVsd('proxy');
   if (!(await waitReady(vsd))) {
@@ -156,7 +159,7 @@ process.stdout.write(`vsd demo running (Ctrl-C stops it)
   dispatcher   ${VIP.host}:${VIP.port} -> 127.0.0.1:${WEBS[0].port}, 127.0.0.1:${WEBS[1].port} (rr, ${vsd.args.at(-1)} dataplane)
   config       ${config}
   run dir      ${run} (socket, state file, vsd.log)
-  state        ${resume && previous.length ? 'resumed from the previous run (--resume): its vsadm/vsctl changes are kept' : 'fresh (a previous run\'s changes are discarded; --resume keeps them)'}
+  state        ${resume && previous.length ? 'resumed from the previous run (--resume): its vsadm/vsctl changes are kept' : "fresh (a previous run's changes are discarded; --resume keeps them)"}
 
 Try:
   curl http://${VIP.host}:${VIP.port}/          # run it twice: the two pages alternate (rr)

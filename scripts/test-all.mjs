@@ -23,11 +23,9 @@ if (process.env.VSD_LINT !== '0') {
 for (const tier of tiers) {
   const report = join(out, `${tier}.json`);
   process.stdout.write(`\n=== tier ${tier} ===\n`);
-  const r = spawnSync(
-    'pnpm',
-    ['exec', 'vitest', 'run', '--project', tier, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
-    { stdio: 'inherit' },
-  );
+  const r = spawnSync('pnpm', ['exec', 'vitest', 'run', '--project', tier, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    stdio: 'inherit',
+  });
   let tp = 0;
   let tf = 0;
   let ts = 0;

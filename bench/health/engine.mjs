@@ -60,16 +60,20 @@ let overlayChanges = 0;
 overlay.onChange(() => overlayChanges++);
 // Failed checks are logged at debug level with their reason: count the reasons (nothing else is logged per check).
 const reasons = {};
-const logger = createLogger({ level: 'debug' }, new Writable({
-  write(chunk, _enc, cb) {
-    for (const line of String(chunk).split('\n')) {
-      if (!line) continue;
-      const { msg, reason } = JSON.parse(line);
-      if (msg === 'check failed' || msg === 'removing real server' || msg === 'disabling real server (weight 0)') reasons[reason] = (reasons[reason] ?? 0) + 1;
-    }
-    cb();
-  },
-}));
+const logger = createLogger(
+  { level: 'debug' },
+  new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) {
+        if (!line) continue;
+        const { msg, reason } = JSON.parse(line);
+        if (msg === 'check failed' || msg === 'removing real server' || msg === 'disabling real server (weight 0)')
+          reasons[reason] = (reasons[reason] ?? 0) + 1;
+      }
+      cb();
+    },
+  }),
+);
 // --engine epoll|node: where TCP_CHECK and HTTP_GET run (the probe thread on libc sockets, or Node sockets).
 const engineArg = process.argv.includes('--engine') ? process.argv[process.argv.indexOf('--engine') + 1] : 'epoll';
 const monitor = createHealthMonitor({ overlay, logger, engine: engineArg, ...(process.argv.includes('--slot') ? { slotMs: arg('slot', 25) } : {}) });
@@ -79,7 +83,9 @@ monitor.start();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const totals = () => {
-  let checks = 0, failures = 0, down = 0;
+  let checks = 0,
+    failures = 0,
+    down = 0;
   for (const svc of monitor.status().services)
     for (const rs of svc.realServers) {
       failures += rs.failures;
@@ -141,11 +147,15 @@ await monitor.stop();
 // The platform's floor for comparison: CPU of a bare net.connect + reset (no health code), 25 at a time.
 const floorMicros = await (async () => {
   const { connect } = await import('node:net');
-  const bare = (port) => new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => { s.resetAndDestroy(); res(); });
-    s.on('error', res);
-  });
+  const bare = (port) =>
+    new Promise((res) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.on('connect', () => {
+        s.resetAndDestroy();
+        res();
+      });
+      s.on('error', res);
+    });
   const some = ports.tcp.slice(0, 25);
   if (some.length === 0) return null;
   for (let i = 0; i < 1000; i += some.length) await Promise.all(some.map(bare));
@@ -176,7 +186,7 @@ const result = {
   checksPerSecond: Number(((end.checks - start.checks) / elapsedS).toFixed(0)),
   // CPU cost of one check, and what 1,000 checks a second cost at that price: independent of how much of the
   // run the process spent waiting for a CPU on a busy machine.
-  cpuMicrosPerCheck: Number((((cpu.user + cpu.system) / Math.max(1, end.checks - start.checks))).toFixed(1)),
+  cpuMicrosPerCheck: Number(((cpu.user + cpu.system) / Math.max(1, end.checks - start.checks)).toFixed(1)),
   floorMicrosPerBareConnect: floorMicros,
   failedChecks: end.failures - start.failures,
   downAtEnd: end.down,
@@ -194,7 +204,10 @@ const result = {
   const per = [...ticks1].map(([tid, t]) => [tid, t - (ticks0.get(tid) ?? 0)]);
   const pct = (t) => Number(((t / 100 / elapsedS) * 100).toFixed(2));
   const main = per.find(([tid]) => tid === process.pid)?.[1] ?? 0;
-  const others = per.filter(([tid]) => tid !== process.pid).map(([, t]) => t).sort((a, b) => b - a);
+  const others = per
+    .filter(([tid]) => tid !== process.pid)
+    .map(([, t]) => t)
+    .sort((a, b) => b - a);
   result.threads = { mainPercent: pct(main), busiestOtherPercent: pct(others[0] ?? 0), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
 }
 const machine = {
@@ -202,9 +215,10 @@ const machine = {
   memGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
   kernel: release(),
   node: process.version,
-  loadavg: loadavg().map((l) => l.toFixed(2)).join(' '),
+  loadavg: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
 };
 result.cpuPercentAt1000PerSecond = Number(((result.cpuMicrosPerCheck * (servers / interval)) / 1e4).toFixed(2));
 console.log(JSON.stringify({ result, machine, execArgv: process.execArgv }));
 process.exit(0);
-

@@ -16,7 +16,9 @@ const CONFIGS = [
 const engine = fileURLToPath(new URL('./engine.mjs', import.meta.url));
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt > 0 ? Math.min(5, Number(process.argv[roundsAt + 1])) : 1;
-const passArgs = process.argv.slice(2).filter((a, i, all) => a !== '--write' && a !== '--rounds' && all[i - 1] !== '--rounds' && a !== '--engine' && all[i - 1] !== '--engine');
+const passArgs = process.argv
+  .slice(2)
+  .filter((a, i, all) => a !== '--write' && a !== '--rounds' && all[i - 1] !== '--rounds' && a !== '--engine' && all[i - 1] !== '--engine');
 // Rounds interleave the configurations, so that a change in the machine's load hits them alike; on a shared
 // machine, each configuration keeps the round in which the process waited least for a CPU.
 const runs = CONFIGS.map(() => null);
@@ -24,7 +26,11 @@ const peerScript = fileURLToPath(new URL('./peer-haproxy.mjs', import.meta.url))
 let peer = null;
 for (let i = 0; i < rounds; i++) {
   CONFIGS.forEach((c, k) => {
-    const r = spawnSync(process.execPath, [...c.flags, engine, '--engine', c.engine, ...passArgs], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(process.execPath, [...c.flags, engine, '--engine', c.engine, ...passArgs], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) throw new Error(`engine run "${c.name}" failed: ${r.status ?? r.signal}`);
     const run = { ...c, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
     if (!runs[k] || run.result.runQueueWaitPercent < runs[k].result.runQueueWaitPercent) runs[k] = run;
@@ -71,7 +77,10 @@ if (process.argv.includes('--write')) {
   const peerRow = peer
     ? `\n| peer: ${peer.peer.split(' ').slice(0, 3).join(' ')} (its own process, all threads; cheapest of ${rounds} round(s)) | ${peer.cpuPct} % (user ${peer.userPct}, system ${peer.systemPct}) | ${peer.cpuPerCheckUs} µs = **${((peer.cpuPerCheckUs * r0.servers) / r0.intervalS / 1e4).toFixed(2)} %** | - | **${peer.rssMaxMB} MB** | servers up: ${peer.serversUp} / ${peer.servers} | - |`
     : '';
-  const floors = runs.filter((r) => r.engine === 'node').map((r) => r.result.floorMicrosPerBareConnect).filter((f) => f !== null);
+  const floors = runs
+    .filter((r) => r.engine === 'node')
+    .map((r) => r.result.floorMicrosPerBareConnect)
+    .filter((f) => f !== null);
   const floorText = floors.length ? `${Math.min(...floors)}-${Math.max(...floors)} µs` : 'n/a';
   const section = `## Health checks
 
@@ -95,10 +104,14 @@ all processed in the prober's system calls). For scale, a bare Node \`net.connec
 costs ${floorText} here (measured in the Node-engine processes right after their runs). The Node engine pays for net.Socket
 and stream machinery on top, and its RSS grows with V8's young generation under a thousand sockets a second
 (\`--max-semi-space-size=4\` caps that); the probe thread allocates little, and costs its own isolate (~20 MB).
-${peer ? `The peer row is HAProxy (bench/health/peer-haproxy.mjs) checking the same ${peer.servers} real servers at the same interval in
+${
+  peer
+    ? `The peer row is HAProxy (bench/health/peer-haproxy.mjs) checking the same ${peer.servers} real servers at the same interval in
 its own process: \`check inter\` on the TCP half, \`option httpchk GET /\` + \`http-check expect status 200\` on the HTTP
 half, connect and check timeouts 2 s; its CPU and RSS are read from /proc the same way.
-` : ''}`;
+`
+    : ''
+}`;
   const readme = fileURLToPath(new URL('../README.md', import.meta.url));
   let text = readFileSync(readme, 'utf8');
   const re = /## Health checks\n[\s\S]*?(?=\n## |$)/;

@@ -29,7 +29,9 @@ const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const out = `Run with \`pnpm bench:ipvs\` (bench/ipvs/run.mjs) on ${new Date().toISOString().slice(0, 10)}.
 
 Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM; guest: user-mode-linux ${umlKernelRelease()} (768 MiB), node ${process.version}.
-Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}.
+Load average at the end: ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}.
 
 Table: ${S} TCP services (wlc) x ${D} NAT dests = ${S + S * D} kernel objects. Times are wall-clock inside the UML guest,
 where every syscall is expensive (ptrace), so absolute figures are far above a native kernel's; the ratio is the point.

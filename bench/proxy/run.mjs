@@ -151,7 +151,15 @@ const vsdT = startVsd(vsdTPort, 'epoll', THREADS);
 const ask = (child, m) => new Promise((r) => (child.once('message', r), child.send(m)));
 await Promise.all([vsd, vsd2, vsdT].map((c) => new Promise((r) => c.once('message', r)))); // ready
 
-for (const [p, w] of [[rs1, 'backend 1'], [rs2, 'backend 2'], [vsdPort, 'vsd'], [vsdTPort, 'vsd-threads'], [vsd2Port, 'vsd-node'], [haPort, 'haproxy'], ...(haveStream ? [[ngxPort, 'nginx stream']] : [])])
+for (const [p, w] of [
+  [rs1, 'backend 1'],
+  [rs2, 'backend 2'],
+  [vsdPort, 'vsd'],
+  [vsdTPort, 'vsd-threads'],
+  [vsd2Port, 'vsd-node'],
+  [haPort, 'haproxy'],
+  ...(haveStream ? [[ngxPort, 'nginx stream']] : []),
+])
   await waitPort(p, w);
 
 // --- wrk ------------------------------------------------------------------------------------------------
@@ -170,7 +178,15 @@ function wrk(args) {
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? '';
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const bytes = num(/requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read/);
-  return { requests, bytes, rps: num(/Requests\/sec:\s+([\d.]+)/), bytesPerSec: num(/Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/), p50: lat(50), p99: lat(99), errors };
+  return {
+    requests,
+    bytes,
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    bytesPerSec: num(/Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/),
+    p50: lat(50),
+    p99: lat(99),
+    errors,
+  };
 }
 
 /** CPU ticks (user + system, all threads) of a process and its children, from /proc. */
@@ -242,7 +258,9 @@ for (let round = 0; round < ROUNDS; round++) {
       r.cpuPerReq = spent / r.requests;
       r.cpuPerMB = spent / (r.bytes / 1e6);
       ((runs[test] ??= {})[name] ??= []).push(r);
-      process.stderr.write(`round ${round + 1} ${test} ${name}: ${Math.round(r.rps)} req/s ${(r.bytesPerSec / 1e6).toFixed(1)} MB/s p50 ${r.p50}us p99 ${r.p99}us ${r.errors}\n`);
+      process.stderr.write(
+        `round ${round + 1} ${test} ${name}: ${Math.round(r.rps)} req/s ${(r.bytesPerSec / 1e6).toFixed(1)} MB/s p50 ${r.p50}us p99 ${r.p99}us ${r.errors}\n`,
+      );
     }
   }
 }
@@ -253,7 +271,12 @@ const results = {};
 for (const [test, byName] of Object.entries(runs)) {
   results[test] = {};
   for (const [name, rs] of Object.entries(byName)) {
-    const out = { errors: rs.map((x) => x.errors).filter(Boolean).join('; ') };
+    const out = {
+      errors: rs
+        .map((x) => x.errors)
+        .filter(Boolean)
+        .join('; '),
+    };
     for (const k of ['rps', 'bytesPerSec', 'p50', 'p99', 'cpuPerReq', 'cpuPerMB']) out[k] = median(rs.map((x) => x[k]));
     results[test][name] = out;
   }
@@ -264,7 +287,10 @@ const pairedRatio = (test, key, a, b) => median((runs[test][a] ?? []).map((x, i)
 if (ONLY) {
   const r = results[ONLY];
   const key = ONLY === 'bulk' ? 'bytesPerSec' : ONLY === 'latency' ? 'p50' : 'rps';
-  for (const [n] of targets) console.log(`${n}: ${Math.round(r[n][key])} (${key}, median of ${ROUNDS}), proxy CPU ${Math.round(r[n].cpuPerReq)} µs/request; / HAProxy ${pairedRatio(ONLY, key, n, 'haproxy').toFixed(2)}x (rounds: ${runs[ONLY][n].map((x, i) => (x[key] / runs[ONLY].haproxy[i][key]).toFixed(2)).join(' ')})`);
+  for (const [n] of targets)
+    console.log(
+      `${n}: ${Math.round(r[n][key])} (${key}, median of ${ROUNDS}), proxy CPU ${Math.round(r[n].cpuPerReq)} µs/request; / HAProxy ${pairedRatio(ONLY, key, n, 'haproxy').toFixed(2)}x (rounds: ${runs[ONLY][n].map((x, i) => (x[key] / runs[ONLY].haproxy[i][key]).toFixed(2)).join(' ')})`,
+    );
   for (const c of [vsd, vsd2, vsdT]) if (c.connected) c.send('stop');
   await new Promise((res) => setTimeout(res, 500));
   process.exit(0);
@@ -327,7 +353,9 @@ const cpu = cpus();
 const machine = [
   `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`,
   `node ${process.version}; ${execFileSync('haproxy', ['-v'], { encoding: 'utf8' }).split('\n')[0]}; ${spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim()}; ${spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' Copyright')[0]}`,
-  `load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (a shared machine: other work ran at the same time)`,
+  `load average at the end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (a shared machine: other work ran at the same time)`,
 ];
 const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const mb = (x) => (Number.isFinite(x) ? (x / 1e6).toFixed(1) : 'n/a');
@@ -343,11 +371,20 @@ lines.push(
   '',
 );
 const mine = ['vsd', VSD_T, 'vsd-node'];
-lines.push(`| figure | ${names.join(' | ')} | ${mine.map((n) => `${n} / HAProxy`).join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|${mine.map(() => '---:').join('|')}|`);
+lines.push(
+  `| figure | ${names.join(' | ')} | ${mine.map((n) => `${n} / HAProxy`).join(' | ')} |`,
+  `|---|${names.map(() => '---:').join('|')}|${mine.map(() => '---:').join('|')}|`,
+);
 const fx = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
-const row = (label, [test, key], fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(results[test][n]?.[key])).join(' | ')} | ${mine.map((n) => fx(pairedRatio(test, key, n, 'haproxy'))).join(' | ')} |`);
+const row = (label, [test, key], fmt) =>
+  lines.push(
+    `| ${label} | ${names.map((n) => fmt(results[test][n]?.[key])).join(' | ')} | ${mine.map((n) => fx(pairedRatio(test, key, n, 'haproxy'))).join(' | ')} |`,
+  );
 const get = (test, key) => [test, key];
-const rowInv = (label, [test, key], fmt) => lines.push(`| ${label} | ${names.map((n) => fmt(results[test][n]?.[key])).join(' | ')} | ${mine.map((n) => fx(pairedRatio(test, key, 'haproxy', n))).join(' | ')} |`);
+const rowInv = (label, [test, key], fmt) =>
+  lines.push(
+    `| ${label} | ${names.map((n) => fmt(results[test][n]?.[key])).join(' | ')} | ${mine.map((n) => fx(pairedRatio(test, key, 'haproxy', n))).join(' | ')} |`,
+  );
 row('req/s, new connection per request (Connection: close, 32 conns)', get('close', 'rps'), f0);
 row('req/s, keep-alive (32 conns)', get('keepalive', 'rps'), f0);
 row('MB/s, bulk 16 MiB responses (4 conns)', get('bulk', 'bytesPerSec'), mb);
@@ -377,8 +414,12 @@ lines.push(
 );
 lines.push(
   `RSS with ${IDLE_CONNS.toLocaleString('en-US')} idle proxied connections: ${idle
-    .map((i) => (i.error ? `${i.name} failed (${i.error})` : `${i.name} ${mb(i.before)} MB -> ${mb(i.after)} MB = ${(i.perConn / 1024).toFixed(1)} KB per connection`))
-    .join('; ')} (target for vsd: <= 20 KB)${IDLE_CONNS < WANTED_IDLE ? `; ${IDLE_CONNS.toLocaleString('en-US')} rather than ${WANTED_IDLE.toLocaleString('en-US')} because the hard descriptor limit here is ${NOFILE} and cannot be raised (no CAP_SYS_RESOURCE), and each proxied connection holds two descriptors` : ''}.`,
+    .map((i) =>
+      i.error ? `${i.name} failed (${i.error})` : `${i.name} ${mb(i.before)} MB -> ${mb(i.after)} MB = ${(i.perConn / 1024).toFixed(1)} KB per connection`,
+    )
+    .join(
+      '; ',
+    )} (target for vsd: <= 20 KB)${IDLE_CONNS < WANTED_IDLE ? `; ${IDLE_CONNS.toLocaleString('en-US')} rather than ${WANTED_IDLE.toLocaleString('en-US')} because the hard descriptor limit here is ${NOFILE} and cannot be raised (no CAP_SYS_RESOURCE), and each proxied connection holds two descriptors` : ''}.`,
   '',
 );
 lines.push(
@@ -387,23 +428,27 @@ lines.push(
   '- Every process (wrk, the proxy, the backends) shares the same cores and they are all busy during a run, so throughput',
   '  follows the CPU each proxy spends per request: the "proxy CPU" rows (user + system time of the proxy process and its',
   '  threads or children, from /proc, divided by the requests wrk completed; lower is better, ratios are HAProxy / vsd).',
-  '- vsd\'s epoll engine makes the same syscalls a C proxy makes (accept4, socket, connect, epoll_ctl, recv, send,',
+  "- vsd's epoll engine makes the same syscalls a C proxy makes (accept4, socket, connect, epoll_ctl, recv, send,",
   '  shutdown, close: about 14 per proxied request, HAProxy about 18; the last bytes before a FIN go out with MSG_MORE so',
   '  data and FIN share one segment, and the recv() that would only return 0 is skipped; a new client is read right after',
-  '  the real server\'s connect(), so its request reaches the backend with the connection); vsd-node pays Node\'s stream',
+  "  the real server's connect(), so its request reaches the backend with the connection); vsd-node pays Node's stream",
   '  machinery on top (a Socket, a Readable/Writable state and callbacks per connection). See docs/ARCHITECTURE.md',
   '  ("Proxy dataplane").',
   `- ${VSD_T} is the row to compare with HAProxy (threads = CPUs) and nginx (worker_processes auto): one engine thread`,
   '  per CPU, each with its own SO_REUSEPORT listener and its own share of the connections (rr keeps one sequence',
-  '  through a shared position, lc/wlc see every thread\'s connections, persistence stays exact). vsd\'s default is one',
+  "  through a shared position, lc/wlc see every thread's connections, persistence stays exact). vsd's default is one",
   '  thread, whose loop is the serial bottleneck in the',
   '  new-connection test: it costs about the same CPU per request but leaves ~15 % of the machine idle.',
   '- The machine was shared with other jobs (see the load average): a figure can swing by 20 % or more between rounds.',
   '  Targets are measured in rotation, each figure is the median of its rounds and each ratio the median of the',
-  '  rounds\' ratios (the spread of those is printed above the table\'s notes).',
+  "  rounds' ratios (the spread of those is printed above the table's notes).",
   '',
 );
-const errs = Object.entries(results).flatMap(([t, r]) => Object.entries(r).filter(([, v]) => v.errors).map(([n, v]) => `${t}/${n}: ${v.errors}`));
+const errs = Object.entries(results).flatMap(([t, r]) =>
+  Object.entries(r)
+    .filter(([, v]) => v.errors)
+    .map(([n, v]) => `${t}/${n}: ${v.errors}`),
+);
 if (errs.length) lines.push(`wrk reported: ${errs.join('; ')}.`, '');
 const section = lines.join('\n');
 console.log(section);

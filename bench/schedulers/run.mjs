@@ -33,7 +33,7 @@ const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const SIZES = [10, 100, 1000];
 const ROUNDS = QUICK ? 3 : 9;
-const ONLY = process.env.SCHED ? process.env.SCHED.split(",") : null;
+const ONLY = process.env.SCHED ? process.env.SCHED.split(',') : null;
 const WARMUP = QUICK ? 20_000 : 100_000;
 const PICK_BUDGET = QUICK ? 2_000_000 : 10_000_000; // server-visits per round, so big lists run fewer picks
 const ALLOC_PICKS = QUICK ? 500_000 : 2_000_000;
@@ -167,7 +167,10 @@ const missedWall = judge('ns');
 const verdict =
   `200 ns target at 1000 RS for ${targets.join(', ')}: CPU time ${missedCpu.length === 0 ? 'met' : `missed by ${missedCpu.join(', ')}`}; ` +
   `wall clock ${missedWall.length === 0 ? 'met' : `missed by ${missedWall.join(', ')}`}`;
-const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
 
 if (args.has('--json')) {
   process.stdout.write(`${JSON.stringify({ machine: m, loadavg: load, rows }, null, 2)}\n`);

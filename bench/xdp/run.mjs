@@ -99,7 +99,19 @@ function lineReader(child, name) {
 async function startVsd() {
   const child = spawn(
     'ip',
-    ['netns', 'exec', topo.ns.dir, process.execPath, fileURLToPath(new URL('./vsd-xdp.mjs', import.meta.url)), topo.if.d0, NET.vipDr, NET.vipTun, NET.rip, String(NET.port), opt.scheduler],
+    [
+      'netns',
+      'exec',
+      topo.ns.dir,
+      process.execPath,
+      fileURLToPath(new URL('./vsd-xdp.mjs', import.meta.url)),
+      topo.if.d0,
+      NET.vipDr,
+      NET.vipTun,
+      NET.rip,
+      String(NET.port),
+      opt.scheduler,
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const next = lineReader(child, 'vsd xdp dataplane');
@@ -235,7 +247,9 @@ async function hostPhase() {
       }
       for (const path of ['xdp-dr', 'xdp-tun']) {
         const m = await measure(path, 'live', SECONDS, r);
-        say(`round ${r + 1} ${path}: ${mpps(m.perCore)} Mpps per core (${pct(m.cpu)} of it busy, ${mpps(m.rs)} Mpps at the real server, redirected ${m.xdpRedirect}, tx ${m.xdpTx})`);
+        say(
+          `round ${r + 1} ${path}: ${mpps(m.perCore)} Mpps per core (${pct(m.cpu)} of it busy, ${mpps(m.rs)} Mpps at the real server, redirected ${m.xdpRedirect}, tx ${m.xdpTx})`,
+        );
         results.paths.push(m);
       }
       results.xdpStatus = await vsd.status().catch((e) => ({ error: e.message }));
@@ -345,9 +359,15 @@ function summarize(rows) {
 function report(host, umlRows, umlProblem) {
   const lines = [];
   const cpu0 = cpus()[0]?.model ?? '?';
-  lines.push(`Run with \`pnpm bench:xdp\` (bench/xdp/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${ROUNDS} round(s) of ${SECONDS} s per figure, ${FLOWS} UDP flows (${PPA} source ports per source address), 60-byte frames.`);
+  lines.push(
+    `Run with \`pnpm bench:xdp\` (bench/xdp/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${ROUNDS} round(s) of ${SECONDS} s per figure, ${FLOWS} UDP flows (${PPA} source ports per source address), 60-byte frames.`,
+  );
   lines.push('');
-  lines.push(`Machine: ${ncpu} x ${cpu0}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, node ${process.version}; UML guest ${umlKernelRelease() ?? '-'} (1 CPU, 768 MiB). Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (a shared machine).`);
+  lines.push(
+    `Machine: ${ncpu} x ${cpu0}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, node ${process.version}; UML guest ${umlKernelRelease() ?? '-'} (1 CPU, 768 MiB). Load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (a shared machine).`,
+  );
   lines.push('');
   if (host.generators.length) {
     const g = summarize(host.generators);
@@ -356,7 +376,7 @@ function report(host, umlRows, umlProblem) {
     lines.push('| generator | offered Mpps | min-max | taken by the dispatcher, Mpps |');
     lines.push('|---|---:|---:|---:|');
     for (const [name, label] of [
-      ['live', 'BPF_PROG_TEST_RUN, live frames (XDP_TX from the generator\'s veth)'],
+      ['live', "BPF_PROG_TEST_RUN, live frames (XDP_TX from the generator's veth)"],
       ['afpacket', 'AF_PACKET raw socket, sendmmsg x 64, qdisc bypass'],
     ]) {
       const s = g.get(`kernel-forwarding/${name}`);
@@ -365,23 +385,27 @@ function report(host, umlRows, umlProblem) {
     lines.push('');
   }
   const p = summarize(host.paths);
-  lines.push('Host kernel, the dispatcher namespace\'s receive work on one pinned core (live-frame generator):');
+  lines.push("Host kernel, the dispatcher namespace's receive work on one pinned core (live-frame generator):");
   lines.push('');
-  lines.push('| path | packets per second per dispatcher core (min-max) | dispatcher core busy | at the real server, Mpps | offered, Mpps | per core / kernel forwarding, same round (min-max) |');
+  lines.push(
+    '| path | packets per second per dispatcher core (min-max) | dispatcher core busy | at the real server, Mpps | offered, Mpps | per core / kernel forwarding, same round (min-max) |',
+  );
   lines.push('|---|---:|---:|---:|---:|---:|');
   for (const [k, label] of [
     ['kernel-forwarding/live', 'kernel IPv4 forwarding (ip_forward=1, routes, no XDP)'],
     ['xdp-dr/live', 'vsd xdp dataplane, DR'],
     ['xdp-tun/live', 'vsd xdp dataplane, TUN (IPIP)'],
-    ['xdp-redirect/live', 'floor: XDP MAC rewrite + bpf_redirect to the real server\'s veth, no lookup'],
-    ['xdp-drop/live', 'floor: XDP_DROP on the dispatcher\'s veth (receive cost only)'],
+    ['xdp-redirect/live', "floor: XDP MAC rewrite + bpf_redirect to the real server's veth, no lookup"],
+    ['xdp-drop/live', "floor: XDP_DROP on the dispatcher's veth (receive cost only)"],
   ]) {
     const s = p.get(k);
     if (!s) {
       lines.push(`| ${label} | not measured${host.xdpProblem ? `: ${host.xdpProblem}` : ''} | | | | |`);
       continue;
     }
-    lines.push(`| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${pct(s.cpu)} | ${mpps(s.rs)} | ${mpps(s.offered)} | ${fmtRatio(pairedRatio(host.paths, k.split('/')[0], 'kernel-forwarding'))} |`);
+    lines.push(
+      `| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${pct(s.cpu)} | ${mpps(s.rs)} | ${mpps(s.offered)} | ${fmtRatio(pairedRatio(host.paths, k.split('/')[0], 'kernel-forwarding'))} |`,
+    );
   }
   lines.push('');
   let umlFwd;
@@ -390,15 +414,22 @@ function report(host, umlRows, umlProblem) {
     const u = summarize(umlRows);
     umlFwd = u.get('kernel-forwarding/afpacket');
     umlIpvs = u.get('ipvs-dr/afpacket');
-    lines.push(`User-mode-linux guest (IPVS is there; no XDP), AF_PACKET generator; generator, dispatcher and real server all on the guest's one CPU; ${umlRows.length / 2} rounds of ${opt['uml-seconds']} s. Per host core = packets at the real server / host CPU seconds of the whole UML process group during the send:`);
+    lines.push(
+      `User-mode-linux guest (IPVS is there; no XDP), AF_PACKET generator; generator, dispatcher and real server all on the guest's one CPU; ${umlRows.length / 2} rounds of ${opt['uml-seconds']} s. Per host core = packets at the real server / host CPU seconds of the whole UML process group during the send:`,
+    );
     lines.push('');
-    lines.push('| path | packets per host core-second, whole chain (min-max) | guest CPU share of a host core | packets per second at the real server (min-max) | / kernel forwarding per host core, same round (min-max) |');
+    lines.push(
+      '| path | packets per host core-second, whole chain (min-max) | guest CPU share of a host core | packets per second at the real server (min-max) | / kernel forwarding per host core, same round (min-max) |',
+    );
     lines.push('|---|---:|---:|---:|---:|');
     for (const [s, path, label] of [
       [umlFwd, 'kernel-forwarding', 'kernel IPv4 forwarding'],
       [umlIpvs, 'ipvs-dr', 'IPVS DR (ipvsadm -g, rr)'],
     ]) {
-      if (s) lines.push(`| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${pct(s.cpu)} | ${mpps(s.chain)} M (${mpps(s.chainMin)}-${mpps(s.chainMax)}) | ${fmtRatio(pairedRatio(umlRows, path, 'kernel-forwarding'))} |`);
+      if (s)
+        lines.push(
+          `| ${label} | ${mpps(s.perCore)} M (${mpps(s.perCoreMin)}-${mpps(s.perCoreMax)}) | ${pct(s.cpu)} | ${mpps(s.chain)} M (${mpps(s.chainMin)}-${mpps(s.chainMax)}) | ${fmtRatio(pairedRatio(umlRows, path, 'kernel-forwarding'))} |`,
+        );
     }
     lines.push('');
   } else if (umlProblem) {
@@ -410,9 +441,11 @@ function report(host, umlRows, umlProblem) {
   if (qa && qb) {
     const a = qa.median;
     const b = qb.median;
-    lines.push(`Estimate: xdp DR / IPVS DR ~ (xdp DR / forwarding on the host) / (IPVS DR / forwarding in UML) = ${a.toFixed(2)} / ${b.toFixed(2)} = **${(a / b).toFixed(2)}x** per core. ` +
-      'A product of ratios from two different kernels (the host\'s, native, and UML 6.1, run as one host process, whose absolute figures are not comparable), assuming IPVS costs the same relative to forwarding on both, which nothing here checks. ' +
-      'In UML the generator\'s and the real server\'s work are in both figures, which pulls the IPVS/forwarding ratio toward 1, so this estimate understates xdp\'s lead over IPVS rather than overstating it.');
+    lines.push(
+      `Estimate: xdp DR / IPVS DR ~ (xdp DR / forwarding on the host) / (IPVS DR / forwarding in UML) = ${a.toFixed(2)} / ${b.toFixed(2)} = **${(a / b).toFixed(2)}x** per core. ` +
+        "A product of ratios from two different kernels (the host's, native, and UML 6.1, run as one host process, whose absolute figures are not comparable), assuming IPVS costs the same relative to forwarding on both, which nothing here checks. " +
+        "In UML the generator's and the real server's work are in both figures, which pulls the IPVS/forwarding ratio toward 1, so this estimate understates xdp's lead over IPVS rather than overstating it.",
+    );
     lines.push('');
   }
   return lines.join('\n');

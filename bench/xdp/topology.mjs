@@ -57,7 +57,9 @@ export function taskCpuNs(pid) {
 
 /** NET_RX softirqs run so far on one CPU: threaded NAPI raises none, so a count here is receive work outside it. */
 export function netRxSoftirqs(cpu) {
-  const line = readFileSync('/proc/softirqs', 'utf8').split('\n').find((l) => l.trim().startsWith('NET_RX:'));
+  const line = readFileSync('/proc/softirqs', 'utf8')
+    .split('\n')
+    .find((l) => l.trim().startsWith('NET_RX:'));
   return Number(line?.trim().split(/\s+/)[cpu + 1] ?? NaN);
 }
 
@@ -98,8 +100,15 @@ export class Topology {
       sh(['ip', '-n', n, 'addr', 'add', a, 'dev', dev]);
       sh(['ip', '-n', n, 'link', 'set', dev, 'up']);
     }
-    this.exec('dir', ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${i.d0}.rp_filter=0`,
-      'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${i.d1}.send_redirects=0`]);
+    this.exec('dir', [
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.rp_filter=0',
+      `net.ipv4.conf.${i.d0}.rp_filter=0`,
+      'net.ipv4.conf.all.send_redirects=0',
+      `net.ipv4.conf.${i.d1}.send_redirects=0`,
+    ]);
     sh(['ip', '-n', ns.dir, 'route', 'add', NET.sources, 'via', NET.gen]);
     for (const vip of [NET.vipDr, NET.vipTun]) sh(['ip', '-n', ns.dir, 'route', 'add', `${vip}/32`, 'via', NET.rip]);
     this.mac = {
@@ -227,11 +236,24 @@ export class Topology {
 
   /** Runs the generator in gen on the other CPU; resolves with its JSON line ({ sent, seconds }). */
   generate(kind, { dst, flows, portsPerAddr, seconds, maxPackets }) {
-    const common = [this.if.g0, this.mac.d0, this.mac.g0, NET.srcBase, dst, String(NET.port), String(flows), String(portsPerAddr), String(seconds), String(maxPackets)];
+    const common = [
+      this.if.g0,
+      this.mac.d0,
+      this.mac.g0,
+      NET.srcBase,
+      dst,
+      String(NET.port),
+      String(flows),
+      String(portsPerAddr),
+      String(seconds),
+      String(maxPackets),
+    ];
     const argv = kind === 'live' ? [this.tools.xdptool, 'live', this.tools.bpfObject, ...common] : [this.tools.pktsend, 'send', ...common];
     // Nice 10: the real server's NAPI thread on the same CPU goes first; the generator still offers far more than
     // the dispatcher takes.
-    const out = sh(['ip', 'netns', 'exec', this.ns.gen, 'nice', '-n', '10', 'taskset', '-c', String(this.otherCpu), ...argv], { timeoutMs: (seconds + 30) * 1000 });
+    const out = sh(['ip', 'netns', 'exec', this.ns.gen, 'nice', '-n', '10', 'taskset', '-c', String(this.otherCpu), ...argv], {
+      timeoutMs: (seconds + 30) * 1000,
+    });
     return JSON.parse(out.split('\n').pop());
   }
 

@@ -4,7 +4,15 @@ import { mutateText } from './lib/mutate.js';
 import { fuzz } from './lib/run.js';
 
 // HAProxy agent-check replies (core agents/agent-check.ts): what any agent answers a dispatcher or HAProxy.
-const SEEDS = ['up ready 75%\n', 'down #storage broken: /srv is not mounted\n', 'maint\n', 'up drain\n', 'weight:12 maxconn:30\r', 'fail,stopped\t#x\n', 'weight:50% ready\n'];
+const SEEDS = [
+  'up ready 75%\n',
+  'down #storage broken: /srv is not mounted\n',
+  'maint\n',
+  'up drain\n',
+  'weight:12 maxconn:30\r',
+  'fail,stopped\t#x\n',
+  'weight:50% ready\n',
+];
 const TOKENS = ['up', 'down', 'fail', 'stopped', 'ready', 'drain', 'maint', '%', 'weight:', 'maxconn:', '#', ',', '\t', '\r', '\n', ' '];
 
 describe('fuzz: agent-check reply', () => {

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  agentMessageSchema,
-  authSchema,
-  dispatcherMessageSchema,
-  helloSchema,
-  MAX_FRAME_BYTES,
-  parseFrame,
-  reportSchema,
-} from '@vsd/core';
+import { agentMessageSchema, authSchema, dispatcherMessageSchema, helloSchema, MAX_FRAME_BYTES, parseFrame, reportSchema } from '@vsd/core';
 import { mount, report } from '../../packages/core/test/agents/fixtures.js';
 import { deepNest, mutateBytes, mutateJson, randomJson } from './lib/mutate.js';
 import { fuzz } from './lib/run.js';

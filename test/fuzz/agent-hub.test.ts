@@ -13,7 +13,15 @@ const overlay = new WeightOverlay();
 let agent: TestAgent | null = null;
 
 beforeAll(async () => {
-  hub = new AgentHub({ listen: '127.0.0.1:0', key: KEY, id: 'lvs1', overlay, store: new FakeStore(stateWith('10.0.0.1', '10.0.0.2')), maxBadFrames: 1_000_000, recomputeDelayMs: 0 });
+  hub = new AgentHub({
+    listen: '127.0.0.1:0',
+    key: KEY,
+    id: 'lvs1',
+    overlay,
+    store: new FakeStore(stateWith('10.0.0.1', '10.0.0.2')),
+    maxBadFrames: 1_000_000,
+    recomputeDelayMs: 0,
+  });
   ({ port } = await hub.start());
 });
 afterAll(async () => {
@@ -39,7 +47,11 @@ async function settle(done: () => boolean): Promise<void> {
   await new Promise((r) => setTimeout(r, 1));
 }
 
-const SEEDS = [report(), report({ load: { ...report().load, weightPct: 40 } }), report({ mounts: [mount({ readOnly: true }), mount({ path: '/b', sentinel: 'b'.repeat(64) })], maintenance: true })].map((r) => Buffer.from(JSON.stringify(r)));
+const SEEDS = [
+  report(),
+  report({ load: { ...report().load, weightPct: 40 } }),
+  report({ mounts: [mount({ readOnly: true }), mount({ path: '/b', sentinel: 'b'.repeat(64) })], maintenance: true }),
+].map((r) => Buffer.from(JSON.stringify(r)));
 
 describe('fuzz: agent reports through the hub', () => {
   it('applies exactly the frames parseFrame accepts; a refused frame changes neither the record nor the overlay', async () => {
@@ -69,7 +81,7 @@ describe('fuzz: agent reports through the hub', () => {
           const st = hub.status();
           return st.counters.badFrames > before.counters.badFrames || st.agents[0]?.lastReportAt !== rec.lastReportAt;
         });
-        const after = hub.status().agents.find((x) => x.agent === "web1")!;
+        const after = hub.status().agents.find((x) => x.agent === 'web1')!;
         if (!expected.ok) {
           expect(after.report).toEqual(rec.report);
           expect(JSON.stringify([overlay.view(SVC, '10.0.0.1:80'), overlay.view(SVC, '10.0.0.2:80')])).toBe(views);

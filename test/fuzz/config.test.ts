@@ -9,8 +9,45 @@ import { expectTyped, fuzz } from './lib/run.js';
 const EXAMPLE = readFileSync(new URL('../../examples/vsd.yaml', import.meta.url), 'utf8');
 // The example with its commented sections switched on, so that the ha/peer/agents/metrics schemas are fuzzed too.
 const UNCOMMENTED = EXAMPLE.replace(/^# (ha|peer|agents|metrics):/gm, '$1:').replace(/^#( {2,}[a-z_]+:)/gm, '$1');
-const SEEDS = [EXAMPLE, UNCOMMENTED, 'virtual_servers: []\n', 'virtual_servers:\n  - address: 10.77.0.100:80\n    real_servers: [{ address: 10.77.0.13:80 }]\n'];
-const TOKENS = [': ', ':', '- ', '\n  ', '\n    ', '{', '}', '[', ']', '"', "'", '&a', '*a', '<<: *a', '!!binary', '!!js/function', '---', '...', '~', 'null', 'true', '0x1F', '1e9', '.inf', '? ', '|', '>', '%YAML 1.2', 'lb_kind: TUN', 'protocol: sctp', 'fwmark: 7'];
+const SEEDS = [
+  EXAMPLE,
+  UNCOMMENTED,
+  'virtual_servers: []\n',
+  'virtual_servers:\n  - address: 10.77.0.100:80\n    real_servers: [{ address: 10.77.0.13:80 }]\n',
+];
+const TOKENS = [
+  ': ',
+  ':',
+  '- ',
+  '\n  ',
+  '\n    ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '&a',
+  '*a',
+  '<<: *a',
+  '!!binary',
+  '!!js/function',
+  '---',
+  '...',
+  '~',
+  'null',
+  'true',
+  '0x1F',
+  '1e9',
+  '.inf',
+  '? ',
+  '|',
+  '>',
+  '%YAML 1.2',
+  'lb_kind: TUN',
+  'protocol: sctp',
+  'fwmark: 7',
+];
 
 describe('fuzz: vsd.yaml', () => {
   it('loads or refuses with ConfigError, whatever the text, in bounded time', async () => {

@@ -72,7 +72,35 @@ virtual_server fwmark 7 {
     }
 }
 `;
-const TOKENS = ['{', '}', '"', '!', '#', '\n', 'virtual_server', 'real_server', 'vrrp_instance', 'include', 'weight', 'lb_kind TUN', 'lb_algo', 'protocol UDP', 'persistence_timeout', 'HTTP_GET', 'SSL_GET', 'url', 'digest', 'virtual_ipaddress', 'priority', '10.77.0.1', '2001:db8::1', 'fwmark', 'group', '0', '-1'];
+const TOKENS = [
+  '{',
+  '}',
+  '"',
+  '!',
+  '#',
+  '\n',
+  'virtual_server',
+  'real_server',
+  'vrrp_instance',
+  'include',
+  'weight',
+  'lb_kind TUN',
+  'lb_algo',
+  'protocol UDP',
+  'persistence_timeout',
+  'HTTP_GET',
+  'SSL_GET',
+  'url',
+  'digest',
+  'virtual_ipaddress',
+  'priority',
+  '10.77.0.1',
+  '2001:db8::1',
+  'fwmark',
+  'group',
+  '0',
+  '-1',
+];
 
 describe('fuzz: keepalived.conf', () => {
   it('parses or refuses with KeepalivedSyntaxError; what imports is YAML that reads back the same and vsd loads (the importer refuses the rest with ImportRefusedError)', async () => {

@@ -14,8 +14,19 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vsd-fuzz-state-'));
   const path = join(dir, 'seed.json');
   const store = await StateStore.open({ path });
-  await store.apply(parseOps([addService({ scheduler: 'wrr', persistence: { timeout: 300 } }), addServer('10.0.1.1', { weight: 5 }), addServer('2001:db8::1', { forwarding: 'tunnel' })]));
-  await store.apply(parseOps([{ op: 'set-timeouts', timeouts: { tcp: 900, tcpfin: 120, udp: 300 } }, { op: 'add-service', service: { ...svc, protocol: 'udp', scheduler: 'sh' } }]));
+  await store.apply(
+    parseOps([
+      addService({ scheduler: 'wrr', persistence: { timeout: 300 } }),
+      addServer('10.0.1.1', { weight: 5 }),
+      addServer('2001:db8::1', { forwarding: 'tunnel' }),
+    ]),
+  );
+  await store.apply(
+    parseOps([
+      { op: 'set-timeouts', timeouts: { tcp: 900, tcpfin: 120, udp: 300 } },
+      { op: 'add-service', service: { ...svc, protocol: 'udp', scheduler: 'sh' } },
+    ]),
+  );
   await store.flush();
   SEEDS.push(readFileSync(path), Buffer.from(JSON.stringify(parseState({}, 'empty'))));
 });

@@ -15,7 +15,17 @@ const adverts: Array<{ a: VrrpAdvert; ctx: typeof V4 | typeof V6 }> = [
   { a: { version: 3, vrid: 1, priority: 1, intervalCs: 1, addresses: [] }, ctx: V4 },
 ];
 const SEEDS = adverts.map(({ a, ctx }) => ({ family: ctx.family, bytes: new Uint8Array(encodeAdvert(a, ctx)) }));
-const LOCAL = { version: 3 as const, vrid: 51, family: 4 as const, addresses: ['10.77.0.100'], intervalCs: 10, authType: 0, unicast: false, ownAddresses: ['10.99.0.2'], peers: [] };
+const LOCAL = {
+  version: 3 as const,
+  vrid: 51,
+  family: 4 as const,
+  addresses: ['10.77.0.100'],
+  intervalCs: 10,
+  authType: 0,
+  unicast: false,
+  ownAddresses: ['10.99.0.2'],
+  peers: [],
+};
 type Input = { family: 4 | 6; bytes: Uint8Array };
 
 /** Make a mutated advert's checksum right again half of the time, so that mutations reach past the checksum test. */
@@ -39,7 +49,14 @@ describe('fuzz: VRRP advert', () => {
       name: 'vrrp',
       seeds: SEEDS,
       mutate: (rng, s, corpus) => {
-        const m = { family: rng.chance(0.9) ? s.family : ((s.family === 4 ? 6 : 4) as 4 | 6), bytes: mutateBytes(rng, s.bytes, corpus.map((c) => c.bytes)) };
+        const m = {
+          family: rng.chance(0.9) ? s.family : ((s.family === 4 ? 6 : 4) as 4 | 6),
+          bytes: mutateBytes(
+            rng,
+            s.bytes,
+            corpus.map((c) => c.bytes),
+          ),
+        };
         return rng.chance(0.5) ? fixChecksum(m) : m;
       },
       random: (rng) => ({ family: rng.chance(0.5) ? 4 : 6, bytes: rng.bytes(rng.int(600)) }),

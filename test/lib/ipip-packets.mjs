@@ -61,7 +61,10 @@ export function tunnelled(o) {
     body = Buffer.concat([udp, gue, inner]);
     proto = 17;
   }
-  return Buffer.concat([ipv4Header({ src: o.outerSrc, dst: o.outerDst, proto, payloadLength: body.length, tos: o.outerTos ?? 0, fragOff: o.outerFragOff ?? 0 }), body]);
+  return Buffer.concat([
+    ipv4Header({ src: o.outerSrc, dst: o.outerDst, proto, payloadLength: body.length, tos: o.outerTos ?? 0, fragOff: o.outerFragOff ?? 0 }),
+    body,
+  ]);
 }
 
 /** An Ethernet frame around an IPv4 packet (for BPF_PROG_TEST_RUN). */

@@ -91,11 +91,15 @@ frontend fe
     let haproxyErr = '';
     haproxy.stderr!.on('data', (c: Buffer) => (haproxyErr += c.toString()));
     haproxy.stdout!.resume();
-    await waitFor('HAProxy sees web1 UP at 100', async () => {
-      if (haproxy.exitCode !== null) throw new Error(`haproxy exited ${haproxy.exitCode}: ${haproxyErr}`);
-      const s = await stat();
-      return s.status === 'UP' && s.weight === '100';
-    }, 30_000);
+    await waitFor(
+      'HAProxy sees web1 UP at 100',
+      async () => {
+        if (haproxy.exitCode !== null) throw new Error(`haproxy exited ${haproxy.exitCode}: ${haproxyErr}`);
+        const s = await stat();
+        return s.status === 'UP' && s.weight === '100';
+      },
+      30_000,
+    );
   });
 
   afterAll(async () => {

@@ -97,7 +97,11 @@ export async function mountHungFuse(holder: number, dir: string): Promise<ChildP
   const child = spawnIn(holder, process.execPath, ['-e', FUSE_HANG, dir]);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor('hung FUSE mount', () => out.includes('mounted 0') || (child.exitCode !== null && Promise.reject(new Error(`FUSE helper exited: ${out}`))), 15_000);
+  await waitFor(
+    'hung FUSE mount',
+    () => out.includes('mounted 0') || (child.exitCode !== null && Promise.reject(new Error(`FUSE helper exited: ${out}`))),
+    15_000,
+  );
   return child;
 }
 
@@ -111,11 +115,27 @@ export async function startDispatcher(host: Host, dir: string, yaml: string, dat
   const cfg = join(dir, 'vsd.yaml');
   const socket = join(dir, 'vsd.sock');
   writeFileSync(cfg, yaml);
-  const proc = host.spawn(process.execPath, [VSD_BIN, '--config', cfg, '--socket', socket, '--state', 'none', '--dataplane', dataplane, '--log-level', 'debug']);
+  const proc = host.spawn(process.execPath, [
+    VSD_BIN,
+    '--config',
+    cfg,
+    '--socket',
+    socket,
+    '--state',
+    'none',
+    '--dataplane',
+    dataplane,
+    '--log-level',
+    'debug',
+  ]);
   const logs = jsonLines(proc);
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  await waitFor('vsd ready', () => logs.some((l) => l.msg === 'vsd ready') || (proc.exitCode !== null && Promise.reject(new Error(`vsd exited: ${err}`))), 30_000);
+  await waitFor(
+    'vsd ready',
+    () => logs.some((l) => l.msg === 'vsd ready') || (proc.exitCode !== null && Promise.reject(new Error(`vsd exited: ${err}`))),
+    30_000,
+  );
   return { proc, client: createControlClient({ socket }), logs };
 }
 

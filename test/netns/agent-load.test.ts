@@ -29,7 +29,9 @@ describe('agents: load feedback steers new connections', () => {
 
   /** `n` new connections from the client; count of answers per real server. */
   async function spread(n: number): Promise<Record<string, number>> {
-    const r = await lab.host('client').exec('sh', ['-c', `for i in $(seq ${n}); do curl -s --max-time 3 http://10.77.0.11/; echo; done`], { timeoutMs: 60_000 });
+    const r = await lab
+      .host('client')
+      .exec('sh', ['-c', `for i in $(seq ${n}); do curl -s --max-time 3 http://10.77.0.11/; echo; done`], { timeoutMs: 60_000 });
     const counts: Record<string, number> = {};
     for (const line of r.stdout.split('\n').filter(Boolean)) counts[line] = (counts[line] ?? 0) + 1;
     return counts;
@@ -49,7 +51,7 @@ describe('agents: load feedback steers new connections', () => {
       lab.host('lvs1'),
       dir,
       `
-agents: { listen: 10.77.0.11:9182, key_file: ${join(dir, "agent.key")}, silent_after: 10 }
+agents: { listen: 10.77.0.11:9182, key_file: ${join(dir, 'agent.key')}, silent_after: 10 }
 virtual_servers:
   - address: 10.77.0.11:80
     lb_algo: wrr
@@ -70,7 +72,11 @@ virtual_servers:
       });
       lab.host(h).spawn(process.execPath, agentArgs('--config', cfg));
     }
-    await waitFor('agents up', async () => (await vsd.client.get<{ agents: Array<{ state: string }> }>('/v1/agents')).agents.filter((a) => a.state === 'up').length === 2, 30_000);
+    await waitFor(
+      'agents up',
+      async () => (await vsd.client.get<{ agents: Array<{ state: string }> }>('/v1/agents')).agents.filter((a) => a.state === 'up').length === 2,
+      30_000,
+    );
   });
 
   afterAll(async () => {
@@ -104,7 +110,9 @@ virtual_servers:
     webs.web2!.kill('SIGKILL');
     await waitFor('web2 drained', async () => (await eff('10.77.0.22:8080')) === 0, 15_000);
     // Refused once the server is gone; reset when the kill caught a probe's connection in the server's accept queue.
-    expect((await realServer(vsd.client, '10.77.0.22:8080')).sources.agent?.reason).toMatch(/^agent: service probe failed \(HTTP: (ECONNREFUSED|ECONNRESET)\)$/);
+    expect((await realServer(vsd.client, '10.77.0.22:8080')).sources.agent?.reason).toMatch(
+      /^agent: service probe failed \(HTTP: (ECONNREFUSED|ECONNRESET)\)$/,
+    );
     expect(await spread(6)).toEqual({ web1: 6 });
     webs.web2 = await startWeb('web2');
     await waitFor('web2 restored', async () => (await eff('10.77.0.22:8080')) === 100, 15_000);

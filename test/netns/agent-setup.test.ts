@@ -60,7 +60,9 @@ describe('agents: real-server setup for DR and TUN', () => {
     const r = await agent('setup-tun', '--vip', '10.77.0.100', '--decap', 'ipip');
     if (!ipip) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/TUN needs the ipip kernel module for the tunl0 device, and it is not available here \(modprobe ipip: .*\); use --decap bpf, DR or a kernel with ipip \[VSD_ERR_RS_SETUP\]/);
+      expect(r.stderr).toMatch(
+        /TUN needs the ipip kernel module for the tunl0 device, and it is not available here \(modprobe ipip: .*\); use --decap bpf, DR or a kernel with ipip \[VSD_ERR_RS_SETUP\]/,
+      );
     } else {
       expect(r.code, r.stderr).toBe(0);
       expect((await web.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'tunl0'])).stdout).toContain('inet 10.77.0.100/32');
@@ -95,7 +97,9 @@ describe('agents: real-server setup for DR and TUN', () => {
     expect((await agent('decap-status', '--json')).stdout).toMatch(/"attached":true/);
     const td = await agent('teardown');
     expect(td.code).toBe(1);
-    expect(td.stdout).toMatch(/left alone: BPF decapsulator on eth0 \(XDP native, program id \d+\) \(the decapsulator \(program id \d+\) is no longer attached to eth0\)/);
+    expect(td.stdout).toMatch(
+      /left alone: BPF decapsulator on eth0 \(XDP native, program id \d+\) \(the decapsulator \(program id \d+\) is no longer attached to eth0\)/,
+    );
     expect(await snapshot(web)).toBe(before);
   });
 });

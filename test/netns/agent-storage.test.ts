@@ -74,7 +74,10 @@ virtual_servers:
     );
     holder1 = await mountNamespace(lab.host('web1'));
     holder2 = await mountNamespace(lab.host('web2'));
-    for (const [h, holder] of [['web1', holder1], ['web2', holder2]] as const) {
+    for (const [h, holder] of [
+      ['web1', holder1],
+      ['web2', holder2],
+    ] as const) {
       mkdirSync(share(h), { recursive: true });
       mkdirSync(cache(h), { recursive: true });
       await mountShare(holder, h);
@@ -93,7 +96,14 @@ virtual_servers:
       const p = spawnIn(holder, process.execPath, agentArgs('--config', cfg));
       if (h === 'web1') agent1 = p;
     }
-    await waitFor('both agents reporting, healthy', async () => (await eff(WEB1)) === 100 && (await eff(WEB2)) === 100 && (await vsd.client.get<{ agents: Array<{ state: string }> }>('/v1/agents')).agents.filter((a) => a.state === 'up').length === 2, 30_000);
+    await waitFor(
+      'both agents reporting, healthy',
+      async () =>
+        (await eff(WEB1)) === 100 &&
+        (await eff(WEB2)) === 100 &&
+        (await vsd.client.get<{ agents: Array<{ state: string }> }>('/v1/agents')).agents.filter((a) => a.state === 'up').length === 2,
+      30_000,
+    );
   });
 
   afterAll(async () => {
@@ -142,7 +152,10 @@ virtual_servers:
     await inMountNs(holder2, 'sh', ['-c', `printf 'stale copy\\n' > "$1"`, 'sh', f]);
     await waitFor('drained', async () => /sentinel differs from group share \(config\)/.test((await storageReason(WEB2)) ?? ''), 10_000);
     const w1 = await realServer(vsd.client, WEB1);
-    expect({ eff: w1.effectiveWeight, sources: w1.sources }).toEqual({ eff: 100, sources: { agent: { factor: 1, reason: expect.stringMatching(/^agent: weight 100% from load /) } } });
+    expect({ eff: w1.effectiveWeight, sources: w1.sources }).toEqual({
+      eff: 100,
+      sources: { agent: { factor: 1, reason: expect.stringMatching(/^agent: weight 100% from load /) } },
+    });
     await inMountNs(holder2, 'sh', ['-c', `printf '%s' "$1" > "$2"`, 'sh', SENTINEL, f]);
     await waitFor('restored', async () => (await eff(WEB2)) === 100, 10_000);
   });

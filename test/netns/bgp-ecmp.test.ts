@@ -55,7 +55,9 @@ describe('BGP ECMP over three vsd dispatchers', () => {
     console.log(`[bgp-ecmp] 90 connections over 3 dispatchers: ${JSON.stringify(n)}`);
     expect(answers.filter(([, a]) => a.startsWith('ERR'))).toEqual([]);
     for (const d of l.dispatchers) expect(n[d.name] ?? 0).toBeGreaterThan(5);
-    const st = JSON.parse((await vsd.d1!.vsctl('--json', 'status')).stdout) as { bgp: { vips: Array<{ state: string }>; sessions: Array<{ info: string }>; bfd: { up: number } } };
+    const st = JSON.parse((await vsd.d1!.vsctl('--json', 'status')).stdout) as {
+      bgp: { vips: Array<{ state: string }>; sessions: Array<{ info: string }>; bfd: { up: number } };
+    };
     expect(st.bgp.vips[0]!.state).toBe('announced');
     expect(st.bgp.sessions[0]!.info).toMatch(/^Established/);
     expect(st.bgp.bfd.up).toBe(1);
@@ -68,7 +70,9 @@ describe('BGP ECMP over three vsd dispatchers', () => {
     expect({ code: r.code, out: r.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/DRAINED/) });
     expect(r.stdout).toMatch(new RegExp(`${VIP.replace(/\./g, '\\.')}\\s+withdrawn`));
     await waitFor('two paths', async () => (await l.paths(VIP)).length === 2, 5000, 10);
-    console.log(`[bgp-ecmp] drain: vsctl bgp drain ran ${returned - t0} ms (BIRD had withdrawn when it returned); the router had 2 paths ${Date.now() - returned} ms after it returned`);
+    console.log(
+      `[bgp-ecmp] drain: vsctl bgp drain ran ${returned - t0} ms (BIRD had withdrawn when it returned); the router had 2 paths ${Date.now() - returned} ms after it returned`,
+    );
     expect(await l.paths(VIP)).toEqual([l.dispatchers[0]!.ip, l.dispatchers[1]!.ip].sort());
     const answers = await load(l.client, VIP, 80, { count: 60, timeoutMs: 2000, maxMs: 30_000 });
     const n = spread(answers);
@@ -103,7 +107,9 @@ describe('BGP ECMP over three vsd dispatchers', () => {
     const t0 = Date.now();
     l.birds.set(d.name, await startBird(d, l.dir, dispatcherBirdConf(d, [VIP])));
     await waitFor('three paths after the BIRD restart', async () => (await l.paths(VIP)).length === 3, 30_000, 50);
-    console.log(`[bgp-ecmp] BIRD restart: the VIP was re-announced and the router had 3 paths ${Date.now() - t0} ms after BIRD started (BGP session set-up included)`);
+    console.log(
+      `[bgp-ecmp] BIRD restart: the VIP was re-announced and the router had 3 paths ${Date.now() - t0} ms after BIRD started (BGP session set-up included)`,
+    );
     const errors = vsd.d1!.logs.filter((e) => e.msg === 'BGP daemon unavailable: routes not changed, retrying');
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors.length).toBeLessThanOrEqual(3);
@@ -153,7 +159,9 @@ describe('BGP ECMP over three vsd dispatchers', () => {
     const exitMs = await exited;
     const after = answers.filter(([t]) => t >= term + withdrawn + 100);
     const failed = answers.filter(([, a]) => a.startsWith('ERR'));
-    console.log(`[bgp-ecmp] SIGTERM: path gone after ${withdrawn} ms, vsd exited after ${exitMs} ms; ${answers.length} connections, ${failed.length} failed (in flight through it when the route went), after the withdraw ${JSON.stringify(spread(after))}`);
+    console.log(
+      `[bgp-ecmp] SIGTERM: path gone after ${withdrawn} ms, vsd exited after ${exitMs} ms; ${answers.length} connections, ${failed.length} failed (in flight through it when the route went), after the withdraw ${JSON.stringify(spread(after))}`,
+    );
     expect(withdrawn).toBeLessThan(exitMs);
     // The withdraw re-hashes the flows that were in flight through the leaving dispatcher onto the others, which
     // reset them (a proxy holds TCP state): the 5 ms requests of this loop make that one connection at most, rarely two.

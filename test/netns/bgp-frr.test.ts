@@ -6,7 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lib/netns.js';
 import { requireBuild, tempDir, type VsdProcess } from '../lib/vsd-proc.js';
-import { createBgpLab, dispatcherBirdConf, dispatcherFrrConf, frrVtySocket, load, startBird, startDispatcher, startEchoServer, startFrr, type BgpLab } from './bgp-lab.js';
+import {
+  createBgpLab,
+  dispatcherBirdConf,
+  dispatcherFrrConf,
+  frrVtySocket,
+  load,
+  startBird,
+  startDispatcher,
+  startEchoServer,
+  startFrr,
+  type BgpLab,
+} from './bgp-lab.js';
 
 const VIP = '10.78.9.2';
 
@@ -18,7 +29,7 @@ describe('BGP through FRR and BIRD dispatchers', () => {
     requireBuild();
     l = await createBgpLab(tempDir('bgp-frr'), 2, 1);
     await startEchoServer(l.realServers[0]!, 8080);
-    const [d1, d2] = l.dispatchers as [typeof l.dispatchers[0], typeof l.dispatchers[0]];
+    const [d1, d2] = l.dispatchers as [(typeof l.dispatchers)[0], (typeof l.dispatchers)[0]];
     for (const d of [d1, d2]) expect((await d.exec('ip', ['addr', 'add', `${VIP}/32`, 'dev', 'lo'])).code).toBe(0);
     l.birds.set(d1.name, await startBird(d1, l.dir, dispatcherBirdConf(d1, [VIP])));
     await startFrr(d2, l.dir, dispatcherFrrConf(d2));
@@ -33,8 +44,12 @@ describe('BGP through FRR and BIRD dispatchers', () => {
   });
 
   it('announces through bgpd, drains and undrains, withdraws on SIGTERM', async () => {
-    const [d1, d2] = l.dispatchers as [typeof l.dispatchers[0], typeof l.dispatchers[0]];
-    const st = JSON.parse((await vsd.d2!.vsctl('--json', 'bgp')).stdout) as { daemon: string; vips: Array<{ state: string; route: string }>; sessions: Array<{ info: string }> };
+    const [d1, d2] = l.dispatchers as [(typeof l.dispatchers)[0], (typeof l.dispatchers)[0]];
+    const st = JSON.parse((await vsd.d2!.vsctl('--json', 'bgp')).stdout) as {
+      daemon: string;
+      vips: Array<{ state: string; route: string }>;
+      sessions: Array<{ info: string }>;
+    };
     expect(st).toMatchObject({ daemon: 'frr', vips: [{ state: 'announced', route: `network ${VIP}/32` }], sessions: [{ info: 'Established' }] });
     const answers = await load(l.client, VIP, 80, { count: 20, timeoutMs: 2000, maxMs: 20_000 });
     expect(answers.filter(([, a]) => a.startsWith('ERR'))).toEqual([]);

@@ -106,10 +106,15 @@ export async function startBird(h: Host, dir: string, conf: string): Promise<Chi
   const p = h.spawn('bird', ['-f', '-c', file, '-s', birdSocket(dir, h), '-P', join(dir, `bird-${h.name}.pid`)]);
   let err = '';
   p.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-  await waitFor(`BIRD on ${h.name}`, async () => {
-    if (p.exitCode !== null) throw new Error(`bird on ${h.name} exited ${p.exitCode}: ${err}`);
-    return (await h.exec('birdc', ['-s', birdSocket(dir, h), 'show', 'status'])).code === 0;
-  }, 10_000, 50);
+  await waitFor(
+    `BIRD on ${h.name}`,
+    async () => {
+      if (p.exitCode !== null) throw new Error(`bird on ${h.name} exited ${p.exitCode}: ${err}`);
+      return (await h.exec('birdc', ['-s', birdSocket(dir, h), 'show', 'status'])).code === 0;
+    },
+    10_000,
+    50,
+  );
   return p;
 }
 
@@ -150,20 +155,36 @@ const once = () => new Promise((resolve) => {
 })();
 `;
 
-export async function load(h: Host, vip: string, port: number, o: { count: number; timeoutMs: number; maxMs: number; gapMs?: number }): Promise<Array<[number, string]>> {
-  const r = await h.exec(process.execPath, ['-e', LOAD_SCRIPT, vip, String(port), String(o.count), String(o.timeoutMs), String(o.maxMs), String(o.gapMs ?? 0)], { timeoutMs: o.maxMs + o.timeoutMs + 10_000 });
+export async function load(
+  h: Host,
+  vip: string,
+  port: number,
+  o: { count: number; timeoutMs: number; maxMs: number; gapMs?: number },
+): Promise<Array<[number, string]>> {
+  const r = await h.exec(
+    process.execPath,
+    ['-e', LOAD_SCRIPT, vip, String(port), String(o.count), String(o.timeoutMs), String(o.maxMs), String(o.gapMs ?? 0)],
+    { timeoutMs: o.maxMs + o.timeoutMs + 10_000 },
+  );
   if (r.code !== 0) throw new Error(`load on ${h.name} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<[number, string]>;
 }
 
-export async function startDispatcher(l: BgpLab, d: Host, o: { vip: string; config: Record<string, unknown>; dataplane?: 'proxy' | 'ipvs' | 'xdp' | 'none' }): Promise<VsdProcess> {
+export async function startDispatcher(
+  l: BgpLab,
+  d: Host,
+  o: { vip: string; config: Record<string, unknown>; dataplane?: 'proxy' | 'ipvs' | 'xdp' | 'none' },
+): Promise<VsdProcess> {
   return startVsd(d, {
     dir: l.dir,
     name: d.name,
     // startVsd passes it through as --dataplane.
     dataplane: (o.dataplane ?? 'proxy') as 'proxy',
     freshState: true,
-    config: { ...o.config, bgp: { socket: birdSocket(l.dir, d), announce_delay: 0, shutdown_delay: 0.5, check_interval: 0.5, bfd: true, ...(o.config.bgp as object | undefined) } },
+    config: {
+      ...o.config,
+      bgp: { socket: birdSocket(l.dir, d), announce_delay: 0, shutdown_delay: 0.5, check_interval: 0.5, bfd: true, ...(o.config.bgp as object | undefined) },
+    },
   });
 }
 
@@ -191,10 +212,15 @@ export async function startFrr(h: Host, dir: string, conf: string): Promise<Chil
   const p = h.spawn('/usr/lib/frr/bgpd', ['-Z', '-S', '-P', '0', '-f', file, '-i', join(vtyDir, 'bgpd.pid'), '--vty_socket', vtyDir]);
   let err = '';
   p.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-  await waitFor(`bgpd on ${h.name}`, async () => {
-    if (p.exitCode !== null) throw new Error(`bgpd on ${h.name} exited ${p.exitCode}: ${err}`);
-    return (await h.exec('vtysh', ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary'])).code === 0;
-  }, 10_000, 50);
+  await waitFor(
+    `bgpd on ${h.name}`,
+    async () => {
+      if (p.exitCode !== null) throw new Error(`bgpd on ${h.name} exited ${p.exitCode}: ${err}`);
+      return (await h.exec('vtysh', ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary'])).code === 0;
+    },
+    10_000,
+    50,
+  );
   return p;
 }
 

@@ -11,7 +11,18 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lib/netns.js';
 import { BIN, requireBuild, tempDir, type VsdProcess } from '../lib/vsd-proc.js';
-import { CLIENT_NET, ROUTER_IP, createBgpLab, dispatcherBirdConf, holdConnection, load, startBird, startDispatcher, startEchoServer, type BgpLab } from './bgp-lab.js';
+import {
+  CLIENT_NET,
+  ROUTER_IP,
+  createBgpLab,
+  dispatcherBirdConf,
+  holdConnection,
+  load,
+  startBird,
+  startDispatcher,
+  startEchoServer,
+  type BgpLab,
+} from './bgp-lab.js';
 
 const VIP = '10.78.9.3';
 const ETHTOOL = fileURLToPath(new URL('../lib/ethtool-ioctl.mjs', import.meta.url));
@@ -38,11 +49,16 @@ describe('a TCP connection survives the loss of its dispatcher (xdp, DR, mh, BGP
     }
     // The veth lab's two needs (test/lib/ethtool-ioctl.mjs): complete TCP checksums on what reaches a dispatcher (the
     // client's, forwarded by the router), and NAPI on each dispatcher's switch port so its XDP_TX'd frames are received.
-    for (const [h, dev] of [[l.client, 'eth1'], [l.router, 'eth0']] as const) {
+    for (const [h, dev] of [
+      [l.client, 'eth1'],
+      [l.router, 'eth0'],
+    ] as const) {
       const tx = await h.exec(process.execPath, [ETHTOOL, dev, 'tx', 'off']);
       expect(tx.code, tx.stderr).toBe(0);
     }
-    l.dispatchers.forEach((_, i) => execFileSync('ip', ['-n', `${l.lab.prefix}-sw`, 'link', 'set', 'dev', `p${i + 3}`, 'xdp', 'obj', PASS_OBJECT, 'sec', 'xdp']));
+    l.dispatchers.forEach((_, i) =>
+      execFileSync('ip', ['-n', `${l.lab.prefix}-sw`, 'link', 'set', 'dev', `p${i + 3}`, 'xdp', 'obj', PASS_OBJECT, 'sec', 'xdp']),
+    );
     const services = {
       virtual_servers: [{ address: `${VIP}:80`, lb_algo: 'mh', lb_kind: 'DR', real_servers: l.realServers.map((w) => ({ address: `${w.ip}:80` })) }],
       xdp: { interface: 'eth0', mode: 'native' },
@@ -80,15 +96,21 @@ describe('a TCP connection survives the loss of its dispatcher (xdp, DR, mh, BGP
       await waitFor('the router drops the dead path', async () => !(await l.paths(VIP)).includes(x.ip), 10_000, 10);
       const detected = Date.now() - cut;
       const { at: answeredMs, ...again } = await second;
-      console.log(`[bgp-survival] connection through ${x.name} to ${first.body.split(' ')[0]}: path dropped ${detected} ms after the cut, next request on the same connection (sent at the cut) answered after ${answeredMs} ms by ${again.body.split(' ')[0]}`);
+      console.log(
+        `[bgp-survival] connection through ${x.name} to ${first.body.split(' ')[0]}: path dropped ${detected} ms after the cut, next request on the same connection (sent at the cut) answered after ${answeredMs} ms by ${again.body.split(' ')[0]}`,
+      );
       expect(again).toEqual({ body: first.body, localPort: first.localPort, reused: true });
       const third = await held.request();
       expect(third).toEqual({ body: first.body, localPort: first.localPort, reused: true });
 
-      const before = await Promise.all(l.dispatchers.filter((d) => d !== x).map(async (d) => (await vsd[d.name]!.api<StatusDoc>('/v1/status')).services[0]!.counters.conns));
+      const before = await Promise.all(
+        l.dispatchers.filter((d) => d !== x).map(async (d) => (await vsd[d.name]!.api<StatusDoc>('/v1/status')).services[0]!.counters.conns),
+      );
       const answers = await load(l.client, VIP, 80, { count: 40, timeoutMs: 2000, maxMs: 30_000 });
       expect(answers.filter(([, a]) => a.startsWith('ERR'))).toEqual([]);
-      const after = await Promise.all(l.dispatchers.filter((d) => d !== x).map(async (d) => (await vsd[d.name]!.api<StatusDoc>('/v1/status')).services[0]!.counters.conns));
+      const after = await Promise.all(
+        l.dispatchers.filter((d) => d !== x).map(async (d) => (await vsd[d.name]!.api<StatusDoc>('/v1/status')).services[0]!.counters.conns),
+      );
       const took = after.map((n, i) => n - before[i]!);
       console.log(`[bgp-survival] 40 new connections after the loss: ${JSON.stringify(took)} on the two live dispatchers`);
       expect(took.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(40);

@@ -85,17 +85,40 @@ describe('the .deb packages', () => {
   });
 
   it('hold the binaries, units, man pages and a pruned production tree', async () => {
-    const list = async (deb: string) => (await sh('dpkg-deb', ['--contents', deb])).stdout.split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\.\//, '/'));
+    const list = async (deb: string) =>
+      (await sh('dpkg-deb', ['--contents', deb])).stdout.split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\.\//, '/'));
     const vsd = await list(debs.vsd);
     const agent = await list(debs.agent);
-    for (const p of ['/usr/bin/vsd', '/usr/bin/vsadm', '/usr/bin/vsctl', '/lib/systemd/system/vsd.service', '/usr/lib/sysusers.d/vsd.conf', '/etc/vsd/vsd.yaml', '/usr/share/man/man8/vsd.8.gz', '/usr/share/man/man8/vsadm.8.gz', '/usr/share/man/man8/vsctl.8.gz', '/usr/share/man/man5/vsd.yaml.5.gz', '/usr/share/doc/vsd/deploy.md', '/usr/share/doc/vsd/migrate-from-keepalived.md', '/usr/share/doc/vsd/copyright'])
+    for (const p of [
+      '/usr/bin/vsd',
+      '/usr/bin/vsadm',
+      '/usr/bin/vsctl',
+      '/lib/systemd/system/vsd.service',
+      '/usr/lib/sysusers.d/vsd.conf',
+      '/etc/vsd/vsd.yaml',
+      '/usr/share/man/man8/vsd.8.gz',
+      '/usr/share/man/man8/vsadm.8.gz',
+      '/usr/share/man/man8/vsctl.8.gz',
+      '/usr/share/man/man5/vsd.yaml.5.gz',
+      '/usr/share/doc/vsd/deploy.md',
+      '/usr/share/doc/vsd/migrate-from-keepalived.md',
+      '/usr/share/doc/vsd/copyright',
+    ])
       expect(vsd).toContain(p);
-    for (const p of ['/usr/bin/vsd-agent', '/lib/systemd/system/vsd-agent.service', '/usr/lib/sysusers.d/vsd-agent.conf', '/etc/vsd/agent.yaml', '/usr/share/man/man8/vsd-agent.8.gz'])
+    for (const p of [
+      '/usr/bin/vsd-agent',
+      '/lib/systemd/system/vsd-agent.service',
+      '/usr/lib/sysusers.d/vsd-agent.conf',
+      '/etc/vsd/agent.yaml',
+      '/usr/share/man/man8/vsd-agent.8.gz',
+    ])
       expect(agent).toContain(p);
     // Only production code: no TypeScript sources or declarations, no dev tools, koffi for this machine only.
     for (const files of [vsd, agent]) {
       expect(files.filter((f) => /\.(d\.ts|ts|map)$/.test(f) || /\/(typescript|vitest|@types)\//.test(f))).toEqual([]);
-      expect(new Set(files.filter((f) => /koffi\/build\/koffi\/[^/]+\/$/.test(f)).map((f) => f.split('/').at(-2)))).toEqual(new Set([process.arch === 'x64' ? 'linux_x64' : `linux_${process.arch}`]));
+      expect(new Set(files.filter((f) => /koffi\/build\/koffi\/[^/]+\/$/.test(f)).map((f) => f.split('/').at(-2)))).toEqual(
+        new Set([process.arch === 'x64' ? 'linux_x64' : `linux_${process.arch}`]),
+      );
     }
     // The agent's tree has no dispatcher code (no VRRP, no CLI, not even core: protocol and the OS door only), nor
     // core's own dependencies (lowdb); the OS door ships in both.
@@ -112,12 +135,16 @@ describe('the .deb packages', () => {
     expect(passwd).toMatch(/^vsd:x:\d+:\d+:[^:]*:\/var\/lib\/vsd:\/usr\/sbin\/nologin$/m);
     expect(passwd).toMatch(/^vsd-agent:x:\d+:\d+:/m);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: ${Package} is dpkg-query's own field syntax, not a template.
-    expect((await sh('dpkg-query', [`--root=${root}`, '-W', '-f=${Package} ${Status}\\n'])).stdout.trim().split('\n').sort()).toEqual(['vsd install ok installed', 'vsd-agent install ok installed']);
+    expect((await sh('dpkg-query', [`--root=${root}`, '-W', '-f=${Package} ${Status}\\n'])).stdout.trim().split('\n').sort()).toEqual([
+      'vsd install ok installed',
+      'vsd-agent install ok installed',
+    ]);
   });
 
   it('runs the installed binaries: --version, --check with the shipped configs, keygen', async () => {
     const bin = (b: string) => join(root, 'usr/bin', b);
-    for (const b of ['vsd', 'vsctl', 'vsd-agent']) expect(await sh(bin(b), ['--version'])).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${b} \\d+\\.\\d+\\.\\d+\\n$`)), stderr: '' });
+    for (const b of ['vsd', 'vsctl', 'vsd-agent'])
+      expect(await sh(bin(b), ['--version'])).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${b} \\d+\\.\\d+\\.\\d+\\n$`)), stderr: '' });
     expect((await sh(bin('vsadm'), ['--version'])).stdout).toMatch(/^ipvsadm v1\.31/);
     const check = await sh(bin('vsd'), ['--check', '--config', join(root, 'etc/vsd/vsd.yaml')]);
     expect(check).toMatchObject({ code: 0, stdout: expect.stringMatching(/OK, 1 virtual service\(s\), dataplane proxy/) });
@@ -145,8 +172,14 @@ describe('the .deb packages', () => {
       writeFileSync(f, text.replaceAll('/etc/vsd/', `${keys}/`));
       return f;
     };
-    expect(await sh(join(root, 'usr/bin/vsd'), ['--check', '--config', local(vsdYaml!, 'vsd.yaml')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/OK, 1 virtual service\(s\), dataplane ipvs/) });
-    expect(await sh(join(root, 'usr/bin/vsd-agent'), ['--check', '--config', local(agentYaml!, 'agent.yaml')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/OK, agent web1, 2 dispatcher/) });
+    expect(await sh(join(root, 'usr/bin/vsd'), ['--check', '--config', local(vsdYaml!, 'vsd.yaml')])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/OK, 1 virtual service\(s\), dataplane ipvs/),
+    });
+    expect(await sh(join(root, 'usr/bin/vsd-agent'), ['--check', '--config', local(agentYaml!, 'agent.yaml')])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/OK, agent web1, 2 dispatcher/),
+    });
     const [ruleset] = blocks('nft');
     const nft = await sh('nft', ['-c', '-f', local(ruleset!, 'nftables.conf')]);
     expect({ code: nft.code, stderr: nft.stderr }).toEqual({ code: 0, stderr: '' });
@@ -163,8 +196,14 @@ describe('the .deb packages', () => {
     const manager = new UnixDatagramReceiver(join(dir, 'notify.sock'));
     const socket = join(dir, 'vsd.sock');
     const config = join(dir, 'vsd.yaml');
-    writeFileSync(config, `proxy_engine: epoll\nvirtual_servers:\n  - { address: 127.0.0.1:${vipPort}, lb_algo: rr, real_servers: [{ address: 127.0.0.1:${webPort} }] }\n`);
-    const vsd = spawn(join(root, 'usr/bin/vsd'), ['--config', config, '--socket', socket, '--state', 'none', '--dataplane', 'proxy'], { env: { ...process.env, NOTIFY_SOCKET: manager.path }, stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(
+      config,
+      `proxy_engine: epoll\nvirtual_servers:\n  - { address: 127.0.0.1:${vipPort}, lb_algo: rr, real_servers: [{ address: 127.0.0.1:${webPort} }] }\n`,
+    );
+    const vsd = spawn(join(root, 'usr/bin/vsd'), ['--config', config, '--socket', socket, '--state', 'none', '--dataplane', 'proxy'], {
+      env: { ...process.env, NOTIFY_SOCKET: manager.path },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
       expect((await manager.receive(20_000)).toString()).toBe('READY=1\nSTATUS=ready: 1 virtual service on the proxy dataplane, generation 1');
       const page = await new Promise<string>((resolve, reject) =>

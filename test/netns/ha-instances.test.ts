@@ -62,7 +62,8 @@ describe('several VRRP instances per dispatcher (active/active) and reload in pl
   const states = async (name: Node) => Object.fromEntries((await ha(name)).instances.map((s) => [s.instance, s.state]));
   const curl = async (vip: string) => (await lab.host('client').exec('curl', ['-s', '--max-time', '2', `http://${vip}/`])).stdout.trim();
   const macFor = async (vip: string) => (await lab.host('client').exec('ip', ['neigh', 'show', vip])).stdout.toLowerCase();
-  const transitionsLogged = (name: Node, from: number) => vsd[name]!.logs.slice(from).filter((l) => l.msg === 'VRRP transition' || /^entering \w+ state$/.test(String(l.msg)));
+  const transitionsLogged = (name: Node, from: number) =>
+    vsd[name]!.logs.slice(from).filter((l) => l.msg === 'VRRP transition' || /^entering \w+ state$/.test(String(l.msg)));
 
   beforeAll(async () => {
     requireBuild();
@@ -73,10 +74,14 @@ describe('several VRRP instances per dispatcher (active/active) and reload in pl
     const w2 = startWebServer(lab.host('web2'), 80, WEB[1]!);
     await Promise.all([waitReady(w1, 'web1'), waitReady(w2, 'web2')]);
     for (const name of ['lvs1', 'lvs2'] as const) vsd[name] = await startVsd(lab.host(name), { dir, name, config: config(name) });
-    await waitFor('lvs1 MASTER of VI_1, lvs2 of VI_2', async () => {
-      const [a, b] = [await states('lvs1'), await states('lvs2')];
-      return a.VI_1 === 'MASTER' && a.VI_2 === 'BACKUP' && b.VI_1 === 'BACKUP' && b.VI_2 === 'MASTER';
-    }, 5000);
+    await waitFor(
+      'lvs1 MASTER of VI_1, lvs2 of VI_2',
+      async () => {
+        const [a, b] = [await states('lvs1'), await states('lvs2')];
+        return a.VI_1 === 'MASTER' && a.VI_2 === 'BACKUP' && b.VI_1 === 'BACKUP' && b.VI_2 === 'MASTER';
+      },
+      5000,
+    );
     await waitFor('peer link', async () => (await ha('lvs2')).sync?.connected === true, 5000);
     // Changes go to the node that is MASTER of the primary instance (VI_1, the first listed): lvs1.
     for (const vip of [VIP1, VIP2, VIP3]) {
@@ -135,7 +140,8 @@ describe('several VRRP instances per dispatcher (active/active) and reload in pl
     expect(await states('lvs1')).toEqual({ VI_1: 'BACKUP', VI_2: 'BACKUP' });
     expect(await states('lvs2')).toEqual({ VI_1: 'MASTER', VI_2: 'MASTER' });
     // VI_2 did not move: no transition of VI_2 on either node.
-    for (const name of ['lvs1', 'lvs2'] as const) expect(vsd[name]!.logs.slice(mark[name]).filter((l) => l.msg === 'VRRP transition' && l.instance === 'VI_2')).toEqual([]);
+    for (const name of ['lvs1', 'lvs2'] as const)
+      expect(vsd[name]!.logs.slice(mark[name]).filter((l) => l.msg === 'VRRP transition' && l.instance === 'VI_2')).toEqual([]);
     expect(WEB).toContain(await curl(VIP1));
     expect(WEB).toContain(await curl(VIP2));
     process.stdout.write(`vsctl failover VI_1: lvs2 MASTER of VI_1 ${ms} ms after lvs1 resigned (transition times), VI_2 unmoved\n`);
@@ -151,7 +157,12 @@ describe('several VRRP instances per dispatcher (active/active) and reload in pl
       ['lvs1', 'MASTER'],
       ['lvs2', 'BACKUP'],
     ] as const)
-      await waitFor(`${name} logged VI_1 -> ${to}`, () => vsd[name]!.logs.slice(back[name]).some((l) => l.msg === 'VRRP transition' && l.instance === 'VI_1' && l.to === to), 3000, 10);
+      await waitFor(
+        `${name} logged VI_1 -> ${to}`,
+        () => vsd[name]!.logs.slice(back[name]).some((l) => l.msg === 'VRRP transition' && l.instance === 'VI_1' && l.to === to),
+        3000,
+        10,
+      );
   });
 
   it('(b) SIGHUP on the MASTER: a new priority and an added VIP, no transition, VIP1 never absent, zero failed requests', async () => {
@@ -170,13 +181,23 @@ describe('several VRRP instances per dispatcher (active/active) and reload in pl
     writeFile(dir, 'lvs1.yaml', JSON.stringify(config('lvs1', { priority: 200, vips: [`${VIP1}/24`, `${VIP3}/24`] }), null, 2));
     const t0 = Date.now();
     lvs1.proc.kill('SIGHUP');
-    await waitFor('lvs1 reconfigured', () => lvs1.logs.slice(mark.lvs1).find((l) => l.msg === 'VRRP instance reconfigured in place' && l.component === 'vrrp'), 5000, 10);
+    await waitFor(
+      'lvs1 reconfigured',
+      () => lvs1.logs.slice(mark.lvs1).find((l) => l.msg === 'VRRP instance reconfigured in place' && l.component === 'vrrp'),
+      5000,
+      10,
+    );
     await waitFor('VIP3 on lvs1', async () => (await ha('lvs1', '?instance=VI_1')).vrrp!.vipsHeld.includes(`${VIP3}/24`), 3000, 10);
     const applyMs = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 1000)); // lvs2 still has the old VIP list: it must keep following lvs1
     writeFile(dir, 'lvs2.yaml', JSON.stringify(config('lvs2', { vips: [`${VIP1}/24`, `${VIP3}/24`] }), null, 2));
     vsd.lvs2!.proc.kill('SIGHUP');
-    await waitFor('lvs2 reconfigured', () => vsd.lvs2!.logs.slice(mark.lvs2).find((l) => l.msg === 'VRRP instance reconfigured in place' && l.component === 'vrrp'), 5000, 10);
+    await waitFor(
+      'lvs2 reconfigured',
+      () => vsd.lvs2!.logs.slice(mark.lvs2).find((l) => l.msg === 'VRRP instance reconfigured in place' && l.component === 'vrrp'),
+      5000,
+      10,
+    );
     await waitExit(probe, 10_000);
     await waitExit(sampler, 15_000);
 

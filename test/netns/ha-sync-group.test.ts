@@ -34,7 +34,12 @@ describe('vrrp_sync_group between two vsd processes', () => {
       priority: name === 'lvs1' ? 150 : 100,
       instances: [
         // lvs1's VI_1 fails while the flag file exists (weight 0: FAULT, keepalived's rule).
-        { instance: 'VI_1', vrid: 51, vips: [`${VIP1}/24`], ...(name === 'lvs1' ? { track_scripts: [{ script: `test ! -e ${failFlag}`, interval: 0.1, weight: 0 }] } : {}) },
+        {
+          instance: 'VI_1',
+          vrid: 51,
+          vips: [`${VIP1}/24`],
+          ...(name === 'lvs1' ? { track_scripts: [{ script: `test ! -e ${failFlag}`, interval: 0.1, weight: 0 }] } : {}),
+        },
         { instance: 'VI_2', vrid: 52, vips: [`${VIP2}/24`] },
       ],
       sync_groups: [{ name: 'G1', instances: ['VI_1', 'VI_2'] }],

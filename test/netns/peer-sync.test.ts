@@ -40,17 +40,22 @@ describe('peer sync between two vsd processes', () => {
     const key = writeFile(dir, 'peer.key', 'the-pair-shares-this-key\n');
     vsd.lvs1 = await startVsd(lab.host('lvs1'), { dir, name: 'lvs1', config: config('lvs1', key), dataplane: 'none' });
     vsd.lvs2 = await startVsd(lab.host('lvs2'), { dir, name: 'lvs2', config: config('lvs2', key), dataplane: 'none' });
-    await waitFor('lvs1 MASTER and the pair in sync', async () => {
-      const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
-      return a.vrrp?.state === 'MASTER' && b.vrrp?.state === 'BACKUP' && a.sync?.inSync && b.sync?.inSync;
-    }, 10_000, 50);
+    await waitFor(
+      'lvs1 MASTER and the pair in sync',
+      async () => {
+        const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
+        return a.vrrp?.state === 'MASTER' && b.vrrp?.state === 'BACKUP' && a.sync?.inSync && b.sync?.inSync;
+      },
+      10_000,
+      50,
+    );
   });
 
   afterAll(async () => {
     await lab?.destroy();
   });
 
-  it('heals a partition: the losing side\'s change that does not conflict reaches both, the conflicting one is kept for vsctl sync --divergence and replayed with one command', async () => {
+  it("heals a partition: the losing side's change that does not conflict reaches both, the conflicting one is kept for vsctl sync --divergence and replayed with one command", async () => {
     const r = await vsd.lvs1!.vsadm('-A', '-t', `${VIP}:80`, '-s', 'rr');
     expect(r.code).toBe(0);
     await waitFor('replicated', async () => (await ha('lvs2')).sync!.inSync && (await ha('lvs1')).sync!.inSync, 5000);
@@ -78,10 +83,15 @@ describe('peer sync between two vsd processes', () => {
     const healed = Date.now();
     expect((await lab.host('lvs2').exec('nft', ['delete', 'table', 'inet', 'partition'])).code).toBe(0);
     await waitFor('lvs2 BACKUP again', async () => (await ha('lvs2')).vrrp?.state === 'BACKUP', 10_000, 50);
-    await waitFor('converged with the merge', async () => {
-      const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
-      return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 5 && b.sync!.generation === 5;
-    }, 20_000, 100);
+    await waitFor(
+      'converged with the merge',
+      async () => {
+        const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
+        return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 5 && b.sync!.generation === 5;
+      },
+      20_000,
+      100,
+    );
     process.stdout.write(`peer sync (netns): partition healed and merged ${Date.now() - healed} ms after the nft rule went\n`);
 
     const s1 = await vsd.lvs1!.vsadm('-S', '-n');
@@ -107,10 +117,15 @@ describe('peer sync between two vsd processes', () => {
     // ...and one command on the BACKUP that kept it replays it; it reaches the MASTER.
     const replay = await vsd.lvs2!.vsctl('sync', '--replay-divergence');
     expect(replay.code, replay.stdout + replay.stderr).toBe(0);
-    await waitFor('replayed on both', async () => {
-      const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
-      return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 6;
-    }, 10_000, 50);
+    await waitFor(
+      'replayed on both',
+      async () => {
+        const [a, b] = await Promise.all([ha('lvs1'), ha('lvs2')]);
+        return a.sync!.inSync && b.sync!.inSync && a.sync!.generation === 6;
+      },
+      10_000,
+      50,
+    );
     expect((await vsd.lvs1!.vsadm('-S', '-n')).stdout).toContain(`-A -t ${VIP}:80 -s lc`);
     expect((await vsd.lvs2!.vsctl('sync', '--divergence')).stdout).toContain('no divergence kept');
   });

@@ -113,7 +113,11 @@ describe('rs_decap.c under BPF_PROG_TEST_RUN', () => {
     expect(run({ outerTos: 3, tos: 0 }).retval).toBe(XDP_DROP);
     expect(counters().ecnDrop).toBe(before + 1);
     // ECT outer over ECT inner: inner unchanged
-    expect(run({ outerTos: 2, tos: 1 }).data.subarray(14).equals(innerPacket({ ...base, tos: 1 }))).toBe(true);
+    expect(
+      run({ outerTos: 2, tos: 1 })
+        .data.subarray(14)
+        .equals(innerPacket({ ...base, tos: 1 })),
+    ).toBe(true);
   });
 
   it('keeps an outer header with IP options out of the inner packet (ihl > 5)', () => {

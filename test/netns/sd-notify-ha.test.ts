@@ -46,7 +46,8 @@ describe('sd_notify with VRRP', () => {
     const ready = (await manager.receive(15_000)).toString();
     // Alone on the segment it starts as BACKUP and waits Master_Down_Interval (about 0.2 s) before taking over.
     expect(ready).toMatch(/^READY=1\nSTATUS=ready: 1 virtual service on the none dataplane, generation 1, VRRP VI_1 (BACKUP|MASTER)$/);
-    if (/BACKUP$/.test(ready)) expect((await manager.receive(5000)).toString()).toBe('STATUS=ready: 1 virtual service on the none dataplane, generation 1, VRRP VI_1 MASTER');
+    if (/BACKUP$/.test(ready))
+      expect((await manager.receive(5000)).toString()).toBe('STATUS=ready: 1 virtual service on the none dataplane, generation 1, VRRP VI_1 MASTER');
     const addr = await host.exec('ip', ['-o', 'addr', 'show', 'dev', 'eth0']);
     expect(addr.stdout).toContain(VIP);
     await waitFor('the "vsd ready" log line', async () => logs.some((l) => l.msg === 'vsd ready'), 5000);

@@ -86,7 +86,10 @@ describe('status page and metrics of an HA pair in namespaces', () => {
   });
 
   it('exports the VRRP state sets and peer sync on both nodes; promtool accepts both', async () => {
-    for (const [node, state, priority] of [['lvs1', 'MASTER', 150], ['lvs2', 'BACKUP', 100]] as const) {
+    for (const [node, state, priority] of [
+      ['lvs1', 'MASTER', 150],
+      ['lvs2', 'BACKUP', 100],
+    ] as const) {
       const text = await get('client', node, '/metrics');
       expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
       const l = 'vrrp_instance="VI_1",vrid="53",interface="eth0"';
@@ -101,10 +104,19 @@ describe('status page and metrics of an HA pair in namespaces', () => {
 
   it('renders both pages in a browser in the client namespace', async () => {
     const prefix = ['ip', 'netns', 'exec', lab.host('client').ns];
-    for (const [node, self, peer] of [['lvs1', 'MASTER', 'BACKUP'], ['lvs2', 'BACKUP', 'MASTER']] as const) {
+    for (const [node, self, peer] of [
+      ['lvs1', 'MASTER', 'BACKUP'],
+      ['lvs2', 'BACKUP', 'MASTER'],
+    ] as const) {
       const url = `http://${lab.host(node).ip}:9184/status`;
       const dom = await dumpDom(url, { prefix });
-      const rows = [...dom.matchAll(/<tr class="dispatcher" data-which="([^"]+)">([\s\S]*?)<\/tr>/g)].map((m) => [m[1], m[2]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()]);
+      const rows = [...dom.matchAll(/<tr class="dispatcher" data-which="([^"]+)">([\s\S]*?)<\/tr>/g)].map((m) => [
+        m[1],
+        m[2]!
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      ]);
       expect(rows[0]![0]).toBe('this node');
       expect(rows[0]![1]).toContain(` ${self} `);
       expect(rows[0]![1]).toMatch(new RegExp(`^this node ${node} `));

@@ -19,7 +19,12 @@ import { createLab, waitFor, type Lab } from '../lib/netns.js';
 import { REPO, requireBuild, tempDir } from '../lib/vsd-proc.js';
 
 const exec = promisify(execFile);
-async function sh(file: string, args: string[], env: Record<string, string> = {}, timeout = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
+async function sh(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeout = 180_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await exec(file, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -90,8 +95,14 @@ beforeAll(async () => {
 
   // Configs: a proxy service on port 80 in front of a page on 8080, the agent of that page reporting to vsd.
   const etc = join(root, 'etc/vsd');
-  writeFileSync(join(etc, 'vsd.yaml'), 'dataplane: proxy\nha: { instance: VI_1, interface: eth0, vrid: 51, priority: 150, advert_int: 0.05, vips: [10.77.0.100/24] }\nagents: { listen: 127.0.0.1:9182, key_file: /mnt/etc/vsd/hub.key }\nvirtual_servers:\n  - address: 10.77.0.100:80\n    lb_algo: rr\n    real_servers:\n      - { address: 127.0.0.1:8080, weight: 4, checks: [ { tcp_check: {}, connect_timeout: 1 } ] }\n');
-  writeFileSync(join(etc, 'agent.yaml'), 'name: web1\naddresses: [127.0.0.1]\ndispatchers: [127.0.0.1:9182]\nkey_file: /mnt/etc/vsd/agent.key\nreport_interval: 0.5\nprobe: { http_get: { url: http://127.0.0.1:8080/, status_code: 200 }, timeout: 1 }\n');
+  writeFileSync(
+    join(etc, 'vsd.yaml'),
+    'dataplane: proxy\nha: { instance: VI_1, interface: eth0, vrid: 51, priority: 150, advert_int: 0.05, vips: [10.77.0.100/24] }\nagents: { listen: 127.0.0.1:9182, key_file: /mnt/etc/vsd/hub.key }\nvirtual_servers:\n  - address: 10.77.0.100:80\n    lb_algo: rr\n    real_servers:\n      - { address: 127.0.0.1:8080, weight: 4, checks: [ { tcp_check: {}, connect_timeout: 1 } ] }\n',
+  );
+  writeFileSync(
+    join(etc, 'agent.yaml'),
+    'name: web1\naddresses: [127.0.0.1]\ndispatchers: [127.0.0.1:9182]\nkey_file: /mnt/etc/vsd/agent.key\nreport_interval: 0.5\nprobe: { http_get: { url: http://127.0.0.1:8080/, status_code: 200 }, timeout: 1 }\n',
+  );
   expect((await sh(join(root, 'usr/bin/vsd'), ['keygen', join(etc, 'agent.key')])).code).toBe(0);
   copyFileSync(join(etc, 'agent.key'), join(etc, 'hub.key'));
   chownSync(join(etc, 'agent.key'), uid('vsd-agent'), uid('vsd-agent'));
@@ -100,12 +111,20 @@ beforeAll(async () => {
   const units = join(dir, 'units');
   mkdirSync(units);
   for (const u of ['vsd.service', 'vsd-agent.service'])
-    writeFileSync(join(units, u), readFileSync(join(root, 'lib/systemd/system', u), 'utf8').replaceAll('/usr/bin/vsd', '/mnt/usr/bin/vsd').replaceAll('/etc/vsd/', '/mnt/etc/vsd/'));
+    writeFileSync(
+      join(units, u),
+      readFileSync(join(root, 'lib/systemd/system', u), 'utf8')
+        .replaceAll('/usr/bin/vsd', '/mnt/usr/bin/vsd')
+        .replaceAll('/etc/vsd/', '/mnt/etc/vsd/'),
+    );
   writeFileSync(join(dir, 'web.js'), "require('http').createServer((q, s) => s.end('page through vsd')).listen(8080, '127.0.0.1');\n");
   writeFileSync(join(units, 'web.service'), '[Service]\nDynamicUser=yes\nExecStart=/usr/bin/node /web.js\n');
   writeFileSync(join(dir, 'probe.sh'), PROBE, { mode: 0o755 });
   writeFileSync(join(units, 'probe.service'), '[Unit]\nAfter=vsd.service vsd-agent.service web.service\n[Service]\nType=oneshot\nExecStart=/probe.sh\n');
-  writeFileSync(join(units, 'vsd-test.target'), '[Unit]\nRequires=sysinit.target\nAfter=sysinit.target\nWants=web.service vsd.service vsd-agent.service probe.service\nAllowIsolate=yes\n');
+  writeFileSync(
+    join(units, 'vsd-test.target'),
+    '[Unit]\nRequires=sysinit.target\nAfter=sysinit.target\nWants=web.service vsd.service vsd-agent.service probe.service\nAllowIsolate=yes\n',
+  );
 
   // The container's root: the host's root filesystem (no submounts, so an empty /dev) under a tmpfs overlay.
   const upper = join(dir, 'upper');
@@ -121,7 +140,13 @@ beforeAll(async () => {
   mounts.unshift(ovl);
   const out = join(dir, 'out');
   mkdirSync(out);
-  const binds = [`--bind-ro=${root}:/mnt`, `--bind=${out}:/media`, `--bind-ro=${units}:/run/systemd/system`, `--bind-ro=${join(dir, 'probe.sh')}:/probe.sh`, `--bind-ro=${join(dir, 'web.js')}:/web.js`];
+  const binds = [
+    `--bind-ro=${root}:/mnt`,
+    `--bind=${out}:/media`,
+    `--bind-ro=${units}:/run/systemd/system`,
+    `--bind-ro=${join(dir, 'probe.sh')}:/probe.sh`,
+    `--bind-ro=${join(dir, 'web.js')}:/web.js`,
+  ];
   for (const f of ['passwd', 'group', 'shadow']) binds.push(`--bind-ro=${join(root, 'etc', f)}:/etc/${f}`);
   // The container's network: a lab namespace (lvs1, eth0 on the lab bridge), with a client namespace beside it.
   lab = await createLab([
@@ -130,7 +155,24 @@ beforeAll(async () => {
   ]);
   // nspawn keeps CAP_NET_ADMIN in the container only with --private-network; this namespace is as private (the
   // test made it), so it is granted back explicitly.
-  const booting = sh('systemd-nspawn', ['-D', ovl, `--network-namespace-path=/run/netns/${lab.host('lvs1').ns}`, '--capability=CAP_NET_ADMIN', '--register=no', '--keep-unit', '-q', ...binds, '-b', '--', 'systemd.unit=vsd-test.target'], {}, 150_000);
+  const booting = sh(
+    'systemd-nspawn',
+    [
+      '-D',
+      ovl,
+      `--network-namespace-path=/run/netns/${lab.host('lvs1').ns}`,
+      '--capability=CAP_NET_ADMIN',
+      '--register=no',
+      '--keep-unit',
+      '-q',
+      ...binds,
+      '-b',
+      '--',
+      'systemd.unit=vsd-test.target',
+    ],
+    {},
+    150_000,
+  );
   await waitFor('vsd in the container holding the VIP', async () => existsSync(join(out, 'ready')), 90_000, 200);
   for (let i = 0; i < 2; i++) clientPages.push((await lab.host('client').exec('curl', ['-s', '--max-time', '3', 'http://10.77.0.100/'])).stdout);
   clientArp = (await lab.host('client').exec('ip', ['neigh', 'show', '10.77.0.100'])).stdout;
@@ -139,7 +181,12 @@ beforeAll(async () => {
   const text = readFileSync(join(out, 'result.txt'), 'utf8');
   if (!text.includes('\nEND')) throw new Error(`the container did not finish (nspawn exit ${boot.code}): ${text}\n${boot.stdout.slice(-3000)}${boot.stderr}`);
   const [fields, log] = text.split('--- journal\n');
-  result = Object.fromEntries(fields!.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  result = Object.fromEntries(
+    fields!
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   journal = log ?? '';
 }, 300_000);
 
@@ -151,7 +198,11 @@ afterAll(async () => {
 
 describe('the packaged units under systemd (nspawn)', () => {
   it('start as Type=notify services: active, the READY status line, no restart', () => {
-    expect({ state: result['vsd.ActiveState'], sub: result['vsd.SubState'], restarts: result['vsd.NRestarts'] }).toEqual({ state: 'active', sub: 'running', restarts: '0' });
+    expect({ state: result['vsd.ActiveState'], sub: result['vsd.SubState'], restarts: result['vsd.NRestarts'] }).toEqual({
+      state: 'active',
+      sub: 'running',
+      restarts: '0',
+    });
     expect(result['vsd.StatusText']).toBe('ready: 1 virtual service on the proxy dataplane, generation 1, VRRP VI_1 MASTER');
     expect({ state: result['vsd-agent.ActiveState'], restarts: result['vsd-agent.NRestarts'] }).toEqual({ state: 'active', restarts: '0' });
     expect(result['vsd-agent.StatusText']).toBe('reporting to 127.0.0.1:9182');
@@ -161,7 +212,11 @@ describe('the packaged units under systemd (nspawn)', () => {
     const vsdUid = /^vsd:x:(\d+):/m.exec(readFileSync(join(dir, 'root/etc/passwd'), 'utf8'))![1];
     expect(result['vsd.Uid']).toBe(vsdUid);
     // bits 10, 12, 13: CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_NET_RAW
-    expect({ eff: result['vsd.CapEff'], amb: result['vsd.CapAmb'], bnd: result['vsd.CapBnd'] }).toEqual({ eff: '0000000000003400', amb: '0000000000003400', bnd: '0000000000003400' });
+    expect({ eff: result['vsd.CapEff'], amb: result['vsd.CapAmb'], bnd: result['vsd.CapBnd'] }).toEqual({
+      eff: '0000000000003400',
+      amb: '0000000000003400',
+      bnd: '0000000000003400',
+    });
     expect({ eff: result['vsd-agent.CapEff'], bnd: result['vsd-agent.CapBnd'] }).toEqual({ eff: '0000000000000000', bnd: '0000000000000000' });
     for (const u of ['vsd', 'vsd-agent']) expect({ u, nnp: result[`${u}.NoNewPrivs`], seccomp: result[`${u}.Seccomp`] }).toEqual({ u, nnp: '1', seccomp: '2' });
     expect(result['vsd-agent.Uid']).not.toBe('0');

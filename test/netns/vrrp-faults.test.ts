@@ -170,7 +170,9 @@ describe('split brain and heal in namespaces', () => {
     const firstAnswer = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=/gm)].map((m) => Number(m[1]) * 1000)[0];
     expect(firstAnswer, out.slice(0, 500)).toBeDefined();
     const blackHoleMs = Math.round(Math.max(0, firstAnswer! - yieldedAt));
-    process.stdout.write(`one-sided heal: client answered again ${blackHoleMs} ms after lvs2 yielded (garp.master_refresh 10 s; without it, until the client's ARP entry expires)\n`);
+    process.stdout.write(
+      `one-sided heal: client answered again ${blackHoleMs} ms after lvs2 yielded (garp.master_refresh 10 s; without it, until the client's ARP entry expires)\n`,
+    );
     expect(blackHoleMs).toBeLessThanOrEqual(10_500);
     expect(await neighbourMac(client, VIP)).toBe(lab.host('lvs1').mac);
   });
@@ -215,7 +217,8 @@ describe('split brain and heal in namespaces', () => {
     kas.push(k1, k2);
     await k1.waitState('MASTER', 10_000);
     await k2.waitState('BACKUP', 10_000);
-    const kaMaster = (k: Keepalived) => async () => /Entering (MASTER|BACKUP|FAULT) STATE/g.test(k.output()) && [...k.output().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)].at(-1)?.[1] === 'MASTER';
+    const kaMaster = (k: Keepalived) => async () =>
+      /Entering (MASTER|BACKUP|FAULT) STATE/g.test(k.output()) && [...k.output().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)].at(-1)?.[1] === 'MASTER';
     await measure('keepalived', (n) => (n === 'lvs1' ? kaMaster(k1) : kaMaster(k2))());
   });
 
@@ -323,7 +326,11 @@ describe('split brain and heal in namespaces', () => {
     expect(await link('lvs2')).not.toContain(VIP);
     expect((await lab.host('lvs1').exec('ip', ['-o', 'addr', 'show', 'dev', 'eth0'])).stdout).not.toContain(VIP);
     const sysctl = async (host: string, key: string) => (await lab.host(host).exec('sysctl', ['-n', key])).stdout.trim();
-    expect([await sysctl('lvs1', 'net.ipv4.conf.vsd/51.arp_ignore'), await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_ignore'), await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_filter')]).toEqual(['1', '1', '1']);
+    expect([
+      await sysctl('lvs1', 'net.ipv4.conf.vsd/51.arp_ignore'),
+      await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_ignore'),
+      await sysctl('lvs1', 'net.ipv4.conf.eth0.arp_filter'),
+    ]).toEqual(['1', '1', '1']);
     const curl = async () => (await client.exec('curl', ['-s', '--max-time', '2', `http://${VIP}/`])).stdout.trim();
     expect(['this is test 1 web', 'this is test 2 web']).toContain(await curl());
     expect(await neighbourMac(client, VIP)).toBe(VMAC);

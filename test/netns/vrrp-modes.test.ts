@@ -73,7 +73,15 @@ describe('VRRP unicast peers and IPv6', () => {
       unicast: { src: '10.77.0.11', peers: ['10.77.0.12'] },
     });
     kas.push(ka);
-    const r = start('lvs2', { interface: 'eth0', vrid: 53, priority: 100, advert_int: 0.1, unicast_src_ip: '10.77.0.12', unicast_peers: ['10.77.0.11'], vips: ['10.77.0.100/24'] });
+    const r = start('lvs2', {
+      interface: 'eth0',
+      vrid: 53,
+      priority: 100,
+      advert_int: 0.1,
+      unicast_src_ip: '10.77.0.12',
+      unicast_peers: ['10.77.0.11'],
+      vips: ['10.77.0.100/24'],
+    });
     await ka.waitState('MASTER');
     await r.waitState('BACKUP');
     await new Promise((res) => setTimeout(res, 500));

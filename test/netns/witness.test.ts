@@ -112,10 +112,14 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
   });
 
   it('elects lvs1 with the votes of both agents; lvs2 holds none', async () => {
-    await waitFor('lvs1 MASTER with both votes', async () => {
-      const h = await ha('lvs1');
-      return h.vrrp.state === 'MASTER' && h.witness.instances[0]?.votesHeld.length === 2;
-    }, 15_000);
+    await waitFor(
+      'lvs1 MASTER with both votes',
+      async () => {
+        const h = await ha('lvs1');
+        return h.vrrp.state === 'MASTER' && h.witness.instances[0]?.votesHeld.length === 2;
+      },
+      15_000,
+    );
     const h2 = await ha('lvs2');
     expect(h2.vrrp.state).toBe('BACKUP');
     expect(h2.witness.agents.every((a) => a.connected)).toBe(true);
@@ -137,7 +141,9 @@ describe('split-brain guard (quorum witness) in namespaces', () => {
     expect(transitionAt('lvs1', 'BACKUP', t0)).toBeUndefined();
     expect(transitionAt('lvs2', 'MASTER', t0)).toBeUndefined();
     const bad = seen.filter((m) => m.length !== 1);
-    process.stdout.write(`witness (a): ${seen.length} samples with the VRRP link cut, MASTER sets: ${JSON.stringify([...new Set(seen.map((m) => m.join('+')))])}\n`);
+    process.stdout.write(
+      `witness (a): ${seen.length} samples with the VRRP link cut, MASTER sets: ${JSON.stringify([...new Set(seen.map((m) => m.join('+')))])}\n`,
+    );
     expect(bad).toEqual([]);
     expect(seen.every((m) => m[0] === 'lvs1')).toBe(true);
     const h2 = await ha('lvs2');

@@ -107,7 +107,14 @@ describe('xdp dataplane, DR in native XDP on a veth', () => {
     expect(conns('10.77.0.21:80')).toBeGreaterThanOrEqual(4);
     expect(conns('10.77.0.22:80')).toBeGreaterThanOrEqual(4);
     const list = await vsd!.vsadm('-L', '-n');
-    const active = (addr: string) => Number(list.stdout.split('\n').find((l) => l.includes(addr))!.trim().split(/\s+/)[4]);
+    const active = (addr: string) =>
+      Number(
+        list.stdout
+          .split('\n')
+          .find((l) => l.includes(addr))!
+          .trim()
+          .split(/\s+/)[4],
+      );
     expect(active('10.77.0.21:80')).toBeGreaterThanOrEqual(4);
     expect(active('10.77.0.22:80')).toBeGreaterThanOrEqual(4);
     const status = await vsd!.api<{ dataplane: string; info: { engine?: string } }>('/v1/status');

@@ -99,7 +99,13 @@ export function serviceEntry(
 ): DataplaneService {
   const service = inetServiceSchema.parse({
     ...svc,
-    realServers: reals.map((r) => ({ address: r.address, port: r.port, weight: r.weight ?? 1, forwarding: r.forwarding ?? 'route', ...(r.tunnel ? { tunnel: r.tunnel } : {}) })),
+    realServers: reals.map((r) => ({
+      address: r.address,
+      port: r.port,
+      weight: r.weight ?? 1,
+      forwarding: r.forwarding ?? 'route',
+      ...(r.tunnel ? { tunnel: r.tunnel } : {}),
+    })),
   }) as InetService;
   return {
     key: `${svc.protocol} ${svc.address}:${svc.port}`,

@@ -392,7 +392,9 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
       const b = XdpProgram.load({ iface: 'eth0' });
       try {
         // Native is refused with EEXIST (the kernel does not run native beside generic); auto does not go on to generic.
-        expect(() => b.attach('auto')).toThrow(/^xdp dataplane on eth0: cannot attach XDP in native mode: EEXIST \(-17\): another XDP program is attached to the interface$/);
+        expect(() => b.attach('auto')).toThrow(
+          /^xdp dataplane on eth0: cannot attach XDP in native mode: EEXIST \(-17\): another XDP program is attached to the interface$/,
+        );
       } finally {
         b.close();
       }
@@ -406,7 +408,12 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
     c.close();
     expect(link()).not.toMatch(/prog\/xdp/);
     // A map asked for after close() is vsd's bug, not the operator's.
-    expect(() => c.map('vsd_conns')).toThrow(expect.objectContaining({ code: 'VSD_ERR_INTERNAL', message: 'internal error (a bug in vsd): xdp program on eth0: map vsd_conns asked for after close() or not in MAPS' }));
+    expect(() => c.map('vsd_conns')).toThrow(
+      expect.objectContaining({
+        code: 'VSD_ERR_INTERNAL',
+        message: 'internal error (a bug in vsd): xdp program on eth0: map vsd_conns asked for after close() or not in MAPS',
+      }),
+    );
     const d = XdpProgram.load({ iface: 'nosuch0' });
     try {
       expect(() => d.attach('auto')).toThrow(/^xdp dataplane on nosuch0: no interface nosuch0/);
@@ -433,7 +440,9 @@ describe('xdp program (BPF_PROG_TEST_RUN)', () => {
       expect(err).toBeInstanceOf(XdpLoadError);
       const e = err as XdpLoadError;
       expect(e.code).toBe('VSD_ERR_XDP_LOAD');
-      expect(e.message).toMatch(/^xdp dataplane on eth9: the kernel refused the BPF program \(EACCES \(-13\)\): .*(outside of the packet|invalid access to packet)/);
+      expect(e.message).toMatch(
+        /^xdp dataplane on eth9: the kernel refused the BPF program \(EACCES \(-13\)\): .*(outside of the packet|invalid access to packet)/,
+      );
       expect(String(e.details.verifierLog)).toMatch(/outside of the packet|invalid access to packet/);
       expect(() => XdpProgram.load({ iface: 'eth9', objectPath: join(dir, 'missing.o') })).toThrow(/eth9: BPF object .*missing\.o is missing/);
     } finally {

@@ -68,7 +68,8 @@ describe('TUN real servers with the BPF decapsulator (no ipip module)', () => {
   let sport = 41000;
   const state = (h: Host) => join(dir, `${h.name}.json`);
   const agent = (h: Host, ...args: string[]) => h.exec(process.execPath, [AGENT_BIN, ...args, '--state', state(h)]);
-  const status = async (h: Host) => JSON.parse((await agent(h, 'decap-status', '--json')).stdout) as Array<{ attached: boolean; vips: string[]; stats: Record<string, number> | null }>;
+  const status = async (h: Host) =>
+    JSON.parse((await agent(h, 'decap-status', '--json')).stdout) as Array<{ attached: boolean; vips: string[]; stats: Record<string, number> | null }>;
 
   /** One UDP datagram client -> VIP, tunnelled by the dispatcher to `to`; the client's view of the answer. */
   async function request(to: Host, o: { encap?: 'ipip' | 'gue0' | 'gue1'; innerDst?: string; waitMs?: number } = {}): Promise<Reply> {
@@ -77,7 +78,17 @@ describe('TUN real servers with the BPF decapsulator (no ipip module)', () => {
     let out = '';
     rx.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor('receiver ready', () => out.includes('ready'), 10_000);
-    const spec = { outerSrc: dispatcher.ip, outerDst: to.ip, innerSrc: client.ip, innerDst: o.innerDst ?? VIP, sport: port, dport: PORT, payload: 'hello', encap: o.encap ?? 'ipip', guePort: GUE_PORT };
+    const spec = {
+      outerSrc: dispatcher.ip,
+      outerDst: to.ip,
+      innerSrc: client.ip,
+      innerDst: o.innerDst ?? VIP,
+      sport: port,
+      dport: PORT,
+      payload: 'hello',
+      encap: o.encap ?? 'ipip',
+      guePort: GUE_PORT,
+    };
     const sent = await dispatcher.exec(process.execPath, [SENDER, 'send', JSON.stringify(spec)]);
     expect(sent.code, sent.stderr).toBe(0);
     const line = await waitFor('receiver verdict', () => out.split('\n').find((l) => l.startsWith('{')), (o.waitMs ?? 5000) + 5000);
@@ -156,9 +167,28 @@ describe('TUN real servers with the BPF decapsulator (no ipip module)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('interface nope0 does not exist [VSD_ERR_RS_DECAP]');
     // root without CAP_BPF/CAP_SYS_ADMIN/CAP_PERFMON: the address and sysctl steps work, the BPF step is refused
-    const denied = await h.exec('setpriv', ['--bounding-set', '-bpf,-sys_admin,-perfmon', '--inh-caps', '-bpf,-sys_admin,-perfmon', '--', process.execPath, AGENT_BIN, 'setup-tun', '--vip', '10.77.0.102', '--decap', 'bpf', '--dev', 'lo', '--state', other]);
+    const denied = await h.exec('setpriv', [
+      '--bounding-set',
+      '-bpf,-sys_admin,-perfmon',
+      '--inh-caps',
+      '-bpf,-sys_admin,-perfmon',
+      '--',
+      process.execPath,
+      AGENT_BIN,
+      'setup-tun',
+      '--vip',
+      '10.77.0.102',
+      '--decap',
+      'bpf',
+      '--dev',
+      'lo',
+      '--state',
+      other,
+    ]);
     expect(denied.code).toBe(1);
-    expect(denied.stderr).toMatch(/BPF is not permitted here \(.*: EPERM\); attaching the decapsulator to lo needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON \[VSD_ERR_RS_DECAP\]/);
+    expect(denied.stderr).toMatch(
+      /BPF is not permitted here \(.*: EPERM\); attaching the decapsulator to lo needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON \[VSD_ERR_RS_DECAP\]/,
+    );
     expect((await h.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'])).stdout).not.toContain('10.77.0.102');
   });
 
@@ -258,7 +288,23 @@ ${reals().replace(/WEIGHT_(\w+)/g, (_, n: string) => String(w[n]))}
 
     it('reaches a real server through GUE when its tunnel says gue (vsadm --tun-type gue), decapsulated by setup-tun --gue-port', async () => {
       await reload({ rs1: 1, rs2: 1 });
-      const edit = await dispatcher.exec(process.execPath, [VSADM_BIN, '--socket', join(dir, 'vsd.sock'), '-e', '-t', `${VIP}:80`, '-r', `${rs[1]!.ip}:80`, '-i', '--tun-type', 'gue', '--tun-port', String(GUE_PORT), '-w', '1']);
+      const edit = await dispatcher.exec(process.execPath, [
+        VSADM_BIN,
+        '--socket',
+        join(dir, 'vsd.sock'),
+        '-e',
+        '-t',
+        `${VIP}:80`,
+        '-r',
+        `${rs[1]!.ip}:80`,
+        '-i',
+        '--tun-type',
+        'gue',
+        '--tun-port',
+        String(GUE_PORT),
+        '-w',
+        '1',
+      ]);
       expect(edit.code, edit.stderr).toBe(0);
       const before = (await status(rs[1]!))[0]!.stats!;
       const names: string[] = [];

@@ -31,7 +31,9 @@ beforeAll(async () => {
     throw new Error(`conn-sync script failed (exit ${run.exitCode}), timeline:\n${run.files['timeline.txt']}\n${run.stderr.slice(-3000)}`);
   }
   results = JSON.parse(r);
-  console.log(`UML conn-sync: ${run.elapsedMs} ms in all; B listed the connection ${results.sync.syncMs} ms after its first answer\n${run.files['timeline.txt']}`);
+  console.log(
+    `UML conn-sync: ${run.elapsedMs} ms in all; B listed the connection ${results.sync.syncMs} ms after its first answer\n${run.files['timeline.txt']}`,
+  );
 }, 300_000);
 
 const VIP = { address: '10.0.0.100', port: 80 };

@@ -57,7 +57,10 @@ function renderSave(dump: { service: any; dests: any[] }[]): string {
   const key = (s: any) =>
     'fwmark' in s.id
       ? `2 ${String(s.id.fwmark).padStart(10, '0')}`
-      : `${s.id.address.includes(':') ? 1 : 0} ${s.id.protocol === 'tcp' ? 0 : s.id.protocol === 'udp' ? 1 : 2} ${s.id.address.split('.').map((o: string) => o.padStart(3, '0')).join('.')} ${String(s.id.port).padStart(5, '0')}`;
+      : `${s.id.address.includes(':') ? 1 : 0} ${s.id.protocol === 'tcp' ? 0 : s.id.protocol === 'udp' ? 1 : 2} ${s.id.address
+          .split('.')
+          .map((o: string) => o.padStart(3, '0'))
+          .join('.')} ${String(s.id.port).padStart(5, '0')}`;
   const lines: string[] = [];
   for (const { service: s, dests } of [...dump].sort((a, b) => key(a.service).localeCompare(key(b.service)))) {
     const svc = 'fwmark' in s.id ? `-f ${s.id.fwmark}${s.id.family === 'inet6' ? ' -6' : ''}` : `${proto[s.id.protocol]} ${hp(s.id.address, s.id.port)}`;
@@ -95,12 +98,22 @@ describe('IPVS netlink client and ipvs dataplane in a real kernel (UML)', () => 
   it('dumps the same table ipvsadm sees', () => {
     expect(renderSave(JSON.parse(run.files['dump-1.json']!))).toBe(run.files['save-1.txt']);
     const status = JSON.parse(run.files['status-1.json']!);
-    expect(status.map((s: any) => s.key).sort()).toEqual(
-      ['fwmark 7', 'fwmark 8 inet6', 'sctp 10.0.0.3:5000', 'tcp 10.0.0.1:80', 'tcp 10.0.0.2:443', 'tcp [2001:db8::1]:80', 'udp 10.0.0.1:53', 'udp 10.0.0.4:5060'],
-    );
-    expect(status.find((s: any) => s.key === 'tcp 10.0.0.1:80').dests.map((d: any) => d.key).sort()).toEqual(
-      ['192.168.1.1:8080', '192.168.1.2:80', '192.168.1.3:80', '192.168.1.4:80', '192.168.1.5:80'],
-    );
+    expect(status.map((s: any) => s.key).sort()).toEqual([
+      'fwmark 7',
+      'fwmark 8 inet6',
+      'sctp 10.0.0.3:5000',
+      'tcp 10.0.0.1:80',
+      'tcp 10.0.0.2:443',
+      'tcp [2001:db8::1]:80',
+      'udp 10.0.0.1:53',
+      'udp 10.0.0.4:5060',
+    ]);
+    expect(
+      status
+        .find((s: any) => s.key === 'tcp 10.0.0.1:80')
+        .dests.map((d: any) => d.key)
+        .sort(),
+    ).toEqual(['192.168.1.1:8080', '192.168.1.2:80', '192.168.1.3:80', '192.168.1.4:80', '192.168.1.5:80']);
   });
 
   it('reconciles with the fewest operations: none when equal, one SET_DEST for one weight', () => {
@@ -111,11 +124,7 @@ describe('IPVS netlink client and ipvs dataplane in a real kernel (UML)', () => 
 
   it('after a resync, removes foreign entries and adopts an edited service in place', () => {
     expect(results.cachedPlan).toBe(0);
-    expect(results.adoptPlan).toEqual([
-      'deleteService tcp 10.9.9.9:80',
-      'deleteDest tcp 10.0.0.1:80 192.168.1.99:80',
-      'editService tcp 10.0.0.2:443',
-    ]);
+    expect(results.adoptPlan).toEqual(['deleteService tcp 10.9.9.9:80', 'deleteDest tcp 10.0.0.1:80 192.168.1.99:80', 'editService tcp 10.0.0.2:443']);
     expect(run.files['save-4.txt']).toBe(SAVE_1.replace('192.168.1.2:80 -g -w 1', '192.168.1.2:80 -g -w 7'));
   });
 
@@ -156,7 +165,15 @@ describe('IPVS netlink client and ipvs dataplane in a real kernel (UML)', () => 
   });
 
   it('reconciles 1,000 services x 10 dests from empty, then one change with one operation', () => {
-    expect(scale).toMatchObject({ services: 1000, dests: 10, vsdFromEmptyOps: 11000, vsdNoChangeOps: 0, vsdOneChangeOps: 1, savedLines: 11000, sameTable: true });
+    expect(scale).toMatchObject({
+      services: 1000,
+      dests: 10,
+      vsdFromEmptyOps: 11000,
+      vsdNoChangeOps: 0,
+      vsdOneChangeOps: 1,
+      savedLines: 11000,
+      sameTable: true,
+    });
     // Generous bound: UML on a loaded CI host is slow; natively this is well under a second.
     expect(scale.vsdFromEmptyMs).toBeLessThan(120_000);
     console.log(`UML 1000x10: from empty ${scale.vsdFromEmptyMs} ms, no change ${scale.vsdNoChangeMs} ms, one change ${scale.vsdOneChangeMs} ms`);

@@ -104,7 +104,9 @@ beforeAll(async () => {
     if (!existsSync(join(root, bin))) throw new Error(`${bin} is missing: run \`pnpm build\` before the uml tier (the guest runs the built binaries)`);
   const missing = NFS_USERSPACE.filter((f) => !existsSync(f));
   if (missing.length)
-    throw new Error(`NFS userspace missing on the host (${missing.join(', ')}): apt-get install -y nfs-kernel-server nfs-common rpcbind (scripts/install-deps.sh)`);
+    throw new Error(
+      `NFS userspace missing on the host (${missing.join(', ')}): apt-get install -y nfs-kernel-server nfs-common rpcbind (scripts/install-deps.sh)`,
+    );
   hostBefore = hostSnapshot();
   // Budget: boot and power-off, NFS set-up, then a driver bounded at 360 s (phases scale with the calibrated
   // probe timeout, which stays at 2 s on an idle machine: about a minute in all).
@@ -121,7 +123,9 @@ beforeAll(async () => {
       `uml nfs-agent: whole run ${run.elapsedMs} ms; guest set-up timeline (ms): ${(run.files['timeline'] ?? '').trim().replace(/\n/g, ', ')}`,
       `vsd answering after ${res.vsdUpMs} ms; probe timeout ${res.timeout} s (probe steps took ${res.calibrationMs?.join(', ')} ms), report interval ${res.interval} s`,
       `phases (ms, CPU ms of driver/vsd/agent): ${res.phases.map((p) => `${p.name} ${p.ms}${p.ok ? '' : ' FAILED'} (${Object.values(p.cpuMs ?? {}).join('/')})`).join(', ')}`,
-      hung?.ok ? `hung server reported after ${Math.round(hung.detectMs)} ms, effective weight 0 seen after ${Math.round(hung.drainMs)} ms; ${hung.seqAdvance} reports and at most ${hung.maxProbes} probe process group in ${hung.watchMs} ms while hung` : '',
+      hung?.ok
+        ? `hung server reported after ${Math.round(hung.detectMs)} ms, effective weight 0 seen after ${Math.round(hung.drainMs)} ms; ${hung.seqAdvance} reports and at most ${hung.maxProbes} probe process group in ${hung.watchMs} ms while hung`
+        : '',
       `agent RSS ${Math.round(res.agentRssKb / 1024)} MB`,
     ].join('\n'),
   );
@@ -142,7 +146,15 @@ describe('vsd-agent against a real NFS server (user-mode-linux kernel)', () => {
     const v = p.waits.at(-1)!.view;
     expect(v.state).toBe('up');
     expect(v.effectiveWeight).toBe(100);
-    expect(v.mount).toMatchObject({ present: true, fstype: 'nfs4', source: '127.0.0.1:/', responsive: true, writable: true, sentinel: SENTINEL_SHA, error: null });
+    expect(v.mount).toMatchObject({
+      present: true,
+      fstype: 'nfs4',
+      source: '127.0.0.1:/',
+      responsive: true,
+      writable: true,
+      sentinel: SENTINEL_SHA,
+      error: null,
+    });
     expect(p.agentCheck.line).toBe('up ready 100%');
     // rr through the proxy dataplane alternates exactly between the two real servers.
     expect(p.spread).toEqual({ 'nfs-web': 5, 'local-web': 5 });

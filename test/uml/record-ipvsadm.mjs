@@ -11,8 +11,25 @@ const fixtures = here('../../packages/cli/test/fixtures/ipvsadm/');
 const casesPath = `${fixtures}cases.json`;
 const goldenPath = `${fixtures}golden.json`;
 
-const wanted = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_lc', 'ip_vs_wlc', 'ip_vs_sed', 'ip_vs_nq', 'ip_vs_dh', 'ip_vs_sh',
-  'ip_vs_lblc', 'ip_vs_lblcr', 'ip_vs_mh', 'ip_vs_fo', 'ip_vs_ovf', 'ip_vs_twos', 'ip_vs_pe_sip', 'dummy'];
+const wanted = [
+  'ip_vs',
+  'ip_vs_rr',
+  'ip_vs_wrr',
+  'ip_vs_lc',
+  'ip_vs_wlc',
+  'ip_vs_sed',
+  'ip_vs_nq',
+  'ip_vs_dh',
+  'ip_vs_sh',
+  'ip_vs_lblc',
+  'ip_vs_lblcr',
+  'ip_vs_mh',
+  'ip_vs_fo',
+  'ip_vs_ovf',
+  'ip_vs_twos',
+  'ip_vs_pe_sip',
+  'dummy',
+];
 const modules = umlModulesAvailable(wanted);
 
 // eth0 is ipvsadm's default --mcast-interface; a dummy one gives the sync daemon somewhere to bind.
@@ -39,7 +56,13 @@ const out = {
   modules,
   cases: golden.cases,
 };
-const before = (() => { try { return readFileSync(goldenPath, 'utf8'); } catch { return ''; } })();
+const before = (() => {
+  try {
+    return readFileSync(goldenPath, 'utf8');
+  } catch {
+    return '';
+  }
+})();
 const text = `${JSON.stringify(out, null, 1)}\n`;
 writeFileSync(goldenPath, text);
 const n = out.cases.reduce((a, c) => a + c.commands.length, 0);

@@ -63,7 +63,15 @@ export function assertUmlAvailable() {
 export function umlModulesAvailable(names) {
   const release = assertUmlAvailable();
   const dep = readFileSync(join(UML_MODULES_ROOT, release, 'modules.dep'), 'utf8');
-  const have = new Set(dep.split('\n').map((l) => l.split(':')[0].split('/').pop()?.replace(/\.ko(\.\w+)?$/, '')));
+  const have = new Set(
+    dep.split('\n').map((l) =>
+      l
+        .split(':')[0]
+        .split('/')
+        .pop()
+        ?.replace(/\.ko(\.\w+)?$/, ''),
+    ),
+  );
   return names.filter((n) => have.has(n) || have.has(n.replace(/-/g, '_')));
 }
 
@@ -163,7 +171,15 @@ export async function runInUml(script, opts = {}) {
   chmodSync(init, 0o755);
   const started = Date.now();
   try {
-    const consoleText = await boot({ init, work, memMb, timeoutMs, signal: opts.signal, onSpawn: opts.onSpawn, tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()) });
+    const consoleText = await boot({
+      init,
+      work,
+      memMb,
+      timeoutMs,
+      signal: opts.signal,
+      onSpawn: opts.onSpawn,
+      tmp: opts.umlTmp ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()),
+    });
     return collect(work, consoleText, Date.now() - started);
   } finally {
     if (!opts.keepWork) rmSync(work, { recursive: true, force: true });

@@ -74,11 +74,23 @@ describe('man pages', () => {
   it('vsd(8) names every option and the keygen subcommand', () => {
     const subcommands = [...readFileSync(join(REPO, 'packages/daemon/src/main.ts'), 'utf8').matchAll(/argv\[0\] === '([\w-]+)'/g)].map((m) => m[1]!);
     expect(subcommands).toEqual(expect.arrayContaining(['keygen', 'cleanup-vips']));
-    expect(missing('vsd.8', [...parseArgsOptions('packages/daemon/src/main.ts'), ...parseArgsOptions('packages/daemon/src/keygen.ts'), ...subcommands, 'SIGHUP', 'SIGTERM', 'VSD_LOG_LEVEL', 'NOTIFY_SOCKET'])).toEqual([]);
+    expect(
+      missing('vsd.8', [
+        ...parseArgsOptions('packages/daemon/src/main.ts'),
+        ...parseArgsOptions('packages/daemon/src/keygen.ts'),
+        ...subcommands,
+        'SIGHUP',
+        'SIGTERM',
+        'VSD_LOG_LEVEL',
+        'NOTIFY_SOCKET',
+      ]),
+    ).toEqual([]);
   });
 
   it('vsctl(8) names every command and global option', () => {
-    expect(missing('vsctl.8', [...Object.keys(commands), ...parseArgsOptions('packages/cli/src/vsctl/main.ts'), 'VSD_SOCKET', 'VSD_URL', 'VSD_TOKEN_FILE'])).toEqual([]);
+    expect(
+      missing('vsctl.8', [...Object.keys(commands), ...parseArgsOptions('packages/cli/src/vsctl/main.ts'), 'VSD_SOCKET', 'VSD_URL', 'VSD_TOKEN_FILE']),
+    ).toEqual([]);
   });
 
   it('vsd-agent(8) names every option and subcommand', () => {

@@ -62,16 +62,30 @@ export class Agent {
     this.addresses = cfg.addresses ?? localAddresses();
     this.storage = new StorageWatcher(cfg.mounts, cfg.name, this.log, opts.mountinfoFile);
     this.links = cfg.dispatchers.map(
-      (d) => new DispatcherLink({ dispatcher: d, key: opts.key, agent: cfg.name, addresses: this.addresses, interval: cfg.report_interval, logger: this.log, voter: cfg.witness ? this.voter : undefined }),
+      (d) =>
+        new DispatcherLink({
+          dispatcher: d,
+          key: opts.key,
+          agent: cfg.name,
+          addresses: this.addresses,
+          interval: cfg.report_interval,
+          logger: this.log,
+          voter: cfg.witness ? this.voter : undefined,
+        }),
     );
-    this.checkServer = cfg.agent_check ? new AgentCheckServer(cfg.agent_check.listen, () => this.agentCheckInput(), this.log, cfg.agent_check.max_connections) : null;
+    this.checkServer = cfg.agent_check
+      ? new AgentCheckServer(cfg.agent_check.listen, () => this.agentCheckInput(), this.log, cfg.agent_check.max_connections)
+      : null;
   }
 
   async start(): Promise<void> {
     await this.checkServer?.start();
     await this.tick(false);
     for (const l of this.links) l.start();
-    this.log.info({ dispatchers: this.opts.config.dispatchers, addresses: this.addresses, mounts: this.opts.config.mounts.map((m) => m.path) }, 'agent started');
+    this.log.info(
+      { dispatchers: this.opts.config.dispatchers, addresses: this.addresses, mounts: this.opts.config.mounts.map((m) => m.path) },
+      'agent started',
+    );
     const ms = this.opts.config.report_interval * 1000;
     const loop = (): void => {
       this.timer = setTimeout(() => {

@@ -22,7 +22,10 @@ const range = z.tuple([z.number().min(0), z.number().min(0)]).refine(([lo, hi]) 
 
 const probeSchema = z
   .object({
-    http_get: z.object({ url: z.string().url(), status_code: z.number().int().min(100).max(599).optional() }).strict().optional(),
+    http_get: z
+      .object({ url: z.string().url(), status_code: z.number().int().min(100).max(599).optional() })
+      .strict()
+      .optional(),
     tcp_connect: z.object({ address: hostPortText }).strict().optional(),
     timeout: seconds.default(1),
   })
@@ -31,11 +34,18 @@ const probeSchema = z
 
 const mountSchema = z
   .object({
-    path: z.string().min(1).refine((p) => p.startsWith('/'), 'an absolute path'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => p.startsWith('/'), 'an absolute path'),
     fstype: z.string().min(1).optional(),
     source: z.string().min(1).optional(),
     /** File under the mount whose SHA-256 must agree across the group. */
-    sentinel: z.string().min(1).refine((s) => !s.split('/').includes('..'), 'a path inside the mount').optional(),
+    sentinel: z
+      .string()
+      .min(1)
+      .refine((s) => !s.split('/').includes('..'), 'a path inside the mount')
+      .optional(),
     /** Seconds a probe may take before the mount counts as not responding. */
     timeout: seconds.default(2),
     /** Consistency group (default: the expected source, else the path). */
@@ -61,7 +71,11 @@ export type LoadConfig = z.infer<typeof loadSchema>;
 
 export const agentConfigSchema = z
   .object({
-    name: z.string().min(1).max(253).default(() => hostname()),
+    name: z
+      .string()
+      .min(1)
+      .max(253)
+      .default(() => hostname()),
     /** Addresses the dispatchers match against RIPs; default: every non-loopback interface address. */
     addresses: z.array(ipAddress).min(1).max(64).optional(),
     dispatchers: z.array(hostPortText).min(1).max(8),
@@ -70,7 +84,10 @@ export const agentConfigSchema = z
     probe: probeSchema.optional(),
     mounts: z.array(mountSchema).max(64).default([]),
     /** max_connections: open at one time (each is answered and closed at once; more are closed at accept). */
-    agent_check: z.object({ listen: hostPortText, max_connections: z.number().int().min(1).max(100_000).default(64) }).strict().optional(),
+    agent_check: z
+      .object({ listen: hostPortText, max_connections: z.number().int().min(1).max(100_000).default(64) })
+      .strict()
+      .optional(),
     /** While this file exists the agent reports maintenance (dispatchers drain, HAProxy gets `maint`). */
     maintenance_file: z.string().min(1).optional(),
     load: loadSchema.default({}),

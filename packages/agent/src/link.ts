@@ -168,7 +168,8 @@ export class DispatcherLink {
       return;
     }
     const a = voter.request(this.opts.dispatcher, m.vrid, m.leaseMs);
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'vote', vrid: m.vrid, seq: m.seq, granted: a.granted, remainingMs: a.remainingMs }));
+    if (ws.readyState === WebSocket.OPEN)
+      ws.send(JSON.stringify({ v: AGENT_PROTOCOL_VERSION, type: 'vote', vrid: m.vrid, seq: m.seq, granted: a.granted, remainingMs: a.remainingMs }));
   }
 
   private onClose(ws: WebSocket, code: number, reason: string): void {

@@ -24,7 +24,11 @@ describe('vsd-agent config file YAML', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ code: 'VSD_ERR_CONFIG', message: `config ${path}: duplicate key "dispatchers" (line 4, column 1)`, details: { key: 'dispatchers', line: 4 } });
+    expect(err).toMatchObject({
+      code: 'VSD_ERR_CONFIG',
+      message: `config ${path}: duplicate key "dispatchers" (line 4, column 1)`,
+      details: { key: 'dispatchers', line: 4 },
+    });
   });
 
   it('hands the YAML warnings to the caller and prints none', () => {

@@ -33,7 +33,7 @@ describe('Voter: one lease per vrid, on a fake clock', () => {
     ]);
   });
 
-  it('frees a lease only on its holder\'s release, and all of a holder\'s leases when its side closed the connection', () => {
+  it("frees a lease only on its holder's release, and all of a holder's leases when its side closed the connection", () => {
     const { v } = setup();
     v.request('a', 51, 500);
     v.request('a', 52, 500);

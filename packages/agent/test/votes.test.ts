@@ -64,7 +64,10 @@ describe('witness votes over the agent channel', () => {
 
     // lvs1 stops (its side closes the connection): the agent frees its lease at once, not after 5 s.
     await d1.h.stop();
-    expect(d1.voters).toEqual([['web1', true], ['web1', false]]);
+    expect(d1.voters).toEqual([
+      ['web1', true],
+      ['web1', false],
+    ]);
     await until('lease freed', () => !voter.leasesNow().some((l) => l.vrid === 51));
     d2.h.votes.request('web1', 51, 4, 5000);
     expect((await until('lvs2 granted', () => d2.votes.find((v) => v.vote.seq === 4))).vote.granted).toBe(true);
@@ -122,10 +125,24 @@ describe('witness votes over the agent channel', () => {
     });
     const port = (wss.address() as { port: number }).port;
     const dispatcher = `127.0.0.1:${port}`;
-    for (const [code, freed] of [[4002, true], [1006, true], [1009, false], [1002, false]] as const) {
+    for (const [code, freed] of [
+      [4002, true],
+      [1006, true],
+      [1009, false],
+      [1002, false],
+    ] as const) {
       closeWith = code;
       const voter = new Voter();
-      const l = new DispatcherLink({ dispatcher, key: KEY, agent: 'web1', addresses: ['10.0.0.1'], interval: 1, logger: silentLogger, voter, minBackoffMs: 5000 });
+      const l = new DispatcherLink({
+        dispatcher,
+        key: KEY,
+        agent: 'web1',
+        addresses: ['10.0.0.1'],
+        interval: 1,
+        logger: silentLogger,
+        voter,
+        minBackoffMs: 5000,
+      });
       l.start();
       await until(`lease granted (${code})`, () => voter.leasesNow().length === 1 || l.status().connects > 0);
       await until(`closed (${code})`, () => l.status().state === 'backoff');
@@ -144,12 +161,24 @@ describe('witness votes over the agent channel', () => {
         const m = JSON.parse(d.toString()) as Record<string, unknown>;
         hellos.push(m);
         // What an older hub answers: its strict hello schema names the key it does not know.
-        if ('features' in m) ws.send(JSON.stringify({ v: 1, type: 'refused', code: 'VSD_ERR_BAD_MESSAGE', message: "bad hello: <frame>: Unrecognized key(s) in object: 'features'" }));
+        if ('features' in m)
+          ws.send(
+            JSON.stringify({ v: 1, type: 'refused', code: 'VSD_ERR_BAD_MESSAGE', message: "bad hello: <frame>: Unrecognized key(s) in object: 'features'" }),
+          );
         ws.close(4002);
       }),
     );
     const port = (wss.address() as { port: number }).port;
-    const l = new DispatcherLink({ dispatcher: `127.0.0.1:${port}`, key: KEY, agent: 'web1', addresses: ['10.0.0.1'], interval: 1, logger: silentLogger, voter: new Voter(), minBackoffMs: 20 });
+    const l = new DispatcherLink({
+      dispatcher: `127.0.0.1:${port}`,
+      key: KEY,
+      agent: 'web1',
+      addresses: ['10.0.0.1'],
+      interval: 1,
+      logger: silentLogger,
+      voter: new Voter(),
+      minBackoffMs: 20,
+    });
     l.start();
     cleanups.push(() => l.stop());
     await until('second hello', () => hellos.length >= 2);

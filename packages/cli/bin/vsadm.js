@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/bin/vsadm.js";
+import '../dist/bin/vsadm.js';

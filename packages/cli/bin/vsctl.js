@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/bin/vsctl.js";
+import '../dist/bin/vsctl.js';

@@ -91,11 +91,9 @@ export class StateCorruptError extends VsdError {
 
 export class IpvsUnavailableError extends VsdError {
   constructor(reason: string) {
-    super(
-      'VSD_ERR_IPVS_UNAVAILABLE',
-      `kernel IPVS is not available (${reason}): load the ip_vs module (modprobe ip_vs) or run with --dataplane proxy`,
-      { details: { reason } },
-    );
+    super('VSD_ERR_IPVS_UNAVAILABLE', `kernel IPVS is not available (${reason}): load the ip_vs module (modprobe ip_vs) or run with --dataplane proxy`, {
+      details: { reason },
+    });
   }
 }
 
@@ -129,12 +127,7 @@ export class ControlSocketError extends VsdError {
 }
 
 /** The control API refused a request before it reached the store. Each code maps to one HTTP status. */
-export type ControlProtocolCode =
-  | 'VSD_ERR_BAD_REQUEST'
-  | 'VSD_ERR_UNAUTHORIZED'
-  | 'VSD_ERR_NO_ROUTE'
-  | 'VSD_ERR_METHOD_NOT_ALLOWED'
-  | 'VSD_ERR_BODY_TOO_LARGE';
+export type ControlProtocolCode = 'VSD_ERR_BAD_REQUEST' | 'VSD_ERR_UNAUTHORIZED' | 'VSD_ERR_NO_ROUTE' | 'VSD_ERR_METHOD_NOT_ALLOWED' | 'VSD_ERR_BODY_TOO_LARGE';
 
 export class ControlProtocolError extends VsdError {
   constructor(code: ControlProtocolCode, message: string, details: Record<string, unknown> = {}) {
@@ -207,16 +200,22 @@ export class BgpNotConfiguredError extends VsdError {
  */
 export class BgpDaemonError extends VsdError {
   constructor(daemon: string, socket: string, command: string, reason: string, replyCode?: number) {
-    super('VSD_ERR_BGP_DAEMON', `${daemon} at ${socket}: ${command}: ${reason}`, { details: { daemon, socket, command, reason, ...(replyCode !== undefined ? { replyCode } : {}) } });
+    super('VSD_ERR_BGP_DAEMON', `${daemon} at ${socket}: ${command}: ${reason}`, {
+      details: { daemon, socket, command, reason, ...(replyCode !== undefined ? { replyCode } : {}) },
+    });
   }
 }
 
 /** A VRRP instance name that this dispatcher does not run (`vsctl failover VI_9`); nothing was changed. */
 export class HaInstanceNotFoundError extends VsdError {
   constructor(instance: string, known: readonly string[], hint: string | null) {
-    super('VSD_ERR_HA_UNKNOWN_INSTANCE', `no VRRP instance ${JSON.stringify(instance)} on this dispatcher${hint ? ` (did you mean ${hint}?)` : ''}; instances: ${known.join(', ') || 'none'}`, {
-      details: { instance, known },
-    });
+    super(
+      'VSD_ERR_HA_UNKNOWN_INSTANCE',
+      `no VRRP instance ${JSON.stringify(instance)} on this dispatcher${hint ? ` (did you mean ${hint}?)` : ''}; instances: ${known.join(', ') || 'none'}`,
+      {
+        details: { instance, known },
+      },
+    );
   }
 }
 

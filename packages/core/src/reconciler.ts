@@ -53,8 +53,7 @@ export function createReconciler(deps: { store: StateStore; overlay: WeightOverl
           for (const op of change.ops) {
             if (op.op === 'zero') void dataplane.zero(op.service ? serviceKey(op.service) : undefined);
             if (op.op === 'set-timeouts' && dataplane.setTimeouts) void dataplane.setTimeouts(change.state.timeouts);
-            if ((op.op === 'start-daemon' || op.op === 'stop-daemon') && dataplane.syncDaemons)
-              void dataplane.syncDaemons(change.state.syncDaemons);
+            if ((op.op === 'start-daemon' || op.op === 'stop-daemon') && dataplane.syncDaemons) void dataplane.syncDaemons(change.state.syncDaemons);
           }
           schedule();
         }),
@@ -85,7 +84,11 @@ export function assertSupported(dataplane: Dataplane, state: Readonly<DesiredSta
     for (const rs of svc.realServers)
       if (!dataplane.supports(rs.forwarding)) {
         if (rs.forwarding === 'masq') throw new UnsupportedByDataplaneError(dataplane.name, `NAT (masquerading, -m) to ${rs.address}`, 'proxy or ipvs');
-        throw new UnsupportedByDataplaneError(dataplane.name, `${rs.forwarding === 'route' ? 'direct routing (-g)' : 'IP tunnelling (-i)'} to ${rs.address}`, 'ipvs');
+        throw new UnsupportedByDataplaneError(
+          dataplane.name,
+          `${rs.forwarding === 'route' ? 'direct routing (-g)' : 'IP tunnelling (-i)'} to ${rs.address}`,
+          'ipvs',
+        );
       }
   dataplane.validate?.(state);
 }

@@ -25,12 +25,21 @@ describe('catalogue errors for operator input', () => {
     expect(e).toBeInstanceOf(ValidationError);
     expect([e.code, e.details.field, e.details.value]).toEqual(['VSD_ERR_VALIDATION', 'status_code', '2x9']);
     expect(e.message).toBe('status_code: "2x9" is not a status code or range (e.g. 200, 200-299) (got "2x9")');
-    expect(thrown(() => parseStatusCodes([200, 700])).details).toMatchObject({ field: 'status_code', value: '700', reason: '"700" is outside 100-599 or reversed' });
+    expect(thrown(() => parseStatusCodes([200, 700])).details).toMatchObject({
+      field: 'status_code',
+      value: '700',
+      reason: '"700" is outside 100-599 or reversed',
+    });
     expect(thrown(() => parseStatusCodes('  ')).details).toMatchObject({ field: 'status_code', value: '  ', reason: 'no status code given' });
   });
 
   it('agents.listen that is not HOST:PORT: ValidationError naming the value', async () => {
-    const hub = new AgentHub({ listen: 'nowhere', key: Buffer.from('k'.repeat(20)), store: new FakeStore(stateWith('10.0.0.1')), overlay: new WeightOverlay() } as never);
+    const hub = new AgentHub({
+      listen: 'nowhere',
+      key: Buffer.from('k'.repeat(20)),
+      store: new FakeStore(stateWith('10.0.0.1')),
+      overlay: new WeightOverlay(),
+    } as never);
     const e = await hub.start().then(
       () => null,
       (err: unknown) => err,
@@ -53,7 +62,11 @@ describe('catalogue errors for operator input', () => {
     const empty = Buffer.alloc(0);
     const s = thrown(() => decodeService(empty));
     expect(s).toBeInstanceOf(NetlinkError);
-    expect([s.code, s.message, s.details.errnoName]).toEqual(['VSD_ERR_NETLINK', 'netlink IPVS GET_SERVICE: service reply without a service attribute', 'EBADMSG']);
+    expect([s.code, s.message, s.details.errnoName]).toEqual([
+      'VSD_ERR_NETLINK',
+      'netlink IPVS GET_SERVICE: service reply without a service attribute',
+      'EBADMSG',
+    ]);
     expect(thrown(() => decodeDest(empty, 'inet')).message).toBe('netlink IPVS GET_DEST: dest reply without a dest attribute');
   });
 

@@ -11,10 +11,24 @@ function codesIn(text: string): Set<string> {
 describe('error catalogue', () => {
   it('documents every code the sources throw, and no code that does not exist', async () => {
     const { execFileSync } = await import('node:child_process');
-    const src = execFileSync('grep', ['-rhoE', "'VSD_ERR_[A-Z0-9_]+'", 'packages/protocol/src', 'packages/sys/src', 'packages/core/src', 'packages/ha/src', 'packages/agent/src', 'packages/daemon/src', 'packages/cli/src'], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const src = execFileSync(
+      'grep',
+      [
+        '-rhoE',
+        "'VSD_ERR_[A-Z0-9_]+'",
+        'packages/protocol/src',
+        'packages/sys/src',
+        'packages/core/src',
+        'packages/ha/src',
+        'packages/agent/src',
+        'packages/daemon/src',
+        'packages/cli/src',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     const thrown = new Set([...codesIn(src)]);
     const documented = codesIn(readFileSync(new URL('docs/errors.md', root), 'utf8'));
     expect([...thrown].filter((c) => !documented.has(c)).sort()).toEqual([]);
@@ -40,7 +54,13 @@ describe('error catalogue', () => {
     const e = new core.SyscallError('bind', -99, { interface: 'eth0', address: 'fe80::1' });
     expect(e).toBeInstanceOf(core.VsdError);
     expect(e.message).toBe('bind (interface eth0, address fe80::1): Cannot assign requested address (EADDRNOTAVAIL)');
-    expect([e.code, e.syscall, e.errnoNumber, e.errnoName, e.context]).toEqual(['VSD_ERR_SYSCALL', 'bind', 99, 'EADDRNOTAVAIL', { interface: 'eth0', address: 'fe80::1' }]);
+    expect([e.code, e.syscall, e.errnoNumber, e.errnoName, e.context]).toEqual([
+      'VSD_ERR_SYSCALL',
+      'bind',
+      99,
+      'EADDRNOTAVAIL',
+      { interface: 'eth0', address: 'fe80::1' },
+    ]);
     // An errno IPVS answers with is the catalogue's errno too, so vsadm prints ipvsadm's message for it.
     expect(e.errno).toBeUndefined();
     expect(new core.SyscallError('socket(AF_NETLINK)', 1).errno).toBe('EPERM');

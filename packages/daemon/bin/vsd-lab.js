@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/lab/main.js";
+import '../dist/lab/main.js';

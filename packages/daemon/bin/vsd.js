@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/bin/vsd.js";
+import '../dist/bin/vsd.js';

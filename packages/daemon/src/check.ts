@@ -41,7 +41,9 @@ export function dataplaneProblems(dataplane: DataplaneName, services: readonly V
     if (ignored) problems.push(`${where}: the proxy dataplane would not serve it: ${ignored}`);
     s.realServers.forEach((rs, j) => {
       if (rs.forwarding !== 'masq')
-        problems.push(`${where}.real_servers.${j} (${rs.address}): lb_kind ${METHOD[rs.forwarding]} needs the ipvs dataplane; the proxy dataplane refuses it at start (set dataplane: ipvs, or lb_kind: NAT)`);
+        problems.push(
+          `${where}.real_servers.${j} (${rs.address}): lb_kind ${METHOD[rs.forwarding]} needs the ipvs dataplane; the proxy dataplane refuses it at start (set dataplane: ipvs, or lb_kind: NAT)`,
+        );
     });
   });
   return problems;
@@ -55,7 +57,9 @@ function xdpServiceProblems(services: readonly VirtualService[]): string[] {
     const one: DesiredState = { version: 1, generation: 0, services: [s], timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, syncDaemons: [] };
     const nat = s.realServers.find((rs) => !dp.supports(rs.forwarding));
     if (nat) {
-      problems.push(`virtual_servers.${i} (${serviceKey(s)}): the xdp dataplane cannot do NAT (lb_kind NAT) to ${nat.address}; NAT stays on the proxy and ipvs dataplanes`);
+      problems.push(
+        `virtual_servers.${i} (${serviceKey(s)}): the xdp dataplane cannot do NAT (lb_kind NAT) to ${nat.address}; NAT stays on the proxy and ipvs dataplanes`,
+      );
       return;
     }
     try {
@@ -72,20 +76,25 @@ function xdpSetupProblems(loaded: LoadedConfig): { errors: string[]; warnings: s
   const x = loaded.config.xdp;
   if (!x) return { errors: ['dataplane xdp needs an xdp: section naming the interface (xdp: { interface: eth0 })'], warnings: [] };
   const found: string[] = [];
-  if (!existsSync(DEFAULT_XDP_OBJECT)) found.push(`xdp: the BPF object ${DEFAULT_XDP_OBJECT} is missing (built without clang: apt-get install clang llvm libbpf-dev, then pnpm build)`);
+  if (!existsSync(DEFAULT_XDP_OBJECT))
+    found.push(`xdp: the BPF object ${DEFAULT_XDP_OBJECT} is missing (built without clang: apt-get install clang llvm libbpf-dev, then pnpm build)`);
   try {
     if (interfaceIndex(x.interface) === 0) found.push(`xdp.interface: no interface ${x.interface} here`);
   } catch {
     /* libc unavailable: start will say */
   }
   // With a fallback the daemon still starts: the same findings are then only warnings.
-  return x.fallback === 'off' ? { errors: found, warnings: [] } : { errors: [], warnings: found.map((f) => `${f}; vsd would start the ${x.fallback} dataplane instead (xdp.fallback)`) };
+  return x.fallback === 'off'
+    ? { errors: found, warnings: [] }
+    : { errors: [], warnings: found.map((f) => `${f}; vsd would start the ${x.fallback} dataplane instead (xdp.fallback)`) };
 }
 
 /** `proxy_protocol` asks for a header only a full proxy can write: IPVS forwards the client's own packets. */
 export function proxyProtocolProblems(dataplane: DataplaneName, loaded: LoadedConfig): string[] {
   if (dataplane === 'proxy' || loaded.proxyProtocolPairs.length === 0) return [];
-  return [`proxy_protocol is set for ${loaded.proxyProtocolPairs.length} real server(s) but the ${dataplane} dataplane cannot send a PROXY header (it needs the proxy dataplane; on ipvs the real servers see the client's address anyway with DR, TUN or NAT)`];
+  return [
+    `proxy_protocol is set for ${loaded.proxyProtocolPairs.length} real server(s) but the ${dataplane} dataplane cannot send a PROXY header (it needs the proxy dataplane; on ipvs the real servers see the client's address anyway with DR, TUN or NAT)`,
+  ];
 }
 
 /** Start and reload refuse what proxyProtocolProblems finds, so --check and the daemon agree. */
@@ -128,13 +137,17 @@ export async function checkConfigFile(path: string, dataplaneOption?: DataplaneN
   if (loaded.absent) return { ok: false, dataplane, errors: [`${path}: no such file`], warnings: [], services: 0 };
   const errors = [...dataplaneProblems(dataplane, loaded.services), ...proxyProtocolProblems(dataplane, loaded), ...secretProblems(loaded)];
   // What the YAML parser let pass but noted (an unresolved tag, ...): vsd logs the same at start and on reload.
-  const warnings: string[] = loaded.warnings.map((w) => `${path}${w.line !== null ? `:${w.line}${w.column !== null ? `:${w.column}` : ''}` : ''}: YAML ${w.code}: ${w.message}`);
+  const warnings: string[] = loaded.warnings.map(
+    (w) => `${path}${w.line !== null ? `:${w.line}${w.column !== null ? `:${w.column}` : ''}` : ''}: YAML ${w.code}: ${w.message}`,
+  );
   if (dataplane === 'xdp') {
     const x = xdpSetupProblems(loaded);
     errors.push(...x.errors);
     warnings.push(...x.warnings);
   }
   if (dataplane === 'ipvs' && existsSync('/proc/net') && !existsSync('/proc/net/ip_vs'))
-    warnings.push('the ip_vs kernel module is not loaded here; vsd runs `modprobe ip_vs` at start, which needs CAP_SYS_MODULE (the packaged unit does not have it: load it at boot with /etc/modules-load.d)');
+    warnings.push(
+      'the ip_vs kernel module is not loaded here; vsd runs `modprobe ip_vs` at start, which needs CAP_SYS_MODULE (the packaged unit does not have it: load it at boot with /etc/modules-load.d)',
+    );
   return { ok: errors.length === 0, dataplane, errors, warnings, services: loaded.services.length };
 }

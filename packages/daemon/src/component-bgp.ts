@@ -77,7 +77,8 @@ export class BgpComponent implements DaemonComponent {
     this.unsubscribe.push(ctx.overlay.onChange(() => this.schedule()));
     ctx.addStatus?.('bgp', () => (this.cfg ? this.status() : undefined));
     this.configure(ctx.config.bgp ?? null);
-    if (this.drained && this.cfg) this.log.warn({ file: this.drainFile() }, 'BGP drained (vsctl bgp drain before the restart): nothing is announced until vsctl bgp undrain');
+    if (this.drained && this.cfg)
+      this.log.warn({ file: this.drainFile() }, 'BGP drained (vsctl bgp drain before the restart): nothing is announced until vsctl bgp undrain');
     this.schedule();
     await this.idle();
   }
@@ -154,7 +155,8 @@ export class BgpComponent implements DaemonComponent {
       if (drained) await writeFile(file, `drained by vsctl bgp drain at ${new Date().toISOString()}\n`);
       else await rm(file, { force: true });
     }
-    if (drained !== this.drained) this.log.warn({ drained }, drained ? 'BGP drain: withdrawing every VIP' : 'BGP undrain: announcing the VIPs that can be served');
+    if (drained !== this.drained)
+      this.log.warn({ drained }, drained ? 'BGP drain: withdrawing every VIP' : 'BGP undrain: announcing the VIPs that can be served');
     this.drained = drained;
     // An undrain announces at once: the operator asked for it, the hold-down is for flapping health.
     if (!drained) for (const t of this.vips.values()) t.servableSince = Math.min(t.servableSince, Date.now() - this.cfg!.announceDelayMs);
@@ -171,7 +173,8 @@ export class BgpComponent implements DaemonComponent {
   private configure(next: BgpConfig | null): void {
     const prev = this.daemon;
     const vips = next ? (next.vips ?? configuredVips(this.ctx.loaded.services)).map((v) => canonicalAddress(v) ?? v) : [];
-    const sameDaemon = prev && next && this.cfg && this.cfg.daemon === next.daemon && this.cfg.socket === next.socket && this.cfg.protocolPrefix === next.protocolPrefix;
+    const sameDaemon =
+      prev && next && this.cfg && this.cfg.daemon === next.daemon && this.cfg.socket === next.socket && this.cfg.protocolPrefix === next.protocolPrefix;
     // VIPs leaving (or all of them, when the daemon or the naming changes) are withdrawn through the daemon that announced them.
     for (const vip of this.vips.keys()) if (prev && (!sameDaemon || !vips.includes(vip))) this.retired.set(vip, prev);
     for (const vip of [...this.vips.keys()]) if (!vips.includes(vip) || !sameDaemon) this.vips.delete(vip);
@@ -185,7 +188,8 @@ export class BgpComponent implements DaemonComponent {
     if (this.timer) clearInterval(this.timer);
     this.timer = next ? setInterval(() => this.schedule(), next.checkIntervalMs) : null;
     this.timer?.unref();
-    if (next) this.log.info({ daemon: next.daemon, socket: next.socket, vips, bfd: next.bfd, announceDelay: next.announceDelayMs / 1000 }, 'BGP announcer configured');
+    if (next)
+      this.log.info({ daemon: next.daemon, socket: next.socket, vips, bfd: next.bfd, announceDelay: next.announceDelayMs / 1000 }, 'BGP announcer configured');
   }
 
   private wants(t: VipTrack, now: number): boolean {
@@ -266,7 +270,10 @@ export class BgpComponent implements DaemonComponent {
   private observe(vip: string, t: VipTrack, state: VipTrack['state']): void {
     if (state === 'missing' && !this.missingLogged.has(vip)) {
       this.missingLogged.add(vip);
-      this.log.error({ vip, route: this.daemon!.routeName(vip), socket: this.cfg!.socket }, `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`);
+      this.log.error(
+        { vip, route: this.daemon!.routeName(vip), socket: this.cfg!.socket },
+        `the routing daemon has no protocol ${this.daemon!.routeName(vip)} for this VIP: add it to its config (docs/bgp.md); nothing is announced for it`,
+      );
     }
     if (state !== 'missing') this.missingLogged.delete(vip);
     if (state === t.state) return;
@@ -286,7 +293,11 @@ export class BgpComponent implements DaemonComponent {
   private checkBfd(view: DaemonView): void {
     if (!this.cfg!.bfd || !view.bfd) return;
     const up = view.bfd.filter((s) => s.state.toLowerCase() === 'up').length;
-    if (up === 0 && !this.bfdWarned) this.log.warn({ socket: this.cfg!.socket, sessions: view.bfd.length }, 'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time');
+    if (up === 0 && !this.bfdWarned)
+      this.log.warn(
+        { socket: this.cfg!.socket, sessions: view.bfd.length },
+        'bgp.bfd is on but the daemon has no BFD session up: a dead dispatcher is then seen only at the BGP hold time',
+      );
     this.bfdWarned = up === 0;
   }
 
@@ -295,7 +306,10 @@ export class BgpComponent implements DaemonComponent {
     const code = err instanceof VsdError ? err.code : 'VSD_ERR_BGP_DAEMON';
     const message = (err as Error).message;
     if (this.error?.message !== message) {
-      this.log.error({ err, socket: this.cfg?.socket, retryIn: this.cfg ? this.cfg.checkIntervalMs / 1000 : undefined }, 'BGP daemon unavailable: routes not changed, retrying');
+      this.log.error(
+        { err, socket: this.cfg?.socket, retryIn: this.cfg ? this.cfg.checkIntervalMs / 1000 : undefined },
+        'BGP daemon unavailable: routes not changed, retrying',
+      );
       this.error = { code, message, since: Date.now() };
     }
     this.reachable = false;

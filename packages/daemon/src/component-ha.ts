@@ -134,7 +134,8 @@ export class HaComponent implements DaemonComponent {
     const w = ha.witness;
     this.witnessApplied = JSON.stringify(w ?? null);
     if (!w?.enabled) {
-      if (this.ctx.config.agents) this.log.warn('split-brain guard off: set ha.witness (agents and/or gateways) so a dispatcher cut from its peer does not become a second MASTER');
+      if (this.ctx.config.agents)
+        this.log.warn('split-brain guard off: set ha.witness (agents and/or gateways) so a dispatcher cut from its peer does not become a second MASTER');
       return null;
     }
     const agents = this.ctx.config.agents;
@@ -143,7 +144,10 @@ export class HaComponent implements DaemonComponent {
     // With the shared key anybody holding it can connect under a witness's name and vote as it.
     const unkeyed = r.electorate.filter((a) => !Object.hasOwn(agents?.agentKeys ?? {}, a));
     if (unkeyed.length)
-      this.log.warn({ agents: unkeyed }, 'agent witnesses without a key of their own (agents.agent_keys): any holder of the shared key could vote in their name');
+      this.log.warn(
+        { agents: unkeyed },
+        'agent witnesses without a key of their own (agents.agent_keys): any holder of the shared key could vote in their name',
+      );
     // Default renewal: every advert_int of the fastest instance, at least four per lease.
     const advertMs = Math.min(...ha.instances.map((c) => c.advertIntMs));
     const witness = new Witness({
@@ -224,7 +228,10 @@ export class HaComponent implements DaemonComponent {
     }
     const primary = this.primary();
     if (primary !== primaryBefore) {
-      this.log.info({ from: primaryBefore?.config.instance ?? null, to: primary?.config.instance ?? null }, 'primary VRRP instance changed: peer-sync role follows it');
+      this.log.info(
+        { from: primaryBefore?.config.instance ?? null, to: primary?.config.instance ?? null },
+        'primary VRRP instance changed: peer-sync role follows it',
+      );
       if (primary) this.followPrimary(primary.vrrp.status().state, primary);
       else this.sync?.setRole(null);
     }
@@ -319,7 +326,11 @@ export class HaComponent implements DaemonComponent {
     if (name !== undefined && typeof name !== 'string') throw new ValidationError('instance', name, 'expected a VRRP instance name');
     if (name !== undefined) return this.find(name);
     if (this.instances.size > 1)
-      throw new ValidationError('instance', undefined, `this dispatcher runs ${this.instances.size} VRRP instances (${[...this.instances.keys()].join(', ')}): name one`);
+      throw new ValidationError(
+        'instance',
+        undefined,
+        `this dispatcher runs ${this.instances.size} VRRP instances (${[...this.instances.keys()].join(', ')}): name one`,
+      );
     return this.primary()!;
   }
 
@@ -332,7 +343,10 @@ export class HaComponent implements DaemonComponent {
         `${before.state} for ${r.config.instance}`,
         `run \`vsctl failover ${r.config.instance}\` on the MASTER${before.masterAddress ? ` (${before.masterAddress})` : ''}, or \`vsctl takeover ${r.config.instance}\` here`,
       );
-    this.log.warn({ operation: 'failover', instance: r.config.instance, priority: before.priority }, 'manual failover: resigning mastership (priority 0 advert)');
+    this.log.warn(
+      { operation: 'failover', instance: r.config.instance, priority: before.priority },
+      'manual failover: resigning mastership (priority 0 advert)',
+    );
     return { operation: 'failover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
   }
 
@@ -340,7 +354,11 @@ export class HaComponent implements DaemonComponent {
     const r = this.target(req);
     const before = r.vrrp.status();
     if (!r.vrrp.takeover())
-      throw new HaStateError('takeover', `${before.state} for ${r.config.instance}`, `run \`vsctl takeover ${r.config.instance}\` on the BACKUP, or \`vsctl failover ${r.config.instance}\` here`);
+      throw new HaStateError(
+        'takeover',
+        `${before.state} for ${r.config.instance}`,
+        `run \`vsctl takeover ${r.config.instance}\` on the BACKUP, or \`vsctl failover ${r.config.instance}\` here`,
+      );
     this.log.warn({ operation: 'takeover', instance: r.config.instance, master: before.masterAddress }, 'manual takeover: becoming MASTER');
     return { operation: 'takeover', instance: r.config.instance, before: before.state, status: this.statusOf(r) };
   }
@@ -370,6 +388,10 @@ function checkInPlace(running: HaConfig, next: HaConfig): void {
   if ((vmacName(next) ?? null) !== (vmacName(running) ?? null))
     throw new HaReloadError(name, `use_vmac ${vmacName(running) ?? 'off'} -> ${vmacName(next) ?? 'off'}`, hint);
   if (next.vmacMode !== running.vmacMode) throw new HaReloadError(name, `vmac_mode ${running.vmacMode} -> ${next.vmacMode}`, hint);
-  if ((next.unicastPeers.length > 0) !== (running.unicastPeers.length > 0))
-    throw new HaReloadError(name, `mode ${running.unicastPeers.length ? 'unicast' : 'multicast'} -> ${next.unicastPeers.length ? 'unicast' : 'multicast'}`, hint);
+  if (next.unicastPeers.length > 0 !== running.unicastPeers.length > 0)
+    throw new HaReloadError(
+      name,
+      `mode ${running.unicastPeers.length ? 'unicast' : 'multicast'} -> ${next.unicastPeers.length ? 'unicast' : 'multicast'}`,
+      hint,
+    );
 }

@@ -7,15 +7,7 @@
  * the config was read); the checks from the config. A real server without checks is always alive.
  * Route: GET /v1/health.
  */
-import {
-  buildHealthService,
-  createHealthMonitor,
-  healthRoutes,
-  serviceKey,
-  type ControlRoute,
-  type HealthMonitor,
-  type HealthServiceSpec,
-} from '@vsd/core';
+import { buildHealthService, createHealthMonitor, healthRoutes, serviceKey, type ControlRoute, type HealthMonitor, type HealthServiceSpec } from '@vsd/core';
 import type { ComponentFactory, DaemonComponent, DaemonContext } from './component.js';
 
 /** Always present, so a reload can add the first checks; with none configured it checks nothing. */

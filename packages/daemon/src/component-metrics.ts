@@ -60,7 +60,10 @@ export class MetricsComponent implements DaemonComponent {
     const digest = cfg.token_file ? tokenDigest(await readToken(cfg.token_file)) : null;
     const adminFile = this.ctx.config.control?.token_file;
     if (digest && adminFile) {
-      const admin = await readFile(adminFile, 'utf8').then((t) => t.trim(), () => null);
+      const admin = await readFile(adminFile, 'utf8').then(
+        (t) => t.trim(),
+        () => null,
+      );
       // The metrics token is handed to scrapers and dashboards; were it the admin token, it could delete services.
       if (admin && tokenDigest(admin).equals(digest))
         throw new ConfigError('metrics.token_file', `holds the control API's admin token (${adminFile}); give the metrics listener a token of its own`);

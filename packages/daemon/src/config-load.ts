@@ -83,7 +83,8 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
     const size = (await stat(path)).size;
-    if (size > MAX_CONFIG_BYTES) throw new ConfigError(path, `the file is ${size} bytes, above the limit of ${MAX_CONFIG_BYTES} bytes (16 MiB)`, { size, limit: MAX_CONFIG_BYTES });
+    if (size > MAX_CONFIG_BYTES)
+      throw new ConfigError(path, `the file is ${size} bytes, above the limit of ${MAX_CONFIG_BYTES} bytes (16 MiB)`, { size, limit: MAX_CONFIG_BYTES });
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -220,7 +221,10 @@ function toService(vs: VirtualServerConfig, p: string): VirtualService {
       ...id,
       scheduler: vs.lb_algo,
       schedFlags: vs.sched_flags,
-      persistence: { timeout, ...(vs.persistence_granularity !== undefined ? { netmask: granularity(vs.persistence_granularity, `${p}.persistence_granularity`) } : {}) },
+      persistence: {
+        timeout,
+        ...(vs.persistence_granularity !== undefined ? { netmask: granularity(vs.persistence_granularity, `${p}.persistence_granularity`) } : {}),
+      },
       pe: vs.persistence_engine ?? null,
       onePacket: vs.ops,
       realServers,

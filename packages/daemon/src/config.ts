@@ -70,7 +70,10 @@ export const virtualServerConfigSchema = strictObject({
   fwmark: z.number().int().min(1).max(0xffffffff).optional(),
   /** Address family of a fwmark service. */
   family: z.enum(['inet', 'inet6']).default('inet'),
-  protocol: z.enum(['tcp', 'udp', 'sctp', 'TCP', 'UDP', 'SCTP']).default('tcp').transform((p) => p.toLowerCase() as 'tcp' | 'udp' | 'sctp'),
+  protocol: z
+    .enum(['tcp', 'udp', 'sctp', 'TCP', 'UDP', 'SCTP'])
+    .default('tcp')
+    .transform((p) => p.toLowerCase() as 'tcp' | 'udp' | 'sctp'),
   lb_algo: z
     .string()
     .default('wlc')
@@ -122,11 +125,12 @@ export const bgpConfigSchema = strictObject({
   /** The daemon's control socket: BIRD's (`birdc -s`, default /run/bird/bird.ctl) or FRR bgpd's vty socket (default /var/run/frr/bgpd.vty). */
   socket: z.string().min(1).optional(),
   /** BIRD: each VIP is the static protocol PREFIX + the VIP with `.`/`:` as `_` (vsd_192_0_2_10). */
-  protocol_prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a BIRD symbol: letters, digits, _ (not starting with a digit)').default('vsd_'),
+  protocol_prefix: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a BIRD symbol: letters, digits, _ (not starting with a digit)')
+    .default('vsd_'),
   /** VIPs to announce; default: the addresses of the configured virtual servers. */
-  vips: z
-    .array(z.string().refine((s) => canonicalAddress(s) !== null, 'not an IPv4 or IPv6 address'))
-    .optional(),
+  vips: z.array(z.string().refine((s) => canonicalAddress(s) !== null, 'not an IPv4 or IPv6 address')).optional(),
   /** Expect BFD sessions in the daemon: shown in the status, warned about when none is up. */
   bfd: z.boolean().default(false),
   /** Seconds a VIP must stay servable before it is announced (again): a hold-down against flapping health. */
@@ -152,7 +156,11 @@ export const bgpConfigSchema = strictObject({
 /** `xdp:`: the xdp dataplane's interface and options (read only with `dataplane: xdp`). */
 export const xdpConfigSchema = strictObject({
   /** The interface VIP traffic arrives on; DR packets leave by it too. */
-  interface: z.string().min(1).max(15).regex(/^[^\s/]+$/, 'an interface name'),
+  interface: z
+    .string()
+    .min(1)
+    .max(15)
+    .regex(/^[^\s/]+$/, 'an interface name'),
   /** native (driver), generic (skb) or auto (native, else generic). */
   mode: z.enum(['native', 'generic', 'auto']).default('auto'),
   /** Outer source address of IPIP packets (default: the interface's first IPv4 address). */
@@ -205,18 +213,20 @@ export const vsdConfigSchema = strictObject({
   metrics: metricsSection,
   bgp: bgpConfigSchema.optional(),
   virtual_servers: z.array(virtualServerConfigSchema).default([]),
-}).superRefine((c, ctx) => {
-  // ha.witness against the agents section: an electorate that can never give a majority is refused here.
-  const w = c.ha?.witness;
-  if (!w) return;
-  const admission = c.agents ? { named: Object.keys(c.agents.agentKeys), requireAgentKey: c.agents.requireAgentKey } : null;
-  const r = checkWitnessElectorate(w, admission);
-  if ('message' in r) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ha', 'witness', ...r.path], message: r.message });
-}).transform(({ drain_timeout, ...c }) => ({
-  ...c,
-  /** drain_timeout in ms; absent: --drain-timeout or the daemon's default. */
-  ...(drain_timeout !== undefined ? { drainTimeoutMs: secondsToMs(drain_timeout) } : {}),
-}));
+})
+  .superRefine((c, ctx) => {
+    // ha.witness against the agents section: an electorate that can never give a majority is refused here.
+    const w = c.ha?.witness;
+    if (!w) return;
+    const admission = c.agents ? { named: Object.keys(c.agents.agentKeys), requireAgentKey: c.agents.requireAgentKey } : null;
+    const r = checkWitnessElectorate(w, admission);
+    if ('message' in r) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ha', 'witness', ...r.path], message: r.message });
+  })
+  .transform(({ drain_timeout, ...c }) => ({
+    ...c,
+    /** drain_timeout in ms; absent: --drain-timeout or the daemon's default. */
+    ...(drain_timeout !== undefined ? { drainTimeoutMs: secondsToMs(drain_timeout) } : {}),
+  }));
 
 export type VsdConfig = z.output<typeof vsdConfigSchema>;
 export type VirtualServerConfig = z.output<typeof virtualServerConfigSchema>;

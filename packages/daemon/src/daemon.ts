@@ -83,7 +83,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       proxyProtocol: (svc: string, rs: string) => proxyProtocolPairs.has(proxyProtocolPair(svc, rs)),
       xdp: cfg.xdp && { interface: cfg.xdp.interface, mode: cfg.xdp.mode, tunnelSource: cfg.xdp.tunnel_source ?? null, connTableSize: cfg.xdp.conn_table_size },
     };
-    const chosen = typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, choice);
+    const chosen =
+      typeof options.dataplane === 'object' ? options.dataplane : createDataplane(options.dataplane ?? cfg.dataplane ?? 'proxy', options.logger, choice);
     const drainMs = options.drainTimeoutMs ?? cfg.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
     log.info({ config: options.configPath, state: options.statePath, dataplane: chosen.name, generation: store.generation }, 'vsd starting');
 

@@ -33,7 +33,14 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
   if (name === 'xdp' && !choice.xdp) throw new ConfigError('xdp.interface', 'dataplane xdp needs the interface to attach to (xdp: { interface: eth0 })');
   const options =
     name === 'proxy'
-      ? { logger, engine: choice.proxyEngine, threads: choice.proxyThreads, udpMaxFlows: choice.udpMaxFlows, udpMaxFlowsPerService: choice.udpMaxFlowsPerService, proxyProtocol: choice.proxyProtocol }
+      ? {
+          logger,
+          engine: choice.proxyEngine,
+          threads: choice.proxyThreads,
+          udpMaxFlows: choice.udpMaxFlows,
+          udpMaxFlowsPerService: choice.udpMaxFlowsPerService,
+          proxyProtocol: choice.proxyProtocol,
+        }
       : name === 'xdp'
         ? { logger, iface: choice.xdp!.interface, mode: choice.xdp!.mode, tunnelSource: choice.xdp!.tunnelSource, connTableSize: choice.xdp!.connTableSize }
         : { logger };
@@ -44,13 +51,21 @@ export function createDataplane(name: DataplaneName, logger: Logger, choice: Dat
  * Start the dataplane; when it is xdp and cannot start, start `fallback` instead if the config asks for one
  * (`xdp.fallback`), saying so in the log. Returns the dataplane that runs.
  */
-export async function startDataplane(dataplane: Dataplane, fallback: 'proxy' | 'none' | 'off', make: (name: 'proxy' | 'none') => Dataplane, logger: Logger): Promise<Dataplane> {
+export async function startDataplane(
+  dataplane: Dataplane,
+  fallback: 'proxy' | 'none' | 'off',
+  make: (name: 'proxy' | 'none') => Dataplane,
+  logger: Logger,
+): Promise<Dataplane> {
   try {
     await dataplane.start();
     return dataplane;
   } catch (err) {
     if (dataplane.name !== 'xdp' || fallback === 'off' || !(err instanceof XdpLoadError)) throw err;
-    logger.warn({ err, component: 'daemon', fallback }, `the xdp dataplane cannot start (${err.message}); starting the ${fallback} dataplane instead, as xdp.fallback says`);
+    logger.warn(
+      { err, component: 'daemon', fallback },
+      `the xdp dataplane cannot start (${err.message}); starting the ${fallback} dataplane instead, as xdp.fallback says`,
+    );
     const other = make(fallback);
     await other.start();
     return other;

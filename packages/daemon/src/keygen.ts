@@ -17,7 +17,12 @@ export function keygen(argv: string[], out: NodeJS.WritableStream = process.stdo
   let values: { force?: boolean; help?: boolean };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { force: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { force: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (e) {
     err.write(`${program} keygen: ${(e as Error).message}\n${KEYGEN_USAGE.replaceAll('vsd keygen', `${program} keygen`)}`);
     return 2;

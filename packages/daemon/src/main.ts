@@ -75,7 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const dataplane = values.dataplane as string | undefined;
-  if (dataplane !== undefined && !['proxy', 'ipvs', 'xdp', 'none'].includes(dataplane)) return usageError(`--dataplane must be proxy, ipvs, xdp or none (got ${dataplane})`);
+  if (dataplane !== undefined && !['proxy', 'ipvs', 'xdp', 'none'].includes(dataplane))
+    return usageError(`--dataplane must be proxy, ipvs, xdp or none (got ${dataplane})`);
   const level = (values['log-level'] as string | undefined) ?? process.env.VSD_LOG_LEVEL ?? 'info';
   if (!LEVELS.includes(level)) return usageError(`--log-level must be one of ${LEVELS.join(', ')} (got ${level})`);
   const drain = values['drain-timeout'] === undefined ? undefined : Number(values['drain-timeout']);

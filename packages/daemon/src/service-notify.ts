@@ -57,7 +57,9 @@ export function daemonNotifier(logger: Logger, notifier: ServiceNotifier = creat
     startFailed: (err) => notifier.status(`cannot start: ${err.message}`),
     reloading: () => notifier.reloading(),
     reloaded: (daemon, result) =>
-      notifier.ready(result.ok ? `reloaded: ${statusLine(daemon)}` : `reload refused, the running config stays: ${result.error.message}; ${statusLine(daemon)}`),
+      notifier.ready(
+        result.ok ? `reloaded: ${statusLine(daemon)}` : `reload refused, the running config stays: ${result.error.message}; ${statusLine(daemon)}`,
+      ),
     stopping: () => {
       running = null;
       notifier.stopping();

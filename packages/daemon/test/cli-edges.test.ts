@@ -38,7 +38,12 @@ describe('--version', () => {
       [AGENT_BIN, 'vsd-agent'],
     ] as const) {
       const r = await run(bin, ['--version']);
-      expect({ name, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ name, code: 0, stdout: expect.stringMatching(new RegExp(`^${name} \\d+\\.\\d+\\.\\d+\\n$`)), stderr: '' });
+      expect({ name, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        name,
+        code: 0,
+        stdout: expect.stringMatching(new RegExp(`^${name} \\d+\\.\\d+\\.\\d+\\n$`)),
+        stderr: '',
+      });
     }
     const v = await run(VSCTL_BIN, ['-V']);
     expect(v.stdout).toMatch(/^vsctl \d/);
@@ -142,7 +147,11 @@ describe('HA operations without HA', () => {
     running = vsd;
     for (const cmd of ['failover', 'takeover', 'release']) {
       const r = await runVsctl(['--socket', socket, cmd]);
-      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({ cmd, code: 1, stderr: 'vsctl: VRRP is not configured on this dispatcher (add an `ha:`/`peer:` section to vsd.yaml)\n' });
+      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({
+        cmd,
+        code: 1,
+        stderr: 'vsctl: VRRP is not configured on this dispatcher (add an `ha:`/`peer:` section to vsd.yaml)\n',
+      });
     }
     const sync = await runVsctl(['--socket', socket, 'sync']);
     expect(sync.code).toBe(1);

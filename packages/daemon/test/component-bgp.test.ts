@@ -75,7 +75,9 @@ describe('BIRD control socket replies', () => {
       { name: 'a', proto: 'Static', state: 'up', info: '' },
       { name: 'b', proto: 'BGP', state: 'up', info: 'Established' },
     ]);
-    const [bfd] = p.push('1020-bfd1:\n IP address Interface State Since Interval Timeout\n 10.0.0.1 eth0 Up 17:45:00.631 0.100 0.300\n 10.0.0.2 eth0 Down 17:45:00.631 1.000 0.000\n0000 \n');
+    const [bfd] = p.push(
+      '1020-bfd1:\n IP address Interface State Since Interval Timeout\n 10.0.0.1 eth0 Up 17:45:00.631 0.100 0.300\n 10.0.0.2 eth0 Down 17:45:00.631 1.000 0.000\n0000 \n',
+    );
     expect(parseBfdSessions(bfd!)).toEqual([
       { address: '10.0.0.1', iface: 'eth0', state: 'Up' },
       { address: '10.0.0.2', iface: 'eth0', state: 'Down' },
@@ -97,7 +99,10 @@ describe('vsd bgp component', () => {
       ['192.0.2.20', 'vsd_192_0_2_20', false, 'withdrawn'],
     ]);
     expect(st.vips[1]!.reason).toMatch(/no real server with weight > 0/);
-    expect(st.sessions.map((s) => [s.name, s.info])).toEqual([['up1', 'Established'], ['up2', 'Active']]);
+    expect(st.sessions.map((s) => [s.name, s.info])).toEqual([
+      ['up1', 'Established'],
+      ['up2', 'Active'],
+    ]);
     // GET /v1/status carries the same section.
     expect((await client.get<{ bgp: BgpStatus }>('/v1/status')).bgp.vips[0]!.state).toBe('announced');
 
@@ -118,7 +123,13 @@ describe('vsd bgp component', () => {
 
     await stop();
     expect(bird.commands.slice(-2)).toEqual(['show protocols', 'show bfd sessions']);
-    const again = await startDaemon({ configPath: join(dir, 'vsd.yaml'), statePath: join(dir, 'state.json'), logger: silentLogger, socketPath: join(dir, 'vsd2.sock'), components: [bgpComponent] });
+    const again = await startDaemon({
+      configPath: join(dir, 'vsd.yaml'),
+      statePath: join(dir, 'state.json'),
+      logger: silentLogger,
+      socketPath: join(dir, 'vsd2.sock'),
+      components: [bgpComponent],
+    });
     cleanup.push(() => again.stop());
     const c2 = createControlClient({ socket: join(dir, 'vsd2.sock') });
     expect((await c2.get<BgpStatus>('/v1/bgp')).drained).toBe(true);
@@ -187,26 +198,58 @@ describe('vsd bgp component', () => {
     const bgpd = await startFakeBgpd(join(dir, 'bgpd.vty'));
     cleanup.push(() => bgpd.close());
     bgpd.networks.add('192.0.2.20/32');
-    writeFileSync(join(dir, 'vsd.yaml'), yaml(dir, '  daemon: frr\n  announce_delay: 0\n  shutdown_delay: 0\n  check_interval: 0.1').replace(join(dir, 'bird.ctl'), join(dir, 'bgpd.vty')));
-    const daemon = await startDaemon({ configPath: join(dir, 'vsd.yaml'), statePath: null, logger: silentLogger, socketPath: join(dir, 'vsd.sock'), components: [bgpComponent] });
+    writeFileSync(
+      join(dir, 'vsd.yaml'),
+      yaml(dir, '  daemon: frr\n  announce_delay: 0\n  shutdown_delay: 0\n  check_interval: 0.1').replace(join(dir, 'bird.ctl'), join(dir, 'bgpd.vty')),
+    );
+    const daemon = await startDaemon({
+      configPath: join(dir, 'vsd.yaml'),
+      statePath: null,
+      logger: silentLogger,
+      socketPath: join(dir, 'vsd.sock'),
+      components: [bgpComponent],
+    });
     let stopped = false;
     cleanup.push(() => (stopped ? undefined : daemon.stop()));
     const client = createControlClient({ socket: join(dir, 'vsd.sock') });
     const st = await client.get<BgpStatus>('/v1/bgp');
     expect(st).toMatchObject({ daemon: 'frr', reachable: true, sessions: [{ name: '10.0.0.254', state: 'up', info: 'Established' }] });
-    expect(st.vips.map((v) => [v.route, v.state])).toEqual([['network 192.0.2.10/32', 'announced'], ['network 192.0.2.20/32', 'withdrawn']]);
+    expect(st.vips.map((v) => [v.route, v.state])).toEqual([
+      ['network 192.0.2.10/32', 'announced'],
+      ['network 192.0.2.20/32', 'withdrawn'],
+    ]);
     expect([...bgpd.networks]).toEqual(['192.0.2.10/32']);
-    expect(bgpd.commands).toEqual(expect.arrayContaining(['enable', 'configure terminal', 'router bgp 65001', 'address-family ipv4 unicast', 'network 192.0.2.10/32', 'no network 192.0.2.20/32', 'end']));
+    expect(bgpd.commands).toEqual(
+      expect.arrayContaining([
+        'enable',
+        'configure terminal',
+        'router bgp 65001',
+        'address-family ipv4 unicast',
+        'network 192.0.2.10/32',
+        'no network 192.0.2.20/32',
+        'end',
+      ]),
+    );
     stopped = true;
     await daemon.stop();
     expect([...bgpd.networks]).toEqual([]);
-    expect(parseRunningConfig('router bgp 65010 vrf red\n network 1.2.3.4/32\nrouter bgp 65001\n address-family ipv4 unicast\n  network 10.0.0.1/32\n exit-address-family\nexit\nline vty\n network x\n')).toEqual({ asn: 65001, networks: new Set(['10.0.0.1/32']) });
+    expect(
+      parseRunningConfig(
+        'router bgp 65010 vrf red\n network 1.2.3.4/32\nrouter bgp 65001\n address-family ipv4 unicast\n  network 10.0.0.1/32\n exit-address-family\nexit\nline vty\n network x\n',
+      ),
+    ).toEqual({ asn: 65001, networks: new Set(['10.0.0.1/32']) });
   });
 
   it('answers VSD_ERR_BGP_NOT_CONFIGURED without a bgp: section', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsd-bgp-'));
     writeFileSync(join(dir, 'vsd.yaml'), 'dataplane: none\n');
-    const daemon = await startDaemon({ configPath: join(dir, 'vsd.yaml'), statePath: null, logger: silentLogger, socketPath: join(dir, 'vsd.sock'), components: [bgpComponent] });
+    const daemon = await startDaemon({
+      configPath: join(dir, 'vsd.yaml'),
+      statePath: null,
+      logger: silentLogger,
+      socketPath: join(dir, 'vsd.sock'),
+      components: [bgpComponent],
+    });
     cleanup.push(() => daemon.stop());
     const client = createControlClient({ socket: join(dir, 'vsd.sock') });
     await expect(client.get('/v1/bgp')).rejects.toMatchObject({ status: 404, code: 'VSD_ERR_BGP_NOT_CONFIGURED' });
@@ -237,7 +280,15 @@ describe('vsd bgp component', () => {
     });
     expect(Object.isFrozen(bird) && Object.isFrozen(bird.vips)).toBe(true);
     const frr = parse('bgp: { daemon: frr, announce_delay: 0.4, shutdown_delay: 0, check_interval: 0.1 }').config.bgp!;
-    expect(frr).toEqual({ daemon: 'frr', socket: '/var/run/frr/bgpd.vty', protocolPrefix: 'vsd_', bfd: false, announceDelayMs: 400, shutdownDelayMs: 0, checkIntervalMs: 100 });
+    expect(frr).toEqual({
+      daemon: 'frr',
+      socket: '/var/run/frr/bgpd.vty',
+      protocolPrefix: 'vsd_',
+      bfd: false,
+      announceDelayMs: 400,
+      shutdownDelayMs: 0,
+      checkIntervalMs: 100,
+    });
     expect(parse('bgp: { daemon: frr, socket: /tmp/bgpd.vty }').config.bgp!.socket).toBe('/tmp/bgpd.vty');
   });
 });

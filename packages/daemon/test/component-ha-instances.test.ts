@@ -35,10 +35,19 @@ function fakeFactory() {
       },
       setExternalFault: () => undefined,
       onFaultChange: () => () => undefined,
-      status: () => ({ instance: name, vrid: cfg.vrid, state, masterAddress: state === 'BACKUP' ? '10.77.0.11' : null, priority: cfg.priority, ownFault: false, holds: {} }) as unknown as VrrpStatus,
+      status: () =>
+        ({
+          instance: name,
+          vrid: cfg.vrid,
+          state,
+          masterAddress: state === 'BACKUP' ? '10.77.0.11' : null,
+          priority: cfg.priority,
+          ownFault: false,
+          holds: {},
+        }) as unknown as VrrpStatus,
       onStateChange: (l: (t: Transition) => void) => (listeners.add(l), () => listeners.delete(l)),
       onVipsChange: () => () => undefined,
-    onMasterChange: () => () => undefined,
+      onMasterChange: () => () => undefined,
       settled: async () => undefined,
     } as unknown as VrrpInstance;
     const go = (to: VrrpStatus['state']) => {
@@ -77,7 +86,8 @@ async function setup(section: unknown = ha, withPeer = false) {
   stops.push(() => component.stop());
   const route = (method: string, path: string) => component.routes().find((r) => r.path === path && r.method === method)!;
   const call = (path: string, body?: unknown) => route('POST', path).handler({ body, query: new URLSearchParams() } as never);
-  const get = (query = '') => route('GET', '/v1/ha').handler({ query: new URLSearchParams(query) } as never) as { vrrp: VrrpStatus; primary: string; instances: VrrpStatus[] };
+  const get = (query = '') =>
+    route('GET', '/v1/ha').handler({ query: new URLSearchParams(query) } as never) as { vrrp: VrrpStatus; primary: string; instances: VrrpStatus[] };
   const reload = async (next: unknown) => {
     const nextConfig = { ha: parseHaSection(next), peer, virtual_servers: [] } as unknown as VsdConfig;
     component.checkReload(nextConfig);
@@ -101,7 +111,12 @@ describe('the HA component with several VRRP instances', () => {
       ['VI_2', 'MASTER'],
     ]);
     expect(get('instance=VI_2').instances.map((s) => s.instance)).toEqual(['VI_2']);
-    expect(() => get('instance=VI_3')).toThrow(expect.objectContaining({ code: 'VSD_ERR_HA_UNKNOWN_INSTANCE', message: expect.stringMatching(/no VRRP instance "VI_3".*did you mean VI_1.*instances: VI_1, VI_2/) }));
+    expect(() => get('instance=VI_3')).toThrow(
+      expect.objectContaining({
+        code: 'VSD_ERR_HA_UNKNOWN_INSTANCE',
+        message: expect.stringMatching(/no VRRP instance "VI_3".*did you mean VI_1.*instances: VI_1, VI_2/),
+      }),
+    );
   });
 
   it('failover/takeover/release act on the named instance; an unknown or missing name is refused and nothing is called', async () => {
@@ -110,7 +125,9 @@ describe('the HA component with several VRRP instances', () => {
     fakes.made.get('VI_2')!.go('BACKUP');
     fakes.calls.length = 0;
     expect(() => call('/v1/ha/failover', { instance: 'VI_9' })).toThrow(expect.objectContaining({ code: 'VSD_ERR_HA_UNKNOWN_INSTANCE' }));
-    expect(() => call('/v1/ha/failover', {})).toThrow(expect.objectContaining({ code: 'VSD_ERR_VALIDATION', message: expect.stringContaining('runs 2 VRRP instances (VI_1, VI_2): name one') }));
+    expect(() => call('/v1/ha/failover', {})).toThrow(
+      expect.objectContaining({ code: 'VSD_ERR_VALIDATION', message: expect.stringContaining('runs 2 VRRP instances (VI_1, VI_2): name one') }),
+    );
     expect(() => call('/v1/ha/failover', { instance: 7 })).toThrow(expect.objectContaining({ code: 'VSD_ERR_VALIDATION' }));
     expect(fakes.calls).toEqual([]);
     expect(call('/v1/ha/failover', { instance: 'VI_1' })).toMatchObject({ operation: 'failover', instance: 'VI_1', before: 'MASTER' });
@@ -129,7 +146,22 @@ describe('the HA component with several VRRP instances', () => {
 
   it('peer-sync role and the connection sync daemon follow the primary instance only (active/active: one writer)', async () => {
     const { store, daemons, fakes } = await setup(ha, true);
-    const op = [{ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '192.0.2.100', port: 80, scheduler: 'rr', schedFlags: [], persistence: { timeout: 0 }, pe: null, onePacket: false, realServers: [] } }];
+    const op = [
+      {
+        op: 'add-service' as const,
+        service: {
+          protocol: 'tcp' as const,
+          address: '192.0.2.100',
+          port: 80,
+          scheduler: 'rr',
+          schedFlags: [],
+          persistence: { timeout: 0 },
+          pe: null,
+          onePacket: false,
+          realServers: [],
+        },
+      },
+    ];
     fakes.made.get('VI_2')!.go('MASTER');
     fakes.made.get('VI_1')!.go('BACKUP');
     await new Promise((r) => setTimeout(r, 10));
@@ -146,23 +178,49 @@ describe('the HA component with several VRRP instances', () => {
   it('reload: a kept instance is reconfigured in place, a new one starts, a removed one stops; a VRID change is refused with nothing changed', async () => {
     const { fakes, reload, get } = await setup();
     fakes.calls.length = 0;
-    await reload({ ...ha, instances: [{ ...ha.instances[0], priority: 200 }, { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] }] });
+    await reload({
+      ...ha,
+      instances: [
+        { ...ha.instances[0], priority: 200 },
+        { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] },
+      ],
+    });
     expect(fakes.calls).toEqual(['stop VI_2', 'reconfigure VI_1 priority=200', 'start VI_3']);
     expect(get().instances.map((s) => s.instance)).toEqual(['VI_1', 'VI_3']);
     fakes.calls.length = 0;
-    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], vrid: 61 }, { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] }] })).rejects.toMatchObject({
+    await expect(
+      reload({
+        ...ha,
+        instances: [
+          { ...ha.instances[0], vrid: 61 },
+          { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] },
+        ],
+      }),
+    ).rejects.toMatchObject({
       code: 'VSD_ERR_HA_RELOAD',
       message: expect.stringMatching(/reload refused for VRRP instance VI_1: vrid 51 -> 61 cannot change on a running instance \(rename the instance/),
     });
-    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], vips: ['2001:db8::100/64'] }] })).rejects.toMatchObject({ code: 'VSD_ERR_HA_RELOAD', message: expect.stringContaining('VIP family IPv4 -> IPv6') });
-    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], use_vmac: true }] })).rejects.toMatchObject({ code: 'VSD_ERR_HA_RELOAD', message: expect.stringContaining('use_vmac off -> vsd.51') });
+    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], vips: ['2001:db8::100/64'] }] })).rejects.toMatchObject({
+      code: 'VSD_ERR_HA_RELOAD',
+      message: expect.stringContaining('VIP family IPv4 -> IPv6'),
+    });
+    await expect(reload({ ...ha, instances: [{ ...ha.instances[0], use_vmac: true }] })).rejects.toMatchObject({
+      code: 'VSD_ERR_HA_RELOAD',
+      message: expect.stringContaining('use_vmac off -> vsd.51'),
+    });
     expect(fakes.calls).toEqual([]);
     expect(get().instances.map((s) => [s.instance, s.vrid])).toEqual([
       ['VI_1', 51],
       ['VI_3', 53],
     ]);
     // Renaming is the way to replace an instance (its VRID may be reused at once).
-    await reload({ ...ha, instances: [{ ...ha.instances[0], instance: 'VI_1b', vrid: 61 }, { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] }] });
+    await reload({
+      ...ha,
+      instances: [
+        { ...ha.instances[0], instance: 'VI_1b', vrid: 61 },
+        { instance: 'VI_3', vrid: 53, vips: ['192.0.2.102/24'] },
+      ],
+    });
     expect(fakes.calls).toEqual(['stop VI_1', 'reconfigure VI_3 priority=100', 'start VI_1b']);
   });
 });

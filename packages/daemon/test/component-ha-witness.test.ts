@@ -40,7 +40,13 @@ async function setup(witness: unknown) {
   const component = new HaComponent(create);
   await component.start(ctx);
   stops.push(() => component.stop());
-  const get = () => component.routes().find((r) => r.path === '/v1/ha' && r.method === 'GET')!.handler({ query: new URLSearchParams() } as never) as { witness: { enabled: boolean; instances: Array<{ vrid: number; quorum: string; votesHeld: string[] }> } };
+  const get = () =>
+    component
+      .routes()
+      .find((r) => r.path === '/v1/ha' && r.method === 'GET')!
+      .handler({ query: new URLSearchParams() } as never) as {
+      witness: { enabled: boolean; instances: Array<{ vrid: number; quorum: string; votesHeld: string[] }> };
+    };
   const reload = async (w: unknown) => {
     const next = { ha: parseHaSection(section(w)), agents, virtual_servers: [] } as unknown as VsdConfig;
     component.checkReload(next);
@@ -51,7 +57,7 @@ async function setup(witness: unknown) {
 }
 
 describe('the HA component with the split-brain guard', () => {
-  it('gives every instance the gate of its VRID from one witness, fed by the agents hub\'s vote channel', async () => {
+  it("gives every instance the gate of its VRID from one witness, fed by the agents hub's vote channel", async () => {
     const { ctx, gates, get } = await setup({ agents: ['web1'], lease: 0.5 });
     expect([...gates.keys()]).toEqual(['VI_1', 'VI_2']);
     expect(get().witness.instances.map((i) => i.vrid)).toEqual([51, 52]);
@@ -94,10 +100,14 @@ describe('the HA component with the split-brain guard', () => {
   });
 
   it('refuses two instances with one VRID when the witness is on (the agents vote per VRID)', () => {
-    const s = { interface: 'eth0', witness: { agents: ['web1'] }, instances: [
-      { instance: 'VI_1', vrid: 51, vips: ['192.0.2.100/24'] },
-      { instance: 'VI_2', interface: 'eth1', vrid: 51, vips: ['192.0.2.101/24'] },
-    ] };
+    const s = {
+      interface: 'eth0',
+      witness: { agents: ['web1'] },
+      instances: [
+        { instance: 'VI_1', vrid: 51, vips: ['192.0.2.100/24'] },
+        { instance: 'VI_2', interface: 'eth1', vrid: 51, vips: ['192.0.2.101/24'] },
+      ],
+    };
     expect(() => parseHaSection(s)).toThrow(/ha\.instances\.1\.vrid.*VRID 51 is also used by instance VI_1: with ha\.witness/);
   });
 });

@@ -59,7 +59,22 @@ async function setup(withPeer: boolean) {
   return { store, daemons, fake, component, route };
 }
 
-const addService = [{ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.77.0.100', port: 80, scheduler: 'rr', schedFlags: [], persistence: { timeout: 0 }, pe: null, onePacket: false, realServers: [] } }];
+const addService = [
+  {
+    op: 'add-service' as const,
+    service: {
+      protocol: 'tcp' as const,
+      address: '10.77.0.100',
+      port: 80,
+      scheduler: 'rr',
+      schedFlags: [],
+      persistence: { timeout: 0 },
+      pe: null,
+      onePacket: false,
+      realServers: [],
+    },
+  },
+];
 
 describe('the HA daemon component', () => {
   it('switches the kernel connection sync daemon at every transition: master on MASTER, backup on BACKUP', async () => {

@@ -89,7 +89,10 @@ describe('vsd health component', () => {
   it('refuses a bad check in vsd.yaml naming the key and the value', () => {
     const bad = yaml(1, 2).replace('status_code: "200-299"', 'status_code: "200-2x9"');
     expect(() => parseConfigText(bad, 'vsd.yaml')).toThrow(/virtual_servers\.0\.real_servers\.1\.checks\.0\.http_get\.status_code: .*200-2x9/);
-    const misspelt = yaml(1, 2).replace('connect_timeout: 0.5\n            retry: 0\n      - address', 'conect_timeout: 0.5\n            retry: 0\n      - address');
+    const misspelt = yaml(1, 2).replace(
+      'connect_timeout: 0.5\n            retry: 0\n      - address',
+      'conect_timeout: 0.5\n            retry: 0\n      - address',
+    );
     expect(() => parseConfigText(misspelt, 'vsd.yaml')).toThrow(/checks\.0\.conect_timeout: unknown key, did you mean connect_timeout\?/);
     expect(() => parseConfigText(yaml(1, 2).replace('127.0.0.1:9', 'nowhere'), 'vsd.yaml')).toThrow(/virtual_servers\.0\.sorry_server: expected ADDRESS:PORT/);
   });

@@ -18,7 +18,12 @@ const cases: [string, object, string, string][] = [
   ['bgp', { bgp: { protocl_prefix: 'vsd_' } }, 'bgp.protocl_prefix', 'protocol_prefix'],
   ['metrics', { metrics: { refesh: 3 } }, 'metrics.refesh', 'refresh'],
   ['agents', { agents: { key_file: '/k', silent_aftr: 3 } }, 'agents.silent_aftr', 'silent_after'],
-  ['agents.agent_keys entry', { agents: { key_file: '/k', agent_keys: { web1: { key_file: '/w', real_server: ['10.0.0.2:80'] } } } }, 'agents.agent_keys.web1.real_server', 'real_servers'],
+  [
+    'agents.agent_keys entry',
+    { agents: { key_file: '/k', agent_keys: { web1: { key_file: '/w', real_server: ['10.0.0.2:80'] } } } },
+    'agents.agent_keys.web1.real_server',
+    'real_servers',
+  ],
   ['peer', { peer: { key_file: '/k', lisen: '0.0.0.0:9181' } }, 'peer.lisen', 'listen'],
   ['ha (one instance)', { ha: { ...one, advrt_int: 1 } }, 'ha.advrt_int', 'advert_int'],
   ['ha (instances)', { ha: { instnces: [one] } }, 'ha.instnces', 'instances'],
@@ -36,7 +41,12 @@ const cases: [string, object, string, string][] = [
   ['tcp_check', check({ tcp_check: { conect_port: 80 } }), 'virtual_servers.0.real_servers.0.checks.0.tcp_check.conect_port', 'connect_port'],
   ['http_get', check({ http_get: { pth: '/' } }), 'virtual_servers.0.real_servers.0.checks.0.http_get.pth', 'path'],
   ['ssl_get', check({ ssl_get: { sni_nam: 'x' } }), 'virtual_servers.0.real_servers.0.checks.0.ssl_get.sni_nam', 'sni_name'],
-  ['misc_check', check({ misc_check: { misc_path: '/c', misc_timout: 1 } }), 'virtual_servers.0.real_servers.0.checks.0.misc_check.misc_timout', 'misc_timeout'],
+  [
+    'misc_check',
+    check({ misc_check: { misc_path: '/c', misc_timout: 1 } }),
+    'virtual_servers.0.real_servers.0.checks.0.misc_check.misc_timout',
+    'misc_timeout',
+  ],
 ];
 
 describe('vsd.yaml: a misspelt key in any section', () => {

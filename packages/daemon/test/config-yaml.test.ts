@@ -24,7 +24,16 @@ describe('vsd.yaml: what the YAML parser reports', () => {
     const stream = { write: (s: string) => (lines.push(JSON.parse(s) as Record<string, unknown>), true) } as unknown as NodeJS.WritableStream;
     logYamlWarnings(createLogger({ level: 'info' }, stream), 'vsd.yaml', loaded.warnings);
     expect(lines).toMatchObject([
-      { level: 40, msg: 'config file: YAML warning', config: 'vsd.yaml', yaml: 'TAG_RESOLVE_FAILED', line: 3, column: 14, reason: 'Unresolved tag: !sched', code: 'VSD_ERR_CONFIG_WARNING' },
+      {
+        level: 40,
+        msg: 'config file: YAML warning',
+        config: 'vsd.yaml',
+        yaml: 'TAG_RESOLVE_FAILED',
+        line: 3,
+        column: 14,
+        reason: 'Unresolved tag: !sched',
+        code: 'VSD_ERR_CONFIG_WARNING',
+      },
     ]);
     expect(emitted).not.toHaveBeenCalled();
     expect(stderr).not.toHaveBeenCalled();

@@ -42,12 +42,16 @@ virtual_servers:
   });
 
   it('refuses bad values naming the key and the value', () => {
-    expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n    lb_algo: fastest\n')).toMatch(/virtual_servers\.0\.lb_algo: unknown scheduler.*\(got "fastest"\)/);
+    expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n    lb_algo: fastest\n')).toMatch(
+      /virtual_servers\.0\.lb_algo: unknown scheduler.*\(got "fastest"\)/,
+    );
     expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n    lb_kind: FULLNAT\n')).toMatch(/virtual_servers\.0\.lb_kind: .*\(got "FULLNAT"\)/);
     expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n    real_servers: [{ address: "10.0.1.1:80", weight: 70000 }]\n')).toMatch(
       /real_servers\.0\.weight: .*\(got 70000\)/,
     );
-    expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n  - address: 10.0.0.1:80\n')).toMatch(/virtual_servers\.1: .*same virtual service as virtual_servers\.0/);
+    expect(refusal('virtual_servers:\n  - address: 10.0.0.1:80\n  - address: 10.0.0.1:80\n')).toMatch(
+      /virtual_servers\.1: .*same virtual service as virtual_servers\.0/,
+    );
     expect(refusal('virtual_servers:\n  - lb_algo: rr\n')).toMatch(/exactly one of address or fwmark/);
     expect(refusal('virtual_servers: [\n')).toMatch(/not valid YAML/);
     expect(refusal('proxy_engine: io_uring\n')).toMatch(/proxy_engine: .*\(got "io_uring"\)/);

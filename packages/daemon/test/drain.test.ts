@@ -29,14 +29,19 @@ describe.each([1, 2])('vsd SIGTERM with the proxy dataplane (proxy_threads: %i)'
       backend.close();
     });
     const vip = await freePort();
-    const config = dir.file('vsd.yaml', `dataplane: proxy\nproxy_threads: ${threads}\nvirtual_servers:\n  - address: 127.0.0.1:${vip}\n    lb_algo: rr\n    real_servers:\n      - address: 127.0.0.1:${rsPort}\n`);
+    const config = dir.file(
+      'vsd.yaml',
+      `dataplane: proxy\nproxy_threads: ${threads}\nvirtual_servers:\n  - address: 127.0.0.1:${vip}\n    lb_algo: rr\n    real_servers:\n      - address: 127.0.0.1:${rsPort}\n`,
+    );
     const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', join(dir.path, 'state.json'), '--drain-timeout', '1.5']);
     running = vsd;
     await vsd.waitForLog(/^vsd ready$/);
     const status = await createControlClient({ socket: join(dir.path, 'vsd.sock') }).get<{ info: { engine?: string } }>('/v1/status');
     expect(status.info.engine).toBe(threads > 1 ? `epoll, ${threads} threads` : 'epoll');
     const vsctl = await runVsctl(['--socket', join(dir.path, 'vsd.sock'), 'status']);
-    expect(vsctl.stdout).toContain(threads > 1 ? 'dataplane proxy (engine: epoll, 2 threads; threads accepted 0/0, live 0/0)' : 'dataplane proxy (engine: epoll)');
+    expect(vsctl.stdout).toContain(
+      threads > 1 ? 'dataplane proxy (engine: epoll, 2 threads; threads accepted 0/0, live 0/0)' : 'dataplane proxy (engine: epoll)',
+    );
 
     // A client connection through the VIP that stays open.
     const client = connect(vip, '127.0.0.1');

@@ -16,10 +16,11 @@ export async function startFakeBgpd(socket: string, asn = 65001): Promise<FakeBg
   const state: FakeBgpd = {
     networks: new Set(),
     commands: [],
-    close: () => new Promise<void>((r) => {
-      for (const c of conns) c.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of conns) c.destroy();
+        server.close(() => r());
+      }),
   };
   const server: Server = createServer((c) => {
     conns.add(c);
@@ -38,11 +39,13 @@ export async function startFakeBgpd(socket: string, asn = 65001): Promise<FakeBg
         const net = /^(no )?network (\S+)$/.exec(cmd);
         if (cmd === 'enable') (enabled = true), reply('');
         else if (cmd === 'show running-config' && enabled)
-          reply(`frr version 8.4.4\n!\nrouter bgp ${asn}\n bgp router-id 10.0.0.1\n !\n address-family ipv4 unicast\n${[...state.networks].map((n) => `  network ${n}\n`).join('')} exit-address-family\nexit\n!\n`);
+          reply(
+            `frr version 8.4.4\n!\nrouter bgp ${asn}\n bgp router-id 10.0.0.1\n !\n address-family ipv4 unicast\n${[...state.networks].map((n) => `  network ${n}\n`).join('')} exit-address-family\nexit\n!\n`,
+          );
         else if (cmd === 'configure terminal' && enabled) (node = 'config'), reply('');
         else if (cmd === `router bgp ${asn}` && node === 'config') (node = 'bgp'), reply('');
         else if (/^address-family ipv[46] unicast$/.test(cmd) && node === 'bgp') (node = 'af'), reply('');
-        else if (net && node === 'af') (net[1] ? state.networks.delete(net[2]!) : state.networks.add(net[2]!)), reply('');
+        else if (net && node === 'af') net[1] ? state.networks.delete(net[2]!) : state.networks.add(net[2]!), reply('');
         else if (cmd === 'exit-address-family' && node === 'af') (node = 'bgp'), reply('');
         else if (cmd === 'end') (node = 'enable'), reply('');
         else if (cmd === 'show bgp summary json') reply(JSON.stringify({ ipv4Unicast: { as: asn, peers: { '10.0.0.254': { state: 'Established' } } } }));

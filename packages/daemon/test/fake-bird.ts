@@ -20,10 +20,11 @@ export async function startFakeBird(socket: string, protocols: Record<string, bo
     protocols: new Map(Object.entries(protocols)),
     commands: [],
     hang: false,
-    close: () => new Promise<void>((r) => {
-      for (const c of conns) c.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of conns) c.destroy();
+        server.close(() => r());
+      }),
   };
   const conns = new Set<Socket>();
   const server: Server = createServer((c) => {
@@ -54,9 +55,13 @@ function answer(state: FakeBird, cmd: string): string {
       'up1        BGP        ---        up     17:45:03.898  Established   ',
       'up2        BGP        ---        start  2026-12-01 17:45:03  Active        ',
     ];
-    return `2002-Name       Proto      Table      State  Since         Info\n1002-${rows[0]}\n${rows.slice(1).map((r) => ` ${r}\n`).join('')}0000 \n`;
+    return `2002-Name       Proto      Table      State  Since         Info\n1002-${rows[0]}\n${rows
+      .slice(1)
+      .map((r) => ` ${r}\n`)
+      .join('')}0000 \n`;
   }
-  if (cmd === 'show bfd sessions') return '1020-bfd1:\n IP address                Interface  State      Since         Interval  Timeout\n 10.99.0.1                 eth0       Up         17:45:00.631    0.100    0.300\n0000 \n';
+  if (cmd === 'show bfd sessions')
+    return '1020-bfd1:\n IP address                Interface  State      Since         Interval  Timeout\n 10.99.0.1                 eth0       Up         17:45:00.631    0.100    0.300\n0000 \n';
   const m = /^(enable|disable) "([^"]+)"$/.exec(cmd);
   if (m) {
     const [, verb, name] = m;

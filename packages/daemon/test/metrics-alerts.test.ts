@@ -30,6 +30,7 @@ describe('example alerting rules (examples/prometheus/vsd-alerts.yml)', () => {
     const used = new Set([...rules.matchAll(/\b(vsd_\w+)/g)].map((m) => m[1]!));
     expect(used.size).toBeGreaterThan(8);
     for (const name of used) expect(families, name).toContain(name);
-    for (const [, name, label] of rules.matchAll(/\b(vsd_\w+)\{(\w+)=/g)) expect(text, `${name}{${label}}`).toMatch(new RegExp(`^${name}\\{[^}]*\\b${label}="`, 'm'));
+    for (const [, name, label] of rules.matchAll(/\b(vsd_\w+)\{(\w+)=/g))
+      expect(text, `${name}{${label}}`).toMatch(new RegExp(`^${name}\\{[^}]*\\b${label}="`, 'm'));
   });
 });

@@ -11,13 +11,27 @@ export const HOSTILE_AGENT = 'web-3"</td><script>alert(1)</script>\n{x="y"}\\';
 
 export async function fixtureSnapshot(): Promise<Snapshot> {
   const store = await StateStore.open({ path: null });
-  const rs = (address: string, weight: number) => ({ address, port: 8080, forwarding: 'masq' as const, weight, upperThreshold: 0, lowerThreshold: 0, tunnel: null });
+  const rs = (address: string, weight: number) => ({
+    address,
+    port: 8080,
+    forwarding: 'masq' as const,
+    weight,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    tunnel: null,
+  });
   const base = { scheduler: 'wrr', schedFlags: [], persistence: { timeout: 0 }, pe: null, onePacket: false };
   await store.apply(
     [
       {
         op: 'add-service',
-        service: { protocol: 'tcp', address: '192.0.2.10', port: 80, ...base, realServers: [rs('198.51.100.1', 3), rs('198.51.100.2', 2), rs('198.51.100.3', 2), rs('198.51.100.4', 0)] },
+        service: {
+          protocol: 'tcp',
+          address: '192.0.2.10',
+          port: 80,
+          ...base,
+          realServers: [rs('198.51.100.1', 3), rs('198.51.100.2', 2), rs('198.51.100.3', 2), rs('198.51.100.4', 0)],
+        },
       },
       { op: 'add-service', service: { fwmark: 7, family: 'inet', ...base, realServers: [rs('198.51.100.5', 1)] } },
     ],
@@ -29,7 +43,17 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
   overlay.set('storage', web, '198.51.100.3:8080', { factor: 0, reason: 'storage: /srv/www is mounted read-only' });
   overlay.set('health', 'fwmark 7', '198.51.100.5:8080', { factor: 0, remove: true, reason: 'TCP_CHECK: connection refused' });
 
-  const counters = (conns: number) => ({ ...zeroCounters(), conns, inPkts: conns * 10, outPkts: conns * 8, inBytes: conns * 1000, outBytes: conns * 9000, cps: 2, inBps: 100, outBps: 900 });
+  const counters = (conns: number) => ({
+    ...zeroCounters(),
+    conns,
+    inPkts: conns * 10,
+    outPkts: conns * 8,
+    inBytes: conns * 1000,
+    outBytes: conns * 9000,
+    cps: 2,
+    inBps: 100,
+    outBps: 900,
+  });
   const status: ServiceStatus[] = [
     {
       key: web,
@@ -60,7 +84,16 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
     lastTransition: { from: 'BACKUP', to: 'MASTER', reason: 'master-down', at: 1_764_680_000_000, atIso: '2025-12-02T12:53:20.000Z' },
     vipsHeld: ['192.0.2.10/24'],
     holds: { resign: false, takeover: false },
-    counters: { advertsSent: 1200, advertsReceived: 40, priorityZeroSent: 0, priorityZeroReceived: 1, dropped: { bad_ttl: 2 }, transitions: 3, announcementsSent: 10, errors: 0 },
+    counters: {
+      advertsSent: 1200,
+      advertsReceived: 40,
+      priorityZeroSent: 0,
+      priorityZeroReceived: 1,
+      dropped: { bad_ttl: 2 },
+      transitions: 3,
+      announcementsSent: 10,
+      errors: 0,
+    },
   };
   const sync: PeerSyncStatus = {
     id: 'lb1/0.0.0.0:9181',
@@ -147,7 +180,18 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
     counters: { accepted: 3, refused: 1, badFrames: 0, closedForBadFrames: 0 },
     groups: [],
     agents: [
-      { ...agentBase, agent: 'web-2', addresses: ['198.51.100.2'], remote: '198.51.100.2:40000', state: 'up', reasons: [], weightPct: 50, storageProblems: [], realServers: [{ service: web, server: '198.51.100.2:8080' }], report: report(50, [mount(true)]) },
+      {
+        ...agentBase,
+        agent: 'web-2',
+        addresses: ['198.51.100.2'],
+        remote: '198.51.100.2:40000',
+        state: 'up',
+        reasons: [],
+        weightPct: 50,
+        storageProblems: [],
+        realServers: [{ service: web, server: '198.51.100.2:8080' }],
+        report: report(50, [mount(true)]),
+      },
       {
         ...agentBase,
         agent: HOSTILE_AGENT,
@@ -160,7 +204,21 @@ export async function fixtureSnapshot(): Promise<Snapshot> {
         realServers: [{ service: web, server: '198.51.100.3:8080' }],
         report: report(100, [mount(false)]),
       },
-      { ...agentBase, agent: 'web-9', addresses: ['198.51.100.9'], remote: null, connected: false, lastReportAt: null, ageMs: null, state: 'pending', reasons: [], weightPct: null, storageProblems: [], realServers: [], report: null },
+      {
+        ...agentBase,
+        agent: 'web-9',
+        addresses: ['198.51.100.9'],
+        remote: null,
+        connected: false,
+        lastReportAt: null,
+        ageMs: null,
+        state: 'pending',
+        reasons: [],
+        weightPct: null,
+        storageProblems: [],
+        realServers: [],
+        report: null,
+      },
     ],
   };
   return {

@@ -15,7 +15,12 @@ afterEach(async () => {
   dir?.remove();
 });
 
-function http(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     // A fresh connection each time (no keep-alive agent): a closed listener must show as refused, not as a hung-up old socket.
     const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 5000, agent: false }, (res) => {
@@ -90,7 +95,10 @@ describe('vsd metrics listener (read-only, own port)', () => {
     cleanups.push(() => tmp.remove());
     const metricsToken = tmp.file('metrics.token', 'metrics-reader-token\n');
     const adminToken = tmp.file('control.token', 'admin-token-that-can-delete\n');
-    const { port } = await startWithMetrics(`{ listen: "127.0.0.1:0", token_file: ${JSON.stringify(metricsToken)} }`, `control: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(adminToken)} }\n`);
+    const { port } = await startWithMetrics(
+      `{ listen: "127.0.0.1:0", token_file: ${JSON.stringify(metricsToken)} }`,
+      `control: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(adminToken)} }\n`,
+    );
     const none = await http(port, 'GET', '/metrics');
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toMatch(/^Basic realm="vsd metrics"/);
@@ -105,7 +113,10 @@ describe('vsd metrics listener (read-only, own port)', () => {
     dir = new TempDir();
     const token = dir.file('control.token', 'the-same-token\n');
     const copy = dir.file('metrics.token', 'the-same-token');
-    const config = dir.file('vsd.yaml', `dataplane: none\ncontrol: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(token)} }\nmetrics: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(copy)} }\n`);
+    const config = dir.file(
+      'vsd.yaml',
+      `dataplane: none\ncontrol: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(token)} }\nmetrics: { listen: "127.0.0.1:0", token_file: ${JSON.stringify(copy)} }\n`,
+    );
     const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none']);
     running = vsd;
     const exit = await vsd.exited;
@@ -128,8 +139,7 @@ describe('vsd metrics listener on reload', () => {
     dir = new TempDir();
     const token = dir.file('metrics.token', 'first-token\n');
     const port = await freePort();
-    const write = (metrics: string | null) =>
-      dir.file('vsd.yaml', `dataplane: none\n${metrics === null ? '' : `metrics: ${metrics}\n`}virtual_servers: []\n`);
+    const write = (metrics: string | null) => dir.file('vsd.yaml', `dataplane: none\n${metrics === null ? '' : `metrics: ${metrics}\n`}virtual_servers: []\n`);
     const config = write(`{ listen: "127.0.0.1:${port}", token_file: ${JSON.stringify(token)} }`);
     const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none']);
     running = vsd;

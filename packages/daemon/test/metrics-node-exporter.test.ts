@@ -24,13 +24,18 @@ afterEach(() => {
 });
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
-const hexIp = (a: string) => a.split('.').map((o) => hex(Number(o), 2)).join('');
+const hexIp = (a: string) =>
+  a
+    .split('.')
+    .map((o) => hex(Number(o), 2))
+    .join('');
 const FWD: Record<string, string> = { masq: 'Masq', route: 'Route', tunnel: 'Tunnel' };
 
 /** /proc/net/ip_vs as ip_vs_info_seq_show() prints it (IPv4 services only: procfs cannot parse the IPv6 form). */
 function procIpVs(snap: Snapshot): string {
   const status = new Map(snap.status.map((s) => [s.key, s]));
-  let out = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+  let out =
+    'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
   for (const t of snap.table as DataplaneService[]) {
     const s = t.service;
     out += isFwmark(s) ? `FWM  ${hex(s.fwmark, 8)} ${s.scheduler} \n` : `${s.protocol.toUpperCase()}  ${hexIp(s.address)}:${hex(s.port, 4)} ${s.scheduler} \n`;
@@ -73,7 +78,11 @@ async function nodeExporter(procfs: string): Promise<string> {
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const spawned = new Promise<void>((_, reject) =>
-    child.once('error', (err) => reject(new Error(`prometheus-node-exporter could not run (${err.message}): install the Debian package prometheus-node-exporter (scripts/install-deps.sh)`))),
+    child.once('error', (err) =>
+      reject(
+        new Error(`prometheus-node-exporter could not run (${err.message}): install the Debian package prometheus-node-exporter (scripts/install-deps.sh)`),
+      ),
+    ),
   );
   cleanups.push(() => child.kill('SIGKILL'));
   const deadline = Date.now() + 15_000;
@@ -123,7 +132,9 @@ describe('node_ipvs_* series: vsd equals node_exporter on the same IPVS table', 
     expect(ne.size).toBe(5 + 3 * 5);
     expect(nodeIpvs(ours)).toEqual(ne);
     expect(types(ours)).toEqual(types(theirs));
-    expect(ne.get('node_ipvs_backend_weight{local_address="",local_mark="00000007",local_port="0",proto="FWM",remote_address="198.51.100.5",remote_port="8080"}')).toBe(1);
+    expect(
+      ne.get('node_ipvs_backend_weight{local_address="",local_mark="00000007",local_port="0",proto="FWM",remote_address="198.51.100.5",remote_port="8080"}'),
+    ).toBe(1);
     expect(ne.get('node_ipvs_connections_total{}')).toBe(30);
   });
 });

@@ -82,7 +82,9 @@ scrape_configs:
     let promLog = '';
     prom.stderr!.on('data', (c: Buffer) => (promLog += c.toString()));
     const failed = new Promise<never>((_, reject) =>
-      prom.once('error', (err) => reject(new Error(`prometheus could not run (${err.message}): install the Debian package prometheus (scripts/install-deps.sh)`))),
+      prom.once('error', (err) =>
+        reject(new Error(`prometheus could not run (${err.message}): install the Debian package prometheus (scripts/install-deps.sh)`)),
+      ),
     );
     cleanups.push(() => prom.kill('SIGKILL'));
 
@@ -98,7 +100,12 @@ scrape_configs:
     }
 
     const weights = (await query('vsd_real_server_effective_weight'))!.data.result;
-    expect(new Map(weights.map((r) => [r.metric.real_server, r.value[1]]))).toEqual(new Map([[`127.0.0.1:${a}`, '5'], [`127.0.0.1:${b}`, '1']]));
+    expect(new Map(weights.map((r) => [r.metric.real_server, r.value[1]]))).toEqual(
+      new Map([
+        [`127.0.0.1:${a}`, '5'],
+        [`127.0.0.1:${b}`, '1'],
+      ]),
+    );
     expect(weights[0]!.metric).toMatchObject({ job: 'vsd', instance: `127.0.0.1:${metricsPort}`, service: `tcp 127.0.0.1:${vip}` });
     const backend = (await query(`node_ipvs_backend_weight{remote_port="${a}"}`))!.data.result;
     expect(backend).toHaveLength(1);

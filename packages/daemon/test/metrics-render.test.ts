@@ -76,7 +76,9 @@ describe('metrics listener: Prometheus text', () => {
   it('exports VRRP state as a state set, priorities and counters', async () => {
     const text = renderPrometheus(await fixtureSnapshot(), { nodeIpvs: true });
     const l = 'vrrp_instance="VI_1",vrid="51",interface="eth0"';
-    expect(samples(text, 'vsd_vrrp_state')).toEqual(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'].map((s) => `vsd_vrrp_state{${l},state="${s}"} ${s === 'MASTER' ? 1 : 0}`));
+    expect(samples(text, 'vsd_vrrp_state')).toEqual(
+      ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'].map((s) => `vsd_vrrp_state{${l},state="${s}"} ${s === 'MASTER' ? 1 : 0}`),
+    );
     expect(samples(text, 'vsd_vrrp_priority')).toEqual([`vsd_vrrp_priority{${l}} 150`]);
     expect(samples(text, 'vsd_vrrp_transitions_total')).toEqual([`vsd_vrrp_transitions_total{${l}} 3`]);
     expect(samples(text, 'vsd_vrrp_adverts_sent_total')).toEqual([`vsd_vrrp_adverts_sent_total{${l}} 1200`]);
@@ -90,7 +92,11 @@ describe('metrics listener: Prometheus text', () => {
     const rs = (n: number) => `service="tcp 192.0.2.10:80",real_server="198.51.100.${n}:8080"`;
     expect(samples(text, 'vsd_real_server_weight')).toContain(`vsd_real_server_weight{${rs(4)}} 0`);
     expect(samples(text, 'vsd_real_server_effective_weight')).toEqual(
-      expect.arrayContaining([`vsd_real_server_effective_weight{${rs(1)}} 3`, `vsd_real_server_effective_weight{${rs(2)}} 1`, `vsd_real_server_effective_weight{${rs(3)}} 0`]),
+      expect.arrayContaining([
+        `vsd_real_server_effective_weight{${rs(1)}} 3`,
+        `vsd_real_server_effective_weight{${rs(2)}} 1`,
+        `vsd_real_server_effective_weight{${rs(3)}} 0`,
+      ]),
     );
     expect(samples(text, 'vsd_real_server_weight_factor')).toEqual(
       expect.arrayContaining([`vsd_real_server_weight_factor{${rs(2)},source="agent"} 0.5`, `vsd_real_server_weight_factor{${rs(3)},source="storage"} 0`]),
@@ -109,7 +115,12 @@ describe('metrics listener: Prometheus text', () => {
     expect(samples(text, 'vsd_sync_peer_generation')).toEqual(['vsd_sync_peer_generation 11']);
     expect(samples(text, 'vsd_sync_role')).toContain('vsd_sync_role{role="master"} 1');
     expect(samples(text, 'vsd_proxy_retries_total')).toEqual(['vsd_proxy_retries_total 3']);
-    expect(samples(text, 'vsd_metrics_source_up')).toEqual(['vsd_metrics_source_up{source="dataplane"} 1', 'vsd_metrics_source_up{source="ha"} 1', 'vsd_metrics_source_up{source="health"} 1', 'vsd_metrics_source_up{source="agents"} 1']);
+    expect(samples(text, 'vsd_metrics_source_up')).toEqual([
+      'vsd_metrics_source_up{source="dataplane"} 1',
+      'vsd_metrics_source_up{source="ha"} 1',
+      'vsd_metrics_source_up{source="health"} 1',
+      'vsd_metrics_source_up{source="agents"} 1',
+    ]);
   });
 
   it('escapes an untrusted agent name in label values (quotes, backslash, newline)', async () => {
@@ -130,7 +141,8 @@ describe('metrics listener: Prometheus text', () => {
   });
 
   it('reads the kernel totals from /proc/net/ip_vs_stats (hexadecimal)', () => {
-    const text = '   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n      1F      3E8        0            1E240                0\n\n Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n       0        0        0                0                0\n';
+    const text =
+      '   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n      1F      3E8        0            1E240                0\n\n Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n       0        0        0                0                0\n';
     expect(parseIpvsTotals(text)).toEqual({ conns: 31, inPkts: 1000, outPkts: 0, inBytes: 123456, outBytes: 0 });
     expect(parseIpvsTotals('garbage')).toBeNull();
   });

@@ -34,7 +34,7 @@ describe('status page view', () => {
     expect(buildStatusView(snap, 5).dispatchers[1]).toMatchObject({ state: 'unknown', source: 'no adverts heard, peer sync down' });
   });
 
-  it('says on this node\'s row what the split-brain guard decides (quorum, votes, waiting for them)', async () => {
+  it("says on this node's row what the split-brain guard decides (quorum, votes, waiting for them)", async () => {
     const snap = await fixtureSnapshot();
     expect(buildStatusView(snap, 5).dispatchers[0]!.source).toBe("this node's VRRP instance; witness contending, votes 1/2");
     snap.vrrp = [{ ...snap.vrrp[0]!, state: 'BACKUP', contending: true }];

@@ -22,14 +22,22 @@ afterEach(async () => {
   dir?.remove();
 });
 
-const fields = (b: Buffer) => Object.fromEntries(b.toString().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const fields = (b: Buffer) =>
+  Object.fromEntries(
+    b
+      .toString()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 
 describe('vsd and the service manager (sd_notify)', () => {
   it('sends READY=1 after it is ready, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM', async () => {
     dir = new TempDir();
     manager = new UnixDatagramReceiver(join(dir.path, 'notify.sock'));
     const config = dir.file('vsd.yaml', ONE_SERVICE);
-    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none', '--dataplane', 'none'], { NOTIFY_SOCKET: manager.path });
+    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none', '--dataplane', 'none'], {
+      NOTIFY_SOCKET: manager.path,
+    });
     running = vsd;
     const ready = fields(await manager.receive(15_000));
     const readyAt = Date.now();
@@ -46,7 +54,10 @@ describe('vsd and the service manager (sd_notify)', () => {
     dir.file('vsd.yaml', 'virtual_servers: 7\n');
     vsd.child.kill('SIGHUP');
     expect(fields(await manager.receive())).toMatchObject({ RELOADING: '1' });
-    expect(fields(await manager.receive())).toEqual({ READY: '1', STATUS: expect.stringMatching(/^reload refused, the running config stays: .*virtual_servers.*; 1 virtual service on the none dataplane/) });
+    expect(fields(await manager.receive())).toEqual({
+      READY: '1',
+      STATUS: expect.stringMatching(/^reload refused, the running config stays: .*virtual_servers.*; 1 virtual service on the none dataplane/),
+    });
 
     vsd.child.kill('SIGTERM');
     expect(fields(await manager.receive())).toEqual({ STOPPING: '1', STATUS: 'stopping: draining connections' });
@@ -57,7 +68,9 @@ describe('vsd and the service manager (sd_notify)', () => {
     dir = new TempDir();
     manager = new UnixDatagramReceiver(`@vsd-test-${process.pid}-${Date.now()}`);
     const config = dir.file('vsd.yaml', ONE_SERVICE.replace('lb_algo: rr', 'lb_algo: nope'));
-    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none', '--dataplane', 'none'], { NOTIFY_SOCKET: manager.path });
+    const vsd = spawnVsd(['--config', config, '--socket', join(dir.path, 'vsd.sock'), '--state', 'none', '--dataplane', 'none'], {
+      NOTIFY_SOCKET: manager.path,
+    });
     running = vsd;
     expect((await vsd.exited).code).toBe(1);
     const msg = fields(await manager.receive());
@@ -85,7 +98,9 @@ describe('STATUS= follows VRRP', () => {
       components: [
         {
           name: 'ha',
-          routes: () => [{ method: 'GET', path: '/v1/ha', handler: () => ({ instances: Object.entries(states).map(([instance, state]) => ({ instance, state })) }) }],
+          routes: () => [
+            { method: 'GET', path: '/v1/ha', handler: () => ({ instances: Object.entries(states).map(([instance, state]) => ({ instance, state })) }) },
+          ],
         },
       ],
     } as unknown as Daemon;

@@ -33,7 +33,10 @@ function get(port: number, path: string): Promise<{ status: number; type: string
 }
 
 interface StatusJson {
-  services: Array<{ key: string; realServers: Array<{ key: string; state: string; weight: number; effectiveWeight: number; why: Array<{ source: string; reason: string }> }> }>;
+  services: Array<{
+    key: string;
+    realServers: Array<{ key: string; state: string; weight: number; effectiveWeight: number; why: Array<{ source: string; reason: string }> }>;
+  }>;
   dispatchers: Array<{ which: string; state: string }>;
 }
 
@@ -44,7 +47,11 @@ function row(dom: string, rs: string): string {
   return m[0];
 }
 
-const text = (fragment: string) => fragment.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+const text = (fragment: string) =>
+  fragment
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 describe('vsd status page in headless Chromium', () => {
   it('shows services, weights and why a server is drained or quiesced; screenshot in the artifacts dir', async () => {
@@ -83,7 +90,13 @@ virtual_servers:
 
     // The operator quiesces c, as `vsadm -e -t VIP -r c -w 0` does.
     await createControlClient({ socket: join(dir.path, 'vsd.sock') }).post('/v1/transactions', {
-      ops: [{ op: 'edit-server', service: { protocol: 'tcp', address: '127.0.0.1', port: vip }, server: { address: '127.0.0.1', port: c, forwarding: 'masq', weight: 0 } }],
+      ops: [
+        {
+          op: 'edit-server',
+          service: { protocol: 'tcp', address: '127.0.0.1', port: vip },
+          server: { address: '127.0.0.1', port: c, forwarding: 'masq', weight: 0 },
+        },
+      ],
     });
     // b's check fails against a closed port: wait (bounded) until health has drained it.
     const deadline = Date.now() + 15_000;
@@ -136,7 +149,13 @@ virtual_servers:
     const dom = await dumpDom(`file://${page}`);
     expect(dom).not.toMatch(/<script/i);
     const cells = [...dom.matchAll(/<tr class="agent"><td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
-    const unescapeHtml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    const unescapeHtml = (t: string) =>
+      t
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
     // Chromium serializes the text node back escaped; unescaped it is the name, newline and all.
     expect(cells.map(unescapeHtml)).toContain(HOSTILE_AGENT);
     await screenshot(`file://${page}`, join(artifactsDir(), 'status-page-fixture.png'), '1400,1100');

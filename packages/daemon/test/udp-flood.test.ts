@@ -97,7 +97,10 @@ describe('vsd under a UDP source flood (issue 16)', () => {
     const web = await nameBackend('W');
     closers.push(web.close);
     const tport = await freePort();
-    const config = dir.file('vsd.yaml', `virtual_servers:\n  - address: 127.0.0.1:${tport}\n    lb_algo: rr\n    real_servers: [{ address: 127.0.0.1:${web.port} }]\n`);
+    const config = dir.file(
+      'vsd.yaml',
+      `virtual_servers:\n  - address: 127.0.0.1:${tport}\n    lb_algo: rr\n    real_servers: [{ address: 127.0.0.1:${web.port} }]\n`,
+    );
     const socket = join(dir.path, 'vsd.sock');
     const args = [VSD_BIN, '--config', config, '--socket', socket, '--state', join(dir.path, 'state.json'), '--dataplane', 'proxy'];
     const vsd = new VsdProcess(spawn('prlimit', ['--nofile=150:150', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -129,6 +132,8 @@ describe('vsd under a UDP source flood (issue 16)', () => {
     for (const s of held) s.destroy();
     expect(await waiting).toBe('W');
     expect(await greeting(tport)).toBe('W');
-    console.log(`TCP accept at EMFILE (nofile 150, 120 clients held): vsd used ${used.toFixed(2)} s of CPU in 2 s, a client waiting in the backlog was served once they left`);
+    console.log(
+      `TCP accept at EMFILE (nofile 150, 120 clients held): vsd used ${used.toFixed(2)} s of CPU in 2 s, a client waiting in the backlog was served once they left`,
+    );
   }, 60_000);
 });

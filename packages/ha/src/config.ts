@@ -37,7 +37,10 @@ const cidr = z.string().refine((s) => {
 }, 'must be ADDRESS or ADDRESS/PREFIX');
 const seconds = z.number().finite().min(0);
 
-const trackInterface = z.union([z.string().min(1), strictObject({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }, { fatal: false })]);
+const trackInterface = z.union([
+  z.string().min(1),
+  strictObject({ name: z.string().min(1), weight: z.number().int().min(-253).max(253).default(0) }, { fatal: false }),
+]);
 
 const trackScript = strictObject({
   name: z.string().min(1).optional(),
@@ -90,7 +93,16 @@ const instanceShape = {
    * keepalived `use_vmac`: the VIPs live on a macvlan with the RFC 5798 virtual MAC (00-00-5E-00-01-VRID, IPv6
    * 00-00-5E-00-02-VRID) created over `interface`; true names it `vsd.VRID` (IPv6 `vsd6.VRID`), a string names it.
    */
-  use_vmac: z.union([z.boolean(), z.string().min(1).max(15).regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name (letters, digits, _ . -)')]).default(false),
+  use_vmac: z
+    .union([
+      z.boolean(),
+      z
+        .string()
+        .min(1)
+        .max(15)
+        .regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name (letters, digits, _ . -)'),
+    ])
+    .default(false),
   /** macvlan mode of the vmac interface: keepalived's is private. */
   vmac_mode: z.enum(['private', 'bridge']).default('private'),
   /** keepalived `dont_track_primary`: do not go FAULT when the VRRP interface goes down. */
@@ -110,22 +122,23 @@ const instanceShape = {
 export const HA_INSTANCE_KEYS: readonly string[] = Object.keys(instanceShape);
 
 /** One VRRP instance; unknown keys are refused with a hint at the closest known one. */
-export const haConfigSchema = withKnownKeys(HA_INSTANCE_KEYS, z.object(instanceShape).strip())
-  .superRefine((c, ctx) => {
-    const families = new Set(c.vips.map((v) => familyOf(v.split('/')[0])));
-    if (families.size > 1) ctx.addIssue({ code: 'custom', path: ['vips'], message: 'all VIPs must be of one address family' });
-    const family = [...families][0];
-    if (family === 6 && c.version === 2) ctx.addIssue({ code: 'custom', path: ['version'], message: 'VRRP version 2 is IPv4 only' });
-    for (const [i, a] of [c.unicast_src_ip, ...c.unicast_peers].entries()) {
-      if (a && familyOf(a) !== family) ctx.addIssue({ code: 'custom', path: i === 0 ? ['unicast_src_ip'] : ['unicast_peers', i - 1], message: `must be IPv${family} like the VIPs` });
-    }
-    if (c.use_vmac !== false && c.use_vmac === c.interface) ctx.addIssue({ code: 'custom', path: ['use_vmac'], message: 'must name a new interface, not the VRRP interface itself' });
-    if (c.advert_int !== undefined) {
-      const ok = c.version === 2 ? Number.isInteger(c.advert_int) && c.advert_int <= 255 : isCentiseconds(c.advert_int);
-      const rule = c.version === 2 ? 'whole seconds 1..255 with version 2' : 'a multiple of 0.01 s in 0.01..40.95 with version 3';
-      if (!ok) ctx.addIssue({ code: 'custom', path: ['advert_int'], message: `must be ${rule}` });
-    }
-  });
+export const haConfigSchema = withKnownKeys(HA_INSTANCE_KEYS, z.object(instanceShape).strip()).superRefine((c, ctx) => {
+  const families = new Set(c.vips.map((v) => familyOf(v.split('/')[0])));
+  if (families.size > 1) ctx.addIssue({ code: 'custom', path: ['vips'], message: 'all VIPs must be of one address family' });
+  const family = [...families][0];
+  if (family === 6 && c.version === 2) ctx.addIssue({ code: 'custom', path: ['version'], message: 'VRRP version 2 is IPv4 only' });
+  for (const [i, a] of [c.unicast_src_ip, ...c.unicast_peers].entries()) {
+    if (a && familyOf(a) !== family)
+      ctx.addIssue({ code: 'custom', path: i === 0 ? ['unicast_src_ip'] : ['unicast_peers', i - 1], message: `must be IPv${family} like the VIPs` });
+  }
+  if (c.use_vmac !== false && c.use_vmac === c.interface)
+    ctx.addIssue({ code: 'custom', path: ['use_vmac'], message: 'must name a new interface, not the VRRP interface itself' });
+  if (c.advert_int !== undefined) {
+    const ok = c.version === 2 ? Number.isInteger(c.advert_int) && c.advert_int <= 255 : isCentiseconds(c.advert_int);
+    const rule = c.version === 2 ? 'whole seconds 1..255 with version 2' : 'a multiple of 0.01 s in 0.01..40.95 with version 3';
+    if (!ok) ctx.addIssue({ code: 'custom', path: ['advert_int'], message: `must be ${rule}` });
+  }
+});
 
 function isCentiseconds(s: number): boolean {
   const cs = s * 100;
@@ -243,10 +256,7 @@ export interface HaSection {
   readonly witness?: WitnessConfig;
 }
 
-const syncGroupSchema = withKnownKeys(
-  ['name', 'instances'],
-  z.object({ name: z.string().min(1), instances: z.array(z.string().min(1)).min(1) }).strip(),
-);
+const syncGroupSchema = withKnownKeys(['name', 'instances'], z.object({ name: z.string().min(1), instances: z.array(z.string().min(1)).min(1) }).strip());
 
 const SECTION_KEYS = ['instances', 'sync_groups', 'witness'];
 
@@ -306,7 +316,12 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
     const byVrid = new Map<number, string>();
     instances.forEach((c, i) => {
       const other = byVrid.get(c.vrid);
-      if (other !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'vrid'), message: `VRID ${c.vrid} is also used by instance ${other}: with ha.witness every instance needs a VRID of its own (the agents vote per VRID)` });
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: at(i, 'vrid'),
+          message: `VRID ${c.vrid} is also used by instance ${other}: with ha.witness every instance needs a VRID of its own (the agents vote per VRID)`,
+        });
       byVrid.set(c.vrid, c.instance);
     });
   }
@@ -321,11 +336,20 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
     const key = `${c.interface}/${c.vrid}/${familyOf(c.vips[0]!.split('/')[0]!)}`;
     const clash = elections.get(key);
     if (clash !== undefined)
-      ctx.addIssue({ code: 'custom', path: at(i, 'vrid'), message: `VRID ${c.vrid} on ${c.interface} is already used by instance ${instances[clash]!.instance} (same address family)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: at(i, 'vrid'),
+        message: `VRID ${c.vrid} on ${c.interface} is already used by instance ${instances[clash]!.instance} (same address family)`,
+      });
     elections.set(key, i);
     const vmac = vmacName(c);
     const vmacClash = vmac === undefined ? undefined : vmacs.get(vmac);
-    if (vmacClash !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'use_vmac'), message: `vmac interface ${vmac} is already used by instance ${instances[vmacClash]!.instance}` });
+    if (vmacClash !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: at(i, 'use_vmac'),
+        message: `vmac interface ${vmac} is already used by instance ${instances[vmacClash]!.instance}`,
+      });
     if (vmac !== undefined) vmacs.set(vmac, i);
   });
   const member = new Map<string, string>();
@@ -338,7 +362,12 @@ export const haSectionSchema = z.unknown().transform((input, ctx): HaSection => 
       if (!names.has(name)) {
         const near = closestKey(name, [...names.keys()]);
         ctx.addIssue({ code: 'custom', path, message: `no such instance${near ? `, did you mean ${near}?` : `; instances: ${[...names.keys()].join(', ')}`}` });
-      } else if (member.has(name)) ctx.addIssue({ code: 'custom', path, message: `instance ${name} is already in sync group ${member.get(name)} (one group per instance, as in keepalived)` });
+      } else if (member.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `instance ${name} is already in sync group ${member.get(name)} (one group per instance, as in keepalived)`,
+        });
       member.set(name, g.name);
     });
   });

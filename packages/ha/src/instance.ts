@@ -27,10 +27,11 @@ export function createVrrpInstance(config: HaConfig, deps: VrrpInstanceDeps = {}
 export function systemInterfaceInfo(ifname: string, family: Family, exclude: readonly string[]): InterfaceInfo {
   const ifindex = sys.ifIndex(ifname);
   const addrs = networkInterfaces()[ifname] ?? [];
-  const pick = addrs.find((a) =>
-    family === 4 ? a.family === 'IPv4' && !exclude.includes(a.address) : a.family === 'IPv6' && a.address.startsWith('fe80:'),
-  );
-  if (!pick) throw new InterfaceError(ifname, `has no ${family === 4 ? 'IPv4 address besides the VIPs' : 'IPv6 link-local address'} (VRRP sends its adverts from it)`, { family });
+  const pick = addrs.find((a) => (family === 4 ? a.family === 'IPv4' && !exclude.includes(a.address) : a.family === 'IPv6' && a.address.startsWith('fe80:')));
+  if (!pick)
+    throw new InterfaceError(ifname, `has no ${family === 4 ? 'IPv4 address besides the VIPs' : 'IPv6 link-local address'} (VRRP sends its adverts from it)`, {
+      family,
+    });
   return { ifindex, primary: pick.address.split('%')[0] };
 }
 
@@ -119,7 +120,14 @@ class Instance implements VrrpInstance {
     this.addresses = this.deps.addresses ?? netlink.openRtnetlink();
     const vmac = vmacName(c);
     if (vmac) {
-      const options = { name: vmac, parent: c.interface, parentIndex: this.info.ifindex, mac: virtualMac(c.vrid, this.family), mode: c.vmacMode, family: this.family };
+      const options = {
+        name: vmac,
+        parent: c.interface,
+        parentIndex: this.info.ifindex,
+        mac: virtualMac(c.vrid, this.family),
+        mode: c.vmacMode,
+        family: this.family,
+      };
       this.vmac = (this.deps.openVmac ?? openVmac)(options, this.ledger, this.log);
     }
     this.vipIfindex = this.vmac?.ifindex ?? this.info.ifindex;
@@ -141,7 +149,7 @@ class Instance implements VrrpInstance {
         send: (p) => this.sendAdvert(p),
         transition: (t) => this.onTransition(t),
         lowerPriorityHeard: (from, p) => this.onLowerPriority(from, p),
-        contending: (reason) => this.log.warn({ reason }, 'would become MASTER: waiting for the witnesses\' votes (staying BACKUP)'),
+        contending: (reason) => this.log.warn({ reason }, "would become MASTER: waiting for the witnesses' votes (staying BACKUP)"),
       },
       this.timers,
     );
@@ -182,7 +190,11 @@ class Instance implements VrrpInstance {
         if (Date.now() - lastLog >= 10_000) {
           lastLog = Date.now();
           this.log.warn(
-            { src: options.src, interface: options.interface, reason: options.family === 6 ? 'IPv6 duplicate address detection not finished (tentative)' : 'address not on the interface' },
+            {
+              src: options.src,
+              interface: options.interface,
+              reason: options.family === 6 ? 'IPv6 duplicate address detection not finished (tentative)' : 'address not on the interface',
+            },
             'VRRP source address not usable yet; waiting',
           );
         }
@@ -249,7 +261,8 @@ class Instance implements VrrpInstance {
       ['use_vmac', vmacName(c) ?? null, vmacName(next) ?? null],
       ['vmac_mode', c.vmacMode, next.vmacMode],
     ];
-    for (const [field, was, now] of fixed) if (was !== now) throw new HaReloadError(c.instance, field, `cannot change in place (${String(was)} -> ${String(now)})`);
+    for (const [field, was, now] of fixed)
+      if (was !== now) throw new HaReloadError(c.instance, field, `cannot change in place (${String(was)} -> ${String(now)})`);
     const changed = (Object.keys(HA_FILE_KEYS) as (keyof HaConfig)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(c[k]));
     // Said back in the file's names: the operator wrote track_interval, not trackIntervalMs.
     const changedKeys = changed.map((k) => HA_FILE_KEYS[k]);
@@ -485,7 +498,10 @@ class Instance implements VrrpInstance {
     const list = addresses.join(' ');
     if (this.mismatchLogged !== `${src} ${list}`) {
       this.mismatchLogged = `${src} ${list}`;
-      this.log.warn({ master: src, advertised: addresses, configured: this.vipAddresses }, 'the master advertises another VIP list than ours (accepted from the known master: skip_check_adv_addr); reload the other node too');
+      this.log.warn(
+        { master: src, advertised: addresses, configured: this.vipAddresses },
+        'the master advertises another VIP list than ours (accepted from the known master: skip_check_adv_addr); reload the other node too',
+      );
     }
     return true;
   }
@@ -529,7 +545,8 @@ class Instance implements VrrpInstance {
     else if (t.from === 'MASTER' || t.from === 'INIT') this.queueVips('remove');
     const state = NOTIFY_STATE[t.to];
     const script = state && this.config.notify[state.toLowerCase() as 'master' | 'backup' | 'fault' | 'stop'];
-    if (state && script) (this.deps.notify ?? spawnNotify(this.log))(script, notifyArgs(this.config.instance, state, this.sm?.priority ?? this.config.priority));
+    if (state && script)
+      (this.deps.notify ?? spawnNotify(this.log))(script, notifyArgs(this.config.instance, state, this.sm?.priority ?? this.config.priority));
     if (stateChannel.hasSubscribers) stateChannel.publish({ instance: this.config.instance, vrid: this.config.vrid, ...t });
     for (const l of this.listeners) {
       try {

@@ -7,7 +7,15 @@ describe('ha config', () => {
   it('applies defaults: v3, 0.05 s, priority 100, preempt, keepalived GARP timings', () => {
     const c = parseHaConfig(base);
     expect(c).toMatchObject({ instance: 'VI_1', version: 3, advertIntMs: 50, priority: 100, preempt: true, preemptDelayMs: 0, trackIntervalMs: 100 });
-    expect(c.garp).toEqual({ masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 10_000, masterRefreshRepeat: 1, intervalMs: 0, lowerPrioRepeat: 5, lowerPrioDelayMs: 5000 });
+    expect(c.garp).toEqual({
+      masterDelayMs: 5000,
+      masterRepeat: 5,
+      masterRefreshMs: 10_000,
+      masterRefreshRepeat: 1,
+      intervalMs: 0,
+      lowerPrioRepeat: 5,
+      lowerPrioDelayMs: 5000,
+    });
     expect(c.higherPrioSendAdvert).toBe(true);
     expect(c.skipCheckAdvAddr).toBe(true);
     expect(intervalCs(c)).toBe(5);
@@ -23,7 +31,10 @@ describe('ha config', () => {
       unicast_src_ip: '10.77.0.11',
       unicast_peers: ['10.77.0.12'],
       track_interfaces: ['eth1', { name: 'eth2', weight: -20 }],
-      track_scripts: [{ script: '/chk', interval: 0.5 }, { name: 'web', script: '/web', interval: 2, timeout: 0.3, weight: 10, rise: 2, fall: 3, init_fail: true }],
+      track_scripts: [
+        { script: '/chk', interval: 0.5 },
+        { name: 'web', script: '/web', interval: 2, timeout: 0.3, weight: 10, rise: 2, fall: 3, init_fail: true },
+      ],
       garp: { master_delay: 0.5, master_refresh: 0, interval: 0.001 },
       v3_checksum_as_v2: true,
       lower_prio_no_advert: true,
@@ -31,7 +42,10 @@ describe('ha config', () => {
     });
     expect(c).toMatchObject({ advertIntMs: 70, preemptDelayMs: 2500, trackIntervalMs: 250, unicastSrcIp: '10.77.0.11', unicastPeers: ['10.77.0.12'] });
     expect(c).toMatchObject({ v3ChecksumAsV2: true, lowerPrioNoAdvert: true, dontTrackPrimary: true, useVmac: false, vmacMode: 'private' });
-    expect(c.trackInterfaces).toEqual([{ name: 'eth1', weight: 0 }, { name: 'eth2', weight: -20 }]);
+    expect(c.trackInterfaces).toEqual([
+      { name: 'eth1', weight: 0 },
+      { name: 'eth2', weight: -20 },
+    ]);
     expect(c.trackScripts).toEqual([
       { name: 'script0', script: '/chk', intervalMs: 500, timeoutMs: 500, weight: 0, rise: 1, fall: 1, initFail: false },
       { name: 'web', script: '/web', intervalMs: 2000, timeoutMs: 300, weight: 10, rise: 2, fall: 3, initFail: true },
@@ -49,9 +63,25 @@ describe('ha config', () => {
   });
   it('use_vmac: one macvlan name per instance', async () => {
     const { parseHaSection } = await import('../src/config.js');
-    const two = { vrid: 9, vips: ['10.0.0.1/24'], use_vmac: true, instances: [{ instance: 'A', interface: 'eth0' }, { instance: 'B', interface: 'eth1' }] };
+    const two = {
+      vrid: 9,
+      vips: ['10.0.0.1/24'],
+      use_vmac: true,
+      instances: [
+        { instance: 'A', interface: 'eth0' },
+        { instance: 'B', interface: 'eth1' },
+      ],
+    };
     expect(() => parseHaSection(two)).toThrow(/ha\.instances\.1\.use_vmac.*vsd\.9 is already used by instance A/);
-    expect(parseHaSection({ ...two, instances: [{ instance: 'A', interface: 'eth0' }, { instance: 'B', interface: 'eth1', use_vmac: 'vsd.9b' }] }).instances.length).toBe(2);
+    expect(
+      parseHaSection({
+        ...two,
+        instances: [
+          { instance: 'A', interface: 'eth0' },
+          { instance: 'B', interface: 'eth1', use_vmac: 'vsd.9b' },
+        ],
+      }).instances.length,
+    ).toBe(2);
   });
   it('v2 defaults to 1 s and wants whole seconds', () => {
     expect(parseHaConfig({ ...base, version: 2 }).advertIntMs).toBe(1000);

@@ -298,7 +298,10 @@ describe('VrrpInstance and VIPs left by an earlier run', () => {
     const timers = new FakeTimers();
     const seg = new FakeSegment(timers);
     const released: string[] = [];
-    const ledger = new VipLedger({ removeAddresses: (e) => (released.push(...e.map((x) => x.vip)), { removed: e.map((x) => x.vip), errors: [] }), deleteLink: () => false });
+    const ledger = new VipLedger({
+      removeAddresses: (e) => (released.push(...e.map((x) => x.vip)), { removed: e.map((x) => x.vip), errors: [] }),
+      deleteLink: () => false,
+    });
     const addresses = new FakeAddresses();
     addresses.present.add('10.77.0.100/24'); // a kill -9 of the previous vsd left it
     const config = parseHaConfig({ interface: 'eth0', vrid: 51, priority: 100, vips: ['10.77.0.100/24'] });
@@ -337,9 +340,15 @@ describe('VrrpInstance errors', () => {
   it('an interface without the address VRRP sends from is an InterfaceError naming it', () => {
     // lo has 127.0.0.1 (a VIP here, so excluded) and ::1, which is no link-local address.
     expect(() => systemInterfaceInfo('lo', 4, ['127.0.0.1'])).toThrow(
-      expect.objectContaining({ code: 'VSD_ERR_INTERFACE', message: 'interface lo: has no IPv4 address besides the VIPs (VRRP sends its adverts from it)', details: expect.objectContaining({ interface: 'lo', family: 4 }) }),
+      expect.objectContaining({
+        code: 'VSD_ERR_INTERFACE',
+        message: 'interface lo: has no IPv4 address besides the VIPs (VRRP sends its adverts from it)',
+        details: expect.objectContaining({ interface: 'lo', family: 4 }),
+      }),
     );
-    expect(() => systemInterfaceInfo('lo', 6, [])).toThrow(expect.objectContaining({ code: 'VSD_ERR_INTERFACE', message: 'interface lo: has no IPv6 link-local address (VRRP sends its adverts from it)' }));
+    expect(() => systemInterfaceInfo('lo', 6, [])).toThrow(
+      expect.objectContaining({ code: 'VSD_ERR_INTERFACE', message: 'interface lo: has no IPv6 link-local address (VRRP sends its adverts from it)' }),
+    );
   });
 
   it('start() twice is a bug of the caller: an InternalError', async () => {
@@ -411,7 +420,7 @@ describe('VrrpInstance receive path under garbage', () => {
     await flush(timers, 500, [a.inst, b.inst]);
     const attacker = seg.transport('10.77.0.66');
     let s = 12345;
-    const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const valid = seg.sent.find((p) => p.src === '10.77.0.11')!.payload;
     for (let i = 0; i < 5000; i++) {
       const p = i % 2 ? Buffer.from(valid) : Buffer.alloc(Math.floor(rand() * 64));

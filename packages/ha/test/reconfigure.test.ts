@@ -127,7 +127,9 @@ describe('VrrpInstance.reconfigure (reload in place)', () => {
 
   it('answers with the keys of vsd.yaml that changed, not the names of the parsed options', async () => {
     const { i1 } = await pair();
-    const changed = await i1.reconfigure(config({ ...base, priority: 150, preempt_delay: 2, track_interval: 0.2, garp: { master_refresh: 5 }, skip_check_adv_addr: false }));
+    const changed = await i1.reconfigure(
+      config({ ...base, priority: 150, preempt_delay: 2, track_interval: 0.2, garp: { master_refresh: 5 }, skip_check_adv_addr: false }),
+    );
     expect(changed.sort()).toEqual(['garp', 'preempt_delay', 'skip_check_adv_addr', 'track_interval']);
   });
 

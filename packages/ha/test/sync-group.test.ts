@@ -13,7 +13,13 @@ async function groupedPair(track = false) {
     ['10.77.0.12', 100],
   ] as const) {
     const n = fakeNode(seg, timers, ip);
-    n.add({ instance: 'VI_1', vrid: 51, priority, vips: ['10.77.0.100/24'], ...(track ? { track_scripts: [{ script: '/chk', interval: 0.1, weight: 0 }] } : {}) });
+    n.add({
+      instance: 'VI_1',
+      vrid: 51,
+      priority,
+      vips: ['10.77.0.100/24'],
+      ...(track ? { track_scripts: [{ script: '/chk', interval: 0.1, weight: 0 }] } : {}),
+    });
     n.add({ instance: 'VI_2', vrid: 52, priority, vips: ['10.77.0.101/24'] });
     const g = new SyncGroup('G1', n.instances);
     g.attach();

@@ -15,7 +15,12 @@ describe('trackers', () => {
   it('vrrp_script: fall failures to fail, rise successes to recover, init_fail starts failed', async () => {
     const timers = new FakeTimers();
     let changes = 0;
-    const s = new ScriptTracker({ name: 's', script: '/x', intervalMs: 1000, timeoutMs: 500, weight: 0, rise: 2, fall: 3, initFail: false }, timers, async () => 0, () => changes++);
+    const s = new ScriptTracker(
+      { name: 's', script: '/x', intervalMs: 1000, timeoutMs: 500, weight: 0, rise: 2, fall: 3, initFail: false },
+      timers,
+      async () => 0,
+      () => changes++,
+    );
     s.record(false);
     s.record(false);
     expect(s.ok).toBe(true);
@@ -29,7 +34,12 @@ describe('trackers', () => {
     s.record(true);
     expect(s.ok).toBe(true);
     expect(changes).toBe(2);
-    const i = new ScriptTracker({ name: 'i', script: '/x', intervalMs: 1000, timeoutMs: 500, weight: 0, rise: 1, fall: 1, initFail: true }, timers, async () => 0, () => {});
+    const i = new ScriptTracker(
+      { name: 'i', script: '/x', intervalMs: 1000, timeoutMs: 500, weight: 0, rise: 1, fall: 1, initFail: true },
+      timers,
+      async () => 0,
+      () => {},
+    );
     expect(i.ok).toBe(false);
   });
 });

@@ -5,7 +5,11 @@ export type Family = 'inet' | 'inet6';
 
 /** Canonical text of an IP address (IPv6 compressed, lower case), or null when it is not an address. */
 export function canonicalAddress(input: string): string | null {
-  if (isIPv4(input)) return input.split('.').map((o) => String(Number(o))).join('.');
+  if (isIPv4(input))
+    return input
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   if (isIPv6(input)) return ipv6ToText(ipv6ToBytes(input));
   return null;
 }

@@ -13,10 +13,14 @@ export function newNonce(): string {
 }
 
 /** The proof one side sends: role is "initiator" or "responder", so proofs cannot be replayed in the other direction. */
-export function proof(key: Buffer, role: 'initiator' | 'responder', context: string, nonces: { initiator: string; responder: string }, ids: { initiator: string; responder: string }): string {
-  return createHmac('sha256', key)
-    .update([context, role, nonces.initiator, nonces.responder, ids.initiator, ids.responder].join('\n'))
-    .digest('base64');
+export function proof(
+  key: Buffer,
+  role: 'initiator' | 'responder',
+  context: string,
+  nonces: { initiator: string; responder: string },
+  ids: { initiator: string; responder: string },
+): string {
+  return createHmac('sha256', key).update([context, role, nonces.initiator, nonces.responder, ids.initiator, ids.responder].join('\n')).digest('base64');
 }
 
 export function verifyProof(expected: string, received: unknown): boolean {

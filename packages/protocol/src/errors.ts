@@ -20,7 +20,21 @@ export type Errno =
   | 'EMSGSIZE'
   | 'ENOBUFS';
 
-const ERRNOS: ReadonlySet<string> = new Set<Errno>(['EEXIST', 'ESRCH', 'ENOENT', 'ERANGE', 'EINVAL', 'EPERM', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'ENOMEM', 'ENODEV', 'ENOPROTOOPT', 'EMSGSIZE', 'ENOBUFS']);
+const ERRNOS: ReadonlySet<string> = new Set<Errno>([
+  'EEXIST',
+  'ESRCH',
+  'ENOENT',
+  'ERANGE',
+  'EINVAL',
+  'EPERM',
+  'EOPNOTSUPP',
+  'EAFNOSUPPORT',
+  'ENOMEM',
+  'ENODEV',
+  'ENOPROTOOPT',
+  'EMSGSIZE',
+  'ENOBUFS',
+]);
 
 /** The name as an {@link Errno} when it is one IPVS returns (and vsadm has a message for), else undefined. */
 export function asErrno(name: string): Errno | undefined {

@@ -4,16 +4,14 @@ import { canonicalAddress } from './address.js';
 import { ValidationError } from './errors.js';
 
 /** An IPv4 or IPv6 address, parsed to its canonical text. */
-export const ipAddress = z
-  .string()
-  .transform((s, ctx) => {
-    const c = canonicalAddress(s);
-    if (c === null) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not an IPv4 or IPv6 address' });
-      return z.NEVER;
-    }
-    return c;
-  });
+export const ipAddress = z.string().transform((s, ctx) => {
+  const c = canonicalAddress(s);
+  if (c === null) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not an IPv4 or IPv6 address' });
+    return z.NEVER;
+  }
+  return c;
+});
 
 /** Parse with a schema; the first issue becomes a ValidationError naming `prefix.path` and the offending value. */
 export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, prefix: string): z.output<S> {

@@ -20,9 +20,9 @@ describe('wire formats are byte-identical to the previous build', () => {
   });
 
   it('the challenge proofs of both channels', () => {
-    expect(proof(key, 'initiator', 'vsd-peer-sync-v2', { initiator: 'a'.repeat(16), responder: 'b'.repeat(16) }, { initiator: 'lvs1', responder: 'lvs2' })).toBe(
-      'YtvwB9EVeEeBdPYcd9KJGMY+gZQHKjlbGcFj9UYk4h0=',
-    );
+    expect(
+      proof(key, 'initiator', 'vsd-peer-sync-v2', { initiator: 'a'.repeat(16), responder: 'b'.repeat(16) }, { initiator: 'lvs1', responder: 'lvs2' }),
+    ).toBe('YtvwB9EVeEeBdPYcd9KJGMY+gZQHKjlbGcFj9UYk4h0=');
     const p = { agent: 'web1', dispatcher: 'lvs1', agentNonce: 'a'.repeat(16), dispatcherNonce: 'b'.repeat(16) };
     expect(agentProof(key, p)).toBe('MsM1or9h8ouJOOcqKMhb7S7Lp0ZXgxVlZOhixYxiIYQ=');
     expect(dispatcherProof(key, p)).toBe('0QWD8hErKYphXZ2gPiVg3RD1K6GMpvXrDwwvsymmPdk=');
@@ -30,7 +30,16 @@ describe('wire formats are byte-identical to the previous build', () => {
 
   it('agent frames and the agent-check line', () => {
     expect(formatAgentCheck({ maintenance: false, downReason: null, weightPct: 42 })).toBe('up ready 42%\n');
-    const report = { v: 1, type: 'report', seq: 1, at: 2, service: null, load: { loadPerCore: 0.1, cpu: 0.2, memory: 0.3, connections: 4, weightPct: 90 }, mounts: [], maintenance: false };
+    const report = {
+      v: 1,
+      type: 'report',
+      seq: 1,
+      at: 2,
+      service: null,
+      load: { loadPerCore: 0.1, cpu: 0.2, memory: 0.3, connections: 4, weightPct: 90 },
+      mounts: [],
+      maintenance: false,
+    };
     expect(parseFrame(reportSchema, JSON.stringify(report))).toEqual({ ok: true, msg: report });
     expect(parseFrame(reportSchema, JSON.stringify({ ...report, v: 2 }))).toEqual({ ok: false, reason: 'unsupported protocol version 2' });
   });

@@ -70,7 +70,10 @@ export class BpfMap {
       }
       const n = count.readUInt32LE(0);
       for (let i = 0; i < n && out.length < limit; i++)
-        out.push([Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)), Buffer.from(values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes))]);
+        out.push([
+          Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)),
+          Buffer.from(values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes)),
+        ]);
       if (rc === -2 || out.length >= limit) return out;
       token.reverse();
       first = false;

@@ -47,12 +47,7 @@ export interface LoadedBpf {
  * the verifier's reason and a good one costs nothing. `prepare` runs between open and load (map sizes).
  * Every failure goes through `fail`, which returns the error to throw; the object is closed first.
  */
-export function openAndLoad(
-  path: string,
-  program: string,
-  fail: (failure: BpfLoadFailure) => Error,
-  prepare?: (loaded: LoadedBpf) => void,
-): LoadedBpf {
+export function openAndLoad(path: string, program: string, fail: (failure: BpfLoadFailure) => Error, prepare?: (loaded: LoadedBpf) => void): LoadedBpf {
   if (!existsSync(path)) throw fail({ stage: 'missing' });
   let lib: ReturnType<typeof libbpf>;
   try {
@@ -83,7 +78,10 @@ export function openAndLoad(
 export class BpfObject {
   private obj: unknown;
 
-  private constructor(obj: unknown, readonly path: string) {
+  private constructor(
+    obj: unknown,
+    readonly path: string,
+  ) {
     this.obj = obj;
   }
 
@@ -193,7 +191,14 @@ function cString(b: Buffer): string {
 export function mapInfo(fd: number): { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; name: string } {
   const b = Buffer.alloc(96);
   check('bpf_obj_get_info_by_fd', door().objInfo(fd, b, [b.length]));
-  return { type: b.readUInt32LE(0), id: b.readUInt32LE(4), keySize: b.readUInt32LE(8), valueSize: b.readUInt32LE(12), maxEntries: b.readUInt32LE(16), name: cString(b.subarray(24, 40)) };
+  return {
+    type: b.readUInt32LE(0),
+    id: b.readUInt32LE(4),
+    keySize: b.readUInt32LE(8),
+    valueSize: b.readUInt32LE(12),
+    maxEntries: b.readUInt32LE(16),
+    name: cString(b.subarray(24, 40)),
+  };
 }
 
 /** struct bpf_prog_info (uapi): type, id, tag[8], ... name[16] at 64. */

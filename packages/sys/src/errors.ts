@@ -65,8 +65,14 @@ export class BpfError extends VsdError {
   constructor(call: string, errnoValue: number, reason?: string, details: Record<string, unknown> = {}) {
     const errnoName = bpfErrnoName(errnoValue);
     const text = errnoValue === 524 ? 'Operation is not supported' : strerror(errnoValue);
-    const why = reason ?? (errnoValue === 1 || errnoValue === 13 ? `${text} (${errnoName}): BPF is not permitted here (needs root or CAP_BPF and CAP_NET_ADMIN)` : `${text} (${errnoName})`);
-    const on = [typeof details.map === 'string' ? `map ${details.map}` : '', typeof details.mode === 'string' ? `${details.mode} mode` : ''].filter((x) => x).join(', ');
+    const why =
+      reason ??
+      (errnoValue === 1 || errnoValue === 13
+        ? `${text} (${errnoName}): BPF is not permitted here (needs root or CAP_BPF and CAP_NET_ADMIN)`
+        : `${text} (${errnoName})`);
+    const on = [typeof details.map === 'string' ? `map ${details.map}` : '', typeof details.mode === 'string' ? `${details.mode} mode` : '']
+      .filter((x) => x)
+      .join(', ');
     super('VSD_ERR_BPF', `${call}${on ? ` (${on})` : ''} failed: ${why}`, { details: { call, errnoValue, errnoName, ...details } });
   }
 }

@@ -12,7 +12,19 @@ export * from './keygen.js';
 export * from './config-yaml.js';
 export * from './constants.js';
 export * from './errno.js';
-export { checkSyscall, ifIndex, libc, libcErrno, loadKoffi, setIntOption, trySetIntOption, type AsyncCall, type Libc, type MsgHdr, type RawLibc } from './libc.js';
+export {
+  checkSyscall,
+  ifIndex,
+  libc,
+  libcErrno,
+  loadKoffi,
+  setIntOption,
+  trySetIntOption,
+  type AsyncCall,
+  type Libc,
+  type MsgHdr,
+  type RawLibc,
+} from './libc.js';
 export * from './net.js';
 export { FdWatcher } from './fd-watcher.js';
 export * from './reactor.js';

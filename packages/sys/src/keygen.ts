@@ -30,7 +30,12 @@ export function writeKeyFile(path: string, options: WriteKeyOptions = {}): strin
     fd = openSync(target, 'wx', 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new KeyFileError(path, code === 'EEXIST' ? 'exists; keep it, or replace it with --force (then copy it to every node that shares it)' : `cannot create: ${(err as Error).message}`);
+    throw new KeyFileError(
+      path,
+      code === 'EEXIST'
+        ? 'exists; keep it, or replace it with --force (then copy it to every node that shares it)'
+        : `cannot create: ${(err as Error).message}`,
+    );
   }
   try {
     writeSync(fd, text);

@@ -274,7 +274,10 @@ export function openTcpListener(address: string, port: number, opts: ListenOptio
   if (opts.reusePort) check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4), 'setsockopt(SO_REUSEPORT)');
   if (v6) check(c.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, one, 4), 'setsockopt(IPV6_V6ONLY)');
   if (opts.freebind) {
-    check(v6 ? c.setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, one, 4) : c.setsockopt(fd, SOL_IP, IP_FREEBIND, one, 4), v6 ? 'setsockopt(IPV6_FREEBIND)' : 'setsockopt(IP_FREEBIND)');
+    check(
+      v6 ? c.setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, one, 4) : c.setsockopt(fd, SOL_IP, IP_FREEBIND, one, 4),
+      v6 ? 'setsockopt(IPV6_FREEBIND)' : 'setsockopt(IP_FREEBIND)',
+    );
   }
   if (opts.noDelay) check(c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4), 'setsockopt(TCP_NODELAY)');
   const sa = encodeSockaddr(address, port);
@@ -302,7 +305,12 @@ export interface SockFilter {
 export function attachReuseportProgram(fd: number, program: readonly SockFilter[]): void {
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: written here for little-endian 64-bit
   // ABIs, the pointer at offset 8.
-  if (!LE64.has(process.arch)) throw new UnsupportedPlatformError('SO_ATTACH_REUSEPORT_CBPF', process.arch, `vsd lays out struct sock_fprog for little-endian 64-bit ABIs only (${[...LE64].join(', ')})`);
+  if (!LE64.has(process.arch))
+    throw new UnsupportedPlatformError(
+      'SO_ATTACH_REUSEPORT_CBPF',
+      process.arch,
+      `vsd lays out struct sock_fprog for little-endian 64-bit ABIs only (${[...LE64].join(', ')})`,
+    );
   const c = netCalls();
   // The kernel copies the instructions during the call; the pinned buffer only has to outlive it.
   const insns = pinned(program.length * 8);

@@ -24,7 +24,12 @@ describe('sys/reactor', () => {
     expect(Math.min(wake, a, b)).toBeGreaterThanOrEqual(0);
     const errors: Array<{ err: unknown; fd: number }> = [];
     let wakes = 0;
-    const r = new Reactor(wake, () => wakes++, (err, fd) => errors.push({ err, fd }), 20);
+    const r = new Reactor(
+      wake,
+      () => wakes++,
+      (err, fd) => errors.push({ err, fd }),
+      20,
+    );
     const seen: string[] = [];
     const drain = Buffer.alloc(8);
     r.add(a, EPOLLIN | EPOLLET, () => {

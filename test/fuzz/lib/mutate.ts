@@ -7,7 +7,29 @@ import type { Rng } from './prng.js';
 
 const MAX_LEN = 256 * 1024;
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x0d, 0x20, 0x22, 0x5c, 0x7b, 0x7d];
-const INTERESTING_NUMBERS = ['0', '-1', '1', '255', '256', '65535', '65536', '4294967295', '4294967296', '9007199254740993', '1e308', '-1e308', '1e-320', '0.5', '-0', 'NaN', 'Infinity', '0x10', '010', '1_000', ''];
+const INTERESTING_NUMBERS = [
+  '0',
+  '-1',
+  '1',
+  '255',
+  '256',
+  '65535',
+  '65536',
+  '4294967295',
+  '4294967296',
+  '9007199254740993',
+  '1e308',
+  '-1e308',
+  '1e-320',
+  '0.5',
+  '-0',
+  'NaN',
+  'Infinity',
+  '0x10',
+  '010',
+  '1_000',
+  '',
+];
 
 export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8Array[] = []): Uint8Array {
   let b = Uint8Array.from(input);
@@ -130,14 +152,29 @@ export function randomJson(rng: Rng, depth = 0): Json {
     case 2:
       return rng.pick([0, -1, 1, 0.5, 255, 65535, 65536, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -0, rng.u32(), rng.int(100)]);
     case 3:
-      return rng.pick(['', 'x', '10.0.0.1', '::1', '10.0.0.1:80', 'tcp', 'rr', 'masq', 'add-service', '__proto__', 'constructor', 'a'.repeat(rng.range(1, 3000)), '\u0000\u001b[1m']);
+      return rng.pick([
+        '',
+        'x',
+        '10.0.0.1',
+        '::1',
+        '10.0.0.1:80',
+        'tcp',
+        'rr',
+        'masq',
+        'add-service',
+        '__proto__',
+        'constructor',
+        'a'.repeat(rng.range(1, 3000)),
+        '\u0000\u001b[1m',
+      ]);
     case 4:
       return String(rng.u32());
     case 5:
       return Array.from({ length: rng.range(0, 4) }, () => randomJson(rng, depth + 1));
     default: {
       const o: { [k: string]: Json } = {};
-      for (let i = rng.range(0, 4); i > 0; i--) setKey(o, rng.pick(['v', 't', 'type', 'op', 'ops', 'service', 'server', 'address', 'port', 'weight', 'x', '__proto__']), randomJson(rng, depth + 1));
+      for (let i = rng.range(0, 4); i > 0; i--)
+        setKey(o, rng.pick(['v', 't', 'type', 'op', 'ops', 'service', 'server', 'address', 'port', 'weight', 'x', '__proto__']), randomJson(rng, depth + 1));
       return o;
     }
   }
@@ -200,8 +237,7 @@ function arrayEdit(rng: Rng, a: Json[]): Json {
     // earlier rounds nested a thousand deep overflowed the stack too.
     const copy = a[rng.int(a.length)]!;
     for (let n = rng.range(1, 50); n > 0 && a.length < MAX_ARRAY; n--) a.push(copy);
-  }
-  else a.splice(rng.int(a.length + 1), 0, randomJson(rng));
+  } else a.splice(rng.int(a.length + 1), 0, randomJson(rng));
   return a;
 }
 

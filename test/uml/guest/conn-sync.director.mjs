@@ -11,7 +11,11 @@ await dp.start();
 const table = (inputs) =>
   inputs.map((input) => {
     const service = parseVirtualService(input);
-    return { key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })) };
+    return {
+      key: serviceKey(service),
+      service,
+      dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })),
+    };
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -31,12 +31,15 @@ const inNs = (ns, ...args) => run('ip', 'netns', 'exec', ns, ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const children = [];
-const watchdog = setTimeout(() => {
-  mark('watchdog fired');
-  save('results.json', { ...results, watchdog: true });
-  for (const c of children) c.proc.kill('SIGKILL');
-  process.exit(3);
-}, Number(process.env.CONN_SYNC_WATCHDOG_MS ?? 150_000));
+const watchdog = setTimeout(
+  () => {
+    mark('watchdog fired');
+    save('results.json', { ...results, watchdog: true });
+    for (const c of children) c.proc.kill('SIGKILL');
+    process.exit(3);
+  },
+  Number(process.env.CONN_SYNC_WATCHDOG_MS ?? 150_000),
+);
 
 /** A node program in a namespace, driven one JSON line per command; call() rejects on { ok: false } or no answer. */
 function spawnIn(name, ns, script, ...args) {
@@ -112,9 +115,7 @@ await Promise.all(children.map((c) => c.call({ op: 'ping' }, 90_000)));
 mark('programs up');
 
 try {
-  const services = [
-    { protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', realServers: [{ address: '10.0.1.21', port: 80, forwarding: 'masq' }] },
-  ];
+  const services = [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', realServers: [{ address: '10.0.1.21', port: 80, forwarding: 'masq' }] }];
   results.reconcileOps = { A: (await A.call({ op: 'reconcile', services })).ops, B: (await B.call({ op: 'reconcile', services })).ops };
   const SYNC_ID = 9;
   results.daemons = {

@@ -20,23 +20,45 @@ export function table(inputs) {
 }
 
 const services = [
-  { protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [
-    { address: '192.168.1.1', port: 8080, forwarding: 'masq', weight: 3, upperThreshold: 100, lowerThreshold: 10 },
-    { address: '192.168.1.2', port: 80, forwarding: 'route' },
-    { address: '192.168.1.3', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, csum: 'remcsum' } },
-    { address: '192.168.1.4', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre', csum: 'csum' } },
-    { address: '192.168.1.5', port: 80, forwarding: 'tunnel' },
-  ] },
-  { protocol: 'udp', address: '10.0.0.1', port: 53, scheduler: 'sh', schedFlags: ['sh-fallback', 'sh-port'], onePacket: true, realServers: [
-    { address: '192.168.1.1', port: 53, forwarding: 'masq' },
-  ] },
-  { protocol: 'tcp', address: '10.0.0.2', port: 443, scheduler: 'wlc', persistence: { timeout: 360, netmask: 24 }, realServers: [
-    { address: '192.168.2.1', port: 443, forwarding: 'masq', weight: 0 },
-  ] },
+  {
+    protocol: 'tcp',
+    address: '10.0.0.1',
+    port: 80,
+    scheduler: 'rr',
+    realServers: [
+      { address: '192.168.1.1', port: 8080, forwarding: 'masq', weight: 3, upperThreshold: 100, lowerThreshold: 10 },
+      { address: '192.168.1.2', port: 80, forwarding: 'route' },
+      { address: '192.168.1.3', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, csum: 'remcsum' } },
+      { address: '192.168.1.4', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre', csum: 'csum' } },
+      { address: '192.168.1.5', port: 80, forwarding: 'tunnel' },
+    ],
+  },
+  {
+    protocol: 'udp',
+    address: '10.0.0.1',
+    port: 53,
+    scheduler: 'sh',
+    schedFlags: ['sh-fallback', 'sh-port'],
+    onePacket: true,
+    realServers: [{ address: '192.168.1.1', port: 53, forwarding: 'masq' }],
+  },
+  {
+    protocol: 'tcp',
+    address: '10.0.0.2',
+    port: 443,
+    scheduler: 'wlc',
+    persistence: { timeout: 360, netmask: 24 },
+    realServers: [{ address: '192.168.2.1', port: 443, forwarding: 'masq', weight: 0 }],
+  },
   { protocol: 'sctp', address: '10.0.0.3', port: 5000, scheduler: 'mh', schedFlags: ['mh-port'], realServers: [] },
-  { protocol: 'tcp', address: '2001:db8::1', port: 80, scheduler: 'lc', persistence: { timeout: 60, netmask: 64 }, realServers: [
-    { address: '2001:db8::10', port: 8080, forwarding: 'masq', weight: 2 },
-  ] },
+  {
+    protocol: 'tcp',
+    address: '2001:db8::1',
+    port: 80,
+    scheduler: 'lc',
+    persistence: { timeout: 60, netmask: 64 },
+    realServers: [{ address: '2001:db8::10', port: 8080, forwarding: 'masq', weight: 2 }],
+  },
   { fwmark: 7, scheduler: 'wrr', realServers: [{ address: '192.168.3.1', port: 0, forwarding: 'route', weight: 5 }] },
   { fwmark: 8, family: 'inet6', scheduler: 'sed', persistence: { timeout: 100 }, realServers: [] },
   { protocol: 'udp', address: '10.0.0.4', port: 5060, scheduler: 'rr', persistence: { timeout: 60 }, pe: 'sip', realServers: [] },
@@ -53,7 +75,10 @@ save('save-1.txt', ipvsadm('-S', '-n'));
 save('list-1.txt', ipvsadm('-Ln'));
 save('status-1.json', await dp.status());
 const c = dp.client();
-save('dump-1.json', c.services().map((s) => ({ service: s, dests: c.dests(s.id) })));
+save(
+  'dump-1.json',
+  c.services().map((s) => ({ service: s, dests: c.dests(s.id) })),
+);
 
 // 2. Idempotent.
 await dp.reconcile(table(services));
@@ -110,7 +135,10 @@ results.timeouts = c.timeouts();
 save('timeouts.txt', ipvsadm('-L', '--timeout'));
 
 // 7. Sync daemons: start both, change one, stop all.
-await dp.syncDaemons([{ state: 'master', mcastInterface: 'lo', syncId: 4 }, { state: 'backup', mcastInterface: 'lo', syncId: 5, port: 8850, ttl: 2 }]);
+await dp.syncDaemons([
+  { state: 'master', mcastInterface: 'lo', syncId: 4 },
+  { state: 'backup', mcastInterface: 'lo', syncId: 5, port: 8850, ttl: 2 },
+]);
 save('daemon-1.txt', ipvsadm('-L', '--daemon'));
 await dp.syncDaemons([{ state: 'master', mcastInterface: 'lo', syncId: 6 }]);
 save('daemon-2.txt', ipvsadm('-L', '--daemon'));

@@ -19,7 +19,11 @@ function build(weightOf = () => 1) {
     const realServers = [];
     for (let j = 0; j < D; j++) realServers.push({ address: rip(i, j), port: 8080, forwarding: 'masq', weight: weightOf(i, j) });
     const service = parseVirtualService({ protocol: 'tcp', address: vip(i), port: 80, scheduler: 'wlc', realServers });
-    t.push({ key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })) });
+    t.push({
+      key: serviceKey(service),
+      service,
+      dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })),
+    });
   }
   return t;
 }

@@ -206,7 +206,8 @@ async function phase(name, body) {
   return p.ok;
 }
 
-const healthy = (v) => v.state === 'up' && v.effectiveWeight === 100 && v.mount?.responsive === true && v.mount?.writable === true && v.mount?.source === SOURCE;
+const healthy = (v) =>
+  v.state === 'up' && v.effectiveWeight === 100 && v.mount?.responsive === true && v.mount?.writable === true && v.mount?.source === SOURCE;
 
 function listen(server, host) {
   return new Promise((resolve, reject) => {
@@ -286,7 +287,19 @@ virtual_servers:
       - { address: 127.0.0.2:${PORT_LOCAL}, weight: 100 }
 `,
   );
-  const vsd = spawnLogged('vsd', [join(ROOT, 'packages/daemon/bin/vsd.js'), '--config', join(WORK, 'vsd.yaml'), '--socket', join(WORK, 'vsd.sock'), '--state', 'none', '--dataplane', 'proxy', '--log-level', 'info']);
+  const vsd = spawnLogged('vsd', [
+    join(ROOT, 'packages/daemon/bin/vsd.js'),
+    '--config',
+    join(WORK, 'vsd.yaml'),
+    '--socket',
+    join(WORK, 'vsd.sock'),
+    '--state',
+    'none',
+    '--dataplane',
+    'proxy',
+    '--log-level',
+    'info',
+  ]);
   results.pids = { vsd: vsd.pid };
   const vsdUp = Date.now() + 120_000;
   for (;;) {
@@ -314,7 +327,15 @@ virtual_servers:
       log_level: 'info',
     }),
   );
-  const agent = spawnLogged('agent', ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=24', join(ROOT, 'packages/agent/bin/vsd-agent.js'), '--config', join(WORK, 'agent.json')]);
+  const agent = spawnLogged('agent', [
+    '--lite-mode',
+    '--no-expose-wasm',
+    '--max-semi-space-size=1',
+    '--max-old-space-size=24',
+    join(ROOT, 'packages/agent/bin/vsd-agent.js'),
+    '--config',
+    join(WORK, 'agent.json'),
+  ]);
   results.pids = { vsd: vsd.pid, agent: agent.pid };
 
   const okStart = await phase('healthy', async (p) => {
@@ -379,7 +400,12 @@ virtual_servers:
 
   await phase('wrong-source', async (p) => {
     await sh(`timeout -s KILL 30 mount -t nfs4 -o ${MOUNT_OPTS} ${WRONG_SOURCE} ${MNT}`, 40_000);
-    const v = await until(p, 'reported from the wrong source', (x) => x.mount?.present === true && x.mount?.source === WRONG_SOURCE && (x.storageReason ?? '').includes(WRONG_SOURCE), 20_000);
+    const v = await until(
+      p,
+      'reported from the wrong source',
+      (x) => x.mount?.present === true && x.mount?.source === WRONG_SOURCE && (x.storageReason ?? '').includes(WRONG_SOURCE),
+      20_000,
+    );
     p.reason = v.storageReason;
     p.mount = v.mount;
     p.effectiveWeight = v.effectiveWeight;
@@ -388,7 +414,12 @@ virtual_servers:
 
   await phase('wrong-fstype', async (p) => {
     await sh(`mount -t tmpfs -o size=1m impostor ${MNT} && printf x > ${MNT}/${SENTINEL}`, 20_000);
-    const v = await until(p, 'reported with the wrong filesystem type', (x) => x.mount?.present === true && x.mount?.fstype === 'tmpfs' && (x.storageReason ?? '').includes('tmpfs'), 20_000);
+    const v = await until(
+      p,
+      'reported with the wrong filesystem type',
+      (x) => x.mount?.present === true && x.mount?.fstype === 'tmpfs' && (x.storageReason ?? '').includes('tmpfs'),
+      20_000,
+    );
     p.reason = v.storageReason;
     p.effectiveWeight = v.effectiveWeight;
     await sh(`umount -l ${MNT}`, 20_000);

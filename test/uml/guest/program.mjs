@@ -8,7 +8,11 @@ await dp.start();
 if (json !== '-') {
   const table = JSON.parse(json).map((input) => {
     const service = parseVirtualService(input);
-    return { key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })) };
+    return {
+      key: serviceKey(service),
+      service,
+      dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: rs.weight, sorry: false })),
+    };
   });
   await dp.reconcile(table);
 }

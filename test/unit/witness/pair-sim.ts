@@ -124,7 +124,9 @@ export class PairSim {
   private advert(from: SimNode, priority: number): void {
     for (const other of this.nodes.values()) {
       if (other === from) continue;
-      this.deliver(from.name, other.name, () => other.sm.receive({ version: 3, vrid: 51, priority, intervalCs: this.options.intervalCs ?? 5, addresses: ['10.77.0.100'] }, from.ip));
+      this.deliver(from.name, other.name, () =>
+        other.sm.receive({ version: 3, vrid: 51, priority, intervalCs: this.options.intervalCs ?? 5, addresses: ['10.77.0.100'] }, from.ip),
+      );
     }
   }
 

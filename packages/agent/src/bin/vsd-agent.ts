@@ -38,7 +38,10 @@ async function runAgent(configPath: string): Promise<void> {
   const { config, warnings } = loadAgentConfig(configPath);
   const logger = createLogger({ level: process.env.VSD_LOG_LEVEL ?? config.log_level, base: { pid: process.pid } });
   for (const w of warnings)
-    logger.warn({ config: configPath, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' }, 'config file: YAML warning');
+    logger.warn(
+      { config: configPath, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' },
+      'config file: YAML warning',
+    );
   // systemd Type=notify: READY=1 once the agent runs (reports, agent-check responder), STOPPING=1 on a signal.
   const sd = createServiceNotifier({ logger });
   const agent = new Agent({ config, key: readKeyFile(config.key_file), logger });
@@ -95,7 +98,8 @@ async function main(argv: string[]): Promise<number> {
     if (!values.config) throw new UsageError('--check', 'needs --config FILE');
     const { config, warnings } = loadAgentConfig(values.config);
     readKeyFile(config.key_file);
-    for (const w of warnings) process.stderr.write(`${values.config}: warning: ${w.message}${w.line === null ? '' : ` (line ${w.line}, column ${w.column})`}\n`);
+    for (const w of warnings)
+      process.stderr.write(`${values.config}: warning: ${w.message}${w.line === null ? '' : ` (line ${w.line}, column ${w.column})`}\n`);
     process.stdout.write(`${values.config}: OK, agent ${config.name}, ${config.dispatchers.length} dispatcher(s), ${config.mounts.length} mount(s)\n`);
     return 0;
   }
@@ -105,7 +109,8 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'setup-tun' && values.remove) return teardownCommand(statePath, values.json === true);
   if (cmd === 'setup-dr' || cmd === 'setup-tun') {
     if (!values.vip) throw new UsageError(cmd, 'needs --vip VIP');
-    const made = cmd === 'setup-dr' ? await setupDr(hostSystem(), values.vip, statePath) : await setupTun(hostSystem(), values.vip, statePath, tunOptions(values));
+    const made =
+      cmd === 'setup-dr' ? await setupDr(hostSystem(), values.vip, statePath) : await setupTun(hostSystem(), values.vip, statePath, tunOptions(values));
     if (values.json) process.stdout.write(`${JSON.stringify({ changed: made, state: statePath })}\n`);
     else process.stdout.write(made.length ? made.map((c) => `changed: ${describe(c)}\n`).join('') : 'nothing to change\n');
     return 0;
@@ -117,8 +122,14 @@ async function main(argv: string[]): Promise<number> {
     else if (!st.length) process.stdout.write('no BPF decapsulator recorded\n');
     else
       for (const d of st) {
-        const counters = d.stats ? Object.entries(d.stats).map(([k, v]) => `${k}=${v}`).join(' ') : 'no counters';
-        process.stdout.write(`${d.dev}: ${d.attached ? `attached (XDP ${d.mode}, program id ${d.progId})` : 'NOT attached'} vips=${d.vips.join(',') || '-'} gue_port=${d.guePort || 'off'} ${counters}\n`);
+        const counters = d.stats
+          ? Object.entries(d.stats)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')
+          : 'no counters';
+        process.stdout.write(
+          `${d.dev}: ${d.attached ? `attached (XDP ${d.mode}, program id ${d.progId})` : 'NOT attached'} vips=${d.vips.join(',') || '-'} gue_port=${d.guePort || 'off'} ${counters}\n`,
+        );
       }
     return st.every((d) => d.attached) ? 0 : 1;
   }
@@ -144,13 +155,15 @@ async function teardownCommand(statePath: string, json: boolean): Promise<number
 function tunOptions(values: { decap?: string; dev?: string; 'gue-port'?: string }): { decap?: DecapMethod; dev?: string; guePort?: number } {
   const out: { decap?: DecapMethod; dev?: string; guePort?: number } = {};
   if (values.decap !== undefined) {
-    if (values.decap !== 'auto' && values.decap !== 'ipip' && values.decap !== 'bpf') throw new UsageError('setup-tun', `--decap must be auto, ipip or bpf (got ${JSON.stringify(values.decap)})`);
+    if (values.decap !== 'auto' && values.decap !== 'ipip' && values.decap !== 'bpf')
+      throw new UsageError('setup-tun', `--decap must be auto, ipip or bpf (got ${JSON.stringify(values.decap)})`);
     out.decap = values.decap;
   }
   if (values.dev !== undefined) out.dev = values.dev;
   if (values['gue-port'] !== undefined) {
     const p = Number(values['gue-port']);
-    if (!/^\d+$/.test(values['gue-port']) || p < 1 || p > 65535) throw new UsageError('setup-tun', `--gue-port must be a UDP port 1-65535 (got ${JSON.stringify(values['gue-port'])})`);
+    if (!/^\d+$/.test(values['gue-port']) || p < 1 || p > 65535)
+      throw new UsageError('setup-tun', `--gue-port must be a UDP port 1-65535 (got ${JSON.stringify(values['gue-port'])})`);
     out.guePort = p;
   }
   return out;

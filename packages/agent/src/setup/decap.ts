@@ -170,4 +170,3 @@ export function possibleCpus(text?: string): number {
   }
   return Math.max(1, n);
 }
-

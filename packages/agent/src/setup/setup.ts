@@ -22,7 +22,17 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalAddress, familyOf, VsdError } from '@vsd/protocol';
-import { ADDR_LOCAL, ADDR_VIP, DECAP_ADDRS_MAP, DECAP_CONF_MAP, DECAP_PROGRAM, DECAP_STATS_MAP, type AttachMode, type DecapHost, type DecapStats } from './decap.js';
+import {
+  ADDR_LOCAL,
+  ADDR_VIP,
+  DECAP_ADDRS_MAP,
+  DECAP_CONF_MAP,
+  DECAP_PROGRAM,
+  DECAP_STATS_MAP,
+  type AttachMode,
+  type DecapHost,
+  type DecapStats,
+} from './decap.js';
 import { RealServerDecapError, RealServerSetupError } from './errors.js';
 import type { RsSystem } from './system.js';
 

@@ -167,7 +167,9 @@ export class MountProber {
         if (pgid !== null) killGroup(pgid);
         finish({ responsive: false, writable: null, sentinel: null, error: `no answer within ${req.timeoutMs} ms`, ms: Date.now() - t0 });
       }, req.timeoutMs);
-      child.on('error', (err) => finish({ responsive: false, writable: null, sentinel: null, error: `cannot start probe: ${err.message}`, ms: Date.now() - t0 }));
+      child.on('error', (err) =>
+        finish({ responsive: false, writable: null, sentinel: null, error: `cannot start probe: ${err.message}`, ms: Date.now() - t0 }),
+      );
       // Every command in the script runs inside $(...), so no grandchild holds our pipe: 'close' comes with the exit.
       child.on('close', () => finish({ ...parseProbeOutput(out), ms: Date.now() - t0 }));
     });

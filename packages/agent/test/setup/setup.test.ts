@@ -14,7 +14,10 @@ const statePath = () => join(dir, `state-${n++}.json`);
 
 /** A host in memory: addresses per device, link flags, sysctls, and whether ipip can be loaded. */
 class FakeHost implements RsSystem {
-  addrs = new Map<string, string[]>([['lo', ['127.0.0.1/8']], ['eth0', ['10.0.0.5/24']]]);
+  addrs = new Map<string, string[]>([
+    ['lo', ['127.0.0.1/8']],
+    ['eth0', ['10.0.0.5/24']],
+  ]);
   up = new Set(['lo', 'eth0']);
   sysctls = new Map<string, string>([
     ['net.ipv4.conf.all.arp_ignore', '0'],
@@ -36,7 +39,13 @@ class FakeHost implements RsSystem {
     if (a[0] === 'route' && a[1] === 'show') return this.ok(this.defaultDev ? `default via 10.0.0.1 dev ${this.defaultDev} \n` : '');
     const dev = a[a.indexOf('dev') + 1]!;
     if (!this.addrs.has(dev)) return { code: 1, stdout: '', stderr: `Device "${dev}" does not exist.` };
-    if (a[0] === 'addr' && a[1] === 'show') return this.ok(this.addrs.get(dev)!.map((c) => `1: ${dev}    inet${c.includes(':') ? '6' : ''} ${c} scope host ${dev}\n`).join(''));
+    if (a[0] === 'addr' && a[1] === 'show')
+      return this.ok(
+        this.addrs
+          .get(dev)!
+          .map((c) => `1: ${dev}    inet${c.includes(':') ? '6' : ''} ${c} scope host ${dev}\n`)
+          .join(''),
+      );
     if (a[0] === 'addr' && a[1] === 'add') {
       if (this.addrs.get(dev)!.includes(a[2]!)) return { code: 2, stdout: '', stderr: 'RTNETLINK answers: File exists' };
       this.addrs.get(dev)!.push(a[2]!);
@@ -81,7 +90,10 @@ class FakeHost implements RsSystem {
 /** The kernel side of the decapsulator in memory: XDP attachments per interface, maps by id. */
 class FakeDecap implements DecapHost {
   nextId = 100;
-  ifaces = new Map<string, number>([['eth0', 2], ['lo', 1]]);
+  ifaces = new Map<string, number>([
+    ['eth0', 2],
+    ['lo', 1],
+  ]);
   attached = new Map<string, number>(); // `${ifindex}/${mode}` -> prog id
   progs = new Map<number, string>();
   addrMaps = new Map<number, Map<string, number>>();
@@ -268,7 +280,9 @@ describe('setup-tun with the BPF decapsulator', () => {
       ['10.0.0.100', ADDR_VIP],
     ]);
     expect(h.sysctls.get('net.ipv4.conf.all.rp_filter')).toBe('2');
-    expect(decapStatus(h, p)).toEqual([{ dev: 'eth0', mode: 'native', progId: 100, attached: true, vips: ['10.0.0.100'], guePort: 0, stats: expect.objectContaining({ decapIpip: 3 }) }]);
+    expect(decapStatus(h, p)).toEqual([
+      { dev: 'eth0', mode: 'native', progId: 100, attached: true, vips: ['10.0.0.100'], guePort: 0, stats: expect.objectContaining({ decapIpip: 3 }) },
+    ]);
     const r = await teardown(h, p);
     expect(r.skipped).toEqual([]);
     expect(h.snapshot()).toBe(before);
@@ -287,7 +301,9 @@ describe('setup-tun with the BPF decapsulator', () => {
     expect(await setupTun(h, '10.0.0.101', p, { decap: 'bpf', dev: 'eth0', guePort: 6080 })).toEqual([]);
     // an address added to eth0 since becomes an accepted outer destination on the next setup-tun
     h.addrs.get('eth0')!.push('10.0.0.6/24');
-    expect(await setupTun(h, '10.0.0.101', p, { dev: 'eth0' })).toEqual([{ kind: 'decap-addr', dev: 'eth0', addrsMapId: 101, addr: '10.0.0.6', kinds: ADDR_LOCAL }]);
+    expect(await setupTun(h, '10.0.0.101', p, { dev: 'eth0' })).toEqual([
+      { kind: 'decap-addr', dev: 'eth0', addrsMapId: 101, addr: '10.0.0.6', kinds: ADDR_LOCAL },
+    ]);
     expect(h.decap.attached.size).toBe(1);
     await teardown(h, p);
     expect(h.decap.attached.size).toBe(0);
@@ -311,14 +327,22 @@ describe('setup-tun with the BPF decapsulator', () => {
   it('says which interface is missing, that BPF is not permitted, or that --dev is needed, undoing the steps before', async () => {
     const h = bpfHost();
     const before = h.snapshot();
-    await expect(setupTun(h, '10.0.0.100', statePath(), { dev: 'eth9' })).rejects.toMatchObject({ code: 'VSD_ERR_RS_DECAP', details: expect.objectContaining({ dev: 'eth9' }), message: expect.stringContaining('interface eth9 does not exist') });
+    await expect(setupTun(h, '10.0.0.100', statePath(), { dev: 'eth9' })).rejects.toMatchObject({
+      code: 'VSD_ERR_RS_DECAP',
+      details: expect.objectContaining({ dev: 'eth9' }),
+      message: expect.stringContaining('interface eth9 does not exist'),
+    });
     h.decap.attachError = new BpfError('bpf_object__load', 1);
-    await expect(setupTun(h, '10.0.0.100', statePath())).rejects.toThrow(/BPF is not permitted here \(bpf_object__load: EPERM\); attaching the decapsulator to eth0 needs root/);
+    await expect(setupTun(h, '10.0.0.100', statePath())).rejects.toThrow(
+      /BPF is not permitted here \(bpf_object__load: EPERM\); attaching the decapsulator to eth0 needs root/,
+    );
     h.defaultDev = null;
     await expect(setupTun(h, '10.0.0.100', statePath())).rejects.toThrow(/--dev is needed/);
     expect(h.snapshot()).toBe(before);
     expect(await setupTun(bpfHost(), '10.0.0.100', statePath(), { decap: 'ipip' }).catch((e: Error) => e.message)).toMatch(/TUN needs the ipip kernel module/);
-    await expect(setupTun(new FakeHost(), '10.0.0.100', statePath(), { decap: 'ipip', guePort: 6080 })).rejects.toThrow(/--gue-port needs the BPF decapsulator/);
+    await expect(setupTun(new FakeHost(), '10.0.0.100', statePath(), { decap: 'ipip', guePort: 6080 })).rejects.toThrow(
+      /--gue-port needs the BPF decapsulator/,
+    );
   });
 
   it('teardown leaves a decapsulator someone replaced or detached alone and says so', async () => {

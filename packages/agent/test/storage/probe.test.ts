@@ -10,7 +10,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('probe output', () => {
   it('parses each line kind', () => {
-    expect(parseProbeOutput(`\n@@responsive 1\n@@sentinel ${'ab'.repeat(32)}\n@@writable 1\n@@done`)).toEqual({ responsive: true, writable: true, sentinel: 'ab'.repeat(32), error: null });
+    expect(parseProbeOutput(`\n@@responsive 1\n@@sentinel ${'ab'.repeat(32)}\n@@writable 1\n@@done`)).toEqual({
+      responsive: true,
+      writable: true,
+      sentinel: 'ab'.repeat(32),
+      error: null,
+    });
     expect(parseProbeOutput('\n@@responsive 0 stat: cannot statx:\nTransport endpoint is not connected')).toEqual({
       responsive: false,
       writable: null,

@@ -2,14 +2,7 @@
  * ParsedCommand -> the StateOp vsd applies. -E and -e send whole objects, as ipvsadm sends whole service and
  * destination structs: whatever the command line leaves out takes ipvsadm's default, not the current value.
  */
-import {
-  netmaskToPrefix,
-  type RealServer,
-  type ServiceId,
-  type StateOp,
-  type SyncDaemon,
-  type VirtualService,
-} from '@vsd/core';
+import { netmaskToPrefix, type RealServer, type ServiceId, type StateOp, type SyncDaemon, type VirtualService } from '@vsd/core';
 import type { ParsedCommand, ServiceSpec } from './command.js';
 import { fail, VsadmExit } from './exit.js';
 import { interfaceMtu, syncMaxlen } from './netdev.js';

@@ -15,11 +15,9 @@ export function checkCommand(ce: ParsedCommand): void {
   if (ce.cmd === 'add-server' || ce.cmd === 'edit-server') {
     // DR and TUN cannot change the port: the kernel forwards to the service port (fwmark services excepted).
     if (!svc.fwmark && dest.forwarding !== 'masq') dest.port = svc.port;
-    if (dest.family !== svc.family && dest.forwarding !== 'tunnel')
-      throw fail(2, 'Different address family is allowed only for tunneling servers');
+    if (dest.family !== svc.family && dest.forwarding !== 'tunnel') throw fail(2, 'Different address family is allowed only for tunneling servers');
     const tunnelOpts: OptionName[] = ['tun-type', 'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'];
-    if (tunnelOpts.some((o) => ce.options.has(o)) && dest.forwarding !== 'tunnel')
-      throw fail(2, 'Tunnel options conflict with forward method');
+    if (tunnelOpts.some((o) => ce.options.has(o)) && dest.forwarding !== 'tunnel') throw fail(2, 'Tunnel options conflict with forward method');
     tunnelOptCheck(ce);
   }
   if (ce.cmd === 'list') {

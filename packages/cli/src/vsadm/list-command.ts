@@ -1,10 +1,5 @@
 /** -L and -S: fetch state, status and connections from vsd and print them as ipvsadm does. */
-import {
-  isFwmark,
-  serviceKey,
-  type ControlClient,
-  type DesiredState,
-} from '@vsd/core';
+import { isFwmark, serviceKey, type ControlClient, type DesiredState } from '@vsd/core';
 import type { Reply, StatusReply } from '@vsd/protocol';
 import { serviceIdOfSpec } from './build.js';
 import type { ParsedCommand } from './command.js';
@@ -27,7 +22,6 @@ async function fetch<N extends 'state' | 'status' | 'connections'>(client: Contr
     throw fail(1, ipvsStrerror('get-service', (err as { errno?: string }).errno));
   }
 }
-
 
 /** Effective weights are optional: an older vsd (or a test double) without /v1/realservers lists configured ones. */
 async function effectiveWeights(client: ControlClient): Promise<Map<string, Effective> | undefined> {

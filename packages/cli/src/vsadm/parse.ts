@@ -23,9 +23,21 @@ import type { Resolver } from './resolve.js';
 import { usageText, VERSION_LINE } from './usage.js';
 
 const FIRST: Record<string, CommandName> = {
-  A: 'add-service', E: 'edit-service', D: 'delete-service', a: 'add-server', e: 'edit-server', d: 'delete-server',
-  C: 'flush', L: 'list', l: 'list', Z: 'zero', set: 'set', R: 'restore', S: 'save',
-  'start-daemon': 'start-daemon', 'stop-daemon': 'stop-daemon',
+  A: 'add-service',
+  E: 'edit-service',
+  D: 'delete-service',
+  a: 'add-server',
+  e: 'edit-server',
+  d: 'delete-server',
+  C: 'flush',
+  L: 'list',
+  l: 'list',
+  Z: 'zero',
+  set: 'set',
+  R: 'restore',
+  S: 'save',
+  'start-daemon': 'start-daemon',
+  'stop-daemon': 'stop-daemon',
 };
 
 export interface ParseContext {
@@ -79,9 +91,16 @@ function setOption(ce: ParsedCommand, name: OptionName): void {
 }
 
 const FLAG_OPTIONS: Record<string, [OptionName, keyof ParsedCommand['format'] | null]> = {
-  c: ['connection', null], n: ['numeric', 'numeric'], timeout: ['timeout', null], daemon: ['daemon', null],
-  stats: ['stats', 'stats'], rate: ['rate', 'rate'], thresholds: ['thresholds', 'thresholds'],
-  'persistent-conn': ['persistent-conn', 'persistentConn'], nosort: ['nosort', 'nosort'], X: ['exact', 'exact'],
+  c: ['connection', null],
+  n: ['numeric', 'numeric'],
+  timeout: ['timeout', null],
+  daemon: ['daemon', null],
+  stats: ['stats', 'stats'],
+  rate: ['rate', 'rate'],
+  thresholds: ['thresholds', 'thresholds'],
+  'persistent-conn': ['persistent-conn', 'persistentConn'],
+  nosort: ['nosort', 'nosort'],
+  X: ['exact', 'exact'],
   'tun-info': ['tun-info', 'tunInfo'],
 };
 

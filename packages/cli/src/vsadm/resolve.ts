@@ -17,19 +17,33 @@ export interface Resolver {
   portToService(port: number, proto: Proto): string | null;
 }
 
-interface HostEntry { address: string; names: string[] }
-interface ServiceEntry { name: string; port: number; proto: string; aliases: string[] }
+interface HostEntry {
+  address: string;
+  names: string[];
+}
+interface ServiceEntry {
+  name: string;
+  port: number;
+  proto: string;
+  aliases: string[];
+}
 
 function readLines(path: string): string[] {
   try {
-    return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean);
   } catch {
     return [];
   }
 }
 
 export function parseHosts(lines: readonly string[]): HostEntry[] {
-  return lines.map((l) => l.split(/\s+/)).filter((w) => w.length >= 2).map(([address, ...names]) => ({ address: address!, names }));
+  return lines
+    .map((l) => l.split(/\s+/))
+    .filter((w) => w.length >= 2)
+    .map(([address, ...names]) => ({ address: address!, names }));
 }
 
 export function parseServices(lines: readonly string[]): ServiceEntry[] {

@@ -18,15 +18,27 @@ export interface RestoreLine {
 export function splitRestoreInput(text: string): RestoreLine[] {
   const out: RestoreLine[] = [];
   text.split('\n').forEach((raw, i) => {
-    const words = raw.replace(/#.*/, '').split(/[ \t\r]+/).filter((w) => w !== '' && w !== 'ipvsadm');
+    const words = raw
+      .replace(/#.*/, '')
+      .split(/[ \t\r]+/)
+      .filter((w) => w !== '' && w !== 'ipvsadm');
     if (words.length > 0) out.push({ line: i + 1, args: words });
   });
   return out;
 }
 
 const RESTORABLE = new Set<CommandName>([
-  'add-service', 'edit-service', 'delete-service', 'flush', 'add-server', 'edit-server', 'delete-server', 'zero', 'set',
-  'start-daemon', 'stop-daemon',
+  'add-service',
+  'edit-service',
+  'delete-service',
+  'flush',
+  'add-server',
+  'edit-server',
+  'delete-server',
+  'zero',
+  'set',
+  'start-daemon',
+  'stop-daemon',
 ]);
 
 export interface PlannedOp {
@@ -84,6 +96,9 @@ function tooLarge(plan: readonly PlannedOp[], err: ControlRequestError): string 
 /** One copy of the state and one pass over the plan (not a copy per line). */
 async function findFailingLine(plan: readonly PlannedOp[], client: ControlClient): Promise<PlannedOp | undefined> {
   const state: DesiredState = await client.call('state');
-  const { index } = firstFailingOp(state, plan.map((p) => p.op));
+  const { index } = firstFailingOp(
+    state,
+    plan.map((p) => p.op),
+  );
   return index < 0 ? undefined : plan[index];
 }

@@ -13,20 +13,31 @@ function age(ms: number | null): string {
 export function renderAgents(st: AgentsStatus): string {
   const c = st.counters;
   // The issue-16 counters only when something happened (and absent from an older daemon's answer).
-  const limits = ([
-    ['refused claims', c.claimsRefused],
-    ['forgotten', c.forgotten],
-    ['refused at max_agents', c.refusedFull],
-    ['closed at accept', c.refusedBusy],
-  ] as Array<[string, number | undefined]>).filter(([, n]) => (n ?? 0) > 0).map(([what, n]) => `, ${what} ${n}`).join('');
-  const lines = [`agents on ${st.listen ?? '-'} (silent after ${st.silentAfter} intervals); accepted ${c.accepted}, refused ${c.refused}, bad frames ${c.badFrames}${limits}`];
+  const limits = (
+    [
+      ['refused claims', c.claimsRefused],
+      ['forgotten', c.forgotten],
+      ['refused at max_agents', c.refusedFull],
+      ['closed at accept', c.refusedBusy],
+    ] as Array<[string, number | undefined]>
+  )
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([what, n]) => `, ${what} ${n}`)
+    .join('');
+  const lines = [
+    `agents on ${st.listen ?? '-'} (silent after ${st.silentAfter} intervals); accepted ${c.accepted}, refused ${c.refused}, bad frames ${c.badFrames}${limits}`,
+  ];
   if (!st.agents.length) lines.push('  no agent has connected');
   for (const a of st.agents) {
     const weight = a.weightPct === null ? '-' : `${a.weightPct}%`;
-    lines.push(`  ${a.agent}  ${a.state}  weight ${weight}  last report ${age(a.ageMs)} ago  ${a.connected ? 'connected' : 'disconnected'}  addresses ${a.addresses.join(',')}`);
+    lines.push(
+      `  ${a.agent}  ${a.state}  weight ${weight}  last report ${age(a.ageMs)} ago  ${a.connected ? 'connected' : 'disconnected'}  addresses ${a.addresses.join(',')}`,
+    );
     for (const r of a.reasons) lines.push(`    ${r}`);
     for (const m of a.report?.mounts ?? [])
-      lines.push(`    mount ${m.path}: ${m.present ? `${m.fstype} ${m.source}` : 'not mounted'} responsive=${m.responsive ?? '?'} writable=${m.writable ?? '?'}${m.sentinel ? ` sentinel=${m.sentinel.slice(0, 12)}` : ''}`);
+      lines.push(
+        `    mount ${m.path}: ${m.present ? `${m.fstype} ${m.source}` : 'not mounted'} responsive=${m.responsive ?? '?'} writable=${m.writable ?? '?'}${m.sentinel ? ` sentinel=${m.sentinel.slice(0, 12)}` : ''}`,
+      );
     for (const rs of a.realServers) lines.push(`    real server ${rs.server} in ${rs.service}`);
     for (const rs of a.refusedClaims ?? []) lines.push(`    refused claim: real server ${rs.server} in ${rs.service} (not this agent's)`);
   }

@@ -19,7 +19,9 @@ export function renderBgp(d: BgpDoc): string[] {
   ];
   for (const v of d.vips) {
     const hold = v.holdDownMs > 0 ? ` (hold-down ${(v.holdDownMs / 1000).toFixed(1)}s)` : '';
-    lines.push(`${v.vip}  ${v.state}${v.announce !== (v.state === 'announced') ? ` -> ${v.announce ? 'announce' : 'withdraw'}` : ''}${hold}  [${v.route}] ${v.reason}`);
+    lines.push(
+      `${v.vip}  ${v.state}${v.announce !== (v.state === 'announced') ? ` -> ${v.announce ? 'announce' : 'withdraw'}` : ''}${hold}  [${v.route}] ${v.reason}`,
+    );
   }
   for (const s of d.sessions) lines.push(`session ${s.name}: ${s.state} ${s.info}`.trimEnd());
   lines.push(`announcements ${d.counters.announcements}, withdrawals ${d.counters.withdrawals}, daemon errors ${d.counters.daemonErrors}`);
@@ -31,7 +33,8 @@ export const bgpCommand: VsctlCommand = {
   usage: '[status|drain|undrain] [--json]',
   async run({ client, json, out, args }) {
     const sub = args[0] ?? 'status';
-    if (args.length > 1 || !['status', 'drain', 'undrain'].includes(sub)) throw new UsageError('bgp', `expected status, drain or undrain (got ${args.join(' ')})`);
+    if (args.length > 1 || !['status', 'drain', 'undrain'].includes(sub))
+      throw new UsageError('bgp', `expected status, drain or undrain (got ${args.join(' ')})`);
     const doc = await client.call(sub === 'status' ? 'bgp' : sub === 'drain' ? 'bgp.drain' : 'bgp.undrain');
     out.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderBgp(doc).join('\n')}\n`);
     if (sub === 'status') return 0;

@@ -16,7 +16,9 @@ export function renderHa(doc: HaDoc): string[] {
   const many = list.length > 1;
   const lines = list.flatMap((v) => {
     const l = renderVrrp(v);
-    const tags = [many && v.instance === doc.primary ? 'primary: peer-sync role follows it' : '', v.syncGroup ? `sync group ${v.syncGroup}` : ''].filter(Boolean);
+    const tags = [many && v.instance === doc.primary ? 'primary: peer-sync role follows it' : '', v.syncGroup ? `sync group ${v.syncGroup}` : ''].filter(
+      Boolean,
+    );
     if (tags.length) l[0] += ` [${tags.join('; ')}]`;
     return many ? [l[0]!, ...l.slice(1).map((x) => `  ${x}`)] : l;
   });
@@ -29,7 +31,7 @@ export function renderVrrp(v: VrrpStatus | null): string[] {
   if (!v) return ['VRRP not configured'];
   const t = v.lastTransition;
   return [
-    `${v.instance} on ${v.interface}: ${v.state}${v.contending ? ' (contending: waiting for the witnesses\' votes)' : ''}, VRID ${v.vrid}, VRRPv${v.version}, priority ${v.priority} (base ${v.basePriority})`,
+    `${v.instance} on ${v.interface}: ${v.state}${v.contending ? " (contending: waiting for the witnesses' votes)" : ''}, VRID ${v.vrid}, VRRPv${v.version}, priority ${v.priority} (base ${v.basePriority})`,
     `master: ${v.masterAddress ?? 'unknown'}; VIPs held: ${v.vipsHeld.length ? v.vipsHeld.join(' ') : 'none'}`,
     `last transition: ${t ? `${t.from} -> ${t.to} (${t.reason}) at ${t.atIso}` : 'none'}${v.holds.resign ? '; resign hold (vsctl release ends it)' : ''}${v.holds.takeover ? '; takeover hold (vsctl release ends it)' : ''}${v.externalFaults?.length ? `; held in FAULT by ${v.externalFaults.join(', ')}` : ''}`,
   ];
@@ -40,10 +42,13 @@ export function renderWitness(w: WitnessStatus | { enabled: false } | undefined)
   if (!w) return [];
   if (!w.enabled) return ['witness: off (split-brain guard not configured)'];
   const lines = w.instances.map(
-    (i) => `witness VRID ${i.vrid}: ${i.quorum}${i.votesNeeded ? `, votes ${i.votesHeld.length}/${i.votesNeeded} needed${i.votesHeld.length ? ` (${i.votesHeld.join(' ')})` : ''}` : ''}${i.wanted ? '' : ', not asking'}`,
+    (i) =>
+      `witness VRID ${i.vrid}: ${i.quorum}${i.votesNeeded ? `, votes ${i.votesHeld.length}/${i.votesNeeded} needed${i.votesHeld.length ? ` (${i.votesHeld.join(' ')})` : ''}` : ''}${i.wanted ? '' : ', not asking'}`,
   );
   if (w.agents.length)
-    lines.push(`witness agents: ${w.agents.map((a) => `${a.agent} ${a.connected ? 'connected' : 'NOT connected'}${a.votes.map((v) => ` [${v.vrid}: ${v.vote}${v.remainingMs !== null ? ` ${v.remainingMs} ms` : ''}]`).join('')}`).join('; ')}`);
+    lines.push(
+      `witness agents: ${w.agents.map((a) => `${a.agent} ${a.connected ? 'connected' : 'NOT connected'}${a.votes.map((v) => ` [${v.vrid}: ${v.vote}${v.remainingMs !== null ? ` ${v.remainingMs} ms` : ''}]`).join('')}`).join('; ')}`,
+    );
   if (w.gateways.length)
     lines.push(`witness gateways (${w.gatewaysNeeded} needed): ${w.gateways.map((g) => `${g.address} ${g.reached ? 'reached' : 'NOT reached'}`).join('; ')}`);
   lines.push(`witness lease ${w.leaseMs} ms, renewed every ${w.probeIntervalMs} ms`);
@@ -131,7 +136,8 @@ export const syncCommand: VsctlCommand = {
       print(doc, [`${doc.dropped} divergence entr${doc.dropped === 1 ? 'y' : 'ies'} dropped`]);
       return 0;
     }
-    if (flag !== undefined) throw new UsageError('sync', `unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
+    if (flag !== undefined)
+      throw new UsageError('sync', `unknown option ${flag} (vsctl sync [--divergence | --replay-divergence [ID...] | --drop-divergence ID...|all])`);
     const doc = await client.call('ha');
     out.write(json ? `${JSON.stringify(doc.sync, null, 2)}\n` : `${renderSync(doc.sync).join('\n')}\n`);
     return doc.sync ? 0 : 1;

@@ -94,7 +94,12 @@ interface Script {
   entry: Record<string, unknown>;
 }
 
-function translate(statements: Statement[], includeProblems: IncludeProblem[], skipped: NonNullable<ParseOptions['skipped']>, opts: ImportOptions): ImportResult {
+function translate(
+  statements: Statement[],
+  includeProblems: IncludeProblem[],
+  skipped: NonNullable<ParseOptions['skipped']>,
+  opts: ImportOptions,
+): ImportResult {
   const dataplane = opts.dataplane ?? 'ipvs';
   const details: ImportWarning[] = [];
   const warn: Warn = (s, what, kind = 'ignored') => void details.push({ kind, where: whereOf(s), text: printable(what) });
@@ -141,7 +146,11 @@ function translate(statements: Statement[], includeProblems: IncludeProblem[], s
   if (instances.length === 1) {
     config.ha = instances[0];
     for (const g of syncGroups) warn(g.stmt, `vrrp_sync_group ${g.group.name}: with one vrrp_instance a sync group changes nothing; not imported`, 'info');
-  } else if (instances.length > 1) config.ha = multiInstance(instances, syncGroups.map((g) => g.group));
+  } else if (instances.length > 1)
+    config.ha = multiInstance(
+      instances,
+      syncGroups.map((g) => g.group),
+    );
 
   const services: Array<Record<string, unknown>> = [];
   const usedGroups = new Set<string>();
@@ -153,11 +162,18 @@ function translate(statements: Statement[], includeProblems: IncludeProblem[], s
     const g = groups.get(v.group);
     if (!g) {
       const near = closestKey(v.group, [...groups.keys()]);
-      throw new ImportRefusedError(`${whereOf(v.stmt)}: virtual_server group ${v.group}: no virtual_server_group of that name${near ? `, did you mean ${near}?` : ''}`, { group: v.group });
+      throw new ImportRefusedError(
+        `${whereOf(v.stmt)}: virtual_server group ${v.group}: no virtual_server_group of that name${near ? `, did you mean ${near}?` : ''}`,
+        { group: v.group },
+      );
     }
     usedGroups.add(v.group);
     for (const member of expandGroup(g)) services.push({ ...member, ...v.vs });
-    warn(v.stmt, `virtual_server group ${v.group}: written as one virtual service per group member (vsd has no groups); a change to one applies to that one only`, 'info');
+    warn(
+      v.stmt,
+      `virtual_server group ${v.group}: written as one virtual service per group member (vsd has no groups); a change to one applies to that one only`,
+      'info',
+    );
   }
   for (const [name, g] of groups) if (!usedGroups.has(name)) warn(g, `virtual_server_group ${name} is not used by any virtual_server; not imported`, 'info');
   config.virtual_servers = services;
@@ -166,8 +182,8 @@ function translate(statements: Statement[], includeProblems: IncludeProblem[], s
   const header = details.map((w) => `# import-keepalived: ${w.where}: ${w.text}`).join('\n');
   const banner =
     dataplane === 'ipvs'
-      ? '# dataplane: ipvs -- keepalived always programs kernel IPVS, so the import does too. vsd\'s own default is the\n' +
-        '# proxy dataplane (userspace): there NAT real servers see the dispatcher\'s address instead of the client\'s, and\n' +
+      ? "# dataplane: ipvs -- keepalived always programs kernel IPVS, so the import does too. vsd's own default is the\n" +
+        "# proxy dataplane (userspace): there NAT real servers see the dispatcher's address instead of the client's, and\n" +
         '# DR/TUN do not start. Keep ipvs unless you mean it (vsctl import-keepalived --dataplane proxy|ipvs).\n'
       : '# dataplane: proxy -- chosen with --dataplane proxy (keepalived itself always uses kernel IPVS): real servers see\n' +
         '# connections from the dispatcher, not from the client. See the warnings above.\n';
@@ -194,7 +210,10 @@ function dataplaneNotes(config: Record<string, unknown>, dataplane: ImportDatapl
 /** Run the output through vsd's own config parser (what `vsd --check` runs) and the dataplane's refusals. */
 function validate(yaml: string, dataplane: ImportDataplane): void {
   if (!vsdConfigContract)
-    throw new ImportRefusedError('the translation cannot be checked: vsd\'s config parser (@vsd/daemon, installed with vsd) is not installed; install vsd (nothing was written)', { problem: 'no @vsd/daemon' });
+    throw new ImportRefusedError(
+      "the translation cannot be checked: vsd's config parser (@vsd/daemon, installed with vsd) is not installed; install vsd (nothing was written)",
+      { problem: 'no @vsd/daemon' },
+    );
   const { parseConfigText, dataplaneProblems } = vsdConfigContract;
   let services: ReturnType<typeof parseConfigText>['services'];
   try {
@@ -202,7 +221,9 @@ function validate(yaml: string, dataplane: ImportDataplane): void {
   } catch (err) {
     if (!(err instanceof VsdError)) throw err;
     const reason = err.message.replace(/^config import-keepalived output: /, '');
-    throw new ImportRefusedError(`the translation is not a vsd.yaml vsd accepts: ${reason}; fix that in keepalived.conf (nothing was written)`, { problem: reason });
+    throw new ImportRefusedError(`the translation is not a vsd.yaml vsd accepts: ${reason}; fix that in keepalived.conf (nothing was written)`, {
+      problem: reason,
+    });
   }
   const problems = dataplaneProblems(dataplane, services);
   if (problems.length)
@@ -421,12 +442,16 @@ function expandGroup(g: Statement): Array<Record<string, unknown>> {
       const base = v6 ? 16 : 10;
       const from = parseInt(range[2]!, base);
       const to = parseInt(range[3]!, base);
-      if (!(to >= from) || to > (v6 ? 0xffff : 255)) throw new ImportRefusedError(`${whereOf(m)}: virtual_server_group ${g.words[1]} range ${a}: the end is below the start or out of range`);
+      if (!(to >= from) || to > (v6 ? 0xffff : 255))
+        throw new ImportRefusedError(`${whereOf(m)}: virtual_server_group ${g.words[1]} range ${a}: the end is below the start or out of range`);
       if (out.length + to - from + 1 > MAX_GROUP_MEMBERS)
-        throw new ImportRefusedError(`${whereOf(m)}: virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services; split it or use a fwmark service`);
+        throw new ImportRefusedError(
+          `${whereOf(m)}: virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services; split it or use a fwmark service`,
+        );
       for (let n = from; n <= to; n++) out.push({ address: hostPort(`${range[1]}${n.toString(v6 ? 16 : 10)}`, b) });
     }
-    if (out.length > MAX_GROUP_MEMBERS) throw new ImportRefusedError(`virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services`);
+    if (out.length > MAX_GROUP_MEMBERS)
+      throw new ImportRefusedError(`virtual_server_group ${g.words[1]} expands to more than ${MAX_GROUP_MEMBERS} virtual services`);
   }
   if (!out.length) throw new ImportRefusedError(`${whereOf(g)}: virtual_server_group ${g.words[1]} has no members`);
   return out;
@@ -503,14 +528,23 @@ function importRealServer(rs: Statement, warn: Warn): Record<string, unknown> {
       if (substitute.length) {
         checks.push(...substitute);
         const ports = [...new Set(substitute.map((c) => (c.tcp_check as Record<string, unknown>).connect_port ?? rs.words[2]))].join(', ');
-        warn(s, `${k} is not supported by vsd: real server ${address} is checked by TCP_CHECK on port ${ports} instead (a connect, not the ${k.replace('_CHECK', '')} dialogue)`, 'translated');
+        warn(
+          s,
+          `${k} is not supported by vsd: real server ${address} is checked by TCP_CHECK on port ${ports} instead (a connect, not the ${k.replace('_CHECK', '')} dialogue)`,
+          'translated',
+        );
       } else dropped.push(s);
     } else unhandled(warn, s, `real_server ${address} option `, KW.REAL_SERVER);
   }
   for (const s of dropped) {
     const why = `${s.words[0]} is not supported by vsd and has no TCP equivalent here`;
     if (checks.length) warn(s, `${why}: real server ${address} keeps its other checks only`, 'unchecked');
-    else warn(s, `${why}: real server ${address} would stay in rotation with NO check (a dead server keeps receiving traffic); add a TCP_CHECK or MISC_CHECK`, 'unchecked');
+    else
+      warn(
+        s,
+        `${why}: real server ${address} would stay in rotation with NO check (a dead server keeps receiving traffic); add a TCP_CHECK or MISC_CHECK`,
+        'unchecked',
+      );
   }
   if (checks.length) out.checks = checks;
   return out;

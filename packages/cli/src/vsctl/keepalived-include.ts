@@ -106,7 +106,10 @@ export function parseKeepalivedFile(file: string, problems: IncludeProblem[], co
         return files.flatMap((f) => {
           const r = realpathSync(f);
           if (stack.includes(r)) {
-            problems.push({ stmt: s, what: `include ${pattern}: ${relative(process.cwd(), resolve(f)) || f} is already being read (an include loop); not followed` });
+            problems.push({
+              stmt: s,
+              what: `include ${pattern}: ${relative(process.cwd(), resolve(f)) || f} is already being read (an include loop); not followed`,
+            });
             return [];
           }
           return load(f, depth + 1);

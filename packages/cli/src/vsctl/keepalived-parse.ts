@@ -109,7 +109,10 @@ export function parseKeepalived(text: string, opts: ParseOptions = {}): Statemen
       else if (t.text === '{' && !t.quoted) {
         // "virtual_server 10.0.0.1 80" may end its line and open its block on the next one.
         const prev = list[list.length - 1];
-        const stmt: Statement = !words.length && prev && prev.children === null ? list.pop()! : { words, children: null, line: line || t.line, ...(opts.file ? { file: opts.file } : {}) };
+        const stmt: Statement =
+          !words.length && prev && prev.children === null
+            ? list.pop()!
+            : { words, children: null, line: line || t.line, ...(opts.file ? { file: opts.file } : {}) };
         words = [];
         if (!stmt.words.length) throw new KeepalivedSyntaxError(t.line, 'a block { } needs a keyword before it');
         // The reader recurses per block: a bound keeps a pathological file a syntax error, not a stack overflow.

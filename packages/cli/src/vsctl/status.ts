@@ -3,7 +3,16 @@
  * with its real servers (configured and effective weight, why they differ, connections), and the sections
  * optional components serve (HA, health, agents, peer sync) when they run.
  */
-import { ControlRequestError, HaNotConfiguredError, type AgentsStatus, type ControlClient, type DataplaneInfo, type RealServerView, type ServiceRealServers, type ServiceStatus } from '@vsd/core';
+import {
+  ControlRequestError,
+  HaNotConfiguredError,
+  type AgentsStatus,
+  type ControlClient,
+  type DataplaneInfo,
+  type RealServerView,
+  type ServiceRealServers,
+  type ServiceStatus,
+} from '@vsd/core';
 import type { PeerSyncStatus, RouteName } from '@vsd/protocol';
 import { renderAgents } from './agents.js';
 import { renderBgp, type BgpDoc } from './bgp.js';
@@ -22,7 +31,14 @@ export interface StatusSection {
 export const statusSections: StatusSection[] = [
   { name: 'ha', route: 'ha', render: (d) => renderHa(d as HaDoc) },
   { name: 'sync', route: 'sync', render: (d) => renderSync(d as PeerSyncStatus) },
-  { name: 'agents', route: 'agents', render: (d) => renderAgents(d as AgentsStatus).trimEnd().split('\n') },
+  {
+    name: 'agents',
+    route: 'agents',
+    render: (d) =>
+      renderAgents(d as AgentsStatus)
+        .trimEnd()
+        .split('\n'),
+  },
   { name: 'bgp', route: 'bgp', render: (d) => renderBgp(d as BgpDoc) },
 ];
 
@@ -49,10 +65,7 @@ function threadShares(t: Array<{ accepted: number; connections: number }> | unde
 
 /** `instance`: the HA section shows that VRRP instance only (the daemon refuses an unknown name). */
 export async function collectStatus(client: ControlClient, instance?: string): Promise<StatusReport> {
-  const [status, rs] = await Promise.all([
-    client.call('status'),
-    client.call('realservers'),
-  ]);
+  const [status, rs] = await Promise.all([client.call('status'), client.call('realservers')]);
   const byKey = new Map(status.services.map((s) => [s.key, s]));
   const report: StatusReport = {
     vsd: client.where,
@@ -79,7 +92,8 @@ export async function collectStatus(client: ControlClient, instance?: string): P
       report[section.name] = await client.call(section.route, undefined, instance && section.name === 'ha' ? { query: { instance } } : {});
     } catch (err) {
       // 404 = the component does not run; a 404 with a code (an unknown instance) is an answer to report.
-      if (!(err instanceof ControlRequestError && err.status === 404 && !(instance && section.name === 'ha' && err.code === 'VSD_ERR_HA_UNKNOWN_INSTANCE'))) throw err;
+      if (!(err instanceof ControlRequestError && err.status === 404 && !(instance && section.name === 'ha' && err.code === 'VSD_ERR_HA_UNKNOWN_INSTANCE')))
+        throw err;
     }
   }
   return report;

@@ -12,15 +12,25 @@ describe('buildOp', () => {
     expect(o).toEqual({
       op: 'add-service',
       service: {
-        protocol: 'udp', address: '10.0.0.1', port: 53, scheduler: 'sh', schedFlags: ['sh-fallback', 'flag-3'],
-        persistence: { timeout: 30, netmask: 16 }, pe: 'sip', onePacket: true, realServers: [],
+        protocol: 'udp',
+        address: '10.0.0.1',
+        port: 53,
+        scheduler: 'sh',
+        schedFlags: ['sh-fallback', 'flag-3'],
+        persistence: { timeout: 30, netmask: 16 },
+        pe: 'sip',
+        onePacket: true,
+        realServers: [],
       },
     });
     expect(parseOps([o])).toHaveLength(1);
   });
 
   it('keeps an IPv6 prefix and an fwmark family', async () => {
-    expect(await op('-E -f 9 -6 -p -M 64')).toMatchObject({ op: 'edit-service', service: { fwmark: 9, family: 'inet6', persistence: { timeout: 360, netmask: 64 } } });
+    expect(await op('-E -f 9 -6 -p -M 64')).toMatchObject({
+      op: 'edit-service',
+      service: { fwmark: 9, family: 'inet6', persistence: { timeout: 360, netmask: 64 } },
+    });
   });
 
   it('refuses a non-contiguous IPv4 mask the model cannot hold', async () => {
@@ -31,14 +41,26 @@ describe('buildOp', () => {
     expect(await op('-e -t 10.0.0.1:80 -r 10.1.1.1 -i --tun-type gue --tun-port 6080 --tun-csum')).toEqual({
       op: 'edit-server',
       service: { protocol: 'tcp', address: '10.0.0.1', port: 80 },
-      server: { address: '10.1.1.1', port: 80, forwarding: 'tunnel', weight: 1, upperThreshold: 0, lowerThreshold: 0, tunnel: { type: 'gue', port: 6080, csum: 'csum' } },
+      server: {
+        address: '10.1.1.1',
+        port: 80,
+        forwarding: 'tunnel',
+        weight: 1,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+        tunnel: { type: 'gue', port: 6080, csum: 'csum' },
+      },
     });
   });
 
   it('zeroes one service or all, deletes by identity', async () => {
     expect(await op('-Z')).toEqual({ op: 'zero' });
     expect(await op('-Z -f 4')).toEqual({ op: 'zero', service: { fwmark: 4, family: 'inet' } });
-    expect(await op('-d -t 10.0.0.1:80 -r 10.1.1.1:81')).toEqual({ op: 'delete-server', service: { protocol: 'tcp', address: '10.0.0.1', port: 80 }, server: { address: '10.1.1.1', port: 81 } });
+    expect(await op('-d -t 10.0.0.1:80 -r 10.1.1.1:81')).toEqual({
+      op: 'delete-server',
+      service: { protocol: 'tcp', address: '10.0.0.1', port: 80 },
+      server: { address: '10.1.1.1', port: 81 },
+    });
     expect(await op('--set 0 0 60')).toEqual({ op: 'set-timeouts', timeouts: { tcp: 0, tcpfin: 0, udp: 60 } });
   });
 

@@ -44,9 +44,26 @@ const svc = parseVirtualService({
 const status: ServiceStatus[] = [
   {
     key: 'tcp 10.0.0.1:80',
-    counters: counters({ conns: 5, inPkts: 123_456_789, outPkts: 12_345_678_901_234, inBytes: 98_765_432_101, outBytes: 123_456_789_012_345, cps: 1, inPps: 2, outPps: 3, inBps: 400, outBps: 123_456_789 }),
+    counters: counters({
+      conns: 5,
+      inPkts: 123_456_789,
+      outPkts: 12_345_678_901_234,
+      inBytes: 98_765_432_101,
+      outBytes: 123_456_789_012_345,
+      cps: 1,
+      inPps: 2,
+      outPps: 3,
+      inBps: 400,
+      outBps: 123_456_789,
+    }),
     dests: [
-      { key: '192.168.1.2:80', activeConns: 7, inactiveConns: 12, persistConns: 2, counters: counters({ conns: 3, cps: 11, inPps: 22, outPps: 33, inBps: 44, outBps: 555_555_555 }) },
+      {
+        key: '192.168.1.2:80',
+        activeConns: 7,
+        inactiveConns: 12,
+        persistConns: 2,
+        counters: counters({ conns: 3, cps: 11, inPps: 22, outPps: 33, inBps: 44, outBps: 555_555_555 }),
+      },
       { key: '192.168.1.1:8080', activeConns: 0, inactiveConns: 1, persistConns: 0, counters: counters({ conns: 2 }) },
     ],
   },
@@ -91,9 +108,11 @@ describe('listings with traffic', () => {
   });
 
   it('--thresholds and --persistent-conn', () => {
-    expect(formatListService(views[0]!, fmt({ thresholds: true }), NUMERIC).split("\n").slice(4, 5)).toEqual([
-      '  -> 192.168.1.2:80               100        10         7          12        ',
-    ]);
+    expect(
+      formatListService(views[0]!, fmt({ thresholds: true }), NUMERIC)
+        .split('\n')
+        .slice(4, 5),
+    ).toEqual(['  -> 192.168.1.2:80               100        10         7          12        ']);
     expect(formatListService(views[0]!, fmt({ persistentConn: true }), NUMERIC)).toBe(
       'Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n' +
         '  -> RemoteAddress:Port\n' +
@@ -116,7 +135,12 @@ describe('listings with traffic', () => {
   });
 
   it('cuts long IPv4 names at 33 (service) and 28 (real server) characters', async () => {
-    const long = parseVirtualService({ protocol: 'tcp', address: '192.0.2.10', port: 8080, realServers: [{ address: '192.0.2.10', port: 8080, forwarding: 'masq' }] });
+    const long = parseVirtualService({
+      protocol: 'tcp',
+      address: '192.0.2.10',
+      port: 8080,
+      realServers: [{ address: '192.0.2.10', port: 8080, forwarding: 'masq' }],
+    });
     const view = buildView({ services: [long] }, [], false);
     const namer = { host: () => 'a-rather-long-host-name.example.com', service: () => 'webcache' };
     const out = formatListService(view[0]!, fmt({ numeric: false }), namer).split('\n');
@@ -125,7 +149,13 @@ describe('listings with traffic', () => {
   });
 
   it('-S without -n uses host and service names', async () => {
-    const local = parseVirtualService({ protocol: 'tcp', address: '127.0.0.1', port: 80, persistence: { timeout: 300, netmask: 24 }, realServers: [{ address: '127.0.0.1', port: 8080, forwarding: 'masq' }] });
+    const local = parseVirtualService({
+      protocol: 'tcp',
+      address: '127.0.0.1',
+      port: 80,
+      persistence: { timeout: 300, netmask: 24 },
+      realServers: [{ address: '127.0.0.1', port: 8080, forwarding: 'masq' }],
+    });
     const view = buildView({ services: [local] }, [], false);
     const namer = await buildNamer(['127.0.0.1'], fakeResolver);
     expect(formatListAll(view, INFO, fmt({ numeric: false, rule: true }), namer)).toBe(
@@ -137,14 +167,20 @@ describe('listings with traffic', () => {
 describe('--tun-info', () => {
   it('shows the tunnel type, port and checksum flag', () => {
     const t = parseVirtualService({
-      protocol: 'udp', address: '10.0.0.1', port: 53,
+      protocol: 'udp',
+      address: '10.0.0.1',
+      port: 53,
       realServers: [
         { address: '10.1.0.1', port: 53, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, csum: 'remcsum' } },
         { address: '10.1.0.2', port: 53, forwarding: 'tunnel', tunnel: { type: 'gre', csum: 'csum' } },
         { address: '10.1.0.3', port: 53, forwarding: 'route' },
       ],
     });
-    expect(formatListService(buildView({ services: [t] }, [], false)[0]!, fmt({ tunInfo: true }), NUMERIC).split('\n').slice(3, 6)).toEqual([
+    expect(
+      formatListService(buildView({ services: [t] }, [], false)[0]!, fmt({ tunInfo: true }), NUMERIC)
+        .split('\n')
+        .slice(3, 6),
+    ).toEqual([
       '  -> 10.1.0.1:53                  Tunnel  gue:6080:r+c  1      0          0         ',
       '  -> 10.1.0.2:53                  Tunnel  gre:+c        1      0          0         ',
       '  -> 10.1.0.3:53                  Route   n/a           1      0          0         ',
@@ -154,8 +190,23 @@ describe('--tun-info', () => {
 
 describe('-L -c', () => {
   const conns: ConnectionEntry[] = [
-    { protocol: 'TCP', expires: 899, state: 'ESTABLISHED', client: { address: '127.0.0.1', port: 41234 }, virtual: { address: '127.0.0.1', port: 80 }, destination: { address: '127.0.0.1', port: 8080 } },
-    { protocol: 'UDP', expires: 6000.7, state: 'UDP', client: { address: '2001:db8::5', port: 5353 }, virtual: { address: '2001:db8::1', port: 53 }, destination: { address: '2001:db8::2', port: 53 }, pe: { name: 'sip', data: 'call-1' } },
+    {
+      protocol: 'TCP',
+      expires: 899,
+      state: 'ESTABLISHED',
+      client: { address: '127.0.0.1', port: 41234 },
+      virtual: { address: '127.0.0.1', port: 80 },
+      destination: { address: '127.0.0.1', port: 8080 },
+    },
+    {
+      protocol: 'UDP',
+      expires: 6000.7,
+      state: 'UDP',
+      client: { address: '2001:db8::5', port: 5353 },
+      virtual: { address: '2001:db8::1', port: 53 },
+      destination: { address: '2001:db8::2', port: 53 },
+      pe: { name: 'sip', data: 'call-1' },
+    },
   ];
 
   it('prints minutes:seconds and the three endpoints', () => {

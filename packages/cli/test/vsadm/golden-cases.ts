@@ -76,9 +76,7 @@ export interface Expectation {
 
 /** vsadm names itself in "Try `vsadm -h'" and the usage text; ipvsadm uses its argv[0]. */
 export function asIpvsadm(text: string): string {
-  return text
-    .replace(/^Try `vsadm -h' or 'vsadm --help'/m, "Try `ipvsadm -h' or 'ipvsadm --help'")
-    .replace(/^ {2}vsadm /gm, '  ipvsadm ');
+  return text.replace(/^Try `vsadm -h' or 'vsadm --help'/m, "Try `ipvsadm -h' or 'ipvsadm --help'").replace(/^ {2}vsadm /gm, '  ipvsadm ');
 }
 
 export function expectationsFor(c: GoldenCase): Expectation[] {
@@ -87,7 +85,11 @@ export function expectationsFor(c: GoldenCase): Expectation[] {
   return c.commands.map((k, i) => {
     const skipped = devs.some((d) => d.skip.includes(i));
     const drops = i > first ? devs.flatMap((d) => (d.dropLines ? [d.dropLines] : [])) : [];
-    const normalize = (text: string): string => text.split('\n').filter((l) => !drops.some((re) => re.test(l))).join('\n');
+    const normalize = (text: string): string =>
+      text
+        .split('\n')
+        .filter((l) => !drops.some((re) => re.test(l)))
+        .join('\n');
     return { compare: !skipped, stdout: normalize(k.stdout), stderr: k.stderr, exitCode: k.exitCode, normalize };
   });
 }

@@ -67,9 +67,16 @@ describe('vsadm -R above the transaction limit', () => {
   it('says the restore is too large and that nothing changed (not "cannot reach vsd")', async () => {
     const h = await startHarness({ maxTransactionBytes: 200_000 });
     try {
-      const r = await runVsadm({ args: ['-R'], client: createControlClient({ socket: h.socket }), resolver: fakeResolver, readStdin: async () => saveFile(5000) });
+      const r = await runVsadm({
+        args: ['-R'],
+        client: createControlClient({ socket: h.socket }),
+        resolver: fakeResolver,
+        readStdin: async () => saveFile(5000),
+      });
       expect(r.code).toBe(255);
-      expect(r.stderr).toMatch(/^vsadm: restore refused: 5000 rules \(\d+\.\d MiB of operations\) exceed what vsd accepts in one transaction \(0\.2 MiB\); nothing was changed/);
+      expect(r.stderr).toMatch(
+        /^vsadm: restore refused: 5000 rules \(\d+\.\d MiB of operations\) exceed what vsd accepts in one transaction \(0\.2 MiB\); nothing was changed/,
+      );
       expect(h.store.generation).toBe(0);
     } finally {
       await h.close();

@@ -4,13 +4,16 @@ import { runVsadm, takeSocketOption } from '../../src/vsadm/run.js';
 import { createFakeVsd, unreachableClient } from './fake-vsd.js';
 import { fakeResolver } from './fake-resolver.js';
 
-const run = (args: string[], client: ControlClient = createFakeVsd()) =>
-  runVsadm({ args, client, resolver: fakeResolver, readStdin: async () => '' });
+const run = (args: string[], client: ControlClient = createFakeVsd()) => runVsadm({ args, client, resolver: fakeResolver, readStdin: async () => '' });
 
 describe('runVsadm', () => {
   it('says in one line that vsd does not answer, and exits 2', async () => {
     const r = await run(['-ln'], unreachableClient('/run/vsd/vsd.sock'));
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'vsadm: cannot reach vsd at /run/vsd/vsd.sock (ENOENT): start it with `vsd --config /etc/vsd/vsd.yaml`\n' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'vsadm: cannot reach vsd at /run/vsd/vsd.sock (ENOENT): start it with `vsd --config /etc/vsd/vsd.yaml`\n',
+    });
   });
 
   it('exits 1 with the library message when a listing cannot be fetched', async () => {
@@ -33,7 +36,11 @@ describe('runVsadm', () => {
     expect((await run(['-a', '-t', '10.0.0.1:80', '-r', '10.1.1.1'], vsd)).stderr).toBe('Service not defined\n');
     await run(['-A', '-t', '10.0.0.1:80'], vsd);
     expect((await run(['-e', '-t', '10.0.0.1:80', '-r', '10.1.1.1'], vsd)).stderr).toBe('No such destination\n');
-    expect((await run(['-E', '-t', '10.0.0.1:80', '-s', 'nosuch'], vsd))).toEqual({ code: 255, stdout: '', stderr: 'Scheduler or persistence engine not found\n' });
+    expect(await run(['-E', '-t', '10.0.0.1:80', '-s', 'nosuch'], vsd)).toEqual({
+      code: 255,
+      stdout: '',
+      stderr: 'Scheduler or persistence engine not found\n',
+    });
     expect((await run(['-Z', '-t', '10.0.0.2:80'], vsd)).stderr).toBe('No such service\n');
   });
 

@@ -22,7 +22,19 @@ export interface VsdProcess {
 export async function startVsd(timeoutMs = 20_000): Promise<VsdProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'vsadm-golden-'));
   const socket = join(dir, 'vsd.sock');
-  const args = [VSD_BIN, '--dataplane', 'none', '--socket', socket, '--state', join(dir, 'state.json'), '--config', join(dir, 'absent.yaml'), '--log-level', 'warn'];
+  const args = [
+    VSD_BIN,
+    '--dataplane',
+    'none',
+    '--socket',
+    socket,
+    '--state',
+    join(dir, 'state.json'),
+    '--config',
+    join(dir, 'absent.yaml'),
+    '--log-level',
+    'warn',
+  ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -48,14 +48,21 @@ describe('vsctl agents', () => {
       agents: [{ ...status.agents[0]!, refusedClaims: [{ service: 'tcp 10.77.0.100:80', server: '10.77.0.22:80' }] }],
     };
     const text = renderAgents(st);
-    expect(text.split('\n')[0]).toBe('agents on 10.77.0.11:9182 (silent after 3 intervals); accepted 2, refused 1, bad frames 0, refused claims 1, forgotten 2, closed at accept 7');
+    expect(text.split('\n')[0]).toBe(
+      'agents on 10.77.0.11:9182 (silent after 3 intervals); accepted 2, refused 1, bad frames 0, refused claims 1, forgotten 2, closed at accept 7',
+    );
     expect(text).toContain("    refused claim: real server 10.77.0.22:80 in tcp 10.77.0.100:80 (not this agent's)\n");
   });
 
   it('prints the API document with --json', async () => {
     let out = '';
     const client = typedClient({ where: 'x', get: async () => status, post: async () => ({}) } as unknown as ControlClient);
-    const code = await agentsCommand.run({ client, json: true, args: [], out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream });
+    const code = await agentsCommand.run({
+      client,
+      json: true,
+      args: [],
+      out: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+    });
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual(status);
   });

@@ -6,7 +6,21 @@ import { failoverCommand, instanceArg, renderHa } from '../../src/vsctl/ha.js';
 import { statusCommand } from '../../src/vsctl/status.js';
 
 const vrrp = (instance: string, state: string, extra: Partial<VrrpStatus> = {}) =>
-  ({ instance, interface: 'eth0', vrid: instance === 'VI_1' ? 51 : 52, version: 3, state, priority: 100, basePriority: 100, masterAddress: null, vipsHeld: [], lastTransition: null, holds: { resign: false, takeover: false }, externalFaults: [], ...extra }) as unknown as VrrpStatus;
+  ({
+    instance,
+    interface: 'eth0',
+    vrid: instance === 'VI_1' ? 51 : 52,
+    version: 3,
+    state,
+    priority: 100,
+    basePriority: 100,
+    masterAddress: null,
+    vipsHeld: [],
+    lastTransition: null,
+    holds: { resign: false, takeover: false },
+    externalFaults: [],
+    ...extra,
+  }) as unknown as VrrpStatus;
 
 function client(answers: Record<string, unknown>, calls: unknown[][]): ControlClient {
   return typedClient({
@@ -70,7 +84,7 @@ describe('vsctl with several VRRP instances', () => {
     expect(text).toMatch(/ha:\n {2}VI_2 on eth0: BACKUP/);
   });
 
-  it('`vsctl status VI_9` fails with the daemon\'s unknown-instance error', async () => {
+  it("`vsctl status VI_9` fails with the daemon's unknown-instance error", async () => {
     const answers = {
       '/v1/status': { dataplane: 'none', info: { version: '1', connTableSize: 0 }, generation: 0, services: [] },
       '/v1/realservers': { generation: 0, services: [] },
@@ -78,9 +92,12 @@ describe('vsctl with several VRRP instances', () => {
     const c = client(answers, []);
     const get = c.get.bind(c);
     c.get = (async (p: string) => {
-      if (p === '/v1/ha?instance=VI_9') throw new ControlRequestError(404, { code: 'VSD_ERR_HA_UNKNOWN_INSTANCE', message: 'no VRRP instance "VI_9" on this dispatcher; instances: VI_1' });
+      if (p === '/v1/ha?instance=VI_9')
+        throw new ControlRequestError(404, { code: 'VSD_ERR_HA_UNKNOWN_INSTANCE', message: 'no VRRP instance "VI_9" on this dispatcher; instances: VI_1' });
       return get(p);
     }) as ControlClient['get'];
-    await expect(statusCommand.run({ client: c, json: false, args: ['VI_9'], out: new PassThrough() })).rejects.toMatchObject({ code: 'VSD_ERR_HA_UNKNOWN_INSTANCE' });
+    await expect(statusCommand.run({ client: c, json: false, args: ['VI_9'], out: new PassThrough() })).rejects.toMatchObject({
+      code: 'VSD_ERR_HA_UNKNOWN_INSTANCE',
+    });
   });
 });

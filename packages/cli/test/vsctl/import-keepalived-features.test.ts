@@ -152,7 +152,9 @@ describe('import-keepalived: vrrp_script, several instances, sync groups', () =>
     expect(ha.version).toBe(3);
     const [a, b] = ha.instances as Array<Record<string, unknown>>;
     expect(a).toMatchObject({ instance: 'VI_1', vrid: 51, priority: 150, vips: ['192.0.2.100/24'] });
-    expect(a!.track_scripts).toEqual([{ name: 'chk_web', script: '/usr/bin/curl -sf http://127.0.0.1/', interval: 2, timeout: 1, weight: -20, rise: 2, fall: 3 }]);
+    expect(a!.track_scripts).toEqual([
+      { name: 'chk_web', script: '/usr/bin/curl -sf http://127.0.0.1/', interval: 2, timeout: 1, weight: -20, rise: 2, fall: 3 },
+    ]);
     expect((b!.track_scripts as Array<{ weight: number }>)[0]!.weight).toBe(-5);
     expect(ha.sync_groups).toEqual([{ name: 'G1', instances: ['VI_1', 'VI_2'] }]);
     expect(r.warnings.some((w) => /track_script chk_wbe: no vrrp_script of that name, did you mean chk_web\?/.test(w))).toBe(true);
@@ -170,7 +172,7 @@ describe('import-keepalived: vrrp_script, several instances, sync groups', () =>
     expect(parseConfigText(r.yaml, 'test').config.ha!.instances).toHaveLength(1);
   });
 
-  it('a sync group naming an instance that does not exist is refused with vsd\'s hint, not written', () => {
+  it("a sync group naming an instance that does not exist is refused with vsd's hint, not written", () => {
     expect(() => importKeepalived(HA.replace('    VI_2\n  }', '    VI_3\n  }'))).toThrow(/ha\.sync_groups\.0\.instances\.1: no such instance/);
   });
 });
@@ -218,7 +220,9 @@ describe('import-keepalived: virtual_server_group', () => {
   });
 
   it('an undefined group, an empty one or an oversized range is refused with a nonzero exit and no output', async () => {
-    expect(() => importKeepalived(VSG.replace('group WEB {\n  lb_algo', 'group WBE {\n  lb_algo'))).toThrow(/no virtual_server_group of that name, did you mean WEB\?/);
+    expect(() => importKeepalived(VSG.replace('group WEB {\n  lb_algo', 'group WBE {\n  lb_algo'))).toThrow(
+      /no virtual_server_group of that name, did you mean WEB\?/,
+    );
     expect(() => importKeepalived('virtual_server_group E {\n}\nvirtual_server group E {\n}\n')).toThrow(/has no members/);
     expect(() => importKeepalived('virtual_server_group E {\n 2001:db8::0-ffff 80\n}\nvirtual_server group E {\n}\n')).toThrow(/more than 256/);
     const r = await runImport([write('vsg.conf', VSG.replace('group WEB {\n  lb_algo', 'group NOPE {\n  lb_algo'))]);
@@ -313,7 +317,10 @@ vrrp_instace VI_2 {
       'line 20: HTTP_GET option conect_timeout: unknown keepalived keyword, did you mean connect_timeout? (not imported)',
       'line 24: vrrp_instace: unknown keepalived keyword, did you mean vrrp_instance? (not imported)',
     ]);
-    expect(by('ignored')).toEqual(['line 6: vrrp_instance VI_1 option smtp_alert is not imported', 'line 13: virtual_server option ha_suspend is not imported']);
+    expect(by('ignored')).toEqual([
+      'line 6: vrrp_instance VI_1 option smtp_alert is not imported',
+      'line 13: virtual_server option ha_suspend is not imported',
+    ]);
     expect(vsdAccepts(r.yaml).services).toBe(1);
   });
 

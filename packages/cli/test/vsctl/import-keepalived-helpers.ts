@@ -24,4 +24,3 @@ export async function runImport(args: string[]): Promise<{ code: number; stdout:
     spy.mockRestore();
   }
 }
-

@@ -62,7 +62,8 @@ describe("import-keepalived on keepalived's sample configs", () => {
     expect(strict.code).toBe(lossy ? 1 : 0);
     expect(strict.stdout).toBe(plain.stdout);
     // Every warning names where it comes from.
-    for (const line of plain.stderr.trim().split('\n').filter(Boolean)) expect(line).toMatch(/^vsctl import-keepalived: (line \d+|\S+:\d+|--dataplane proxy|--strict): /);
+    for (const line of plain.stderr.trim().split('\n').filter(Boolean))
+      expect(line).toMatch(/^vsctl import-keepalived: (line \d+|\S+:\d+|--dataplane proxy|--strict): /);
   });
 
   it('imports the samples that exercise item 5 with what they mean', async () => {

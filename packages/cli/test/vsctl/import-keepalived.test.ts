@@ -158,7 +158,9 @@ describe('vsctl import-keepalived', () => {
     expect(r.warnings).toEqual(['line 1: bogus: unknown keepalived keyword (not imported)']);
     const r2 = importKeepalived('"a\nvirtual_servers: 7\u001b" {\n}\n');
     expect(r2.warnings).toEqual(['line 1: a\\u000avirtual_servers: 7\\u001b: unknown keepalived keyword, did you mean virtual_server? (not imported)']);
-    expect(r2.yaml.split('\n')[0]).toBe('# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b: unknown keepalived keyword, did you mean virtual_server? (not imported)');
+    expect(r2.yaml.split('\n')[0]).toBe(
+      '# import-keepalived: line 1: a\\u000avirtual_servers: 7\\u001b: unknown keepalived keyword, did you mean virtual_server? (not imported)',
+    );
     expect(r2.yaml.split('\n').filter((l) => !l.startsWith('#'))).toEqual(['dataplane: ipvs', 'virtual_servers: []', '']);
   });
 

@@ -60,7 +60,13 @@ const report: StatusReport = {
 describe('vsctl status (text)', () => {
   it('prints the agents section as the agents command does, not as raw JSON', () => {
     const text = formatStatus(report);
-    expect(text).toContain(['agents:', '  agents on 10.77.0.11:9182 (silent after 3 intervals); accepted 1, refused 0, bad frames 0', '    web1  up  weight 25%  last report 0.3s ago  connected  addresses 10.77.0.13'].join('\n'));
+    expect(text).toContain(
+      [
+        'agents:',
+        '  agents on 10.77.0.11:9182 (silent after 3 intervals); accepted 1, refused 0, bad frames 0',
+        '    web1  up  weight 25%  last report 0.3s ago  connected  addresses 10.77.0.13',
+      ].join('\n'),
+    );
     expect(text).not.toMatch(/[{}"]/);
   });
 

@@ -42,7 +42,9 @@ describe('vsctl sync and the divergence record', () => {
     const ok = await run(['--replay-divergence'], { 'POST /v1/sync/divergence/replay': { results: [{ id: 'd-1', ok: true, generation: 9 }] } });
     expect(ok.calls).toEqual([['POST', '/v1/sync/divergence/replay', { ids: [] }]]);
     expect(ok.text).toBe('d-1: replayed (generation 9)\n');
-    const bad = await run(['--replay-divergence', 'd-7'], { 'POST /v1/sync/divergence/replay': { results: [{ id: 'd-7', ok: false, error: 'no such divergence entry' }] } });
+    const bad = await run(['--replay-divergence', 'd-7'], {
+      'POST /v1/sync/divergence/replay': { results: [{ id: 'd-7', ok: false, error: 'no such divergence entry' }] },
+    });
     expect(bad.code).toBe(1);
     expect(bad.calls[0]![2]).toEqual({ ids: ['d-7'] });
   });

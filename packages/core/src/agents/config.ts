@@ -139,4 +139,3 @@ export const agentsConfigSchema = strictObject({
 );
 
 export type AgentsConfigInput = z.input<typeof agentsConfigSchema>;
-

@@ -149,7 +149,16 @@ export class AgentHub {
   private readonly conns = new Set<Conn>();
   /** "svcKey\nrsKey" -> what the hub last put in the overlay. */
   private applied = new Map<string, Applied>();
-  private readonly counters: HubCounters = { accepted: 0, refused: 0, badFrames: 0, closedForBadFrames: 0, claimsRefused: 0, forgotten: 0, refusedFull: 0, refusedBusy: 0 };
+  private readonly counters: HubCounters = {
+    accepted: 0,
+    refused: 0,
+    badFrames: 0,
+    closedForBadFrames: 0,
+    claimsRefused: 0,
+    forgotten: 0,
+    refusedFull: 0,
+    refusedBusy: 0,
+  };
   private listener: AgentListener | null = null;
   private sweep: NodeJS.Timeout | null = null;
   private pending: NodeJS.Timeout | null = null;
@@ -463,7 +472,9 @@ export class AgentHub {
     this.pending = null;
     const now = this.now();
     if (this.forgetAfterMs > 0)
-      for (const r of [...this.records.values()]) if (isSilent(r, now, this.silentAfter) && now >= this.forgetAtOf(r)) this.forget(r, `silent for forget_after ${this.forgetAfterMs / 1000} s after draining`);
+      for (const r of [...this.records.values()])
+        if (isSilent(r, now, this.silentAfter) && now >= this.forgetAtOf(r))
+          this.forget(r, `silent for forget_after ${this.forgetAfterMs / 1000} s after draining`);
     const records = [...this.records.values()];
     this.refs = groupReferences(records, now, this.silentAfter, this.opts.sentinels ?? {});
     const byAddress = new Map<string, AgentRecord[]>();
@@ -520,7 +531,10 @@ export class AgentHub {
     for (const c of list)
       if (!before.has(`${c.service}\n${c.server}`)) {
         this.counters.claimsRefused++;
-        this.noisy.warn({ agent: r.agent, service: c.service, server: c.server, bound: this.claims.isBound(r.agent) }, 'agent claim refused: it may not speak for this real server');
+        this.noisy.warn(
+          { agent: r.agent, service: c.service, server: c.server, bound: this.claims.isBound(r.agent) },
+          'agent claim refused: it may not speak for this real server',
+        );
       }
     r.refusedClaims = list;
   }

@@ -41,7 +41,12 @@ export function isSilent(r: AgentRecordView, now: number, silentAfter: number): 
 }
 
 /** Reference sentinel hash of each consistency group among the live agents. */
-export function groupReferences(records: readonly AgentRecordView[], now: number, silentAfter: number, pinned: Readonly<Record<string, string>>): Map<string, GroupReference> {
+export function groupReferences(
+  records: readonly AgentRecordView[],
+  now: number,
+  silentAfter: number,
+  pinned: Readonly<Record<string, string>>,
+): Map<string, GroupReference> {
   const groups = new Map<string, GroupReference>();
   for (const r of records) {
     if (!r.lastReport || isSilent(r, now, silentAfter)) continue;
@@ -68,8 +73,7 @@ export function groupReferences(records: readonly AgentRecordView[], now: number
         g.basis = 'majority';
       }
   }
-  for (const [group, pin] of Object.entries(pinned))
-    if (!groups.has(group)) groups.set(group, { group, reference: pin, basis: 'config', hashes: {} });
+  for (const [group, pin] of Object.entries(pinned)) if (!groups.has(group)) groups.set(group, { group, reference: pin, basis: 'config', hashes: {} });
   return groups;
 }
 

@@ -23,7 +23,8 @@ export function jsonDepth(bytes: Uint8Array | string, stop = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -52,10 +53,14 @@ export function readJsonBody(req: IncomingMessage, max: number): Promise<unknown
     req.on('end', () => {
       if (tooLarge)
         return reject(
-          new ControlProtocolError('VSD_ERR_BODY_TOO_LARGE', `request body of ${Math.max(size, declared)} bytes exceeds the limit of ${max} bytes for ${req.url}`, {
-            limit: max,
-            size: Math.max(size, declared),
-          }),
+          new ControlProtocolError(
+            'VSD_ERR_BODY_TOO_LARGE',
+            `request body of ${Math.max(size, declared)} bytes exceeds the limit of ${max} bytes for ${req.url}`,
+            {
+              limit: max,
+              size: Math.max(size, declared),
+            },
+          ),
         );
       try {
         resolve(parseJson(Buffer.concat(chunks)));

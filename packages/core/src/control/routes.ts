@@ -85,7 +85,10 @@ export class Router {
 
   add(routes: readonly ControlRoute[]): void {
     for (const route of routes) {
-      invariant(!this.routes.some((c) => c.route.method === route.method && c.route.path === route.path), () => `control route ${route.method} ${route.path} is registered twice`);
+      invariant(
+        !this.routes.some((c) => c.route.method === route.method && c.route.path === route.path),
+        () => `control route ${route.method} ${route.path} is registered twice`,
+      );
       this.routes.push({ route, segments: split(route.path) });
     }
   }

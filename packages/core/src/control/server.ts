@@ -38,8 +38,18 @@ export interface ControlConnectionLimits {
   keepAliveTimeoutMs: number;
 }
 
-export const TCP_CONNECTION_LIMITS: ControlConnectionLimits = { maxConnections: 64, headersTimeoutMs: 5000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000 };
-export const UNIX_CONNECTION_LIMITS: ControlConnectionLimits = { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5000 };
+export const TCP_CONNECTION_LIMITS: ControlConnectionLimits = {
+  maxConnections: 64,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5000,
+};
+export const UNIX_CONNECTION_LIMITS: ControlConnectionLimits = {
+  maxConnections: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5000,
+};
 
 export interface ControlServerOptions {
   store: StateStore;

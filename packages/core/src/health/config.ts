@@ -8,13 +8,7 @@ import { ValidationError } from '../errors.js';
 import { canonicalAddress } from '../model/address.js';
 import { strictObject as strictObjectWithHints } from '../model/strict.js';
 import { parseWith } from '../model/schema.js';
-import {
-  DEFAULT_CONNECT_TIMEOUT,
-  DEFAULT_DELAY_BEFORE_RETRY,
-  DEFAULT_DELAY_BEFORE_RETRY_HTTP,
-  DEFAULT_RETRY,
-  DEFAULT_RETRY_MISC,
-} from './constants.js';
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_BEFORE_RETRY, DEFAULT_DELAY_BEFORE_RETRY_HTTP, DEFAULT_RETRY, DEFAULT_RETRY_MISC } from './constants.js';
 import { parseStatusCodes, type StatusRange } from './status-codes.js';
 
 const seconds = z.number().finite().positive().max(86_400);
@@ -97,8 +91,7 @@ const checkFields = {
 };
 const checkObject = strictObject(checkFields).superRefine((c, ctx) => {
   const kinds = KINDS.filter((k) => c[k] !== undefined);
-  if (kinds.length !== 1)
-    ctx.addIssue({ code: 'custom', message: `a check has exactly one of ${KINDS.join(', ')} (got ${kinds.join(', ') || 'none'})` });
+  if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `a check has exactly one of ${KINDS.join(', ')} (got ${kinds.join(', ') || 'none'})` });
 });
 
 export type CheckKind = 'tcp' | 'http' | 'https' | 'misc';

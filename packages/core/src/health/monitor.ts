@@ -205,15 +205,20 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       reason: initiallyUp ? 'initial state' : 'alpha: down until the first successful check',
       runner: undefined as unknown as RealServerRunner,
     };
-    rs.runner = new RealServerRunner(checks, initiallyUp, {
-      onChange: (change) => onChange(svc, rs, change),
-      onCheck: (checker, result, outcome) => {
-        if (result.ok) return;
-        rs.failures++;
-        if (!outcome.changed)
-          log.debug({ service: svc.spec.key, realServer: rs.key, checker: checker.name, reason: result.reason, retrying: outcome.retrying }, 'check failed');
+    rs.runner = new RealServerRunner(
+      checks,
+      initiallyUp,
+      {
+        onChange: (change) => onChange(svc, rs, change),
+        onCheck: (checker, result, outcome) => {
+          if (result.ok) return;
+          rs.failures++;
+          if (!outcome.changed)
+            log.debug({ service: svc.spec.key, realServer: rs.key, checker: checker.name, reason: result.reason, retrying: outcome.retrying }, 'check failed');
+        },
       },
-    }, options.slotMs);
+      options.slotMs,
+    );
     return rs;
   };
 

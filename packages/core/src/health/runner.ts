@@ -136,7 +136,15 @@ export class RealServerRunner {
         delayBeforeRetryMs: spec.delayBeforeRetryMs,
         slotMs: this.slotFor(loop),
         firstAt,
-        state: { rise: spec.rise, fall: spec.fall, retry: spec.retry, up: state.up, retryIt: state.retryIt, okStreak: state.okStreak, failStreak: state.failStreak },
+        state: {
+          rise: spec.rise,
+          fall: spec.fall,
+          retry: spec.retry,
+          up: state.up,
+          retryIt: state.retryIt,
+          okStreak: state.okStreak,
+          failStreak: state.failStreak,
+        },
       },
       sink,
     );

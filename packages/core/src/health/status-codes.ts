@@ -10,7 +10,12 @@ export function parseStatusCodes(input: number | string | ReadonlyArray<number |
   const parts = Array.isArray(input) ? input : [input];
   const out: StatusRange[] = [];
   for (const part of parts) {
-    const tokens = typeof part === 'number' ? [String(part)] : String(part).split(/[\s,]+/).filter(Boolean);
+    const tokens =
+      typeof part === 'number'
+        ? [String(part)]
+        : String(part)
+            .split(/[\s,]+/)
+            .filter(Boolean);
     for (const token of tokens) out.push(parseToken(token));
   }
   if (out.length === 0) throw new ValidationError('status_code', input, 'no status code given');

@@ -17,7 +17,6 @@ export interface RsEntry {
   reason: string;
 }
 
-
 export function realServerStatus(rs: RsEntry, healthWeight: number): RealServerHealthStatus {
   return {
     key: rs.key,

@@ -61,8 +61,7 @@ export const realServerSchema = z
   })
   .strict()
   .superRefine((rs, ctx) => {
-    if (rs.tunnel && rs.forwarding !== 'tunnel')
-      ctx.addIssue({ code: 'custom', path: ['tunnel'], message: 'tunnel options conflict with forward method' });
+    if (rs.tunnel && rs.forwarding !== 'tunnel') ctx.addIssue({ code: 'custom', path: ['tunnel'], message: 'tunnel options conflict with forward method' });
   });
 export type RealServer = z.infer<typeof realServerSchema>;
 
@@ -89,12 +88,8 @@ const serviceOptions = {
   realServers: z.array(realServerSchema).default([]),
 };
 
-export const inetServiceSchema = z
-  .object({ protocol: protocolSchema, address: ipAddress, port, ...serviceOptions })
-  .strict();
-export const fwmarkServiceSchema = z
-  .object({ fwmark: u32.min(1), family: z.enum(['inet', 'inet6']).default('inet'), ...serviceOptions })
-  .strict();
+export const inetServiceSchema = z.object({ protocol: protocolSchema, address: ipAddress, port, ...serviceOptions }).strict();
+export const fwmarkServiceSchema = z.object({ fwmark: u32.min(1), family: z.enum(['inet', 'inet6']).default('inet'), ...serviceOptions }).strict();
 
 export type InetService = z.infer<typeof inetServiceSchema>;
 export type FwmarkService = z.infer<typeof fwmarkServiceSchema>;
@@ -151,7 +146,6 @@ export function serviceFamily(svc: ServiceId | VirtualService): 'inet' | 'inet6'
   return isFwmark(svc) ? svc.family : familyOf(svc.address);
 }
 
-
 /** A virtual service from any input, with cross-field rules IPVS enforces. */
 export function parseVirtualService(input: unknown, prefix = 'service'): VirtualService {
   const isMark = typeof input === 'object' && input !== null && 'fwmark' in input;
@@ -178,8 +172,7 @@ function checkServiceRules(svc: VirtualService, input: unknown, prefix: string):
     throw new ValidationError(`${prefix}.onePacket`, raw.onePacket, 'one-packet scheduling is only for UDP virtual services');
   for (const f of svc.schedFlags) {
     const owner = f.startsWith('sh-') ? 'sh' : f.startsWith('mh-') ? 'mh' : null;
-    if (owner && owner !== svc.scheduler)
-      throw new ValidationError(`${prefix}.schedFlags`, f, `incompatible scheduler flag for scheduler ${svc.scheduler}`);
+    if (owner && owner !== svc.scheduler) throw new ValidationError(`${prefix}.schedFlags`, f, `incompatible scheduler flag for scheduler ${svc.scheduler}`);
   }
   const maxPrefix = serviceFamily(svc) === 'inet' ? 32 : 128;
   const nm = svc.persistence.netmask;

@@ -138,8 +138,7 @@ export class TrackedSchedDest implements SchedDest {
   }
 
   toJSON(): Record<string, unknown> {
-    const { key, address, port, addrFold, weight, activeConns, inactiveConns, persistConns, upperThreshold, lowerThreshold, overloaded } =
-      this;
+    const { key, address, port, addrFold, weight, activeConns, inactiveConns, persistConns, upperThreshold, lowerThreshold, overloaded } = this;
     return { key, address, port, addrFold, weight, activeConns, inactiveConns, persistConns, upperThreshold, lowerThreshold, overloaded };
   }
 }

@@ -49,8 +49,18 @@ export type StateOp =
   | { op: 'replace'; services: VirtualService[] };
 
 const opNames = [
-  'add-service', 'edit-service', 'delete-service', 'add-server', 'edit-server', 'delete-server',
-  'clear', 'zero', 'set-timeouts', 'start-daemon', 'stop-daemon', 'replace',
+  'add-service',
+  'edit-service',
+  'delete-service',
+  'add-server',
+  'edit-server',
+  'delete-server',
+  'clear',
+  'zero',
+  'set-timeouts',
+  'start-daemon',
+  'stop-daemon',
+  'replace',
 ] as const;
 
 /** Validate untrusted operations (control API, peer sync). Errors name `ops.N.field`. */

@@ -8,7 +8,15 @@ describe('agents config', () => {
       agent_keys: { web1: '/etc/vsd/web1.key', web2: { key_file: '/etc/vsd/web2.key', real_servers: ['10.77.0.14:80', '2001:db8::14'] } },
     });
     expect(Object.values(cfg.agentKeys).map((e) => e.keyFile)).toEqual(['/etc/vsd/web1.key', '/etc/vsd/web2.key']);
-    expect([...agentBindings(cfg.agentKeys)]).toEqual([['web2', [{ address: '10.77.0.14', port: 80 }, { address: '2001:db8::14', port: null }]]]);
+    expect([...agentBindings(cfg.agentKeys)]).toEqual([
+      [
+        'web2',
+        [
+          { address: '10.77.0.14', port: 80 },
+          { address: '2001:db8::14', port: null },
+        ],
+      ],
+    ]);
     expect(cfg).toMatchObject({ unboundClaims: 'first', forgetAfterMs: 600_000, maxAgents: 4096, maxPreauth: 64 });
   });
 

@@ -19,7 +19,10 @@ describe('agent claims binding', () => {
   it('a name bound in config speaks for its real servers only; no other name can drain them', async () => {
     const store = new FakeStore(stateWith('10.0.0.1', '10.0.0.2', '10.0.0.3'));
     const { hub, port, overlay } = await startHub(store, new WeightOverlay(), {
-      agentKeys: new Map([['web1', OWN1], ['web2', OWN2]]),
+      agentKeys: new Map([
+        ['web1', OWN1],
+        ['web2', OWN2],
+      ]),
       bindings: bindings({ web1: ['10.0.0.1:80'], web2: ['10.0.0.2'] }),
     });
     // web2 holds its own key but claims web1's address too, and reports maintenance (a drain).
@@ -36,13 +39,23 @@ describe('agent claims binding', () => {
     expect(overlay.view(SVC, '10.0.0.1:80').sources).toEqual({});
     const st = hub.status();
     const by = Object.fromEntries(st.agents.map((a) => [a.agent, a]));
-    expect(by.web2).toMatchObject({ bound: true, realServers: [{ service: SVC, server: '10.0.0.2:80' }], refusedClaims: [{ service: SVC, server: '10.0.0.1:80' }] });
+    expect(by.web2).toMatchObject({
+      bound: true,
+      realServers: [{ service: SVC, server: '10.0.0.2:80' }],
+      refusedClaims: [{ service: SVC, server: '10.0.0.1:80' }],
+    });
     expect(by.web9!.realServers).toEqual([{ service: SVC, server: '10.0.0.3:80' }]);
     expect(by.web9!.refusedClaims.map((c) => c.server).sort()).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
     expect(st.counters.claimsRefused).toBe(3);
 
     // web1 itself speaks for 10.0.0.1 (port 80 only: the same RIP on another port is not its).
-    store.set({ ...store.state, services: [...store.state.services, parseVirtualService({ protocol: 'tcp', address: '10.0.0.100', port: 443, realServers: [{ address: '10.0.0.1', port: 443, forwarding: 'masq' }] })] });
+    store.set({
+      ...store.state,
+      services: [
+        ...store.state.services,
+        parseVirtualService({ protocol: 'tcp', address: '10.0.0.100', port: 443, realServers: [{ address: '10.0.0.1', port: 443, forwarding: 'masq' }] }),
+      ],
+    });
     const web1 = await connect(port, OWN1, 'web1', ['10.0.0.1'], 0.1, true);
     sockets.push(web1.ws);
     web1.send(report({ load: { ...report().load, weightPct: 40 } }));

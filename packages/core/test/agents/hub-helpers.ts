@@ -11,7 +11,12 @@ import { WeightOverlay } from '../../src/weights/overlay.js';
 export const KEY = Buffer.from('agent-key-0123456789');
 
 export function stateWith(...rips: string[]): DesiredState {
-  const svc = parseVirtualService({ protocol: 'tcp', address: '10.0.0.100', port: 80, realServers: rips.map((a) => ({ address: a, port: 80, forwarding: 'masq' })) });
+  const svc = parseVirtualService({
+    protocol: 'tcp',
+    address: '10.0.0.100',
+    port: 80,
+    realServers: rips.map((a) => ({ address: a, port: 80, forwarding: 'masq' })),
+  });
   return { version: 1, generation: 1, services: [svc], timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, syncDaemons: [] };
 }
 
@@ -92,9 +97,18 @@ export function logLines(): { lines: Array<Record<string, unknown>>; stream: Nod
 
 export async function startHub(store: FakeStore, overlay = new WeightOverlay(), extra: Partial<ConstructorParameters<typeof AgentHub>[0]> = {}) {
   const { lines, stream } = logLines();
-  const hub = new AgentHub({ listen: '127.0.0.1:0', key: KEY, id: 'lvs1', overlay, store, silentAfter: 3, sweepMs: 20, logger: createLogger({ level: 'debug' }, stream), ...extra });
+  const hub = new AgentHub({
+    listen: '127.0.0.1:0',
+    key: KEY,
+    id: 'lvs1',
+    overlay,
+    store,
+    silentAfter: 3,
+    sweepMs: 20,
+    logger: createLogger({ level: 'debug' }, stream),
+    ...extra,
+  });
   hubs.push(hub);
   const { port } = await hub.start();
   return { hub, port, overlay, lines };
 }
-

@@ -50,7 +50,12 @@ describe('agent hub limits', () => {
     expect(overlay.view(SVC, '10.0.0.2:80').sources).toEqual({});
     expect(hub.status().counters.forgotten).toBe(2);
     expect(await hung.closed).toBe(CLOSE_FORGOTTEN);
-    expect(lines.filter((l) => l.msg === 'agent forgotten: its real servers return to health-check control').map((l) => l.agent).sort()).toEqual(['web1', 'web2']);
+    expect(
+      lines
+        .filter((l) => l.msg === 'agent forgotten: its real servers return to health-check control')
+        .map((l) => l.agent)
+        .sort(),
+    ).toEqual(['web1', 'web2']);
     // The option is in ms; the status reply and the log line say seconds, the file's forget_after.
     expect(hub.status().forgetAfter).toBe(0.3);
     expect(lines.find((l) => l.agent === 'web1' && l.why)?.why).toBe('silent for forget_after 0.3 s after draining');
@@ -110,7 +115,9 @@ describe('agent hub limits', () => {
     const s0 = performance.now();
     const st = hub.status();
     const statusMs = performance.now() - s0;
-    console.log(`6000 records: busy ${st.counters.refusedBusy}, fill ${fillMs} ms, idle CPU ${(idle * 100).toFixed(1)} % of a core, recompute ${recomputeMs.toFixed(1)} ms, status ${statusMs.toFixed(1)} ms`);
+    console.log(
+      `6000 records: busy ${st.counters.refusedBusy}, fill ${fillMs} ms, idle CPU ${(idle * 100).toFixed(1)} % of a core, recompute ${recomputeMs.toFixed(1)} ms, status ${statusMs.toFixed(1)} ms`,
+    );
     expect(st.agents.length).toBe(N);
     // Before: 68 % of a core idle and 158 ms per state change.
     expect(idle).toBeLessThan(0.1);

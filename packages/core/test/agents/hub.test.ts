@@ -16,7 +16,13 @@ describe('agent hub', () => {
     await until('agent factor', () => overlay.view('tcp 10.0.0.100:80', '10.0.0.1:80').factor === 0.6);
     expect(overlay.view('tcp 10.0.0.100:80', '10.0.0.2:80').factor).toBe(1);
     const st = hub.status();
-    expect(st.agents[0]).toMatchObject({ agent: 'web1', state: 'up', weightPct: 60, connected: true, realServers: [{ service: 'tcp 10.0.0.100:80', server: '10.0.0.1:80' }] });
+    expect(st.agents[0]).toMatchObject({
+      agent: 'web1',
+      state: 'up',
+      weightPct: 60,
+      connected: true,
+      realServers: [{ service: 'tcp 10.0.0.100:80', server: '10.0.0.1:80' }],
+    });
   });
 
   it('refuses a wrong key, logs it, and touches nothing', async () => {
@@ -46,7 +52,12 @@ describe('agent hub', () => {
     const web2 = await connect(port, KEY, 'web2', ['10.0.0.2']);
     sockets.push(web1.ws, web2.ws);
     expect([web1.welcome, web2.welcome]).toEqual([true, true]);
-    expect(hub.status().agents.map((a) => a.agent).sort()).toEqual(['web1', 'web2']);
+    expect(
+      hub
+        .status()
+        .agents.map((a) => a.agent)
+        .sort(),
+    ).toEqual(['web1', 'web2']);
 
     const strict = await startHub(store, new WeightOverlay(), { agentKeys: new Map([['web1', OWN]]), requireAgentKey: true });
     const unlisted = await connect(strict.port, KEY, 'web2', ['10.0.0.2']);

@@ -12,7 +12,12 @@ function rec(agent: string, over: Partial<AgentRecordView> = {}): AgentRecordVie
 describe('agent verdicts', () => {
   it('applies the reported weight percentage and no storage factor when healthy', () => {
     const v = judge(rec('w1', { lastReport: report({ load: { ...report().load, weightPct: 40 } }) }), 1500, 3, new Map());
-    expect(v).toEqual({ silent: false, agent: { factor: 0.4, reason: 'agent: weight 40% from load (0.10 per CPU, cpu 10%, memory 30%)' }, storage: null, storageProblems: [] });
+    expect(v).toEqual({
+      silent: false,
+      agent: { factor: 0.4, reason: 'agent: weight 40% from load (0.10 per CPU, cpu 10%, memory 30%)' },
+      storage: null,
+      storageProblems: [],
+    });
   });
 
   it('drains for broken storage, failed service probe and maintenance', () => {

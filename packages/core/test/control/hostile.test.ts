@@ -64,7 +64,9 @@ describe('control API under hostile input (issue 16)', () => {
   it('an oversized body gets 413 with its code and the limit, read to its end, and the client library reports it as such', async () => {
     h = await startHarness({ maxTransactionBytes: 100_000 });
     const big = { ops: Array.from({ length: 5000 }, (_, i) => addService({ port: 1 + i })) };
-    const err = (await createControlClient({ socket: h.socket }).post('/v1/transactions', big).catch((e: unknown) => e)) as ControlRequestError;
+    const err = (await createControlClient({ socket: h.socket })
+      .post('/v1/transactions', big)
+      .catch((e: unknown) => e)) as ControlRequestError;
     expect(err).toBeInstanceOf(ControlRequestError);
     expect([err.status, err.code, err.details.limit]).toEqual([413, 'VSD_ERR_BODY_TOO_LARGE', 100_000]);
     expect(err.message).toMatch(/exceeds the limit of 100000 bytes for \/v1\/transactions/);

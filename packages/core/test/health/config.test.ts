@@ -33,7 +33,16 @@ describe('checks config', () => {
 
   it('takes seconds with fractions, and the deprecated nb_get_retry', () => {
     const [c] = parseChecks([
-      { http_get: { status_code: '200-299 301 400-404', digest: 'D41D8CD98F00B204E9800998ECF8427E' }, connect_timeout: 0.25, nb_get_retry: 4, delay_before_retry: 0.05, delay_loop: 0.1, rise: 2, fall: 3, warmup: 0.5 },
+      {
+        http_get: { status_code: '200-299 301 400-404', digest: 'D41D8CD98F00B204E9800998ECF8427E' },
+        connect_timeout: 0.25,
+        nb_get_retry: 4,
+        delay_before_retry: 0.05,
+        delay_loop: 0.1,
+        rise: 2,
+        fall: 3,
+        warmup: 0.5,
+      },
     ]);
     expect(c).toMatchObject({
       connectTimeoutMs: 250,
@@ -43,7 +52,11 @@ describe('checks config', () => {
       warmupMs: 500,
       rise: 2,
       fall: 3,
-      statusCodes: [[200, 299], [301, 301], [400, 404]],
+      statusCodes: [
+        [200, 299],
+        [301, 301],
+        [400, 404],
+      ],
       digest: 'd41d8cd98f00b204e9800998ecf8427e',
     });
   });
@@ -89,8 +102,16 @@ describe('checks config', () => {
 
 describe('status codes', () => {
   it('parses keepalived lists and ranges', () => {
-    expect(parseStatusCodes('200-299 400-499 503')).toEqual([[200, 299], [400, 499], [503, 503]]);
-    expect(parseStatusCodes([200, '301,302'])).toEqual([[200, 200], [301, 301], [302, 302]]);
+    expect(parseStatusCodes('200-299 400-499 503')).toEqual([
+      [200, 299],
+      [400, 499],
+      [503, 503],
+    ]);
+    expect(parseStatusCodes([200, '301,302'])).toEqual([
+      [200, 200],
+      [301, 301],
+      [302, 302],
+    ]);
     expect(statusAccepted(204, parseStatusCodes('200-299'))).toBe(true);
     expect(statusAccepted(503, parseStatusCodes('200-299 400-499'))).toBe(false);
     expect(() => parseStatusCodes('299-200')).toThrow(/reversed/);
@@ -111,7 +132,16 @@ describe('virtual server health options', () => {
   it('builds the monitor spec with keepalived defaults', () => {
     const checks = parseChecks([{ tcp_check: {} }]);
     const spec = buildHealthService({ service, checks: { '10.0.0.2:80': checks } });
-    expect(spec).toMatchObject({ key: 'tcp 10.0.0.1:80', delayLoopMs: 60_000, quorum: 1, hysteresis: 0, sorryServer: null, inhibitOnFailure: false, alpha: false, omega: false });
+    expect(spec).toMatchObject({
+      key: 'tcp 10.0.0.1:80',
+      delayLoopMs: 60_000,
+      quorum: 1,
+      hysteresis: 0,
+      sorryServer: null,
+      inhibitOnFailure: false,
+      alpha: false,
+      omega: false,
+    });
     expect(spec.realServers).toEqual([
       { address: '10.0.0.2', port: 80, weight: 3, checks },
       { address: '10.0.0.3', port: 80, weight: 1, checks: [] },

@@ -43,7 +43,13 @@ describe.each(ENGINES)('health monitor (engine: $engine): failure and recovery',
   onEngine(e);
   it('removes a real server that goes down and reintegrates it when it comes back, logging each transition', async () => {
     const [a, b] = await backends(2);
-    const l = lab([{ port: a!.port, weight: 2, checks: [http()] }, { port: b!.port, weight: 3, checks: [tcp()] }], { delay_loop: 0.05 });
+    const l = lab(
+      [
+        { port: a!.port, weight: 2, checks: [http()] },
+        { port: b!.port, weight: 3, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05 },
+    );
     l.monitor.start();
     expect(l.table()).toEqual({ [key(a!)]: 2, [key(b!)]: 3 });
 
@@ -70,7 +76,13 @@ describe.each(ENGINES)('health monitor (engine: $engine): failure and recovery',
 
   it('with inhibit_on_failure keeps the failed real server at weight 0 instead of removing it', async () => {
     const [a, b] = await backends(2);
-    const l = lab([{ port: a!.port, checks: [http()] }, { port: b!.port, weight: 5, checks: [http()] }], { delay_loop: 0.05, inhibit_on_failure: true });
+    const l = lab(
+      [
+        { port: a!.port, checks: [http()] },
+        { port: b!.port, weight: 5, checks: [http()] },
+      ],
+      { delay_loop: 0.05, inhibit_on_failure: true },
+    );
     l.monitor.start();
     await b!.set('down');
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
@@ -85,7 +97,13 @@ describe.each(ENGINES)('health monitor (engine: $engine): failure and recovery',
 
   it("honours a real server's own inhibit_on_failure over the virtual server's", async () => {
     const [a, b] = await backends(2);
-    const l = lab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, weight: 4, checks: [tcp()] }], { delay_loop: 0.05 });
+    const l = lab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: b!.port, weight: 4, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05 },
+    );
     l.monitor.configure([{ ...l.spec, realServers: [l.spec.realServers[0]!, { ...l.spec.realServers[1]!, inhibitOnFailure: true }] }]);
     l.monitor.start();
     await a!.set('down');
@@ -173,10 +191,9 @@ describe.each(ENGINES)('health monitor (engine: $engine): rise and fall', ({ eng
   it('needs every checker of a real server up', async () => {
     const [a, status] = await backends(2);
     // The second check goes to another port (connect_port) and its status decides.
-    const l2 = lab(
-      [{ port: a!.port, checks: [tcp(), { http_get: { path: '/', status_code: 200, connect_port: status!.port }, ...fast }] }],
-      { delay_loop: 0.05 },
-    );
+    const l2 = lab([{ port: a!.port, checks: [tcp(), { http_get: { path: '/', status_code: 200, connect_port: status!.port }, ...fast }] }], {
+      delay_loop: 0.05,
+    });
     l2.monitor.start();
     await sleep(120);
     expect(l2.rs(a!.port).state).toBe('up');
@@ -227,7 +244,8 @@ describe.each(ENGINES)('health monitor (engine: $engine): quorum and sorry serve
     );
     l.monitor.start();
     const q = () => l.monitor.status().services[0]!.quorum;
-    const downTo = async (n: number) => waitFor(() => l.monitor.status().services[0]!.realServers.filter((r) => r.state === 'up').length === n, 3000, `${n} up`);
+    const downTo = async (n: number) =>
+      waitFor(() => l.monitor.status().services[0]!.realServers.filter((r) => r.state === 'up').length === n, 3000, `${n} up`);
 
     await bs[0]!.set('down');
     await bs[1]!.set('down');
@@ -253,11 +271,17 @@ describe.each(ENGINES)('health monitor (engine: $engine): quorum and sorry serve
 
   it('counts configured weights, not servers', async () => {
     const [heavy, light] = await backends(2);
-    const l = lab([{ port: heavy!.port, weight: 10, checks: [tcp()] }, { port: light!.port, weight: 1, checks: [tcp()] }], {
-      delay_loop: 0.05,
-      quorum: 5,
-      sorry_server: '127.0.0.1:9',
-    });
+    const l = lab(
+      [
+        { port: heavy!.port, weight: 10, checks: [tcp()] },
+        { port: light!.port, weight: 1, checks: [tcp()] },
+      ],
+      {
+        delay_loop: 0.05,
+        quorum: 5,
+        sorry_server: '127.0.0.1:9',
+      },
+    );
     l.monitor.start();
     await heavy!.set('down');
     await waitFor(() => !l.monitor.status().services[0]!.quorum.up, 8000, 'quorum lost');
@@ -270,10 +294,22 @@ describe.each(ENGINES)('health monitor (engine: $engine): alpha and omega', ({ e
   it('without alpha starts real servers up; with alpha starts them down until their first success', async () => {
     const [a, dead] = await backends(2);
     await dead!.set('down');
-    const plain = lab([{ port: a!.port, checks: [tcp()] }, { port: dead!.port, checks: [tcp()] }], { delay_loop: 0.05 });
+    const plain = lab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: dead!.port, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05 },
+    );
     expect(Object.keys(plain.table())).toHaveLength(2);
 
-    const alpha = lab([{ port: a!.port, checks: [tcp()] }, { port: dead!.port, checks: [tcp()] }], { delay_loop: 0.05, alpha: true, sorry_server: '127.0.0.1:9' });
+    const alpha = lab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: dead!.port, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05, alpha: true, sorry_server: '127.0.0.1:9' },
+    );
     // Before any check: everything down, quorum lost, the sorry server in place.
     expect(alpha.table()).toEqual({ 'sorry 127.0.0.1:9': 1 });
     expect(alpha.rs(a!.port)).toMatchObject({ state: 'down', reason: 'alpha: down until the first successful check' });
@@ -286,7 +322,14 @@ describe.each(ENGINES)('health monitor (engine: $engine): alpha and omega', ({ e
   it('with omega, stop() runs quorum_down and clears the health overlay and the sorry server', async () => {
     const [a, b] = await backends(2);
     const mark = join(dir, `${engine}-omega.down`);
-    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, omega: true, quorum_down: `touch ${mark}` }, engine);
+    const l = makeLab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: b!.port, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05, omega: true, quorum_down: `touch ${mark}` },
+      engine,
+    );
     l.monitor.start();
     await b!.set('down');
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
@@ -301,7 +344,14 @@ describe.each(ENGINES)('health monitor (engine: $engine): alpha and omega', ({ e
   it('without omega, stop() leaves the last health view in place and runs no script', async () => {
     const [a, b] = await backends(2);
     const mark = join(dir, `${engine}-no-omega.down`);
-    const l = makeLab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, quorum_down: `touch ${mark}` }, engine);
+    const l = makeLab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: b!.port, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05, quorum_down: `touch ${mark}` },
+      engine,
+    );
     l.monitor.start();
     await b!.set('down');
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
@@ -322,7 +372,10 @@ describe('health monitor: script checks', () => {
     const script = join(dir, 'dyn.sh');
     writeFileSync(script, `#!/bin/sh\nexit $(cat ${state})\n`, { mode: 0o755 });
     const [a] = await backends(1);
-    const l = lab([{ port: a!.port, weight: 10, checks: [{ misc_check: { misc_path: script, misc_dynamic: true, misc_timeout: 2 }, delay_loop: 0.05 }] }], { quorum: 3, sorry_server: '127.0.0.1:9' });
+    const l = lab([{ port: a!.port, weight: 10, checks: [{ misc_check: { misc_path: script, misc_dynamic: true, misc_timeout: 2 }, delay_loop: 0.05 }] }], {
+      quorum: 3,
+      sorry_server: '127.0.0.1:9',
+    });
     l.monitor.start();
     await waitFor(() => l.table()[key(a!)] === 5, 8000, 'weight 5');
     expect(l.rs(a!.port)).toMatchObject({ state: 'up', weight: 10, healthWeight: 5 });
@@ -357,7 +410,13 @@ describe('health monitor: configuration and status', () => {
   it('reconfigures idempotently: unchanged checks keep their state, removed real servers and services leave no trace', async () => {
     const [a, b] = await backends(2);
     await b!.set('down');
-    const l = lab([{ port: a!.port, checks: [tcp()] }, { port: b!.port, checks: [tcp()] }], { delay_loop: 0.05, sorry_server: '127.0.0.1:9', quorum: 2 });
+    const l = lab(
+      [
+        { port: a!.port, checks: [tcp()] },
+        { port: b!.port, checks: [tcp()] },
+      ],
+      { delay_loop: 0.05, sorry_server: '127.0.0.1:9', quorum: 2 },
+    );
     l.monitor.start();
     await waitFor(() => l.rs(b!.port).state === 'down', 8000, 'b down');
     expect(Object.keys(l.table())).toEqual(['sorry 127.0.0.1:9']);
@@ -415,7 +474,7 @@ describe('health monitor: configuration and status', () => {
     expect(offsets[0]).toBe(0);
     expect(offsets.at(-1)).toBeLessThan(1000);
     const gaps = offsets.slice(1).map((o, i) => o - offsets[i]!);
-    expect(Math.max(...gaps)).toBeLessThan(1000 / 40 * 2);
+    expect(Math.max(...gaps)).toBeLessThan((1000 / 40) * 2);
     expect(firstCheckDelay(3, 1000, 500, () => 0.5)).toBe(250);
   });
 

@@ -87,7 +87,10 @@ describe('probe thread', () => {
     // stays open on this side (Node saw the data, never the RST: getpeername already fails): close waits for none.
     const server = createServer((sock) => {
       conns.add(sock.on('close', () => conns.delete(sock)));
-      sock.on('error', () => undefined).resume().end('HTTP/1.0 200 OK\r\n\r\n');
+      sock
+        .on('error', () => undefined)
+        .resume()
+        .end('HTTP/1.0 200 OK\r\n\r\n');
     });
     await new Promise<void>((r) => server.listen(0, '::1', r));
     cleanup.push(
@@ -145,7 +148,11 @@ describe('probe thread', () => {
     await t.once(tcp(port)); // the thread is up: its start-up does not delay the first run
     const c = collector();
     // Up with one retry: fail, retry 40 ms later, then (counted failure, now down) every interval.
-    const id = t.add(tcp(port), schedule({ intervalMs: 300, delayBeforeRetryMs: 40, state: { rise: 1, fall: 1, retry: 1, up: true, retryIt: 0, okStreak: 0, failStreak: 0 } }), c.sink)!;
+    const id = t.add(
+      tcp(port),
+      schedule({ intervalMs: 300, delayBeforeRetryMs: 40, state: { rise: 1, fall: 1, retry: 1, up: true, retryIt: 0, okStreak: 0, failStreak: 0 } }),
+      c.sink,
+    )!;
     await waitFor(() => c.got.length >= 3, 5000, 'three results');
     // Runs are due a delay after the previous one was due (a run that starts late does not push the next ones back):
     // the retry comes soon, the next check an interval later; loose bounds for a loaded machine.
@@ -225,7 +232,9 @@ describe('health monitor: engine selection and fallback', () => {
       reason: `no probe thread at ${missing}`,
     });
     const strict = makeLab([{ port: b!.port, checks: [{ tcp_check: {}, ...fast }] }], {}, 'epoll', { probeScript: missing });
-    expect(() => strict.monitor.start()).toThrow(expect.objectContaining({ code: 'VSD_ERR_ENGINE_UNAVAILABLE', message: `health_engine epoll: no probe thread at ${missing}` }));
+    expect(() => strict.monitor.start()).toThrow(
+      expect.objectContaining({ code: 'VSD_ERR_ENGINE_UNAVAILABLE', message: `health_engine epoll: no probe thread at ${missing}` }),
+    );
   });
 
   it('carries on with Node sockets when the thread dies', async () => {

@@ -49,10 +49,14 @@ describe('MISC_CHECK', () => {
     rmSync(marker, { force: true });
     await waitFor(() => existsSync(marker), 1000, 'the survivor touching its marker');
     // ... and after it, SIGKILL has taken the whole group: the marker is no longer refreshed.
-    await waitFor(() => {
-      rmSync(marker, { force: true });
-      return Date.now() - t0 > 2500;
-    }, 5000, 'the grace period');
+    await waitFor(
+      () => {
+        rmSync(marker, { force: true });
+        return Date.now() - t0 > 2500;
+      },
+      5000,
+      'the grace period',
+    );
     await sleep(300);
     expect(existsSync(marker)).toBe(false);
   });

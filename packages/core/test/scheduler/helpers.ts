@@ -3,9 +3,7 @@ import type { SchedDest, SchedPacket, Scheduler } from '../../src/scheduler/type
 
 /** Letters -> real servers 10.0.0.1.. in the given list order (the kernel's svc->destinations order). */
 export function dests(weights: Record<string, number>): SchedDest[] {
-  return Object.entries(weights).map(([name, weight], i) =>
-    Object.assign(createSchedDest({ address: `10.0.0.${i + 1}`, port: 80, weight }), { name }),
-  );
+  return Object.entries(weights).map(([name, weight], i) => Object.assign(createSchedDest({ address: `10.0.0.${i + 1}`, port: 80, weight }), { name }));
 }
 
 export function nameOf(d: SchedDest | null): string {

@@ -27,26 +27,201 @@ const targets = (n, distinct) =>
     return [i + 1, 30000 + i, `10.6.${t % 7}.${((t * 37) % 250) + 1}`];
   });
 const SCENARIOS = [
-  { name: 'mh-weights', sched: 'mh', rs: [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]], clients: clients(200) },
-  { name: 'mh-port', sched: 'mh', flags: 'mh-port', rs: [[1, 1], [2, 1], [3, 1]], clients: clients(100, (i) => 20000 + 7 * i) },
-  { name: 'mh-fallback-quiesced', sched: 'mh', flags: 'mh-fallback', rs: [[1, 1], [2, 1], [3, 1], [4, 1]], edits: [[3, 0]], clients: clients(150) },
-  { name: 'mh-big-weights', sched: 'mh', rs: [[1, 1], [2, 1000], [3, 250]], clients: clients(150) },
-  { name: 'sh-weights', sched: 'sh', rs: [[1, 2], [2, 1], [3, 3], [4, 1]], clients: clients(150) },
-  { name: 'sh-port-fallback', sched: 'sh', flags: 'sh-port,sh-fallback', rs: [[1, 1], [2, 2], [3, 1]], edits: [[2, 0]], clients: clients(150) },
-  { name: 'rr', sched: 'rr', rs: [[1, 1], [2, 1], [3, 1]], clients: clients(7) },
-  { name: 'wrr-432', sched: 'wrr', rs: [[3, 2], [2, 3], [1, 4]], clients: clients(18) },
-  { name: 'wrr-gcd', sched: 'wrr', rs: [[1, 6], [2, 4], [3, 2]], clients: clients(12) },
-  { name: 'lc', sched: 'lc', rs: [[1, 1], [2, 5], [3, 1]], clients: clients(9) },
-  { name: 'wlc', sched: 'wlc', rs: [[1, 3], [2, 1], [3, 2]], clients: clients(18) },
-  { name: 'sed', sched: 'sed', rs: [[1, 1], [2, 3], [3, 2]], clients: clients(4) },
-  { name: 'nq', sched: 'nq', rs: [[1, 1], [2, 3], [3, 2]], clients: clients(4) },
-  { name: 'fo', sched: 'fo', rs: [[1, 2], [2, 5], [3, 5]], clients: clients(3) },
-  { name: 'ovf', sched: 'ovf', rs: [[1, 2], [2, 5], [3, 5]], clients: clients(3) },
+  {
+    name: 'mh-weights',
+    sched: 'mh',
+    rs: [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ],
+    clients: clients(200),
+  },
+  {
+    name: 'mh-port',
+    sched: 'mh',
+    flags: 'mh-port',
+    rs: [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ],
+    clients: clients(100, (i) => 20000 + 7 * i),
+  },
+  {
+    name: 'mh-fallback-quiesced',
+    sched: 'mh',
+    flags: 'mh-fallback',
+    rs: [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 1],
+    ],
+    edits: [[3, 0]],
+    clients: clients(150),
+  },
+  {
+    name: 'mh-big-weights',
+    sched: 'mh',
+    rs: [
+      [1, 1],
+      [2, 1000],
+      [3, 250],
+    ],
+    clients: clients(150),
+  },
+  {
+    name: 'sh-weights',
+    sched: 'sh',
+    rs: [
+      [1, 2],
+      [2, 1],
+      [3, 3],
+      [4, 1],
+    ],
+    clients: clients(150),
+  },
+  {
+    name: 'sh-port-fallback',
+    sched: 'sh',
+    flags: 'sh-port,sh-fallback',
+    rs: [
+      [1, 1],
+      [2, 2],
+      [3, 1],
+    ],
+    edits: [[2, 0]],
+    clients: clients(150),
+  },
+  {
+    name: 'rr',
+    sched: 'rr',
+    rs: [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ],
+    clients: clients(7),
+  },
+  {
+    name: 'wrr-432',
+    sched: 'wrr',
+    rs: [
+      [3, 2],
+      [2, 3],
+      [1, 4],
+    ],
+    clients: clients(18),
+  },
+  {
+    name: 'wrr-gcd',
+    sched: 'wrr',
+    rs: [
+      [1, 6],
+      [2, 4],
+      [3, 2],
+    ],
+    clients: clients(12),
+  },
+  {
+    name: 'lc',
+    sched: 'lc',
+    rs: [
+      [1, 1],
+      [2, 5],
+      [3, 1],
+    ],
+    clients: clients(9),
+  },
+  {
+    name: 'wlc',
+    sched: 'wlc',
+    rs: [
+      [1, 3],
+      [2, 1],
+      [3, 2],
+    ],
+    clients: clients(18),
+  },
+  {
+    name: 'sed',
+    sched: 'sed',
+    rs: [
+      [1, 1],
+      [2, 3],
+      [3, 2],
+    ],
+    clients: clients(4),
+  },
+  {
+    name: 'nq',
+    sched: 'nq',
+    rs: [
+      [1, 1],
+      [2, 3],
+      [3, 2],
+    ],
+    clients: clients(4),
+  },
+  {
+    name: 'fo',
+    sched: 'fo',
+    rs: [
+      [1, 2],
+      [2, 5],
+      [3, 5],
+    ],
+    clients: clients(3),
+  },
+  {
+    name: 'ovf',
+    sched: 'ovf',
+    rs: [
+      [1, 2],
+      [2, 5],
+      [3, 5],
+    ],
+    clients: clients(3),
+  },
   // Firewall-mark services (the client sockets set SO_MARK 1, so no netfilter is needed): the destination address
   // varies, which is what dh, lblc and lblcr key on. Clients: [n, port, destination address in 10.6.0.0/16].
-  { name: 'dh', sched: 'dh', fwmark: true, rs: [[1, 1], [2, 5], [3, 0], [4, 2]], clients: targets(120, 1) },
-  { name: 'lblc', sched: 'lblc', fwmark: true, rs: [[1, 1], [2, 2], [3, 3]], clients: targets(60, 20) },
-  { name: 'lblcr', sched: 'lblcr', fwmark: true, rs: [[1, 1], [2, 2], [3, 3]], clients: targets(60, 20) },
+  {
+    name: 'dh',
+    sched: 'dh',
+    fwmark: true,
+    rs: [
+      [1, 1],
+      [2, 5],
+      [3, 0],
+      [4, 2],
+    ],
+    clients: targets(120, 1),
+  },
+  {
+    name: 'lblc',
+    sched: 'lblc',
+    fwmark: true,
+    rs: [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ],
+    clients: targets(60, 20),
+  },
+  {
+    name: 'lblcr',
+    sched: 'lblcr',
+    fwmark: true,
+    rs: [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ],
+    clients: targets(60, 20),
+  },
 ];
 
 const clientAddr = (k, c) => `10.7.${k + 1}.${c}`;
@@ -115,7 +290,10 @@ const out = {
     return {
       ...sc,
       rsPrefix: rsPrefix(k),
-      counters: (result.files[`${sc.name}.counters`] ?? '').split('\n').filter((l) => l.includes('->') && !l.includes('RemoteAddress')).map((l) => l.trim().replace(/\s+/g, ' ')),
+      counters: (result.files[`${sc.name}.counters`] ?? '')
+        .split('\n')
+        .filter((l) => l.includes('->') && !l.includes('RemoteAddress'))
+        .map((l) => l.trim().replace(/\s+/g, ' ')),
       clients: undefined,
       picks: sc.clients.map(([c, p, d]) => {
         const addr = clientAddr(k, c);

@@ -44,7 +44,12 @@ describe('scheduler registry', () => {
       expect(seq(s, 3), name).toBe('- - -');
       const mixed = dests({ A: 0, B: 3, C: 0 });
       s.update(mixed);
-      expect(seq(s, 20).split(' ').every((x) => x === 'B' || (x === '-' && (name === 'dh' || name === 'sh' || name === 'mh'))), name).toBe(true);
+      expect(
+        seq(s, 20)
+          .split(' ')
+          .every((x) => x === 'B' || (x === '-' && (name === 'dh' || name === 'sh' || name === 'mh'))),
+        name,
+      ).toBe(true);
     }
   });
 });

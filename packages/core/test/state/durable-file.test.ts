@@ -95,9 +95,20 @@ console.log(JSON.stringify({ code: err?.code, cause: err?.cause?.code, generatio
 `,
     );
     const mnt = join(dir, 'mnt');
-    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-ec', `mkdir -p "${mnt}" && mount -t tmpfs -o size=32k tmpfs "${mnt}" && exec "${process.execPath}" "${script}" "${mnt}"`], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-ec',
+        `mkdir -p "${mnt}" && mount -t tmpfs -o size=32k tmpfs "${mnt}" && exec "${process.execPath}" "${script}" "${mnt}"`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`unshare/mount failed (needs root): ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { code: string; cause: string; generation: number; files: string[] };
     expect(out).toEqual({ code: 'VSD_ERR_STATE_WRITE', cause: 'ENOSPC', generation: 1, files: ['state.json'] });

@@ -20,7 +20,10 @@ function restoreOps(services: number, perService: number): StateOp[] {
 
 describe('transactions at scale', () => {
   it('applies 100k operations in about linear time, many services or one big service', () => {
-    for (const [services, per] of [[10_000, 9], [1, 99_999]] as const) {
+    for (const [services, per] of [
+      [10_000, 9],
+      [1, 99_999],
+    ] as const) {
       const ops = restoreOps(services, per);
       const t0 = performance.now();
       const state = applyOps(emptyState(), ops);
@@ -61,14 +64,21 @@ describe('transactions at scale', () => {
   });
 
   it('validates a large transaction in turns: same operations and errors as parseOps, and the loop keeps ticking', async () => {
-    const raw = Array.from({ length: 20_000 }, (_, i) => ({ op: 'add-service', service: { protocol: 'tcp', address: '10.0.0.1', port: 1 + (i % 60000), scheduler: 'rr' } }));
+    const raw = Array.from({ length: 20_000 }, (_, i) => ({
+      op: 'add-service',
+      service: { protocol: 'tcp', address: '10.0.0.1', port: 1 + (i % 60000), scheduler: 'rr' },
+    }));
     let ticks = 0;
     const t = setInterval(() => ticks++, 1);
     const parsed = await parseOpsInTurns(raw);
     clearInterval(t);
     expect(parsed).toEqual(parseOps(raw));
     expect(ticks).toBeGreaterThan(2);
-    const bad = [...raw.slice(0, 1234), { op: 'add-service', service: { protocol: 'tcp', address: '10.0.0.1', port: 1, scheduler: 'rr', weight: 1 } }, ...raw.slice(1234)];
+    const bad = [
+      ...raw.slice(0, 1234),
+      { op: 'add-service', service: { protocol: 'tcp', address: '10.0.0.1', port: 1, scheduler: 'rr', weight: 1 } },
+      ...raw.slice(1234),
+    ];
     await expect(parseOpsInTurns(bad)).rejects.toThrow(/^ops\.1234\.service\.weight: unknown field/);
     await expect(parseOpsInTurns([...raw, 7])).rejects.toThrow(/^ops\.20000: expected an operation object/);
   });

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applyOps,
-  emptyState,
-  parseOps,
-  ValidationError,
-  type DesiredState,
-  type StateOp,
-  type VsdError,
-} from '@vsd/core';
+import { applyOps, emptyState, parseOps, ValidationError, type DesiredState, type StateOp, type VsdError } from '@vsd/core';
 
 const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 };
 const ops = (list: unknown[]) => parseOps(list);
@@ -31,7 +23,12 @@ function thrown(fn: () => unknown): VsdError {
 
 describe('parseOps: validation errors name the field and the value', () => {
   it('names a nested out-of-range value', () => {
-    const e = thrown(() => ops([{ op: 'add-service', service: svc }, { op: 'add-server', service: svc, server: { address: '10.0.1.1', port: 70000 } }]));
+    const e = thrown(() =>
+      ops([
+        { op: 'add-service', service: svc },
+        { op: 'add-server', service: svc, server: { address: '10.0.1.1', port: 70000 } },
+      ]),
+    );
     expect(e).toBeInstanceOf(ValidationError);
     expect(e.details).toMatchObject({ field: 'ops.1.server.port', value: 70000 });
     expect(e.message).toMatch(/^ops\.1\.server\.port: .*\(got 70000\)$/);
@@ -59,12 +56,16 @@ describe('parseOps: validation errors name the field and the value', () => {
   it('canonicalises addresses and forces the service port for direct routing', () => {
     const [, add] = ops([
       { op: 'add-service', service: { protocol: 'tcp', address: '2001:DB8:0:0::1', port: 80 } },
-      { op: 'add-server', service: { protocol: 'tcp', address: '2001:db8::1', port: 80 }, server: { address: '2001:db8::10', port: 9999, forwarding: 'route' } },
+      {
+        op: 'add-server',
+        service: { protocol: 'tcp', address: '2001:db8::1', port: 80 },
+        server: { address: '2001:db8::10', port: 9999, forwarding: 'route' },
+      },
     ]);
     expect((add as Extract<StateOp, { op: 'add-server' }>).server.port).toBe(80);
-    expect((ops([{ op: 'add-service', service: { protocol: 'tcp', address: '2001:DB8:0:0::1', port: 80 } }])[0] as { service: { address: string } }).service.address).toBe(
-      '2001:db8::1',
-    );
+    expect(
+      (ops([{ op: 'add-service', service: { protocol: 'tcp', address: '2001:DB8:0:0::1', port: 80 } }])[0] as { service: { address: string } }).service.address,
+    ).toBe('2001:db8::1');
   });
 
   it('refuses a lower threshold above the upper one with ERANGE', () => {

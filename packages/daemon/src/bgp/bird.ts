@@ -104,7 +104,15 @@ export class BirdSession {
     if (/[\r\n]/.test(cmd)) throw this.error(cmd, 'a command is one line');
     this.sock.write(`${cmd}\n`);
     const reply = await this.next(cmd);
-    if (reply.code >= 8000) throw this.error(cmd, reply.lines.map((l) => l.text).join(' ').trim() || `reply ${reply.code}`, reply.code);
+    if (reply.code >= 8000)
+      throw this.error(
+        cmd,
+        reply.lines
+          .map((l) => l.text)
+          .join(' ')
+          .trim() || `reply ${reply.code}`,
+        reply.code,
+      );
     return reply;
   }
 

@@ -146,7 +146,8 @@ export function createFrrDaemon(options: { socket: string; timeoutMs: number }):
         const summary = JSON.parse(await s.command('show bgp summary json')) as Record<string, { peers?: Record<string, { state?: string }> }>;
         const sessions = new Map<string, { name: string; state: string; info: string }>();
         for (const af of Object.values(summary))
-          for (const [peer, p] of Object.entries(af.peers ?? {})) sessions.set(peer, { name: peer, state: p.state === 'Established' ? 'up' : 'start', info: p.state ?? '' });
+          for (const [peer, p] of Object.entries(af.peers ?? {}))
+            sessions.set(peer, { name: peer, state: p.state === 'Established' ? 'up' : 'start', info: p.state ?? '' });
         const view: DaemonView = { vips, sessions: [...sessions.values()], bfd: null };
         return view;
       } finally {

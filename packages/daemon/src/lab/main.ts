@@ -52,12 +52,21 @@ async function run(lab: Lab, dir: string): Promise<void> {
     const agentConfig = file(
       dir,
       `${web}-agent.yaml`,
-      JSON.stringify({ name: web, dispatchers: ['10.77.0.11:9182', '10.77.0.12:9182'], key_file: key, report_interval: 1, probe: { http_get: { url: 'http://127.0.0.1:80/' } } }),
+      JSON.stringify({
+        name: web,
+        dispatchers: ['10.77.0.11:9182', '10.77.0.12:9182'],
+        key_file: key,
+        report_interval: 1,
+        probe: { http_get: { url: 'http://127.0.0.1:80/' } },
+      }),
     );
     lab.host(web).spawn(process.execPath, [BIN.agent, '--config', agentConfig]);
   }
   const vsd: Record<string, string> = {};
-  for (const [name, priority, peer] of [['lvs1', 150, '10.77.0.12'], ['lvs2', 100, '10.77.0.11']] as const) {
+  for (const [name, priority, peer] of [
+    ['lvs1', 150, '10.77.0.12'],
+    ['lvs2', 100, '10.77.0.11'],
+  ] as const) {
     const config = {
       dataplane: 'proxy',
       ha: { instance: 'VI_1', interface: 'eth0', vrid: 51, priority, advert_int: 0.05, vips: [`${VIP}/24`] },

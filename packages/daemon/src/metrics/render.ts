@@ -112,7 +112,11 @@ type Sample = number | boolean | null | undefined;
  * the record is known to exist, so they are printed even without samples; the function returned adds one sample to
  * each family from one record.
  */
-function fromRecord<R>(x: Exposition, type: 'counter' | 'gauge', rows: ReadonlyArray<readonly [name: string, help: string, read: (r: R) => Sample]>): (labels: Labels, r: R) => void {
+function fromRecord<R>(
+  x: Exposition,
+  type: 'counter' | 'gauge',
+  rows: ReadonlyArray<readonly [name: string, help: string, read: (r: R) => Sample]>,
+): (labels: Labels, r: R) => void {
   const families = rows.map(([name, help, read]) => [x.family(name, type, help), read] as const);
   return (labels, r) => {
     for (const [f, read] of families) f.add(labels, read(r));
@@ -151,9 +155,18 @@ function services(x: Exposition, snap: Snapshot): void {
   }
 
   const weight = x.gauge('vsd_real_server_weight', 'Configured weight (desired state; 0 = quiesced by the operator).');
-  const effective = x.gauge('vsd_real_server_effective_weight', 'Effective weight: configured x the factors of health, agent and storage; 0 while removed or replaced by the sorry server.');
-  const factor = x.gauge('vsd_real_server_weight_factor', 'Factor (0..1) one source applies to the configured weight; only sources that say something are listed.');
-  const removed = x.gauge('vsd_real_server_removed', '1 while a source (a failed health check without inhibit_on_failure) keeps the real server out of the dataplane.');
+  const effective = x.gauge(
+    'vsd_real_server_effective_weight',
+    'Effective weight: configured x the factors of health, agent and storage; 0 while removed or replaced by the sorry server.',
+  );
+  const factor = x.gauge(
+    'vsd_real_server_weight_factor',
+    'Factor (0..1) one source applies to the configured weight; only sources that say something are listed.',
+  );
+  const removed = x.gauge(
+    'vsd_real_server_removed',
+    '1 while a source (a failed health check without inhibit_on_failure) keeps the real server out of the dataplane.',
+  );
   const sorry = x.gauge('vsd_service_sorry_server_active', '1 while the sorry server replaces the real servers (quorum lost).');
   const count = x.gauge('vsd_service_real_servers', 'Real servers configured for the virtual service.');
   for (const svc of snap.realServers) {
@@ -212,7 +225,10 @@ function vrrp(x: Exposition, snap: Snapshot): void {
 function witness(x: Exposition, snap: Snapshot): void {
   const w = snap.witness;
   if (!w) return;
-  const quorum = x.gauge('vsd_witness_quorum', 'Split-brain guard per VRID: allowed (may be MASTER), contending (witnesses answer, votes held elsewhere), no-quorum.');
+  const quorum = x.gauge(
+    'vsd_witness_quorum',
+    'Split-brain guard per VRID: allowed (may be MASTER), contending (witnesses answer, votes held elsewhere), no-quorum.',
+  );
   const held = x.gauge('vsd_witness_votes_held', 'Agent witness votes (leases) this dispatcher holds for the VRID.');
   const needed = x.gauge('vsd_witness_votes_needed', 'Agent witness votes needed to be MASTER (a majority of the configured agents).');
   const agentUp = x.gauge('vsd_witness_agent_connected', '1 while the agent witness is connected and can vote.');
@@ -238,7 +254,7 @@ function health(x: Exposition, snap: Snapshot): void {
   const checkFailures = x.counter('vsd_health_check_failures_total', 'Checks failed.');
   const duration = x.gauge('vsd_health_check_duration_seconds', 'Duration of the last check.');
   const quorumUp = x.gauge('vsd_health_quorum_up', '1 while the live weight of the virtual service meets its quorum.');
-  const weightSum = x.gauge('vsd_health_quorum_live_weight', 'Sum of the live real servers\' weights, compared with the quorum.');
+  const weightSum = x.gauge('vsd_health_quorum_live_weight', "Sum of the live real servers' weights, compared with the quorum.");
   const quorum = x.gauge('vsd_health_quorum', 'Configured quorum of the virtual service.');
   for (const svc of snap.health?.services ?? []) {
     quorumUp.add({ service: svc.key }, svc.quorum.up);
@@ -269,13 +285,13 @@ function agents(x: Exposition, snap: Snapshot): void {
   const cpu = x.gauge('vsd_agent_cpu_busy_ratio', 'Reported busy CPU fraction.');
   const memory = x.gauge('vsd_agent_memory_used_ratio', 'Reported memory in use (1 - MemAvailable / MemTotal).');
   const conns = x.gauge('vsd_agent_tcp_connections', 'Reported established TCP connections on the real server.');
-  const age = x.gauge('vsd_agent_last_report_age_seconds', 'Seconds since the agent\'s last report.');
+  const age = x.gauge('vsd_agent_last_report_age_seconds', "Seconds since the agent's last report.");
   const interval = x.gauge('vsd_agent_report_interval_seconds', 'Report interval the agent announced.');
   const maintenance = x.gauge('vsd_agent_maintenance', '1 while the agent reports maintenance (its maintenance file exists).');
-  const probe = x.gauge('vsd_agent_service_probe_up', '1 while the agent\'s local probe of its service passes.');
+  const probe = x.gauge('vsd_agent_service_probe_up', "1 while the agent's local probe of its service passes.");
   const badFrames = x.counter('vsd_agent_bad_frames_total', 'Invalid frames from the agent.');
   const storageOk = x.gauge('vsd_agent_storage_ok', '1 while the watched mount is healthy (mounted as expected, responsive, writable).');
-  const storageProblems = x.gauge('vsd_agent_storage_problems', 'Storage problems that drain the agent\'s real servers (mounts and sentinel mismatches).');
+  const storageProblems = x.gauge('vsd_agent_storage_problems', "Storage problems that drain the agent's real servers (mounts and sentinel mismatches).");
   const hub = fromRecord<NonNullable<Snapshot['agents']>['counters']>(x, 'counter', [
     ['vsd_agents_connections_accepted_total', 'Agent connections authenticated.', (c) => c.accepted],
     ['vsd_agents_connections_refused_total', 'Agent connections refused (bad key, unknown agent).', (c) => c.refused],
@@ -317,10 +333,10 @@ function agents(x: Exposition, snap: Snapshot): void {
 function sync(x: Exposition, snap: Snapshot): void {
   const connected = x.gauge('vsd_sync_connected', '1 while the authenticated peer-sync link is up.');
   const inSync = x.gauge('vsd_sync_in_sync', '1 while both dispatchers hold the same desired state (same generation and digest).');
-  const generation = x.gauge('vsd_sync_generation', 'Generation of this dispatcher\'s desired state.');
+  const generation = x.gauge('vsd_sync_generation', "Generation of this dispatcher's desired state.");
   const peerGeneration = x.gauge('vsd_sync_peer_generation', 'Generation the peer announced last.');
   const lag = x.gauge('vsd_sync_generation_lag', 'Generations between the two dispatchers (absolute difference).');
-  const applyLag = x.gauge('vsd_sync_apply_lag_seconds', 'Time from the peer\'s commit of the last replicated transaction to its application here.');
+  const applyLag = x.gauge('vsd_sync_apply_lag_seconds', "Time from the peer's commit of the last replicated transaction to its application here.");
   const last = x.gauge('vsd_sync_last_sync_timestamp_seconds', 'Time the two dispatchers were last seen in sync.');
   const role = x.gauge('vsd_sync_role', 'Peer-sync role taken from VRRP: 1 for the current role, 0 for the others.');
   const counters = fromRecord<NonNullable<Snapshot['sync']>>(x, 'counter', [
@@ -354,7 +370,10 @@ function bgp(x: Exposition, snap: Snapshot): void {
     announced.add({ vip: v.vip }, v.state === 'announced');
     servable.add({ vip: v.vip }, v.servable);
   }
-  x.gauge('vsd_bgp_sessions_established', 'BGP sessions of the routing daemon in state Established.').add({}, b.sessions.filter((s) => s.info.startsWith('Established')).length);
+  x.gauge('vsd_bgp_sessions_established', 'BGP sessions of the routing daemon in state Established.').add(
+    {},
+    b.sessions.filter((s) => s.info.startsWith('Established')).length,
+  );
   x.gauge('vsd_bgp_sessions', 'BGP sessions configured in the routing daemon.').add({}, b.sessions.length);
   if (b.bfd.expected) x.gauge('vsd_bgp_bfd_sessions_up', 'BFD sessions up in the routing daemon (bgp.bfd).').add({}, b.bfd.up);
   fromRecord<BgpStatusCounters>(x, 'counter', [

@@ -95,7 +95,8 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
       return v;
     } catch (err) {
       // Routes of components that are not configured are absent; anything else is a failure worth showing.
-      if (err instanceof VsdError && (err.code === 'VSD_ERR_NO_ROUTE' || err.code === 'VSD_ERR_HA_NOT_CONFIGURED' || err.code === 'VSD_ERR_BGP_NOT_CONFIGURED')) return null;
+      if (err instanceof VsdError && (err.code === 'VSD_ERR_NO_ROUTE' || err.code === 'VSD_ERR_HA_NOT_CONFIGURED' || err.code === 'VSD_ERR_BGP_NOT_CONFIGURED'))
+        return null;
       sources[name] = 'failed';
       failed[name] = (err as Error).message;
       return null;
@@ -115,7 +116,10 @@ export async function collectSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
       return [] as ServiceStatus[];
     }),
     deps.dataplane.info().catch(() => null),
-    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; instances?: VrrpStatus[]; sync: PeerSyncStatus | null; witness?: WitnessStatus | { enabled: false } }>('ha', '/v1/ha'),
+    read<{ vrrp: VrrpStatus | VrrpStatus[] | null; instances?: VrrpStatus[]; sync: PeerSyncStatus | null; witness?: WitnessStatus | { enabled: false } }>(
+      'ha',
+      '/v1/ha',
+    ),
     read<HealthStatus>('health', '/v1/health'),
     read<AgentsStatus>('agents', '/v1/agents'),
     deps.dataplane.name === 'ipvs' ? readIpvsTotals(deps.ipvsStatsPath ?? '/proc/net/ip_vs_stats') : Promise.resolve(null),

@@ -86,8 +86,12 @@ ${dispatchersTable(view)}
 ${view.services.length === 0 ? html`<p>No virtual services.</p>` : view.services.map(serviceTable)}
 ${agentsTable(view)}
 ${bgpTable(view)}
-${view.proxy ? html`<h2>Proxy</h2><table id="proxy"><tr><th>live connections</th><th>connect failures</th><th>retries</th><th>no real server</th></tr>
-<tr><td class="n">${view.proxy.liveConnections}</td><td class="n">${view.proxy.connectFailures}</td><td class="n">${view.proxy.retries}</td><td class="n">${view.proxy.noDestination}</td></tr></table>` : ''}
+${
+  view.proxy
+    ? html`<h2>Proxy</h2><table id="proxy"><tr><th>live connections</th><th>connect failures</th><th>retries</th><th>no real server</th></tr>
+<tr><td class="n">${view.proxy.liveConnections}</td><td class="n">${view.proxy.connectFailures}</td><td class="n">${view.proxy.retries}</td><td class="n">${view.proxy.noDestination}</td></tr></table>`
+    : ''
+}
 </body></html>
 `.text;
 }
@@ -129,7 +133,10 @@ function realServerRow(rs: RealServerRow): Markup {
 
 function healthCell(h: NonNullable<RealServerRow['health']>): Markup {
   // While up, the last check says more than the reason of the last transition ("initial state").
-  const detail = h.state === 'up' && h.last ? `${h.last.checker}: ${h.last.ok ? 'ok' : 'failed'}, ${h.last.reason}, ${h.last.durationMs} ms` : `${h.checker ?? ''} ${h.reason}`;
+  const detail =
+    h.state === 'up' && h.last
+      ? `${h.last.checker}: ${h.last.ok ? 'ok' : 'failed'}, ${h.last.reason}, ${h.last.durationMs} ms`
+      : `${h.checker ?? ''} ${h.reason}`;
   return html`${badge(h.state)} <span class="small">${detail} (${h.state} since ${h.since}, ${h.transitions} transitions)</span>`;
 }
 
@@ -148,7 +155,9 @@ function agentsTable(view: StatusView): Markup {
   return html`<h2>Agents</h2>
 <table id="agents"><tr><th>agent</th><th>state</th><th>connected</th><th>asks</th><th>load/core</th><th>last report</th><th>storage</th><th>real servers</th></tr>
 ${view.agents.map(
-  (a) => html`<tr class="agent"><td>${a.name}</td><td>${badge(a.state)}</td><td>${a.connected ? 'yes' : 'no'}</td><td class="n">${a.weightPct !== null ? `${a.weightPct}%` : '—'}</td><td class="n">${a.loadPerCore !== null ? a.loadPerCore.toFixed(2) : '—'}</td><td class="n">${a.ageSeconds !== null ? `${a.ageSeconds} s ago` : 'never'}</td>
+  (
+    a,
+  ) => html`<tr class="agent"><td>${a.name}</td><td>${badge(a.state)}</td><td>${a.connected ? 'yes' : 'no'}</td><td class="n">${a.weightPct !== null ? `${a.weightPct}%` : '—'}</td><td class="n">${a.loadPerCore !== null ? a.loadPerCore.toFixed(2) : '—'}</td><td class="n">${a.ageSeconds !== null ? `${a.ageSeconds} s ago` : 'never'}</td>
 <td>${a.mounts.map((m) => html`<div>${m.path}: ${m.problem ? html`<span class="badge down">${m.problem}</span>` : html`<span class="badge ok">ok</span>`}</div>`)}${a.storage.filter((p) => !a.mounts.some((m) => m.problem === p)).map((p) => html`<div><span class="badge down">${p}</span></div>`)}</td>
 <td class="small">${a.realServers.join(', ')}</td></tr>`,
 )}

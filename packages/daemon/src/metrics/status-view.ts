@@ -31,7 +31,14 @@ export interface RealServerRow {
     /** The most recent check of any of its checkers. */
     last: { checker: string; ok: boolean; reason: string; at: string; durationMs: number } | null;
   } | null;
-  agent: { name: string; state: AgentStatus['state']; weightPct: number | null; loadPerCore: number | null; ageSeconds: number | null; storage: string[] } | null;
+  agent: {
+    name: string;
+    state: AgentStatus['state'];
+    weightPct: number | null;
+    loadPerCore: number | null;
+    ageSeconds: number | null;
+    storage: string[];
+  } | null;
   activeConns: number;
   inactiveConns: number;
   counters: CounterView;
@@ -76,9 +83,27 @@ export interface StatusView {
   generation: number;
   refresh: number;
   dispatchers: DispatcherRow[];
-  sync: { connected: boolean; inSync: boolean; role: string; generation: number; peerGeneration: number | null; applyLagMs: number | null; lastError: string | null } | null;
+  sync: {
+    connected: boolean;
+    inSync: boolean;
+    role: string;
+    generation: number;
+    peerGeneration: number | null;
+    applyLagMs: number | null;
+    lastError: string | null;
+  } | null;
   services: ServiceRow[];
-  agents: Array<{ name: string; state: AgentStatus['state']; connected: boolean; weightPct: number | null; loadPerCore: number | null; ageSeconds: number | null; storage: string[]; mounts: Array<{ path: string; problem: string | null }>; realServers: string[] }>;
+  agents: Array<{
+    name: string;
+    state: AgentStatus['state'];
+    connected: boolean;
+    weightPct: number | null;
+    loadPerCore: number | null;
+    ageSeconds: number | null;
+    storage: string[];
+    mounts: Array<{ path: string; problem: string | null }>;
+    realServers: string[];
+  }>;
   proxy: { connectFailures: number; retries: number; noDestination: number; liveConnections: number } | null;
   /** The BGP announcer; null without a `bgp:` section. */
   bgp: {
@@ -125,7 +150,10 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
         state: rowState(rs.weight, rs.effectiveWeight, rs.removed, svc.sorryServer !== null),
         why,
         // A real server without checks of its own is listed by the monitor as up: show it as unchecked.
-        health: hr && hr.checkers.length > 0 ? { state: hr.state, checker: hr.checker, reason: hr.reason, since: hr.since, transitions: hr.transitions, last: lastCheck(hr.checkers) } : null,
+        health:
+          hr && hr.checkers.length > 0
+            ? { state: hr.state, checker: hr.checker, reason: hr.reason, since: hr.since, transitions: hr.transitions, last: lastCheck(hr.checkers) }
+            : null,
         agent: ag ? agentSummary(ag) : null,
         activeConns: d?.activeConns ?? 0,
         inactiveConns: d?.inactiveConns ?? 0,
@@ -154,7 +182,15 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
     refresh,
     dispatchers: dispatchers(snap),
     sync: s
-      ? { connected: s.connected, inSync: s.inSync, role: s.role ?? 'none', generation: s.generation, peerGeneration: s.peerGeneration, applyLagMs: s.lastApplyLagMs, lastError: s.lastError }
+      ? {
+          connected: s.connected,
+          inSync: s.inSync,
+          role: s.role ?? 'none',
+          generation: s.generation,
+          peerGeneration: s.peerGeneration,
+          applyLagMs: s.lastApplyLagMs,
+          lastError: s.lastError,
+        }
       : null,
     services,
     agents: (snap.agents?.agents ?? []).map((a) => ({
@@ -164,7 +200,12 @@ export function buildStatusView(snap: Snapshot, refresh: number): StatusView {
       realServers: a.realServers.map((m) => `${m.service} ${m.server}`),
     })),
     proxy: snap.proxy
-      ? { connectFailures: snap.proxy.counters.connectFailures, retries: snap.proxy.counters.retries, noDestination: snap.proxy.counters.noDestination, liveConnections: snap.proxy.liveConnections }
+      ? {
+          connectFailures: snap.proxy.counters.connectFailures,
+          retries: snap.proxy.counters.retries,
+          noDestination: snap.proxy.counters.noDestination,
+          liveConnections: snap.proxy.liveConnections,
+        }
       : null,
     bgp: snap.bgp
       ? {
@@ -228,8 +269,18 @@ function dispatchers(snap: Snapshot): DispatcherRow[] {
   for (const v of snap.vrrp) {
     const instance = snap.vrrp.length > 1 ? ` (${v.instance})` : '';
     const w = snap.witness?.instances.find((i) => i.vrid === v.vrid);
-    const guard = w ? `; witness ${w.quorum}${w.votesNeeded ? `, votes ${w.votesHeld.length}/${w.votesNeeded}` : ''}${v.contending ? ' (waiting for the votes to become MASTER)' : ''}` : '';
-    rows.push({ which: 'this node', name: `${snap.node}${instance}`, address: v.primaryAddress, state: v.state, priority: v.priority, source: `this node's VRRP instance${guard}`, vips: v.vipsHeld });
+    const guard = w
+      ? `; witness ${w.quorum}${w.votesNeeded ? `, votes ${w.votesHeld.length}/${w.votesNeeded}` : ''}${v.contending ? ' (waiting for the votes to become MASTER)' : ''}`
+      : '';
+    rows.push({
+      which: 'this node',
+      name: `${snap.node}${instance}`,
+      address: v.primaryAddress,
+      state: v.state,
+      priority: v.priority,
+      source: `this node's VRRP instance${guard}`,
+      vips: v.vipsHeld,
+    });
     rows.push(peerRow(v, sync?.connected ?? null, sync?.peerId ?? sync?.peer ?? null, instance));
   }
   return rows;
@@ -240,8 +291,17 @@ function peerRow(v: VrrpStatus, syncUp: boolean | null, peerName: string | null,
   const master = v.masterAddress && v.masterAddress !== v.primaryAddress ? v.masterAddress : null;
   if (v.state !== 'MASTER' && master) return { which: 'peer', name, address: master, state: 'MASTER', priority: null, source: 'its VRRP adverts', vips: [] };
   if (v.state === 'MASTER') {
-    if (syncUp) return { which: 'peer', name, address: null, state: 'BACKUP', priority: null, source: 'inferred: alive on peer sync, not advertising', vips: [] };
-    return { which: 'peer', name, address: null, state: 'unknown', priority: null, source: syncUp === false ? 'no adverts heard, peer sync down' : 'no adverts heard (a BACKUP is silent), no peer sync configured', vips: [] };
+    if (syncUp)
+      return { which: 'peer', name, address: null, state: 'BACKUP', priority: null, source: 'inferred: alive on peer sync, not advertising', vips: [] };
+    return {
+      which: 'peer',
+      name,
+      address: null,
+      state: 'unknown',
+      priority: null,
+      source: syncUp === false ? 'no adverts heard, peer sync down' : 'no adverts heard (a BACKUP is silent), no peer sync configured',
+      vips: [],
+    };
   }
   return { which: 'peer', name, address: null, state: 'unknown', priority: null, source: 'no adverts heard', vips: [] };
 }

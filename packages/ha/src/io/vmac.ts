@@ -57,7 +57,10 @@ function setSysctl(path: string, value: string, log: Logger): boolean {
     return true;
   } catch (err) {
     const name = path.replace('/proc/sys/', '').replaceAll('/', '.');
-    log.error({ sysctl: name, value, err: (err as Error).message }, `cannot set ${name}=${value} for use_vmac; set it in /etc/sysctl.d (or allow vsd to write sysctls)`);
+    log.error(
+      { sysctl: name, value, err: (err as Error).message },
+      `cannot set ${name}=${value} for use_vmac; set it in /etc/sysctl.d (or allow vsd to write sysctls)`,
+    );
     return false;
   }
 }
@@ -96,8 +99,18 @@ export const openVmac: OpenVmac = (o, ledger, log) => {
   if (readSysctl(`/proc/sys/net/ipv6/conf/${o.name}/addr_gen_mode`) !== undefined) setSysctl(`/proc/sys/net/ipv6/conf/${o.name}/addr_gen_mode`, '1', log);
   const claimed: string[] = [];
   if (o.family === 4) {
-    for (const [k, v] of [['arp_ignore', '1'], ['accept_local', '1'], ['rp_filter', '0'], ['promote_secondaries', '1']]) setSysctl(conf(o.name, k), v, log);
-    for (const [k, v] of [['arp_ignore', '1'], ['arp_filter', '1'], ['arp_announce', '2']]) {
+    for (const [k, v] of [
+      ['arp_ignore', '1'],
+      ['accept_local', '1'],
+      ['rp_filter', '0'],
+      ['promote_secondaries', '1'],
+    ])
+      setSysctl(conf(o.name, k), v, log);
+    for (const [k, v] of [
+      ['arp_ignore', '1'],
+      ['arp_filter', '1'],
+      ['arp_announce', '2'],
+    ]) {
       claimParentSysctl(conf(o.parent, k), v, log);
       claimed.push(conf(o.parent, k));
     }
@@ -105,7 +118,10 @@ export const openVmac: OpenVmac = (o, ledger, log) => {
       log.warn({ vmac: o.name }, 'net.ipv4.conf.all.rp_filter is 1 (strict): replies to clients may be dropped on the vmac interface; set it to 0 or 2');
   }
   netlink.setLinkUpSync(ifindex, true);
-  log.info({ vmac: o.name, ifindex, mac: [...o.mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), mode: o.mode, parent: o.parent }, 'vmac interface created');
+  log.info(
+    { vmac: o.name, ifindex, mac: [...o.mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), mode: o.mode, parent: o.parent },
+    'vmac interface created',
+  );
   let open = true;
   return {
     name: o.name,

@@ -20,7 +20,12 @@ export const peerConfigSchema = strictObject({
    * Largest frame accepted from the authenticated peer, bytes: the whole replicated table must fit (about 130 bytes
    * per real server); before authentication the limit is 4 KiB whatever this says.
    */
-  max_frame_bytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  max_frame_bytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .max(1024 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
   /** Seconds a connection has to complete the key handshake. */
   handshake_timeout: z.number().positive().max(60).default(3),
   /** Unauthenticated connections held at once (two more are kept for the peer's own address). */

@@ -52,8 +52,6 @@ parentPort!.on('message', (req: DecodeRequest | { parts: MessagePort }) => {
       n++;
     }
   }
-  const reply: DecodeReply = n
-    ? { id: req.id, msg: { ...msg, state: { ...msg.state, services: [] } }, digest, parts: n }
-    : { id: req.id, msg, digest };
+  const reply: DecodeReply = n ? { id: req.id, msg: { ...msg, state: { ...msg.state, services: [] } }, digest, parts: n } : { id: req.id, msg, digest };
   parentPort!.postMessage(reply);
 });

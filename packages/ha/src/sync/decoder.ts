@@ -141,4 +141,3 @@ export class FrameDecoder {
     return worker;
   }
 }
-

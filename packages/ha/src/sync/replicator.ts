@@ -121,7 +121,10 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     // Restarted with changes the peer may not have: the divergence began at the marked point, not at our generation.
     remember(marked.generation, marked.hash);
     lastAgreed = marked.generation;
-    log.warn({ since: marked.generation, generation: store.generation }, 'this node has changes made while not in sync with its peer; the next heal merges from the marked point');
+    log.warn(
+      { since: marked.generation, generation: store.generation },
+      'this node has changes made while not in sync with its peer; the next heal merges from the marked point',
+    );
   }
 
   const announce = (link: PeerLink): void => link.send({ t: 'announce', generation: store.generation, hash: stateDigest(store.state) });
@@ -391,7 +394,11 @@ export function createPeerSync(options: PeerSyncOptions): PeerSync {
     // On the BACKUP a replay is allowed because it reaches the MASTER at once; with the link down it would only make
     // this node diverge again.
     if (role === 'backup' && !(links.link && inSync))
-      throw new HaStateError('replay-divergence', 'BACKUP and not in sync with its peer', `run it on the MASTER${master ? ` (${master})` : ''}, or here once \`vsctl sync\` says in sync`);
+      throw new HaStateError(
+        'replay-divergence',
+        'BACKUP and not in sync with its peer',
+        `run it on the MASTER${master ? ` (${master})` : ''}, or here once \`vsctl sync\` says in sync`,
+      );
     const chosen = ids.length ? ids.map((id) => record.get(id) ?? id) : [...record.list()];
     const results: Array<{ id: string; ok: boolean; generation?: number; error?: string }> = [];
     for (const e of chosen) {

@@ -104,9 +104,7 @@ export interface DecodeContext {
   checksumVerified?: boolean;
 }
 
-export type DecodeResult =
-  | { ok: true; advert: VrrpAdvert; checksumForm: ChecksumForm }
-  | { ok: false; reason: DropReason };
+export type DecodeResult = { ok: true; advert: VrrpAdvert; checksumForm: ChecksumForm } | { ok: false; reason: DropReason };
 
 /** Structural checks of RFC 5798 §7.1 / RFC 3768 §7.1 that need no local configuration. */
 export function decodeAdvert(buf: Uint8Array, ctx: DecodeContext): DecodeResult {

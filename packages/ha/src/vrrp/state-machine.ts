@@ -134,7 +134,9 @@ export class VrrpStateMachine {
    * (and advertises the new interval/priority at once), a BACKUP keeps its Master_Down_Timer until the next advert.
    * The effective priority is the caller's to set (trackers adjust the configured one).
    */
-  reconfigure(next: Partial<Pick<StateMachineOptions, 'priority' | 'intervalCs' | 'preempt' | 'preemptDelayMs' | 'lowerPriorityAdvert' | 'higherPriorityAdvert'>>): void {
+  reconfigure(
+    next: Partial<Pick<StateMachineOptions, 'priority' | 'intervalCs' | 'preempt' | 'preemptDelayMs' | 'lowerPriorityAdvert' | 'higherPriorityAdvert'>>,
+  ): void {
     const intervalChanged = next.intervalCs !== undefined && next.intervalCs !== this.options.intervalCs;
     this.options = { ...this.options, ...next };
     if (!this.options.preempt || this.options.preemptDelayMs === 0) this.preemptDeadline = undefined;

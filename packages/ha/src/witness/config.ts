@@ -33,31 +33,40 @@ export const witnessConfigSchema = strictObject({
   gateways: z.array(ip).max(16).default([]),
   probe_interval: z.number().min(0.01).max(10).optional(),
   lease: z.number().min(0.05).max(60).default(DEFAULT_WITNESS_LEASE),
-}).superRefine((w, ctx) => {
-  if (!w.enabled) return;
-  const agents = w.agents === 'all' ? null : w.agents;
-  if (agents !== null && agents.length === 0 && w.gateways.length === 0)
-    ctx.addIssue({ code: 'custom', path: ['agents'], message: 'no witnesses: list agents (or `all`) and/or gateways, or set enabled: false' });
-  for (const [key, list] of [['agents', agents ?? []], ['gateways', w.gateways]] as const) {
-    const seen = new Set<string>();
-    list.forEach((x, i) => {
-      // A witness listed twice would count twice: a "majority" of such a list is not a majority of the witnesses.
-      if (seen.has(x)) ctx.addIssue({ code: 'custom', path: [key, i], message: `${x} is listed twice; each witness counts once` });
-      seen.add(x);
-    });
-  }
-  if (w.probe_interval !== undefined && w.lease < 2 * w.probe_interval)
-    ctx.addIssue({ code: 'custom', path: ['lease'], message: `must be at least twice probe_interval (${w.probe_interval} s): the MASTER renews its votes every probe_interval` });
-}).transform(
-  (w): WitnessConfig =>
-    deepFreeze({
-      enabled: w.enabled,
-      agents: w.agents,
-      gateways: w.gateways,
-      ...(w.probe_interval !== undefined ? { probeIntervalMs: Math.round(secondsToMs(w.probe_interval)) } : {}),
-      leaseMs: Math.round(secondsToMs(w.lease)),
-    }),
-);
+})
+  .superRefine((w, ctx) => {
+    if (!w.enabled) return;
+    const agents = w.agents === 'all' ? null : w.agents;
+    if (agents !== null && agents.length === 0 && w.gateways.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['agents'], message: 'no witnesses: list agents (or `all`) and/or gateways, or set enabled: false' });
+    for (const [key, list] of [
+      ['agents', agents ?? []],
+      ['gateways', w.gateways],
+    ] as const) {
+      const seen = new Set<string>();
+      list.forEach((x, i) => {
+        // A witness listed twice would count twice: a "majority" of such a list is not a majority of the witnesses.
+        if (seen.has(x)) ctx.addIssue({ code: 'custom', path: [key, i], message: `${x} is listed twice; each witness counts once` });
+        seen.add(x);
+      });
+    }
+    if (w.probe_interval !== undefined && w.lease < 2 * w.probe_interval)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease'],
+        message: `must be at least twice probe_interval (${w.probe_interval} s): the MASTER renews its votes every probe_interval`,
+      });
+  })
+  .transform(
+    (w): WitnessConfig =>
+      deepFreeze({
+        enabled: w.enabled,
+        agents: w.agents,
+        gateways: w.gateways,
+        ...(w.probe_interval !== undefined ? { probeIntervalMs: Math.round(secondsToMs(w.probe_interval)) } : {}),
+        leaseMs: Math.round(secondsToMs(w.lease)),
+      }),
+  );
 
 export type WitnessConfigInput = z.input<typeof witnessConfigSchema>;
 
@@ -93,7 +102,7 @@ export interface ElectorateIssue {
  */
 export function checkWitnessElectorate(w: WitnessConfig, agents: AgentsAdmission | null): { electorate: string[] } | ElectorateIssue {
   if (!w.enabled) return { electorate: [] };
-  const electorate = w.agents === 'all' ? [...agents?.named ?? []].sort() : [...w.agents];
+  const electorate = w.agents === 'all' ? [...(agents?.named ?? [])].sort() : [...w.agents];
   if (w.agents === 'all' && electorate.length === 0)
     return { path: ['agents'], message: '`all` means every agent named in agents.agent_keys, and there is none: list the agents, or bind their names to keys' };
   if (electorate.length === 0) return { electorate };

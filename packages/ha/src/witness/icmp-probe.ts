@@ -9,7 +9,8 @@ import { sys } from '@vsd/core';
 import { addressBytes, bytesToAddress, familyOf } from '../vrrp/addr.js';
 import { internetChecksum } from '../vrrp/checksum.js';
 
-const { AF_INET, AF_INET6, EAGAIN, FdWatcher, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, checkSyscall, libc, libcErrno, sockaddrIn, sockaddrIn6 } = sys;
+const { AF_INET, AF_INET6, EAGAIN, FdWatcher, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, checkSyscall, libc, libcErrno, sockaddrIn, sockaddrIn6 } =
+  sys;
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -68,7 +69,10 @@ class IcmpProber implements GatewayProber {
     const families = new Set(gateways.map((g) => familyOf(g)!));
     try {
       for (const f of families) {
-        const fd = checkSyscall(`socket(SOCK_RAW, ${f === 4 ? 'ICMP' : 'ICMPv6'})`, libc().socket(f === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, f === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+        const fd = checkSyscall(
+          `socket(SOCK_RAW, ${f === 4 ? 'ICMP' : 'ICMPv6'})`,
+          libc().socket(f === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, f === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6),
+        );
         const watcher = new FdWatcher(fd, () => this.drain(f, fd));
         this.sockets.set(f, { fd, watcher });
         watcher.start();

@@ -120,14 +120,16 @@ export class VoteBook {
   /** The next time `held(vrid)` shrinks on its own (a belief runs out), for the expiry timer. */
   nextExpiry(vrid: number, now: number): number | undefined {
     let next: number | undefined;
-    for (const e of this.votes.get(vrid)?.values() ?? []) if (e.heldUntil !== undefined && e.heldUntil > now && (next === undefined || e.heldUntil < next)) next = e.heldUntil;
+    for (const e of this.votes.get(vrid)?.values() ?? [])
+      if (e.heldUntil !== undefined && e.heldUntil > now && (next === undefined || e.heldUntil < next)) next = e.heldUntil;
     return next;
   }
 
   view(vrid: number, agent: string, now: number): { vote: VoteView; remainingMs: number | null } {
     const e = this.votes.get(vrid)?.get(agent);
     if (e?.heldUntil !== undefined && e.heldUntil > now) return { vote: 'held', remainingMs: Math.round(e.heldUntil - now) };
-    if (e?.refusedRemainingMs !== undefined && e.answeredAt !== undefined && now - e.answeredAt <= this.leaseMs) return { vote: 'refused', remainingMs: e.refusedRemainingMs };
+    if (e?.refusedRemainingMs !== undefined && e.answeredAt !== undefined && now - e.answeredAt <= this.leaseMs)
+      return { vote: 'refused', remainingMs: e.refusedRemainingMs };
     return { vote: 'none', remainingMs: null };
   }
 }

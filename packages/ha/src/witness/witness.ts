@@ -75,7 +75,10 @@ export class Witness {
     this.timers = opts.timers ?? systemTimers;
     // Guard: our belief ends a fifth of a lease before the agent's, time to remove the VIPs before the peer may add them.
     this.book = new VoteBook(opts.agents, opts.leaseMs, Math.round(opts.leaseMs / 5));
-    this.gws = new GatewayBook(opts.gateways.map((g) => bytesToAddress(addressBytes(g))), opts.leaseMs);
+    this.gws = new GatewayBook(
+      opts.gateways.map((g) => bytesToAddress(addressBytes(g))),
+      opts.leaseMs,
+    );
     invariant(!opts.agents.length || opts.channel, 'Witness: agent witnesses without the agents hub (WitnessOptions.channel)');
     invariant(!opts.gateways.length || opts.prober, 'Witness: gateway witnesses without a prober (WitnessOptions.prober)');
   }
@@ -91,7 +94,10 @@ export class Witness {
       this.gws.replied(g, this.timers.now());
       this.evaluate();
     });
-    this.log.info({ agents: this.opts.agents, gateways: this.opts.gateways, leaseMs: this.opts.leaseMs, probeIntervalMs: this.opts.probeIntervalMs }, 'split-brain witness on');
+    this.log.info(
+      { agents: this.opts.agents, gateways: this.opts.gateways, leaseMs: this.opts.leaseMs, probeIntervalMs: this.opts.probeIntervalMs },
+      'split-brain witness on',
+    );
     this.tick();
   }
 
@@ -108,7 +114,11 @@ export class Witness {
   /** The gate of one VRRP instance (one per vrid; asking twice gives the same state). */
   gate(vrid: number): MasterGate {
     let g = this.gates.get(vrid);
-    if (!g) this.gates.set(vrid, (g = { vrid, wanted: false, allowed: false, contend: false, listeners: new Set(), partialSince: undefined, partialLimitMs: 0, backoffUntil: 0 }));
+    if (!g)
+      this.gates.set(
+        vrid,
+        (g = { vrid, wanted: false, allowed: false, contend: false, listeners: new Set(), partialSince: undefined, partialLimitMs: 0, backoffUntil: 0 }),
+      );
     const state = g;
     return {
       allowed: () => this.running && this.computeAllowed(state.vrid, this.timers.now()),
@@ -129,7 +139,11 @@ export class Witness {
       enabled: true,
       leaseMs: this.opts.leaseMs,
       probeIntervalMs: this.opts.probeIntervalMs,
-      agents: this.opts.agents.map((agent) => ({ agent, connected: this.connected.has(agent), votes: vrids.map((vrid) => ({ vrid, ...this.book.view(vrid, agent, now) })) })),
+      agents: this.opts.agents.map((agent) => ({
+        agent,
+        connected: this.connected.has(agent),
+        votes: vrids.map((vrid) => ({ vrid, ...this.book.view(vrid, agent, now) })),
+      })),
       gateways: this.gws.gateways.map((address) => {
         const t = this.gws.lastReply(address);
         return { address, reached: reached.has(address), lastReplyAgoMs: t === undefined ? null : Math.round(now - t) };
@@ -207,7 +221,8 @@ export class Witness {
       this.connected.delete(agent);
       this.book.dropAgent(agent);
     }
-    if (this.opts.agents.includes(agent)) this.log.info({ agent, connected }, connected ? 'agent witness connected' : 'agent witness disconnected: its votes are void');
+    if (this.opts.agents.includes(agent))
+      this.log.info({ agent, connected }, connected ? 'agent witness connected' : 'agent witness disconnected: its votes are void');
     this.evaluate();
   }
 

@@ -8,8 +8,7 @@ const MAC = Buffer.from('5e494d8986a4', 'hex');
 describe('announcement frames', () => {
   it('builds the GARP keepalived sends: ARP request, sender = target = VIP, target HW broadcast', () => {
     expect(buildGratuitousArp(MAC, '10.77.0.100').toString('hex')).toBe(
-      'ffffffffffff' + '5e494d8986a4' + '0806' + '0001' + '0800' + '06' + '04' + '0001' +
-        '5e494d8986a4' + '0a4d0064' + 'ffffffffffff' + '0a4d0064',
+      'ffffffffffff' + '5e494d8986a4' + '0806' + '0001' + '0800' + '06' + '04' + '0001' + '5e494d8986a4' + '0a4d0064' + 'ffffffffffff' + '0a4d0064',
     );
   });
   it('builds an unsolicited NA: ff02::1, hop limit 255, Override, TLLA option, valid ICMPv6 checksum', () => {

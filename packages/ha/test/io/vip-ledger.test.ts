@@ -25,7 +25,11 @@ describe('VipLedger (exit handlers take back what the process configured)', () =
     expect(ledger.size).toBe(4);
     const r = ledger.releaseAllSync();
     expect(calls).toEqual(['del 10.0.0.1/24@2', 'del 10.0.0.2/24@2', 'dellink vsd.51', 'dellink bad']);
-    expect(r).toEqual({ removed: ['10.0.0.1/24'], links: ['vsd.51'], errors: ['RTM_DELADDR (vip 10.0.0.2/24): Operation not permitted (EPERM)', 'RTM_DELLINK(bad): boom'] });
+    expect(r).toEqual({
+      removed: ['10.0.0.1/24'],
+      links: ['vsd.51'],
+      errors: ['RTM_DELADDR (vip 10.0.0.2/24): Operation not permitted (EPERM)', 'RTM_DELLINK(bad): boom'],
+    });
     expect(ledger.size).toBe(0);
     expect(ledger.releaseAllSync()).toEqual({ removed: [], links: [], errors: [] });
     const throwing = new VipLedger({

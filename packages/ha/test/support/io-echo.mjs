@@ -28,24 +28,31 @@ if (role === 'echo') {
   };
   const rawRtts = [];
   const udpRtts = [];
-  const once = (send, wait) => new Promise((resolve) => {
-    const t0 = performance.now();
-    const timer = setTimeout(() => resolve(undefined), 200);
-    wait(() => {
-      clearTimeout(timer);
-      resolve(performance.now() - t0);
+  const once = (send, wait) =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => resolve(undefined), 200);
+      wait(() => {
+        clearTimeout(timer);
+        resolve(performance.now() - t0);
+      });
+      send();
     });
-    send();
-  });
   let onRaw = () => {};
   transport.onPacket(() => onRaw());
   let onUdp = () => {};
   udp.on('message', () => onUdp());
   udp.bind(0, src, async () => {
     for (let i = 0; i < count; i++) {
-      const r = await once(() => transport.send(payload, peer), (f) => (onRaw = f));
+      const r = await once(
+        () => transport.send(payload, peer),
+        (f) => (onRaw = f),
+      );
       if (r !== undefined) rawRtts.push(r);
-      const u = await once(() => udp.send(payload, 9999, peer), (f) => (onUdp = f));
+      const u = await once(
+        () => udp.send(payload, 9999, peer),
+        (f) => (onUdp = f),
+      );
       if (u !== undefined) udpRtts.push(u);
     }
     const t0 = performance.now();

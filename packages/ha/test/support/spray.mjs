@@ -8,7 +8,7 @@ const [dev, src, countText] = process.argv.slice(2);
 const count = Number(countText);
 const t = openVrrpTransport({ family: 4, interface: dev, ifindex: sys.ifIndex(dev), src });
 let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const kinds = [
   () => Buffer.from(Array.from({ length: Math.floor(rand() * 60) }, () => Math.floor(rand() * 256))),
   // Valid checksum, wrong VIP list: a spoof attempt with a higher priority must be dropped (addr_list).

@@ -40,8 +40,16 @@ export function startRunner(host: Host, dir: string, ha: Record<string, unknown>
     lines,
     state: () => transitions().at(-1)?.to as string | undefined,
     waitState: async (state, timeoutMs = 40_000) =>
-      (await waitFor(`${host.name} ${state} (log: ${JSON.stringify(transitions().map((t) => t.to))} ${stderr.slice(0, 500)})`, () => (r.state() === state ? transitions().at(-1)! : undefined), timeoutMs, 5))!,
-    entered: (state) => transitions().filter((t) => t.to === state).at(-1),
+      (await waitFor(
+        `${host.name} ${state} (log: ${JSON.stringify(transitions().map((t) => t.to))} ${stderr.slice(0, 500)})`,
+        () => (r.state() === state ? transitions().at(-1)! : undefined),
+        timeoutMs,
+        5,
+      ))!,
+    entered: (state) =>
+      transitions()
+        .filter((t) => t.to === state)
+        .at(-1),
     lastStatus: () => transitions().at(-1)?.status as Record<string, any> | undefined,
     async stop(signal = 'SIGTERM') {
       child.kill(signal);

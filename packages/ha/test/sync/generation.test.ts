@@ -17,7 +17,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-
 async function victim(): Promise<{ store: StateStore; sync: PeerSync; port: number; lines: Array<Record<string, unknown>> }> {
   const store = await StateStore.open({ path: null });
   const lines: Array<Record<string, unknown>> = [];
@@ -94,7 +93,11 @@ describe('peer sync generation rules', () => {
     const low = emptyAt(1);
     r.link.send({ t: 'snapshot', state: low as never, hash: stateDigest(low as never), history: [] });
     // Equal generation, content that loses the tie-break (a digest is compared as text): refused too.
-    const candidates = [emptyAt(3), { ...emptyAt(3), timeouts: { tcp: 901, tcpfin: 120, udp: 300 } }, { ...emptyAt(3), timeouts: { tcp: 902, tcpfin: 120, udp: 300 } }];
+    const candidates = [
+      emptyAt(3),
+      { ...emptyAt(3), timeouts: { tcp: 901, tcpfin: 120, udp: 300 } },
+      { ...emptyAt(3), timeouts: { tcp: 902, tcpfin: 120, udp: 300 } },
+    ];
     const mine = stateDigest(v.store.state);
     const loser = candidates.find((c) => stateDigest(c as never) < mine)!;
     r.link.send({ t: 'snapshot', state: loser as never, hash: stateDigest(loser as never), history: [] });

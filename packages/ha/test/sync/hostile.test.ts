@@ -184,7 +184,9 @@ describe('peer sync under hostile input', () => {
       const now = b.sync.status().refused;
       const refused = now.tooManyPending - before.tooManyPending;
       const timedOut = now.handshakeTimeouts - before.handshakeTimeouts;
-      process.stdout.write(`peer sync: 300 idle connections: ${r.closedEarly} refused at once, ${r.closedByDeadline} closed at the 300 ms deadline, at most ${held} held\n`);
+      process.stdout.write(
+        `peer sync: 300 idle connections: ${r.closedEarly} refused at once, ${r.closedByDeadline} closed at the 300 ms deadline, at most ${held} held\n`,
+      );
       // Each connection was either refused at accept or held (greeted) until its deadline, and both sides agree.
       // 292 + 8 when the flood arrives within the 300 ms deadline; on a starved host it takes longer, slots freed
       // at the deadline take more of it, and the split shifts, never the bound.

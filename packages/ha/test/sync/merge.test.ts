@@ -7,9 +7,27 @@ import { diffStates, patchToOps, StateStore, type StateOp, type VirtualService }
 import { mergeDivergent, type JournalEntry } from '../../src/sync/merge.js';
 
 const svc = (port: number, scheduler = 'rr'): VirtualService =>
-  ({ protocol: 'tcp', address: '10.77.0.100', port, scheduler, schedFlags: [], persistence: { timeout: 0 }, pe: null, onePacket: false, realServers: [] }) as VirtualService;
+  ({
+    protocol: 'tcp',
+    address: '10.77.0.100',
+    port,
+    scheduler,
+    schedFlags: [],
+    persistence: { timeout: 0 },
+    pe: null,
+    onePacket: false,
+    realServers: [],
+  }) as VirtualService;
 const id = (port: number) => ({ protocol: 'tcp' as const, address: '10.77.0.100', port });
-const rs = (address: string, port = 80, weight = 1) => ({ address, port, weight, forwarding: 'masq' as const, upperThreshold: 0, lowerThreshold: 0, tunnel: null });
+const rs = (address: string, port = 80, weight = 1) => ({
+  address,
+  port,
+  weight,
+  forwarding: 'masq' as const,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+  tunnel: null,
+});
 
 /** A common base, then `ours` on one store and `theirs` on another: returns our journal since the base and the winner. */
 async function diverge(base: StateOp[][], ours: StateOp[][], theirs: StateOp[][]) {
@@ -49,7 +67,12 @@ describe('partition-heal merge', () => {
 
   it('keeps a change to a key both sides changed, with both values', async () => {
     const { mine, outcome } = await diverge(
-      [[{ op: 'add-service', service: svc(80) }, { op: 'add-server', service: id(80), server: rs('10.77.0.21') }]],
+      [
+        [
+          { op: 'add-service', service: svc(80) },
+          { op: 'add-server', service: id(80), server: rs('10.77.0.21') },
+        ],
+      ],
       [[{ op: 'edit-server', service: id(80), server: rs('10.77.0.21', 80, 5) }]],
       [[{ op: 'edit-server', service: id(80), server: rs('10.77.0.21', 80, 9) }]],
     );
@@ -81,7 +104,12 @@ describe('partition-heal merge', () => {
 
   it("re-applies only what a config reload's replace changed", async () => {
     const { mine, outcome } = await diverge(
-      [[{ op: 'add-service', service: svc(80) }, { op: 'add-service', service: svc(81) }]],
+      [
+        [
+          { op: 'add-service', service: svc(80) },
+          { op: 'add-service', service: svc(81) },
+        ],
+      ],
       [[{ op: 'replace', services: [svc(80), svc(81, 'wrr'), svc(82)] }]],
       [[{ op: 'edit-service', service: svc(80, 'lc') }]],
     );
@@ -106,7 +134,10 @@ describe('journal patches', () => {
     const s = await StateStore.open({ path: null });
     const txs: StateOp[][] = [
       [{ op: 'add-service', service: { ...svc(80), realServers: [rs('10.77.0.21'), rs('10.77.0.22')] } }],
-      [{ op: 'edit-server', service: id(80), server: rs('10.77.0.21', 80, 7) }, { op: 'delete-server', service: id(80), server: { address: '10.77.0.22', port: 80 } }],
+      [
+        { op: 'edit-server', service: id(80), server: rs('10.77.0.21', 80, 7) },
+        { op: 'delete-server', service: id(80), server: { address: '10.77.0.22', port: 80 } },
+      ],
       [{ op: 'set-timeouts', timeouts: { tcp: 100, tcpfin: 0, udp: 0 } }],
       [{ op: 'replace', services: [svc(90), { ...svc(80, 'sh'), realServers: [rs('10.77.0.23')] }] }],
       [{ op: 'clear' }],

@@ -128,7 +128,7 @@ describe('peer sync', () => {
     return { a, b, heal: () => relay.heal() };
   }
 
-  it('heals a partition by re-applying the losing side\'s changes that do not conflict, on both sides', async () => {
+  it("heals a partition by re-applying the losing side's changes that do not conflict, on both sides", async () => {
     const { a, b, heal } = await partitioned();
     // lvs1 makes more changes, so its generation wins.
     await a.store.apply(addService(1001));

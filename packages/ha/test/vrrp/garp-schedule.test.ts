@@ -12,7 +12,10 @@ describe('GARP schedule (garp_master_delay/repeat/refresh)', () => {
     timers.advance(5000);
     expect(sent.length).toBe(12);
     timers.advance(5000);
-    expect(sent.slice(12)).toEqual([[10_000, 'a'], [10_000, 'b']]);
+    expect(sent.slice(12)).toEqual([
+      [10_000, 'a'],
+      [10_000, 'b'],
+    ]);
     timers.advance(10_000);
     expect(sent.length).toBe(16);
     g.stop();

@@ -80,7 +80,7 @@ describe('VoteBook: lease rules on a fake clock', () => {
     expect(b.answered('intruder', 51, 1, true, 500, 1)).toBe(false);
   });
 
-  it('takes the agent\'s shorter lease when it granted less than asked', () => {
+  it("takes the agent's shorter lease when it granted less than asked", () => {
     const b = book();
     b.sent('web1', 51, 1, 0);
     b.answered('web1', 51, 1, true, 200, 1);

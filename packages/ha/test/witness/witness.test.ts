@@ -77,7 +77,7 @@ describe('Witness', () => {
     expect(other51.allowed()).toBe(true);
   });
 
-  it('tells the gate\'s listener when the quorum comes and goes; a disconnected agent\'s vote is void at once', () => {
+  it("tells the gate's listener when the quorum comes and goes; a disconnected agent's vote is void at once", () => {
     const timers = new FakeTimers();
     const agents = new Agents(timers);
     const ch = agents.channel('lvs1', names);
@@ -143,10 +143,16 @@ describe('Witness', () => {
   it('refuses to run agent witnesses without a channel or gateways without a prober', () => {
     // Wiring, not configuration (the daemon passes both whenever the section lists them): a bug, said as one.
     expect(() => new Witness({ agents: ['a'], gateways: [], leaseMs: 500, probeIntervalMs: 50, channel: null })).toThrow(
-      expect.objectContaining({ code: 'VSD_ERR_INTERNAL', message: 'internal error (a bug in vsd): Witness: agent witnesses without the agents hub (WitnessOptions.channel)' }),
+      expect.objectContaining({
+        code: 'VSD_ERR_INTERNAL',
+        message: 'internal error (a bug in vsd): Witness: agent witnesses without the agents hub (WitnessOptions.channel)',
+      }),
     );
     expect(() => new Witness({ agents: [], gateways: ['192.0.2.1'], leaseMs: 500, probeIntervalMs: 50, channel: null })).toThrow(
-      expect.objectContaining({ code: 'VSD_ERR_INTERNAL', message: 'internal error (a bug in vsd): Witness: gateway witnesses without a prober (WitnessOptions.prober)' }),
+      expect.objectContaining({
+        code: 'VSD_ERR_INTERNAL',
+        message: 'internal error (a bug in vsd): Witness: gateway witnesses without a prober (WitnessOptions.prober)',
+      }),
     );
   });
 });

@@ -56,9 +56,7 @@ export const helloSchema = z
 
 export const authSchema = z.object({ v, type: z.literal('auth'), proof: z.string().min(1).max(200) }).strict();
 
-export const serviceProbeSchema = z
-  .object({ ok: z.boolean(), detail: z.string().max(500).nullable(), ms: z.number().min(0) })
-  .strict();
+export const serviceProbeSchema = z.object({ ok: z.boolean(), detail: z.string().max(500).nullable(), ms: z.number().min(0) }).strict();
 export type ServiceProbeResult = z.infer<typeof serviceProbeSchema>;
 
 export const loadReportSchema = z

@@ -58,4 +58,3 @@ export interface GroupReference {
   basis: 'config' | 'majority' | 'undecided';
   hashes: Record<string, string | null>;
 }
-

@@ -40,4 +40,3 @@ export interface ServiceHealthStatus {
 export interface HealthStatus {
   services: ServiceHealthStatus[];
 }
-

@@ -47,9 +47,7 @@ export const peerMessageSchema = z.discriminatedUnion('t', [
     .strict(),
   z.object({ ...base, t: z.literal('want') }).strict(),
   z.object({ ...base, t: z.literal('want-changes'), since: generation }).strict(),
-  z
-    .object({ ...base, t: z.literal('changes'), since: generation, upTo: generation, keys: z.array(z.string().max(600)).max(1_000_000).nullable() })
-    .strict(),
+  z.object({ ...base, t: z.literal('changes'), since: generation, upTo: generation, keys: z.array(z.string().max(600)).max(1_000_000).nullable() }).strict(),
   z
     .object({
       ...base,

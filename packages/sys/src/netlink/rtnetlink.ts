@@ -55,7 +55,8 @@ function parseVip(vip: string): { bytes: Uint8Array; prefix: number; v6: boolean
   if (!v6 && !isIPv4(address)) throw new TypeError(`not an IP address: ${vip}`);
   const max = v6 ? 128 : 32;
   const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) throw new TypeError(`bad prefix length in ${vip}`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText)))
+    throw new TypeError(`bad prefix length in ${vip}`);
   return { bytes: addressBytes(address), prefix, v6 };
 }
 

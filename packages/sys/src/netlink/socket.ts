@@ -109,7 +109,13 @@ export class NetlinkSocket {
    * One request; the kernel's -errno answer throws a SyscallError whose `syscall` is `operation` (the request stands
    * for the call). Returns its reply messages (empty for a plain ACK).
    */
-  request(type: number, flags: number, payload: Uint8Array, operation = `netlink request type ${type}`, context: Record<string, string | number> = {}): NlMessage[] {
+  request(
+    type: number,
+    flags: number,
+    payload: Uint8Array,
+    operation = `netlink request type ${type}`,
+    context: Record<string, string | number> = {},
+  ): NlMessage[] {
     const [r] = this.batch([{ type, flags: flags | NLM_F_REQUEST | NLM_F_ACK, payload }]);
     if (r!.errno) throw new SyscallError(operation, r!.errno, context);
     return r!.messages;
@@ -227,4 +233,3 @@ export class NetlinkSocket {
 const isDump = (r: NetlinkRequest): boolean => (r.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
 const protocolName = (p: number): string => (p === NETLINK_ROUTE ? 'NETLINK_ROUTE' : p === NETLINK_GENERIC ? 'NETLINK_GENERIC' : String(p));
-

@@ -62,7 +62,13 @@ describe('netlink socket on this host', () => {
     try {
       expect(() => netlink.resolveFamily(s, 'VSDNOFAM')).toThrowError(/^CTRL_CMD_GETFAMILY \(family VSDNOFAM\): No such file or directory \(ENOENT\)$/);
       expect(() => netlink.resolveFamily(s, 'VSDNOFAM')).toThrowError(
-        expect.objectContaining({ code: 'VSD_ERR_SYSCALL', syscall: 'CTRL_CMD_GETFAMILY', errnoNumber: 2, errnoName: 'ENOENT', context: { family: 'VSDNOFAM' } }),
+        expect.objectContaining({
+          code: 'VSD_ERR_SYSCALL',
+          syscall: 'CTRL_CMD_GETFAMILY',
+          errnoNumber: 2,
+          errnoName: 'ENOENT',
+          context: { family: 'VSDNOFAM' },
+        }),
       );
       // The controller itself always resolves.
       expect(netlink.resolveFamily(s, 'nlctrl')).toBe(netlink.GENL_ID_CTRL);

@@ -6,10 +6,22 @@ describe('rtnetlink address messages', () => {
   it('encodes RTM_NEWADDR for an IPv4 VIP like ip addr add', () => {
     const m = encodeAddrRequest({ op: 'add', vip: '10.77.0.100/24', ifindex: 3, seq: 7 });
     expect(m.toString('hex')).toBe(
-      '28000000' + '1400' + '0506' + '07000000' + '00000000' + // nlmsghdr: len 40, RTM_NEWADDR, REQUEST|ACK|EXCL|CREATE
-        '02' + '18' + '00' + '00' + '03000000' + // ifaddrmsg: AF_INET /24 ifindex 3
-        '0800' + '0200' + '0a4d0064' + // IFA_LOCAL
-        '0800' + '0100' + '0a4d0064', // IFA_ADDRESS
+      '28000000' +
+        '1400' +
+        '0506' +
+        '07000000' +
+        '00000000' + // nlmsghdr: len 40, RTM_NEWADDR, REQUEST|ACK|EXCL|CREATE
+        '02' +
+        '18' +
+        '00' +
+        '00' +
+        '03000000' + // ifaddrmsg: AF_INET /24 ifindex 3
+        '0800' +
+        '0200' +
+        '0a4d0064' + // IFA_LOCAL
+        '0800' +
+        '0100' +
+        '0a4d0064', // IFA_ADDRESS
     );
   });
   it('encodes RTM_DELADDR and IPv6 with NODAD and link scope for fe80::/10', () => {

@@ -31,8 +31,7 @@ function title(f: ListFormat): string {
   if (f.thresholds) return cols(['Uthreshold', 'Lthreshold', 'ActiveConn', 'InActConn'], (s) => left(s, 10));
   if (f.persistentConn)
     return `${left(PROT, 33)} ${left('Weight', 9)} ${left('PersistConn', 11)} ${left('ActiveConn', 10)} ${left('InActConn', 10)}\n  -> RemoteAddress:Port\n`;
-  if (f.tunInfo)
-    return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n';
+  if (f.tunInfo) return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n';
   if (f.rule) return '';
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
@@ -115,12 +114,9 @@ function destLine(d: DestView, f: ListFormat, svcName: string, dname: string): s
   }
   const arrow = `  -> ${left(dname, 28)}`;
   if (f.stats) return arrow + [c.conns, c.inPkts, c.outPkts, c.inBytes, c.outBytes].map((n) => largenum(n, f.exact)).join('');
-  if (f.rate)
-    return `${arrow} ${right(c.cps, 8)} ${right(c.inPps, 8)} ${right(c.outPps, 8)}${largenum(c.inBps, f.exact)}${largenum(c.outBps, f.exact)}`;
-  if (f.thresholds)
-    return `${arrow} ${left(rs.upperThreshold, 10)} ${left(rs.lowerThreshold, 10)} ${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
-  if (f.persistentConn)
-    return `${arrow} ${left(rs.weight, 9)} ${left(d.persistConns, 11)} ${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
+  if (f.rate) return `${arrow} ${right(c.cps, 8)} ${right(c.inPps, 8)} ${right(c.outPps, 8)}${largenum(c.inBps, f.exact)}${largenum(c.outBps, f.exact)}`;
+  if (f.thresholds) return `${arrow} ${left(rs.upperThreshold, 10)} ${left(rs.lowerThreshold, 10)} ${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
+  if (f.persistentConn) return `${arrow} ${left(rs.weight, 9)} ${left(d.persistConns, 11)} ${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
   const tail = `${left(rs.weight, 6)} ${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
   if (f.tunInfo) return `${arrow} ${left(FWD_NAME[rs.forwarding], 7)} ${left(tunInfo(rs), 13)} ${tail}`;
   return `${arrow} ${left(FWD_NAME[rs.forwarding], 7)} ${tail}`;

@@ -74,7 +74,7 @@ export function buildView(
 
 /** libipvs subtracts unsigned 32-bit words into an int: differences of 2^31 or more change sign. */
 function diff32(a: number, b: number): number {
-  return ((a - b) | 0);
+  return (a - b) | 0;
 }
 
 function words(address: string): number[] {

@@ -8,7 +8,25 @@ import type { Counters } from '../types.js';
 import type { ForwardingMethod, RealServer, ServiceId, SyncDaemon, Timeouts, TunnelOptions, VirtualService } from '../../model/schema.js';
 import { isFwmark, serviceFamily } from '../../model/schema.js';
 import { addressBytes, ipv6ToText } from '../../model/address.js';
-import { attr, attrBe16, attrNested, attrString, attrU16, attrU32, attrU8, getBe16, getNested, getString, getU16, getU32, getU64, getU8, parseAttrs, type Attrs, genlHeader } from '@vsd/sys/netlink';
+import {
+  attr,
+  attrBe16,
+  attrNested,
+  attrString,
+  attrU16,
+  attrU32,
+  attrU8,
+  getBe16,
+  getNested,
+  getString,
+  getU16,
+  getU32,
+  getU64,
+  getU8,
+  parseAttrs,
+  type Attrs,
+  genlHeader,
+} from '@vsd/sys/netlink';
 import {
   AF_INET,
   AF_INET6,
@@ -75,8 +93,7 @@ export interface KernelDaemon {
   ttl?: number;
 }
 
-export const genl = (cmd: number, attrs: readonly Buffer[] = []): Buffer =>
-  Buffer.concat([genlHeader(cmd, IPVS_GENL_VERSION), ...attrs]);
+export const genl = (cmd: number, attrs: readonly Buffer[] = []): Buffer => Buffer.concat([genlHeader(cmd, IPVS_GENL_VERSION), ...attrs]);
 
 const afOf = (f: Family): number => (f === 'inet6' ? AF_INET6 : AF_INET);
 
@@ -197,11 +214,7 @@ export function destAttrs(d: DestSpec): Buffer {
 
 export function destIdAttrs(d: Pick<RealServer, 'address' | 'port'>): Buffer {
   const family: Family = d.address.includes(':') ? 'inet6' : 'inet';
-  return attrNested(CMD_ATTR.DEST, [
-    attr(DEST_ATTR.ADDR, addr16(d.address)),
-    attrU16(DEST_ATTR.ADDR_FAMILY, afOf(family)),
-    attrBe16(DEST_ATTR.PORT, d.port),
-  ]);
+  return attrNested(CMD_ATTR.DEST, [attr(DEST_ATTR.ADDR, addr16(d.address)), attrU16(DEST_ATTR.ADDR_FAMILY, afOf(family)), attrBe16(DEST_ATTR.PORT, d.port)]);
 }
 
 export function daemonAttrs(d: Pick<SyncDaemon, 'state'> & Partial<SyncDaemon>): Buffer {

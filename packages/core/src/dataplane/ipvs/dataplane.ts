@@ -167,13 +167,18 @@ export function createIpvsDataplane(options: IpvsDataplaneOptions = {}): IpvsDat
 async function drain(ipvs: IpvsClient, table: readonly DataplaneService[], drainMs: number): Promise<void> {
   ipvs.apply(
     table.flatMap((s) =>
-      s.dests.map((d): IpvsOp => ({ op: 'editDest', service: serviceIdOf(s.service), dest: { ...d, weight: 0, tunnel: d.forwarding === 'tunnel' ? d.tunnel : null } })),
+      s.dests.map(
+        (d): IpvsOp => ({ op: 'editDest', service: serviceIdOf(s.service), dest: { ...d, weight: 0, tunnel: d.forwarding === 'tunnel' ? d.tunnel : null } }),
+      ),
     ),
   );
   const until = Date.now() + drainMs;
   const ids = table.map((s) => serviceIdOf(s.service));
   while (Date.now() < until) {
-    const active = ipvs.destsOf(ids).flat().reduce((n, d) => n + d.activeConns, 0);
+    const active = ipvs
+      .destsOf(ids)
+      .flat()
+      .reduce((n, d) => n + d.activeConns, 0);
     if (active === 0) return;
     await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, until - Date.now()))));
   }

@@ -33,7 +33,10 @@ export interface ProxyDataplane extends Dataplane {
 function udpFlowLimits(options: ProxyDataplaneOptions): UdpFlowLimits {
   const max = options.udpMaxFlows ?? defaultUdpMaxFlows();
   const perService = options.udpMaxFlowsPerService ?? max;
-  for (const [field, v] of [['udpMaxFlows', max], ['udpMaxFlowsPerService', perService]] as const)
+  for (const [field, v] of [
+    ['udpMaxFlows', max],
+    ['udpMaxFlowsPerService', perService],
+  ] as const)
     if (!Number.isInteger(v) || v < 1) throw new ValidationError(field, v, 'must be a positive integer');
   return { max, perService: Math.min(perService, max) };
 }

@@ -108,7 +108,11 @@ export class LocalForwarder<L extends ServiceListener> implements Forwarder {
 
   async reconcile(table: readonly ServableService[]): Promise<void> {
     if (this.closing) return;
-    const create = (entry: DataplaneService): Entry<L> => ({ svc: new ProxyService(entry.key, entry.service as ServableService['service'], this.ctx), listener: null, retryTimer: undefined });
+    const create = (entry: DataplaneService): Entry<L> => ({
+      svc: new ProxyService(entry.key, entry.service as ServableService['service'], this.ctx),
+      listener: null,
+      retryTimer: undefined,
+    });
     const { added, removed } = applyServiceTable(table, this.services, this.retired, create, this.ctx.log);
     for (const e of added) await this.openListener(e);
     for (const e of removed) await this.retire(e);

@@ -102,7 +102,13 @@ export class ProxyService {
   private upsertDest(d: DataplaneDest): ProxyDest {
     let pd = this.dests.get(d.key);
     if (!pd) {
-      const sched = createSchedDest({ address: d.address, port: d.port, weight: d.effectiveWeight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold });
+      const sched = createSchedDest({
+        address: d.address,
+        port: d.port,
+        weight: d.effectiveWeight,
+        upperThreshold: d.upperThreshold,
+        lowerThreshold: d.lowerThreshold,
+      });
       pd = { key: d.key, sched, countSlot: undefined, stats: new Stats(), config: d, proxyProtocol: false, listed: true };
       this.ctx.estimator.add(pd.stats);
       this.dests.set(d.key, pd);

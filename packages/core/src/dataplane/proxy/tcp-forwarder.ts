@@ -12,7 +12,12 @@ import { NodeForwarder } from './node/forwarder.js';
 import type { ProxyContext, ProxyDataplaneOptions, TcpForwarder } from './types.js';
 
 /** Start the TCP engine the options ask for; `auto` falls back to Node's sockets (with a warning) when epoll cannot run. */
-export async function startTcpForwarder(options: ProxyDataplaneOptions, ctx: ProxyContext, log: Logger, settings: LocalForwarderSettings): Promise<TcpForwarder> {
+export async function startTcpForwarder(
+  options: ProxyDataplaneOptions,
+  ctx: ProxyContext,
+  log: Logger,
+  settings: LocalForwarderSettings,
+): Promise<TcpForwarder> {
   const epoll = await startEpoll(options, ctx, log, settings);
   if (epoll) return epoll;
   const node = new NodeForwarder(ctx, settings);

@@ -138,7 +138,11 @@ class Xdp implements XdpDataplane {
       if ('fwmark' in svc) throw new UnsupportedByDataplaneError('xdp', `firewall-mark services (${name})`, 'ipvs');
       if (svc.protocol === 'sctp') throw new UnsupportedByDataplaneError('xdp', `SCTP services (${name})`, 'ipvs');
       if (!XDP_SCHEDULERS.includes(svc.scheduler))
-        throw new UnsupportedByDataplaneError('xdp', `the ${svc.scheduler} scheduler (${name}; xdp schedules only without live connection counts, with ${XDP_SCHEDULERS.join(', ')})`, 'proxy or ipvs');
+        throw new UnsupportedByDataplaneError(
+          'xdp',
+          `the ${svc.scheduler} scheduler (${name}; xdp schedules only without live connection counts, with ${XDP_SCHEDULERS.join(', ')})`,
+          'proxy or ipvs',
+        );
       if (svc.schedFlags.includes('mh-fallback') || (svc.scheduler === 'mh' && svc.schedFlags.includes('flag-1')))
         throw new UnsupportedByDataplaneError('xdp', `mh-fallback (${name})`, 'proxy or ipvs');
       if (svc.schedFlags.includes('sh-fallback') || (svc.scheduler === 'sh' && svc.schedFlags.includes('flag-1')))
@@ -298,7 +302,10 @@ class Xdp implements XdpDataplane {
           ? dhRing(foldAddress(svc.address), list, indexOf)
           : sequenceRing(svc.scheduler as 'rr' | 'wrr', list, indexOf);
     if (ring.truncated)
-      this.log.warn({ service: entry.key, slots: VSD_RING_STRIDE }, 'the wrr cycle is longer than the ring: its first picks are used, the proportions are approximate');
+      this.log.warn(
+        { service: entry.key, slots: VSD_RING_STRIDE },
+        'the wrr cycle is longer than the ring: its first picks are used, the proportions are approximate',
+      );
     this.writeRing(program, st, ring);
   }
 

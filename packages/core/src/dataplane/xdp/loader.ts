@@ -64,7 +64,11 @@ export class XdpProgram {
       (f) => {
         switch (f.stage) {
           case 'missing':
-            return new XdpLoadError(iface, 'object', `BPF object ${path} is missing: the build compiles it with clang (apt-get install clang llvm libbpf-dev) and skipped it; run pnpm build again once clang is installed`);
+            return new XdpLoadError(
+              iface,
+              'object',
+              `BPF object ${path} is missing: the build compiles it with clang (apt-get install clang llvm libbpf-dev) and skipped it; run pnpm build again once clang is installed`,
+            );
           case 'libbpf':
             return new XdpLoadError(iface, 'libbpf', f.message);
           case 'open':
@@ -154,7 +158,10 @@ function attachReason(rc: number, asked: XdpMode): string {
 
 /** The verifier's reason (its last lines before the statistics) and a bounded tail of the log. */
 export function verifierTail(text: string): { reason: string; log: string } | null {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) return null;
   const meaningful = lines.filter((l) => !/^processed \d+ insns|^-- END|^verification time/.test(l));
   const reason = meaningful.slice(-1)[0] ?? lines[lines.length - 1]!;

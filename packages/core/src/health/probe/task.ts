@@ -9,7 +9,31 @@
  * ended, so runs of a probe never overlap. Its CheckState mirrors the main thread's (same results, same order)
  * to know when a retry is due.
  */
-import { type Reactor, type ReactorTimer, EINPROGRESS, EAGAIN, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SO_ERROR, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, encodeSockaddr, errnoName, pinned, socketFamily, type Pinned, type RawNetCalls } from '@vsd/sys';
+import {
+  type Reactor,
+  type ReactorTimer,
+  EINPROGRESS,
+  EAGAIN,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  MSG_NOSIGNAL,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  encodeSockaddr,
+  errnoName,
+  pinned,
+  socketFamily,
+  type Pinned,
+  type RawNetCalls,
+} from '@vsd/sys';
 import { CheckState } from '../check-state.js';
 import type { CheckResult } from '../checker.js';
 import { ResponseReader } from '../http-response.js';

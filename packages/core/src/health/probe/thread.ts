@@ -19,7 +19,11 @@ let results: number[] = [];
 let reasons: string[] = [];
 
 // A probe that throws is a bug: it is reported and the thread goes on with the others.
-const reactor = new Reactor(data.wakeFd, () => drainMessages(), (err) => post({ t: 'error', message: String((err as Error)?.stack ?? err) }));
+const reactor = new Reactor(
+  data.wakeFd,
+  () => drainMessages(),
+  (err) => post({ t: 'error', message: String((err as Error)?.stack ?? err) }),
+);
 const lingerZero = pinned(8);
 lingerZero.buf.writeUInt32LE(1, 0);
 const shared: ProbeShared = {

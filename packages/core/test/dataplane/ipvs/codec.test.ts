@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeOp, parseVirtualService } from '@vsd/core';
-import {
-  daemonAttrs,
-  decodeDaemon,
-  decodeDest,
-  decodeInfo,
-  decodeService,
-  decodeTimeouts,
-  genl,
-  timeoutAttrs,
-} from '../../../src/dataplane/ipvs/codec.js';
+import { daemonAttrs, decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts, genl, timeoutAttrs } from '../../../src/dataplane/ipvs/codec.js';
 import * as kernel from './kernel-replies.js';
 
 // Expected bytes are written from the UAPI attribute tables (reference section 5.3), not from our encoder.
@@ -37,7 +28,11 @@ describe('IPVS request encoding', () => {
 
   it('SET_SERVICE with persistence, /24 mask and sh flags (flags 0x19: PERSISTENT|SCHED1|SCHED2)', () => {
     const svc = parseVirtualService({
-      protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'sh', schedFlags: ['sh-fallback', 'sh-port'],
+      protocol: 'tcp',
+      address: '10.0.0.1',
+      port: 80,
+      scheduler: 'sh',
+      schedFlags: ['sh-fallback', 'sh-port'],
       persistence: { timeout: 360, netmask: 24 },
     });
     const expected = h(`02 01 0000
@@ -51,7 +46,12 @@ describe('IPVS request encoding', () => {
 
   it('IPv6 UDP service with one-packet scheduling, prefix 64 and the sip persistence engine', () => {
     const svc = parseVirtualService({
-      protocol: 'udp', address: '2001:db8::1', port: 5060, scheduler: 'rr', onePacket: true, pe: 'sip',
+      protocol: 'udp',
+      address: '2001:db8::1',
+      port: 5060,
+      scheduler: 'rr',
+      onePacket: true,
+      pe: 'sip',
       persistence: { timeout: 60, netmask: 64 },
     });
     const expected = h(`01 01 0000
@@ -91,7 +91,12 @@ describe('IPVS request encoding', () => {
 
   it('SET_DEST tunnel over GUE with remote checksum adds TUN_TYPE/TUN_PORT/TUN_FLAGS', () => {
     const dest = {
-      address: '192.168.1.2', port: 80, forwarding: 'tunnel' as const, weight: 1, upperThreshold: 0, lowerThreshold: 0,
+      address: '192.168.1.2',
+      port: 80,
+      forwarding: 'tunnel' as const,
+      weight: 1,
+      upperThreshold: 0,
+      lowerThreshold: 0,
       tunnel: { type: 'gue' as const, port: 6080, csum: 'remcsum' as const },
     };
     const expected = h(`06 01 0000
@@ -117,7 +122,9 @@ describe('IPVS request encoding', () => {
         1400 0100 c0a80101 000000000000000000000000
         0600 0b00 0200 0000
         0600 0200 0050 0000`);
-    expect(hex(encodeOp({ op: 'deleteDest', service: { protocol: 'tcp', address: '10.0.0.1', port: 80 }, dest: { address: '192.168.1.1', port: 80 } }))).toBe(expected);
+    expect(hex(encodeOp({ op: 'deleteDest', service: { protocol: 'tcp', address: '10.0.0.1', port: 80 }, dest: { address: '192.168.1.1', port: 80 } }))).toBe(
+      expected,
+    );
   });
 
   it('NEW_DAEMON with every option (port is host order, group an in_addr)', () => {
@@ -136,9 +143,7 @@ describe('IPVS request encoding', () => {
   });
 
   it('SET_CONFIG carries the three timeouts as u32', () => {
-    expect(hex(genl(12, timeoutAttrs({ tcp: 1000, tcpfin: 0, udp: 30 })))).toBe(
-      h(`0c 01 0000  0800 0400 e8030000  0800 0500 00000000  0800 0600 1e000000`),
-    );
+    expect(hex(genl(12, timeoutAttrs({ tcp: 1000, tcpfin: 0, udp: 30 })))).toBe(h(`0c 01 0000  0800 0400 e8030000  0800 0500 00000000  0800 0600 1e000000`));
   });
 });
 
@@ -185,7 +190,13 @@ describe('IPVS reply decoding (replies captured from a 6.1 kernel)', () => {
 
   it('decodes the sync daemon, GET_INFO and GET_CONFIG replies', () => {
     expect(decodeDaemon(body(kernel.daemons[0]!))).toEqual({
-      state: 'backup', mcastInterface: 'lo', syncId: 9, maxlen: 65507, group: '224.0.0.81', port: 8848, ttl: 1,
+      state: 'backup',
+      mcastInterface: 'lo',
+      syncId: 9,
+      maxlen: 65507,
+      group: '224.0.0.81',
+      port: 8848,
+      ttl: 1,
     });
     expect(decodeInfo(body(kernel.info[0]!))).toEqual({ versionCode: 0x010201, version: '1.2.1', connTableSize: 4096 });
     expect(decodeTimeouts(body(kernel.config[0]!))).toEqual({ tcp: 900, tcpfin: 120, udp: 300 });

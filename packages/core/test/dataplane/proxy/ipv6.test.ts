@@ -17,10 +17,18 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): IPv6', ({ engine }) =
     await new Promise<void>((r) => probe.listen(0, '::1', () => r()));
     const vport = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const service = parseVirtualService({ protocol: 'tcp', address: '::1', port: vport, scheduler: 'rr', realServers: [{ address: '::1', port: rport, forwarding: 'masq' }] });
+    const service = parseVirtualService({
+      protocol: 'tcp',
+      address: '::1',
+      port: vport,
+      scheduler: 'rr',
+      realServers: [{ address: '::1', port: rport, forwarding: 'masq' }],
+    });
     dp = createProxyDataplane({ engine });
     await dp.start();
-    await dp.reconcile([{ key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: 1, sorry: false })) }]);
+    await dp.reconcile([
+      { key: serviceKey(service), service, dests: service.realServers.map((rs) => ({ ...rs, key: realServerKey(rs), effectiveWeight: 1, sorry: false })) },
+    ]);
     const got = await new Promise<string>((resolve, reject) => {
       const c = connect({ host: '::1', port: vport });
       let buf = '';

@@ -111,7 +111,15 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
     await dp.reconcile(table({ ...spec, dests: [{ port: a.port }, { port: b.port }] }));
     const first = await nameOf(vport);
     const w = (n: string): number => (first === n ? 0 : 1);
-    await dp.reconcile(table({ ...spec, dests: [{ port: a.port, weight: w('A') }, { port: b.port, weight: w('B') }] }));
+    await dp.reconcile(
+      table({
+        ...spec,
+        dests: [
+          { port: a.port, weight: w('A') },
+          { port: b.port, weight: w('B') },
+        ],
+      }),
+    );
     expect(await nameOf(vport)).toBe(first);
   });
 
@@ -122,7 +130,15 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): persistence, removal,
     await dp.reconcile(table({ ...spec, dests: [{ port: a.port }, { port: b.port }] }));
     const first = await nameOf(vport);
     const w = (n: string): number => (first === n ? 0 : 1);
-    await dp.reconcile(table({ ...spec, dests: [{ port: a.port, weight: w('A') }, { port: b.port, weight: w('B') }] }));
+    await dp.reconcile(
+      table({
+        ...spec,
+        dests: [
+          { port: a.port, weight: w('A') },
+          { port: b.port, weight: w('B') },
+        ],
+      }),
+    );
     expect(await nameOf(vport)).not.toBe(first);
   });
 

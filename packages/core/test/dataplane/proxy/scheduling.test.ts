@@ -36,7 +36,16 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): scheduling through th
   });
 
   it('wrr follows the weights', async () => {
-    await dp.reconcile(table({ port: vport, scheduler: 'wrr', dests: [{ port: a.port, weight: 3 }, { port: b.port, weight: 1 }] }));
+    await dp.reconcile(
+      table({
+        port: vport,
+        scheduler: 'wrr',
+        dests: [
+          { port: a.port, weight: 3 },
+          { port: b.port, weight: 1 },
+        ],
+      }),
+    );
     const seen: string[] = [];
     for (let i = 0; i < 8; i++) seen.push(await nameOf(vport));
     expect(seen.filter((n) => n === 'A')).toHaveLength(6);
@@ -67,7 +76,16 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): scheduling through th
   });
 
   it('wlc weighs live connections by weight', async () => {
-    await dp.reconcile(table({ port: vport, scheduler: 'wlc', dests: [{ port: a.port, weight: 2 }, { port: b.port, weight: 1 }] }));
+    await dp.reconcile(
+      table({
+        port: vport,
+        scheduler: 'wlc',
+        dests: [
+          { port: a.port, weight: 2 },
+          { port: b.port, weight: 1 },
+        ],
+      }),
+    );
     for (let i = 0; i < 6; i++) clients.push(await dial(vport));
     const count = (n: string): number => clients.filter((c) => c.name === n).length;
     expect([count('A'), count('B')]).toEqual([4, 2]);
@@ -108,22 +126,42 @@ describe.each(ENGINES)('proxy dataplane (engine: $engine): scheduling through th
     await second.close();
     // The threshold counts inactive connections too (ip_vs_dest_totalconns): A is below it once the closed connection
     // is gone from the table, not when it merely left ESTABLISHED.
-    await until(async () => {
-      const d = (await dp.status())[0]!.dests[0]!;
-      return d.activeConns + d.inactiveConns === 0;
-    }, 5000, 'A free');
+    await until(
+      async () => {
+        const d = (await dp.status())[0]!.dests[0]!;
+        return d.activeConns + d.inactiveConns === 0;
+      },
+      5000,
+      'A free',
+    );
     const seen = [await nameOf(vport), await nameOf(vport)];
     expect(seen.sort()).toEqual(['A', 'B']);
   });
 
   it('reconcile is idempotent and does not reset the rotation or drop connections', async () => {
-    const t = table({ port: vport, scheduler: 'wrr', dests: [{ port: a.port, weight: 2 }, { port: b.port, weight: 1 }] });
+    const t = table({
+      port: vport,
+      scheduler: 'wrr',
+      dests: [
+        { port: a.port, weight: 2 },
+        { port: b.port, weight: 1 },
+      ],
+    });
     await dp.reconcile(t);
     const held = await dial(vport);
     clients.push(held);
     const seen = [held.name];
     for (let i = 0; i < 5; i++) {
-      await dp.reconcile(table({ port: vport, scheduler: 'wrr', dests: [{ port: a.port, weight: 2 }, { port: b.port, weight: 1 }] }));
+      await dp.reconcile(
+        table({
+          port: vport,
+          scheduler: 'wrr',
+          dests: [
+            { port: a.port, weight: 2 },
+            { port: b.port, weight: 1 },
+          ],
+        }),
+      );
       seen.push(await nameOf(vport));
     }
     expect(seen.filter((n) => n === 'A')).toHaveLength(4);

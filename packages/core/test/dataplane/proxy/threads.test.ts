@@ -65,7 +65,16 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
   });
 
   it('keeps wrr one sequence across the threads', async () => {
-    await dp.reconcile(table({ port: vport, scheduler: 'wrr', dests: [{ port: a.port, weight: 3 }, { port: b.port, weight: 1 }] }));
+    await dp.reconcile(
+      table({
+        port: vport,
+        scheduler: 'wrr',
+        dests: [
+          { port: a.port, weight: 3 },
+          { port: b.port, weight: 1 },
+        ],
+      }),
+    );
     const names: string[] = [];
     for (let i = 0; i < 40; i++) names.push(await nameFrom(vport, LOCAL));
     await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
@@ -73,7 +82,7 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
     expect(names.join('')).toBe('AABA'.repeat(10));
   });
 
-  it('counts every thread\'s connections for lc: a real server put back in service takes all new clients until level', async () => {
+  it("counts every thread's connections for lc: a real server put back in service takes all new clients until level", async () => {
     const held: Client[] = [];
     try {
       const svc = (weightB: number) => table({ port: vport, scheduler: 'lc', dests: [{ port: a.port }, { port: b.port, weight: weightB }] });
@@ -139,7 +148,12 @@ describe('proxy dataplane: several epoll engine threads on one virtual service',
     for (let i = 2; i < 14; i++) names.add(await nameFrom(vport, `127.0.0.${i}`));
     expect(names.size).toBe(1);
     await until(() => dp.connectionCount() === 0, 5000, 'every connection to end');
-    expect(dp.engineThreads().map((t) => t.accepted).sort()).toEqual([0, 12]);
+    expect(
+      dp
+        .engineThreads()
+        .map((t) => t.accepted)
+        .sort(),
+    ).toEqual([0, 12]);
   });
 
   it('installs a template learnt from the peer in the thread its client is steered to', async () => {
@@ -232,10 +246,14 @@ describe('steering program (SO_REUSEPORT group, classic BPF)', () => {
     try {
       attachReuseportProgram(fds[0]!, steeringProgram(6, prefix, 2));
       const socks = await Promise.all(
-        Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host: '::1', port }, () => resolve(s));
-          s.on('error', reject);
-        })),
+        Array.from(
+          { length: n },
+          () =>
+            new Promise<Socket>((resolve, reject) => {
+              const s = connect({ host: '::1', port }, () => resolve(s));
+              s.on('error', reject);
+            }),
+        ),
       );
       const counts = fds.map((fd) => {
         let k = 0;

@@ -20,7 +20,14 @@ function state(services: unknown[]): DesiredState {
 }
 
 const svc = (over: Record<string, unknown> = {}, rs: Record<string, unknown> = {}) =>
-  inetServiceSchema.parse({ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.1.1', port: 80, forwarding: 'route', ...rs }], ...over });
+  inetServiceSchema.parse({
+    protocol: 'tcp',
+    address: '10.0.0.1',
+    port: 80,
+    scheduler: 'rr',
+    realServers: [{ address: '10.0.1.1', port: 80, forwarding: 'route', ...rs }],
+    ...over,
+  });
 
 describe('xdp dataplane validation (no kernel needed)', () => {
   const dp = createXdpDataplane({ iface: 'eth0' });

@@ -52,8 +52,7 @@ export class EngineGroup {
     private readonly script?: string,
   ) {
     if (options.threads > 1 && !options.positions) options = { ...options, positions: new SharedArrayBuffer(4 * POSITION_SLOTS) };
-    if (options.threads > 1 && !options.counts)
-      options = { ...options, counts: new SharedArrayBuffer(4 * sharedCountCells(COUNT_SLOTS, options.threads)) };
+    if (options.threads > 1 && !options.counts) options = { ...options, counts: new SharedArrayBuffer(4 * sharedCountCells(COUNT_SLOTS, options.threads)) };
     this.options = options;
     this.positions = options.positions ? new Int32Array(options.positions) : null;
     this.counts = options.counts ? { cells: new Int32Array(options.counts), slots: COUNT_SLOTS, threads: options.threads } : null;
@@ -121,7 +120,10 @@ export class EngineGroup {
     const now = Date.now();
     while (this.restarts.length > 0 && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
     if (this.restarts.length >= MAX_RESTARTS) {
-      this.log.fatal({ engineThread: i, restarts: this.restarts.length }, 'epoll engine thread keeps failing: not restarted, its share of TCP is not forwarded');
+      this.log.fatal(
+        { engineThread: i, restarts: this.restarts.length },
+        'epoll engine thread keeps failing: not restarted, its share of TCP is not forwarded',
+      );
       return;
     }
     this.restarts.push(now);

@@ -8,7 +8,29 @@
  * Sockets are edge-triggered: a side is marked readable when epoll says so and stays readable until recv()
  * answers EAGAIN, so a side paused for backpressure is resumed from the flag, not from a new event.
  */
-import { EAGAIN, EINPROGRESS, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, IPPROTO_TCP, MSG_MORE, MSG_NOSIGNAL, SHUT_WR, SO_ERROR, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY, errnoName, type Reactor } from '@vsd/sys';
+import {
+  EAGAIN,
+  EINPROGRESS,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  IPPROTO_TCP,
+  MSG_MORE,
+  MSG_NOSIGNAL,
+  SHUT_WR,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_NODELAY,
+  errnoName,
+  type Reactor,
+} from '@vsd/sys';
 import { encodeProxyV2 } from '../proxy-protocol.js';
 import type { ProxyService } from '../service.js';
 import { TrackedTcpConn } from '../tcp-tracked.js';

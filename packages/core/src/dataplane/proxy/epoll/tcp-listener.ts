@@ -3,7 +3,24 @@
  * service where each client goes, hand the pair to an EngineTcpConn. A client with nowhere to go is reset, the
  * nearest a proxy has to IPVS's ICMP port unreachable.
  */
-import { EADDRNOTAVAIL, EAGAIN, EPOLLET, EPOLLIN, SO_LINGER, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, attachReuseportProgram, decodeSockaddr, foldSockaddr, errnoName, openTcpListener, pinned, type Reactor, type ReactorTimer } from '@vsd/sys';
+import {
+  EADDRNOTAVAIL,
+  EAGAIN,
+  EPOLLET,
+  EPOLLIN,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  attachReuseportProgram,
+  decodeSockaddr,
+  foldSockaddr,
+  errnoName,
+  openTcpListener,
+  pinned,
+  type Reactor,
+  type ReactorTimer,
+} from '@vsd/sys';
 import { SyscallError } from '../../../errors.js';
 import { familyOf } from '../../../model/address.js';
 import { NoDestinationLog } from '../no-dest-log.js';

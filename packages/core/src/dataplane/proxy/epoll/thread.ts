@@ -55,7 +55,11 @@ const counters: ProxyCounters = {
 };
 
 // Log records go to the main thread, which writes them with its own logger.
-const log = pino({ level: opts.logLevel }, { write: (line: string) => post({ t: 'log', line }) }).child({ component: 'dataplane', dataplane: 'proxy', engine: 'epoll' });
+const log = pino({ level: opts.logLevel }, { write: (line: string) => post({ t: 'log', line }) }).child({
+  component: 'dataplane',
+  dataplane: 'proxy',
+  engine: 'epoll',
+});
 let proxyProtocol = new Set<string>();
 const ctx: ProxyContext = {
   log,
@@ -215,6 +219,12 @@ reactor.run(afterTurn);
 
 /** A thrown error as the reply carries it: a VsdError keeps its code, errno and details (plain data, cloneable). */
 function replyError(err: unknown): { error: string; code?: string; errno?: string; details?: Record<string, unknown> } {
-  if (err instanceof VsdError) return { error: err.message, code: err.code, ...(err.errno ? { errno: err.errno } : {}), details: JSON.parse(JSON.stringify(err.details)) as Record<string, unknown> };
+  if (err instanceof VsdError)
+    return {
+      error: err.message,
+      code: err.code,
+      ...(err.errno ? { errno: err.errno } : {}),
+      details: JSON.parse(JSON.stringify(err.details)) as Record<string, unknown>,
+    };
   return { error: err instanceof Error ? err.message : String(err) };
 }

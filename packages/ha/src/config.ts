@@ -6,6 +6,7 @@
 import { closestKey, deepFreeze, secondsToMs as ms, strictObject, unknownKeyMessage, ValidationError, withKnownKeys } from '@vsd/core';
 import { z } from 'zod';
 import type { ScriptTrackerOptions } from './track.js';
+import type { GarpScheduleOptions } from './vrrp/garp-schedule.js';
 import { familyOf, parseCidr } from './vrrp/addr.js';
 import { witnessConfigSchema, type WitnessConfig } from './witness/config.js';
 
@@ -148,18 +149,11 @@ function isCentiseconds(s: number): boolean {
 export type HaConfigInput = z.input<typeof haConfigSchema>;
 type HaFileConfig = z.output<typeof haConfigSchema>;
 
-/** The GARP/NA schedule of a master (keepalived garp_master_*, garp_lower_prio_*, vrrp_garp_interval). */
-export interface GarpConfig {
-  readonly masterDelayMs: number;
-  readonly masterRepeat: number;
-  readonly masterRefreshMs: number;
-  readonly masterRefreshRepeat: number;
-  readonly intervalMs: number;
-  /** 0 = no burst on hearing a lower priority. */
-  readonly lowerPrioRepeat: number;
-  /** 0 = no second such burst. */
-  readonly lowerPrioDelayMs: number;
-}
+/**
+ * The GARP/NA schedule of a master (keepalived garp_master_*, garp_lower_prio_*, vrrp_garp_interval), as the
+ * schedule takes it, with the lower-priority burst's defaults (the master ones) filled in.
+ */
+export type GarpConfig = Readonly<Required<GarpScheduleOptions>>;
 
 export interface TrackInterfaceConfig {
   readonly name: string;
@@ -394,10 +388,10 @@ function toHaConfig(c: HaFileConfig): HaConfig {
     unicastPeers: c.unicast_peers,
     vips: c.vips,
     garp: {
-      masterDelayMs: ms(g.master_delay),
-      masterRepeat: g.master_repeat,
-      masterRefreshMs: ms(g.master_refresh),
-      masterRefreshRepeat: g.master_refresh_repeat,
+      delayMs: ms(g.master_delay),
+      repeat: g.master_repeat,
+      refreshMs: ms(g.master_refresh),
+      refreshRepeat: g.master_refresh_repeat,
       intervalMs: ms(g.interval),
       lowerPrioRepeat: g.lower_prio_repeat ?? g.master_repeat,
       lowerPrioDelayMs: ms(g.lower_prio_delay ?? g.master_delay),

@@ -563,19 +563,7 @@ class Instance implements VrrpInstance {
   }
 
   private newGarpSchedule(c: HaConfig): GarpSchedule {
-    return new GarpSchedule(
-      {
-        delayMs: c.garp.masterDelayMs,
-        repeat: c.garp.masterRepeat,
-        refreshMs: c.garp.masterRefreshMs,
-        refreshRepeat: c.garp.masterRefreshRepeat,
-        intervalMs: c.garp.intervalMs,
-        lowerPrioRepeat: c.garp.lowerPrioRepeat,
-        lowerPrioDelayMs: c.garp.lowerPrioDelayMs,
-      },
-      this.timers,
-      (vip) => this.announce(vip),
-    );
+    return new GarpSchedule(c.garp, this.timers, (vip) => this.announce(vip));
   }
 
   /** A reload on a MASTER: only the VIPs that changed are touched; the added ones are announced. */
@@ -613,7 +601,7 @@ class Instance implements VrrpInstance {
       }
       // Only the new VIPs get a burst now; the refreshes announce the new list from here on.
       this.garp.setVips(this.config.vips);
-      for (let r = 0; r < this.config.garp.masterRepeat; r++) for (const vip of added) this.announce(vip);
+      for (let r = 0; r < this.config.garp.repeat; r++) for (const vip of added) this.announce(vip);
     });
   }
 

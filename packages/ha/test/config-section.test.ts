@@ -56,7 +56,7 @@ describe('the ha: section with several instances', () => {
     expect(() => parseHaSection({ ...one, track_interfaces: ['eth1', { name: 'eth2', wieght: 1 }] })).toThrow(
       /ha\.track_interfaces\.1\.wieght: unknown key, did you mean weight\?/,
     );
-    expect(parseHaSection(one).instances[0]!.garp).toMatchObject({ masterRepeat: 5, masterDelayMs: 5000 });
+    expect(parseHaSection(one).instances[0]!.garp).toMatchObject({ repeat: 5, delayMs: 5000 });
   });
 
   it('refuses duplicate names, a VRID used twice on one interface and family, and bad sync groups', () => {

@@ -8,10 +8,10 @@ describe('ha config', () => {
     const c = parseHaConfig(base);
     expect(c).toMatchObject({ instance: 'VI_1', version: 3, advertIntMs: 50, priority: 100, preempt: true, preemptDelayMs: 0, trackIntervalMs: 100 });
     expect(c.garp).toEqual({
-      masterDelayMs: 5000,
-      masterRepeat: 5,
-      masterRefreshMs: 10_000,
-      masterRefreshRepeat: 1,
+      delayMs: 5000,
+      repeat: 5,
+      refreshMs: 10_000,
+      refreshRepeat: 1,
       intervalMs: 0,
       lowerPrioRepeat: 5,
       lowerPrioDelayMs: 5000,
@@ -50,7 +50,7 @@ describe('ha config', () => {
       { name: 'script0', script: '/chk', intervalMs: 500, timeoutMs: 500, weight: 0, rise: 1, fall: 1, initFail: false },
       { name: 'web', script: '/web', intervalMs: 2000, timeoutMs: 300, weight: 10, rise: 2, fall: 3, initFail: true },
     ]);
-    expect(c.garp).toMatchObject({ masterDelayMs: 500, masterRefreshMs: 0, intervalMs: 1, lowerPrioDelayMs: 500 });
+    expect(c.garp).toMatchObject({ delayMs: 500, refreshMs: 0, intervalMs: 1, lowerPrioDelayMs: 500 });
     // Every option has its key of the file, for what is said back to operators.
     expect(Object.keys(HA_FILE_KEYS).sort()).toEqual(Object.keys(c).sort());
     expect(HA_INSTANCE_KEYS).toEqual(expect.arrayContaining(Object.values(HA_FILE_KEYS)));

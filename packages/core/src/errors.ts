@@ -256,7 +256,7 @@ export class EngineUnavailableError extends VsdError {
 /**
  * A worker-thread engine that was running stopped: its thread exited (`details.exitCode`) or sent what the protocol
  * does not allow. The engine's pending requests fail with it; what happens next is the owner's (the proxy dataplane
- * fails over to a restart, the health monitor to Node's sockets) and is logged there.
+ * starts the engine thread again, the health monitor goes on with Node's sockets) and is logged there.
  */
 export class EngineFailedError extends VsdError {
   constructor(engine: string, reason: string, details: Record<string, unknown> = {}) {

@@ -25,7 +25,7 @@ export * as sys from '@vsd/sys';
 export { netlink } from '@vsd/sys';
 export { createLogger, silentLogger, type Logger } from '@vsd/sys';
 export { KEY_BYTES, newKeyText, writeKeyFile, type WriteKeyOptions } from '@vsd/sys';
-export { parseYamlConfig, type ParsedYaml, type YamlWarning } from '@vsd/sys';
+export { logYamlWarnings, parseYamlConfig, type ParsedYaml, type YamlWarning } from '@vsd/sys';
 export { createServiceNotifier, encodeNotifyFields, type ServiceNotifier, type ServiceNotifierOptions } from '@vsd/sys';
 export { sendUnixDatagram, unixSockaddr, UnixDatagramReceiver } from '@vsd/sys';
 export { BpfObject, closeFd, mapFdById, mapInfo, progFdById, progInfo, xdpAttachFd, xdpDetachMode, xdpProgId, type XdpAttachMode } from '@vsd/sys';

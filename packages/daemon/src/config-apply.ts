@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger, StateStore, YamlWarning } from '@vsd/core';
+import { logYamlWarnings, type Logger, type StateStore } from '@vsd/core';
 import type { LoadedConfig } from './config-load.js';
 
 export interface AppliedRecord {
@@ -126,10 +126,4 @@ export async function applyConfig(o: ApplyConfigOptions): Promise<ApplyOutcome> 
       outcome === 'applied' ? 'config file applied: its virtual services replace the running table' : 'config file matches the running table',
     );
   return outcome;
-}
-
-/** The YAML parser's warnings on the file (an unresolved tag, ...): logged here, once per load, never printed by it. */
-export function logYamlWarnings(log: Logger, path: string, warnings: readonly YamlWarning[] | undefined): void {
-  for (const w of warnings ?? [])
-    log.warn({ config: path, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' }, 'config file: YAML warning');
 }

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '@vsd/core';
-import { logYamlWarnings } from '../src/config-apply.js';
+import { createLogger, logYamlWarnings } from '@vsd/core';
 import { parse, refusal } from './config-parse.js';
 
 afterEach(() => vi.restoreAllMocks());

@@ -6,6 +6,7 @@
  */
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { ConfigError } from '@vsd/protocol';
+import type { Logger } from './logger.js';
 
 /** One warning from the YAML parser, JSON-safe (it crosses from the config parser thread). */
 export interface YamlWarning {
@@ -62,6 +63,15 @@ export function parseYamlConfig(text: string, path: string): ParsedYaml {
     throw new ConfigError(path, `not valid YAML: ${firstLine((err as Error).message)}`);
   }
   return { value, warnings };
+}
+
+/**
+ * The YAML parser's warnings on the config file `path` (an unresolved tag, ...), one warn line each: what every
+ * process that reads a config file (vsd at each load, vsd-agent, vrrp-run) logs, so they read alike.
+ */
+export function logYamlWarnings(log: Logger, path: string, warnings: readonly YamlWarning[] | undefined): void {
+  for (const w of warnings ?? [])
+    log.warn({ config: path, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' }, 'config file: YAML warning');
 }
 
 function firstLine(message: string): string {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, VsdError } from '@vsd/protocol';
-import { createLogger, createServiceNotifier, newKeyText, readKeyFile, writeKeyFile } from '@vsd/sys';
+import { createLogger, createServiceNotifier, logYamlWarnings, newKeyText, readKeyFile, writeKeyFile } from '@vsd/sys';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { DEFAULT_SETUP_STATE, decapStatus, setupDr, setupTun, teardown, type DecapMethod, type SetupChange } from '../setup/setup.js';
@@ -37,11 +37,7 @@ function describe(c: SetupChange): string {
 async function runAgent(configPath: string): Promise<void> {
   const { config, warnings } = loadAgentConfig(configPath);
   const logger = createLogger({ level: process.env.VSD_LOG_LEVEL ?? config.log_level, base: { pid: process.pid } });
-  for (const w of warnings)
-    logger.warn(
-      { config: configPath, yaml: w.code, line: w.line, column: w.column, reason: w.message, code: 'VSD_ERR_CONFIG_WARNING' },
-      'config file: YAML warning',
-    );
+  logYamlWarnings(logger, configPath, warnings);
   // systemd Type=notify: READY=1 once the agent runs (reports, agent-check responder), STOPPING=1 on a signal.
   const sd = createServiceNotifier({ logger });
   const agent = new Agent({ config, key: readKeyFile(config.key_file), logger });

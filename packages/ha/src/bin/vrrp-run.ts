@@ -5,7 +5,7 @@
  * SIGHUP: release a resign/takeover hold. Used by the namespace tests before the vsd daemon embeds VrrpInstance.
  */
 import { readFileSync } from 'node:fs';
-import { createLogger, parseYamlConfig } from '@vsd/core';
+import { createLogger, logYamlWarnings, parseYamlConfig } from '@vsd/core';
 import { parseHaConfig, type HaConfig } from '../config.js';
 import { createVrrpInstance } from '../instance.js';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   let config: HaConfig;
   try {
     const { value, warnings } = parseYamlConfig(readFileSync(path, 'utf8'), path);
-    for (const w of warnings) logger.warn({ config: path, yaml: w.code, line: w.line, column: w.column, reason: w.message }, 'config file: YAML warning');
+    logYamlWarnings(logger, path, warnings);
     const doc = value as Record<string, unknown> | null;
     config = parseHaConfig(doc && typeof doc === 'object' && 'ha' in doc ? doc.ha : doc);
   } catch (err) {
